@@ -1,0 +1,328 @@
+"""The engine: gates record the graph going forward, and backward walks it in reverse.
+
+A gate's ``forward`` gets plain arrays, computes its output and keeps on ``self``
+whatever constants its backward needs (axes, shapes, masks). Its ``backward`` gets
+the upstream gradient ``grad``, the output ``out`` and the inputs, and returns one
+gradient per input: local derivative times upstream gradient, the chain rule.
+
+Ordinarily ``grad``, ``out`` and the inputs are arrays and backward is plain NumPy.
+With ``create_graph=True`` they are Tensors instead, so the very same backward code
+records a graph of its own, and gradients of gradients come for free. That is why a
+backward computes from ``out`` and the inputs rather than from cached arrays.
+"""
+
+import contextlib
+import traceback
+
+from . import backend
+from .backend import xp
+
+
+class GradMode:
+    """Global switches read on the hot path: plain class attributes are the fastest lookup."""
+
+    enabled = True
+    anomaly = False
+
+
+class no_grad(contextlib.ContextDecorator):
+    """Inside this context (or decorated function) no graph is recorded."""
+
+    def __enter__(self):
+        self.previous = GradMode.enabled
+        GradMode.enabled = False
+
+    def __exit__(self, *exc):
+        GradMode.enabled = self.previous
+
+
+class enable_grad(contextlib.ContextDecorator):
+    """Record the graph again inside a ``no_grad`` region."""
+
+    def __enter__(self):
+        self.previous = GradMode.enabled
+        GradMode.enabled = True
+
+    def __exit__(self, *exc):
+        GradMode.enabled = self.previous
+
+
+def is_grad_enabled():
+    return GradMode.enabled
+
+
+class detect_anomaly(contextlib.ContextDecorator):
+    """Remember where each gate was called, and stop backward at the first NaN or Inf gradient."""
+
+    def __enter__(self):
+        self.previous = GradMode.anomaly
+        GradMode.anomaly = True
+
+    def __exit__(self, *exc):
+        GradMode.anomaly = self.previous
+
+
+class Gate:
+    """One operation in the graph: a forward, a backward and its local derivative.
+
+    Subclass it to define your own gate::
+
+        class Cube(Gate):
+            derivative = "d/dx x^3 = 3x^2"
+            def forward(self, x):
+                return x ** 3
+            def backward(self, grad, out, x):
+                return grad * 3 * x * x
+
+        y = Cube.apply(t)
+
+    Keyword arguments to ``apply`` become attributes of the gate (constants such as
+    an axis). ``backward`` returns one gradient per input (a bare value when there is
+    one input), or None for an input that needs none; ``self.wants(i)`` says whether
+    input ``i`` needs a gradient at all. ``derivative`` states the local derivative
+    once, per input, separated by ``;`` and written with the input names ``x, y, z``
+    (the explanation feature prints and evaluates it).
+    """
+
+    derivative = ""
+    #: Names of the inputs as the derivative text uses them.
+    input_names = ("x", "y", "z")
+
+    inputs = None  # the input Tensors, set when the gate is recorded, cleared when released
+    released = False
+    call_site = None
+
+    def __init__(self, **params):
+        self.__dict__.update(params)
+
+    @property
+    def name(self):
+        return type(self).__name__.lower()
+
+    def forward(self, *arrays):
+        raise NotImplementedError(f"{type(self).__name__}.forward is not defined")
+
+    def backward(self, grad, out, *inputs):
+        raise NotImplementedError(f"{type(self).__name__}.backward is not defined")
+
+    def wants(self, index):
+        """Whether input ``index`` needs a gradient (saves work in expensive backwards)."""
+        return self.inputs[index].requires_grad
+
+    @classmethod
+    def apply(cls, *inputs, **params):
+        """Run the forward on tensors (or array-likes) and record the gate if any input requires grad."""
+        inputs = tuple(x if isinstance(x, Tensor) else Tensor(x) for x in inputs)
+        gate = cls(**params) if params else cls()
+        data = gate.forward(*[x.data for x in inputs])
+        if GradMode.enabled:
+            for x in inputs:
+                if x.requires_grad:
+                    return gate._record(data, inputs)
+        return Tensor(data)
+
+    def _record(self, data, inputs):
+        self.inputs = inputs
+        self.versions = [x._version for x in inputs]
+        if GradMode.anomaly:
+            self.call_site = "".join(traceback.format_stack()[:-3][-4:])
+        out = Tensor.__new__(Tensor)
+        out.data = data
+        out.grad = None
+        out.requires_grad = True
+        out.gate = self
+        out._version = 0
+        out.name = None
+        out._hooks = None
+        out._retains_grad = False
+        return out
+
+    def describe_inputs(self):
+        return ", ".join(f"{tuple(x.shape)} {x.dtype}" for x in self.inputs)
+
+
+def _topological_order(roots):
+    """Every tensor the roots depend on through gates, inputs before outputs (no recursion)."""
+    order, seen = [], set()
+    stack = [(root, False) for root in roots]
+    while stack:
+        node, inputs_done = stack.pop()
+        if inputs_done:
+            order.append(node)
+            continue
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        stack.append((node, True))
+        gate = node.gate
+        if gate is not None:
+            if gate.released:
+                raise RuntimeError(
+                    f"backward through the '{gate.name}' gate a second time: its cached values were "
+                    "released after the first backward. Pass retain_graph=True to the first backward "
+                    "if you need to go through the graph again."
+                )
+            for parent in gate.inputs:
+                if parent.requires_grad and id(parent) not in seen:
+                    stack.append((parent, False))
+    return order
+
+
+def _check_versions(gate):
+    for position, (x, version) in enumerate(zip(gate.inputs, gate.versions)):
+        if x._version != version:
+            raise RuntimeError(
+                f"the '{gate.name}' gate needs input {position} (shape {tuple(x.shape)}) as it was in "
+                f"forward, but it was modified in place afterwards (version {version} -> {x._version}); "
+                "backward would give a wrong gradient. Use an out-of-place operation instead."
+            )
+
+
+def _check_finite(gate, grads):
+    for position, g in enumerate(grads):
+        if g is None:
+            continue
+        values = g.data if isinstance(g, Tensor) else g
+        if not xp.all(xp.isfinite(values)):
+            site = gate.call_site or "(call site not recorded)\n"
+            raise FloatingPointError(
+                f"detect_anomaly: the '{gate.name}' gate produced NaN or Inf in the gradient of input "
+                f"{position}; its inputs were [{gate.describe_inputs()}]. The gate was called at:\n{site}"
+            )
+
+
+def run_backward(roots, root_grads, retain_graph=False, create_graph=False, capture=None):
+    """Propagate ``root_grads`` from ``roots`` down the graph.
+
+    Leaves' gradients accumulate into ``.grad``, unless ``capture`` (a list of tensors)
+    is given: then their gradients are returned instead and no ``.grad`` changes.
+    """
+    order = _topological_order(roots)
+    pending = {}
+    for root, g in zip(roots, root_grads):
+        _accumulate(pending, root, g)
+    captured = {id(t): None for t in capture} if capture is not None else None
+    stored = set()
+    previous_mode = GradMode.enabled
+    GradMode.enabled = create_graph
+    try:
+        for node in reversed(order):
+            g = pending.pop(id(node), None)
+            if g is None:
+                continue
+            if node._hooks:
+                for hook in node._hooks:
+                    replaced = hook(g)
+                    if replaced is not None:
+                        g = replaced
+            if captured is not None:
+                if id(node) in captured:
+                    captured[id(node)] = g
+            elif node.gate is None or node._retains_grad:
+                if not create_graph and id(g) in stored:
+                    g = g.copy()  # a gate may hand one array to several inputs; each .grad owns its own
+                stored.add(id(g))
+                node._store_grad(g, create_graph)
+            gate = node.gate
+            if gate is None:
+                continue
+            _check_versions(gate)
+            if create_graph:
+                grads = gate.backward(g, node, *gate.inputs)
+            else:
+                grads = gate.backward(g, node.data, *[x.data for x in gate.inputs])
+            if type(grads) is not tuple:
+                grads = (grads,)
+            if GradMode.anomaly:
+                _check_finite(gate, grads)
+            for x, gx in zip(gate.inputs, grads):
+                if gx is not None and x.requires_grad:
+                    _accumulate(pending, x, gx)
+            if not retain_graph:
+                gate.inputs = None
+                gate.released = True
+    finally:
+        GradMode.enabled = previous_mode
+    if captured is not None:
+        return [captured[id(t)] for t in capture]
+    return None
+
+
+def _accumulate(pending, tensor, g):
+    if g.shape != tensor.shape:
+        raise RuntimeError(
+            f"internal gradient of shape {tuple(g.shape)} for a tensor of shape {tuple(tensor.shape)}"
+            + (f" (from the '{tensor.gate.name}' gate's consumer)" if tensor.gate else "")
+        )
+    previous = pending.get(id(tensor))
+    # Out of place on purpose: a gate may hand the same array to several inputs.
+    pending[id(tensor)] = g if previous is None else previous + g
+
+
+def backward(tensor, gradient=None, retain_graph=False, create_graph=False):
+    """Backpropagate from ``tensor``; see :meth:`Tensor.backward`."""
+    if not tensor.requires_grad:
+        raise RuntimeError(
+            f"backward: this tensor (shape {tuple(tensor.shape)}) does not require grad and has no "
+            "gate behind it; create its inputs with requires_grad=True, outside no_grad()."
+        )
+    gradient = _root_gradient(tensor, gradient, "backward", create_graph)
+    run_backward([tensor], [gradient], retain_graph or create_graph, create_graph)
+
+
+def _root_gradient(tensor, gradient, where, create_graph):
+    if gradient is None:
+        if tensor.size != 1:
+            raise RuntimeError(
+                f"{where}: the output has shape {tuple(tensor.shape)}, not a single element; pass "
+                "gradient= (an array of that shape, dL/doutput) to say what to backpropagate."
+            )
+        gradient = xp.ones_like(tensor.data)
+    else:
+        gradient = gradient.data if isinstance(gradient, Tensor) else backend.as_array(gradient, tensor.dtype)
+        gradient = gradient.copy()  # the caller keeps their array; .grad gets its own
+        if gradient.shape != tensor.shape:
+            raise ValueError(
+                f"{where}: gradient has shape {tuple(gradient.shape)}, but the output has shape "
+                f"{tuple(tensor.shape)}; they must match."
+            )
+    return Tensor(gradient) if create_graph else gradient
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False):
+    """Gradients of ``outputs`` with respect to ``inputs``, returned as Tensors (``.grad`` untouched).
+
+    With ``create_graph=True`` the returned gradients carry a graph, so they can be
+    differentiated again (Hessian-vector products, second derivatives).
+    """
+    single_input = isinstance(inputs, Tensor)
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    inputs = [inputs] if single_input else list(inputs)
+    if grad_outputs is None:
+        grad_outputs = [None] * len(outputs)
+    elif isinstance(grad_outputs, (Tensor, xp.ndarray)):
+        grad_outputs = [grad_outputs]
+    if len(grad_outputs) != len(outputs):
+        raise ValueError(f"grad: {len(outputs)} outputs but {len(grad_outputs)} grad_outputs")
+    for position, out in enumerate(outputs):
+        if not out.requires_grad:
+            raise RuntimeError(f"grad: output {position} (shape {tuple(out.shape)}) does not require grad")
+    for position, x in enumerate(inputs):
+        if not x.requires_grad:
+            raise RuntimeError(f"grad: input {position} (shape {tuple(x.shape)}) does not require grad")
+    roots = [_root_gradient(o, g, "grad", create_graph) for o, g in zip(outputs, grad_outputs)]
+    if retain_graph is None:
+        retain_graph = create_graph
+    found = run_backward(outputs, roots, retain_graph, create_graph, capture=inputs)
+    results = []
+    for position, (x, g) in enumerate(zip(inputs, found)):
+        if g is None and not allow_unused:
+            raise RuntimeError(
+                f"grad: input {position} (shape {tuple(x.shape)}) was not used to compute the outputs; "
+                "pass allow_unused=True to get None for it."
+            )
+        results.append(g if g is None or isinstance(g, Tensor) else Tensor(g))
+    return results[0] if single_input else tuple(results)
+
+
+from .tensor import Tensor  # noqa: E402  (the tensor module needs Gate defined first)

@@ -1,0 +1,129 @@
+"""Numerical gradient checking: does each gate's backward agree with central differences?
+
+The check projects the function's output(s) on a fixed random direction ``v`` so that
+one backward gives the gradient of the scalar ``sum(v * f(x))``; that scalar is then
+nudged one input element at a time by +-eps. Everything runs in float64.
+"""
+
+from .autograd import grad
+from .backend import xp
+from .tensor import Tensor
+
+
+class GradcheckError(AssertionError):
+    """An analytic gradient disagrees with the numerical one; the message says where."""
+
+
+def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0, raise_exception=True):
+    """Compare the analytic gradient of ``fn`` at ``inputs`` with central differences.
+
+    ``fn`` takes the tensors in ``inputs`` (in order) and returns a tensor or a tuple of
+    tensors. Every input that requires grad is checked, element by element: the check
+    passes where ``|analytic - numeric| <= atol + rtol * |numeric|``. On failure it raises
+    :class:`GradcheckError` naming the input, the element, both values and the relative
+    error (or returns False if ``raise_exception=False``). Inputs are copied to float64.
+    """
+    for position, analytic, numeric in compare_gradients(fn, inputs, eps, seed):
+        bad = xp.abs(analytic - numeric) > atol + rtol * xp.abs(numeric)
+        if bad.any():
+            index = tuple(int(i) for i in xp.argwhere(bad)[0])
+            a, n = analytic[index], numeric[index]
+            if not raise_exception:
+                return False
+            raise GradcheckError(
+                f"gradcheck: input {position} (shape {analytic.shape}), element {index}: analytic gradient "
+                f"{a:.10g}, numerical {n:.10g}, relative error {relative_error(a, n):.3g} "
+                f"(atol={atol}, rtol={rtol}); {int(bad.sum())} of {bad.size} elements disagree"
+            )
+    return True
+
+
+def gradgradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0, raise_exception=True):
+    """Check second derivatives: gradcheck applied to the gradient of ``fn`` (built with create_graph)."""
+    return gradcheck(_first_derivative(fn, seed + 1), inputs, eps, atol, rtol, seed, raise_exception)
+
+
+def max_relative_error(fn, inputs, eps=1e-6, seed=0, second_order=False):
+    """The worst relative error between analytic and numerical gradients over all checked elements."""
+    if second_order:
+        fn = _first_derivative(fn, seed + 1)
+    worst = 0.0
+    for _, analytic, numeric in compare_gradients(fn, inputs, eps, seed):
+        if analytic.size:
+            worst = max(worst, float(relative_error(analytic, numeric).max()))
+    return worst
+
+
+def relative_error(analytic, numeric):
+    """|a - n| / max(|a| + |n|, 1e-3): relative for ordinary gradients, absolute near zero,
+    where central differences can only be trusted to about their rounding error."""
+    return xp.abs(analytic - numeric) / xp.maximum(xp.abs(analytic) + xp.abs(numeric), 1e-3)
+
+
+def compare_gradients(fn, inputs, eps=1e-6, seed=0):
+    """Yield ``(position, analytic, numeric)`` for every input that requires grad."""
+    inputs = [_float64_copy(x) for x in inputs]
+    checked = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
+    if not checked:
+        raise ValueError("gradcheck: no input requires grad, so there is nothing to check")
+    directions = None
+
+    def projected(values):
+        nonlocal directions
+        outputs = fn(*values)
+        outputs = list(outputs) if isinstance(outputs, (tuple, list)) else [outputs]
+        outputs = [o if isinstance(o, Tensor) else Tensor(xp.asarray(o, dtype=xp.float64)) for o in outputs]
+        if directions is None:
+            rng = xp.random.default_rng(seed)
+            directions = [rng.standard_normal(o.shape) for o in outputs]
+        total = None
+        for o, v in zip(outputs, directions):
+            term = (o * v).sum()
+            total = term if total is None else total + term
+        return total
+
+    out = projected(inputs)
+    wanted = [inputs[i] for i in checked]
+    if out.requires_grad:
+        analytic = grad(out, wanted, allow_unused=True)
+        analytic = [xp.zeros(x.shape) if g is None else g.data for x, g in zip(wanted, analytic)]
+    else:
+        analytic = [xp.zeros(x.shape) for x in wanted]
+
+    for position, a in zip(checked, analytic):
+        x = inputs[position]
+        numeric = xp.zeros(x.shape)
+        for index in xp.ndindex(x.shape):
+            original = x.data[index]
+            x.data[index] = original + eps
+            plus = projected(inputs).item()
+            x.data[index] = original - eps
+            minus = projected(inputs).item()
+            x.data[index] = original
+            numeric[index] = (plus - minus) / (2 * eps)
+        yield position, xp.asarray(a, dtype=xp.float64), numeric
+
+
+def _float64_copy(x):
+    if not isinstance(x, Tensor):
+        return x
+    data = x.data.astype(xp.float64) if x.dtype.kind == "f" else x.data.copy()
+    return Tensor(data, requires_grad=x.requires_grad)
+
+
+def _first_derivative(fn, seed):
+    """fn's gradient (projected on a fixed direction) as a function that can itself be differentiated."""
+    directions = {}
+
+    def first_derivative(*values):
+        outputs = fn(*values)
+        outputs = list(outputs) if isinstance(outputs, (tuple, list)) else [outputs]
+        if not directions:
+            rng = xp.random.default_rng(seed)
+            directions.update({i: rng.standard_normal(o.shape) for i, o in enumerate(outputs)})
+        total = sum((o * directions[i]).sum() for i, o in enumerate(outputs))
+        wanted = [v for v in values if isinstance(v, Tensor) and v.requires_grad]
+        grads = grad(total, wanted, create_graph=True, allow_unused=True)
+        return tuple(g if g is not None else Tensor(xp.zeros(w.shape)) for g, w in zip(grads, wanted))
+
+    return first_derivative

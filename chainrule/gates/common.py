@@ -1,0 +1,101 @@
+"""What every gate module shares.
+
+A backward runs on arrays ordinarily and on Tensors when a graph of the gradient is
+being built (``create_graph=True``). Operators (``*``, ``+``, ``@``) and the methods
+both types have (``sum``, ``reshape``, ``transpose``) work on either as they are; the
+few NumPy functions a backward needs are wrapped here to pick the right one.
+"""
+
+from ..backend import xp
+from ..tensor import Tensor
+
+
+def either(array_function, tensor_function_name):
+    """A function that runs ``array_function`` on arrays and the Tensor method of that name on Tensors."""
+
+    def run(x, *args, **kwargs):
+        if isinstance(x, Tensor):
+            return getattr(x, tensor_function_name)(*args, **kwargs)
+        return array_function(x, *args, **kwargs)
+
+    run.__name__ = tensor_function_name
+    return run
+
+
+exp = either(xp.exp, "exp")
+log = either(xp.log, "log")
+sqrt = either(xp.sqrt, "sqrt")
+sin = either(xp.sin, "sin")
+cos = either(xp.cos, "cos")
+tanh = either(xp.tanh, "tanh")
+broadcast_to = either(xp.broadcast_to, "broadcast_to")
+swap_last_two = either(lambda a: xp.swapaxes(a, -1, -2), "swap_last_two")
+
+
+def sigmoid(x):
+    if isinstance(x, Tensor):
+        return x.sigmoid()
+    return stable_sigmoid(x)
+
+
+def stable_sigmoid(x):
+    """1/(1+e^-x) without overflow for large |x|."""
+    e = xp.exp(-xp.abs(x))
+    return xp.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+
+
+def data(x):
+    """The array inside (for masks and other constants of a backward)."""
+    return x.data if isinstance(x, Tensor) else x
+
+
+def where(condition, a, b):
+    """Elementwise choice; differentiable in ``a`` and ``b`` when they are Tensors."""
+    if isinstance(a, Tensor) or isinstance(b, Tensor):
+        from .elementwise import where as tensor_where
+        return tensor_where(condition, a, b)
+    return xp.where(data(condition), a, b)
+
+
+def sum_to(g, shape):
+    """Sum a broadcast gradient back down to ``shape`` (the chain rule for broadcasting)."""
+    if g.shape == shape:
+        return g
+    lead = g.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(i + lead for i, n in enumerate(shape) if n == 1 and g.shape[i + lead] != 1)
+    return g.sum(axis=axes, keepdims=True).reshape(shape)
+
+
+def as_tensor(x, like=None):
+    """Tensors pass through; numbers and arrays become constant Tensors (numbers take ``like``'s dtype)."""
+    if isinstance(x, Tensor):
+        return x
+    if like is not None and isinstance(x, (int, float)):
+        return Tensor(xp.asarray(x, dtype=like.dtype))
+    return Tensor(x)
+
+
+def method(name, function=None):
+    """Attach ``function`` to Tensor as a method (used by each gate module for its user-facing functions)."""
+
+    def attach(f):
+        setattr(Tensor, name, f)
+        return f
+
+    return attach(function) if function is not None else attach
+
+
+def normalize_axis(axis, ndim, where):
+    """An axis or tuple of axes (negatives allowed) as a sorted tuple of non-negative ints, or a clear error."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, (int, xp.integer)) else tuple(axis)
+    bound = max(ndim, 1)  # a 0-d tensor accepts axis 0 and -1, as in PyTorch
+    result = set()
+    for a in axes:
+        if not isinstance(a, (int, xp.integer)) or not -bound <= a < bound:
+            raise ValueError(f"{where}: axis {a} is out of range for a tensor with {ndim} dimensions "
+                             f"(valid: {-bound} to {bound - 1})")
+        if ndim:
+            result.add(int(a) % ndim)
+    return tuple(sorted(result))

@@ -1,0 +1,322 @@
+"""Elementwise gates: one input value in, one output value out, derivative applied pointwise.
+
+Kinked functions (relu, abs, clip, max) have no derivative at the kink; each gate
+states the value it uses there.
+"""
+
+import math
+
+from ..autograd import Gate
+from ..backend import xp
+from . import common
+from .common import as_tensor, data, method, stable_sigmoid, sum_to
+
+
+class Exp(Gate):
+    derivative = "d/dx e^x = e^x"
+
+    def forward(self, x):
+        return xp.exp(x)
+
+    def backward(self, grad, out, x):
+        return grad * out
+
+
+class Log(Gate):
+    derivative = "d/dx ln(x) = 1/x"
+
+    def forward(self, x):
+        return xp.log(x)
+
+    def backward(self, grad, out, x):
+        return grad / x
+
+
+class Sqrt(Gate):
+    derivative = "d/dx sqrt(x) = 1/(2*sqrt(x))"
+
+    def forward(self, x):
+        return xp.sqrt(x)
+
+    def backward(self, grad, out, x):
+        return grad * 0.5 / out
+
+
+class Abs(Gate):
+    derivative = "d/dx |x| = sign(x)"  # 0 at x = 0
+
+    def forward(self, x):
+        return xp.abs(x)
+
+    def backward(self, grad, out, x):
+        return grad * xp.sign(data(x))
+
+
+class Sin(Gate):
+    derivative = "d/dx sin(x) = cos(x)"
+
+    def forward(self, x):
+        return xp.sin(x)
+
+    def backward(self, grad, out, x):
+        return grad * common.cos(x)
+
+
+class Cos(Gate):
+    derivative = "d/dx cos(x) = -sin(x)"
+
+    def forward(self, x):
+        return xp.cos(x)
+
+    def backward(self, grad, out, x):
+        return -grad * common.sin(x)
+
+
+class Tanh(Gate):
+    derivative = "d/dx tanh(x) = 1-tanh(x)^2"
+
+    def forward(self, x):
+        return xp.tanh(x)
+
+    def backward(self, grad, out, x):
+        return grad * (1 - out * out)
+
+
+class Sigmoid(Gate):
+    """Fused 1/(1+e^-x): one gate instead of four, and no overflow for large |x|."""
+
+    derivative = "d/dx sigmoid(x) = sigmoid(x)*(1-sigmoid(x))"
+
+    def forward(self, x):
+        return stable_sigmoid(x)
+
+    def backward(self, grad, out, x):
+        return grad * out * (1 - out)
+
+
+class Relu(Gate):
+    derivative = "d/dx max(0,x) = 1 if x>0 else 0"  # 0 at x = 0, as in PyTorch
+
+    def forward(self, x):
+        return xp.maximum(x, 0)
+
+    def backward(self, grad, out, x):
+        return grad * (data(x) > 0)
+
+
+class LeakyRelu(Gate):
+    derivative = "d/dx leaky_relu(x) = 1 if x>0 else slope"
+
+    def forward(self, x):
+        return xp.where(x > 0, x, x * self.slope)
+
+    def backward(self, grad, out, x):
+        return grad * xp.where(data(x) > 0, 1, self.slope).astype(x.dtype)
+
+
+class Elu(Gate):
+    derivative = "d/dx elu(x) = 1 if x>0 else elu(x)+alpha"
+
+    def forward(self, x):
+        return xp.where(x > 0, x, self.alpha * xp.expm1(xp.minimum(x, 0)))
+
+    def backward(self, grad, out, x):
+        return common.where(data(x) > 0, grad, grad * (out + self.alpha))
+
+
+class Erf(Gate):
+    derivative = "d/dx erf(x) = 2/sqrt(pi)*e^(-x^2)"
+
+    def forward(self, x):
+        return _erf(x).astype(x.dtype, copy=False)
+
+    def backward(self, grad, out, x):
+        return grad * (2 / math.sqrt(math.pi)) * common.exp(-(x * x))
+
+
+_erf = xp.vectorize(math.erf, otypes=[float])
+
+
+class Softplus(Gate):
+    derivative = "d/dx ln(1+e^x) = sigmoid(x)"
+
+    def forward(self, x):
+        return xp.logaddexp(0, x).astype(x.dtype, copy=False)
+
+    def backward(self, grad, out, x):
+        return grad * common.sigmoid(x)
+
+
+class Clip(Gate):
+    derivative = "d/dx clip(x) = 1 if low<=x<=high else 0"
+
+    def forward(self, x):
+        return xp.clip(x, self.low, self.high)
+
+    def backward(self, grad, out, x):
+        x = data(x)
+        inside = xp.ones(x.shape, dtype=bool)
+        if self.low is not None:
+            inside &= x >= self.low
+        if self.high is not None:
+            inside &= x <= self.high
+        return grad * inside
+
+
+class Maximum(Gate):
+    """Elementwise max. A tie sends half the gradient to each input (as PyTorch's maximum does)."""
+
+    derivative = "d/dx max(x,y) = 1 if x>y else 0; d/dy max(x,y) = 1 if y>x else 0"
+
+    def forward(self, x, y):
+        return xp.maximum(x, y)
+
+    def backward(self, grad, out, x, y):
+        share_x = _share(data(x), data(y))
+        return sum_to(grad * share_x, x.shape), sum_to(grad * (1 - share_x), y.shape)
+
+
+class Minimum(Gate):
+    """Elementwise min; ties split the gradient evenly, like Maximum."""
+
+    derivative = "d/dx min(x,y) = 1 if x<y else 0; d/dy min(x,y) = 1 if y<x else 0"
+
+    def forward(self, x, y):
+        return xp.minimum(x, y)
+
+    def backward(self, grad, out, x, y):
+        share_x = _share(data(y), data(x))
+        return sum_to(grad * share_x, x.shape), sum_to(grad * (1 - share_x), y.shape)
+
+
+def _share(winner, loser):
+    """1 where ``winner`` wins, 0.5 on a tie, 0 where it loses."""
+    dtype = xp.result_type(winner.dtype, loser.dtype)
+    return ((winner > loser) + 0.5 * (winner == loser)).astype(dtype)
+
+
+class Where(Gate):
+    """condition ? x : y; the gradient goes to whichever input was chosen."""
+
+    derivative = "d/dx where(c,x,y) = c; d/dy where(c,x,y) = not c"
+
+    def forward(self, x, y):
+        return xp.where(self.condition, x, y)
+
+    def backward(self, grad, out, x, y):
+        zero = grad * 0
+        return (sum_to(common.where(self.condition, grad, zero), x.shape) if self.wants(0) else None,
+                sum_to(common.where(self.condition, zero, grad), y.shape) if self.wants(1) else None)
+
+
+class Cast(Gate):
+    derivative = "d/dx x = 1"
+
+    def forward(self, x):
+        return x.astype(self.dtype)
+
+    def backward(self, grad, out, x):
+        return grad.astype(x.dtype)
+
+
+# ----- user-facing functions -------------------------------------------------------
+def exp(x):
+    return Exp.apply(x)
+
+
+def log(x):
+    return Log.apply(x)
+
+
+def sqrt(x):
+    return Sqrt.apply(x)
+
+
+def abs(x):
+    return Abs.apply(x)
+
+
+def sin(x):
+    return Sin.apply(x)
+
+
+def cos(x):
+    return Cos.apply(x)
+
+
+def tanh(x):
+    return Tanh.apply(x)
+
+
+def sigmoid(x):
+    return Sigmoid.apply(x)
+
+
+def relu(x):
+    return Relu.apply(x)
+
+
+def leaky_relu(x, negative_slope=0.01):
+    return LeakyRelu.apply(x, slope=negative_slope)
+
+
+def elu(x, alpha=1.0):
+    return Elu.apply(x, alpha=alpha)
+
+
+def erf(x):
+    return Erf.apply(x)
+
+
+def gelu(x, approximate="none"):
+    """x * Phi(x), composed from gates; ``approximate="tanh"`` uses the tanh formula."""
+    x = as_tensor(x)
+    if approximate == "tanh":
+        inner = (x + x ** 3 * 0.044715) * math.sqrt(2 / math.pi)
+        return x * (tanh(inner) + 1) * 0.5
+    if approximate != "none":
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    return x * (erf(x * (1 / math.sqrt(2))) + 1) * 0.5
+
+
+def softplus(x):
+    return Softplus.apply(x)
+
+
+def clip(x, min=None, max=None):
+    if min is None and max is None:
+        raise ValueError("clip: give min, max or both")
+    return Clip.apply(x, low=min, high=max)
+
+
+def maximum(x, y):
+    x = as_tensor(x, like=y if hasattr(y, "dtype") else None)
+    return Maximum.apply(x, as_tensor(y, like=x))
+
+
+def minimum(x, y):
+    x = as_tensor(x, like=y if hasattr(y, "dtype") else None)
+    return Minimum.apply(x, as_tensor(y, like=x))
+
+
+def where(condition, x, y):
+    """Elementwise ``x`` where ``condition`` holds, else ``y`` (differentiable in x and y)."""
+    x = as_tensor(x, like=y if hasattr(y, "dtype") else None)
+    y = as_tensor(y, like=x)
+    return Where.apply(x, y, condition=xp.asarray(data(condition), dtype=bool))
+
+
+def cast(x, dtype):
+    x = as_tensor(x)
+    if x.dtype == dtype:
+        return x
+    return Cast.apply(x, dtype=xp.dtype(dtype))
+
+
+for _name, _function in [("exp", exp), ("log", log), ("sqrt", sqrt), ("abs", abs), ("sin", sin),
+                         ("cos", cos), ("tanh", tanh), ("sigmoid", sigmoid), ("relu", relu),
+                         ("leaky_relu", leaky_relu), ("elu", elu), ("erf", erf), ("gelu", gelu),
+                         ("softplus", softplus), ("clip", clip), ("clamp", clip),
+                         ("maximum", maximum), ("minimum", minimum)]:
+    method(_name, _function)
+method("__abs__", abs)

@@ -1,0 +1,270 @@
+"""Tensor: an array, its gradient, and the gate that made it."""
+
+from . import autograd, backend
+from .backend import xp
+
+
+class Tensor:
+    """A NumPy array that remembers how it was computed, so gradients can flow back to it.
+
+    ``data`` is the array, ``grad`` the gradient accumulated by ``backward()`` (an array
+    of the same shape and dtype, or None), ``gate`` the operation that produced it (None
+    for a leaf). ``name`` labels it in pictures and explanations.
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "gate", "name", "_version", "_hooks", "_retains_grad",
+                 "__weakref__")
+    # Let NumPy arrays on the left of an operator hand over to our reflected methods.
+    __array_ufunc__ = None
+    __hash__ = object.__hash__
+
+    def __init__(self, data, requires_grad=False, dtype=None, name=None):
+        if isinstance(data, Tensor):
+            data = data.data
+        data = backend.as_array(data, dtype)
+        if requires_grad and not backend.is_float(data.dtype):
+            raise TypeError(
+                f"tensor: only floating-point tensors can require grad; got dtype {data.dtype} "
+                f"(shape {data.shape}). Pass dtype=float32 or float64."
+            )
+        self.data = data
+        self.grad = None
+        self.requires_grad = bool(requires_grad)
+        self.gate = None
+        self.name = name
+        self._version = 0
+        self._hooks = None
+        self._retains_grad = False
+
+    # ----- what it is -------------------------------------------------------------
+    @property
+    def shape(self):
+        return self.data.shape
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def ndim(self):
+        return self.data.ndim
+
+    @property
+    def size(self):
+        return self.data.size
+
+    @property
+    def is_leaf(self):
+        return self.gate is None
+
+    def __len__(self):
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return len(self.data)
+
+    def item(self):
+        if self.data.size != 1:
+            raise ValueError(f"item: the tensor has shape {self.shape} ({self.size} elements); item() needs exactly one")
+        return self.data.item()
+
+    def numpy(self):
+        return self.data
+
+    def __array__(self, dtype=None, copy=None):
+        return self.data if dtype is None else self.data.astype(dtype)
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __bool__(self):
+        if self.data.size != 1:
+            raise ValueError(f"the truth value of a tensor of shape {self.shape} is ambiguous; use .any() or .all()")
+        return bool(self.data)
+
+    def tolist(self):
+        return self.data.tolist()
+
+    def astype(self, dtype):
+        """A differentiable cast to another floating dtype (or a plain cast of a constant)."""
+        from .gates.elementwise import cast
+        return cast(self, dtype)
+
+    def __repr__(self):
+        body = xp.array2string(self.data, separator=", ", precision=4, threshold=20, prefix="tensor(")
+        extras = []
+        if self.data.dtype != backend.DEFAULT_FLOAT:
+            extras.append(f"dtype={self.data.dtype}")
+        if self.gate is not None:
+            extras.append(f"gate={self.gate.name}")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        if self.name:
+            extras.append(f"name={self.name!r}")
+        return "tensor(" + body + "".join(", " + e for e in extras) + ")"
+
+    # ----- gradients --------------------------------------------------------------
+    def backward(self, gradient=None, retain_graph=False, create_graph=False):
+        """Backpropagate from this tensor: every leaf that requires grad gets ``.grad``.
+
+        A one-element output needs no ``gradient``; any other needs dL/dthis as ``gradient=``.
+        Gradients add up in ``.grad`` across calls (as in PyTorch), so clear them with
+        ``zero_grad()`` between steps. The graph's caches are released afterwards unless
+        ``retain_graph=True``. With ``create_graph=True`` the gradients are Tensors with
+        a graph of their own (``.grad`` then holds a Tensor) for higher-order derivatives.
+        """
+        autograd.backward(self, gradient, retain_graph, create_graph)
+
+    def _store_grad(self, g, create_graph):
+        if not create_graph:
+            if isinstance(g, Tensor):
+                g = g.data
+            if type(g) is not xp.ndarray or g.dtype != self.data.dtype:
+                g = xp.asarray(g, dtype=self.data.dtype)
+        elif not isinstance(g, Tensor):
+            g = Tensor(g)
+        if self.grad is None:
+            self.grad = g
+        else:
+            previous = self.grad
+            if create_graph and not isinstance(previous, Tensor):
+                previous = Tensor(previous)
+            elif not create_graph and isinstance(previous, Tensor):
+                previous = previous.data
+            self.grad = previous + g
+
+    def zero_grad(self):
+        self.grad = None
+
+    def retain_grad(self):
+        """Keep this non-leaf tensor's gradient in ``.grad`` after backward."""
+        if self.gate is not None:
+            self._retains_grad = True
+
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` when this tensor's gradient is computed; a returned value replaces it."""
+        if not self.requires_grad:
+            raise RuntimeError("register_hook: the tensor does not require grad, so no gradient will reach it")
+        if self._hooks is None:
+            self._hooks = []
+        self._hooks.append(hook)
+        return _HookHandle(self._hooks, hook)
+
+    def detach(self):
+        """The same data, cut from the graph."""
+        return Tensor(self.data)
+
+    def requires_grad_(self, requires_grad=True):
+        if requires_grad and not backend.is_float(self.data.dtype):
+            raise TypeError(f"requires_grad_: only floating-point tensors can require grad; got dtype {self.dtype}")
+        self.requires_grad = requires_grad
+        return self
+
+    # ----- in-place changes: not recorded, but counted --------------------------
+    def _check_in_place(self, what):
+        if self.requires_grad and autograd.GradMode.enabled:
+            raise RuntimeError(
+                f"{what}: in-place change of a tensor that requires grad (shape {self.shape}) while "
+                "recording the graph; do it under chainrule.no_grad(), or use an out-of-place operation."
+            )
+
+    def __setitem__(self, index, value):
+        self._check_in_place("setitem")
+        self.data[_plain_index(index)] = value.data if isinstance(value, Tensor) else value
+        self._version += 1
+
+    def _in_place(self, other, ufunc, out_of_place):
+        if autograd.GradMode.enabled and (self.requires_grad or (isinstance(other, Tensor) and other.requires_grad)):
+            return out_of_place(self, other)  # like micrograd: `a += b` rebinds a to a new node
+        ufunc(self.data, other.data if isinstance(other, Tensor) else other, out=self.data, casting="same_kind")
+        self._version += 1
+        return self
+
+    def __iadd__(self, other):
+        return self._in_place(other, xp.add, Tensor.__add__)
+
+    def __isub__(self, other):
+        return self._in_place(other, xp.subtract, Tensor.__sub__)
+
+    def __imul__(self, other):
+        return self._in_place(other, xp.multiply, Tensor.__mul__)
+
+    def __itruediv__(self, other):
+        return self._in_place(other, xp.divide, Tensor.__truediv__)
+
+    def fill_(self, value):
+        self._check_in_place("fill_")
+        self.data.fill(value)
+        self._version += 1
+        return self
+
+    def copy_(self, source):
+        self._check_in_place("copy_")
+        xp.copyto(self.data, source.data if isinstance(source, Tensor) else source)
+        self._version += 1
+        return self
+
+    # ----- comparisons: results carry no gradient --------------------------------
+    def __lt__(self, other):
+        return Tensor(self.data < _value(other))
+
+    def __le__(self, other):
+        return Tensor(self.data <= _value(other))
+
+    def __gt__(self, other):
+        return Tensor(self.data > _value(other))
+
+    def __ge__(self, other):
+        return Tensor(self.data >= _value(other))
+
+    def __eq__(self, other):
+        return Tensor(self.data == _value(other))
+
+    def __ne__(self, other):
+        return Tensor(self.data != _value(other))
+
+    def any(self, axis=None, keepdims=False):
+        return Tensor(self.data.any(axis=axis, keepdims=keepdims))
+
+    def all(self, axis=None, keepdims=False):
+        return Tensor(self.data.all(axis=axis, keepdims=keepdims))
+
+    def argmax(self, axis=None, keepdims=False):
+        return Tensor(self.data.argmax(axis=axis, keepdims=keepdims))
+
+    def argmin(self, axis=None, keepdims=False):
+        return Tensor(self.data.argmin(axis=axis, keepdims=keepdims))
+
+
+class _HookHandle:
+    def __init__(self, hooks, hook):
+        self.hooks, self.hook = hooks, hook
+
+    def remove(self):
+        if self.hook in self.hooks:
+            self.hooks.remove(self.hook)
+
+
+def _value(x):
+    return x.data if isinstance(x, Tensor) else x
+
+
+def _plain_index(index):
+    """Tensors inside an index become their arrays."""
+    if isinstance(index, Tensor):
+        return index.data
+    if isinstance(index, tuple):
+        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
+    return index
+
+
+def tensor(data, requires_grad=False, dtype=None, name=None):
+    """Make a Tensor. Python floats become float32 unless ``dtype`` says otherwise."""
+    return Tensor(data, requires_grad=requires_grad, dtype=dtype, name=name)
+
+
+# The operators and methods (x + y, x.exp(), x.sum(axis=0), ...) are attached by the
+# gate modules, each next to the gate it calls.
+from . import gates  # noqa: E402,F401
