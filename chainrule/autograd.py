@@ -16,6 +16,7 @@ import traceback
 
 from . import backend
 from .backend import xp
+from .scope import module_stack
 
 
 class GradMode:
@@ -77,7 +78,7 @@ class Gate:
         y = Cube.apply(t)
 
     Keyword arguments to ``apply`` become attributes of the gate (constants such as
-    an axis). ``backward`` returns one gradient per input (a bare value when there is
+    an axis); a gate needs no ``__init__``. ``backward`` returns one gradient per input (a bare value when there is
     one input), or None for an input that needs none; ``self.wants(i)`` says whether
     input ``i`` needs a gradient at all. ``derivative`` states the local derivative
     once, per input, separated by ``;`` and written with the input names ``x, y, z``
@@ -90,10 +91,8 @@ class Gate:
 
     inputs = None  # the input Tensors, set when the gate is recorded, cleared when released
     released = False
-    call_site = None
-
-    def __init__(self, **params):
-        self.__dict__.update(params)
+    call_site = None  # where forward was called, kept in detect_anomaly() mode
+    module_path = None  # the modules (outermost first) whose forward recorded this gate
 
     @property
     def name(self):
@@ -112,29 +111,34 @@ class Gate:
     @classmethod
     def apply(cls, *inputs, **params):
         """Run the forward on tensors (or array-likes) and record the gate if any input requires grad."""
-        inputs = tuple(x if isinstance(x, Tensor) else Tensor(x) for x in inputs)
-        gate = cls(**params) if params else cls()
+        inputs = [x if isinstance(x, Tensor) else Tensor(x) for x in inputs]
+        gate = object.__new__(cls)
+        if params:
+            gate.__dict__.update(params)
         data = gate.forward(*[x.data for x in inputs])
-        if GradMode.enabled:
-            for x in inputs:
-                if x.requires_grad:
-                    return gate._record(data, inputs)
-        return Tensor(data)
-
-    def _record(self, data, inputs):
-        self.inputs = inputs
-        self.versions = [x._version for x in inputs]
-        if GradMode.anomaly:
-            self.call_site = "".join(traceback.format_stack()[:-3][-4:])
+        if type(data) is not xp.ndarray:
+            data = xp.asarray(data)  # NumPy returns scalars from 0-d operations
         out = Tensor.__new__(Tensor)
         out.data = data
         out.grad = None
-        out.requires_grad = True
-        out.gate = self
-        out._version = 0
         out.name = None
+        out._version = 0
         out._hooks = None
         out._retains_grad = False
+        out.requires_grad = False
+        out.gate = None
+        if GradMode.enabled:
+            for x in inputs:
+                if x.requires_grad:
+                    gate.inputs = inputs
+                    gate.versions = [x._version for x in inputs]
+                    if module_stack:
+                        gate.module_path = tuple(module_stack)
+                    if GradMode.anomaly:
+                        gate.call_site = "".join(traceback.format_stack()[:-2][-4:])
+                    out.requires_grad = True
+                    out.gate = gate
+                    break
         return out
 
     def describe_inputs(self):
@@ -169,6 +173,8 @@ def _topological_order(roots):
 
 
 def _check_versions(gate):
+    if [x._version for x in gate.inputs] == gate.versions:
+        return
     for position, (x, version) in enumerate(zip(gate.inputs, gate.versions)):
         if x._version != version:
             raise RuntimeError(
@@ -249,7 +255,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, capt
 
 
 def _accumulate(pending, tensor, g):
-    if g.shape != tensor.shape:
+    if g.shape != tensor.data.shape:
         raise RuntimeError(
             f"internal gradient of shape {tuple(g.shape)} for a tensor of shape {tuple(tensor.shape)}"
             + (f" (from the '{tensor.gate.name}' gate's consumer)" if tensor.gate else "")

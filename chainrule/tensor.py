@@ -62,6 +62,11 @@ class Tensor:
             raise TypeError("len() of a 0-d tensor")
         return len(self.data)
 
+    def __iter__(self):
+        if self.data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(len(self.data)))
+
     def item(self):
         if self.data.size != 1:
             raise ValueError(f"item: the tensor has shape {self.shape} ({self.size} elements); item() needs exactly one")
@@ -123,6 +128,8 @@ class Tensor:
                 g = g.data
             if type(g) is not xp.ndarray or g.dtype != self.data.dtype:
                 g = xp.asarray(g, dtype=self.data.dtype)
+            if not g.flags.writeable:  # a broadcast view: give .grad an array of its own
+                g = g.copy()
         elif not isinstance(g, Tensor):
             g = Tensor(g)
         if self.grad is None:

@@ -1,0 +1,25 @@
+"""Data for training: datasets, batching, feature scaling, the bundled digits and MNIST.
+
+Everything here works on NumPy arrays; only the DataLoader wraps its batches in Tensors.
+"""
+
+from .dataset import Dataset, TensorDataset, train_test_split
+from .digits import load_digits
+from .idx import read_idx, write_idx
+from .loader import DataLoader, default_collate
+from .mnist import MNIST
+from .scaling import MinMaxScaler, StandardScaler
+
+__all__ = [
+    "Dataset",
+    "TensorDataset",
+    "DataLoader",
+    "default_collate",
+    "StandardScaler",
+    "MinMaxScaler",
+    "load_digits",
+    "train_test_split",
+    "MNIST",
+    "read_idx",
+    "write_idx",
+]

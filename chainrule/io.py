@@ -1,0 +1,406 @@
+"""Safe checkpoints: ``save(obj, path)`` and ``load(path)``.
+
+A checkpoint is a safetensors file. Every NumPy array in ``obj`` becomes one tensor in
+the file (named ``t0``, ``t1``, ...), and the shape of ``obj`` around those arrays
+(dicts, lists, tuples, Python scalars, None) is written as JSON in the file's metadata
+under the key ``"chainrule"``. Loading only parses JSON and safetensors: it never runs
+code from the file, unlike pickle.
+
+What can be stored:
+
+* dicts (keys ``str`` or ``int``, order kept), lists, tuples;
+* ``None``, ``bool``, ``int``, ``float`` (nan and inf included), ``str``;
+* NumPy arrays and NumPy scalars of dtype bool, int8..int64, uint8..uint64 and
+  float16/32/64, bit for bit with their shape (0-d and empty arrays included);
+* any object with a ``.data`` attribute that is a NumPy array (a ``Tensor``): its
+  array is stored, and comes back as a plain array.
+
+The JSON, for ``{"w": array, "epoch": 3, "betas": (0.9, 0.999)}``::
+
+    {"format": "chainrule.checkpoint", "version": 1,
+     "root": {"type": "dict", "items": [
+         ["w", {"type": "array", "tensor": "t0", "dtype": "float32", "shape": [2, 3], "crc32": 1234}],
+         ["epoch", 3],
+         ["betas", {"type": "tuple", "items": [0.9, 0.999]}]]}}
+
+``null``, booleans, strings, integers and finite floats are written as themselves (JSON
+tells ``3`` from ``3.0``); everything else is an object with a ``"type"``: ``dict``
+(items are ``[key, value]`` pairs, so int keys stay ints), ``list``, ``tuple``,
+``float`` (``"nan"``, ``"inf"``, ``"-inf"``), ``array`` and ``scalar`` (a NumPy scalar,
+stored as a 0-d tensor). A CRC-32 of each tensor's bytes, and one of the JSON text (under
+the metadata key ``"chainrule.crc32"``), catch damaged files: safetensors has no checksum.
+"""
+
+import errno
+import json
+import math
+import os
+import secrets
+import zlib
+
+import numpy as np
+
+__all__ = ["save", "load", "CheckpointError"]
+
+FORMAT_NAME = "chainrule.checkpoint"
+FORMAT_VERSION = 1
+METADATA_KEY = "chainrule"
+CHECKSUM_KEY = "chainrule.crc32"  # of the METADATA_KEY text, so damaged JSON is caught too
+
+# The dtypes every safetensors release since 0.4 reads and writes.
+SUPPORTED_DTYPES = (
+    "bool",
+    "int8", "int16", "int32", "int64",
+    "uint8", "uint16", "uint32", "uint64",
+    "float16", "float32", "float64",
+)
+
+# safetensors refuses headers over 100 MB; checking first gives clearer messages.
+MAX_HEADER_BYTES = 100_000_000
+
+_MISSING_SAFETENSORS = "chainrule.save/load need the 'safetensors' package: pip install 'chainrule[extras]'"
+
+
+class CheckpointError(ValueError):
+    """A file that is not a readable chainrule checkpoint: truncated, corrupt, or tampered with."""
+
+
+def _safetensors():
+    # Imported here, not at the top: safetensors is an optional dependency.
+    try:
+        import safetensors
+        import safetensors.numpy
+    except ImportError as error:
+        raise ImportError(_MISSING_SAFETENSORS) from error
+    return safetensors
+
+
+# ----- saving --------------------------------------------------------------------------
+
+
+def save(obj, path):
+    """Write ``obj`` (a state dict, or nested dicts/lists/tuples of arrays and scalars) to ``path``.
+
+    The file is written to a temporary name in the same directory and then moved over
+    ``path`` in one step, so ``path`` always holds either the old checkpoint or the new
+    one, never half of one. Raises TypeError, naming where in ``obj`` it is, for a value
+    that cannot be stored (a set, a function, an arbitrary object, a dict key that is not
+    str or int, an array of an unsupported dtype), and ValueError for a container that
+    contains itself or a structure too large for the file's header.
+    """
+    safetensors = _safetensors()
+    path = os.fspath(path)
+
+    # Turn obj into JSON + arrays first: an unsupported value fails before any file is touched.
+    tensors = {}
+    root = _encode(obj, tensors, path_in_obj="", active=set())
+    document = {"format": FORMAT_NAME, "version": FORMAT_VERSION, "root": root}
+    # allow_nan=False: non-finite floats were already encoded as strings; keep the JSON standard.
+    text = json.dumps(document, allow_nan=False, separators=(",", ":"))
+    metadata = {METADATA_KEY: text, CHECKSUM_KEY: str(zlib.crc32(text.encode("utf-8")))}
+    # The JSON goes, quoted, into a header that safetensors caps; ~100 bytes per tensor entry.
+    if len(json.dumps(text)) + 100 * len(tensors) > MAX_HEADER_BYTES:
+        raise ValueError(
+            f"save: the structure around the arrays is too large for a checkpoint header ({len(text)} bytes "
+            f"of JSON, limit {MAX_HEADER_BYTES}); store long lists of numbers as NumPy arrays"
+        )
+
+    directory = os.path.dirname(os.path.abspath(path))
+    temp_path = os.path.join(directory, f".{os.path.basename(path)}.{secrets.token_hex(8)}.tmp")
+    # O_EXCL: never reuse someone else's file; mode 0o666 lets the umask decide permissions.
+    os.close(os.open(temp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+    mode = os.stat(temp_path).st_mode
+    try:
+        safetensors.numpy.save_file(tensors, temp_path, metadata=metadata)
+        # safetensors may recreate the file as owner-only; give it the usual permissions back.
+        os.chmod(temp_path, mode)
+        # Make the bytes durable before the rename makes them visible under `path`.
+        with open(temp_path, "r+b") as file:
+            os.fsync(file.fileno())
+        os.replace(temp_path, path)
+    except BaseException:
+        # Whatever went wrong (even Ctrl-C), `path` is untouched; do not leave the temp file behind.
+        try:
+            os.remove(temp_path)
+        except OSError:
+            pass
+        raise
+    _fsync_directory(directory)
+
+
+def _fsync_directory(directory):
+    # Makes the rename itself durable on POSIX; Windows cannot open directories, and it is only best effort.
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _describe(path_in_obj):
+    return f"at {path_in_obj}" if path_in_obj else "at the top level"
+
+
+def _encode(value, tensors, path_in_obj, active):
+    """Return the JSON node for ``value``, adding its arrays to ``tensors``."""
+    # Order matters: bool before int (bool is an int), str and NumPy scalars before
+    # float (np.str_ is a str, np.float64 is a float).
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, np.ndarray):
+        return _encode_array(value, tensors, path_in_obj)
+    if isinstance(value, np.generic):
+        _check_dtype(value.dtype, "NumPy scalar", path_in_obj)
+        array = np.asarray(value)
+        name = _add_tensor(tensors, array)
+        return {"type": "scalar", "tensor": name, "dtype": array.dtype.name, "crc32": _crc32(array)}
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        value = float(value)
+        return value if math.isfinite(value) else {"type": "float", "value": repr(value)}
+    if isinstance(value, (dict, list, tuple)):
+        # A container that contains itself would recurse forever.
+        if id(value) in active:
+            raise ValueError(f"save: circular reference {_describe(path_in_obj)}")
+        active.add(id(value))
+        try:
+            return _encode_container(value, tensors, path_in_obj, active)
+        finally:
+            active.discard(id(value))
+    data = getattr(value, "data", None)
+    if isinstance(data, np.ndarray):  # a Tensor, or anything else that wraps an array
+        return _encode_array(data, tensors, path_in_obj)
+    raise TypeError(f"save: cannot store value of type {type(value).__name__} {_describe(path_in_obj)}")
+
+
+def _encode_container(value, tensors, path_in_obj, active):
+    if isinstance(value, dict):
+        items = []
+        for key, item in value.items():
+            # Only str and int keys: JSON keeps them apart, and they are what state dicts use.
+            if not (isinstance(key, str) or (isinstance(key, int) and not isinstance(key, bool))):
+                raise TypeError(
+                    f"save: dict keys must be str or int, got key {key!r} of type {type(key).__name__} "
+                    f"{_describe(path_in_obj)}"
+                )
+            key = str(key) if isinstance(key, str) else int(key)
+            items.append([key, _encode(item, tensors, f"{path_in_obj}[{key!r}]", active)])
+        return {"type": "dict", "items": items}
+    items = [_encode(item, tensors, f"{path_in_obj}[{i}]", active) for i, item in enumerate(value)]
+    return {"type": "list" if isinstance(value, list) else "tuple", "items": items}
+
+
+def _encode_array(array, tensors, path_in_obj):
+    _check_dtype(array.dtype, "array", path_in_obj)
+    # safetensors writes the raw buffer: a strided view (a transpose, a slice) must be made
+    # dense first. (Not np.ascontiguousarray: it turns 0-d arrays into 1-d ones.)
+    if not array.flags.c_contiguous:
+        array = array.copy(order="C")
+    name = _add_tensor(tensors, array)
+    return {"type": "array", "tensor": name, "dtype": array.dtype.name, "shape": list(array.shape),
+            "crc32": _crc32(array)}
+
+
+def _check_dtype(dtype, what, path_in_obj):
+    if dtype.name not in SUPPORTED_DTYPES:
+        raise TypeError(
+            f"save: cannot store {what} of dtype {dtype} {_describe(path_in_obj)} "
+            f"(supported: {', '.join(SUPPORTED_DTYPES)})"
+        )
+
+
+def _crc32(array):
+    # safetensors has no checksum of its own; this catches flipped or overwritten data bytes.
+    # Computed over the little-endian bytes, which is what the file holds.
+    return zlib.crc32(array.astype(array.dtype.newbyteorder("<"), copy=False).data)
+
+
+def _add_tensor(tensors, array):
+    name = f"t{len(tensors)}"
+    tensors[name] = array
+    return name
+
+
+# ----- loading -------------------------------------------------------------------------
+
+
+def load(path):
+    """Read a checkpoint written by ``save`` and return the object, with fresh arrays.
+
+    Dicts come back as plain dicts (in the saved order), tuples as tuples, NumPy scalars
+    with their dtype, and arrays (including Tensors' arrays) as writable NumPy arrays.
+    Raises FileNotFoundError if ``path`` does not exist, and CheckpointError for anything
+    that is not an intact chainrule checkpoint. Never executes code from the file.
+    """
+    safetensors = _safetensors()
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(errno.ENOENT, "chainrule.load: no such checkpoint file", path)
+    if os.path.isdir(path):
+        raise IsADirectoryError(errno.EISDIR, "chainrule.load: expected a checkpoint file, got a directory", path)
+
+    _check_header_size(path)
+    try:
+        with safetensors.safe_open(path, framework="np") as file:
+            metadata = file.metadata() or {}
+            tensor_names = set(file.keys())
+            if METADATA_KEY not in metadata:
+                raise CheckpointError(
+                    f"chainrule.load: {path!r} is a safetensors file but not a chainrule checkpoint "
+                    f"(no {METADATA_KEY!r} metadata)"
+                )
+            text = metadata[METADATA_KEY]
+            if metadata.get(CHECKSUM_KEY) != str(zlib.crc32(text.encode("utf-8"))):
+                raise CheckpointError(
+                    f"chainrule.load: {path!r} metadata does not match its checksum (it is damaged)"
+                )
+            root = _read_document(text, path)
+            decoder = _Decoder(file, tensor_names, path)
+            result = decoder.decode(root)
+            # Every tensor in the file is used exactly once; leftovers mean the file was altered.
+            unused = tensor_names - decoder.used
+            if unused:
+                raise CheckpointError(
+                    f"chainrule.load: {path!r} holds tensors the metadata never refers to: {sorted(unused)[:5]}"
+                )
+            return result
+    except (CheckpointError, MemoryError):  # MemoryError: a real checkpoint too big for RAM, not a bad file
+        raise
+    except RecursionError as error:
+        raise CheckpointError(f"chainrule.load: {path!r} is nested too deeply to read") from error
+    except Exception as error:
+        # safetensors and NumPy report malformed files with many exception types
+        # (SafetensorError, TypeError for an unknown dtype, ...): all mean "bad file".
+        raise CheckpointError(f"chainrule.load: {path!r} is not a valid checkpoint: {error}") from error
+
+
+def _check_header_size(path):
+    # A safetensors file starts with an 8-byte little-endian header length, then the JSON
+    # header. Checking it here turns "random bytes" and "pickle" into a readable message.
+    size = os.path.getsize(path)
+    with open(path, "rb") as file:
+        prefix = file.read(8)
+    if len(prefix) < 8:
+        raise CheckpointError(f"chainrule.load: {path!r} is too short ({size} bytes) to be a checkpoint")
+    header_size = int.from_bytes(prefix, "little")
+    if header_size > MAX_HEADER_BYTES or header_size > size - 8:
+        raise CheckpointError(
+            f"chainrule.load: {path!r} is not a safetensors file or is truncated: it declares a "
+            f"{header_size}-byte header but is {size} bytes long"
+        )
+
+
+def _read_document(text, path):
+    def reject_constant(name):  # NaN / Infinity are not JSON; save never writes them
+        raise CheckpointError(f"chainrule.load: {path!r} metadata contains the non-JSON constant {name}")
+
+    try:
+        document = json.loads(text, parse_constant=reject_constant)
+    except ValueError as error:  # bad JSON, or an integer too long to parse safely
+        raise CheckpointError(f"chainrule.load: {path!r} metadata is not valid JSON: {error}") from error
+    if not isinstance(document, dict):
+        raise CheckpointError(f"chainrule.load: {path!r} metadata is not a JSON object")
+    if document.get("format") != FORMAT_NAME:
+        raise CheckpointError(f"chainrule.load: {path!r} metadata has format {document.get('format')!r}, "
+                              f"expected {FORMAT_NAME!r}")
+    version = document.get("version")
+    if version != FORMAT_VERSION or isinstance(version, bool):
+        raise CheckpointError(f"chainrule.load: {path!r} has checkpoint format version {version!r}; "
+                              f"this chainrule reads version {FORMAT_VERSION}")
+    if "root" not in document:
+        raise CheckpointError(f"chainrule.load: {path!r} metadata has no 'root'")
+    return document["root"]
+
+
+# The exact fields each kind of node has; anything else is not a file save() wrote.
+_NODE_FIELDS = {
+    "dict": {"type", "items"},
+    "list": {"type", "items"},
+    "tuple": {"type", "items"},
+    "float": {"type", "value"},
+    "array": {"type", "tensor", "dtype", "shape", "crc32"},
+    "scalar": {"type", "tensor", "dtype", "crc32"},
+}
+
+
+class _Decoder:
+    """Turns the JSON tree back into Python objects, reading each referenced tensor once."""
+
+    def __init__(self, file, tensor_names, path):
+        self.file = file
+        self.tensor_names = tensor_names
+        self.path = path
+        self.used = set()
+
+    def fail(self, message):
+        raise CheckpointError(f"chainrule.load: {self.path!r} is corrupt: {message}")
+
+    def decode(self, node):
+        # JSON keeps these apart exactly as save wrote them (3 is an int, 3.0 a float).
+        if node is None or isinstance(node, (bool, int, float, str)):
+            return node
+        if not isinstance(node, dict):
+            self.fail(f"expected a value or an object, got JSON {type(node).__name__}")
+        kind = node.get("type")
+        if not isinstance(kind, str) or kind not in _NODE_FIELDS:
+            self.fail(f"unknown node type {kind!r}")
+        if set(node) != _NODE_FIELDS[kind]:
+            self.fail(f"{kind} node has fields {sorted(node)}, expected {sorted(_NODE_FIELDS[kind])}")
+
+        if kind == "dict":
+            result = {}
+            for pair in self.items_of(node):
+                if not (isinstance(pair, list) and len(pair) == 2):
+                    self.fail("dict item is not a [key, value] pair")
+                key, value = pair
+                if not (isinstance(key, str) or (isinstance(key, int) and not isinstance(key, bool))):
+                    self.fail(f"dict key {key!r} is not a str or int")
+                if key in result:
+                    self.fail(f"dict key {key!r} appears twice")
+                result[key] = self.decode(value)
+            return result
+        if kind == "list":
+            return [self.decode(item) for item in self.items_of(node)]
+        if kind == "tuple":
+            return tuple(self.decode(item) for item in self.items_of(node))
+        if kind == "float":
+            if node["value"] not in ("nan", "inf", "-inf"):
+                self.fail(f"float node has value {node['value']!r}, expected 'nan', 'inf' or '-inf'")
+            return float(node["value"])
+        if kind == "array":
+            shape = node["shape"]
+            if not (isinstance(shape, list) and all(isinstance(n, int) and not isinstance(n, bool) for n in shape)):
+                self.fail(f"array shape {shape!r} is not a list of integers")
+            return self.tensor(node, tuple(shape))
+        # kind == "scalar": a 0-d tensor in the file; [()] turns it into a NumPy scalar.
+        return self.tensor(node, ())[()]
+
+    def items_of(self, node):
+        if not isinstance(node["items"], list):
+            self.fail(f"{node['type']} node's items are not a list")
+        return node["items"]
+
+    def tensor(self, node, shape):
+        name, dtype = node["tensor"], node["dtype"]
+        if not isinstance(name, str) or name not in self.tensor_names:
+            self.fail(f"metadata refers to tensor {name!r}, which is not in the file")
+        if name in self.used:
+            self.fail(f"tensor {name!r} is referred to twice")
+        self.used.add(name)
+        array = self.file.get_tensor(name)
+        # The tensor must be what the metadata says it is, or the file was altered.
+        if array.dtype.name != dtype or array.shape != shape:
+            self.fail(f"tensor {name!r} is {array.dtype.name} {array.shape}, "
+                      f"but the metadata says {dtype} {shape}")
+        if _crc32(array) != node["crc32"]:
+            self.fail(f"tensor {name!r} does not match its checksum (the data bytes are damaged)")
+        # A private, writable copy that does not depend on the file staying open.
+        return np.array(array, copy=True)
