@@ -17,3 +17,9 @@ permute = transpose
 __version__ = "0.1.0"
 
 from .check import GradcheckError, gradcheck, gradgradcheck, max_relative_error  # noqa: E402
+
+from . import functional, nn, optim, data, viz  # noqa: E402
+from .io import load, save  # noqa: E402
+from .viz import explain  # noqa: E402
+
+manual_seed = nn.init.manual_seed

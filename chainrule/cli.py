@@ -1,0 +1,38 @@
+"""The ``chainrule`` command line: one subcommand per module, each registering itself.
+
+A subcommand is a module with ``add_parser(subparsers)``: it adds its subparser,
+its arguments and ``set_defaults(run=<function taking the parsed args, returning the
+exit status>)``. To add one, import its module and append it to ``SUBCOMMANDS``.
+"""
+
+import argparse
+import sys
+
+from . import __version__
+from . import evaluate_command, train_command
+from .viz import explain_command
+
+SUBCOMMANDS = [explain_command, train_command, evaluate_command]
+
+
+def make_parser():
+    parser = argparse.ArgumentParser(prog="chainrule", description="Backpropagation, explained and put to work.")
+    parser.add_argument("--version", action="version", version=f"chainrule {__version__}")
+    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
+    for module in SUBCOMMANDS:
+        module.add_parser(subparsers)
+    return parser
+
+
+def main(argv=None):
+    """Entry point of the ``chainrule`` console script; returns the exit status."""
+    parser = make_parser()
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    if getattr(args, "run", None) is None:
+        parser.print_help(sys.stderr)
+        return 2
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

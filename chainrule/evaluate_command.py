@@ -1,0 +1,52 @@
+"""``chainrule evaluate CKPT``: test accuracy and confusion matrix of a checkpoint written by ``chainrule train``.
+
+The model is rebuilt from the model and data set names stored in the checkpoint and the
+test images are standardised with the stored pixel statistics.
+"""
+
+import argparse
+import sys
+
+from .training import ConfigError, evaluate_checkpoint, format_confusion_matrix
+
+DESCRIPTION = "Measure a training checkpoint on the test set: accuracy and confusion matrix."
+
+
+def add_arguments(parser):
+    parser.add_argument("checkpoint", metavar="CKPT", help="a checkpoint.safetensors written by chainrule train")
+    parser.add_argument("--data-dir", metavar="DIR",
+                        help="folder with the MNIST files (default: the one stored in the checkpoint)")
+    return parser
+
+
+def run(args):
+    """Run ``chainrule evaluate``; returns the exit status (2 for a bad checkpoint or missing data)."""
+    try:
+        report = evaluate_checkpoint(args.checkpoint, args.data_dir)
+    except ConfigError as error:
+        print(f"chainrule evaluate: error: {error}", file=sys.stderr)
+        return 2
+    print(f"{report['dataset']} {report['model']} after {report['epoch']} epochs ({args.checkpoint})")
+    print(f"test accuracy: {report['accuracy']:.2%} ({round(report['accuracy'] * report['samples'])} of "
+          f"{report['samples']}), test loss {report['loss']:.4f}")
+    print("confusion matrix (rows: true digit, columns: predicted digit):")
+    print(format_confusion_matrix(report["confusion"]))
+    return 0
+
+
+def add_parser(subparsers):
+    """Register the ``evaluate`` subcommand."""
+    parser = subparsers.add_parser("evaluate", help="test accuracy and confusion matrix of a checkpoint", description=DESCRIPTION)
+    add_arguments(parser)
+    parser.set_defaults(run=run)
+    return parser
+
+
+def main(argv=None):
+    """``python -m chainrule.evaluate_command``: the subcommand on its own."""
+    parser = add_arguments(argparse.ArgumentParser(prog="chainrule evaluate", description=DESCRIPTION))
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,301 @@
+"""Convolution and pooling gates on NCHW arrays.
+
+All of them look at the input through windows: output pixel (oh, ow) sees the
+kernel-sized patch that starts at (oh*stride, ow*stride) of the zero-padded input,
+with taps spaced ``dilation`` apart. ``Geometry`` holds those numbers. Taking the
+patches is free with strided views: for the kernel offset (i, j), the slice
+``padded[:, :, i*d : ... : stride, j*d : ... : stride]`` holds tap (i, j) of every
+window at once. So the loops here run over the kh*kw kernel offsets, never over pixels.
+
+Convolution is im2col plus matrix products: the windows are copied into ``cols`` of
+shape (N, C*kh*kw, OH*OW) and multiplied by the weight as a (O, C*kh*kw) matrix, one
+BLAS call per sample (NumPy's batched matmul), which writes the output in NCHW order
+directly. The backward is two more products and col2im, the adjoint of im2col, which
+adds each kernel offset's slice of the column gradient back at its window position.
+
+Under ``create_graph=True`` the backwards get Tensors and build the gradient from
+differentiable gates instead (Im2Col and Col2Im, each the other's backward; the
+pools' own adjoint pairs), so second derivatives work too.
+"""
+
+from ..autograd import Gate
+from ..backend import xp
+from ..tensor import Tensor
+from .common import swap_last_two
+from .shape import scatter_add
+
+
+class Geometry:
+    """Where the windows of a conv or pool sit: kernel, stride, padding and dilation, per spatial axis."""
+
+    def __init__(self, input_shape, kernel, stride, padding, dilation, where):
+        self.input_shape = tuple(input_shape)
+        n, c, h, w = self.input_shape
+        (self.kh, self.kw), (self.sh, self.sw) = kernel, stride
+        (self.ph, self.pw), (self.dh, self.dw) = padding, dilation
+        self.padded_shape = (n, c, h + 2 * self.ph, w + 2 * self.pw)
+        extent_h, extent_w = self.dh * (self.kh - 1) + 1, self.dw * (self.kw - 1) + 1
+        if extent_h > self.padded_shape[2] or extent_w > self.padded_shape[3]:
+            dilated = f" (dilated to {extent_h}x{extent_w})" if (extent_h, extent_w) != (self.kh, self.kw) else ""
+            raise ValueError(f"{where}: kernel size {self.kh}x{self.kw}{dilated} is larger than the padded input "
+                             f"{self.padded_shape[2]}x{self.padded_shape[3]} (input {h}x{w}, padding "
+                             f"{(self.ph, self.pw)})")
+        self.oh = (self.padded_shape[2] - extent_h) // self.sh + 1
+        self.ow = (self.padded_shape[3] - extent_w) // self.sw + 1
+        self.output_hw = (self.oh, self.ow)
+        # Windows that tile the input exactly: every input pixel is in exactly one window.
+        self.tiles = (self.padded_shape[2:] == (self.oh * self.kh, self.ow * self.kw)
+                      and (self.sh, self.sw) == (self.kh, self.kw) and (self.dh, self.dw) == (1, 1))
+
+    @property
+    def padding(self):
+        return self.ph or self.pw
+
+    def pad(self, x, value=0):
+        """x inside a border of ``value`` (x itself when there is no padding)."""
+        if not self.padding:
+            return x
+        padded = xp.full(self.padded_shape, value, dtype=x.dtype)
+        self.crop(padded)[...] = x
+        return padded
+
+    def crop(self, padded):
+        """The input-sized middle of a padded array (a view)."""
+        if not self.padding:
+            return padded
+        h, w = self.input_shape[2:]
+        return padded[:, :, self.ph:self.ph + h, self.pw:self.pw + w]
+
+    def offsets(self):
+        """(i, j, index) for each kernel offset: ``padded[index]`` is tap (i, j) of every window, (N, C, OH, OW)."""
+        for i in range(self.kh):
+            rows = slice(i * self.dh, i * self.dh + self.sh * (self.oh - 1) + 1, self.sh)
+            for j in range(self.kw):
+                columns = slice(j * self.dw, j * self.dw + self.sw * (self.ow - 1) + 1, self.sw)
+                yield i, j, (slice(None), slice(None), rows, columns)
+
+    def windows(self, padded):
+        """A read-only view (N, C, kh, kw, OH, OW) of all windows, sharing memory with ``padded``."""
+        sn, sc, sh, sw = padded.strides
+        shape = self.padded_shape[:2] + (self.kh, self.kw, self.oh, self.ow)
+        strides = (sn, sc, sh * self.dh, sw * self.dw, sh * self.sh, sw * self.sw)
+        return xp.lib.stride_tricks.as_strided(padded, shape, strides, writeable=False)
+
+
+# ----- im2col and col2im: a linear map and its adjoint ------------------------------
+def im2col(x, geometry):
+    """The windows of ``x`` as columns, (N, C*kh*kw, OH*OW); a graph-recording gate when x is a Tensor."""
+    if isinstance(x, Tensor):
+        return Im2Col.apply(x, geometry=geometry)
+    n, c = geometry.input_shape[:2]
+    windows = geometry.windows(geometry.pad(x))
+    # The copy reads each kernel offset's rows with OW innermost: long, mostly contiguous runs.
+    return xp.ascontiguousarray(windows).reshape(n, c * geometry.kh * geometry.kw, geometry.oh * geometry.ow)
+
+
+def col2im(cols, geometry):
+    """im2col's adjoint: each column entry added back at its input position; (N, C, H, W)."""
+    if isinstance(cols, Tensor):
+        return Col2Im.apply(cols, geometry=geometry)
+    n, c = geometry.input_shape[:2]
+    parts = cols.reshape(n, c, geometry.kh, geometry.kw, geometry.oh, geometry.ow)
+    if geometry.tiles:
+        padded = xp.empty(geometry.padded_shape, dtype=cols.dtype)
+        for i, j, index in geometry.offsets():
+            padded[index] = parts[:, :, i, j]
+    else:
+        padded = xp.zeros(geometry.padded_shape, dtype=cols.dtype)
+        for i, j, index in geometry.offsets():
+            padded[index] += parts[:, :, i, j]
+    return geometry.crop(padded)
+
+
+class Im2Col(Gate):
+    derivative = "d/dx im2col(x) = 1 at each copy (the copies' gradients are added back: col2im)"
+
+    def forward(self, x):
+        return im2col(x, self.geometry)
+
+    def backward(self, grad, out, x):
+        return col2im(grad, self.geometry)
+
+
+class Col2Im(Gate):
+    derivative = "d/dx col2im(x) = 1 (the gradient is read back at each copy: im2col)"
+
+    def forward(self, cols):
+        return col2im(cols, self.geometry)
+
+    def backward(self, grad, out, cols):
+        return im2col(grad, self.geometry)
+
+
+# ----- convolution -------------------------------------------------------------------
+class Conv2d(Gate):
+    """2-d cross-correlation (what deep learning calls convolution) of x (N, C, H, W) with
+    w (O, C/groups, kh, kw), plus an optional bias (O,). Groups split the channels into
+    independent convolutions; they ride along as a batch dimension of the products."""
+
+    derivative = ("d/dx conv(x,w) = conv_transpose(g, w) (col2im of w^T @ g); "
+                  "d/dy conv(x,w) = g @ im2col(x)^T summed over the batch; "
+                  "d/dz conv(x,w)+b = g summed over N, H, W")
+
+    def forward(self, x, w, b=None):
+        n, o, groups = x.shape[0], w.shape[0], self.groups
+        cols = im2col(x, self.geometry)
+        self.cols = cols  # dW needs the windows; keeping them saves redoing im2col in backward
+        if groups == 1:
+            out = w.reshape(o, -1) @ cols
+        else:
+            out = w.reshape(groups, o // groups, -1) @ cols.reshape(n, groups, -1, cols.shape[-1])
+        if b is not None:
+            out = out.reshape(n, o, -1)
+            out += b.reshape(o, 1)
+        return out.reshape((n, o) + self.geometry.output_hw)
+
+    def backward(self, grad, out, x, w, b=None):
+        n, o, groups = grad.shape[0], w.shape[0], self.groups
+        g = grad.reshape(n, groups, o // groups, -1)  # (N, G, O/G, OH*OW)
+        w_grouped = w.reshape(groups, o // groups, -1)  # (G, O/G, C/G*kh*kw)
+        dx = dw = db = None
+        if self.wants(0):
+            dcols = swap_last_two(w_grouped) @ g  # (N, G, C/G*kh*kw, OH*OW)
+            dx = col2im(dcols.reshape(n, -1, dcols.shape[-1]), self.geometry)
+        if self.wants(1):
+            # Under create_graph, rebuild the columns from the x Tensor so dW stays differentiable in x.
+            cols = im2col(x, self.geometry) if isinstance(grad, Tensor) else self.cols
+            cols = cols.reshape(n, groups, -1, cols.shape[-1])
+            dw = (g @ swap_last_two(cols)).sum(axis=0).reshape(w.shape)
+        if b is not None and self.wants(2):
+            db = grad.sum(axis=(0, 2, 3))
+        return (dx, dw) if b is None else (dx, dw, db)
+
+
+# ----- pooling -------------------------------------------------------------------------
+class MaxPool2d(Gate):
+    """Largest value in each window. The gradient goes to the window's first maximum in
+    row-major order (as PyTorch does on ties), found again in backward by comparing
+    each kernel offset's view with the output, so forward is only kh*kw maximums."""
+
+    derivative = "d/dx max over window = 1 at the window's first maximum, 0 elsewhere"
+
+    def forward(self, x):
+        padded = self.geometry.pad(x, -xp.inf)
+        self.padded = padded if self.geometry.padding else None
+        out = None
+        for _, _, index in self.geometry.offsets():
+            if out is None:
+                out = padded[index].copy()
+            else:
+                xp.maximum(out, padded[index], out=out)
+        return out
+
+    def backward(self, grad, out, x):
+        geometry = self.geometry
+        padded = self.padded if self.padded is not None else x
+        if isinstance(grad, Tensor):
+            return self._graph_backward(grad, padded.data if isinstance(padded, Tensor) else padded, out.data)
+        offsets = list(geometry.offsets())
+        dpadded = (xp.empty if geometry.tiles else xp.zeros)(geometry.padded_shape, dtype=grad.dtype)
+        taken = None  # windows whose maximum has been found at an earlier offset
+        scratch = None if geometry.tiles else xp.empty(out.shape, dtype=grad.dtype)
+        for k, (_, _, index) in enumerate(offsets):
+            hit = padded[index] == out
+            if taken is None:
+                taken = hit
+            else:
+                xp.greater(hit, taken, out=hit)  # on booleans: hit and not taken
+                if k < len(offsets) - 1:
+                    taken |= hit
+            if geometry.tiles:
+                xp.multiply(grad, hit, out=dpadded[index])
+            else:
+                xp.multiply(grad, hit, out=scratch)
+                dpadded[index] += scratch
+        return geometry.crop(dpadded)
+
+    def _graph_backward(self, grad, padded, out):
+        """The same routing as a differentiable scatter of ``grad`` to the first maxima's flat positions."""
+        geometry = self.geometry
+        n, c, hp, wp = geometry.padded_shape
+        position = xp.zeros(out.shape, dtype=xp.int64)
+        found = xp.zeros(out.shape, dtype=bool)
+        rows = xp.arange(geometry.oh).reshape(-1, 1) * geometry.sh
+        columns = xp.arange(geometry.ow).reshape(1, -1) * geometry.sw
+        for i, j, index in geometry.offsets():
+            hit = (padded[index] == out) & ~found
+            found |= hit
+            here = (rows + i * geometry.dh) * wp + columns + j * geometry.dw
+            position = xp.where(hit, here, position)
+        planes = (xp.arange(n * c) * (hp * wp)).reshape(n, c, 1, 1)
+        flat = scatter_add(grad.reshape(-1), (n * c * hp * wp,), (position + planes).reshape(-1))
+        return geometry.crop(flat.reshape(geometry.padded_shape))
+
+
+def window_sum(padded, geometry):
+    """Sum over each window (N, C, OH, OW): kh*kw strided-view additions."""
+    total = None
+    for _, _, index in geometry.offsets():
+        if total is None:
+            total = padded[index].copy()
+        else:
+            total += padded[index]
+    return total
+
+
+def window_spread(grad, geometry):
+    """window_sum's adjoint: ``grad`` added to every position of its window, cropped to the input."""
+    if geometry.tiles:
+        padded = xp.empty(geometry.padded_shape, dtype=grad.dtype)
+        for _, _, index in geometry.offsets():
+            padded[index] = grad
+    else:
+        padded = xp.zeros(geometry.padded_shape, dtype=grad.dtype)
+        for _, _, index in geometry.offsets():
+            padded[index] += grad
+    return geometry.crop(padded)
+
+
+class AvgPool2d(Gate):
+    """Mean over each window; ``self.scale`` is 1/(kh*kw), or per output pixel 1/(count of
+    real input pixels in the window) when padding is not counted."""
+
+    derivative = "d/dx mean over window = 1/k for each of the window's k pixels"
+
+    def forward(self, x):
+        return window_sum(self.geometry.pad(x), self.geometry) * self.scale
+
+    def backward(self, grad, out, x):
+        if isinstance(grad, Tensor):
+            return AvgPool2dSpread.apply(grad, geometry=self.geometry, scale=self.scale)
+        return window_spread(grad * self.scale, self.geometry)
+
+
+class AvgPool2dSpread(Gate):
+    """AvgPool2d's backward as a gate (for gradients of gradients); its own backward is AvgPool2d."""
+
+    derivative = "d/dg spread(g) = 1/k (the gradient is averaged back over each window)"
+
+    def forward(self, grad):
+        return window_spread(grad * self.scale, self.geometry)
+
+    def backward(self, grad, out, g):
+        if isinstance(grad, Tensor):
+            return AvgPool2d.apply(grad, geometry=self.geometry, scale=self.scale)
+        return window_sum(self.geometry.pad(grad), self.geometry) * self.scale
+
+
+def average_scale(geometry, count_include_pad, divisor_override, dtype):
+    """The factor each window sum is multiplied by: a number, or an (OH, OW) array when padding is not counted."""
+    if divisor_override:
+        return 1 / divisor_override
+    if count_include_pad or not geometry.padding:
+        return 1 / (geometry.kh * geometry.kw)
+    one_channel = Geometry((1, 1) + geometry.input_shape[2:], (geometry.kh, geometry.kw), (geometry.sh, geometry.sw),
+                           (geometry.ph, geometry.pw), (geometry.dh, geometry.dw), "avg_pool2d")
+    counts = window_sum(one_channel.pad(xp.ones(one_channel.input_shape, dtype=dtype)), one_channel)[0, 0]
+    return (1 / counts).astype(dtype)
+
+
+__all__ = ["Geometry", "im2col", "col2im", "Im2Col", "Col2Im", "Conv2d", "MaxPool2d", "AvgPool2d", "AvgPool2dSpread",
+           "window_sum", "window_spread", "average_scale"]

@@ -1,0 +1,403 @@
+"""Fused gates for neural networks: each does in one gate what would otherwise be a
+chain of small ones, with a backward written from the closed-form derivative.
+
+Fusing saves the temporaries and the graph bookkeeping of the chain, and gives the
+numerically stable form (log-softmax via the max shift, cross-entropy's gradient as
+softmax - onehot). Each is checked in the tests against the composed version.
+
+The backwards run on arrays ordinarily. Under ``create_graph=True`` they get Tensors:
+some are written with operations both types share and need nothing more; the others
+branch on ``isinstance(grad, Tensor)`` and build the gradient from differentiable
+gates there, so that the array path keeps its in-place arithmetic.
+"""
+
+import math
+import string
+
+from ..autograd import Gate
+from ..backend import xp
+from ..tensor import Tensor
+from . import common
+from .shape import scatter_add
+
+
+class Linear(Gate):
+    """x @ w^T + b for x (..., in), w (out, in), b (out,), in one gate."""
+
+    derivative = "d/dx (x@w^T+b) = g@w; d/dy (x@w^T+b) = g^T@x; d/dz (x@w^T+b) = g summed over the batch"
+    input_names = ("x", "w", "b")
+
+    def forward(self, x, w, b=None):
+        out = x @ w.T
+        if b is not None:
+            out += b
+        return out
+
+    def backward(self, grad, out, x, w, b=None):
+        # Operators and methods shared by arrays and Tensors: this runs under create_graph as it is.
+        dx = grad @ w if self.wants(0) else None
+        dw = db = None
+        flat_grad = grad.reshape(-1, w.shape[0])  # the batch dimensions, whatever they are, as rows
+        if self.wants(1):
+            dw = flat_grad.T @ x.reshape(-1, w.shape[1])
+        if b is not None and self.wants(2):
+            db = flat_grad.sum(axis=0)
+        return (dx, dw) if b is None else (dx, dw, db)
+
+
+def _shifted(x, axis):
+    """x minus its maximum along ``axis`` (a new array), so exp never overflows; rows of -inf stay -inf."""
+    top = x.max(axis=axis, keepdims=True)
+    top = xp.where(xp.isfinite(top), top, 0)
+    return x - top
+
+
+class LogSoftmax(Gate):
+    derivative = "d/dx_j log_softmax(x)_i = [i=j] - softmax(x)_j"
+
+    def forward(self, x):
+        shifted = _shifted(x, self.axis)
+        total = xp.exp(shifted).sum(axis=self.axis, keepdims=True)
+        shifted -= xp.log(total)
+        return shifted
+
+    def backward(self, grad, out, x):
+        if isinstance(grad, Tensor):
+            return grad - common.exp(out) * grad.sum(axis=self.axis, keepdims=True)
+        dx = xp.exp(out)
+        dx *= grad.sum(axis=self.axis, keepdims=True)
+        return xp.subtract(grad, dx, out=dx)
+
+
+class Softmax(Gate):
+    derivative = "d/dx_j softmax(x)_i = softmax(x)_i * ([i=j] - softmax(x)_j)"
+
+    def forward(self, x):
+        e = _shifted(x, self.axis)
+        xp.exp(e, out=e)
+        e /= e.sum(axis=self.axis, keepdims=True)
+        return e
+
+    def backward(self, grad, out, x):
+        if isinstance(grad, Tensor):
+            return out * (grad - (grad * out).sum(axis=self.axis, keepdims=True))
+        dx = grad - sum_of_products(grad, out, (self.axis % out.ndim,), keepdims=True)
+        dx *= out
+        return dx
+
+
+def sum_of_products(a, b, axes, keepdims=False):
+    """sum(a * b) over ``axes`` (non-negative ints) without building a * b (einsum reduces as it multiplies)."""
+    letters = string.ascii_letters[:a.ndim]
+    kept = "".join(letter for i, letter in enumerate(letters) if i not in axes)
+    total = xp.einsum(f"{letters},{letters}->{kept}", a, b)
+    if keepdims:
+        total = total.reshape(tuple(1 if i in axes else n for i, n in enumerate(a.shape)))
+    return total
+
+
+# ----- cross-entropy over class indices ----------------------------------------------
+class ClassTargets:
+    """Class-index targets (N, d1..) for logits (N, C, d1..), with their per-sample weights.
+
+    ``sample_weight`` is the class weight of each sample's target (1 without weights)
+    and 0 where the target is ``ignore_index``; ``total_weight`` (their sum) is what a
+    "mean" reduction divides by, as in PyTorch.
+    """
+
+    def __init__(self, target, num_classes, weight, ignore_index, dtype):
+        self.num_classes = num_classes
+        self.valid = target != ignore_index
+        self.all_valid = bool(self.valid.all())
+        self.index = target if self.all_valid else xp.where(self.valid, target, 0)
+        self.weight = weight  # (C,) array or None
+        if weight is not None:
+            self.sample_weight = weight[self.index] * self.valid
+        else:
+            self.sample_weight = self.valid.astype(dtype)
+        self.total_weight = self.sample_weight.sum()
+        self.dtype = dtype
+
+    def expand(self, per_sample):
+        """A per-sample array (N, d1..) as (N, 1, d1..), to broadcast along the class axis."""
+        return xp.expand_dims(per_sample, 1)
+
+    def weight_along_classes(self, ndim):
+        """The class weights shaped (1, C, 1..) for logits with ``ndim`` dimensions, or 1."""
+        if self.weight is None:
+            return 1
+        return self.weight.reshape((1, -1) + (1,) * (ndim - 2))
+
+    def table(self, shape, smoothing=0.0):
+        """Dense weights T (logits' shape) with per-sample loss = -sum_c T[:, c] * log_probs[:, c]."""
+        table = xp.zeros(shape, dtype=self.dtype)
+        xp.put_along_axis(table, self.expand(self.index), self.expand(self.sample_weight * (1 - smoothing)), axis=1)
+        if smoothing:
+            table += self.expand(self.valid * (smoothing / self.num_classes)) * self.weight_along_classes(len(shape))
+        return table
+
+
+class CrossEntropy(Gate):
+    """Softmax and negative log-likelihood of class indices in one gate, over axis 1.
+
+    With l_i = -(1-s) w_{t_i} log p_{i,t_i} - (s/C) sum_c w_c log p_{i,c} (s the label
+    smoothing, w the class weights), dl_i/dx_i = a_i softmax(x_i) - (1-s) w_{t_i} onehot(t_i)
+    - (s/C) w, with a_i = (1-s) w_{t_i} + (s/C) sum(w): softmax minus one-hot in the plain case.
+    """
+
+    derivative = "d/dx cross_entropy(x, t) = (softmax(x) - onehot(t)) / N (for a mean without weights or smoothing)"
+
+    def forward(self, x):
+        targets, smoothing, c = self.targets, self.smoothing, x.shape[1]
+        shifted = _shifted(x, 1)
+        picked = xp.take_along_axis(shifted, targets.expand(targets.index), axis=1)[:, 0]
+        if smoothing:
+            if targets.weight is None:
+                weighted_sum = shifted.sum(axis=1)
+                class_total = c
+            else:
+                weighted_sum = xp.einsum("ij...,j->i...", shifted, targets.weight.astype(x.dtype, copy=False))
+                class_total = targets.weight.sum()
+        probs = xp.exp(shifted, out=shifted)
+        total = probs.sum(axis=1)
+        probs /= targets.expand(total)
+        self.probs = probs  # backward is built from the softmax
+        log_total = xp.log(total)
+        loss = (log_total - picked) * targets.sample_weight  # -w_t log p_t, 0 where ignored
+        if smoothing:
+            # -sum_c w_c log p_c = sum(w) * log(total) - sum_c w_c * shifted_c
+            smooth = (class_total * log_total - weighted_sum) * targets.valid
+            loss = loss * (1 - smoothing) + smooth * (smoothing / c)
+        if self.reduction == "none":
+            return loss.astype(x.dtype, copy=False)
+        total_loss = loss.sum()
+        if self.reduction == "mean":
+            total_loss = total_loss / targets.total_weight if targets.total_weight else xp.nan
+        return xp.asarray(total_loss, dtype=x.dtype)
+
+    def _upstream_per_sample(self, grad):
+        """dL/dl_i for each sample: the upstream gradient, divided by the total weight for a mean."""
+        if self.reduction == "none":
+            return grad
+        if self.reduction == "mean":
+            total = self.targets.total_weight
+            return grad * (1 / total) if total else grad * 0  # nothing counted: no gradient, as in PyTorch
+        return grad
+
+    def backward(self, grad, out, x):
+        targets, smoothing, c = self.targets, self.smoothing, x.shape[1]
+        upstream = self._upstream_per_sample(grad)
+        weights_total = c if targets.weight is None else targets.weight.sum()
+        scale = targets.sample_weight * (1 - smoothing)
+        if smoothing:
+            scale = scale + targets.valid * (smoothing / c * weights_total)  # a_i above
+        if isinstance(grad, Tensor):
+            # Differentiable in x through a softmax gate, and in the upstream gradient.
+            softmax = Softmax.apply(x, axis=1)
+            table = targets.table(x.shape, smoothing)
+            if self.reduction == "none":
+                upstream = upstream.reshape(targets.expand(targets.valid).shape)
+            return (softmax * targets.expand(scale) - table) * upstream
+        upstream = xp.broadcast_to(upstream, targets.valid.shape)
+        dx = self.probs * targets.expand(upstream * scale)
+        at_target = targets.expand(targets.index)
+        picked = xp.take_along_axis(dx, at_target, axis=1)
+        picked -= targets.expand(upstream * targets.sample_weight * (1 - smoothing))
+        xp.put_along_axis(dx, at_target, picked, axis=1)
+        if smoothing:
+            dx -= targets.expand(upstream * targets.valid * (smoothing / c)) * targets.weight_along_classes(x.ndim)
+        return dx
+
+
+# ----- normalization ---------------------------------------------------------------------
+class Normalization(Gate):
+    """(x - mean) / sqrt(var + eps) over ``axes``, then * weight + bias, in one gate.
+
+    Inputs are x and then whichever of weight and bias are given (``self.affine`` names
+    them). ``param_shape`` is the shape weight and bias broadcast as; ``param_axes`` the
+    axes their gradients sum over. ``running`` = (mean, var, momentum) updates those
+    arrays in place from this batch (var unbiased, as in PyTorch), or is None.
+
+    dx = (g' - mean(g') - xhat * mean(g' * xhat)) / sqrt(var + eps) with g' = g * weight.
+    """
+
+    derivative = ("d/dx norm(x) = (g - mean(g) - xhat*mean(g*xhat)) / std (g scaled by the weight); "
+                  "d/dy norm(x)*w+b = g*xhat summed; d/dz norm(x)*w+b = g summed")
+    input_names = ("x", "w", "b")
+    #: True when weight and bias are constant along the normalized axes (batch norm: one per channel).
+    per_channel = False
+
+    def _params(self, params):
+        named = dict(zip(self.affine, params))
+        return named.get("weight"), named.get("bias")
+
+    def forward(self, x, *params):
+        weight, bias = self._params(params)
+        count = math.prod(x.shape[a] for a in self.axes)
+        mean = x.mean(axis=self.axes, keepdims=True)
+        xhat = x - mean
+        var = sum_of_products(xhat, xhat, self.axes, keepdims=True) * (1 / count)
+        invstd = 1 / xp.sqrt(var + self.eps)
+        if self.running is not None:
+            self._update_running(mean.reshape(-1), var.reshape(-1), count)
+        xhat *= invstd
+        self.xhat, self.invstd, self.count = xhat, invstd.astype(x.dtype, copy=False), count
+        if weight is None and bias is None:
+            return xhat
+        out = xhat * weight.reshape(self.param_shape) if weight is not None else xhat.copy()
+        if bias is not None:
+            out += bias.reshape(self.param_shape)
+        return out
+
+    def _update_running(self, mean, var, count):
+        running_mean, running_var, momentum = self.running
+        running_mean *= 1 - momentum
+        running_mean += momentum * mean.astype(running_mean.dtype, copy=False)
+        running_var *= 1 - momentum
+        running_var += (momentum * count / max(count - 1, 1)) * var.astype(running_var.dtype, copy=False)
+
+    def backward(self, grad, out, x, *params):
+        weight, bias = self._params(params)
+        if isinstance(grad, Tensor):
+            return self._graph_backward(grad, x, weight, bias)
+        axes, xhat = self.axes, self.xhat
+        weight_b = weight.reshape(self.param_shape) if weight is not None else None
+        g = grad if weight is None or self.per_channel else grad * weight_b  # dL/dxhat, up to a channel factor
+        summed = g.sum(axis=axes, keepdims=True)
+        summed_x = sum_of_products(g, xhat, axes, keepdims=True)
+        grads = []
+        if self.wants(0):
+            factor = self.invstd * weight_b if weight is not None and self.per_channel else self.invstd
+            dx = xhat * (summed_x * (1 / self.count))
+            xp.subtract(g, dx, out=dx)
+            dx -= summed * (1 / self.count)
+            dx *= factor
+            grads.append(dx)
+        else:
+            grads.append(None)
+        for name in self.affine:
+            if not self.wants(len(grads)):
+                grads.append(None)
+            elif self.per_channel:
+                grads.append((summed_x if name == "weight" else summed).reshape(-1))
+            elif name == "weight":
+                grads.append(sum_of_products(grad, xhat, self.param_axes).reshape(weight.shape))
+            else:
+                grads.append(grad.sum(axis=self.param_axes).reshape(bias.shape))
+        return tuple(grads)
+
+    def _graph_backward(self, grad, x, weight, bias):
+        """The same formula from differentiable gates (recomputing the statistics from x)."""
+        axes = self.axes
+        centered = x - x.mean(axis=axes, keepdims=True)
+        invstd = ((centered * centered).mean(axis=axes, keepdims=True) + self.eps) ** -0.5
+        xhat = centered * invstd
+        g = grad * weight.reshape(self.param_shape) if weight is not None else grad
+        dx = (g - g.mean(axis=axes, keepdims=True) - xhat * (g * xhat).mean(axis=axes, keepdims=True)) * invstd
+        grads = [dx if self.wants(0) else None]
+        for position, name in enumerate(self.affine, start=1):
+            if not self.wants(position):
+                grads.append(None)
+                continue
+            param = weight if name == "weight" else bias
+            spread = grad * xhat if name == "weight" else grad
+            grads.append(spread.sum(axis=self.param_axes).reshape(param.shape))
+        return tuple(grads)
+
+
+class BatchNorm(Normalization):
+    """Batch normalization in training mode: statistics over every axis but the channels (1)."""
+
+    per_channel = True
+
+
+class LayerNorm(Normalization):
+    """Layer normalization: statistics over the trailing ``normalized_shape`` axes of each sample."""
+
+
+# ----- binary cross-entropy, dropout, embedding ------------------------------------------
+class BinaryCrossEntropy(Gate):
+    """-(t log p + (1-t) log(1-p)) elementwise, with the logs clamped at -100 as in PyTorch,
+    so p = 0 or 1 gives a finite loss and gradient."""
+
+    derivative = "d/dx bce(p,t) = (p-t) / (p(1-p)); d/dy bce(p,t) = log(1-p) - log(p)"
+
+    def forward(self, p, t):
+        with xp.errstate(divide="ignore"):  # log(0) = -inf, clamped next
+            log_p = xp.maximum(xp.log(p), -100)
+            log_not_p = xp.maximum(xp.log1p(-p), -100)
+        return -(t * log_p + (1 - t) * log_not_p)
+
+    def backward(self, grad, out, p, t):
+        # Operators and methods both arrays and Tensors have: this also runs under create_graph.
+        dp = grad * (p - t) / (p * (1 - p)).clip(min=1e-12) if self.wants(0) else None
+        dt = None
+        if self.wants(1):
+            with xp.errstate(divide="ignore"):
+                dt = grad * (common.log(1 - p).clip(min=-100) - common.log(p).clip(min=-100))
+        return dp, dt
+
+
+def softplus(x):
+    """log(1 + e^x) without overflow, on arrays or Tensors."""
+    if isinstance(x, Tensor):
+        return x.softplus()
+    return xp.logaddexp(0, x).astype(x.dtype, copy=False)
+
+
+class BinaryCrossEntropyWithLogits(Gate):
+    """Sigmoid and binary cross-entropy in one stable gate: (1-t) x + m * softplus(-x) with
+    m = 1 + (pos_weight - 1) t; softplus never overflows, so neither does the loss."""
+
+    derivative = ("d/dx bce_logits(x,t) = sigmoid(x) - t (without pos_weight); "
+                  "d/dy bce_logits(x,t) = -x + (pos_weight-1)*softplus(-x)")
+
+    def _multiplier(self, t):
+        return 1 if self.pos_weight is None else 1 + (self.pos_weight - 1) * t
+
+    def forward(self, x, t):
+        return (1 - t) * x + self._multiplier(t) * softplus(-x)
+
+    def backward(self, grad, out, x, t):
+        # Shared operators and the dispatching sigmoid/softplus: runs under create_graph as it is.
+        dx = dt = None
+        if self.wants(0):
+            if self.pos_weight is None:
+                dx = grad * (common.sigmoid(x) - t)
+            else:
+                dx = grad * ((1 - t) - self._multiplier(t) * common.sigmoid(-x))
+        if self.wants(1):
+            dt = -grad * x if self.pos_weight is None else grad * ((self.pos_weight - 1) * softplus(-x) - x)
+        return dx, dt
+
+
+class Dropout(Gate):
+    """x * mask, the mask holding 0 (dropped) or 1/(1-p) (kept) for each element."""
+
+    derivative = "d/dx dropout(x) = mask (0 or 1/(1-p))"
+
+    def forward(self, x):
+        return x * self.mask
+
+    def backward(self, grad, out, x):
+        return grad * self.mask
+
+
+class Embedding(Gate):
+    """Rows of the weight table picked by integer indices; a row used several times gets the
+    sum of their gradients, and the ``padding_idx`` row none."""
+
+    derivative = "d/dx x[i] = 1 at row i (rows picked several times add up)"
+
+    def forward(self, weight):
+        return weight[self.indices]
+
+    def backward(self, grad, out, weight):
+        if self.padding_idx is not None:
+            grad = grad * xp.expand_dims(self.indices != self.padding_idx, -1).astype(grad.dtype)
+        return scatter_add(grad, weight.shape, self.indices)
+
+
+__all__ = ["Linear", "LogSoftmax", "Softmax", "ClassTargets", "CrossEntropy", "Normalization", "BatchNorm",
+           "LayerNorm", "BinaryCrossEntropy", "BinaryCrossEntropyWithLogits", "Dropout", "Embedding",
+           "sum_of_products", "softplus"]

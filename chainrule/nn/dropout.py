@@ -1,0 +1,34 @@
+"""Dropout: zero a random fraction of activations while training, to regularise."""
+
+import numbers
+
+from .. import functional as F
+from ..backend import xp
+from . import init
+from .module import Module
+
+
+class Dropout(Module):
+    """Zero each element with probability ``p`` in training mode and scale the survivors by
+    ``1 / (1 - p)`` ("inverted" dropout), so evaluation mode can pass the input through unchanged.
+
+    The masks come from the layer's own NumPy Generator: seeded with ``seed``, or by
+    default derived from ``chainrule.nn.init``'s generator (so ``init.manual_seed``
+    makes them reproducible too). ``inplace`` is accepted for PyTorch compatibility and
+    has no effect: the result is always a new tensor.
+    """
+
+    def __init__(self, p=0.5, inplace=False, seed=None):
+        super().__init__()
+        if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0 <= p < 1:
+            raise ValueError(f"Dropout: p is the probability of zeroing an element and must be in [0, 1), "
+                             f"got {p!r}")
+        self.p = float(p)
+        self.inplace = bool(inplace)
+        self.generator = init.default_generator().spawn(1)[0] if seed is None else xp.random.default_rng(seed)
+
+    def forward(self, x):
+        return F.dropout(x, self.p, self.training, self.generator)
+
+    def extra_repr(self):
+        return f"p={self.p}, inplace={self.inplace}"

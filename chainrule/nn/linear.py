@@ -1,0 +1,56 @@
+"""Linear (fully connected) layer: y = x W^T + b, and Identity."""
+
+import math
+
+from .. import functional as F
+from ..backend import xp
+from . import checks, init
+from .module import Module, Parameter
+
+
+class Linear(Module):
+    """``y = x @ weight.T + bias`` over the last axis: (..., in_features) -> (..., out_features).
+
+    ``weight`` has shape (out_features, in_features), as in PyTorch. Initialised like
+    PyTorch's: weight ``kaiming_uniform_(a=sqrt(5))``, i.e. U(-1/sqrt(in), 1/sqrt(in)),
+    and bias U(-1/sqrt(in), 1/sqrt(in)).
+    """
+
+    def __init__(self, in_features, out_features, bias=True, dtype=xp.float32):
+        super().__init__()
+        self.in_features = checks.size("Linear", "in_features", in_features)
+        self.out_features = checks.size("Linear", "out_features", out_features)
+        dtype = checks.float_dtype("Linear", dtype)
+        self.weight = Parameter(xp.empty((self.out_features, self.in_features), dtype=dtype))
+        if bias:
+            self.bias = Parameter(xp.empty(self.out_features, dtype=dtype))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            bound = 1 / math.sqrt(self.in_features)
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, x):
+        shape = x.shape
+        if not shape or shape[-1] != self.in_features:
+            got = f"{shape[-1]} features" if shape else "no feature axis"
+            raise ValueError(f"{self._describe()}: input has {got} (shape {tuple(shape)}), "
+                             f"expected {self.in_features}")
+        return F.linear(x, self.weight, self.bias)
+
+    def extra_repr(self):
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+
+
+class Identity(Module):
+    """Returns its input unchanged (a placeholder, e.g. to remove a layer). Ignores its arguments."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__()
+
+    def forward(self, x):
+        return x

@@ -1,0 +1,122 @@
+"""Loss layers: the functional losses with their options fixed at construction.
+
+``loss_fn = nn.CrossEntropyLoss(label_smoothing=0.1)`` then ``loss = loss_fn(logits, target)``.
+``reduction`` is ``'mean'`` (default), ``'sum'`` or ``'none'`` (one loss per example).
+Class weights are kept as buffers (NumPy arrays), so they travel with the state_dict.
+"""
+
+import numbers
+
+from .. import functional as F
+from . import checks
+from .module import Module
+
+
+class _Loss(Module):
+    def __init__(self, reduction="mean"):
+        super().__init__()
+        self.reduction = checks.reduction(type(self).__name__, reduction)
+
+    def extra_repr(self):
+        return f"reduction={self.reduction!r}" if self.reduction != "mean" else ""
+
+
+class CrossEntropyLoss(_Loss):
+    """Softmax cross-entropy between logits (N, C) and class indices (N,) (or class probabilities
+    (N, C)); ``weight`` weighs each class, targets equal to ``ignore_index`` are skipped, and
+    ``label_smoothing`` mixes the targets with the uniform distribution."""
+
+    def __init__(self, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
+        super().__init__(reduction)
+        self.register_buffer("weight", checks.optional_array(weight))
+        self.ignore_index = ignore_index
+        if isinstance(label_smoothing, bool) or not isinstance(label_smoothing, numbers.Real) \
+                or not 0 <= label_smoothing <= 1:
+            raise ValueError(f"CrossEntropyLoss: label_smoothing must be in [0, 1], got {label_smoothing!r}")
+        self.label_smoothing = float(label_smoothing)
+
+    def forward(self, input, target):
+        return F.cross_entropy(input, target, weight=self.weight, ignore_index=self.ignore_index,
+                               reduction=self.reduction, label_smoothing=self.label_smoothing)
+
+    def extra_repr(self):
+        parts = [super().extra_repr()] + ([f"label_smoothing={self.label_smoothing}"]
+                                          if self.label_smoothing else [])
+        return ", ".join(p for p in parts if p)
+
+
+class NLLLoss(_Loss):
+    """Negative log-likelihood of the target classes, given log-probabilities (N, C)
+    (from LogSoftmax); options as in CrossEntropyLoss."""
+
+    def __init__(self, weight=None, ignore_index=-100, reduction="mean"):
+        super().__init__(reduction)
+        self.register_buffer("weight", checks.optional_array(weight))
+        self.ignore_index = ignore_index
+
+    def forward(self, input, target):
+        return F.nll_loss(input, target, weight=self.weight, ignore_index=self.ignore_index,
+                          reduction=self.reduction)
+
+
+class MSELoss(_Loss):
+    """Mean squared error (input - target)^2."""
+
+    def forward(self, input, target):
+        return F.mse_loss(input, target, reduction=self.reduction)
+
+
+class L1Loss(_Loss):
+    """Mean absolute error |input - target|."""
+
+    def forward(self, input, target):
+        return F.l1_loss(input, target, reduction=self.reduction)
+
+
+class BCELoss(_Loss):
+    """Binary cross-entropy between probabilities in (0, 1) and targets in [0, 1];
+    ``weight`` rescales each element's loss."""
+
+    def __init__(self, weight=None, reduction="mean"):
+        super().__init__(reduction)
+        self.register_buffer("weight", checks.optional_array(weight))
+
+    def forward(self, input, target):
+        return F.binary_cross_entropy(input, target, weight=self.weight, reduction=self.reduction)
+
+
+class BCEWithLogitsLoss(_Loss):
+    """Sigmoid + binary cross-entropy in one numerically stable step, on logits;
+    ``pos_weight`` (one per class) weighs the positive examples."""
+
+    def __init__(self, weight=None, reduction="mean", pos_weight=None):
+        super().__init__(reduction)
+        self.register_buffer("weight", checks.optional_array(weight))
+        self.register_buffer("pos_weight", checks.optional_array(pos_weight))
+
+    def forward(self, input, target):
+        return F.binary_cross_entropy_with_logits(input, target, weight=self.weight, pos_weight=self.pos_weight,
+                                                  reduction=self.reduction)
+
+
+class MultiMarginLoss(_Loss):
+    """Multi-class hinge (SVM) loss: per example, the sum over wrong classes j of
+    max(0, margin - x[y] + x[j]) ** p, divided by the number of classes (``p`` is 1 or 2;
+    ``weight`` weighs each example by its class)."""
+
+    def __init__(self, p=1, margin=1.0, weight=None, reduction="mean"):
+        super().__init__(reduction)
+        if p not in (1, 2) or isinstance(p, bool):
+            raise ValueError(f"MultiMarginLoss: p must be 1 or 2, got {p!r}")
+        if isinstance(margin, bool) or not isinstance(margin, numbers.Real):
+            raise ValueError(f"MultiMarginLoss: margin must be a number, got {margin!r}")
+        self.p, self.margin = int(p), float(margin)
+        self.register_buffer("weight", checks.optional_array(weight))
+
+    def forward(self, input, target):
+        return F.multi_margin_loss(input, target, self.p, self.margin, self.weight, reduction=self.reduction)
+
+    def extra_repr(self):
+        parts = [f"p={self.p}" if self.p != 1 else "", f"margin={self.margin}" if self.margin != 1 else "",
+                 super().extra_repr()]
+        return ", ".join(p for p in parts if p)

@@ -1,0 +1,132 @@
+"""Normalisation layers: BatchNorm (per channel, over the batch) and LayerNorm (per example).
+
+BatchNorm keeps running estimates of each channel's mean and variance as buffers
+(NumPy arrays, saved in the state_dict): in training mode it normalises with the
+batch's statistics and updates the running ones; in evaluation mode it uses the
+running ones, so one example's output does not depend on the rest of its batch.
+"""
+
+import numbers
+
+from .. import functional as F
+from ..backend import xp
+from . import checks
+from .module import Module, Parameter
+
+
+class _BatchNorm(Module):
+    #: which input ranks the layer accepts, and how to say it
+    ranks = ()
+    layout = ""
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True,
+                 dtype=xp.float32):
+        super().__init__()
+        layer = type(self).__name__
+        self.num_features = checks.size(layer, "num_features", num_features)
+        self.eps = checks.positive(layer, "eps", eps)
+        if momentum is not None and (isinstance(momentum, bool) or not isinstance(momentum, numbers.Real)
+                                     or not 0 <= momentum <= 1):
+            raise ValueError(f"{layer}: momentum must be a number in [0, 1] or None (cumulative average), "
+                             f"got {momentum!r}")
+        self.momentum = momentum
+        self.affine = bool(affine)
+        self.track_running_stats = bool(track_running_stats)
+        dtype = checks.float_dtype(layer, dtype)
+        if self.affine:
+            self.weight = Parameter(xp.ones(self.num_features, dtype=dtype))
+            self.bias = Parameter(xp.zeros(self.num_features, dtype=dtype))
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        if self.track_running_stats:
+            self.register_buffer("running_mean", xp.zeros(self.num_features, dtype=dtype))
+            self.register_buffer("running_var", xp.ones(self.num_features, dtype=dtype))
+            self.register_buffer("num_batches_tracked", xp.array(0, dtype=xp.int64))
+        else:
+            self.register_buffer("running_mean", None)
+            self.register_buffer("running_var", None)
+            self.register_buffer("num_batches_tracked", None)
+
+    def reset_running_stats(self):
+        if self.track_running_stats:
+            self.running_mean.fill(0)
+            self.running_var.fill(1)
+            self.num_batches_tracked.fill(0)
+
+    def forward(self, x):
+        shape = x.shape
+        if len(shape) not in self.ranks:
+            raise ValueError(f"{self._describe()}: expected {self.layout}, got a {len(shape)}-d input of shape "
+                             f"{tuple(shape)}")
+        if shape[1] != self.num_features:
+            raise ValueError(f"{self._describe()}: input has {shape[1]} channels (shape {tuple(shape)}), "
+                             f"expected {self.num_features}")
+        if self.training and x.size == shape[1]:
+            raise ValueError(f"{self._describe()}: expected more than 1 value per channel when training, got "
+                             f"input of shape {tuple(shape)}; use a bigger batch or eval()")
+        momentum = self.momentum
+        if self.training and self.track_running_stats:
+            self.num_batches_tracked += 1
+            if momentum is None:  # a plain average of all batches so far
+                momentum = 1.0 / float(self.num_batches_tracked)
+        # Batch statistics while training, or always when no running statistics are kept.
+        use_batch_stats = self.training or self.running_mean is None
+        return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+                            use_batch_stats, 0.0 if momentum is None else momentum, self.eps)
+
+    def extra_repr(self):
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
+                f"track_running_stats={self.track_running_stats}")
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch normalisation of (N, C) features or (N, C, L) sequences, per channel C:
+    ``(x - mean) / sqrt(var + eps) * weight + bias``."""
+
+    ranks = (2, 3)
+    layout = "a 2-d (batch, features) or 3-d (batch, channels, length) input"
+
+
+class BatchNorm2d(_BatchNorm):
+    """Batch normalisation of (N, C, H, W) images, per channel C:
+    ``(x - mean) / sqrt(var + eps) * weight + bias``."""
+
+    ranks = (4,)
+    layout = "a 4-d input (batch, channels, height, width)"
+
+
+class LayerNorm(Module):
+    """Normalise each example over its last ``len(normalized_shape)`` axes, then scale by
+    ``weight`` (ones) and shift by ``bias`` (zeros), both of shape ``normalized_shape``."""
+
+    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, dtype=xp.float32):
+        super().__init__()
+        if isinstance(normalized_shape, numbers.Integral):
+            normalized_shape = (normalized_shape,)
+        if not isinstance(normalized_shape, (tuple, list)) or not normalized_shape:
+            raise ValueError(f"LayerNorm: normalized_shape must be an integer or a non-empty tuple of integers, "
+                             f"got {normalized_shape!r}")
+        self.normalized_shape = tuple(checks.size("LayerNorm", "normalized_shape", n) for n in normalized_shape)
+        self.eps = checks.positive("LayerNorm", "eps", eps)
+        self.elementwise_affine = bool(elementwise_affine)
+        dtype = checks.float_dtype("LayerNorm", dtype)
+        if self.elementwise_affine:
+            self.weight = Parameter(xp.ones(self.normalized_shape, dtype=dtype))
+        else:
+            self.register_parameter("weight", None)
+        if self.elementwise_affine and bias:
+            self.bias = Parameter(xp.zeros(self.normalized_shape, dtype=dtype))
+        else:
+            self.register_parameter("bias", None)
+
+    def forward(self, x):
+        shape, k = tuple(x.shape), len(self.normalized_shape)
+        if shape[len(shape) - k:] != self.normalized_shape or len(shape) < k:
+            raise ValueError(f"{self._describe()}: input shape {shape} does not end with the normalized "
+                             f"shape {self.normalized_shape}")
+        return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self):
+        return (f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "
+                f"bias={self.bias is not None}")

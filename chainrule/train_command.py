@@ -1,0 +1,148 @@
+"""``chainrule train``: train a named model from the command line (a thin layer over ``training.fit``).
+
+    chainrule train --model cnn --dataset digits --epochs 10 --out runs/digits-cnn
+    chainrule train --model cnn --dataset mnist --data-dir data/mnist --epochs 3 --out runs/lenet
+    chainrule train --resume runs/lenet/checkpoint.safetensors --epochs 5
+
+With ``--resume``, every option not given on the command line is taken from the
+checkpoint (model, data set, optimizer, learning rate, seed, output directory, ...),
+and ``--epochs`` is the total, counting the epochs already done.
+"""
+
+import argparse
+import dataclasses
+import sys
+
+from . import io
+from .models import DATASETS, MODEL_NAMES
+from .training import OPTIMIZERS, SCHEDULES, ConfigError, TrainConfig, fit, load_checkpoint
+
+DESCRIPTION = "Train a model on the bundled 8x8 digits or on MNIST; writes a checkpoint each epoch and a plot."
+
+
+def positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+    return value
+
+
+def non_negative_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {value}")
+    return value
+
+
+def _number(text, positive):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value == value or value in (float("inf"), float("-inf")) or (value <= 0 if positive else value < 0):
+        raise argparse.ArgumentTypeError(f"must be a {'positive' if positive else 'non-negative'} number, "
+                                         f"got {text}")
+    return value
+
+
+def positive_float(text):
+    return _number(text, positive=True)
+
+
+def non_negative_float(text):
+    return _number(text, positive=False)
+
+
+def add_arguments(parser):
+    """The options of ``chainrule train``. Defaults are None so that --resume can tell what was given."""
+    defaults = TrainConfig()
+    parser.add_argument("--model", choices=MODEL_NAMES, help=f"which network (default {defaults.model})")
+    parser.add_argument("--dataset", choices=tuple(DATASETS), help=f"which data (default {defaults.dataset})")
+    parser.add_argument("--data-dir", metavar="DIR", help="folder with the four MNIST files (needed for mnist)")
+    parser.add_argument("--epochs", type=positive_int, metavar="N",
+                        help=f"total number of epochs (default {defaults.epochs})")
+    parser.add_argument("--batch-size", type=positive_int, metavar="B",
+                        help=f"samples per step (default {defaults.batch_size})")
+    parser.add_argument("--lr", type=positive_float, metavar="LR",
+                        help="learning rate (default: 0.05 for sgd, 0.01 for adagrad, 0.001 otherwise)")
+    parser.add_argument("--optimizer", choices=OPTIMIZERS, help=f"update rule (default {defaults.optimizer})")
+    parser.add_argument("--momentum", type=non_negative_float, metavar="M",
+                        help="momentum for sgd and rmsprop (default 0)")
+    parser.add_argument("--weight-decay", type=non_negative_float, metavar="WD",
+                        help="weight decay (default: the optimizer's, 0 or 0.01 for adamw)")
+    parser.add_argument("--schedule", choices=SCHEDULES,
+                        help="learning rate over the epochs: constant (default) or cosine down to 0")
+    parser.add_argument("--seed", type=non_negative_int, metavar="S",
+                        help=f"seed for weights, shuffling and dropout (default {defaults.seed})")
+    parser.add_argument("--train-limit", type=positive_int, metavar="N",
+                        help="train on only the first N training images (quick experiments)")
+    parser.add_argument("--out", metavar="DIR", help=f"output folder (default {defaults.out})")
+    parser.add_argument("--resume", metavar="CKPT", help="continue from this checkpoint")
+    parser.add_argument("--graph", action="store_true",
+                        help="also draw one training step of the model (graph.svg, or graph.dot without Graphviz)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar, only one line per epoch")
+    return parser
+
+
+# Options that --resume takes from the checkpoint unless given again.
+_RESUMABLE = ("model", "dataset", "data_dir", "epochs", "batch_size", "lr", "optimizer", "momentum",
+              "weight_decay", "schedule", "seed", "val_fraction", "train_limit", "out")
+
+
+def config_from_args(args):
+    """A TrainConfig from parsed arguments: given options, else the checkpoint's (with --resume), else defaults."""
+    settings = {}
+    if args.resume:
+        stored = load_checkpoint(args.resume)["config"]
+        settings.update({key: stored[key] for key in _RESUMABLE if key in stored})
+    settings.update({key: value for key, value in vars(args).items()
+                     if key in _RESUMABLE and value is not None})
+    fields = {field.name for field in dataclasses.fields(TrainConfig)}
+    config = TrainConfig(**{key: value for key, value in settings.items() if key in fields})
+    config.resume = args.resume
+    config.graph = args.graph
+    config.progress = not args.no_progress
+    return config
+
+
+def run(args):
+    """Run ``chainrule train`` with parsed arguments; returns the exit status (2 for bad input)."""
+    try:
+        config = config_from_args(args)
+        result = fit(config, log=lambda line: print(line, flush=True))
+    except (ConfigError, io.CheckpointError) as error:
+        print(f"chainrule train: error: {error}", file=sys.stderr)
+        return 2
+    print(f"test accuracy: {result.test_accuracy:.2%} (loss {result.test_loss:.4f}) after {result.epochs} epochs, "
+          f"{result.seconds:.1f} s of training")
+    for note in result.notes:
+        print(f"note: {note}")
+    if result.paths:
+        print("wrote:")
+        for what, path in result.paths.items():
+            print(f"  {what:<10} {path}")
+    return 0
+
+
+def add_parser(subparsers):
+    """Register the ``train`` subcommand."""
+    parser = subparsers.add_parser("train", help="train a model on the digits or MNIST", description=DESCRIPTION)
+    add_arguments(parser)
+    parser.set_defaults(run=run)
+    return parser
+
+
+def main(argv=None):
+    """``python -m chainrule.train_command``: the subcommand on its own."""
+    parser = add_arguments(argparse.ArgumentParser(prog="chainrule train", description=DESCRIPTION))
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,15 @@
+"""Pictures and step-by-step explanations of the backward pass.
+
+``draw(output)`` returns a graphviz picture of the graph (values and gradients on the
+wires), ``explain(output)`` the backward pass told gate by gate, ``write_html(output,
+path)`` a page that steps through both. None of them touches ``.grad`` or releases
+the graph: they run each gate's own backward on the side (see ``graph.trace``).
+"""
+
+from .drawing import GraphvizNotFoundError, draw, save
+from .explanation import Explanation, Step, explain
+from .graph import Trace, trace
+from .stepper import stepper_html, write_html
+
+__all__ = ["Explanation", "GraphvizNotFoundError", "Step", "Trace", "draw", "explain", "save", "stepper_html",
+           "trace", "write_html"]

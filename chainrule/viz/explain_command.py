@@ -1,0 +1,90 @@
+"""``chainrule explain EXPRESSION --at NAME=VALUE ...``: the backward pass of a formula, told and drawn."""
+
+import argparse
+
+from .drawing import GraphvizNotFoundError, draw, save
+from .explanation import explain
+from .expression import compile_expression, parse_assignments
+from .stepper import write_html
+from .text import number
+
+EXAMPLE = 'chainrule explain "1/(1+exp(-(w0*x0+w1*x1+w2)))" --at w0=2 x0=-1 w1=-3 x1=-2 w2=-3'
+
+
+def add_parser(subparsers):
+    """Register the ``explain`` subcommand."""
+    parser = subparsers.add_parser(
+        "explain", help="explain the backward pass of a formula step by step",
+        description="Build the graph of EXPRESSION from elementary gates, run the forward and backward pass at "
+                    "the given values, and print every step of the backward pass. Operators: + - * / ** and "
+                    "parentheses; functions: exp log sqrt tanh sigmoid relu abs sin cos max(a,b) min(a,b). "
+                    "An expression starting with '-' goes in parentheses, \"(-x*y)\", or last after --: "
+                    "chainrule explain --at x=1 y=2 -- \"-x*y\".",
+        epilog=f"example: {EXAMPLE}")
+    parser.add_argument("expression", metavar="EXPRESSION", help="the formula, e.g. \"1/(1+exp(-(w*x+b)))\"")
+    parser.add_argument("--at", nargs="+", default=[], metavar="NAME=VALUE",
+                        help="the value of every variable, e.g. --at w=2 x=-1 b=-3")
+    parser.add_argument("--digits", type=_digits, default=2, help="decimals shown (default 2)")
+    parser.add_argument("--svg", metavar="PATH", help="write the picture as SVG (needs Graphviz's dot)")
+    parser.add_argument("--png", metavar="PATH", help="write the picture as PNG (needs Graphviz's dot)")
+    parser.add_argument("--dot", metavar="PATH", help="write the picture as DOT text (needs nothing)")
+    parser.add_argument("--html", metavar="PATH",
+                        help="write a page that steps through the pass (needs Graphviz's dot to make it)")
+    parser.set_defaults(run=run, parser=parser)
+    return parser
+
+
+def _digits(text):
+    try:
+        digits = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if not 0 <= digits <= 15:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 15, got {digits}")
+    return digits
+
+
+def run(args):
+    """Print the value, the gradients and the steps; write the pictures. Bad input exits with status 2."""
+    try:
+        values = parse_assignments(args.at)
+        output, leaves = compile_expression(args.expression, values)
+        explanation = explain(output, digits=args.digits)
+        _print_report(args, output, leaves, explanation)
+        _write_pictures(args, output)
+    except (ValueError, GraphvizNotFoundError, ImportError, OSError) as error:
+        args.parser.error(str(error))  # prints usage and the message to stderr, exits with status 2
+    return 0
+
+
+def _print_report(args, output, leaves, explanation):
+    digits = args.digits
+    print(f"f = {args.expression}")
+    print("at " + ", ".join(f"{name} = {leaf.item():g}" for name, leaf in leaves.items()))
+    print()
+    print(f"forward: f = {number(output.item(), digits)}")
+    print("gradients:")
+    received = {g.name: g for g in explanation.gradients}
+    for name in leaves:
+        found = received.get(name)
+        if found is None:
+            print(f"  df/d{name} = 0 (no gradient reaches it)")
+        elif len(found.parts) > 1:
+            parts = " + ".join(number(p.item(), digits) for p in found.parts)
+            print(f"  df/d{name} = {number(found.grad.item(), digits)}  (sum over its {len(found.parts)} uses: "
+                  f"{parts})")
+        else:
+            print(f"  df/d{name} = {number(found.grad.item(), digits)}")
+    print()
+    print(explanation.text(gradients=False))
+
+
+def _write_pictures(args, output):
+    wanted = [(path, kind) for path, kind in [(args.dot, "dot"), (args.svg, "svg"), (args.png, "png")] if path]
+    graph = draw(output, digits=args.digits) if wanted else None
+    for path, kind in wanted:
+        save(graph, path, fmt=kind)
+        print(f"wrote {path}")
+    if args.html:
+        write_html(output, args.html, digits=args.digits, title=f"f = {args.expression}")
+        print(f"wrote {args.html}")

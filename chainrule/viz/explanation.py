@@ -1,0 +1,243 @@
+"""The backward pass told step by step, as the reference text tells it for its perceptron.
+
+``explain(output)`` walks the graph behind ``output`` from the output back to the
+inputs (see ``graph.trace`` for the order) and, for each gate, writes down the
+upstream gradient it received, its local derivative as the gate states it
+(``gate.derivative``), that derivative evaluated at the cached inputs, and the
+gradient it sends to each input with the multiplication shown::
+
+    4. exp: local d/dx e^x = e^x = e^(-1.00) = 0.37; upstream -0.53; sends 0.37 * -0.53 = -0.20
+
+Where a tensor is used in several places its gradient is the sum over the paths, and
+the explanation shows the sum ("upstream 0.20 + 0.40 = 0.60"). Tensors with more than
+one element are summarized (shape, range, norm) rather than printed in full.
+"""
+
+import builtins
+import re
+from dataclasses import dataclass
+
+from ..backend import xp
+from .graph import Trace, format_constant, local_derivatives, trace
+from .text import gradient_text, number, value_text
+
+#: Gate attributes that derivative texts use as constants (f_c(x) = c + x, f_a(x) = ax, x^p, ...).
+CONSTANT_NAMES = ("c", "a", "p", "slope", "alpha", "low", "high")
+
+
+@dataclass
+class InputGradient:
+    """What one gate sends to one of its inputs."""
+
+    letter: str  # the input's name in the derivative text: x, y, z
+    name: str | None  # the tensor's own name (w0), if it has one
+    value: xp.ndarray  # the input value the gate cached in forward
+    derivative: str  # the gate's statement for this input: "d/dx e^x = e^x"
+    substituted: str | None  # its right-hand side with the values put in: "e^(-1.00)"
+    local: xp.ndarray | None  # the local derivative at the cached inputs (one-element gates only)
+    sent: xp.ndarray | None  # the gradient sent to this input (None: it needs none)
+    arithmetic: str  # "0.37 * -0.53 = -0.20"
+
+    @property
+    def target(self):
+        return self.name or self.letter
+
+
+@dataclass
+class Step:
+    """One step of the backward pass: the start, or one gate."""
+
+    number: int
+    gate: str  # the gate's label ("exp", "1/x", "+1"), or "start"
+    node_id: str | None  # the gate's node in pictures ("gate5"); None for the start
+    upstream: xp.ndarray  # dL/d(gate output)
+    upstream_parts: list  # the gradients that added up to it, one per use of the output
+    inputs: list  # InputGradient per input (empty for the start)
+    text: str  # the line, without its number
+
+    def __str__(self):
+        return f"{self.number}. {self.text}"
+
+
+@dataclass
+class LeafGradient:
+    """The final gradient of a leaf (an input or parameter), with the paths that added up to it."""
+
+    name: str
+    value: xp.ndarray
+    grad: xp.ndarray
+    parts: list
+    text: str
+
+
+class Explanation:
+    """The numbered steps of a backward pass; ``str()`` gives the walk, ``print()`` prints it."""
+
+    def __init__(self, steps, gradients, output_value, digits):
+        self.steps = steps
+        self.gradients = gradients
+        self.output_value = output_value
+        self.digits = digits
+
+    def __len__(self):
+        return len(self.steps)
+
+    def __iter__(self):
+        return iter(self.steps)
+
+    def __getitem__(self, index):
+        return self.steps[index]
+
+    def __str__(self):
+        return self.text()
+
+    def text(self, gradients=True):
+        """The numbered walk; with ``gradients``, followed by the gradient every input received."""
+        width = len(str(len(self.steps)))
+        lines = [f"Backward pass, from the output ({value_text(self.output_value, self.digits)}) back to the inputs:"]
+        lines += [f"{step.number:>{width}}. {step.text}" for step in self.steps]
+        if gradients and self.gradients:
+            lines.append("Gradients of the inputs:")
+            lines += [f"  {leaf.text}" for leaf in self.gradients]
+        return "\n".join(lines)
+
+    def __repr__(self):
+        return f"<Explanation: {len(self.steps)} steps>"
+
+    def print(self, file=None):
+        builtins.print(str(self), file=file)
+
+
+def explain(output, gradient=None, *, digits=2, print=False):
+    """Explain the backward pass from ``output``, gate by gate; returns an :class:`Explanation`.
+
+    ``gradient`` is dL/d(output) (default 1 for a one-element output); ``output`` may also
+    be a ``Trace`` made with gradients. Numbers are shown
+    at ``digits`` decimals; ``print=True`` also prints the explanation. Leaves' ``.grad``
+    is not touched and the graph is not released, so ``backward()`` can still run.
+    """
+    walk = output if isinstance(output, Trace) else trace(output, gradient, where="explain", gradients="required")
+    if not walk.has_gradients:
+        raise ValueError("explain: this trace was made without gradients; make it with trace(output, gradient)")
+    steps = [_start_step(walk.root_gradient, digits)]
+    for node in walk.backward_order:
+        steps.append(_gate_step(len(steps) + 1, node, digits))
+    gradients = [_leaf_gradient(wire, digits) for wire in walk.leaves if wire.grad is not None]
+    explanation = Explanation(steps, gradients, walk.output.value, digits)
+    if print:
+        explanation.print()
+    return explanation
+
+
+def _start_step(root, digits):
+    if root.size == 1 and float(root.reshape(())) == 1.0:
+        text = "start: dL/dout = 1"
+    else:
+        text = f"start: dL/dout = {gradient_text(root, digits)} (given)"
+    return Step(1, "start", None, root, [root], [], text)
+
+
+def _gate_step(step_number, node, digits):
+    gate = node.gate
+    statements = [s.strip() for s in (gate.derivative or "").split(";")]
+    locals_ = local_derivatives(node)
+    scalar = locals_ is not None
+    letters = [_letter(gate, i) for i in range(len(node.inputs))]
+    values = {letter: wire.value for letter, wire in zip(letters, node.inputs)}
+    inputs = []
+    for position, wire in enumerate(node.inputs):
+        statement = statements[min(position, len(statements) - 1)]
+        substituted = _substitute(_right_side(statement), gate, values, digits) if scalar else None
+        local = locals_[position] if scalar and position < len(locals_) else None
+        sent = node.sent[position]
+        inputs.append(InputGradient(letters[position], wire.name, wire.value, statement, substituted, local, sent,
+                                    _arithmetic(local, node.upstream, sent, digits)))
+    upstream = _upstream_text(node.output.parts, node.upstream, digits)
+    if len(inputs) == 1:
+        text = f"{node.label}: {_local_text(inputs[0], scalar, digits)}; upstream {upstream}; {_sends_text(inputs[0])}"
+    else:
+        given = ", ".join(_input_text(i, digits) for i in inputs)
+        sends = "; ".join(f"to {i.target}: {_local_text(i, scalar, digits)}, {_sends_text(i)}" for i in inputs)
+        text = f"{node.label}: {given}; upstream {upstream}; {sends}"
+    return Step(step_number, node.label, node.node_id, node.upstream, list(node.output.parts), inputs, text)
+
+
+def _letter(gate, position):
+    names = getattr(gate, "input_names", ("x", "y", "z"))
+    return names[position] if position < len(names) else f"x{position}"
+
+
+def _right_side(statement):
+    return statement.split("=", 1)[1].strip() if "=" in statement else statement
+
+
+def _substitute(formula, gate, values, digits):
+    """The formula with the input letters replaced by their values and the gate's constants by theirs."""
+
+    def replace(match):
+        word = match.group(0)
+        if word in values:
+            text = number(values[word].reshape(()), digits)
+        elif word in CONSTANT_NAMES and isinstance(getattr(gate, word, None), (int, float, xp.number)):
+            text = format_constant(getattr(gate, word))
+        else:
+            return word
+        alone = match.start() == 0 and match.end() == len(formula)
+        return f"({text})" if text.startswith("-") and not alone else text  # e^(-1.00), not e^-1.00
+
+    return re.sub(r"\b[A-Za-z_][A-Za-z_0-9]*\b", replace, formula)
+
+
+def _local_text(item, scalar, digits):
+    if not item.derivative:
+        return "local derivative not stated"
+    text = f"local {item.derivative}"
+    right = _right_side(item.derivative)
+    if item.substituted is not None and item.substituted != right:
+        text += f" = {item.substituted}"
+    if item.local is not None and not _is_number_text(item.substituted, item.local):
+        text += f" = {number(item.local.reshape(()), digits)}"
+    return text
+
+
+def _is_number_text(text, value):
+    try:
+        return float(text) == float(value.reshape(()))
+    except (TypeError, ValueError):
+        return False
+
+
+def _arithmetic(local, upstream, sent, digits):
+    if sent is None:
+        return ""
+    if local is not None and sent.size == 1:
+        return f"{number(local.reshape(()), digits)} * {number(upstream.reshape(()), digits)} = " \
+               f"{number(sent.reshape(()), digits)}"
+    return gradient_text(sent, digits)
+
+
+def _sends_text(item):
+    if item.sent is None:
+        return "sends nothing (it needs no gradient)"
+    return f"sends {item.arithmetic}"
+
+
+def _input_text(item, digits):
+    value = value_text(item.value, digits)
+    named = item.name and item.name != item.letter
+    return f"{item.letter} = {item.name} = {value}" if named else f"{item.letter} = {value}"
+
+
+def _upstream_text(parts, total, digits):
+    if len(parts) > 1 and all(p.size == 1 for p in parts):
+        return " + ".join(number(p.reshape(()), digits) for p in parts) + f" = {number(total.reshape(()), digits)}"
+    if len(parts) > 1:
+        return f"{gradient_text(total, digits)} (the sum over {len(parts)} uses)"
+    return gradient_text(total, digits)
+
+
+def _leaf_gradient(wire, digits):
+    name = wire.name or f"(unnamed input {value_text(wire.value, digits)})"
+    text = f"{name} receives {_upstream_text(wire.parts, wire.grad, digits)}" if len(wire.parts) > 1 \
+        else f"{name} = {gradient_text(wire.grad, digits)}"
+    return LeafGradient(name, wire.value, wire.grad, list(wire.parts), text)

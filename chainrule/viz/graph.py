@@ -1,0 +1,294 @@
+"""Walking a graph once, for pictures and explanations.
+
+``trace(output)`` collects every gate and wire (tensor) behind ``output`` in a fixed
+order and computes every wire's gradient by calling each gate's own ``backward`` on
+arrays, in reverse topological order, exactly as the engine does. It records what the
+engine throws away: the upstream gradient of each gate, the gradient it sent to each
+input, and the separate contributions that a wire used in several places adds up.
+
+Nothing is changed along the way: no ``.grad`` is written, no cache is released and
+no hook is called, so the caller can still run ``backward()`` afterwards.
+
+The order is deterministic. Forward, gates come in the order a left-to-right
+evaluation of the expression creates them (a depth-first walk from the output that
+visits inputs in position order). Backward, a gate runs once all its consumers have
+run; among the gates ready at the same time the one created first goes first, so
+``w0*x0 + w1*x1`` explains the ``w0*x0`` product before the ``w1*x1`` one, as the
+reference text does.
+"""
+
+import heapq
+from dataclasses import dataclass, field
+
+from ..autograd import no_grad
+from ..backend import xp
+from ..tensor import Tensor
+
+
+@dataclass(eq=False)
+class Wire:
+    """One tensor of the graph: its value, and after the backward walk its gradient."""
+
+    index: int
+    tensor: Tensor
+    name: str | None
+    value: xp.ndarray
+    producer: "GateNode | None" = None
+    consumers: list = field(default_factory=list)  # (GateNode, input position), one per use
+    parts: list = field(default_factory=list)  # the gradients arriving from each use, in arrival order
+    grad: xp.ndarray | None = None  # their sum: dL/d(this tensor)
+
+    @property
+    def is_leaf(self):
+        return self.producer is None
+
+    @property
+    def requires_grad(self):
+        return self.tensor.requires_grad
+
+
+@dataclass(eq=False)
+class GateNode:
+    """One gate of the graph with the wires around it and, after the backward walk, its gradients."""
+
+    index: int  # position in forward order
+    gate: object
+    label: str
+    inputs: list
+    output: Wire
+    scope: tuple = ()  # the modules it was recorded in, below the root: ((name, class name or None), ...)
+    upstream: xp.ndarray | None = None  # dL/d(output)
+    sent: list = field(default_factory=list)  # the gradient sent to each input (None: none needed)
+
+    @property
+    def module_path(self):
+        return getattr(self.gate, "module_path", None)
+
+    @property
+    def node_id(self):
+        return f"gate{self.index}"
+
+
+@dataclass(eq=False)
+class Trace:
+    """Everything behind one output: wires and gates in forward order, and the backward order."""
+
+    output: Wire
+    wires: list
+    gates: list
+    backward_order: list  # the gates in the order the backward walk ran them (empty without gradients)
+    root_gradient: xp.ndarray | None
+
+    @property
+    def has_gradients(self):
+        return self.root_gradient is not None
+
+    @property
+    def leaves(self):
+        return [w for w in self.wires if w.is_leaf]
+
+
+def gate_label(gate):
+    """A short label for a gate: its name, with its constant where it has one ("+1", "*-1", "1/x")."""
+    custom = getattr(gate, "label", None)
+    if isinstance(custom, str):
+        return custom
+    kind = type(gate).__name__
+    if kind == "AddConstant":
+        c = getattr(gate, "c", None)
+        return "-" + format_constant(-c) if _is_number(c) and c < 0 else "+" + format_constant(c, "c")
+    if kind == "Scale":
+        return "*" + format_constant(getattr(gate, "a", None), "a")
+    if kind == "Reciprocal":
+        return "1/x"
+    if kind == "PowConstant":
+        return "^" + format_constant(getattr(gate, "p", None), "p")
+    return gate.name
+
+
+def format_constant(value, otherwise="?"):
+    """A gate constant as written in an expression (1, -1, 0.5, 1e-06), or ``otherwise`` if not a number."""
+    return f"{float(value):g}" if _is_number(value) else otherwise
+
+
+def _is_number(value):
+    return isinstance(value, (int, float, xp.number)) and not isinstance(value, bool)
+
+
+def trace(output, gradient=None, where="trace", gradients=True):
+    """Walk the graph behind ``output``; with ``gradients``, also run the backward walk.
+
+    ``gradient`` is dL/d(output); a one-element output defaults to 1. A larger output
+    without ``gradient`` gets no gradients (values only), unless ``gradients="required"``,
+    which raises instead. ``where`` names the calling function in error messages.
+    """
+    if not isinstance(output, Tensor):
+        raise TypeError(f"{where}: expects a chainrule Tensor, got {type(output).__name__}")
+    if output.gate is None:
+        raise ValueError(f"{where}: this tensor has no graph behind it (it is a leaf or was computed "
+                         "under no_grad); build it from tensors created with requires_grad=True")
+    wires, gates = _walk_forward(output, where)
+    result = Trace(output=wires[id(output)], wires=list(wires.values()), gates=gates, backward_order=[],
+                   root_gradient=None)
+    if gradients:
+        root = _root_gradient(output, gradient, where, required=gradients == "required")
+        if root is not None:
+            result.root_gradient = root
+            result.backward_order = _walk_backward(result, root)
+    return result
+
+
+def module_scope(gate, names=None):
+    """Where a gate was recorded, as ``((name, class name or None), ...)`` from the outermost module down.
+
+    ``gate.module_path`` holds either module names (kept as they are) or the Module
+    objects themselves, root first; the root (the whole network) is left out and each
+    module below it is named by its attribute in its parent ("fc1", or "0" in a
+    Sequential). ``names`` caches those look-ups across gates.
+    """
+    path = getattr(gate, "module_path", None)
+    if not path:
+        return ()
+    if all(isinstance(p, str) for p in path):
+        return tuple((p, None) for p in path)
+    names = {} if names is None else names
+    scope = []
+    for parent, child in zip(path, path[1:]):
+        key = (id(parent), id(child))
+        if key not in names:
+            children = getattr(parent, "named_children", None)
+            found = [n for n, c in children() if c is child] if children else []
+            names[key] = found[0] if found else type(child).__name__
+        scope.append((names[key], type(child).__name__))
+    return tuple(scope)
+
+
+def is_parameter(wire):
+    """A module's parameter: a Parameter, or a leaf with a dotted name such as "fc1.weight"."""
+    return wire.is_leaf and (type(wire.tensor).__name__ == "Parameter" or "." in (wire.name or ""))
+
+
+def _walk_forward(output, where):
+    """Wires (by id of their tensor) and gates, in left-to-right creation order; no recursion."""
+    wires, gates, names = {}, [], {}
+    stack = [(output, False)]
+    while stack:
+        tensor, inputs_done = stack.pop()
+        if inputs_done:
+            gate = tensor.gate
+            node = GateNode(index=len(gates), gate=gate, label=gate_label(gate),
+                            inputs=[wires[id(x)] for x in gate.inputs], output=_add_wire(wires, tensor),
+                            scope=module_scope(gate, names))
+            node.output.producer = node
+            for position, wire in enumerate(node.inputs):
+                wire.consumers.append((node, position))
+            gates.append(node)
+            continue
+        if id(tensor) in wires:
+            continue
+        gate = tensor.gate
+        if gate is None:
+            _add_wire(wires, tensor)
+            continue
+        if gate.released or gate.inputs is None:
+            raise ValueError(f"{where}: the graph behind this tensor was released by an earlier backward() "
+                             f"(at its '{gate.name}' gate); call {where} before backward(), or pass "
+                             "retain_graph=True to backward()")
+        stack.append((tensor, True))
+        for x in reversed(gate.inputs):  # pushed in reverse so the first input is walked first
+            if id(x) not in wires:
+                stack.append((x, False))
+    return wires, gates
+
+
+def _add_wire(wires, tensor):
+    wire = wires.get(id(tensor))
+    if wire is None:
+        wire = Wire(index=len(wires), tensor=tensor, name=tensor.name, value=tensor.data)
+        wires[id(tensor)] = wire
+    return wire
+
+
+def _root_gradient(output, gradient, where, required):
+    if gradient is None:
+        if output.size == 1:
+            return xp.ones_like(output.data)
+        if required:
+            raise ValueError(f"{where}: the output has shape {tuple(output.shape)}, not a single element; "
+                             "pass gradient= (an array of that shape, dL/doutput) to say what to backpropagate")
+        return None
+    gradient = gradient.data if isinstance(gradient, Tensor) else xp.asarray(gradient, dtype=output.dtype)
+    if gradient.shape != output.shape:
+        raise ValueError(f"{where}: gradient has shape {tuple(gradient.shape)}, but the output has shape "
+                         f"{tuple(output.shape)}; they must match")
+    return gradient
+
+
+def _walk_backward(result, root):
+    """Run every gate's backward on arrays, consumers before producers, earliest-created first on ties."""
+    waiting = {}  # wire index -> uses not yet run
+    for wire in result.wires:
+        waiting[wire.index] = len(wire.consumers)
+    result.output.parts.append(root)
+    ready = [result.output.producer.index]
+    order = []
+    with no_grad():
+        while ready:
+            node = result.gates[heapq.heappop(ready)]
+            if node.output.parts:
+                order.append(node)
+                node.upstream = node.output.grad = _sum(node.output.parts)
+                node.sent = _run_gate_backward(node, node.upstream)
+            else:  # no gradient reached this gate's output: it sends none, but its inputs stop waiting on it
+                node.sent = [None] * len(node.inputs)
+            for wire, sent in zip(node.inputs, node.sent):
+                if sent is not None:
+                    wire.parts.append(sent)
+                waiting[wire.index] -= 1
+                if waiting[wire.index] == 0 and wire.producer is not None:
+                    heapq.heappush(ready, wire.producer.index)
+    for wire in result.wires:
+        if wire.is_leaf and wire.parts:
+            wire.grad = _sum(wire.parts)
+    return order
+
+
+def _run_gate_backward(node, upstream):
+    """The gate's own backward on arrays; gradients for inputs that need none are dropped, as the engine does."""
+    gate = node.gate
+    grads = gate.backward(upstream, node.output.value, *[w.value for w in node.inputs])
+    if type(grads) is not tuple:
+        grads = (grads,)
+    sent = []
+    for wire, g in zip(node.inputs, grads):
+        if g is None or not wire.requires_grad:
+            sent.append(None)
+        else:
+            sent.append(xp.asarray(g.data if isinstance(g, Tensor) else g))
+    return sent
+
+
+def local_derivatives(node):
+    """For a gate on one-element tensors: d(output)/d(input) for each input, by running backward with 1.
+
+    Returns None where the gate is not elementwise on single numbers (then "local
+    derivative" is a matrix, not a number) or where its backward does not run on a 1.
+    """
+    if node.output.value.size != 1 or any(w.value.size != 1 for w in node.inputs):
+        return None
+    try:
+        with no_grad():
+            ones = xp.ones_like(node.output.value)
+            grads = node.gate.backward(ones, node.output.value, *[w.value for w in node.inputs])
+    except Exception:  # a custom gate may not cope; the explanation then shows sent/upstream only
+        return None
+    if type(grads) is not tuple:
+        grads = (grads,)
+    return [None if g is None else xp.asarray(g.data if isinstance(g, Tensor) else g) for g in grads]
+
+
+def _sum(parts):
+    total = parts[0]
+    for part in parts[1:]:
+        total = total + part
+    return total

@@ -1,0 +1,101 @@
+"""One self-contained page that steps through the forward and the backward pass.
+
+The page holds the picture (SVG made by Graphviz's ``dot``, inlined), the steps as
+JSON and a small script; it needs no network. The reader moves with the Prev / Next /
+Reset buttons or the Left / Right arrow keys (Home resets):
+
+* step 1 shows the inputs' values on the wires leaving the leaves;
+* then one forward step per gate, in creation order: the gate is highlighted and the
+  value of its output appears on its outgoing wires;
+* then the backward pass exactly as ``explain`` tells it: "start" highlights the
+  output and shows dL/dout = 1, and each gate step highlights the gate, shows the
+  gradients it sends on its incoming wires and prints its explanation line.
+
+For tests and tools the state is in the DOM: ``#stepper[data-step]`` (0-based index)
+and ``[data-phase]`` ("forward" or "backward"), the line in ``#step-text``, the
+highlighted node has class ``current`` (gates are ``g#gate<N>``, the output ``g#output``),
+and value / gradient labels are ``text.wire-value`` / ``text.wire-grad``, with class
+``hidden`` until the pass reaches them.
+"""
+
+import html
+import json
+import os
+import re
+from importlib import resources
+
+from .drawing import GRADIENT_COLOR, VALUE_COLOR, draw, pipe
+from .explanation import explain
+from .graph import trace
+from .text import value_text
+
+
+def write_html(output, path, gradient=None, *, digits=2, title=None, max_nodes=200):
+    """Write the stepper page for the graph behind ``output`` to ``path``; returns the path."""
+    page = stepper_html(output, gradient, digits=digits, title=title, max_nodes=max_nodes)
+    with open(os.fspath(path), "w", encoding="utf-8") as file:
+        file.write(page)
+    return path
+
+
+def stepper_html(output, gradient=None, *, digits=2, title=None, max_nodes=200):
+    """The stepper page as a string (see the module docstring for what it shows)."""
+    walk = trace(output, gradient, where="write_html", gradients="required")
+    explanation = explain(walk, digits=digits)
+    graph = draw(walk, digits=digits, max_nodes=max_nodes, collapse_modules=False)
+    svg = _prepare_svg(pipe(graph, "svg", where="write_html").decode("utf-8"))
+    steps, edges = _steps(walk, explanation, digits)
+    data = json.dumps({"steps": steps, "edges": edges}).replace("</", "<\\/")
+    template = resources.files("chainrule.viz").joinpath("stepper.html").read_text(encoding="utf-8")
+    fills = {"TITLE": html.escape(title or "Backward pass, step by step"), "DATA": data, "SVG": svg}
+    return re.sub(r"\{\{(TITLE|DATA|SVG)\}\}", lambda match: fills[match.group(1)], template)
+
+
+def _steps(walk, explanation, digits):
+    """The page's steps (text, node to highlight, phase) and, per edge, the steps that reveal its labels."""
+    steps = [{"phase": "forward", "node": None, "text": "Forward pass: the inputs are " + _leaf_values(walk, digits)}]
+    value_step = {}  # gate index -> the step that computes its output
+    for node in walk.gates:
+        value_step[node.index] = len(steps)
+        given = ", ".join(_named_value(node.gate, i, wire, digits) for i, wire in enumerate(node.inputs))
+        steps.append({"phase": "forward", "node": node.node_id,
+                      "text": f"forward: {node.label}: {given} \u2192 {value_text(node.output.value, digits)}"})
+    gradient_step = {}  # gate index -> the backward step that sends its gradients
+    for step in explanation:
+        node = step.node_id or "output"
+        if step.node_id:
+            gradient_step[int(step.node_id[len("gate"):])] = len(steps)
+        else:
+            start_step = len(steps)
+        steps.append({"phase": "backward", "node": node, "text": f"backward {step}"})
+    edges = []
+    for node in walk.gates:
+        for position, wire in enumerate(node.inputs):
+            shown = 0 if wire.is_leaf else value_step[wire.producer.index]
+            edges.append([f"edge_{node.index}_{position}", shown, gradient_step.get(node.index)])
+    edges.append(["edge_output", value_step[walk.output.producer.index], start_step])
+    return steps, edges
+
+
+def _named_value(gate, position, wire, digits):
+    names = getattr(gate, "input_names", ("x", "y", "z"))
+    letter = names[position] if position < len(names) else f"x{position}"
+    value = value_text(wire.value, digits)
+    named = wire.name and wire.name != letter
+    return f"{letter} = {wire.name} = {value}" if named else f"{letter} = {value}"
+
+
+def _leaf_values(walk, digits, shown=8):
+    leaves = [w for w in walk.leaves if w.name] or walk.leaves
+    text = ", ".join(f"{w.name or 'const'} = {value_text(w.value, digits)}" for w in leaves[:shown])
+    return text + (f", and {len(leaves) - shown} more" if len(leaves) > shown else "")
+
+
+def _prepare_svg(svg):
+    """dot's SVG, ready to inline: no XML prologue, scalable, labels classed as values or gradients."""
+    svg = svg[svg.index("<svg"):]
+    width = re.search(r'<svg width="([\d.]+)pt"', svg)
+    svg = re.sub(r'<svg width="[\d.]+pt" height="[\d.]+pt"',
+                 f'<svg style="max-width: {float(width.group(1)) * 4 / 3:.0f}px"' if width else "<svg", svg, count=1)
+    svg = svg.replace(f'fill="{VALUE_COLOR}"', f'class="wire-value" fill="{VALUE_COLOR}"')
+    return svg.replace(f'fill="{GRADIENT_COLOR}"', f'class="wire-grad" fill="{GRADIENT_COLOR}"')

@@ -1,0 +1,139 @@
+"""explain(): the backward pass told step by step, checked against the reference text's perceptron."""
+
+import re
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule.viz import Explanation, explain
+
+
+def scalar(value, name):
+    return cr.tensor(value, requires_grad=True, dtype=np.float64, name=name)
+
+
+def perceptron():
+    """f(w, x) = 1/(1+e^-(w0x0+w1x1+w2)) from the text's elementary gates: mul, mul, add, add, *-1, exp, +1, 1/x."""
+    w0, x0, w1, x1, w2 = (scalar(v, n) for v, n in [(2.0, "w0"), (-1.0, "x0"), (-3.0, "w1"), (-2.0, "x1"),
+                                                     (-3.0, "w2")])
+    s = w0 * x0 + w1 * x1 + w2
+    return 1 / ((-1 * s).exp() + 1), (w0, x0, w1, x1, w2)
+
+
+def test_perceptron_reproduces_the_texts_nine_steps():
+    f, _ = perceptron()
+    explanation = explain(f)
+    assert isinstance(explanation, Explanation)
+    assert len(explanation) == 9
+    assert [step.gate for step in explanation] == ["start", "1/x", "+1", "exp", "*-1", "add", "add", "mul", "mul"]
+    lines = str(explanation).splitlines()
+    steps = {int(m.group(1)): m.group(2) for m in (re.match(r"\s*(\d+)\. (.*)", line) for line in lines) if m}
+    # 1. Start from the output node, considering that our error (dout) is 1
+    assert steps[1] == "start: dL/dout = 1"
+    # 2. The gradient of the input of the 1/x will be -1/(1.37^2), -0.53
+    assert "-1/1.37^2 = -0.53" in steps[2] and steps[2].endswith("sends -0.53 * 1.00 = -0.53")
+    # 3. The increment node does not change the gradient on its input: (-0.53 * 1), -0.53
+    assert steps[3].endswith("upstream -0.53; sends 1.00 * -0.53 = -0.53")
+    # 4. The exp node input gradient will be (exp(-1 (cached input)) * -0.53), -0.2
+    assert steps[4] == ("exp: local d/dx e^x = e^x = e^(-1.00) = 0.37; upstream -0.53; "
+                        "sends 0.37 * -0.53 = -0.20")
+    # 5. The negative gain node: (-1 * -0.2), 0.2
+    assert steps[5].endswith("upstream -0.20; sends -1.00 * -0.20 = 0.20")
+    # 6. The sum node distributes the gradients: dw2 = 0.2, and the sum node also 0.2
+    assert "to w2: local d/dy (x+y) = 1, sends 1.00 * 0.20 = 0.20" in steps[6]
+    assert "to x: local d/dx (x+y) = 1, sends 1.00 * 0.20 = 0.20" in steps[6]
+    # 7. The sum node again distributes the gradients, so again 0.2
+    assert steps[7].count("sends 1.00 * 0.20 = 0.20") == 2
+    # 8. dw0 will be (0.2 * -1), -0.2;  9. dx0 will be (0.2 * 2), 0.4 (0.39 unrounded)
+    assert "to w0: local d/dx (x*y) = y = -1.00, sends -1.00 * 0.20 = -0.20" in steps[8]
+    assert "to x0: local d/dy (x*y) = x = 2.00, sends 2.00 * 0.20 = 0.39" in steps[8]
+    assert "Gradients of the inputs:" in str(explanation)
+    assert "w0 = -0.20" in str(explanation) and "x0 = 0.39" in str(explanation)
+
+
+def test_steps_carry_the_numbers():
+    f, _ = perceptron()
+    exp_step = explain(f)[3]
+    assert exp_step.number == 4 and exp_step.node_id.startswith("gate")
+    (item,) = exp_step.inputs
+    assert item.letter == "x" and item.derivative == "d/dx e^x = e^x" and item.substituted == "e^(-1.00)"
+    assert float(item.value) == pytest.approx(-1.0)
+    assert float(item.local) == pytest.approx(np.exp(-1.0))
+    assert float(exp_step.upstream) == pytest.approx(-0.5344, abs=1e-4)
+    assert float(item.sent) == pytest.approx(-0.1966, abs=1e-4)
+    assert item.arithmetic == "0.37 * -0.53 = -0.20"
+
+
+def test_explaining_leaves_grad_and_graph_alone():
+    f, leaves = perceptron()
+    explain(f)
+    assert all(x.grad is None for x in leaves)
+    f.backward()
+    assert leaves[0].grad == pytest.approx(-0.1966, abs=1e-4)
+
+
+def test_fan_out_shows_the_sum():
+    w = scalar(0.1, "w")
+    y = (w * 2).exp() * (w * 4)  # w used twice: 2*... and 4*...
+    text = str(explain(y))
+    assert re.search(r"w receives -?\d+\.\d\d \+ -?\d+\.\d\d = \d+\.\d\d", text)
+    a = scalar(3.0, "a")
+    b = a.exp()
+    z = b * 2 + b * 4  # an intermediate used twice: its gate's upstream is a sum
+    text = str(explain(z))
+    assert "exp: local d/dx e^x = e^x = e^3.00 = 20.09; upstream 2.00 + 4.00 = 6.00" in text
+
+
+def test_digits_and_print(capsys):
+    f, _ = perceptron()
+    explanation = explain(f, digits=4, print=True)
+    assert "e^(-1.0000) = 0.3679; upstream -0.5344; sends 0.3679 * -0.5344 = -0.1966" in capsys.readouterr().out
+    explanation.print()
+    assert "9. mul" in capsys.readouterr().out
+
+
+def test_constants_are_substituted():
+    x = scalar(3.0, "x")
+    text = str(explain((x ** 2).tanh().relu()))
+    assert "^2: local d/dx x^p = p*x^(p-1) = 2*3.00^(2-1) = 6.00" in text
+    assert "relu: local d/dx max(0,x) = 1 if x>0 else 0 = 1 if 1.00>0 else 0 = 1.00" in text
+
+
+def test_non_scalar_tensors_are_summarized():
+    w = cr.tensor(np.array([[1.0, -2.0], [0.5, 3.0]]), requires_grad=True, name="W")
+    x = cr.tensor(np.array([1.0, 2.0]), name="x")
+    loss = (w @ x).sum()
+    text = str(explain(loss))
+    assert "matmul: x = W = (2, 2) float64 in [-2.00, 3.00], y = x = (2,) float64 in [1.00, 2.00]" in text
+    assert "upstream (2,) norm 1.41" in text
+    assert "to x: local d/dy (x@y) = x^T@g, sends nothing (it needs no gradient)" in text
+    assert "W = (2, 2) norm 3.16" in text
+
+
+def test_custom_gate_without_derivative_text():
+    class Cube(cr.Gate):
+        def forward(self, x):
+            return x ** 3
+
+        def backward(self, grad, out, x):
+            return grad * 3 * x * x
+
+    x = scalar(2.0, "x")
+    text = str(explain(Cube.apply(x)))
+    assert "cube: local derivative not stated; upstream 1.00; sends 12.00" in text
+
+
+def test_bad_input():
+    x = scalar(1.0, "x")
+    with pytest.raises(ValueError, match=r"explain: this tensor has no graph behind it \(it is a leaf or was "
+                                         r"computed under no_grad\)"):
+        explain(x)
+    with cr.no_grad():
+        y = x.exp()
+    with pytest.raises(ValueError, match="explain: this tensor has no graph behind it"):
+        explain(y)
+    v = cr.tensor(np.ones(3), requires_grad=True)
+    with pytest.raises(ValueError, match=r"explain: the output has shape \(3,\).*pass gradient="):
+        explain(v * 2)
+    assert "dL/dout = (3,) norm 1.73 (given)" in str(explain(v * 2, gradient=np.ones(3)))
