@@ -136,6 +136,7 @@ class Gate:
                         gate.module_path = tuple(module_stack)
                     if GradMode.anomaly:
                         gate.call_site = "".join(traceback.format_stack()[:-2][-4:])
+                        gate.made_non_finite = not _finite(data) and all(_finite(x.data) for x in inputs)
                     out.requires_grad = True
                     out.gate = gate
                     break
@@ -182,6 +183,18 @@ def _check_versions(gate):
                 f"forward, but it was modified in place afterwards (version {version} -> {x._version}); "
                 "backward would give a wrong gradient. Use an out-of-place operation instead."
             )
+
+
+def _finite(array):
+    return not backend.is_float(array.dtype) or bool(xp.isfinite(array).all())
+
+
+def _check_forward(gate):
+    if getattr(gate, "made_non_finite", False):
+        raise FloatingPointError(
+            f"detect_anomaly: the '{gate.name}' gate produced NaN or Inf in its forward output from finite "
+            f"inputs [{gate.describe_inputs()}]. The gate was called at:\n{gate.call_site}"
+        )
 
 
 def _check_finite(gate, grads):
@@ -233,6 +246,8 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, capt
             if gate is None:
                 continue
             _check_versions(gate)
+            if GradMode.anomaly:
+                _check_forward(gate)
             if create_graph:
                 grads = gate.backward(g, node, *gate.inputs)
             else:

@@ -8,7 +8,7 @@ the gradients of its copies.
 from ..autograd import Gate
 from ..backend import xp
 from ..tensor import Tensor
-from .common import as_tensor, log, method, sum_to, where
+from .common import apply_broadcasting, as_tensor, is_number, log, method, plain_number, sum_to, where
 
 
 class Add(Gate):
@@ -133,41 +133,38 @@ class Pow(Gate):
 
 
 # ----- user-facing functions and operators ---------------------------------------
-def _is_number(x):
-    return isinstance(x, (int, float)) and not isinstance(x, bool)
-
-
+# A number on either side becomes the constant of a one-input gate (the text's f_c and f_a).
 def add(x, y):
-    if _is_number(y):
-        return AddConstant.apply(x, c=y)
-    if _is_number(x):
-        return AddConstant.apply(y, c=x)
-    return Add.apply(as_tensor(x), as_tensor(y))
+    if is_number(y):
+        return AddConstant.apply(x, c=plain_number(y))
+    if is_number(x):
+        return AddConstant.apply(y, c=plain_number(x))
+    return apply_broadcasting(Add, as_tensor(x), as_tensor(y))
 
 
 def sub(x, y):
-    if _is_number(y):
-        return AddConstant.apply(x, c=-y)
-    if _is_number(x):
-        return AddConstant.apply(Neg.apply(y), c=x)
-    return Sub.apply(as_tensor(x), as_tensor(y))
+    if is_number(y):
+        return AddConstant.apply(x, c=-plain_number(y))
+    if is_number(x):
+        return AddConstant.apply(Neg.apply(y), c=plain_number(x))
+    return apply_broadcasting(Sub, as_tensor(x), as_tensor(y))
 
 
 def mul(x, y):
-    if _is_number(y):
-        return Scale.apply(x, a=y)
-    if _is_number(x):
-        return Scale.apply(y, a=x)
-    return Mul.apply(as_tensor(x), as_tensor(y))
+    if is_number(y):
+        return Scale.apply(x, a=plain_number(y))
+    if is_number(x):
+        return Scale.apply(y, a=plain_number(x))
+    return apply_broadcasting(Mul, as_tensor(x), as_tensor(y))
 
 
 def div(x, y):
-    if _is_number(y):
-        return Scale.apply(x, a=1 / y)
-    if _is_number(x):
+    if is_number(y):
+        return Scale.apply(x, a=1 / plain_number(y))
+    if is_number(x):
         inverse = Reciprocal.apply(y)
-        return inverse if x == 1 else Scale.apply(inverse, a=x)
-    return Div.apply(as_tensor(x), as_tensor(y))
+        return inverse if x == 1 else Scale.apply(inverse, a=plain_number(x))
+    return apply_broadcasting(Div, as_tensor(x), as_tensor(y))
 
 
 def neg(x):
@@ -179,10 +176,10 @@ def reciprocal(x):
 
 
 def pow(x, y):
-    if _is_number(y):
-        return PowConstant.apply(x, p=y)
+    if is_number(y):
+        return PowConstant.apply(x, p=plain_number(y))
     x = as_tensor(x, like=y)
-    return Pow.apply(x, as_tensor(y, like=x))
+    return apply_broadcasting(Pow, x, as_tensor(y, like=x))
 
 
 Tensor.__add__ = Tensor.__radd__ = add

@@ -66,6 +66,34 @@ def sum_to(g, shape):
     return g.sum(axis=axes, keepdims=True).reshape(shape)
 
 
+def is_number(x):
+    """A plain number (Python or NumPy scalar, not a bool): a gate takes it as a constant."""
+    return isinstance(x, (int, float, xp.integer, xp.floating)) and not isinstance(x, (bool, xp.bool_))
+
+
+def plain_number(x):
+    """A NumPy scalar as a Python number, which NumPy treats as weakly typed, so float32 data stays float32
+    (``float32_array * np.float64(2)`` would be float64)."""
+    return x.item() if isinstance(x, xp.generic) else x
+
+
+def apply_broadcasting(gate, x, y, **params):
+    """``gate.apply(x, y)``, with an error naming the gate and both shapes when they cannot broadcast.
+
+    The shapes are only examined once the forward has failed, so the ordinary path costs nothing extra."""
+    try:
+        return gate.apply(x, y, **params)
+    except ValueError:
+        shapes = [xp.shape(data(v)) for v in (x, y)]
+        try:
+            xp.broadcast_shapes(*shapes)
+        except ValueError:
+            raise ValueError(f"{gate.__name__.lower()}: shapes {shapes[0]} and {shapes[1]} cannot broadcast "
+                             "together; aligned from the right, each pair of dimensions must be equal or "
+                             "one of them 1") from None
+        raise
+
+
 def as_tensor(x, like=None):
     """Tensors pass through; numbers and arrays become constant Tensors (numbers take ``like``'s dtype)."""
     if isinstance(x, Tensor):

@@ -9,7 +9,7 @@ import math
 from ..autograd import Gate
 from ..backend import xp
 from . import common
-from .common import as_tensor, data, method, stable_sigmoid, sum_to
+from .common import apply_broadcasting, as_tensor, data, method, plain_number, stable_sigmoid, sum_to
 
 
 class Exp(Gate):
@@ -286,24 +286,33 @@ def softplus(x):
 def clip(x, min=None, max=None):
     if min is None and max is None:
         raise ValueError("clip: give min, max or both")
-    return Clip.apply(x, low=min, high=max)
+    return Clip.apply(x, low=plain_number(min), high=plain_number(max))
 
 
 def maximum(x, y):
     x = as_tensor(x, like=y if hasattr(y, "dtype") else None)
-    return Maximum.apply(x, as_tensor(y, like=x))
+    return apply_broadcasting(Maximum, x, as_tensor(y, like=x))
 
 
 def minimum(x, y):
     x = as_tensor(x, like=y if hasattr(y, "dtype") else None)
-    return Minimum.apply(x, as_tensor(y, like=x))
+    return apply_broadcasting(Minimum, x, as_tensor(y, like=x))
 
 
 def where(condition, x, y):
     """Elementwise ``x`` where ``condition`` holds, else ``y`` (differentiable in x and y)."""
     x = as_tensor(x, like=y if hasattr(y, "dtype") else None)
     y = as_tensor(y, like=x)
-    return Where.apply(x, y, condition=xp.asarray(data(condition), dtype=bool))
+    condition = xp.asarray(data(condition), dtype=bool)
+    try:
+        return Where.apply(x, y, condition=condition)
+    except ValueError:
+        try:
+            xp.broadcast_shapes(condition.shape, x.shape, y.shape)
+        except ValueError:
+            raise ValueError(f"where: condition {condition.shape}, x {x.shape} and y {y.shape} cannot broadcast "
+                             "together; aligned from the right, dimensions must be equal or 1") from None
+        raise
 
 
 def cast(x, dtype):

@@ -12,6 +12,7 @@ from ..autograd import Gate
 from ..backend import xp
 from . import common
 from .common import as_tensor, broadcast_to, method, normalize_axis
+from .shape import concatenate, stack
 
 
 def expand_back(grad, shape, axes, keepdims):
@@ -99,13 +100,15 @@ class Prod(Gate):
 
     def backward(self, grad, out, x):
         spread = expand_back(grad, x.shape, self.axes, self.keepdims)
-        if not isinstance(x, xp.ndarray):  # building a graph of the gradient: out/x is differentiable
-            return spread * expand_back(out, x.shape, self.axes, self.keepdims) / x
+        if not isinstance(x, xp.ndarray):  # building a graph of the gradient: it must be differentiable too
+            return spread * _product_of_others_from_gates(x, self.axes)
         return spread * _product_of_others(x, self.axes)
 
 
 def _product_of_others(x, axes):
     """For each element, the product of the other elements in its reduction group, without dividing."""
+    if x.size == 0:
+        return xp.ones_like(x)
     rest = [i for i in range(x.ndim) if i not in axes]
     moved = x.transpose(rest + list(axes))
     flat = moved.reshape(moved.shape[:len(rest)] + (-1,))
@@ -114,6 +117,23 @@ def _product_of_others(x, axes):
     after = xp.flip(xp.cumprod(xp.concatenate([ones, xp.flip(flat, -1)[..., :-1]], axis=-1), axis=-1), -1)
     others = (before * after).reshape(moved.shape)
     return others.transpose(xp.argsort(rest + list(axes)))
+
+
+def _product_of_others_from_gates(x, axes):
+    """``_product_of_others`` for a Tensor, built from gates so it can be differentiated again.
+
+    Dividing the product by each element would be shorter but gives NaN wherever an element is 0;
+    instead, for each position k of a reduction group, multiply the group without its k-th element.
+    That is n products per group, affordable for the second derivatives it is used for."""
+    if x.size == 0:
+        return x
+    rest = [i for i in range(x.ndim) if i not in axes]
+    moved = x.transpose(rest + list(axes))
+    flat = moved.reshape(moved.shape[:len(rest)] + (-1,))
+    n = flat.shape[-1]
+    columns = [concatenate([flat[..., :k], flat[..., k + 1:]], axis=-1).prod(axis=-1) for k in range(n)]
+    others = stack(columns, axis=-1).reshape(moved.shape)
+    return others.transpose([int(i) for i in xp.argsort(rest + list(axes))])
 
 
 # ----- user-facing functions -------------------------------------------------------
@@ -148,12 +168,14 @@ def var(x, axis=None, keepdims=False, ddof=0):
 
 def std(x, axis=None, keepdims=False, ddof=0):
     """Standard deviation: sqrt(var)."""
-    return var(x, axis, keepdims, ddof).sqrt()
+    x = as_tensor(x)
+    return var(x, normalize_axis(axis, x.ndim, "std"), keepdims, ddof).sqrt()
 
 
 def norm(x, ord=2, axis=None, keepdims=False):
     """Vector norm over ``axis``: ord 2 (Euclidean), 1, or inf (largest absolute value)."""
     x = as_tensor(x)
+    axis = normalize_axis(axis, x.ndim, "norm")
     if ord == 2:
         return sum(x * x, axis, keepdims).sqrt()
     if ord == 1:

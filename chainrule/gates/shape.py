@@ -56,12 +56,7 @@ class ScatterAdd(Gate):
     derivative = "d/dg scatter(g) = 1 at the index"
 
     def forward(self, g):
-        result = xp.zeros(self.shape, dtype=g.dtype)
-        if _is_basic(self.index):
-            result[self.index] = g  # a basic index never repeats an element
-        else:
-            xp.add.at(result, self.index, g)
-        return result
+        return _scatter_add_arrays(g, self.shape, self.index)
 
     def backward(self, grad, out, g):
         return grad[self.index]
@@ -70,7 +65,16 @@ class ScatterAdd(Gate):
 def scatter_add(grad, shape, index):
     if isinstance(grad, Tensor):
         return ScatterAdd.apply(grad, shape=shape, index=index)
-    return ScatterAdd.forward(ScatterAdd(shape=shape, index=index), grad)
+    return _scatter_add_arrays(grad, shape, index)
+
+
+def _scatter_add_arrays(g, shape, index):
+    result = xp.zeros(shape, dtype=g.dtype)
+    if _is_basic(index):
+        result[index] = g  # a basic index never repeats an element
+    else:
+        xp.add.at(result, index, g)
+    return result
 
 
 def _is_basic(index):
@@ -300,6 +304,8 @@ def pad(x, widths, value=0.0):
     if len(widths) != x.ndim or any(a < 0 or b < 0 for a, b in widths):
         raise ValueError(f"pad: widths {widths} must be one non-negative (before, after) pair for each of the "
                          f"{x.ndim} axes of shape {x.shape}")
+    if not any(a or b for a, b in widths):
+        return x  # nothing to pad (NumPy's pad also rejects the empty widths of a 0-d array)
     return Pad.apply(x, widths=widths, value=value)
 
 
