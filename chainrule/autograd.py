@@ -12,6 +12,7 @@ backward computes from ``out`` and the inputs rather than from cached arrays.
 """
 
 import contextlib
+import gc
 import traceback
 
 from . import backend
@@ -111,7 +112,10 @@ class Gate:
     @classmethod
     def apply(cls, *inputs, **params):
         """Run the forward on tensors (or array-likes) and record the gate if any input requires grad."""
-        inputs = [x if isinstance(x, Tensor) else Tensor(x) for x in inputs]
+        for x in inputs:
+            if not isinstance(x, Tensor):
+                inputs = tuple(x if isinstance(x, Tensor) else Tensor(x) for x in inputs)
+                break
         gate = object.__new__(cls)
         if params:
             gate.__dict__.update(params)
@@ -131,7 +135,7 @@ class Gate:
             for x in inputs:
                 if x.requires_grad:
                     gate.inputs = inputs
-                    gate.versions = [x._version for x in inputs]
+                    gate.versions = tuple([x._version for x in inputs])
                     if module_stack:
                         gate.module_path = tuple(module_stack)
                     if GradMode.anomaly:
@@ -155,9 +159,9 @@ def _topological_order(roots):
         if inputs_done:
             order.append(node)
             continue
-        if id(node) in seen:
+        if node in seen:  # Tensors hash by identity
             continue
-        seen.add(id(node))
+        seen.add(node)
         stack.append((node, True))
         gate = node.gate
         if gate is not None:
@@ -168,13 +172,13 @@ def _topological_order(roots):
                     "if you need to go through the graph again."
                 )
             for parent in gate.inputs:
-                if parent.requires_grad and id(parent) not in seen:
+                if parent.requires_grad and parent not in seen:
                     stack.append((parent, False))
     return order
 
 
 def _check_versions(gate):
-    if [x._version for x in gate.inputs] == gate.versions:
+    if tuple([x._version for x in gate.inputs]) == gate.versions:
         return
     for position, (x, version) in enumerate(zip(gate.inputs, gate.versions)):
         if x._version != version:
@@ -217,16 +221,18 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, capt
     is given: then their gradients are returned instead and no ``.grad`` changes.
     """
     order = _topological_order(roots)
-    pending = {}
+    pending = {}  # tensor -> the sum of the gradients that reached it so far
     for root, g in zip(roots, root_grads):
-        _accumulate(pending, root, g)
-    captured = {id(t): None for t in capture} if capture is not None else None
+        pending[root] = g if root not in pending else pending[root] + g
+    captured = dict.fromkeys(capture) if capture is not None else None
     stored = set()
     previous_mode = GradMode.enabled
     GradMode.enabled = create_graph
+    collecting = gc.isenabled()
+    gc.disable()  # the walk frees the graph by reference counting; cyclic collections would only rescan it
     try:
         for node in reversed(order):
-            g = pending.pop(id(node), None)
+            g = pending.pop(node, None)
             if g is None:
                 continue
             if node._hooks:
@@ -234,50 +240,55 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, capt
                     replaced = hook(g)
                     if replaced is not None:
                         g = replaced
+            gate = node.gate
             if captured is not None:
-                if id(node) in captured:
-                    captured[id(node)] = g
-            elif node.gate is None or node._retains_grad:
+                if node in captured:
+                    captured[node] = g
+            elif gate is None or node._retains_grad:
                 if not create_graph and id(g) in stored:
                     g = g.copy()  # a gate may hand one array to several inputs; each .grad owns its own
                 stored.add(id(g))
                 node._store_grad(g, create_graph)
-            gate = node.gate
             if gate is None:
                 continue
             _check_versions(gate)
             if GradMode.anomaly:
                 _check_forward(gate)
+            inputs = gate.inputs
             if create_graph:
-                grads = gate.backward(g, node, *gate.inputs)
+                grads = gate.backward(g, node, *inputs)
             else:
-                grads = gate.backward(g, node.data, *[x.data for x in gate.inputs])
+                grads = gate.backward(g, node.data, *[x.data for x in inputs])
             if type(grads) is not tuple:
                 grads = (grads,)
             if GradMode.anomaly:
                 _check_finite(gate, grads)
-            for x, gx in zip(gate.inputs, grads):
+            for x, gx in zip(inputs, grads):
                 if gx is not None and x.requires_grad:
-                    _accumulate(pending, x, gx)
+                    if gx.shape != x.data.shape:
+                        _wrong_shape(gate, x, gx)
+                    previous = pending.get(x)
+                    if previous is None:
+                        pending[x] = gx
+                    else:  # out of place on purpose: a gate may hand the same array to several inputs
+                        pending[x] = previous + gx
             if not retain_graph:
                 gate.inputs = None
                 gate.released = True
     finally:
         GradMode.enabled = previous_mode
+        if collecting:
+            gc.enable()
     if captured is not None:
-        return [captured[id(t)] for t in capture]
+        return [captured[t] for t in capture]
     return None
 
 
-def _accumulate(pending, tensor, g):
-    if g.shape != tensor.data.shape:
-        raise RuntimeError(
-            f"internal gradient of shape {tuple(g.shape)} for a tensor of shape {tuple(tensor.shape)}"
-            + (f" (from the '{tensor.gate.name}' gate's consumer)" if tensor.gate else "")
-        )
-    previous = pending.get(id(tensor))
-    # Out of place on purpose: a gate may hand the same array to several inputs.
-    pending[id(tensor)] = g if previous is None else previous + g
+def _wrong_shape(gate, tensor, g):
+    raise RuntimeError(
+        f"the '{gate.name}' gate's backward returned a gradient of shape {tuple(g.shape)} for an input of "
+        f"shape {tuple(tensor.shape)}; a backward must return one gradient per input, shaped like that input"
+    )
 
 
 def backward(tensor, gradient=None, retain_graph=False, create_graph=False):

@@ -416,6 +416,8 @@ def log_softmax(input, axis=-1, dim=None):
 # ----- losses ----------------------------------------------------------------------------------
 def _class_indices(target, logits_shape, ignore_index, where, input_name):
     """Integer targets checked against logits (N, C, d1..): shape (N, d1..), classes in [0, C) or ignore_index."""
+    if target.dtype.kind not in "iu":
+        raise TypeError(f"{where}: target must hold integer class indices, got dtype {target.dtype}")
     expected = logits_shape[:1] + logits_shape[2:]
     if target.shape != expected:
         raise ValueError(f"{where}: target has shape {target.shape}, but {input_name} of shape {logits_shape} need "
@@ -476,6 +478,9 @@ def cross_entropy(input, target, weight=None, *, ignore_index=-100, reduction="m
 
 def _soft_cross_entropy(x, target, weight, reduction, smoothing):
     """Probability targets, composed from gates (so the target may require grad too)."""
+    if target.shape == x.shape[:1] + x.shape[2:]:
+        raise TypeError(f"cross_entropy: target of shape {target.shape} has dtype {target.dtype}; class indices "
+                        "must be integers (a float target is read as class probabilities of the logits' shape)")
     _same_shape(x, target, "cross_entropy", ("logits", "probability target"))
     classes = x.shape[1]
     if smoothing:

@@ -135,6 +135,8 @@ class Pow(Gate):
 # ----- user-facing functions and operators ---------------------------------------
 # A number on either side becomes the constant of a one-input gate (the text's f_c and f_a).
 def add(x, y):
+    if isinstance(y, Tensor) and isinstance(x, Tensor):  # the common case, checked first
+        return apply_broadcasting(Add, x, y)
     if is_number(y):
         return AddConstant.apply(x, c=plain_number(y))
     if is_number(x):
@@ -143,6 +145,8 @@ def add(x, y):
 
 
 def sub(x, y):
+    if isinstance(y, Tensor) and isinstance(x, Tensor):  # the common case, checked first
+        return apply_broadcasting(Sub, x, y)
     if is_number(y):
         return AddConstant.apply(x, c=-plain_number(y))
     if is_number(x):
@@ -151,6 +155,8 @@ def sub(x, y):
 
 
 def mul(x, y):
+    if isinstance(y, Tensor) and isinstance(x, Tensor):  # the common case, checked first
+        return apply_broadcasting(Mul, x, y)
     if is_number(y):
         return Scale.apply(x, a=plain_number(y))
     if is_number(x):
@@ -159,6 +165,8 @@ def mul(x, y):
 
 
 def div(x, y):
+    if isinstance(y, Tensor) and isinstance(x, Tensor):  # the common case, checked first
+        return apply_broadcasting(Div, x, y)
     if is_number(y):
         return Scale.apply(x, a=1 / plain_number(y))
     if is_number(x):

@@ -24,7 +24,7 @@ from .shape import scatter_add
 class Linear(Gate):
     """x @ w^T + b for x (..., in), w (out, in), b (out,), in one gate."""
 
-    derivative = "d/dx (x@w^T+b) = g@w; d/dy (x@w^T+b) = g^T@x; d/dz (x@w^T+b) = g summed over the batch"
+    derivative = "d/dx (x@w^T+b) = g@w; d/dw (x@w^T+b) = g^T@x; d/db (x@w^T+b) = g summed over the batch"
     input_names = ("x", "w", "b")
 
     def forward(self, x, w, b=None):
@@ -102,14 +102,14 @@ class ClassTargets:
 
     ``sample_weight`` is the class weight of each sample's target (1 without weights)
     and 0 where the target is ``ignore_index``; ``total_weight`` (their sum) is what a
-    "mean" reduction divides by, as in PyTorch.
+    "mean" reduction divides by, as in PyTorch. ``at_target`` indexes each sample's
+    target entry of a logits-shaped array.
     """
 
     def __init__(self, target, num_classes, weight, ignore_index, dtype):
         self.num_classes = num_classes
         self.valid = target != ignore_index
-        self.all_valid = bool(self.valid.all())
-        self.index = target if self.all_valid else xp.where(self.valid, target, 0)
+        self.index = target if self.valid.all() else xp.where(self.valid, target, 0)
         self.weight = weight  # (C,) array or None
         if weight is not None:
             self.sample_weight = weight[self.index] * self.valid
@@ -117,10 +117,10 @@ class ClassTargets:
             self.sample_weight = self.valid.astype(dtype)
         self.total_weight = self.sample_weight.sum()
         self.dtype = dtype
-
-    def expand(self, per_sample):
-        """A per-sample array (N, d1..) as (N, 1, d1..), to broadcast along the class axis."""
-        return xp.expand_dims(per_sample, 1)
+        # (arange(N), index, arange(d1), ...), each shaped to broadcast against index.
+        positions = [xp.arange(n).reshape((-1,) + (1,) * (target.ndim - 1 - axis))
+                     for axis, n in enumerate(target.shape)]
+        self.at_target = (positions[0], self.index) + tuple(positions[1:])
 
     def weight_along_classes(self, ndim):
         """The class weights shaped (1, C, 1..) for logits with ``ndim`` dimensions, or 1."""
@@ -131,9 +131,9 @@ class ClassTargets:
     def table(self, shape, smoothing=0.0):
         """Dense weights T (logits' shape) with per-sample loss = -sum_c T[:, c] * log_probs[:, c]."""
         table = xp.zeros(shape, dtype=self.dtype)
-        xp.put_along_axis(table, self.expand(self.index), self.expand(self.sample_weight * (1 - smoothing)), axis=1)
+        table[self.at_target] = self.sample_weight * (1 - smoothing)
         if smoothing:
-            table += self.expand(self.valid * (smoothing / self.num_classes)) * self.weight_along_classes(len(shape))
+            table += (self.valid * (smoothing / self.num_classes))[:, None] * self.weight_along_classes(len(shape))
         return table
 
 
@@ -150,18 +150,18 @@ class CrossEntropy(Gate):
     def forward(self, x):
         targets, smoothing, c = self.targets, self.smoothing, x.shape[1]
         shifted = _shifted(x, 1)
-        picked = xp.take_along_axis(shifted, targets.expand(targets.index), axis=1)[:, 0]
+        picked = shifted[targets.at_target]
         if smoothing:
             if targets.weight is None:
                 weighted_sum = shifted.sum(axis=1)
                 class_total = c
             else:
-                weighted_sum = xp.einsum("ij...,j->i...", shifted, targets.weight.astype(x.dtype, copy=False))
+                weighted_sum = xp.einsum("ij...,j->i...", shifted, targets.weight)
                 class_total = targets.weight.sum()
-        probs = xp.exp(shifted, out=shifted)
-        total = probs.sum(axis=1)
-        probs /= targets.expand(total)
-        self.probs = probs  # backward is built from the softmax
+        exp = xp.exp(shifted, out=shifted)
+        total = exp.sum(axis=1)
+        # softmax = exp / total; backward folds the division into its one pass over the array.
+        self.exp, self.total = exp, total
         log_total = xp.log(total)
         loss = (log_total - picked) * targets.sample_weight  # -w_t log p_t, 0 where ignored
         if smoothing:
@@ -177,8 +177,6 @@ class CrossEntropy(Gate):
 
     def _upstream_per_sample(self, grad):
         """dL/dl_i for each sample: the upstream gradient, divided by the total weight for a mean."""
-        if self.reduction == "none":
-            return grad
         if self.reduction == "mean":
             total = self.targets.total_weight
             return grad * (1 / total) if total else grad * 0  # nothing counted: no gradient, as in PyTorch
@@ -187,25 +185,21 @@ class CrossEntropy(Gate):
     def backward(self, grad, out, x):
         targets, smoothing, c = self.targets, self.smoothing, x.shape[1]
         upstream = self._upstream_per_sample(grad)
-        weights_total = c if targets.weight is None else targets.weight.sum()
         scale = targets.sample_weight * (1 - smoothing)
         if smoothing:
+            weights_total = c if targets.weight is None else targets.weight.sum()
             scale = scale + targets.valid * (smoothing / c * weights_total)  # a_i above
         if isinstance(grad, Tensor):
             # Differentiable in x through a softmax gate, and in the upstream gradient.
             softmax = Softmax.apply(x, axis=1)
-            table = targets.table(x.shape, smoothing)
             if self.reduction == "none":
-                upstream = upstream.reshape(targets.expand(targets.valid).shape)
-            return (softmax * targets.expand(scale) - table) * upstream
+                upstream = upstream.reshape(upstream.shape[:1] + (1,) + upstream.shape[1:])
+            return (softmax * scale[:, None] - targets.table(x.shape, smoothing)) * upstream
         upstream = xp.broadcast_to(upstream, targets.valid.shape)
-        dx = self.probs * targets.expand(upstream * scale)
-        at_target = targets.expand(targets.index)
-        picked = xp.take_along_axis(dx, at_target, axis=1)
-        picked -= targets.expand(upstream * targets.sample_weight * (1 - smoothing))
-        xp.put_along_axis(dx, at_target, picked, axis=1)
+        dx = self.exp * (upstream * scale / self.total)[:, None]
+        dx[targets.at_target] -= upstream * targets.sample_weight * (1 - smoothing)
         if smoothing:
-            dx -= targets.expand(upstream * targets.valid * (smoothing / c)) * targets.weight_along_classes(x.ndim)
+            dx -= (upstream * targets.valid * (smoothing / c))[:, None] * targets.weight_along_classes(x.ndim)
         return dx
 
 
@@ -221,11 +215,18 @@ class Normalization(Gate):
     dx = (g' - mean(g') - xhat * mean(g' * xhat)) / sqrt(var + eps) with g' = g * weight.
     """
 
-    derivative = ("d/dx norm(x) = (g - mean(g) - xhat*mean(g*xhat)) / std (g scaled by the weight); "
-                  "d/dy norm(x)*w+b = g*xhat summed; d/dz norm(x)*w+b = g summed")
-    input_names = ("x", "w", "b")
+    statements = {"x": "d/dx norm(x) = (g - mean(g) - xhat*mean(g*xhat)) / std (g scaled by the weight)",
+                  "weight": "d/dw norm(x)*w+b = g*xhat summed", "bias": "d/db norm(x)*w+b = g summed"}
     #: True when weight and bias are constant along the normalized axes (batch norm: one per channel).
     per_channel = False
+
+    @property
+    def input_names(self):
+        return ("x",) + tuple(name[0] for name in self.affine)  # x, w, b as given
+
+    @property
+    def derivative(self):
+        return "; ".join(self.statements[name] for name in ("x",) + self.affine)
 
     def _params(self, params):
         named = dict(zip(self.affine, params))
@@ -320,7 +321,8 @@ class BinaryCrossEntropy(Gate):
     """-(t log p + (1-t) log(1-p)) elementwise, with the logs clamped at -100 as in PyTorch,
     so p = 0 or 1 gives a finite loss and gradient."""
 
-    derivative = "d/dx bce(p,t) = (p-t) / (p(1-p)); d/dy bce(p,t) = log(1-p) - log(p)"
+    derivative = "d/dp bce(p,t) = (p-t) / (p*(1-p)); d/dt bce(p,t) = log(1-p) - log(p)"
+    input_names = ("p", "t")
 
     def forward(self, p, t):
         with xp.errstate(divide="ignore"):  # log(0) = -inf, clamped next
@@ -350,7 +352,8 @@ class BinaryCrossEntropyWithLogits(Gate):
     m = 1 + (pos_weight - 1) t; softplus never overflows, so neither does the loss."""
 
     derivative = ("d/dx bce_logits(x,t) = sigmoid(x) - t (without pos_weight); "
-                  "d/dy bce_logits(x,t) = -x + (pos_weight-1)*softplus(-x)")
+                  "d/dt bce_logits(x,t) = -x + (pos_weight-1)*softplus(-x)")
+    input_names = ("x", "t")
 
     def _multiplier(self, t):
         return 1 if self.pos_weight is None else 1 + (self.pos_weight - 1) * t

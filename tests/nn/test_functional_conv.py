@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import chainrule as cr
 import chainrule.nn.functional as F
@@ -34,7 +36,8 @@ def naive_conv2d(x, w, b=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1), g
                     for cc in range(c_per_group):
                         for u in range(kh):
                             for v in range(kw):
-                                total += padded[b_, first_channel + cc, i * sh + u * dh, j * sw + v * dw] * w[oc, cc, u, v]
+                                pixel = padded[b_, first_channel + cc, i * sh + u * dh, j * sw + v * dw]
+                                total += pixel * w[oc, cc, u, v]
                     out[b_, oc, i, j] = total + (b[oc] if b is not None else 0.0)
     return out
 
@@ -73,6 +76,31 @@ def test_gradients_match_central_differences(x_shape, w_shape, options):
     assert cr.max_relative_error(lambda x, w, b: F.conv2d(x, w, b, **options), [x, w, b]) < 1e-7
 
 
+@st.composite
+def geometries(draw):
+    """A random small convolution that fits: groups, kernel, stride, padding and dilation per axis."""
+    groups = draw(st.integers(1, 2))
+    channels, out_channels = groups * draw(st.integers(1, 2)), groups * draw(st.integers(1, 2))
+    kernel = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    dilation = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    padding = (draw(st.integers(0, 2)), draw(st.integers(0, 2)))
+    stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    size = [draw(st.integers(max(1, d * (k - 1) + 1 - 2 * p), 6)) for k, d, p in zip(kernel, dilation, padding)]
+    return ((draw(st.integers(1, 2)), channels) + tuple(size), (out_channels, channels // groups) + kernel,
+            dict(stride=stride, padding=padding, dilation=dilation, groups=groups), draw(st.integers(0, 2 ** 16)))
+
+
+@settings(max_examples=15)
+@given(geometries())
+def test_random_geometries(case):
+    x_shape, w_shape, options, seed = case
+    values = np.random.default_rng(seed)
+    x, w, b = (cr.tensor(values.standard_normal(s), requires_grad=True) for s in (x_shape, w_shape, w_shape[:1]))
+    out = F.conv2d(x, w, b, **options)
+    np.testing.assert_allclose(out.data, naive_conv2d(x.data, w.data, b.data, **options), rtol=1e-10, atol=1e-10)
+    assert cr.max_relative_error(lambda x, w, b: F.conv2d(x, w, b, **options), [x, w, b]) < 1e-7
+
+
 def test_without_bias_and_frozen_inputs():
     x, w = leaf(2, 3, 5, 5), leaf(4, 3, 3, 3)
     assert cr.max_relative_error(lambda x, w: F.conv2d(x, w, padding=1), [x, w]) < 1e-7
@@ -86,6 +114,7 @@ def test_without_bias_and_frozen_inputs():
 def test_second_derivatives(options):
     x, w, b = leaf(1, 2, 5, 5), leaf(2, 1 if options.get("groups") else 2, 2, 2), leaf(2)
     assert cr.max_relative_error(lambda x, w, b: F.conv2d(x, w, b, **options), [x, w, b], second_order=True) < 1e-7
+    assert cr.gradgradcheck(lambda x, w, b: F.conv2d(x, w, b, **options), [x, w, b])
 
 
 def test_im2col_and_col2im_are_adjoint():
@@ -115,9 +144,11 @@ def test_single_image_without_batch_axis():
 
 def test_bad_inputs_say_what_is_wrong():
     w = np.zeros((16, 1, 3, 3))
-    with pytest.raises(ValueError, match=r"conv2d: input has 3 channels, weight expects 1 \(weight shape \(16, 1, 3, 3\)\)"):
+    message = r"conv2d: input has 3 channels, weight expects 1 \(weight shape \(16, 1, 3, 3\)\)"
+    with pytest.raises(ValueError, match=message):
         F.conv2d(np.zeros((2, 3, 8, 8)), w)
-    with pytest.raises(ValueError, match=r"conv2d: input must be 4-d \(N, C, H, W\) or 3-d \(C, H, W\), got shape \(8, 8\)"):
+    message = r"conv2d: input must be 4-d \(N, C, H, W\) or 3-d \(C, H, W\), got shape \(8, 8\)"
+    with pytest.raises(ValueError, match=message):
         F.conv2d(np.zeros((8, 8)), w)
     with pytest.raises(ValueError, match=r"conv2d: weight must be 4-d"):
         F.conv2d(np.zeros((1, 1, 8, 8)), np.zeros((3, 3)))

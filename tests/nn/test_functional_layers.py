@@ -132,7 +132,8 @@ def test_batch_norm_float32_and_errors():
     assert out.dtype == x.grad.dtype == mean.dtype == np.float32
     with pytest.raises(ValueError, match=r"batch_norm: running_mean must be an array of shape \(3,\)"):
         F.batch_norm(x, np.zeros(4), var)
-    with pytest.raises(ValueError, match=r"expected more than 1 value per channel when training, got input shape \(1, 3\)"):
+    message = r"batch_norm: expected more than 1 value per channel when training, got input shape \(1, 3\)"
+    with pytest.raises(ValueError, match=message):
         F.batch_norm(np.zeros((1, 3)), None, None, training=True)
     with pytest.raises(ValueError, match=r"running_mean and running_var are needed when training=False"):
         F.batch_norm(x, None, None)
@@ -218,7 +219,8 @@ def test_embedding_padding_idx_gets_no_gradient():
 
 
 def test_embedding_errors():
-    with pytest.raises(IndexError, match=r"embedding: index 12 is out of range for 10 embeddings \(weight shape \(10, 4\)\)"):
+    message = r"embedding: index 12 is out of range for 10 embeddings \(weight shape \(10, 4\)\)"
+    with pytest.raises(IndexError, match=message):
         F.embedding(np.array([1, 12]), np.zeros((10, 4)))
     with pytest.raises(TypeError, match=r"embedding: indices must be integers, got dtype float64"):
         F.embedding(np.array([1.0]), np.zeros((10, 4)))
@@ -231,7 +233,8 @@ def test_activations():
              (lambda t: F.leaky_relu(t, 0.2), lambda a: np.where(a > 0, a, 0.2 * a)),
              (lambda t: F.elu(t, 0.5), lambda a: np.where(a > 0, a, 0.5 * (np.exp(a) - 1))),
              (F.softplus, lambda a: np.log1p(np.exp(a))),
-             (lambda t: F.softplus(t, beta=2, threshold=1), lambda a: np.where(2 * a > 1, a, np.log1p(np.exp(2 * a)) / 2)),
+             (lambda t: F.softplus(t, beta=2, threshold=1),
+              lambda a: np.where(2 * a > 1, a, np.log1p(np.exp(2 * a)) / 2)),
              (F.silu, lambda a: a / (1 + np.exp(-a)))]
     for fn, reference in cases:
         np.testing.assert_allclose(fn(x).data, reference(x.data), rtol=1e-12)

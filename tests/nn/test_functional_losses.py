@@ -56,7 +56,7 @@ def test_cross_entropy_values_and_gradients(options, reduction, shape):
     out = F.cross_entropy(x, target, reduction=reduction, **options)
     expected = reference_cross_entropy(x.data, target, options.get("weight"), options.get("ignore_index", -100),
                                        reduction, options.get("label_smoothing", 0.0))
-    np.testing.assert_allclose(np.moveaxis(out.data, 0, 0).reshape(-1) if reduction == "none" else out.data,
+    np.testing.assert_allclose(out.data.reshape(-1) if reduction == "none" else out.data,
                                expected, rtol=1e-10)
     fn = lambda x: F.cross_entropy(x, target, reduction=reduction, **options)  # noqa: E731
     assert cr.max_relative_error(fn, [x], eps=1e-5) < 1e-7  # eps 1e-6 leaves ~1e-7 of rounding in a "sum"
@@ -259,6 +259,11 @@ def test_loss_errors_name_the_problem():
         F.cross_entropy(logits, np.zeros(4, dtype=int), reduction="avg")
     with pytest.raises(ValueError, match=r"cross_entropy: weight must have shape \(10,\), got \(3,\)"):
         F.cross_entropy(logits, np.zeros(4, dtype=int), np.ones(3))
+    with pytest.raises(TypeError, match=r"cross_entropy: target of shape \(4,\) has dtype float64; class indices must "
+                                        r"be integers"):
+        F.cross_entropy(logits, np.zeros(4))
+    with pytest.raises(TypeError, match=r"nll_loss: target must hold integer class indices, got dtype float64"):
+        F.nll_loss(logits, np.zeros(4))
     with pytest.raises(ValueError, match=r"nll_loss: target contains class 10, but log-probabilities have 10 classes"):
         F.nll_loss(logits, np.array([0, 1, 2, 10]))
     with pytest.raises(ValueError, match=r"mse_loss: input has shape \(4, 1\) but target has shape \(4,\)"):
@@ -283,7 +288,8 @@ def test_same_as_torch():
     cases = [
         (lambda x: F.cross_entropy(x, target), lambda x: tf.cross_entropy(x, torch.tensor(target))),
         (lambda x: F.cross_entropy(x, target, weight, ignore_index=1, label_smoothing=0.2),
-         lambda x: tf.cross_entropy(x, torch.tensor(target), torch.tensor(weight), ignore_index=1, label_smoothing=0.2)),
+         lambda x: tf.cross_entropy(x, torch.tensor(target), torch.tensor(weight), ignore_index=1,
+                                    label_smoothing=0.2)),
         (lambda x: F.cross_entropy(x, target, weight, reduction="none", label_smoothing=0.1),
          lambda x: tf.cross_entropy(x, torch.tensor(target), torch.tensor(weight), reduction="none",
                                     label_smoothing=0.1)),
@@ -301,7 +307,8 @@ def test_same_as_torch():
         (lambda x: F.multi_margin_loss(x[:, :, 1], margin_target, p=2, margin=0.7, weight=weight, reduction="sum"),
          lambda x: tf.multi_margin_loss(x[:, :, 1], torch.tensor(margin_target), p=2, margin=0.7,
                                         weight=torch.tensor(weight), reduction="sum")),
-        (lambda x: F.mse_loss(x, x.data[::-1].copy()), lambda x: tf.mse_loss(x, torch.tensor(x.detach().numpy()[::-1].copy()))),
+        (lambda x: F.mse_loss(x, x.data[::-1].copy()),
+         lambda x: tf.mse_loss(x, torch.tensor(x.detach().numpy()[::-1].copy()))),
         (lambda x: F.l1_loss(x, np.zeros(x.shape), reduction="sum"),
          lambda x: tf.l1_loss(x, torch.zeros(x.shape, dtype=torch.float64), reduction="sum")),
     ]

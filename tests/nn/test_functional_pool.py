@@ -118,7 +118,8 @@ def test_float32_and_single_image():
 
 def test_bad_pool_arguments():
     x = np.zeros((1, 1, 4, 4))
-    with pytest.raises(ValueError, match=r"max_pool2d: padding should be at most half of the \(effective\) kernel size"):
+    message = r"max_pool2d: padding should be at most half of the \(effective\) kernel size"
+    with pytest.raises(ValueError, match=message):
         F.max_pool2d(x, 2, padding=2)
     with pytest.raises(ValueError, match=r"avg_pool2d: kernel size 5x5 is larger than the padded input 4x4"):
         F.avg_pool2d(x, 5)
