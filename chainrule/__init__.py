@@ -19,6 +19,7 @@ __version__ = "0.1.0"
 from .check import GradcheckError, gradcheck, gradgradcheck, max_relative_error  # noqa: E402
 
 from . import functional, nn, optim, data, viz  # noqa: E402
+from .functional import log_softmax, softmax  # noqa: E402
 from .io import load, save  # noqa: E402
 from .viz import explain  # noqa: E402
 

@@ -614,3 +614,8 @@ def pad(input, pad, mode="constant", value=0.0):
     for k in range(len(pad) // 2):
         widths[x.ndim - 1 - k] = (pad[2 * k], pad[2 * k + 1])
     return shape.pad(x, widths, value)
+
+
+# Tensor methods for the two that users reach for on tensors directly (x.softmax(axis=-1)).
+Tensor.softmax = softmax
+Tensor.log_softmax = log_softmax

@@ -18,6 +18,9 @@ from .models import DATASETS, MODEL_NAMES
 from .training import OPTIMIZERS, SCHEDULES, ConfigError, TrainConfig, fit, load_checkpoint
 
 DESCRIPTION = "Train a model on the bundled 8x8 digits or on MNIST; writes a checkpoint each epoch and a plot."
+EPILOG = ("With --resume, every option not given is taken from the checkpoint, and --epochs is the total "
+          "(counting the epochs already done). Example: chainrule train --model cnn --dataset mnist "
+          "--data-dir data/mnist --epochs 4 --lr 0.002 --schedule cosine --out runs/lenet")
 
 
 def positive_int(text):
@@ -132,7 +135,8 @@ def run(args):
 
 def add_parser(subparsers):
     """Register the ``train`` subcommand."""
-    parser = subparsers.add_parser("train", help="train a model on the digits or MNIST", description=DESCRIPTION)
+    parser = subparsers.add_parser("train", help="train a model on the digits or MNIST", description=DESCRIPTION,
+                                   epilog=EPILOG)
     add_arguments(parser)
     parser.set_defaults(run=run)
     return parser
@@ -140,7 +144,7 @@ def add_parser(subparsers):
 
 def main(argv=None):
     """``python -m chainrule.train_command``: the subcommand on its own."""
-    parser = add_arguments(argparse.ArgumentParser(prog="chainrule train", description=DESCRIPTION))
+    parser = add_arguments(argparse.ArgumentParser(prog="chainrule train", description=DESCRIPTION, epilog=EPILOG))
     return run(parser.parse_args(argv))
 
 

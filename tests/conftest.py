@@ -18,3 +18,8 @@ def mnist_dir():
     if not (MNIST_DIR / "train-images-idx3-ubyte.gz").exists():
         pytest.skip(f"real MNIST files not found at {MNIST_DIR}")
     return MNIST_DIR
+
+
+@pytest.fixture
+def mnist_dir_or_none():
+    return MNIST_DIR if (MNIST_DIR / "train-images-idx3-ubyte.gz").exists() else None

@@ -68,13 +68,16 @@ def sum_to(g, shape):
 
 def is_number(x):
     """A plain number (Python or NumPy scalar, not a bool): a gate takes it as a constant."""
+    kind = type(x)
+    if kind is float or kind is int:  # the common case, decided without isinstance
+        return True
     return isinstance(x, (int, float, xp.integer, xp.floating)) and not isinstance(x, (bool, xp.bool_))
 
 
 def plain_number(x):
     """A NumPy scalar as a Python number, which NumPy treats as weakly typed, so float32 data stays float32
     (``float32_array * np.float64(2)`` would be float64)."""
-    return x.item() if isinstance(x, xp.generic) else x
+    return x if type(x) is float else x.item() if isinstance(x, xp.generic) else x
 
 
 def apply_broadcasting(gate, x, y, **params):

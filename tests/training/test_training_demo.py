@@ -1,0 +1,18 @@
+"""``chainrule.demo.main``: the worked examples, then a short training run that writes its files."""
+
+import re
+
+from chainrule import demo
+
+
+def test_demo_prints_the_examples_then_trains(tmp_path, capsys):
+    assert demo.main(["--out", str(tmp_path / "demo"), "--epochs", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "forward value: -12.0000" in out and "d out / d z   =  3.0000" in out
+    assert "forward value: 0.7311" in out and "d out / d x0  =  0.3932" in out
+    assert "Backward pass" in out  # the perceptron explained step by step
+    assert re.search(r"epoch 2/2: train loss", out)
+    assert re.search(r"test accuracy: [\d.]+% after", out)
+    assert str(tmp_path / "demo" / "checkpoint.safetensors") in out
+    assert (tmp_path / "demo" / "checkpoint.safetensors").exists()
+    assert (tmp_path / "demo" / "curves.png").exists()
