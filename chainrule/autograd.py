@@ -25,6 +25,10 @@ class GradMode:
 
     enabled = True
     anomaly = False
+    #: Stamp of the latest in-place change to any tensor. A changed tensor takes the new stamp as its
+    #: ``_version``; a gate notes the stamp when recorded, so backward checks its inputs only if
+    #: something changed since (one comparison when nothing did).
+    changes = 0
 
 
 class no_grad(contextlib.ContextDecorator):
@@ -119,7 +123,7 @@ class Gate:
         gate = object.__new__(cls)
         if params:
             gate.__dict__.update(params)
-        data = gate.forward(*[x.data for x in inputs])
+        data = gate.forward(inputs[0].data) if len(inputs) == 1 else gate.forward(*[x.data for x in inputs])
         if type(data) is not xp.ndarray:
             data = xp.asarray(data)  # NumPy returns scalars from 0-d operations
         out = Tensor.__new__(Tensor)
@@ -135,7 +139,7 @@ class Gate:
             for x in inputs:
                 if x.requires_grad:
                     gate.inputs = inputs
-                    gate.versions = tuple([x._version for x in inputs])
+                    gate.recorded_at = GradMode.changes
                     if module_stack:
                         gate.module_path = tuple(module_stack)
                     if GradMode.anomaly:
@@ -177,15 +181,13 @@ def _topological_order(roots):
     return order
 
 
-def _check_versions(gate):
-    if tuple([x._version for x in gate.inputs]) == gate.versions:
-        return
-    for position, (x, version) in enumerate(zip(gate.inputs, gate.versions)):
-        if x._version != version:
+def _check_unchanged(gate):
+    for position, x in enumerate(gate.inputs):
+        if x._version > gate.recorded_at:
             raise RuntimeError(
                 f"the '{gate.name}' gate needs input {position} (shape {tuple(x.shape)}) as it was in "
-                f"forward, but it was modified in place afterwards (version {version} -> {x._version}); "
-                "backward would give a wrong gradient. Use an out-of-place operation instead."
+                "forward, but it was modified in place afterwards; backward would give a wrong gradient. "
+                "Use an out-of-place operation instead."
             )
 
 
@@ -251,14 +253,16 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, capt
                 node._store_grad(g, create_graph)
             if gate is None:
                 continue
-            _check_versions(gate)
+            if GradMode.changes != gate.recorded_at:
+                _check_unchanged(gate)
             if GradMode.anomaly:
                 _check_forward(gate)
             inputs = gate.inputs
             if create_graph:
                 grads = gate.backward(g, node, *inputs)
             else:
-                grads = gate.backward(g, node.data, *[x.data for x in inputs])
+                grads = (gate.backward(g, node.data, inputs[0].data) if len(inputs) == 1 else
+                         gate.backward(g, node.data, *[x.data for x in inputs]))
             if type(grads) is not tuple:
                 grads = (grads,)
             if GradMode.anomaly:

@@ -180,13 +180,13 @@ class Tensor:
     def __setitem__(self, index, value):
         self._check_in_place("setitem")
         self.data[_plain_index(index)] = value.data if isinstance(value, Tensor) else value
-        self._version += 1
+        self._bump_version()
 
     def _in_place(self, other, ufunc, out_of_place):
         if autograd.GradMode.enabled and (self.requires_grad or (isinstance(other, Tensor) and other.requires_grad)):
             return out_of_place(self, other)  # like micrograd: `a += b` rebinds a to a new node
         ufunc(self.data, other.data if isinstance(other, Tensor) else other, out=self.data, casting="same_kind")
-        self._version += 1
+        self._bump_version()
         return self
 
     def __iadd__(self, other):
@@ -201,16 +201,21 @@ class Tensor:
     def __itruediv__(self, other):
         return self._in_place(other, xp.divide, Tensor.__truediv__)
 
+    def _bump_version(self):
+        """Record an in-place change, so gates that cached this tensor refuse to backpropagate through it."""
+        autograd.GradMode.changes += 1
+        self._version = autograd.GradMode.changes
+
     def fill_(self, value):
         self._check_in_place("fill_")
         self.data.fill(value)
-        self._version += 1
+        self._bump_version()
         return self
 
     def copy_(self, source):
         self._check_in_place("copy_")
         xp.copyto(self.data, source.data if isinstance(source, Tensor) else source)
-        self._version += 1
+        self._bump_version()
         return self
 
     # ----- comparisons: results carry no gradient --------------------------------

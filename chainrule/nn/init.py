@@ -98,7 +98,7 @@ def _fill(t, values):
     # Assigning into the existing array keeps its dtype and any views of it valid.
     _array(t, "init", floating=False)[...] = values
     if isinstance(t, Tensor):
-        t._version += 1
+        t._bump_version()
     return t
 
 

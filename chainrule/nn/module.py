@@ -348,7 +348,7 @@ class Module:
                 param.data = param.data.astype(dtype)
                 if isinstance(param.grad, xp.ndarray):
                     param.grad = param.grad.astype(dtype)
-                param._version += 1
+                param._bump_version()
         for module in self.modules():
             for name, array in module._buffers.items():
                 if array is not None and array.dtype.kind == "f" and array.dtype != dtype:
@@ -426,7 +426,7 @@ class Module:
             if is_parameter:
                 param = owner._parameters[name]
                 xp.copyto(param.data, value, casting="same_kind")
-                param._version += 1  # a graph built from the old values must not backprop through new ones
+                param._bump_version()  # a graph built from the old values must not backprop through new ones
             else:
                 xp.copyto(owner._buffers[name], value, casting="same_kind")
         return IncompatibleKeys(missing, unexpected)

