@@ -1,13 +1,19 @@
 """The one list of workloads. To add one: write a function ``name(quick) -> Workload`` in a module under
 ``benchmarks/workloads/`` and append it to WORKLOADS."""
 
-from .workloads import engine
+from .workloads import engine, networks
 
 WORKLOADS = [
     engine.small_ops,
     engine.perceptron,
     engine.deep_chain_100k,
     engine.deep_chain_1m,
+    networks.mlp_step_128,
+    networks.mlp_step_1024,
+    networks.lenet_step,
+    networks.wide_cnn_step,
+    networks.mnist_epoch_mlp,
+    networks.mnist_epoch_lenet,
 ]
 
 

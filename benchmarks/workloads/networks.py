@@ -19,10 +19,9 @@ and the same batch. chainrule and PyTorch are written with their public API the 
 user writes them (nn layers, F.cross_entropy, optim.SGD, zero_grad/backward/step); the
 NumPy baseline is a hand-written forward and backward with an in-place SGD update.
 
-Every setup calls ``chainrule.backend.keep_freed_memory()`` (glibc: keep freed memory in
-the heap instead of unmapping large blocks and page-faulting them back). It is
-process-wide, so in the timing process it speeds up PyTorch and NumPy alike, and each
-memory child gets it too.
+glibc's allocator settings are left at their defaults: raising M_MMAP_THRESHOLD and
+M_TRIM_THRESHOLD (mallopt) measured no difference on these workloads, because glibc's
+dynamic mmap threshold already keeps every array under 32 MiB in the heap after warm-up.
 """
 
 import os
@@ -33,11 +32,6 @@ from ..harness import Workload, import_torch
 
 MNIST_ROOT = os.environ.get("CHAINRULE_MNIST", "/work/shared/data/mnist")
 LR = 0.01
-
-
-def _process_setup():
-    from chainrule import backend
-    backend.keep_freed_memory()
 
 
 # ----- the models, as layer specs shared by every implementation ---------------------
@@ -124,7 +118,6 @@ def torch_model(spec, weights):
 
 # ----- one training step -------------------------------------------------------------
 def chainrule_step(spec, x_np, y_np):
-    _process_setup()
     import chainrule
     from chainrule import optim
     from chainrule.nn import functional as F
@@ -143,7 +136,6 @@ def chainrule_step(spec, x_np, y_np):
 
 
 def torch_step(spec, x_np, y_np):
-    _process_setup()
     torch = import_torch()
     F = torch.nn.functional
     model = torch_model(spec, initial_weights(spec))
@@ -161,7 +153,6 @@ def torch_step(spec, x_np, y_np):
 
 
 def numpy_step(spec, x_np, y_np):
-    _process_setup()
     network = NumpyNetwork(spec, initial_weights(spec))
 
     def run():
@@ -281,7 +272,6 @@ def np_col2im(dcols, shape):
 
 def mlp_matmuls(batch):
     """The MLP step's matrix products alone: 3 forward, 3 weight gradients, 2 input gradients."""
-    _process_setup()
     rng = np.random.default_rng(2)
     sizes = [784, 512, 256, 10]
     acts = [rng.standard_normal((batch, s), dtype=np.float32) for s in sizes]
@@ -317,8 +307,7 @@ def mlp_step(batch, target):
                      f"SGD lr {LR}; batch {batch} of random float32 inputs, same initial weights everywhere. "
                      f"numpy_matmul runs only the step's 8 matrix products (3 forward, 3 weight gradients, "
                      f"2 input gradients). GFLOP counted as 3 x forward = {gflop:.3f} per step (GFLOP/s = that / "
-                     f"time); the fraction of NumPy's matrix-product rate is 1 / (chainrule/numpy_matmul). "
-                     "keep_freed_memory() is on in this process (all implementations alike)."),
+                     f"time); the fraction of NumPy's matrix-product rate is 1 / (chainrule/numpy_matmul)."),
         implementations={
             "chainrule": lambda: chainrule_step(spec, *data()),
             "pytorch": lambda: torch_step(spec, *data()),
@@ -351,7 +340,7 @@ def cnn_step(name, title, channels, c1, c2, size, batch, target):
                      f"3x3 pad 1, ReLU, maxpool 2, linear {c2 * (size // 4) ** 2}->10, cross-entropy (mean), on a "
                      f"batch of {batch} random {channels}x{size}x{size} float32 images, same initial weights "
                      "everywhere. NumPy: im2col (copies per kernel offset), batched matmul, col2im, pooling by "
-                     "reshape. keep_freed_memory() is on in this process (all implementations alike)."),
+                     "reshape."),
         implementations={
             "chainrule": lambda: chainrule_step(spec, *data()),
             "pytorch": lambda: torch_step(spec, *data()),
@@ -385,7 +374,6 @@ def mnist_arrays(flatten, quick):
 
 
 def chainrule_epoch(spec, flatten, batch, quick):
-    _process_setup()
     from chainrule import optim
     from chainrule.data import DataLoader, TensorDataset
     from chainrule.nn import functional as F
@@ -409,7 +397,6 @@ def chainrule_epoch(spec, flatten, batch, quick):
 
 
 def torch_epoch(spec, flatten, batch, quick):
-    _process_setup()
     torch = import_torch()
     F = torch.nn.functional
     X, y = mnist_arrays(flatten, quick)
@@ -434,7 +421,6 @@ def torch_epoch(spec, flatten, batch, quick):
 
 
 def numpy_epoch(spec, flatten, batch, quick):
-    _process_setup()
     X, y = mnist_arrays(flatten, quick)
     network = NumpyNetwork(spec, initial_weights(spec))
     rng = np.random.default_rng(0)
@@ -457,14 +443,13 @@ def mnist_epoch(name, spec, flatten, batch, model_text, quick):
     return Workload(
         name=name,
         title=f"MNIST training, {model_text}, batch {batch}: {part}, data loading included",
-        unit="epoch" if not quick else f"1/{QUICK_FRACTION} epoch",
+        unit="epoch" if not quick else "tenth-epoch",
         count=1,
         description=(f"{part.capitalize()} of MNIST training of the {model_text} (SGD lr {LR}, cross-entropy, "
                      f"batch {batch}, shuffled): chainrule DataLoader(TensorDataset) vs torch DataLoader"
                      f"(TensorDataset) vs NumPy indexing a permutation; each sums loss.item() per step. Samples/s = "
                      f"{60000 // (QUICK_FRACTION if quick else 1):,} / time. The shuffles differ between libraries "
-                     "(chainrule and NumPy share one), so only the epoch's mean loss is compared, loosely. "
-                     "keep_freed_memory() is on in this process (all implementations alike)."),
+                     "(chainrule and NumPy share one), so only the epoch's mean loss is compared, loosely."),
         implementations={
             "chainrule": lambda: chainrule_epoch(spec, flatten, batch, quick),
             "pytorch": lambda: torch_epoch(spec, flatten, batch, quick),
