@@ -123,7 +123,12 @@ class Gate:
         gate = object.__new__(cls)
         if params:
             gate.__dict__.update(params)
-        data = gate.forward(inputs[0].data) if len(inputs) == 1 else gate.forward(*[x.data for x in inputs])
+        try:
+            data = gate.forward(inputs[0].data) if len(inputs) == 1 else gate.forward(*[x.data for x in inputs])
+        except ValueError as error:
+            if "broadcast" in str(error):
+                _explain_broadcast_failure(gate, inputs)
+            raise
         if type(data) is not xp.ndarray:
             data = xp.asarray(data)  # NumPy returns scalars from 0-d operations
         out = Tensor.__new__(Tensor)
@@ -152,6 +157,18 @@ class Gate:
 
     def describe_inputs(self):
         return ", ".join(f"{tuple(x.shape)} {x.dtype}" for x in self.inputs)
+
+
+def _explain_broadcast_failure(gate, inputs):
+    """When a forward failed because its inputs' shapes cannot broadcast, say so in the gate's name."""
+    shapes = [x.data.shape for x in inputs]
+    try:
+        xp.broadcast_shapes(*shapes)
+    except ValueError:
+        raise ValueError(
+            f"{gate.name}: shapes {' and '.join(map(str, shapes))} cannot broadcast together; aligned from "
+            "the right, each pair of dimensions must be equal or one of them 1"
+        ) from None
 
 
 def _topological_order(roots):

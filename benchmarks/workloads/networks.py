@@ -25,12 +25,14 @@ dynamic mmap threshold already keeps every array under 32 MiB in the heap after 
 """
 
 import os
+from pathlib import Path
 
 import numpy as np
 
 from ..harness import Workload, import_torch
 
-MNIST_ROOT = os.environ.get("CHAINRULE_MNIST", "/work/shared/data/mnist")
+# The real MNIST files beside the checkout on the project's machines (or wherever CHAINRULE_MNIST says).
+MNIST_ROOT = os.environ.get("CHAINRULE_MNIST", str(Path(__file__).resolve().parents[2].parent / "shared" / "data" / "mnist"))
 LR = 0.01
 
 

@@ -8,7 +8,7 @@ the gradients of its copies.
 from ..autograd import Gate
 from ..backend import xp
 from ..tensor import Tensor
-from .common import apply_broadcasting, as_tensor, is_number, log, method, plain_number, sum_to, where
+from .common import as_tensor, is_number, log, method, plain_number, sum_to, where
 
 
 class Add(Gate):
@@ -136,43 +136,43 @@ class Pow(Gate):
 # A number on either side becomes the constant of a one-input gate (the text's f_c and f_a).
 def add(x, y):
     if isinstance(y, Tensor) and isinstance(x, Tensor):  # the common case, checked first
-        return apply_broadcasting(Add, x, y)
+        return Add.apply(x, y)
     if is_number(y):
         return AddConstant.apply(x, c=plain_number(y))
     if is_number(x):
         return AddConstant.apply(y, c=plain_number(x))
-    return apply_broadcasting(Add, as_tensor(x), as_tensor(y))
+    return Add.apply(as_tensor(x), as_tensor(y))
 
 
 def sub(x, y):
     if isinstance(y, Tensor) and isinstance(x, Tensor):  # the common case, checked first
-        return apply_broadcasting(Sub, x, y)
+        return Sub.apply(x, y)
     if is_number(y):
         return AddConstant.apply(x, c=-plain_number(y))
     if is_number(x):
         return AddConstant.apply(Neg.apply(y), c=plain_number(x))
-    return apply_broadcasting(Sub, as_tensor(x), as_tensor(y))
+    return Sub.apply(as_tensor(x), as_tensor(y))
 
 
 def mul(x, y):
     if isinstance(y, Tensor) and isinstance(x, Tensor):  # the common case, checked first
-        return apply_broadcasting(Mul, x, y)
+        return Mul.apply(x, y)
     if is_number(y):
         return Scale.apply(x, a=plain_number(y))
     if is_number(x):
         return Scale.apply(y, a=plain_number(x))
-    return apply_broadcasting(Mul, as_tensor(x), as_tensor(y))
+    return Mul.apply(as_tensor(x), as_tensor(y))
 
 
 def div(x, y):
     if isinstance(y, Tensor) and isinstance(x, Tensor):  # the common case, checked first
-        return apply_broadcasting(Div, x, y)
+        return Div.apply(x, y)
     if is_number(y):
         return Scale.apply(x, a=1 / plain_number(y))
     if is_number(x):
         inverse = Reciprocal.apply(y)
         return inverse if x == 1 else Scale.apply(inverse, a=plain_number(x))
-    return apply_broadcasting(Div, as_tensor(x), as_tensor(y))
+    return Div.apply(as_tensor(x), as_tensor(y))
 
 
 def neg(x):
@@ -187,7 +187,7 @@ def pow(x, y):
     if is_number(y):
         return PowConstant.apply(x, p=plain_number(y))
     x = as_tensor(x, like=y)
-    return apply_broadcasting(Pow, x, as_tensor(y, like=x))
+    return Pow.apply(x, as_tensor(y, like=x))
 
 
 Tensor.__add__ = Tensor.__radd__ = add

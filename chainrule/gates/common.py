@@ -80,23 +80,6 @@ def plain_number(x):
     return x if type(x) is float else x.item() if isinstance(x, xp.generic) else x
 
 
-def apply_broadcasting(gate, x, y, **params):
-    """``gate.apply(x, y)``, with an error naming the gate and both shapes when they cannot broadcast.
-
-    The shapes are only examined once the forward has failed, so the ordinary path costs nothing extra."""
-    try:
-        return gate.apply(x, y, **params)
-    except ValueError:
-        shapes = [xp.shape(data(v)) for v in (x, y)]
-        try:
-            xp.broadcast_shapes(*shapes)
-        except ValueError:
-            raise ValueError(f"{gate.__name__.lower()}: shapes {shapes[0]} and {shapes[1]} cannot broadcast "
-                             "together; aligned from the right, each pair of dimensions must be equal or "
-                             "one of them 1") from None
-        raise
-
-
 def as_tensor(x, like=None):
     """Tensors pass through; numbers and arrays become constant Tensors (numbers take ``like``'s dtype)."""
     if isinstance(x, Tensor):

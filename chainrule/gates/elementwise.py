@@ -9,7 +9,7 @@ import math
 from ..autograd import Gate
 from ..backend import xp
 from . import common
-from .common import apply_broadcasting, as_tensor, data, method, plain_number, stable_sigmoid, sum_to
+from .common import as_tensor, data, method, plain_number, stable_sigmoid, sum_to
 
 
 class Exp(Gate):
@@ -291,12 +291,12 @@ def clip(x, min=None, max=None):
 
 def maximum(x, y):
     x = as_tensor(x, like=y if hasattr(y, "dtype") else None)
-    return apply_broadcasting(Maximum, x, as_tensor(y, like=x))
+    return Maximum.apply(x, as_tensor(y, like=x))
 
 
 def minimum(x, y):
     x = as_tensor(x, like=y if hasattr(y, "dtype") else None)
-    return apply_broadcasting(Minimum, x, as_tensor(y, like=x))
+    return Minimum.apply(x, as_tensor(y, like=x))
 
 
 def where(condition, x, y):

@@ -35,9 +35,8 @@ class SGD(Optimizer):
     def _update(self, p, grad, state, group):
         lr, momentum = float(group["lr"]), float(group["momentum"])
         grad = self._with_weight_decay(p, grad, group)
-        step = self._buffer(p, "step")
-
         if momentum != 0:
+            step = self._buffer(p, "step")
             buf = state.get("momentum_buffer")
             if buf is None:
                 buf = state["momentum_buffer"] = grad.copy()
@@ -52,5 +51,4 @@ class SGD(Optimizer):
             else:
                 grad = buf
 
-        xp.multiply(grad, lr, out=step)  # elementwise, so fine even when grad is step itself
-        p.data -= step
+        self._subtract_scaled(p.data, grad, lr)
