@@ -95,9 +95,13 @@ class Gate:
     input_names = ("x", "y", "z")
 
     inputs = None  # the input Tensors, set when the gate is recorded, cleared when released
-    released = False
     call_site = None  # where forward was called, kept in detect_anomaly() mode
     module_path = None  # the modules (outermost first) whose forward recorded this gate
+
+    @property
+    def released(self):
+        """True once a backward without ``retain_graph`` has freed this gate's cached inputs."""
+        return self.inputs is None
 
     @property
     def name(self):
@@ -186,7 +190,7 @@ def _topological_order(roots):
         stack.append((node, True))
         gate = node.gate
         if gate is not None:
-            if gate.released:
+            if gate.inputs is None:  # released by an earlier backward
                 raise RuntimeError(
                     f"backward through the '{gate.name}' gate a second time: its cached values were "
                     "released after the first backward. Pass retain_graph=True to the first backward "
@@ -249,53 +253,43 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, capt
     GradMode.enabled = create_graph
     collecting = gc.isenabled()
     gc.disable()  # the walk frees the graph by reference counting; cyclic collections would only rescan it
+    anomaly = GradMode.anomaly
     try:
         for node in reversed(order):
             g = pending.pop(node, None)
             if g is None:
                 continue
             if node._hooks:
-                for hook in node._hooks:
-                    replaced = hook(g)
-                    if replaced is not None:
-                        g = replaced
+                g = _run_hooks(node, g)
             gate = node.gate
-            if captured is not None:
-                if node in captured:
-                    captured[node] = g
-            elif gate is None or node._retains_grad:
-                if not create_graph and id(g) in stored:
-                    g = g.copy()  # a gate may hand one array to several inputs; each .grad owns its own
-                stored.add(id(g))
-                node._store_grad(g, create_graph)
-            if gate is None:
-                continue
+            if gate is None or node._retains_grad or captured is not None:
+                _deliver(node, g, captured, stored, create_graph)
+                if gate is None:
+                    continue
             if GradMode.changes != gate.recorded_at:
                 _check_unchanged(gate)
-            if GradMode.anomaly:
-                _check_forward(gate)
             inputs = gate.inputs
+            if anomaly:
+                _check_forward(gate)
             if create_graph:
                 grads = gate.backward(g, node, *inputs)
+            elif len(inputs) == 1:
+                grads = gate.backward(g, node.data, inputs[0].data)
             else:
-                grads = (gate.backward(g, node.data, inputs[0].data) if len(inputs) == 1 else
-                         gate.backward(g, node.data, *[x.data for x in inputs]))
+                grads = gate.backward(g, node.data, *[x.data for x in inputs])
             if type(grads) is not tuple:
                 grads = (grads,)
-            if GradMode.anomaly:
+            if anomaly:
                 _check_finite(gate, grads)
             for x, gx in zip(inputs, grads):
                 if gx is not None and x.requires_grad:
                     if gx.shape != x.data.shape:
                         _wrong_shape(gate, x, gx)
                     previous = pending.get(x)
-                    if previous is None:
-                        pending[x] = gx
-                    else:  # out of place on purpose: a gate may hand the same array to several inputs
-                        pending[x] = previous + gx
+                    # Out of place on purpose: a gate may hand the same array to several inputs.
+                    pending[x] = gx if previous is None else previous + gx
             if not retain_graph:
-                gate.inputs = None
-                gate.released = True
+                gate.inputs = None  # releases the cached tensors (and marks the gate released)
     finally:
         GradMode.enabled = previous_mode
         if collecting:
@@ -303,6 +297,26 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, capt
     if captured is not None:
         return [captured[t] for t in capture]
     return None
+
+
+def _run_hooks(node, g):
+    for hook in node._hooks:
+        replaced = hook(g)
+        if replaced is not None:
+            g = replaced
+    return g
+
+
+def _deliver(node, g, captured, stored, create_graph):
+    """Hand a finished gradient to whoever asked for it: ``grad()``'s capture, or ``.grad``."""
+    if captured is not None:
+        if node in captured:
+            captured[node] = g
+        return
+    if not create_graph and id(g) in stored:
+        g = g.copy()  # a gate may hand one array to several inputs; each .grad owns its own
+    stored.add(id(g))
+    node._store_grad(g, create_graph)
 
 
 def _wrong_shape(gate, tensor, g):
