@@ -51,9 +51,21 @@ def column_sums(matrix):
     return xp.ones(matrix.shape[0], dtype=matrix.dtype) @ matrix
 
 
+def _max_keepdims(x, axis):
+    """x.max(axis=axis, keepdims=True), faster for many rows of few classes (logits (N, 10)).
+
+    NumPy reduces a short contiguous axis slowly (51 us for (1024, 10) float32); reducing
+    the transposed copy across rows takes 8 us, copy included. Measured worse for more
+    than ~32 classes, few rows, or more dimensions (transposing those copies slowly).
+    """
+    if x.ndim == 2 and axis in (-1, 1) and x.shape[1] <= 32 and x.shape[0] >= 64:
+        return xp.ascontiguousarray(x.T).max(axis=0)[:, None]
+    return x.max(axis=axis, keepdims=True)
+
+
 def _shifted(x, axis):
     """x minus its maximum along ``axis`` (a new array), so exp never overflows; rows of -inf stay -inf."""
-    top = x.max(axis=axis, keepdims=True)
+    top = _max_keepdims(x, axis)
     top = xp.where(xp.isfinite(top), top, 0)
     return x - top
 
@@ -165,7 +177,8 @@ class CrossEntropy(Gate):
                 weighted_sum = xp.einsum("ij...,j->i...", shifted, targets.weight)
                 class_total = targets.weight.sum()
         exp = xp.exp(shifted, out=shifted)
-        total = exp.sum(axis=1)
+        # Row sums of (N, C) as a product with a column of ones: 3.5 vs 16 us for (1024, 10).
+        total = exp @ xp.ones(c, dtype=exp.dtype) if exp.ndim == 2 else exp.sum(axis=1)
         # softmax = exp / total; backward folds the division into its one pass over the array.
         self.exp, self.total = exp, total
         log_total = xp.log(total)
