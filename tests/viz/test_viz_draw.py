@@ -8,24 +8,15 @@ import pytest
 import chainrule as cr
 from chainrule.viz import GraphvizNotFoundError, draw, save
 from chainrule.viz.drawing import GRADIENT_COLOR, VALUE_COLOR
+from graphs import perceptron, scalar
 
 graphviz = pytest.importorskip("graphviz")
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed "
                                "(apt-get install graphviz)")
 
 
-def scalar(value, name):
-    return cr.tensor(value, requires_grad=True, dtype=np.float64, name=name)
-
-
-def perceptron():
-    w0, x0, w1, x1, w2 = (scalar(v, n) for v, n in [(2.0, "w0"), (-1.0, "x0"), (-3.0, "w1"), (-2.0, "x1"),
-                                                     (-3.0, "w2")])
-    return 1 / ((-1 * (w0 * x0 + w1 * x1 + w2)).exp() + 1)
-
-
 def test_perceptron_picture():
-    graph = draw(perceptron())
+    graph = draw(perceptron()[0])
     assert isinstance(graph, graphviz.Digraph)
     source = graph.source
     assert "rankdir=LR" in source
@@ -39,7 +30,7 @@ def test_perceptron_picture():
 
 
 def test_values_only_and_leaf_grad_untouched():
-    f = perceptron()
+    f = perceptron()[0]
     source = draw(f, gradients=False).source
     assert GRADIENT_COLOR not in source and VALUE_COLOR in source
     f.backward()  # drawing released nothing
@@ -105,7 +96,7 @@ def test_no_graph_is_a_clear_error():
 
 
 def test_dot_text_needs_no_graphviz_program(tmp_path, monkeypatch):
-    graph = draw(perceptron())
+    graph = draw(perceptron()[0])
     monkeypatch.setenv("PATH", str(tmp_path))  # no dot anywhere
     path = save(graph, tmp_path / "perceptron.dot")
     assert open(path).read() == graph.source
@@ -118,7 +109,7 @@ def test_dot_text_needs_no_graphviz_program(tmp_path, monkeypatch):
 
 @needs_dot
 def test_svg_and_png(tmp_path):
-    graph = draw(perceptron())
+    graph = draw(perceptron()[0])
     svg = open(save(graph, tmp_path / "perceptron.svg")).read()
     assert 'id="gate5"' in svg and "&#45;0.20" in svg  # dot writes "-" as &#45;
     png = open(save(graph, tmp_path / "perceptron.png"), "rb").read()

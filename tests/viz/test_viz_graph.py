@@ -5,17 +5,7 @@ import pytest
 
 import chainrule as cr
 from chainrule.viz import trace
-
-
-def scalar(value, name):
-    return cr.tensor(value, requires_grad=True, dtype=np.float64, name=name)
-
-
-def perceptron():
-    w0, x0, w1, x1, w2 = (scalar(v, n) for v, n in [(2.0, "w0"), (-1.0, "x0"), (-3.0, "w1"), (-2.0, "x1"),
-                                                     (-3.0, "w2")])
-    s = w0 * x0 + w1 * x1 + w2
-    return 1 / ((-1 * s).exp() + 1), (w0, x0, w1, x1, w2)
+from graphs import perceptron, scalar
 
 
 def test_forward_order_is_creation_order_and_backward_follows_the_text():

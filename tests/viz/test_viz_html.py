@@ -5,11 +5,10 @@ import os
 import re
 import shutil
 
-import numpy as np
 import pytest
 
-import chainrule as cr
 from chainrule.viz import GraphvizNotFoundError, stepper_html, write_html
+from graphs import perceptron, scalar
 
 CHROMIUM = "/usr/bin/chromium"
 BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -19,19 +18,9 @@ needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's d
                                "(apt-get install graphviz)")
 
 
-def scalar(value, name):
-    return cr.tensor(value, requires_grad=True, dtype=np.float64, name=name)
-
-
-def perceptron():
-    w0, x0, w1, x1, w2 = (scalar(v, n) for v, n in [(2.0, "w0"), (-1.0, "x0"), (-3.0, "w1"), (-2.0, "x1"),
-                                                     (-3.0, "w2")])
-    return 1 / ((-1 * (w0 * x0 + w1 * x1 + w2)).exp() + 1)
-
-
 @needs_dot
 def test_page_is_self_contained():
-    page = stepper_html(perceptron(), title="perceptron")
+    page = stepper_html(perceptron()[0], title="perceptron")
     assert page.startswith("<!DOCTYPE html>") and "<svg" in page and "<?xml" not in page
     assert not re.search(r"<(script|img|link|iframe)[^>]*\b(src|href)=", page)  # nothing fetched
     assert "http://" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "").replace(
@@ -47,7 +36,7 @@ def test_missing_dot_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(GraphvizNotFoundError, match="write_html: Graphviz's 'dot' program was not found.*"
                                                     "apt-get install graphviz"):
-        write_html(perceptron(), tmp_path / "page.html")
+        write_html(perceptron()[0], tmp_path / "page.html")
     assert not (tmp_path / "page.html").exists()
 
 
@@ -60,7 +49,7 @@ def test_no_graph_is_a_clear_error(tmp_path):
 @pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"no browser at {CHROMIUM} (apt-get install chromium)")
 def test_stepping_through_the_page_in_a_browser(tmp_path):
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-    path = write_html(perceptron(), tmp_path / "perceptron.html", title="f = 1/(1+exp(-(w0*x0+w1*x1+w2)))")
+    path = write_html(perceptron()[0], tmp_path / "perceptron.html", title="f = 1/(1+exp(-(w0*x0+w1*x1+w2)))")
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
         try:
