@@ -6,7 +6,6 @@ the gradients of its copies.
 """
 
 from ..autograd import Gate
-from ..backend import xp
 from ..tensor import Tensor
 from .common import as_tensor, is_number, log, method, plain_number, sum_to, where
 
@@ -202,4 +201,4 @@ Tensor.__rpow__ = lambda self, other: pow(other, self)
 method("reciprocal", reciprocal)
 method("pow", pow)
 
-__all__ = ["add", "sub", "mul", "div", "neg", "reciprocal", "pow", "xp"]
+__all__ = ["add", "sub", "mul", "div", "neg", "reciprocal", "pow"]
