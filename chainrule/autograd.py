@@ -128,7 +128,12 @@ class Gate:
         if params:
             gate.__dict__.update(params)
         try:
-            data = gate.forward(inputs[0].data) if len(inputs) == 1 else gate.forward(*[x.data for x in inputs])
+            if len(inputs) == 1:
+                data = gate.forward(inputs[0].data)
+            elif len(inputs) == 2:
+                data = gate.forward(inputs[0].data, inputs[1].data)
+            else:
+                data = gate.forward(*[x.data for x in inputs])
         except ValueError as error:
             if "broadcast" in str(error):
                 _explain_broadcast_failure(gate, inputs)
@@ -275,6 +280,8 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, capt
                 grads = gate.backward(g, node, *inputs)
             elif len(inputs) == 1:
                 grads = gate.backward(g, node.data, inputs[0].data)
+            elif len(inputs) == 2:
+                grads = gate.backward(g, node.data, inputs[0].data, inputs[1].data)
             else:
                 grads = gate.backward(g, node.data, *[x.data for x in inputs])
             if type(grads) is not tuple:
