@@ -58,7 +58,8 @@ def is_grad_enabled():
 
 
 class detect_anomaly(contextlib.ContextDecorator):
-    """Remember where each gate was called, and stop backward at the first NaN or Inf gradient."""
+    """Remember where each gate was called; backward then stops at the first gate whose forward
+    output (from finite inputs) or gradient is NaN or Inf, and names it."""
 
     def __enter__(self):
         self.previous = GradMode.anomaly
@@ -83,9 +84,9 @@ class Gate:
         y = Cube.apply(t)
 
     Keyword arguments to ``apply`` become attributes of the gate (constants such as
-    an axis); a gate needs no ``__init__``. ``backward`` returns one gradient per input (a bare value when there is
-    one input), or None for an input that needs none; ``self.wants(i)`` says whether
-    input ``i`` needs a gradient at all. ``derivative`` states the local derivative
+    an axis); a gate needs no ``__init__``. ``backward`` returns one gradient per input
+    (a bare value when there is one input), or None for an input that needs none;
+    ``self.wants(i)`` says whether input ``i`` needs a gradient at all. ``derivative`` states the local derivative
     once, per input, separated by ``;`` and written with the input names ``x, y, z``
     (the explanation feature prints and evaluates it).
     """
