@@ -72,8 +72,9 @@ def random_batch(batch, input_shape, seed=1):
     return x, y
 
 
-def chainrule_model(spec, weights):
-    from chainrule import nn
+def build_sequential(nn, spec, weights, load):
+    """The spec as ``nn.Sequential`` of the library's own layers (chainrule's and PyTorch's share the
+    names), with each linear/conv layer's weights set by ``load(layer, w, b)``."""
     layers, params = [], iter(weights)
     for layer in spec:
         kind = layer[0]
@@ -88,34 +89,29 @@ def chainrule_model(spec, weights):
         else:
             layers.append(nn.Flatten())
         if kind in ("linear", "conv"):
-            w, b = next(params)
-            layers[-1].weight.data[...] = w
-            layers[-1].bias.data[...] = b
+            load(layers[-1], *next(params))
     return nn.Sequential(*layers)
+
+
+def chainrule_model(spec, weights):
+    from chainrule import nn
+
+    def load(layer, w, b):
+        layer.weight.data[...] = w
+        layer.bias.data[...] = b
+
+    return build_sequential(nn, spec, weights, load)
 
 
 def torch_model(spec, weights):
     torch = import_torch()
-    nn = torch.nn
-    layers, params = [], iter(weights)
-    for layer in spec:
-        kind = layer[0]
-        if kind == "linear":
-            layers.append(nn.Linear(layer[1], layer[2]))
-        elif kind == "conv":
-            layers.append(nn.Conv2d(layer[1], layer[2], 3, padding=1))
-        elif kind == "relu":
-            layers.append(nn.ReLU())
-        elif kind == "pool":
-            layers.append(nn.MaxPool2d(2))
-        else:
-            layers.append(nn.Flatten())
-        if kind in ("linear", "conv"):
-            w, b = next(params)
-            with torch.no_grad():
-                layers[-1].weight.copy_(torch.from_numpy(w))
-                layers[-1].bias.copy_(torch.from_numpy(b))
-    return nn.Sequential(*layers)
+
+    def load(layer, w, b):
+        with torch.no_grad():
+            layer.weight.copy_(torch.from_numpy(w))
+            layer.bias.copy_(torch.from_numpy(b))
+
+    return build_sequential(torch.nn, spec, weights, load)
 
 
 # ----- one training step -------------------------------------------------------------
