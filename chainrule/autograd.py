@@ -13,6 +13,7 @@ backward computes from ``out`` and the inputs rather than from cached arrays.
 
 import contextlib
 import gc
+import threading
 import traceback
 
 from . import backend
@@ -20,14 +21,22 @@ from .backend import xp
 from .scope import module_stack
 
 
-class GradMode:
-    """Global switches read on the hot path: plain class attributes are the fastest lookup."""
+class _GradMode(threading.local):
+    """Switches read on the hot path, one set per thread (as in PyTorch): ``no_grad()`` in one
+    thread leaves another thread's training alone. The class attributes are each thread's defaults."""
 
     enabled = True
     anomaly = False
-    #: Stamp of the latest in-place change to any tensor. A changed tensor takes the new stamp as its
-    #: ``_version``; a gate notes the stamp when recorded, so backward checks its inputs only if
-    #: something changed since (one comparison when nothing did).
+
+
+GradMode = _GradMode()
+
+
+class InPlace:
+    """Stamp of the latest in-place change to any tensor, in any thread. A changed tensor takes the
+    new stamp as its ``_version``; a gate notes the stamp when recorded, so backward checks its
+    inputs only if something changed since (one comparison when nothing did)."""
+
     changes = 0
 
 
@@ -154,7 +163,7 @@ class Gate:
             for x in inputs:
                 if x.requires_grad:
                     gate.inputs = inputs
-                    gate.recorded_at = GradMode.changes
+                    gate.recorded_at = InPlace.changes
                     if module_stack:
                         gate.module_path = tuple(module_stack)
                     if GradMode.anomaly:
@@ -272,7 +281,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, capt
                 _deliver(node, g, captured, stored, create_graph)
                 if gate is None:
                     continue
-            if GradMode.changes != gate.recorded_at:
+            if InPlace.changes != gate.recorded_at:
                 _check_unchanged(gate)
             inputs = gate.inputs
             if anomaly:

@@ -203,8 +203,8 @@ class Tensor:
 
     def _bump_version(self):
         """Record an in-place change, so gates that cached this tensor refuse to backpropagate through it."""
-        autograd.GradMode.changes += 1
-        self._version = autograd.GradMode.changes
+        autograd.InPlace.changes += 1
+        self._version = autograd.InPlace.changes
 
     def fill_(self, value):
         self._check_in_place("fill_")

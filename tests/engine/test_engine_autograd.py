@@ -417,3 +417,24 @@ def test_gradcheck_does_not_let_nan_gradients_pass():
 def test_gradcheck_needs_an_input_requiring_grad():
     with pytest.raises(ValueError, match="gradcheck: no input requires grad"):
         cr.gradcheck(lambda t: t * 2, [cr.tensor(np.ones(2))])
+
+
+def test_no_grad_is_per_thread():
+    import threading
+
+    inside, outside = threading.Event(), threading.Event()
+    recorded = {}
+
+    def infer():
+        with cr.no_grad():
+            inside.set()
+            outside.wait(5)
+            recorded["other thread"] = (leaf([1.0]) * 2).requires_grad
+
+    thread = threading.Thread(target=infer)
+    thread.start()
+    inside.wait(5)
+    recorded["this thread"] = (leaf([1.0]) * 2).requires_grad  # the other thread's no_grad must not reach here
+    outside.set()
+    thread.join(5)
+    assert recorded == {"this thread": True, "other thread": False}
