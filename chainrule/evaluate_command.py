@@ -7,7 +7,7 @@ test images are standardised with the stored pixel statistics.
 import argparse
 import sys
 
-from .training import ConfigError, evaluate_checkpoint, format_confusion_matrix
+from .training import ConfigError, evaluate_checkpoint, format_confusion_matrix, plural
 
 DESCRIPTION = "Measure a training checkpoint on the test set: accuracy and confusion matrix."
 
@@ -26,7 +26,7 @@ def run(args):
     except ConfigError as error:
         print(f"chainrule evaluate: error: {error}", file=sys.stderr)
         return 2
-    print(f"{report['dataset']} {report['model']} after {report['epoch']} epochs ({args.checkpoint})")
+    print(f"{report['dataset']} {report['model']} after {plural(report['epoch'], 'epoch')} ({args.checkpoint})")
     print(f"test accuracy: {report['accuracy']:.2%} ({round(report['accuracy'] * report['samples'])} of "
           f"{report['samples']}), test loss {report['loss']:.4f}")
     print("confusion matrix (rows: true digit, columns: predicted digit):")

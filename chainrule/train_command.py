@@ -15,7 +15,7 @@ import sys
 
 from . import io
 from .models import DATASETS, MODEL_NAMES
-from .training import OPTIMIZERS, SCHEDULES, ConfigError, TrainConfig, fit, load_checkpoint
+from .training import OPTIMIZERS, SCHEDULES, ConfigError, TrainConfig, fit, load_checkpoint, plural
 
 DESCRIPTION = "Train a model on the bundled 8x8 digits or on MNIST; writes a checkpoint each epoch and a plot."
 EPILOG = ("With --resume, every option not given is taken from the checkpoint, and --epochs is the total "
@@ -122,7 +122,7 @@ def run(args):
     except (ConfigError, io.CheckpointError) as error:
         print(f"chainrule train: error: {error}", file=sys.stderr)
         return 2
-    print(f"test accuracy: {result.test_accuracy:.2%} (loss {result.test_loss:.4f}) after {result.epochs} epochs, "
+    print(f"test accuracy: {result.test_accuracy:.2%} (loss {result.test_loss:.4f}) after {plural(result.epochs, 'epoch')}, "
           f"{result.seconds:.1f} s of training")
     for note in result.notes:
         print(f"note: {note}")

@@ -110,6 +110,11 @@ class TrainConfig:
         return self
 
 
+def plural(count, noun):
+    """'1 epoch', '3 epochs'."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def _require_int(what, value, minimum):
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
         raise ConfigError(f"the {what} must be an integer >= {minimum}, got {value!r}")

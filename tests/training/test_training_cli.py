@@ -26,7 +26,7 @@ def test_train_prints_epochs_and_test_accuracy_and_writes_files(tmp_path, capsys
     assert status == 0, err
     assert re.search(r"epoch 1/1: train loss \d\.\d{4} acc [\d.]+% \| val loss \d\.\d{4} acc [\d.]+% \| "
                      r"[\d.]+ s, [\d,]+ samples/s", out)
-    assert re.search(r"test accuracy: [\d.]+% \(loss \d\.\d{4}\) after 1 epochs", out)
+    assert re.search(r"test accuracy: [\d.]+% \(loss \d\.\d{4}\) after 1 epoch,", out)
     assert f"checkpoint {out_dir / 'checkpoint.safetensors'}" in out
     assert f"plot       {out_dir / 'curves.png'}" in out
     assert (out_dir / "checkpoint.safetensors").stat().st_size > 0
