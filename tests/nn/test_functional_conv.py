@@ -98,7 +98,9 @@ def test_random_geometries(case):
     x, w, b = (cr.tensor(values.standard_normal(s), requires_grad=True) for s in (x_shape, w_shape, w_shape[:1]))
     out = F.conv2d(x, w, b, **options)
     np.testing.assert_allclose(out.data, naive_conv2d(x.data, w.data, b.data, **options), rtol=1e-10, atol=1e-10)
-    assert cr.max_relative_error(lambda x, w, b: F.conv2d(x, w, b, **options), [x, w, b]) < 1e-7
+    # conv2d is linear in each input, so central differences have no truncation error at any step; a
+    # larger step keeps their rounding error (about 1e-16 * |f| / eps) well under the 1e-7 bar.
+    assert cr.max_relative_error(lambda x, w, b: F.conv2d(x, w, b, **options), [x, w, b], eps=1e-3) < 1e-7
 
 
 def test_without_bias_and_frozen_inputs():
