@@ -18,7 +18,7 @@ import traceback
 
 from . import backend
 from .backend import xp
-from .scope import module_stack
+from .scope import running
 
 
 class _GradMode(threading.local):
@@ -164,8 +164,8 @@ class Gate:
                 if x.requires_grad:
                     gate.inputs = inputs
                     gate.recorded_at = InPlace.changes
-                    if module_stack:
-                        gate.module_path = tuple(module_stack)
+                    if running.modules:
+                        gate.module_path = tuple(running.modules)
                     if GradMode.anomaly:
                         gate.call_site = "".join(traceback.format_stack()[:-2][-4:])
                         gate.made_non_finite = not _finite(data) and all(_finite(x.data) for x in inputs)

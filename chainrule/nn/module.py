@@ -21,7 +21,7 @@ import operator
 
 from ..backend import xp
 from ..tensor import Tensor
-from ..scope import module_stack
+from ..scope import running
 
 
 class Parameter(Tensor):
@@ -190,11 +190,11 @@ class Module:
 
     def __call__(self, *args, **kwargs):
         # The stack lets gates recorded during forward note which layers made them.
-        module_stack.append(self)
+        running.modules.append(self)
         try:
             out = self.forward(*args, **kwargs)
         finally:
-            module_stack.pop()
+            running.modules.pop()
         if self._forward_hooks:
             for hook in list(self._forward_hooks):
                 replaced = hook(self, args, out)

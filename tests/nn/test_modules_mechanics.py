@@ -8,7 +8,7 @@ import pytest
 
 import chainrule
 from chainrule import nn
-from chainrule.scope import module_stack
+from chainrule.scope import running
 
 
 class MLP(nn.Module):
@@ -138,19 +138,19 @@ def test_call_runs_forward_and_pushes_the_module_stack():
 
     class Spy(nn.Module):
         def forward(self, x):
-            seen.append(list(module_stack))
+            seen.append(list(running.modules))
             return x
 
     outer = nn.Sequential(Spy())
     outer(1.0)
     assert seen == [[outer, outer[0]]]
-    assert module_stack == []
+    assert running.modules == []
 
 
 def test_module_stack_is_popped_when_forward_raises():
     with pytest.raises(ValueError):
         nn.Linear(3, 2)(batch(features=5))
-    assert module_stack == []
+    assert running.modules == []
 
 
 def test_gates_recorded_in_a_module_know_it():
