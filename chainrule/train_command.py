@@ -23,24 +23,22 @@ EPILOG = ("With --resume, every option not given is taken from the checkpoint, a
           "--data-dir data/mnist --epochs 4 --lr 0.002 --schedule cosine --out runs/lenet")
 
 
-def positive_int(text):
+def _integer(text, minimum, kind):
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+        raise argparse.ArgumentTypeError(f"expected a {kind} integer, got {text!r}") from None
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"must be a {kind} integer, got {value}")
     return value
+
+
+def positive_int(text):
+    return _integer(text, 1, "positive")
 
 
 def non_negative_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {value}")
-    return value
+    return _integer(text, 0, "non-negative")
 
 
 def _number(text, positive):

@@ -380,18 +380,21 @@ def chainrule_epoch(spec, flatten, batch, quick):
     optimizer = optim.SGD(model.parameters(), lr=LR)
     loader = DataLoader(TensorDataset(X, y), batch_size=batch, shuffle=True, seed=0)
 
-    def run():
-        total, steps = 0.0, 0
-        for xb, yb in loader:
-            optimizer.zero_grad()
-            loss = F.cross_entropy(model(xb), yb)
-            loss.backward()
-            optimizer.step()
-            total += loss.item()
-            steps += 1
-        return np.array([total / steps])
+    return lambda: epoch_with_api(loader, model, optimizer, F)
 
-    return run
+
+def epoch_with_api(loader, model, optimizer, F):
+    """One epoch written as a user writes it; chainrule and PyTorch share the names, so one loop serves both.
+    Returns the mean loss, for comparing the implementations' outputs."""
+    total, steps = 0.0, 0
+    for xb, yb in loader:
+        optimizer.zero_grad()
+        loss = F.cross_entropy(model(xb), yb)
+        loss.backward()
+        optimizer.step()
+        total += loss.item()
+        steps += 1
+    return np.array([total / steps])
 
 
 def torch_epoch(spec, flatten, batch, quick):
@@ -404,18 +407,7 @@ def torch_epoch(spec, flatten, batch, quick):
     loader = torch.utils.data.DataLoader(dataset, batch_size=batch, shuffle=True,
                                          generator=torch.Generator().manual_seed(0))
 
-    def run():
-        total, steps = 0.0, 0
-        for xb, yb in loader:
-            optimizer.zero_grad()
-            loss = F.cross_entropy(model(xb), yb)
-            loss.backward()
-            optimizer.step()
-            total += loss.item()
-            steps += 1
-        return np.array([total / steps])
-
-    return run
+    return lambda: epoch_with_api(loader, model, optimizer, F)
 
 
 def numpy_epoch(spec, flatten, batch, quick):
