@@ -4,7 +4,11 @@ A computational graph of gates, each with a forward that caches what it needs an
 backward that applies the chain rule; on top of it, what it takes to train real networks.
 """
 
-from .autograd import Gate, detect_anomaly, enable_grad, grad, is_grad_enabled, no_grad
+from . import memory
+
+memory.keep_freed_memory(memory.top_pad_from_environment())
+
+from .autograd import Gate, detect_anomaly, enable_grad, grad, is_grad_enabled, no_grad  # noqa: E402
 from .gates import (abs, add, broadcast_to, cast, clip, concatenate, cos, div, dot, elu, erf, exp, flatten, flip,
                     gelu, getitem, leaky_relu, log, logsumexp, matmul, max, maximum, mean, min, minimum, mul, neg,
                     norm, outer, pad, pow, prod, reciprocal, relu, repeat, reshape, sigmoid, sin, softplus, split,

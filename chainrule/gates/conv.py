@@ -7,16 +7,16 @@ patches is free with strided views: for the kernel offset (i, j), the slice
 ``padded[:, :, i*d : ... : stride, j*d : ... : stride]`` holds tap (i, j) of every
 window at once. So the loops here run over the kh*kw kernel offsets, never over pixels.
 
-Convolution is im2col plus matrix products: the windows are copied into ``cols`` of
-shape (N, C*kh*kw, OH*OW) and multiplied by the weight as a (O, C*kh*kw) matrix, one
-BLAS call per sample (NumPy's batched matmul), which writes the output in NCHW order
-directly. The backward is two more products and col2im, the adjoint of im2col, which
-adds each kernel offset's slice of the column gradient back at its window position.
-(Measured against the alternatives: a (N*OH*OW, C*kh*kw) layout copies 3-element rows
-and is 3-7x slower to build; one big product needs transposed copies of the output
-and of the gradient that cost more than they save; and dx as a transposed convolution
-(im2col of the gradient) is slower than col2im except on a few shapes.) For stride 1, dx
-uses the "wide" layout instead, where col2im is kh*kw long contiguous additions (see widen).
+Convolution is im2col plus matrix products. With one group, the windows of the whole
+batch are copied into one (C*kh*kw, N*OH*OW) matrix and multiplied by the weight as a
+(O, C*kh*kw) matrix in a single BLAS call, which writes the output channel-major (see
+is_channel_major); the backward is two more single products and col2im, the adjoint of
+im2col, which adds each kernel offset's slice of the column gradient back at its window
+position. With groups, the columns are (N, C*kh*kw, OH*OW) and the groups ride along as
+a batch dimension of NumPy's batched matmul. (Measured on the LeNet step: one product per
+batch in the channel-major layout took the step from 20 to 14 ms against one product per
+sample in NCHW; a (N*OH*OW, C*kh*kw) layout copies 3-element rows and is 3-7x slower to
+build; dx as a transposed convolution, im2col of the gradient, is slower than col2im.)
 
 Under ``create_graph=True`` the backwards get Tensors and build the gradient from
 differentiable gates instead (Im2Col and Col2Im, each the other's backward; the
@@ -51,8 +51,6 @@ class Geometry:
         # Windows that tile the input exactly: every input pixel is in exactly one window.
         self.tiles = (self.padded_shape[2:] == (self.oh * self.kh, self.ow * self.kw)
                       and (self.sh, self.sw) == (self.kh, self.kw) and (self.dh, self.dw) == (1, 1))
-        # Windows one pixel apart with adjacent taps: each kernel offset's taps form one flat run (see col2im_wide).
-        self.unit_steps = (self.sh, self.sw, self.dh, self.dw) == (1, 1, 1, 1)
 
     @property
     def padding(self):
@@ -62,7 +60,7 @@ class Geometry:
         """x inside a border of ``value`` (x itself when there is no padding)."""
         if not self.padding:
             return x
-        padded = xp.full(self.padded_shape, value, dtype=x.dtype)
+        padded = new_image(self.padded_shape, x.dtype, is_channel_major(x), fill=value)
         self.crop(padded)[...] = x
         return padded
 
@@ -117,37 +115,54 @@ def col2im(cols, geometry):
     return geometry.crop(padded)
 
 
-# ----- the "wide" layout: stride-1 col2im from contiguous runs --------------------------
-# With stride 1 and no dilation, keep each padded plane flat (Hp*Wp, plus kw-1 spare
-# elements) and compute outputs on a wide grid OH x Wp instead of OH x OW: for kernel
-# offset (i, j), the taps of all wide outputs are then ONE contiguous run of the flat
-# plane, starting at i*Wp + j, of length OH*Wp. The last Wp-OW columns of each wide row
-# are junk; a gradient that is zero there contributes nothing from them.
-# (Measured: col2im as kh*kw run additions is 1.5-2x faster than the strided-view one,
-# whose short OW-long rows cost a loop step each; widening the gradient and the ~13%
-# larger product cost less than that. The same layout for im2col and the forward
-# product measured no faster and up to 15% slower, so the forward keeps the compact cols.)
-def widen(grad, geometry):
-    """grad (N, O, OH, OW) on the wide grid, (N, O, OH*Wp), zeros in the junk columns."""
-    n, o = grad.shape[:2]
-    wide = xp.zeros((n, o, geometry.oh, geometry.padded_shape[3]), dtype=grad.dtype)
-    wide[..., :geometry.ow] = grad
-    return wide.reshape(n, o, -1)
+# ----- channel-major images: one product for the whole batch ------------------------
+# conv2d returns its (N, C, H, W) output as a view of a (C, N, H, W) array. That is the
+# layout a single matrix product (O, C*kh*kw) @ (C*kh*kw, N*OH*OW) writes, so the forward,
+# dW and dx are one large BLAS call each instead of one small call per sample, and nothing
+# is transposed: elementwise gates keep their input's layout (NumPy's order='K'), pooling
+# keeps it (see new_image), so the next convolution reads its columns and the backward
+# its gradient channel-major without a copy. Users see ordinary NCHW arrays.
+def is_channel_major(x):
+    """Whether the (N, C, H, W) array x has C outermost in memory (a crop of such an array too)."""
+    return x.shape[0] == 1 or x.shape[1] == 1 or x.strides[1] > x.strides[0]
 
 
-def col2im_wide(cols, geometry):
-    """col2im for unit steps from wide columns (N, C*kh*kw, OH*Wp): kh*kw contiguous-run additions."""
-    n, c, h, w = geometry.input_shape
-    hp, wp = geometry.padded_shape[2:]
-    run = geometry.oh * wp
-    parts = cols.reshape(n, c, geometry.kh * geometry.kw, run)
-    flat = xp.empty((n, c, hp * wp + geometry.kw - 1), dtype=cols.dtype)
-    flat[:, :, :run] = parts[:, :, 0]  # offset (0, 0) sets the first run; the rest starts at zero
-    flat[:, :, run:] = 0
-    for k in range(1, geometry.kh * geometry.kw):
-        start = (k // geometry.kw) * wp + k % geometry.kw
-        flat[:, :, start:start + run] += parts[:, :, k]
-    return geometry.crop(flat[:, :, :hp * wp].reshape(geometry.padded_shape))
+def new_image(shape, dtype, channel_major, fill=None):
+    """An (N, C, H, W) array laid out channel-major or not, uninitialized or filled with ``fill``."""
+    n, c, h, w = shape
+    allocate = xp.empty if fill is None else (lambda s, dtype: xp.full(s, fill, dtype=dtype))
+    if channel_major:
+        return allocate((c, n, h, w), dtype=dtype).transpose(1, 0, 2, 3)
+    return allocate(shape, dtype=dtype)
+
+
+def from_channel_major(array):
+    """(C, N, H, W) memory seen as (N, C, H, W)."""
+    return array.transpose(1, 0, 2, 3)
+
+
+def to_channel_major(image):
+    """(N, C, H, W) as a C-contiguous (C, N, H, W) array; free for a channel-major image."""
+    return xp.ascontiguousarray(image.transpose(1, 0, 2, 3))
+
+
+def im2col_channel_major(x, geometry):
+    """The windows of x as one matrix (C*kh*kw, N*OH*OW): row (c, i, j) holds tap (i, j) of channel c for
+    every window of every sample."""
+    n, c = geometry.input_shape[:2]
+    windows = geometry.windows(geometry.pad(x)).transpose(1, 2, 3, 0, 4, 5)  # (C, kh, kw, N, OH, OW)
+    return xp.ascontiguousarray(windows).reshape(c * geometry.kh * geometry.kw, n * geometry.oh * geometry.ow)
+
+
+def col2im_channel_major(cols, geometry):
+    """im2col_channel_major's adjoint: (C*kh*kw, N*OH*OW) added back into a channel-major (N, C, H, W) image."""
+    n, c = geometry.input_shape[:2]
+    parts = cols.reshape(c, geometry.kh, geometry.kw, n, geometry.oh, geometry.ow)
+    padded = new_image(geometry.padded_shape, cols.dtype, True, fill=0)
+    planes = from_channel_major(padded)  # (C, N, Hp, Wp): the offsets index its last two axes as for NCHW
+    for i, j, index in geometry.offsets():
+        planes[index] += parts[:, i, j]
+    return geometry.crop(padded)
 
 
 class Im2Col(Gate):
@@ -183,44 +198,52 @@ class Conv2d(Gate):
 
     def forward(self, x, w, b=None):
         n, o, groups = x.shape[0], w.shape[0], self.groups
-        cols = im2col(x, self.geometry)
-        self.cols = cols  # dW needs the windows; keeping them saves redoing im2col in backward
         if groups == 1:
-            out = w.reshape(o, -1) @ cols
-        else:
-            out = w.reshape(groups, o // groups, -1) @ cols.reshape(n, groups, -1, cols.shape[-1])
+            # One product for the whole batch, written channel-major: see ChannelMajor.
+            self.cols = cols = im2col_channel_major(x, self.geometry)  # dW needs the windows again
+            out = w.reshape(o, -1) @ cols  # (O, N*OH*OW)
+            if b is not None:
+                out += b.reshape(o, 1)
+            return from_channel_major(out.reshape((o, n) + self.geometry.output_hw))
+        cols = im2col(x, self.geometry)
+        self.cols = cols
+        out = w.reshape(groups, o // groups, -1) @ cols.reshape(n, groups, -1, cols.shape[-1])
         if b is not None:
             out = out.reshape(n, o, -1)
             out += b.reshape(o, 1)
         return out.reshape((n, o) + self.geometry.output_hw)
 
     def backward(self, grad, out, x, w, b=None):
+        if self.groups == 1 and not isinstance(grad, Tensor):
+            return self._channel_major_backward(grad, w, b)
         n, o, groups = grad.shape[0], w.shape[0], self.groups
         g = grad.reshape(n, groups, o // groups, -1)  # (N, G, O/G, OH*OW)
         w_grouped = w.reshape(groups, o // groups, -1)  # (G, O/G, C/G*kh*kw)
         dx = dw = db = None
-        if self.wants(0) and self._wide_backward(grad, w):
-            dx = col2im_wide(swap_last_two(w_grouped[0]) @ widen(grad, self.geometry), self.geometry)
-        elif self.wants(0):
+        if self.wants(0):
             dcols = swap_last_two(w_grouped) @ g  # (N, G, C/G*kh*kw, OH*OW)
             dx = col2im(dcols.reshape(n, -1, dcols.shape[-1]), self.geometry)
         if self.wants(1):
-            # Under create_graph, rebuild the columns from the x Tensor so dW stays differentiable in x.
-            cols = im2col(x, self.geometry) if isinstance(grad, Tensor) else self.cols
+            # Rebuild the columns from the x Tensor (create_graph) so dW stays differentiable in x.
+            cols = im2col(x, self.geometry) if isinstance(grad, Tensor) or groups == 1 else self.cols
             cols = cols.reshape(n, groups, -1, cols.shape[-1])
             dw = (g @ swap_last_two(cols)).sum(axis=0).reshape(w.shape)
         if b is not None and self.wants(2):
             db = grad.sum(axis=(0, 2, 3))
         return (dx, dw) if b is None else (dx, dw, db)
 
-    def _wide_backward(self, grad, w):
-        """Whether dx goes through the wide layout: unit steps, one group, plain arrays (not create_graph), and
-        columns with at least twice as many rows as the gradient has channels. Widening costs per gradient
-        element and the faster col2im saves per column element: measured slower with C*kh*kw = 9 or 27 rows
-        against 16 or 64 channels (first layers), faster with 72 against 8, 144 against 32, 576 against 128."""
-        geometry = self.geometry
-        return (self.groups == 1 and geometry.unit_steps and not geometry.tiles and not isinstance(grad, Tensor)
-                and w[0].size >= 2 * w.shape[0])
+    def _channel_major_backward(self, grad, w, b):
+        o = w.shape[0]
+        g = to_channel_major(grad).reshape(o, -1)  # (O, N*OH*OW); no copy when grad came channel-major
+        w2d = w.reshape(o, -1)
+        dx = dw = db = None
+        if self.wants(0):
+            dx = col2im_channel_major(swap_last_two(w2d) @ g, self.geometry)
+        if self.wants(1):
+            dw = (g @ swap_last_two(self.cols)).reshape(w.shape)
+        if b is not None and self.wants(2):
+            db = g.sum(axis=1)
+        return (dx, dw) if b is None else (dx, dw, db)
 
 
 # ----- pooling -------------------------------------------------------------------------
@@ -241,7 +264,7 @@ class MaxPool2d(Gate):
         out = None
         for _, _, index in self.geometry.offsets():
             if out is None:
-                out = padded[index].copy()
+                out = padded[index].copy(order="K")  # keeps a channel-major layout
             else:
                 xp.maximum(out, padded[index], out=out)
         return out
@@ -252,9 +275,12 @@ class MaxPool2d(Gate):
         if isinstance(grad, Tensor):
             return self._graph_backward(grad, padded.data if isinstance(padded, Tensor) else padded, out.data)
         offsets = list(geometry.offsets())
-        dpadded = (xp.empty if geometry.tiles else xp.zeros)(geometry.padded_shape, dtype=grad.dtype)
+        layout = is_channel_major(padded)
+        if layout and not is_channel_major(grad):  # e.g. from a flatten: one copy beats mixed-layout passes below
+            grad = from_channel_major(to_channel_major(grad))
+        dpadded = new_image(geometry.padded_shape, grad.dtype, layout, fill=None if geometry.tiles else 0)
         taken = None  # windows whose maximum has been found at an earlier offset
-        scratch = None if geometry.tiles else xp.empty(out.shape, dtype=grad.dtype)
+        scratch = None if geometry.tiles else new_image(out.shape, grad.dtype, layout)
         for k, (_, _, index) in enumerate(offsets):
             hit = padded[index] == out
             if taken is None:
@@ -293,7 +319,7 @@ def window_sum(padded, geometry):
     total = None
     for _, _, index in geometry.offsets():
         if total is None:
-            total = padded[index].copy()
+            total = padded[index].copy(order="K")
         else:
             total += padded[index]
     return total
@@ -301,13 +327,11 @@ def window_sum(padded, geometry):
 
 def window_spread(grad, geometry):
     """window_sum's adjoint: ``grad`` added to every position of its window, cropped to the input."""
-    if geometry.tiles:
-        padded = xp.empty(geometry.padded_shape, dtype=grad.dtype)
-        for _, _, index in geometry.offsets():
+    padded = new_image(geometry.padded_shape, grad.dtype, is_channel_major(grad), fill=None if geometry.tiles else 0)
+    for _, _, index in geometry.offsets():
+        if geometry.tiles:
             padded[index] = grad
-    else:
-        padded = xp.zeros(geometry.padded_shape, dtype=grad.dtype)
-        for _, _, index in geometry.offsets():
+        else:
             padded[index] += grad
     return geometry.crop(padded)
 
@@ -353,5 +377,5 @@ def average_scale(geometry, count_include_pad, divisor_override, dtype):
     return (1 / counts).astype(dtype)
 
 
-__all__ = ["Geometry", "im2col", "col2im", "widen", "col2im_wide", "Im2Col", "Col2Im", "Conv2d", "MaxPool2d",
+__all__ = ["Geometry", "im2col", "col2im", "Im2Col", "Col2Im", "Conv2d", "MaxPool2d",
            "AvgPool2d", "AvgPool2dSpread", "window_sum", "window_spread", "average_scale"]
