@@ -146,12 +146,18 @@ def to_channel_major(image):
     return xp.ascontiguousarray(image.transpose(1, 0, 2, 3))
 
 
-def im2col_channel_major(x, geometry):
+def im2col_channel_major(x, geometry, ones_row=False):
     """The windows of x as one matrix (C*kh*kw, N*OH*OW): row (c, i, j) holds tap (i, j) of channel c for
-    every window of every sample."""
+    every window of every sample. With ``ones_row``, one more row of ones, so that a bias can ride in the
+    product as one more weight column (its gradient then comes out of the dW product too)."""
     n, c = geometry.input_shape[:2]
+    rows = c * geometry.kh * geometry.kw
+    cols = xp.empty((rows + ones_row, n * geometry.oh * geometry.ow), dtype=x.dtype)
     windows = geometry.windows(geometry.pad(x)).transpose(1, 2, 3, 0, 4, 5)  # (C, kh, kw, N, OH, OW)
-    return xp.ascontiguousarray(windows).reshape(c * geometry.kh * geometry.kw, n * geometry.oh * geometry.ow)
+    cols[:rows].reshape(windows.shape)[...] = windows
+    if ones_row:
+        cols[rows] = 1
+    return cols
 
 
 def col2im_channel_major(cols, geometry):
@@ -199,11 +205,11 @@ class Conv2d(Gate):
     def forward(self, x, w, b=None):
         n, o, groups = x.shape[0], w.shape[0], self.groups
         if groups == 1:
-            # One product for the whole batch, written channel-major: see ChannelMajor.
-            self.cols = cols = im2col_channel_major(x, self.geometry)  # dW needs the windows again
-            out = w.reshape(o, -1) @ cols  # (O, N*OH*OW)
-            if b is not None:
-                out += b.reshape(o, 1)
+            # One product for the whole batch, written channel-major (see is_channel_major); the bias is one
+            # more weight column against a row of ones, which saves a pass over the output here and in backward.
+            self.cols = cols = im2col_channel_major(x, self.geometry, ones_row=b is not None)  # dW needs them
+            weights = w.reshape(o, -1) if b is None else xp.concatenate([w.reshape(o, -1), b.reshape(o, 1)], axis=1)
+            out = weights @ cols  # (O, N*OH*OW)
             return from_channel_major(out.reshape((o, n) + self.geometry.output_hw))
         cols = im2col(x, self.geometry)
         self.cols = cols
@@ -239,10 +245,10 @@ class Conv2d(Gate):
         dx = dw = db = None
         if self.wants(0):
             dx = col2im_channel_major(swap_last_two(w2d) @ g, self.geometry)
-        if self.wants(1):
-            dw = (g @ swap_last_two(self.cols)).reshape(w.shape)
-        if b is not None and self.wants(2):
-            db = g.sum(axis=1)
+        if self.wants(1) or (b is not None and self.wants(2)):
+            dwb = g @ swap_last_two(self.cols)  # (O, C*kh*kw), and the bias column last when there is a bias
+            dw = dwb[:, :w2d.shape[1]].reshape(w.shape)
+            db = None if b is None else dwb[:, -1]
         return (dx, dw) if b is None else (dx, dw, db)
 
 
