@@ -230,8 +230,8 @@ class Conv2d(Gate):
             dcols = swap_last_two(w_grouped) @ g  # (N, G, C/G*kh*kw, OH*OW)
             dx = col2im(dcols.reshape(n, -1, dcols.shape[-1]), self.geometry)
         if self.wants(1):
-            # Rebuild the columns from the x Tensor (create_graph) so dW stays differentiable in x.
-            cols = im2col(x, self.geometry) if isinstance(grad, Tensor) or groups == 1 else self.cols
+            # Under create_graph, rebuild the columns from the x Tensor so dW stays differentiable in x.
+            cols = im2col(x, self.geometry) if isinstance(grad, Tensor) else self.cols
             cols = cols.reshape(n, groups, -1, cols.shape[-1])
             dw = (g @ swap_last_two(cols)).sum(axis=0).reshape(w.shape)
         if b is not None and self.wants(2):
