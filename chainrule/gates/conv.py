@@ -8,9 +8,9 @@ patches is free with strided views: for the kernel offset (i, j), the slice
 window at once. So the loops here run over the kh*kw kernel offsets, never over pixels.
 
 Convolution is im2col plus matrix products. With one group, the windows of the whole
-batch are copied into one (C*kh*kw, N*OH*OW) matrix and multiplied by the weight as a
-(O, C*kh*kw) matrix in a single BLAS call, which writes the output channel-major (see
-is_channel_major); the backward is two more single products and col2im, the adjoint of
+batch are copied into one (C*kh*kw, OH*OW*N) matrix and multiplied by the weight as a
+(O, C*kh*kw) matrix in a single BLAS call, which writes the output batch-last (see
+is_batch_last); the backward is two more single products and col2im, the adjoint of
 im2col, which adds each kernel offset's slice of the column gradient back at its window
 position. With groups, the columns are (N, C*kh*kw, OH*OW) and the groups ride along as
 a batch dimension of NumPy's batched matmul. (Measured on the LeNet step: one product per
@@ -56,11 +56,13 @@ class Geometry:
     def padding(self):
         return self.ph or self.pw
 
-    def pad(self, x, value=0):
-        """x inside a border of ``value`` (x itself when there is no padding)."""
-        if not self.padding:
+    def pad(self, x, value=0, batch_last=None):
+        """x inside a border of ``value``, laid out as x is or as ``batch_last`` asks (x itself when that needs
+        neither a border nor a copy)."""
+        batch_last = is_batch_last(x) if batch_last is None else batch_last
+        if not self.padding and batch_last == is_batch_last(x):
             return x
-        padded = new_image(self.padded_shape, x.dtype, is_channel_major(x), fill=value)
+        padded = new_image(self.padded_shape, x.dtype, batch_last, fill=value if self.padding else None)
         self.crop(padded)[...] = x
         return padded
 
@@ -115,59 +117,62 @@ def col2im(cols, geometry):
     return geometry.crop(padded)
 
 
-# ----- channel-major images: one product for the whole batch ------------------------
-# conv2d returns its (N, C, H, W) output as a view of a (C, N, H, W) array. That is the
-# layout a single matrix product (O, C*kh*kw) @ (C*kh*kw, N*OH*OW) writes, so the forward,
-# dW and dx are one large BLAS call each instead of one small call per sample, and nothing
-# is transposed: elementwise gates keep their input's layout (NumPy's order='K'), pooling
-# keeps it (see new_image), so the next convolution reads its columns and the backward
-# its gradient channel-major without a copy. Users see ordinary NCHW arrays.
-def is_channel_major(x):
-    """Whether the (N, C, H, W) array x has C outermost in memory (a crop of such an array too)."""
-    return x.shape[0] == 1 or x.shape[1] == 1 or x.strides[1] > x.strides[0]
+# ----- batch-last images: one product for the whole batch ----------------------------
+# conv2d returns its (N, C, H, W) output as a view of a (C, H, W, N) array, the batch
+# innermost. That is the layout a single matrix product (O, C*kh*kw) @ (C*kh*kw, OH*OW*N)
+# writes, so the forward, dW and dx are one large BLAS call each instead of one small
+# call per sample, and nothing is transposed. It also makes the window gates fast: a
+# kernel offset's taps of one image row are OW*N contiguous elements (all N samples of
+# each tap side by side), where in NCHW they are OW elements, stride apart, so im2col,
+# col2im and pooling run NumPy loops hundreds of elements long instead of a dozen.
+# Elementwise gates keep their input's layout (NumPy's order='K'), and padding, pooling
+# and col2im allocate in it (see new_image), so the next convolution reads its columns
+# and the backward its gradient without a copy. Users see ordinary NCHW arrays.
+def is_batch_last(x):
+    """Whether the (N, C, H, W) array x has the batch innermost in memory (a crop of such an array too)."""
+    return x.shape[0] == 1 or x.strides[0] < x.strides[3]
 
 
-def new_image(shape, dtype, channel_major, fill=None):
-    """An (N, C, H, W) array laid out channel-major or not, uninitialized or filled with ``fill``."""
+def new_image(shape, dtype, batch_last, fill=None):
+    """An (N, C, H, W) array laid out batch-last or not, uninitialized or filled with ``fill``."""
     n, c, h, w = shape
     allocate = xp.empty if fill is None else (lambda s, dtype: xp.full(s, fill, dtype=dtype))
-    if channel_major:
-        return allocate((c, n, h, w), dtype=dtype).transpose(1, 0, 2, 3)
+    if batch_last:
+        return from_batch_last(allocate((c, h, w, n), dtype=dtype))
     return allocate(shape, dtype=dtype)
 
 
-def from_channel_major(array):
-    """(C, N, H, W) memory seen as (N, C, H, W)."""
-    return array.transpose(1, 0, 2, 3)
+def from_batch_last(array):
+    """(C, H, W, N) memory seen as (N, C, H, W)."""
+    return array.transpose(3, 0, 1, 2)
 
 
-def to_channel_major(image):
-    """(N, C, H, W) as a C-contiguous (C, N, H, W) array; free for a channel-major image."""
-    return xp.ascontiguousarray(image.transpose(1, 0, 2, 3))
+def to_batch_last(image):
+    """(N, C, H, W) as a C-contiguous (C, H, W, N) array; free for a batch-last image."""
+    return xp.ascontiguousarray(image.transpose(1, 2, 3, 0))
 
 
-def im2col_channel_major(x, geometry, ones_row=False):
-    """The windows of x as one matrix (C*kh*kw, N*OH*OW): row (c, i, j) holds tap (i, j) of channel c for
+def im2col_batch_last(x, geometry, ones_row=False):
+    """The windows of x as one matrix (C*kh*kw, OH*OW*N): row (c, i, j) holds tap (i, j) of channel c for
     every window of every sample. With ``ones_row``, one more row of ones, so that a bias can ride in the
     product as one more weight column (its gradient then comes out of the dW product too)."""
     n, c = geometry.input_shape[:2]
     rows = c * geometry.kh * geometry.kw
-    cols = xp.empty((rows + ones_row, n * geometry.oh * geometry.ow), dtype=x.dtype)
-    windows = geometry.windows(geometry.pad(x)).transpose(1, 2, 3, 0, 4, 5)  # (C, kh, kw, N, OH, OW)
+    cols = xp.empty((rows + ones_row, geometry.oh * geometry.ow * n), dtype=x.dtype)
+    windows = geometry.windows(geometry.pad(x, batch_last=True)).transpose(1, 2, 3, 4, 5, 0)  # C kh kw OH OW N
     cols[:rows].reshape(windows.shape)[...] = windows
     if ones_row:
         cols[rows] = 1
     return cols
 
 
-def col2im_channel_major(cols, geometry):
-    """im2col_channel_major's adjoint: (C*kh*kw, N*OH*OW) added back into a channel-major (N, C, H, W) image."""
+def col2im_batch_last(cols, geometry):
+    """im2col_batch_last's adjoint: (C*kh*kw, OH*OW*N) added back into a batch-last (N, C, H, W) image."""
     n, c = geometry.input_shape[:2]
-    parts = cols.reshape(c, geometry.kh, geometry.kw, n, geometry.oh, geometry.ow)
+    parts = cols.reshape(c, geometry.kh, geometry.kw, geometry.oh, geometry.ow, n)
     padded = new_image(geometry.padded_shape, cols.dtype, True, fill=0)
-    planes = from_channel_major(padded)  # (C, N, Hp, Wp): the offsets index its last two axes as for NCHW
     for i, j, index in geometry.offsets():
-        planes[index] += parts[:, i, j]
+        padded[index] += from_batch_last(parts[:, i, j])
     return geometry.crop(padded)
 
 
@@ -205,12 +210,12 @@ class Conv2d(Gate):
     def forward(self, x, w, b=None):
         n, o, groups = x.shape[0], w.shape[0], self.groups
         if groups == 1:
-            # One product for the whole batch, written channel-major (see is_channel_major); the bias is one
-            # more weight column against a row of ones, which saves a pass over the output here and in backward.
-            self.cols = cols = im2col_channel_major(x, self.geometry, ones_row=b is not None)  # dW needs them
+            # One product for the whole batch, written batch-last (see is_batch_last); the bias is one more
+            # weight column against a row of ones, which saves a pass over the output here and in backward.
+            self.cols = cols = im2col_batch_last(x, self.geometry, ones_row=b is not None)  # dW needs them
             weights = w.reshape(o, -1) if b is None else xp.concatenate([w.reshape(o, -1), b.reshape(o, 1)], axis=1)
-            out = weights @ cols  # (O, N*OH*OW)
-            return from_channel_major(out.reshape((o, n) + self.geometry.output_hw))
+            out = weights @ cols  # (O, OH*OW*N)
+            return from_batch_last(out.reshape((o,) + self.geometry.output_hw + (n,)))
         cols = im2col(x, self.geometry)
         self.cols = cols
         out = w.reshape(groups, o // groups, -1) @ cols.reshape(n, groups, -1, cols.shape[-1])
@@ -221,7 +226,7 @@ class Conv2d(Gate):
 
     def backward(self, grad, out, x, w, b=None):
         if self.groups == 1 and not isinstance(grad, Tensor):
-            return self._channel_major_backward(grad, w, b)
+            return self._batch_last_backward(grad, w, b)
         n, o, groups = grad.shape[0], w.shape[0], self.groups
         g = grad.reshape(n, groups, o // groups, -1)  # (N, G, O/G, OH*OW)
         w_grouped = w.reshape(groups, o // groups, -1)  # (G, O/G, C/G*kh*kw)
@@ -238,13 +243,13 @@ class Conv2d(Gate):
             db = grad.sum(axis=(0, 2, 3))
         return (dx, dw) if b is None else (dx, dw, db)
 
-    def _channel_major_backward(self, grad, w, b):
+    def _batch_last_backward(self, grad, w, b):
         o = w.shape[0]
-        g = to_channel_major(grad).reshape(o, -1)  # (O, N*OH*OW); no copy when grad came channel-major
+        g = to_batch_last(grad).reshape(o, -1)  # (O, OH*OW*N); no copy when grad came batch-last
         w2d = w.reshape(o, -1)
         dx = dw = db = None
         if self.wants(0):
-            dx = col2im_channel_major(swap_last_two(w2d) @ g, self.geometry)
+            dx = col2im_batch_last(swap_last_two(w2d) @ g, self.geometry)
         if self.wants(1) or (b is not None and self.wants(2)):
             dwb = g @ swap_last_two(self.cols)  # (O, C*kh*kw), and the bias column last when there is a bias
             dw = dwb[:, :w2d.shape[1]].reshape(w.shape)
@@ -270,7 +275,7 @@ class MaxPool2d(Gate):
         out = None
         for _, _, index in self.geometry.offsets():
             if out is None:
-                out = padded[index].copy(order="K")  # keeps a channel-major layout
+                out = padded[index].copy(order="K")  # keeps a batch-last layout
             else:
                 xp.maximum(out, padded[index], out=out)
         return out
@@ -281,9 +286,9 @@ class MaxPool2d(Gate):
         if isinstance(grad, Tensor):
             return self._graph_backward(grad, padded.data if isinstance(padded, Tensor) else padded, out.data)
         offsets = list(geometry.offsets())
-        layout = is_channel_major(padded)
-        if layout and not is_channel_major(grad):  # e.g. from a flatten: one copy beats mixed-layout passes below
-            grad = from_channel_major(to_channel_major(grad))
+        layout = is_batch_last(padded)
+        if layout and not is_batch_last(grad):  # e.g. from a flatten: one copy beats mixed-layout passes below
+            grad = from_batch_last(to_batch_last(grad))
         dpadded = new_image(geometry.padded_shape, grad.dtype, layout, fill=None if geometry.tiles else 0)
         taken = None  # windows whose maximum has been found at an earlier offset
         scratch = None if geometry.tiles else new_image(out.shape, grad.dtype, layout)
@@ -333,7 +338,7 @@ def window_sum(padded, geometry):
 
 def window_spread(grad, geometry):
     """window_sum's adjoint: ``grad`` added to every position of its window, cropped to the input."""
-    padded = new_image(geometry.padded_shape, grad.dtype, is_channel_major(grad), fill=None if geometry.tiles else 0)
+    padded = new_image(geometry.padded_shape, grad.dtype, is_batch_last(grad), fill=None if geometry.tiles else 0)
     for _, _, index in geometry.offsets():
         if geometry.tiles:
             padded[index] = grad

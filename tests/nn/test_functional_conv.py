@@ -7,8 +7,7 @@ from hypothesis import strategies as st
 
 import chainrule as cr
 import chainrule.nn.functional as F
-from chainrule.gates.conv import (Geometry, col2im, col2im_channel_major, im2col, im2col_channel_major,
-                                   is_channel_major)
+from chainrule.gates.conv import Geometry, col2im, col2im_batch_last, im2col, im2col_batch_last, is_batch_last
 
 rng = np.random.default_rng(0)
 
@@ -129,31 +128,31 @@ def test_im2col_and_col2im_are_adjoint():
     np.testing.assert_allclose((cols * c).sum(), (x * col2im(c, geometry)).sum(), rtol=1e-12)
 
 
-def test_channel_major_columns_are_the_same_windows_and_adjoint():
+def test_batch_last_columns_are_the_same_windows_and_adjoint():
     geometry = Geometry((3, 2, 6, 5), (3, 2), (2, 1), (1, 0), (1, 2), "test")
     x = rng.standard_normal(geometry.input_shape)
-    cols = im2col_channel_major(x, geometry)  # (C*kh*kw, N*OH*OW)
+    cols = im2col_batch_last(x, geometry)  # (C*kh*kw, OH*OW*N)
     per_sample = im2col(x, geometry)  # (N, C*kh*kw, OH*OW)
-    np.testing.assert_array_equal(cols, per_sample.transpose(1, 0, 2).reshape(cols.shape))
+    np.testing.assert_array_equal(cols, per_sample.transpose(1, 2, 0).reshape(cols.shape))
     c = rng.standard_normal(cols.shape)
-    back = col2im_channel_major(c, geometry)
-    assert is_channel_major(back) and back.shape == x.shape
+    back = col2im_batch_last(c, geometry)
+    assert is_batch_last(back) and back.shape == x.shape
     np.testing.assert_allclose((cols * c).sum(), (x * back).sum(), rtol=1e-12)
 
 
-def test_layers_keep_the_channel_major_layout_and_accept_any_gradient_layout():
-    # conv2d writes (C, N, H, W) memory; relu and pooling keep it, so the next conv reads it without a copy.
+def test_layers_keep_the_batch_last_layout_and_accept_any_gradient_layout():
+    # conv2d writes (C, H, W, N) memory; relu and pooling keep it, so the next conv reads it without a copy.
     own = np.random.default_rng(7)  # fixed values: the gradient check below must not straddle a kink
     x, w1, w2 = (cr.tensor(own.standard_normal(shape), requires_grad=True) for shape in
                  [(3, 2, 8, 8), (4, 2, 3, 3), (5, 4, 3, 3)])
     hidden = F.max_pool2d(F.relu(F.conv2d(x, w1, padding=1)), 2)
-    assert is_channel_major(hidden.data) and is_channel_major(F.avg_pool2d(hidden, 2).data)
+    assert is_batch_last(hidden.data) and is_batch_last(F.avg_pool2d(hidden, 2).data)
     out = F.conv2d(hidden, w2, padding=1)
     np.testing.assert_allclose(out.data, naive_conv2d(hidden.data, w2.data, padding=(1, 1)), rtol=1e-10)
-    # A gradient in plain NCHW order (from a flatten, here) and one already channel-major give the same result.
+    # A gradient in plain NCHW order (from a flatten, here) and one already batch-last give the same result.
     weights = own.standard_normal(out.shape)
     grads = []
-    for g in (weights, np.ascontiguousarray(weights.transpose(1, 0, 2, 3)).transpose(1, 0, 2, 3)):
+    for g in (weights, np.ascontiguousarray(weights.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)):
         x.grad = w1.grad = w2.grad = None
         out = F.conv2d(F.max_pool2d(F.relu(F.conv2d(x, w1, padding=1)), 2), w2, padding=1)
         out.backward(cr.tensor(g))
