@@ -251,7 +251,10 @@ class Conv2d(Gate):
         if self.wants(0):
             dx = col2im_batch_last(swap_last_two(w2d) @ g, self.geometry)
         if self.wants(1) or (b is not None and self.wants(2)):
-            dwb = g @ swap_last_two(self.cols)  # (O, C*kh*kw), and the bias column last when there is a bias
+            # (O, C*kh*kw), and the bias column last when there is a bias. OpenBLAS is faster with the longer
+            # side first: (C*kh*kw, OH*OW*N) @ g^T took 0.71 ms where g @ cols^T took 1.07 (LeNet's second conv).
+            cols = self.cols
+            dwb = swap_last_two(cols @ swap_last_two(g)) if len(cols) > o else g @ swap_last_two(cols)
             dw = dwb[:, :w2d.shape[1]].reshape(w.shape)
             db = None if b is None else dwb[:, -1]
         return (dx, dw) if b is None else (dx, dw, db)
@@ -272,12 +275,12 @@ class MaxPool2d(Gate):
     def forward(self, x):
         padded = self.geometry.pad(x, -xp.inf)
         self.padded = padded if self.geometry.padding else None
-        out = None
-        for _, _, index in self.geometry.offsets():
-            if out is None:
-                out = padded[index].copy(order="K")  # keeps a batch-last layout
-            else:
-                xp.maximum(out, padded[index], out=out)
+        views = [padded[index] for _, _, index in self.geometry.offsets()]
+        if len(views) == 1:
+            return views[0].copy(order="K")
+        out = xp.maximum(views[0], views[1])  # a new array in the views' layout (batch-last stays batch-last)
+        for view in views[2:]:
+            xp.maximum(out, view, out=out)
         return out
 
     def backward(self, grad, out, x):
@@ -327,12 +330,12 @@ class MaxPool2d(Gate):
 
 def window_sum(padded, geometry):
     """Sum over each window (N, C, OH, OW): kh*kw strided-view additions."""
-    total = None
-    for _, _, index in geometry.offsets():
-        if total is None:
-            total = padded[index].copy(order="K")
-        else:
-            total += padded[index]
+    views = [padded[index] for _, _, index in geometry.offsets()]
+    if len(views) == 1:
+        return views[0].copy(order="K")
+    total = views[0] + views[1]  # a new array in the views' layout
+    for view in views[2:]:
+        total += view
     return total
 
 
