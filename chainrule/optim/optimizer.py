@@ -189,10 +189,12 @@ class Optimizer:
         block the scaled values are still in cache when subtracted (measured 1.7x faster for a
         512x784 float32 weight). ``values`` may be ``target``'s own scratch buffer, never ``target``.
         """
-        if values.size <= self.BLOCK or not (target.flags.c_contiguous and values.flags.c_contiguous):
+        same_order = ((target.flags.c_contiguous and values.flags.c_contiguous)
+                      or (target.flags.f_contiguous and values.flags.f_contiguous))
+        if values.size <= self.BLOCK or not same_order:
             target -= values * scale  # small, or no flat views to block over: the plain two passes
             return
-        flat_target, flat_values = target.reshape(-1), values.reshape(-1)
+        flat_target, flat_values = target.ravel(order="K"), values.ravel(order="K")  # views, in memory order
         key = ("scaled_block", target.dtype)
         block = self._scratch.get(key)
         if block is None:

@@ -7,7 +7,8 @@ from hypothesis import strategies as st
 
 import chainrule as cr
 import chainrule.nn.functional as F
-from chainrule.gates.conv import Geometry, col2im, col2im_batch_last, im2col, im2col_batch_last, is_batch_last
+from chainrule.gates.conv import (Geometry, col2im, col2im_batch_last, im2col, im2col_batch_last, is_batch_last,
+                                   weight_gradient)
 
 rng = np.random.default_rng(0)
 
@@ -163,6 +164,13 @@ def test_layers_keep_the_batch_last_layout_and_accept_any_gradient_layout():
     assert cr.max_relative_error(
         lambda x, w1, w2: F.conv2d(F.max_pool2d(F.relu(F.conv2d(x, w1, padding=1)), 2), w2, padding=1).flatten(1),
         [x, w1, w2], eps=1e-3) < 1e-7
+
+
+@pytest.mark.parametrize("o, k, length", [(3, 5, 20000), (6, 3, 40), (4, 9, 30)])
+def test_weight_gradient_is_g_times_cols_transposed_in_every_shape(o, k, length):
+    # (3, 5, 20000) sums 4096-long pieces (the last one shorter); (6, 3) puts g first; (4, 9) puts cols first.
+    g, cols = rng.standard_normal((o, length)), rng.standard_normal((k, length))
+    np.testing.assert_allclose(weight_gradient(g, cols), g @ cols.T, rtol=1e-10, atol=1e-10)
 
 
 def test_float32_stays_float32():

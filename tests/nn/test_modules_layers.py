@@ -60,6 +60,21 @@ def test_linear_gradcheck():
     gradcheck_module(nn.Linear(3, 2, bias=False), randn(2, 3))
 
 
+def test_linear_weight_is_stored_transposed_and_its_gradient_follows_any_layout():
+    layer = nn.Linear(6, 4, dtype=np.float64)
+    assert layer.weight.shape == (4, 6) and layer.weight.data.flags.f_contiguous  # (in, out) memory, seen as (out, in)
+    x, g = rng.standard_normal((5, 6)), rng.standard_normal((5, 4))
+    layer(chainrule.tensor(x)).backward(chainrule.tensor(g))
+    assert layer.weight.grad.flags.f_contiguous
+    np.testing.assert_allclose(layer.weight.grad, g.T @ x, rtol=1e-12)
+    # A weight the user replaces with a C-ordered array works the same.
+    layer.weight.data = np.ascontiguousarray(layer.weight.data)
+    layer.zero_grad()
+    layer(chainrule.tensor(x)).backward(chainrule.tensor(g))
+    assert layer.weight.grad.flags.c_contiguous
+    np.testing.assert_allclose(layer.weight.grad, g.T @ x, rtol=1e-12)
+
+
 def test_identity_and_flatten():
     x = randn(2, 3, 4, 5)
     assert nn.Identity(54, unused=True)(x) is x

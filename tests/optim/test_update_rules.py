@@ -120,6 +120,25 @@ def test_sgd_follows_its_formula(options):
     assert_same_trajectory(optimize(SGD, p0, grads, **options), sgd_by_hand(p0, grads, **options))
 
 
+@pytest.mark.parametrize("order", ["C", "F", "mixed"])
+def test_sgd_on_large_parameters_in_any_memory_order(order):
+    # Over SGD.BLOCK elements the update runs block by block over flat views; nn.Linear stores its weight
+    # transposed (F order), and a user may hand in a gradient of the other order.
+    rng = np.random.default_rng(3)
+    shape = (300, 500)
+    p0 = np.asarray(rng.standard_normal(shape), order="C" if order == "C" else "F")
+    grads = [np.asarray(rng.standard_normal(shape), order="F" if order == "F" else "C") for _ in range(STEPS)]
+    assert p0.size > SGD.BLOCK
+    p = Tensor(p0.copy(order="K"), requires_grad=True)
+    opt = SGD([p], lr=0.1, momentum=0.9)
+    trajectory = []
+    for g in grads:
+        p.grad = g
+        opt.step()
+        trajectory.append(p.data.copy())
+    assert_same_trajectory(trajectory, sgd_by_hand(p0, grads, lr=0.1, momentum=0.9))
+
+
 @pytest.mark.parametrize("options", [
     dict(),
     dict(lr=0.01, betas=(0.8, 0.95), eps=1e-6),
