@@ -6,7 +6,7 @@ backward that applies the chain rule; on top of it, what it takes to train real 
 
 from . import memory
 
-memory.keep_freed_memory(memory.top_pad_from_environment())
+memory.keep_freed_memory(memory.keep_from_environment())
 
 from .autograd import Gate, detect_anomaly, enable_grad, grad, is_grad_enabled, no_grad  # noqa: E402
 from .gates import (abs, add, broadcast_to, cast, clip, concatenate, cos, div, dot, elu, erf, exp, flatten, flip,

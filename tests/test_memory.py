@@ -1,4 +1,4 @@
-"""chainrule.memory: the malloc padding set when chainrule is imported."""
+"""chainrule.memory: the malloc settings made when chainrule is imported."""
 
 import platform
 import subprocess
@@ -9,16 +9,16 @@ import pytest
 from chainrule import memory
 
 
-def test_padding_comes_from_the_environment():
-    assert memory.top_pad_from_environment({}) == memory.DEFAULT_TOP_PAD
-    assert memory.top_pad_from_environment({"CHAINRULE_MALLOC_TOP_PAD": " 1048576 "}) == 2**20
-    assert memory.top_pad_from_environment({"CHAINRULE_MALLOC_TOP_PAD": "0"}) == 0
+def test_the_amount_comes_from_the_environment():
+    assert memory.keep_from_environment({}) == memory.DEFAULT_KEEP
+    assert memory.keep_from_environment({"CHAINRULE_MALLOC_KEEP": " 1048576 "}) == 2**20
+    assert memory.keep_from_environment({"CHAINRULE_MALLOC_KEEP": "0"}) == 0
 
 
 @pytest.mark.parametrize("text", ["-1", "64MB", "1e6"])
-def test_a_bad_padding_names_the_variable_and_the_value(text):
-    with pytest.raises(ValueError, match=f"CHAINRULE_MALLOC_TOP_PAD: expected a number of bytes.*{text!r}"):
-        memory.top_pad_from_environment({"CHAINRULE_MALLOC_TOP_PAD": text})
+def test_a_bad_amount_names_the_variable_and_the_value(text):
+    with pytest.raises(ValueError, match=f"CHAINRULE_MALLOC_KEEP: expected a number of bytes.*{text!r}"):
+        memory.keep_from_environment({"CHAINRULE_MALLOC_KEEP": text})
 
 
 def test_zero_leaves_malloc_alone():
@@ -26,11 +26,11 @@ def test_zero_leaves_malloc_alone():
 
 
 @pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's mallopt")
-def test_glibc_takes_the_padding():
-    assert memory.keep_freed_memory(memory.DEFAULT_TOP_PAD) is True
+def test_glibc_takes_the_settings():
+    assert memory.keep_freed_memory(memory.DEFAULT_KEEP) is True
 
 
-def test_importing_with_a_bad_padding_fails_clearly():
+def test_importing_with_a_bad_amount_fails_clearly():
     result = subprocess.run([sys.executable, "-c", "import chainrule"], capture_output=True, text=True,
-                            env={"CHAINRULE_MALLOC_TOP_PAD": "lots", "PATH": ""})
-    assert result.returncode != 0 and "CHAINRULE_MALLOC_TOP_PAD: expected a number of bytes" in result.stderr
+                            env={"CHAINRULE_MALLOC_KEEP": "lots", "PATH": ""})
+    assert result.returncode != 0 and "CHAINRULE_MALLOC_KEEP: expected a number of bytes" in result.stderr

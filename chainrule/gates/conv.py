@@ -13,10 +13,11 @@ batch are copied into one (C*kh*kw, OH*OW*N) matrix and multiplied by the weight
 is_batch_last); the backward is two more single products and col2im, the adjoint of
 im2col, which adds each kernel offset's slice of the column gradient back at its window
 position. With groups, the columns are (N, C*kh*kw, OH*OW) and the groups ride along as
-a batch dimension of NumPy's batched matmul. (Measured on the LeNet step: one product per
-batch in the channel-major layout took the step from 20 to 14 ms against one product per
-sample in NCHW; a (N*OH*OW, C*kh*kw) layout copies 3-element rows and is 3-7x slower to
-build; dx as a transposed convolution, im2col of the gradient, is slower than col2im.)
+a batch dimension of NumPy's batched matmul. (Measured on the LeNet step, page faults
+aside: one product per sample in NCHW, 20 ms; one product per batch in a (C, N, H, W)
+layout, 14 ms; batch-last, 9.5 ms. A (N*OH*OW, C*kh*kw) layout copies 3-element rows and
+is 3-7x slower to build; dx as a transposed convolution, im2col of the gradient, is
+slower than col2im, and so is col2im straight into the unpadded gradient.)
 
 Under ``create_graph=True`` the backwards get Tensors and build the gradient from
 differentiable gates instead (Im2Col and Col2Im, each the other's backward; the
