@@ -276,7 +276,9 @@ def weight_gradient(g, cols, piece=4096):
 class MaxPool2d(Gate):
     """Largest value in each window. The gradient goes to the window's first maximum in
     row-major order (as PyTorch does on ties), found again in backward by comparing
-    each kernel offset's view with the output, so forward is only kh*kw maximums.
+    each kernel offset's view with the output, so forward is only kh*kw maximums. The
+    last offset needs no comparison: it takes every window whose maximum was not found
+    before (so a window whose maximum is NaN sends its gradient to its last position).
 
     (Measured: the maximum over kh*kw strided views is 5-20x faster than reshaping to
     (N, C, OH, kh, OW, kw) and reducing, even when the windows tile the input, and
@@ -307,14 +309,17 @@ class MaxPool2d(Gate):
         dpadded = new_image(geometry.padded_shape, grad.dtype, layout, fill=None if geometry.tiles else 0)
         taken = None  # windows whose maximum has been found at an earlier offset
         scratch = None if geometry.tiles else new_image(out.shape, grad.dtype, layout)
+        last = len(offsets) - 1
         for k, (_, _, index) in enumerate(offsets):
-            hit = padded[index] == out
+            if k == last and k > 0:
+                hit = xp.logical_not(taken, out=taken)  # the maximum is here if it was nowhere before
+            else:
+                hit = padded[index] == out
             if taken is None:
                 taken = hit
-            else:
+            elif k < last:
                 xp.greater(hit, taken, out=hit)  # on booleans: hit and not taken
-                if k < len(offsets) - 1:
-                    taken |= hit
+                taken |= hit
             if geometry.tiles:
                 xp.multiply(grad, hit, out=dpadded[index])
             else:
@@ -330,8 +335,9 @@ class MaxPool2d(Gate):
         found = xp.zeros(out.shape, dtype=bool)
         rows = xp.arange(geometry.oh).reshape(-1, 1) * geometry.sh
         columns = xp.arange(geometry.ow).reshape(1, -1) * geometry.sw
-        for i, j, index in geometry.offsets():
-            hit = (padded[index] == out) & ~found
+        offsets = list(geometry.offsets())
+        for k, (i, j, index) in enumerate(offsets):
+            hit = ~found if k == len(offsets) - 1 else (padded[index] == out) & ~found  # as in backward
             found |= hit
             here = (rows + i * geometry.dh) * wp + columns + j * geometry.dw
             position = xp.where(hit, here, position)

@@ -73,6 +73,17 @@ def test_max_pool_ties_send_the_gradient_to_the_first_maximum(kernel, stride):
     np.testing.assert_array_equal(x.grad[0, 0], expected)
 
 
+def test_max_pool_sends_a_nan_windows_gradient_to_its_last_position():
+    x = cr.tensor(np.array([[[[1.0, np.nan], [3.0, 2.0]]]]), requires_grad=True)
+    out = F.max_pool2d(x, 2)
+    assert np.isnan(out.item())
+    out.backward(np.ones(out.shape))
+    np.testing.assert_array_equal(x.grad, [[[[0.0, 0.0], [0.0, 1.0]]]])
+    # The create_graph path routes it the same way.
+    (g,) = cr.grad(F.max_pool2d(x, 2).sum(), [x], create_graph=True)
+    np.testing.assert_array_equal(g.data, x.grad)
+
+
 def test_max_pool_second_derivative():
     x = distinct(1, 2, 5, 5)
     assert cr.max_relative_error(lambda x: F.max_pool2d(x, 3, 2, 1) ** 2, [x], second_order=True) < 1e-7
