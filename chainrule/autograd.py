@@ -13,6 +13,8 @@ backward computes from ``out`` and the inputs rather than from cached arrays.
 
 import contextlib
 import gc
+import heapq
+import itertools
 import threading
 import traceback
 
@@ -30,6 +32,11 @@ class _GradMode(threading.local):
 
 
 GradMode = _GradMode()
+
+
+#: Numbers gates in the order they are recorded: an output is always recorded after its inputs, so
+#: walking gates from the highest number down visits every tensor after all of its consumers.
+_recorded = itertools.count()
 
 
 class InPlace:
@@ -164,6 +171,7 @@ class Gate:
                 if x.requires_grad:
                     gate.inputs = inputs
                     gate.recorded_at = InPlace.changes
+                    gate.sequence = next(_recorded)
                     if running.modules:
                         gate.module_path = tuple(running.modules)
                     if GradMode.anomaly:
@@ -188,33 +196,6 @@ def _explain_broadcast_failure(gate, inputs):
             f"{gate.name}: shapes {' and '.join(map(str, shapes))} cannot broadcast together; aligned from "
             "the right, each pair of dimensions must be equal or one of them 1"
         ) from None
-
-
-def _topological_order(roots):
-    """Every tensor the roots depend on through gates, inputs before outputs (no recursion)."""
-    order, seen = [], set()
-    stack = [(root, False) for root in roots]
-    while stack:
-        node, inputs_done = stack.pop()
-        if inputs_done:
-            order.append(node)
-            continue
-        if node in seen:  # Tensors hash by identity
-            continue
-        seen.add(node)
-        stack.append((node, True))
-        gate = node.gate
-        if gate is not None:
-            if gate.inputs is None:  # released by an earlier backward
-                raise RuntimeError(
-                    f"backward through the '{gate.name}' gate a second time: its cached values were "
-                    "released after the first backward. Pass retain_graph=True to the first backward "
-                    "if you need to go through the graph again."
-                )
-            for parent in gate.inputs:
-                if parent.requires_grad and parent not in seen:
-                    stack.append((parent, False))
-    return order
 
 
 def _check_unchanged(gate):
@@ -255,13 +236,21 @@ def _check_finite(gate, grads):
 def run_backward(roots, root_grads, retain_graph=False, create_graph=False, capture=None):
     """Propagate ``root_grads`` from ``roots`` down the graph.
 
-    Leaves' gradients accumulate into ``.grad``, unless ``capture`` (a list of tensors)
-    is given: then their gradients are returned instead and no ``.grad`` changes.
+    Gates are taken latest-recorded first (a heap keyed by ``gate.sequence``), so a
+    tensor's gradient is complete, every consumer's share added, before its gate runs;
+    no separate topological sort, and no recursion. Leaves' gradients accumulate into
+    ``.grad`` once the walk is over, unless ``capture`` (a list of tensors) is given:
+    then their gradients are returned instead and no ``.grad`` changes.
     """
-    order = _topological_order(roots)
     pending = {}  # tensor -> the sum of the gradients that reached it so far
+    ready = []  # heap of (-gate.sequence, tensor) for tensors with a gate and a pending gradient
+    leaves = []  # tensors without a gate that have a pending gradient, in the order they got one
     for root, g in zip(roots, root_grads):
-        pending[root] = g if root not in pending else pending[root] + g
+        if root in pending:
+            pending[root] = pending[root] + g
+        else:
+            pending[root] = g
+            _enqueue(root, ready, leaves)
     captured = dict.fromkeys(capture) if capture is not None else None
     stored = set()
     previous_mode = GradMode.enabled
@@ -269,21 +258,21 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, capt
     collecting = gc.isenabled()
     gc.disable()  # the walk frees the graph by reference counting; cyclic collections would only rescan it
     anomaly = GradMode.anomaly
+    heappop, heappush = heapq.heappop, heapq.heappush
     try:
-        for node in reversed(order):
-            g = pending.pop(node, None)
-            if g is None:
-                continue
+        while ready:
+            node = heappop(ready)[1]
+            g = pending.pop(node)
             if node._hooks:
                 g = _run_hooks(node, g)
-            gate = node.gate
-            if gate is None or node._retains_grad or captured is not None:
+            if node._retains_grad or captured is not None:
                 _deliver(node, g, captured, stored, create_graph)
-                if gate is None:
-                    continue
+            gate = node.gate
+            inputs = gate.inputs
+            if inputs is None:
+                _released(gate)
             if InPlace.changes != gate.recorded_at:
                 _check_unchanged(gate)
-            inputs = gate.inputs
             if anomaly:
                 _check_forward(gate)
             if create_graph:
@@ -303,10 +292,22 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, capt
                     if gx.shape != x.data.shape:
                         _wrong_shape(gate, x, gx)
                     previous = pending.get(x)
-                    # Out of place on purpose: a gate may hand the same array to several inputs.
-                    pending[x] = gx if previous is None else previous + gx
+                    if previous is None:
+                        pending[x] = gx
+                        if x.gate is None:
+                            leaves.append(x)
+                        else:
+                            heappush(ready, (-x.gate.sequence, x))
+                    else:
+                        # Out of place on purpose: a gate may hand the same array to several inputs.
+                        pending[x] = previous + gx
             if not retain_graph:
                 gate.inputs = None  # releases the cached tensors (and marks the gate released)
+        for leaf in leaves:
+            g = pending.pop(leaf)
+            if leaf._hooks:
+                g = _run_hooks(leaf, g)
+            _deliver(leaf, g, captured, stored, create_graph)
     finally:
         GradMode.enabled = previous_mode
         if collecting:
@@ -314,6 +315,23 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, capt
     if captured is not None:
         return [captured[t] for t in capture]
     return None
+
+
+def _enqueue(tensor, ready, leaves):
+    if tensor.gate is None:
+        leaves.append(tensor)
+    else:
+        if tensor.gate.inputs is None:
+            _released(tensor.gate)
+        heapq.heappush(ready, (-tensor.gate.sequence, tensor))
+
+
+def _released(gate):
+    raise RuntimeError(
+        f"backward through the '{gate.name}' gate a second time: its cached values were "
+        "released after the first backward. Pass retain_graph=True to the first backward "
+        "if you need to go through the graph again."
+    )
 
 
 def _run_hooks(node, g):
