@@ -2,7 +2,7 @@
 
 ``trace(output)`` collects every gate and wire (tensor) behind ``output`` in a fixed
 order and computes every wire's gradient by calling each gate's own ``backward`` on
-arrays, in reverse topological order, exactly as the engine does. It records what the
+arrays, in reverse topological order, as the engine does. It records what the
 engine throws away: the upstream gradient of each gate, the gradient it sent to each
 input, and the separate contributions that a wire used in several places adds up.
 
