@@ -318,11 +318,10 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, capt
 
 
 def _enqueue(tensor, ready, leaves):
+    """Where a tensor with a new pending gradient waits (the walk inlines this for speed)."""
     if tensor.gate is None:
         leaves.append(tensor)
     else:
-        if tensor.gate.inputs is None:
-            _released(tensor.gate)
         heapq.heappush(ready, (-tensor.gate.sequence, tensor))
 
 
