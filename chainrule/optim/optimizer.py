@@ -18,6 +18,7 @@ Two rules hold for every optimizer here:
 import copy
 import numbers
 
+from .. import blas
 from ..backend import xp
 
 
@@ -183,12 +184,15 @@ class Optimizer:
     BLOCK = 65536
 
     def _subtract_scaled(self, target, values, scale):
-        """``target -= scale * values`` in place, a block at a time through a small scratch array.
+        """``target -= scale * values`` in place: BLAS's axpy where it can (see chainrule.blas), else a
+        block at a time through a small scratch array.
 
         Scaling the whole array first and subtracting after passes over memory twice; block by
         block the scaled values are still in cache when subtracted (measured 1.7x faster for a
         512x784 float32 weight). ``values`` may be ``target``'s own scratch buffer, never ``target``.
         """
+        if blas.axpy(-scale, values, target):
+            return
         same_order = ((target.flags.c_contiguous and values.flags.c_contiguous)
                       or (target.flags.f_contiguous and values.flags.f_contiguous))
         if values.size <= self.BLOCK or not same_order:
@@ -205,6 +209,12 @@ class Optimizer:
             scaled = block[:stop - start]
             xp.multiply(flat_values[start:stop], scale, out=scaled)
             xp.subtract(flat_target[start:stop], scaled, out=flat_target[start:stop])
+
+    def _add_scaled(self, target, values, scale, scratch):
+        """``target += scale * values`` in place: BLAS's axpy (one pass) where it can, else through ``scratch``."""
+        if not blas.axpy(scale, values, target):
+            xp.multiply(values, scale, out=scratch)
+            target += scratch
 
     def _with_weight_decay(self, p, grad, group):
         """``grad + weight_decay * p`` (classic L2 decay), in a scratch buffer; ``grad`` itself if 0."""

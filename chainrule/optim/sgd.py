@@ -42,8 +42,7 @@ class SGD(Optimizer):
                 buf = state["momentum_buffer"] = grad.copy()
             else:
                 buf *= momentum
-                xp.multiply(grad, 1.0 - float(group["dampening"]), out=step)
-                buf += step
+                self._add_scaled(buf, grad, 1.0 - float(group["dampening"]), scratch=step)
             if group["nesterov"]:
                 xp.multiply(buf, momentum, out=step)
                 step += grad

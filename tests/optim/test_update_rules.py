@@ -7,6 +7,7 @@ the docstring formulas and nothing more, so a mismatch points at the optimizer.
 import numpy as np
 import pytest
 
+from chainrule import blas
 from chainrule.optim import SGD, Adagrad, Adam, AdamW, RMSprop
 from chainrule.tensor import Tensor
 
@@ -121,22 +122,27 @@ def test_sgd_follows_its_formula(options):
 
 
 @pytest.mark.parametrize("order", ["C", "F", "mixed"])
-def test_sgd_on_large_parameters_in_any_memory_order(order):
-    # Over SGD.BLOCK elements the update runs block by block over flat views; nn.Linear stores its weight
-    # transposed (F order), and a user may hand in a gradient of the other order.
+@pytest.mark.parametrize("optimizer_class, by_hand, options", [
+    (SGD, sgd_by_hand, dict(lr=0.1, momentum=0.9)),
+    (SGD, sgd_by_hand, dict(lr=0.1, momentum=0.9, dampening=0.2, nesterov=False)),
+    (Adam, adam_by_hand, dict(lr=0.01)),
+])
+def test_large_parameters_in_any_memory_order(order, optimizer_class, by_hand, options):
+    # Over blas.MIN_SIZE elements the updates go through BLAS's axpy (or, without it, SGD's blocks over flat
+    # views); nn.Linear stores its weight transposed (F order), and a gradient may come in the other order.
     rng = np.random.default_rng(3)
     shape = (300, 500)
     p0 = np.asarray(rng.standard_normal(shape), order="C" if order == "C" else "F")
     grads = [np.asarray(rng.standard_normal(shape), order="F" if order == "F" else "C") for _ in range(STEPS)]
-    assert p0.size > SGD.BLOCK
+    assert p0.size > max(blas.MIN_SIZE, SGD.BLOCK)
     p = Tensor(p0.copy(order="K"), requires_grad=True)
-    opt = SGD([p], lr=0.1, momentum=0.9)
+    opt = optimizer_class([p], **options)
     trajectory = []
     for g in grads:
         p.grad = g
         opt.step()
         trajectory.append(p.data.copy())
-    assert_same_trajectory(trajectory, sgd_by_hand(p0, grads, lr=0.1, momentum=0.9))
+    assert_same_trajectory(trajectory, by_hand(p0, grads, **options))
 
 
 @pytest.mark.parametrize("options", [
