@@ -289,13 +289,7 @@ class MaxPool2d(Gate):
     def forward(self, x):
         padded = self.geometry.pad(x, -xp.inf)
         self.padded = padded if self.geometry.padding else None
-        views = [padded[index] for _, _, index in self.geometry.offsets()]
-        if len(views) == 1:
-            return views[0].copy(order="K")
-        out = xp.maximum(views[0], views[1])  # a new array in the views' layout (batch-last stays batch-last)
-        for view in views[2:]:
-            xp.maximum(out, view, out=out)
-        return out
+        return across_windows(xp.maximum, padded, self.geometry)
 
     def backward(self, grad, out, x):
         geometry = self.geometry
@@ -346,15 +340,21 @@ class MaxPool2d(Gate):
         return geometry.crop(flat.reshape(geometry.padded_shape))
 
 
-def window_sum(padded, geometry):
-    """Sum over each window (N, C, OH, OW): kh*kw strided-view additions."""
+def across_windows(ufunc, padded, geometry):
+    """``ufunc`` (maximum, add) folded over the kh*kw kernel offsets' views: (N, C, OH, OW), a new array in
+    the input's memory order (batch-last stays batch-last)."""
     views = [padded[index] for _, _, index in geometry.offsets()]
     if len(views) == 1:
         return views[0].copy(order="K")
-    total = views[0] + views[1]  # a new array in the views' layout
+    total = ufunc(views[0], views[1])
     for view in views[2:]:
-        total += view
+        ufunc(total, view, out=total)
     return total
+
+
+def window_sum(padded, geometry):
+    """Sum over each window (N, C, OH, OW): kh*kw strided-view additions."""
+    return across_windows(xp.add, padded, geometry)
 
 
 def window_spread(grad, geometry):
@@ -410,4 +410,4 @@ def average_scale(geometry, count_include_pad, divisor_override, dtype):
 
 
 __all__ = ["Geometry", "im2col", "col2im", "Im2Col", "Col2Im", "Conv2d", "MaxPool2d",
-           "AvgPool2d", "AvgPool2dSpread", "window_sum", "window_spread", "average_scale"]
+           "AvgPool2d", "AvgPool2dSpread", "across_windows", "window_sum", "window_spread", "average_scale"]
