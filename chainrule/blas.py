@@ -68,12 +68,13 @@ def axpy(alpha, x, y):
     float64, or arrays that are not contiguous in one same memory order (C or Fortran)."""
     routine = _ROUTINES.get(y.dtype)
     if (routine is None or y.size < MIN_SIZE or x.dtype != y.dtype or x.shape != y.shape
-            or not y.flags.writeable or not _same_contiguous_order(x, y)):
+            or not y.flags.writeable or not same_contiguous_order(x, y)):
         return False
     routine(y.size, alpha, x.ctypes.data, 1, y.ctypes.data, 1)
     return True
 
 
-def _same_contiguous_order(x, y):
+def same_contiguous_order(x, y):
+    """Whether x and y are both C-contiguous or both Fortran-contiguous (so their flat memory lines up)."""
     return ((x.flags.c_contiguous and y.flags.c_contiguous)
             or (x.flags.f_contiguous and y.flags.f_contiguous))

@@ -124,10 +124,7 @@ def chainrule_step(spec, x_np, y_np):
     x, y = chainrule.tensor(x_np), chainrule.tensor(y_np)
 
     def run():
-        optimizer.zero_grad()
-        loss = F.cross_entropy(model(x), y)
-        loss.backward()
-        optimizer.step()
+        training_step(model, optimizer, F, x, y)
         return [p.grad for p in model.parameters()]
 
     return run
@@ -141,10 +138,7 @@ def torch_step(spec, x_np, y_np):
     x, y = torch.from_numpy(x_np), torch.from_numpy(y_np)
 
     def run():
-        optimizer.zero_grad()
-        loss = F.cross_entropy(model(x), y)
-        loss.backward()
-        optimizer.step()
+        training_step(model, optimizer, F, x, y)
         return [p.grad.numpy() for p in model.parameters()]
 
     return run
@@ -388,13 +382,18 @@ def epoch_with_api(loader, model, optimizer, F):
     Returns the mean loss, for comparing the implementations' outputs."""
     total, steps = 0.0, 0
     for xb, yb in loader:
-        optimizer.zero_grad()
-        loss = F.cross_entropy(model(xb), yb)
-        loss.backward()
-        optimizer.step()
-        total += loss.item()
+        total += training_step(model, optimizer, F, xb, yb).item()
         steps += 1
     return np.array([total / steps])
+
+
+def training_step(model, optimizer, F, x, y):
+    """One SGD step as a user writes it, in either library (they share the names); returns the loss."""
+    optimizer.zero_grad()
+    loss = F.cross_entropy(model(x), y)
+    loss.backward()
+    optimizer.step()
+    return loss
 
 
 def torch_epoch(spec, flatten, batch, quick):

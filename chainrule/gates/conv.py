@@ -60,8 +60,9 @@ class Geometry:
     def pad(self, x, value=0, batch_last=None):
         """x inside a border of ``value``, laid out as x is or as ``batch_last`` asks (x itself when that needs
         neither a border nor a copy)."""
-        batch_last = is_batch_last(x) if batch_last is None else batch_last
-        if not self.padding and batch_last == is_batch_last(x):
+        x_batch_last = is_batch_last(x)
+        batch_last = x_batch_last if batch_last is None else batch_last
+        if not self.padding and batch_last == x_batch_last:
             return x
         padded = new_image(self.padded_shape, x.dtype, batch_last, fill=value if self.padding else None)
         self.crop(padded)[...] = x

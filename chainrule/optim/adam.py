@@ -44,7 +44,7 @@ class Adam(Optimizer):
         work = self._buffer(p, "work")
 
         m *= beta1
-        self._add_scaled(m, grad, 1.0 - beta1, scratch=work)
+        self._add_scaled(m, grad, 1.0 - beta1)
 
         v *= beta2
         xp.multiply(grad, grad, out=work)
@@ -60,7 +60,7 @@ class Adam(Optimizer):
         work /= math.sqrt(1.0 - beta2 ** t)
         work += eps
         xp.divide(m, work, out=work)
-        self._add_scaled(p.data, work, -lr / (1.0 - beta1 ** t), scratch=work)
+        self._add_scaled(p.data, work, -lr / (1.0 - beta1 ** t))
 
     def _gradient(self, p, grad, group):
         """Adam folds weight decay into the gradient (L2); AdamW overrides this."""

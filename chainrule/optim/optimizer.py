@@ -180,23 +180,21 @@ class Optimizer:
             buf = self._scratch[key] = xp.empty_like(p.data)
         return buf
 
-    #: Elements per block of ``_subtract_scaled``: 256 KiB of float32, so the scaled block stays in cache.
+    #: Elements per block of ``_add_scaled``: 256 KiB of float32, so the scaled block stays in cache.
     BLOCK = 65536
 
-    def _subtract_scaled(self, target, values, scale):
-        """``target -= scale * values`` in place: BLAS's axpy where it can (see chainrule.blas), else a
+    def _add_scaled(self, target, values, scale):
+        """``target += scale * values`` in place: BLAS's axpy where it can (see chainrule.blas), else a
         block at a time through a small scratch array.
 
-        Scaling the whole array first and subtracting after passes over memory twice; block by
-        block the scaled values are still in cache when subtracted (measured 1.7x faster for a
-        512x784 float32 weight). ``values`` may be ``target``'s own scratch buffer, never ``target``.
+        Scaling the whole array first and adding after passes over memory twice; block by block
+        the scaled values are still in cache when added (measured 1.7x faster for a 512x784
+        float32 weight). ``values`` may be ``target``'s own scratch buffer, never ``target``.
         """
-        if blas.axpy(-scale, values, target):
+        if blas.axpy(scale, values, target):
             return
-        same_order = ((target.flags.c_contiguous and values.flags.c_contiguous)
-                      or (target.flags.f_contiguous and values.flags.f_contiguous))
-        if values.size <= self.BLOCK or not same_order:
-            target -= values * scale  # small, or no flat views to block over: the plain two passes
+        if values.size <= self.BLOCK or not blas.same_contiguous_order(values, target):
+            target += values * scale  # small, or no flat views to block over: the plain two passes
             return
         flat_target, flat_values = target.ravel(order="K"), values.ravel(order="K")  # views, in memory order
         key = ("scaled_block", target.dtype)
@@ -208,13 +206,7 @@ class Optimizer:
             stop = min(start + self.BLOCK, size)
             scaled = block[:stop - start]
             xp.multiply(flat_values[start:stop], scale, out=scaled)
-            xp.subtract(flat_target[start:stop], scaled, out=flat_target[start:stop])
-
-    def _add_scaled(self, target, values, scale, scratch):
-        """``target += scale * values`` in place: BLAS's axpy (one pass) where it can, else through ``scratch``."""
-        if not blas.axpy(scale, values, target):
-            xp.multiply(values, scale, out=scratch)
-            target += scratch
+            xp.add(flat_target[start:stop], scaled, out=flat_target[start:stop])
 
     def _with_weight_decay(self, p, grad, group):
         """``grad + weight_decay * p`` (classic L2 decay), in a scratch buffer; ``grad`` itself if 0."""

@@ -36,18 +36,18 @@ class SGD(Optimizer):
         lr, momentum = float(group["lr"]), float(group["momentum"])
         grad = self._with_weight_decay(p, grad, group)
         if momentum != 0:
-            step = self._buffer(p, "step")
             buf = state.get("momentum_buffer")
             if buf is None:
                 buf = state["momentum_buffer"] = grad.copy()
             else:
                 buf *= momentum
-                self._add_scaled(buf, grad, 1.0 - float(group["dampening"]), scratch=step)
+                self._add_scaled(buf, grad, 1.0 - float(group["dampening"]))
             if group["nesterov"]:
+                step = self._buffer(p, "step")
                 xp.multiply(buf, momentum, out=step)
                 step += grad
                 grad = step
             else:
                 grad = buf
 
-        self._subtract_scaled(p.data, grad, lr)
+        self._add_scaled(p.data, grad, -lr)

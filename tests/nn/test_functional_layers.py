@@ -5,21 +5,13 @@ import pytest
 
 import chainrule as cr
 import chainrule.nn.functional as F
+from projected import grads
 
 rng = np.random.default_rng(2)
 
 
 def leaf(*shape, dtype=np.float64):
     return cr.tensor(rng.standard_normal(shape).astype(dtype), requires_grad=True)
-
-
-def grads(fn, inputs, seed=0):
-    """Value and input gradients of fn projected on a fixed random direction."""
-    inputs = [cr.tensor(t.data, requires_grad=True) for t in inputs]
-    out = fn(*inputs)
-    direction = np.random.default_rng(seed).standard_normal(out.shape)
-    (out * direction).sum().backward()
-    return out.data, [t.grad for t in inputs]
 
 
 def assert_same_as_composed(fused, composed, inputs):
