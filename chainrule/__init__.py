@@ -4,9 +4,10 @@ A computational graph of gates, each with a forward that caches what it needs an
 backward that applies the chain rule; on top of it, what it takes to train real networks.
 """
 
-from . import memory
+from . import collector, memory
 
 memory.keep_freed_memory(memory.keep_from_environment())
+collector.collect_less_often(collector.threshold_from_environment())
 
 from .autograd import Gate, detect_anomaly, enable_grad, grad, is_grad_enabled, no_grad  # noqa: E402
 from .gates import (abs, add, broadcast_to, cast, clip, concatenate, cos, div, dot, elu, erf, exp, flatten, flip,

@@ -34,17 +34,18 @@ class _GradMode(threading.local):
 GradMode = _GradMode()
 
 
-#: Numbers gates in the order they are recorded: an output is always recorded after its inputs, so
-#: walking gates from the highest number down visits every tensor after all of its consumers.
-_recorded = itertools.count()
+#: One clock numbers both the gates, in the order they are recorded, and the in-place changes.
+#: An output is always recorded after its inputs, so walking gates from the highest number down
+#: visits every tensor after all of its consumers.
+_clock = itertools.count(1)
 
 
 class InPlace:
-    """Stamp of the latest in-place change to any tensor, in any thread. A changed tensor takes the
-    new stamp as its ``_version``; a gate notes the stamp when recorded, so backward checks its
-    inputs only if something changed since (one comparison when nothing did)."""
+    """The clock reading of the latest in-place change to any tensor, in any thread. A changed tensor
+    takes it as its ``_version``; backward checks a gate's inputs only if a change came after the gate
+    was recorded (one comparison with ``gate.sequence`` when nothing changed)."""
 
-    changes = 0
+    latest = 0
 
 
 class no_grad(contextlib.ContextDecorator):
@@ -142,8 +143,8 @@ class Gate:
                 inputs = tuple(x if isinstance(x, Tensor) else Tensor(x) for x in inputs)
                 break
         gate = object.__new__(cls)
-        if params:
-            gate.__dict__.update(params)
+        for name, value in params.items():  # not __dict__.update, which would give every gate a dict object
+            setattr(gate, name, value)
         try:
             if len(inputs) == 1:
                 data = gate.forward(inputs[0].data)
@@ -170,8 +171,7 @@ class Gate:
             for x in inputs:
                 if x.requires_grad:
                     gate.inputs = inputs
-                    gate.recorded_at = InPlace.changes
-                    gate.sequence = next(_recorded)
+                    gate.sequence = next(_clock)
                     if running.modules:
                         gate.module_path = tuple(running.modules)
                     if GradMode.anomaly:
@@ -200,7 +200,7 @@ def _explain_broadcast_failure(gate, inputs):
 
 def _check_unchanged(gate):
     for position, x in enumerate(gate.inputs):
-        if x._version > gate.recorded_at:
+        if x._version > gate.sequence:
             raise RuntimeError(
                 f"the '{gate.name}' gate needs input {position} (shape {tuple(x.shape)}) as it was in "
                 "forward, but it was modified in place afterwards; backward would give a wrong gradient. "
@@ -258,10 +258,10 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, capt
     collecting = gc.isenabled()
     gc.disable()  # the walk frees the graph by reference counting; cyclic collections would only rescan it
     anomaly = GradMode.anomaly
-    heappop, heappush = heapq.heappop, heapq.heappush
+    heappop, heappush, heappushpop = heapq.heappop, heapq.heappush, heapq.heappushpop
     try:
-        while ready:
-            node = heappop(ready)[1]
+        node = heappop(ready)[1] if ready else None
+        while node is not None:
             g = pending.pop(node)
             if node._hooks:
                 g = _run_hooks(node, g)
@@ -271,7 +271,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, capt
             inputs = gate.inputs
             if inputs is None:
                 _released(gate)
-            if InPlace.changes != gate.recorded_at:
+            if InPlace.latest > gate.sequence:
                 _check_unchanged(gate)
             if anomaly:
                 _check_forward(gate)
@@ -287,6 +287,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, capt
                 grads = (grads,)
             if anomaly:
                 _check_finite(gate, grads)
+            node = None  # the next tensor to run: an input that got its first gradient, if it is the only one waiting
             for x, gx in zip(inputs, grads):
                 if gx is not None and x.requires_grad:
                     if gx.shape != x.data.shape:
@@ -297,12 +298,16 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, capt
                         if x.gate is None:
                             leaves.append(x)
                         else:
-                            heappush(ready, (-x.gate.sequence, x))
+                            if node is not None:
+                                heappush(ready, (-node.gate.sequence, node))
+                            node = x
                     else:
                         # Out of place on purpose: a gate may hand the same array to several inputs.
                         pending[x] = previous + gx
             if not retain_graph:
                 gate.inputs = None  # releases the cached tensors (and marks the gate released)
+            if ready:
+                node = heappop(ready)[1] if node is None else heappushpop(ready, (-node.gate.sequence, node))[1]
         for leaf in leaves:
             g = pending.pop(leaf)
             if leaf._hooks:

@@ -203,8 +203,7 @@ class Tensor:
 
     def _bump_version(self):
         """Record an in-place change, so gates that cached this tensor refuse to backpropagate through it."""
-        autograd.InPlace.changes += 1
-        self._version = autograd.InPlace.changes
+        self._version = autograd.InPlace.latest = next(autograd._clock)
 
     def fill_(self, value):
         self._check_in_place("fill_")

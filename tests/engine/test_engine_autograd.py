@@ -70,6 +70,19 @@ def test_fan_out_adds_the_gradients():
     np.testing.assert_allclose(b.grad, (2 * b.data ** 2 + 3) * 2 * b.data)
 
 
+@pytest.mark.parametrize("order", ["h*k", "k*h"])
+def test_a_tensor_waits_for_its_later_consumers_whichever_input_it_is(order):
+    # h feeds z directly and through k, which was recorded after it: h's gate may only run once k's has
+    # added its share, whether h comes first or second among z's inputs.
+    x = leaf([0.3, -0.7])
+    h = x.exp()
+    k = h.sin()
+    z = h * k if order == "h*k" else k * h
+    z.sum().backward()
+    e = np.exp(x.data)
+    np.testing.assert_allclose(x.grad, (np.sin(e) + e * np.cos(e)) * e)
+
+
 def test_shared_gradient_arrays_are_not_aliased():
     a, b = leaf([1.0, 2.0]), leaf([3.0, 4.0])
     (a + b).sum().backward()  # Add hands the same upstream array to both inputs
@@ -288,6 +301,14 @@ def test_in_place_change_of_a_tensor_requiring_grad_while_recording_raises():
     x = leaf([1.0, 2.0])
     with pytest.raises(RuntimeError, match=r"setitem: in-place change of a tensor that requires grad"):
         x[0] = 3.0
+
+
+def test_in_place_change_before_the_gate_was_recorded_is_fine():
+    x = leaf([1.0, 2.0])
+    w = cr.tensor(np.ones(2))
+    w += 1
+    (x * w).sum().backward()
+    np.testing.assert_array_equal(x.grad, [2.0, 2.0])
 
 
 def test_in_place_change_of_an_unused_tensor_is_fine():
