@@ -143,8 +143,9 @@ class Gate:
                 inputs = tuple(x if isinstance(x, Tensor) else Tensor(x) for x in inputs)
                 break
         gate = object.__new__(cls)
-        for name, value in params.items():  # not __dict__.update, which would give every gate a dict object
-            setattr(gate, name, value)
+        if params:
+            for name, value in params.items():  # not __dict__.update, which would give every gate a dict object
+                setattr(gate, name, value)
         try:
             if len(inputs) == 1:
                 data = gate.forward(inputs[0].data)

@@ -37,8 +37,9 @@ class Mul(Gate):
         return x * y
 
     def backward(self, grad, out, x, y):
-        return (sum_to(grad * y, x.shape) if self.wants(0) else None,
-                sum_to(grad * x, y.shape) if self.wants(1) else None)
+        x_input, y_input = self.inputs
+        return (sum_to(grad * y, x.shape) if x_input.requires_grad else None,
+                sum_to(grad * x, y.shape) if y_input.requires_grad else None)
 
 
 class Div(Gate):

@@ -77,7 +77,10 @@ def is_number(x):
 def plain_number(x):
     """A NumPy scalar as a Python number, which NumPy treats as weakly typed, so float32 data stays float32
     (``float32_array * np.float64(2)`` would be float64)."""
-    return x if type(x) is float else x.item() if isinstance(x, xp.generic) else x
+    kind = type(x)
+    if kind is float or kind is int:
+        return x
+    return x.item() if isinstance(x, xp.generic) else x
 
 
 def as_tensor(x, like=None):
