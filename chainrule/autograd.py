@@ -19,7 +19,7 @@ import threading
 import traceback
 
 from . import backend
-from .backend import xp
+from .backend import ndarray, xp
 from .scope import running
 
 
@@ -157,7 +157,7 @@ class Gate:
             if "broadcast" in str(error):
                 _explain_broadcast_failure(gate, inputs)
             raise
-        if type(data) is not xp.ndarray:
+        if type(data) is not ndarray:
             data = xp.asarray(data)  # NumPy returns scalars from 0-d operations
         out = Tensor.__new__(Tensor)
         out.data = data
@@ -166,8 +166,6 @@ class Gate:
         out._version = 0
         out._hooks = None
         out._retains_grad = False
-        out.requires_grad = False
-        out.gate = None
         if GradMode.enabled:
             for x in inputs:
                 if x.requires_grad:
@@ -180,7 +178,9 @@ class Gate:
                         gate.made_non_finite = not _finite(data) and all(_finite(x.data) for x in inputs)
                     out.requires_grad = True
                     out.gate = gate
-                    break
+                    return out
+        out.requires_grad = False
+        out.gate = None
         return out
 
     def describe_inputs(self):
