@@ -20,7 +20,7 @@ import traceback
 
 from . import backend
 from .backend import ndarray, xp
-from .scope import running
+from .scope import Annotations, running
 
 
 class _GradMode(threading.local):
@@ -81,8 +81,10 @@ class detect_anomaly(contextlib.ContextDecorator):
     def __enter__(self):
         self.previous = GradMode.anomaly
         GradMode.anomaly = True
+        Annotations.enter()
 
     def __exit__(self, *exc):
+        Annotations.leave()
         GradMode.anomaly = self.previous
 
 
@@ -171,11 +173,8 @@ class Gate:
                 if x.requires_grad:
                     gate.inputs = inputs
                     gate.sequence = next(_clock)
-                    if running.modules:
-                        gate.module_path = tuple(running.modules)
-                    if GradMode.anomaly:
-                        gate.call_site = "".join(traceback.format_stack()[:-2][-4:])
-                        gate.made_non_finite = not _finite(data) and all(_finite(x.data) for x in inputs)
+                    if Annotations.open:  # a module's forward or detect_anomaly() is open in some thread
+                        _annotate(gate, data, inputs)
                     out.requires_grad = True
                     out.gate = gate
                     return out
@@ -185,6 +184,15 @@ class Gate:
 
     def describe_inputs(self):
         return ", ".join(f"{tuple(x.shape)} {x.dtype}" for x in self.inputs)
+
+
+def _annotate(gate, data, inputs):
+    """What a gate notes besides its inputs: the modules running it and, in anomaly mode, its call site."""
+    if running.modules:
+        gate.module_path = tuple(running.modules)
+    if GradMode.anomaly:
+        gate.call_site = "".join(traceback.format_stack()[:-3][-4:])
+        gate.made_non_finite = not _finite(data) and all(_finite(x.data) for x in inputs)
 
 
 def _explain_broadcast_failure(gate, inputs):

@@ -21,7 +21,7 @@ import operator
 
 from ..backend import xp
 from ..tensor import Tensor
-from ..scope import running
+from ..scope import Annotations, running
 
 
 class Parameter(Tensor):
@@ -191,9 +191,11 @@ class Module:
     def __call__(self, *args, **kwargs):
         # The stack lets gates recorded during forward note which layers made them.
         running.modules.append(self)
+        Annotations.enter()
         try:
             out = self.forward(*args, **kwargs)
         finally:
+            Annotations.leave()
             running.modules.pop()
         if self._forward_hooks:
             for hook in list(self._forward_hooks):

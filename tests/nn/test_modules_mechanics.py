@@ -8,7 +8,7 @@ import pytest
 
 import chainrule
 from chainrule import nn
-from chainrule.scope import running
+from chainrule.scope import Annotations, running
 
 
 class MLP(nn.Module):
@@ -150,7 +150,28 @@ def test_call_runs_forward_and_pushes_the_module_stack():
 def test_module_stack_is_popped_when_forward_raises():
     with pytest.raises(ValueError):
         nn.Linear(3, 2)(batch(features=5))
-    assert running.modules == []
+    assert running.modules == [] and Annotations.open == 0
+    assert (batch().requires_grad_() * 2.0).gate.module_path is None  # plain tensor code after it: no module
+
+
+def test_a_module_running_in_one_thread_annotates_only_that_threads_gates():
+    import threading
+
+    inside, done = threading.Event(), threading.Event()
+
+    class Waits(nn.Module):
+        def forward(self, x):
+            inside.set()
+            done.wait(5)
+            return x * 2.0
+
+    thread = threading.Thread(target=lambda: Waits()(batch()))
+    thread.start()
+    inside.wait(5)
+    plain = batch().requires_grad_() * 2.0  # recorded here while the other thread is inside a module's forward
+    done.set()
+    thread.join(5)
+    assert plain.gate.module_path is None and Annotations.open == 0
 
 
 def test_gates_recorded_in_a_module_know_it():
