@@ -25,18 +25,15 @@ chainrule to leave the collector alone, or to another number to choose threshold
 import gc
 import os
 
+from .memory import setting_from_environment
+
 DEFAULT_THRESHOLD = 10_000
 
 
 def threshold_from_environment(environ=os.environ):
     """The threshold0 ``CHAINRULE_GC_THRESHOLD`` asks for (the default when unset; 0: leave it alone)."""
-    text = environ.get("CHAINRULE_GC_THRESHOLD", "").strip()
-    if not text:
-        return DEFAULT_THRESHOLD
-    if not text.isdigit():
-        raise ValueError(f"CHAINRULE_GC_THRESHOLD: expected a number of objects (0 to leave the collector "
-                         f"alone), got {text!r}")
-    return int(text)
+    return setting_from_environment("CHAINRULE_GC_THRESHOLD", DEFAULT_THRESHOLD,
+                                    "objects (0 to leave the collector alone)", environ)
 
 
 def collect_less_often(threshold):

@@ -39,12 +39,17 @@ _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's <malloc.h> constants
 
 def keep_from_environment(environ=os.environ):
     """The bytes of freed memory ``CHAINRULE_MALLOC_KEEP`` asks to keep (the default when unset)."""
-    text = environ.get("CHAINRULE_MALLOC_KEEP", "").strip()
+    return setting_from_environment("CHAINRULE_MALLOC_KEEP", DEFAULT_KEEP, "bytes (0 to leave malloc alone)", environ)
+
+
+def setting_from_environment(name, default, expected, environ=os.environ):
+    """The whole number ``environ[name]`` holds, ``default`` when it is unset or blank; anything else
+    is an error naming the variable, what it holds and the ``expected`` kind of number."""
+    text = environ.get(name, "").strip()
     if not text:
-        return DEFAULT_KEEP
+        return default
     if not text.isdigit():
-        raise ValueError(f"CHAINRULE_MALLOC_KEEP: expected a number of bytes (0 to leave malloc alone), "
-                         f"got {text!r}")
+        raise ValueError(f"{name}: expected a number of {expected}, got {text!r}")
     return int(text)
 
 
