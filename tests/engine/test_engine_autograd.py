@@ -7,6 +7,8 @@ import weakref
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import chainrule as cr
 from chainrule import Gate
@@ -81,6 +83,32 @@ def test_a_tensor_waits_for_its_later_consumers_whichever_input_it_is(order):
     z.sum().backward()
     e = np.exp(x.data)
     np.testing.assert_allclose(x.grad, (np.sin(e) + e * np.cos(e)) * e)
+
+
+_COMBINE = [lambda a, b: a * b, lambda a, b: a + b, lambda a, b: a - b, lambda a, b: (a * 0.5).sin() * b,
+            lambda a, b: a.tanh() + b * b]
+
+
+@settings(max_examples=40, deadline=None, derandomize=True)
+@given(st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 10**6), st.integers(0, len(_COMBINE) - 1)),
+                min_size=1, max_size=12),
+       st.lists(st.integers(0, 10**6), min_size=1, max_size=3))
+def test_any_graph_of_shared_intermediates_gets_the_numerical_gradient(steps, roots):
+    # Each step combines two earlier tensors (leaves or results, any of them, so results fan out to
+    # several later gates and paths of different lengths meet); the output sums a few of them. The walk
+    # must run every gate after all of its consumers, whichever order the inputs were recorded in.
+    def build(x, y):
+        nodes = [x, y]
+        for first, second, op in steps:
+            nodes.append(_COMBINE[op](nodes[first % len(nodes)], nodes[second % len(nodes)]))
+        total = nodes[-1].sum()
+        for r in roots:
+            total = total + nodes[r % len(nodes)].sum()
+        return total
+
+    x = leaf([0.3, -0.8])
+    y = leaf([1.1, 0.4])
+    assert cr.gradcheck(build, [x, y])
 
 
 def test_shared_gradient_arrays_are_not_aliased():
