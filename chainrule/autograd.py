@@ -15,6 +15,7 @@ import contextlib
 import gc
 import heapq
 import itertools
+import sys
 import threading
 import traceback
 
@@ -38,6 +39,31 @@ GradMode = _GradMode()
 #: An output is always recorded after its inputs, so walking gates from the highest number down
 #: visits every tensor after all of its consumers.
 _clock = itertools.count(1)
+
+
+def _holders(array):
+    """How many references sys.getrefcount finds to ``array`` and to the array whose memory it views (None
+    when it owns its memory), or None for a view of a view or of foreign memory (never reused)."""
+    base = array.base
+    if base is not None and (type(base) is not ndarray or base.base is not None):
+        return None
+    return sys.getrefcount(array), None if base is None else sys.getrefcount(base)
+
+
+def _lone_holders():
+    """_holders of an array that one local variable alone holds, and of such a variable's view of an array
+    nothing else holds (a batch-last image seen as NCHW is one). CPython with its GIL only: elsewhere
+    reference counts do not say who holds what, and None turns reuse off."""
+    if sys.implementation.name != "cpython" or not getattr(sys, "_is_gil_enabled", lambda: True)():
+        return None
+    owner = xp.empty((1, 1))
+    view = xp.empty((1, 1)).T
+    return _holders(owner), _holders(view)
+
+
+#: A gradient whose _holders, taken from the walk's own variable, are one of these is held by nothing else:
+#: no other tensor's pending gradient, no .grad, no hook, no other view of its memory. A gate may write into it.
+_LONE = _lone_holders()
 
 
 class InPlace:
@@ -113,6 +139,11 @@ class Gate:
     derivative = ""
     #: Names of the inputs as the derivative text uses them.
     input_names = ("x", "y", "z")
+
+    #: Optionally, for a one-input gate: a backward(grad, out, x) that may write its result into grad. The
+    #: engine calls it instead of backward when nothing but the walk holds grad (a reference count), which
+    #: spares allocating a new array and writing into memory that is not in cache.
+    backward_in_place = None
 
     inputs = None  # the input Tensors, set when the gate is recorded, cleared when released
     call_site = None  # where forward was called, kept in detect_anomaly() mode
@@ -287,7 +318,11 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, capt
             if create_graph:
                 grads = gate.backward(g, node, *inputs)
             elif len(inputs) == 1:
-                grads = gate.backward(g, node.data, inputs[0].data)
+                if (gate.backward_in_place is not None and _LONE is not None and type(g) is ndarray
+                        and g.flags.writeable and _holders(g) in _LONE):
+                    grads = gate.backward_in_place(g, node.data, inputs[0].data)
+                else:
+                    grads = gate.backward(g, node.data, inputs[0].data)
             elif len(inputs) == 2:
                 grads = gate.backward(g, node.data, inputs[0].data, inputs[1].data)
             else:
@@ -313,6 +348,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, capt
                     else:
                         # Out of place on purpose: a gate may hand the same array to several inputs.
                         pending[x] = previous + gx
+            grads = gx = None  # the walk's own references only in pending, so a lone gradient counts as lone
             if not retain_graph:
                 gate.inputs = None  # releases the cached tensors (and marks the gate released)
             if ready:

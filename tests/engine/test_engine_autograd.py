@@ -122,6 +122,51 @@ def test_shared_gradient_arrays_are_not_aliased():
     np.testing.assert_array_equal(c.grad, [2.0, 2.0])
 
 
+# ----- gradients written in place ---------------------------------------------------------------
+def test_relu_masks_a_gradient_nobody_else_holds_in_place(monkeypatch):
+    from chainrule.gates.elementwise import Relu
+    reused = []
+    original = Relu.backward_in_place
+    monkeypatch.setattr(Relu, "backward_in_place", lambda self, g, out, x: reused.append(g) or original(self, g, out, x))
+    x, w = leaf([-1.0, 2.0]), leaf([3.0, 4.0])
+    (x.relu() * w).sum().backward()  # Mul's fresh gradient reaches the relu held by the walk alone
+    assert len(reused) == 1
+    np.testing.assert_array_equal(x.grad, [0.0, 4.0])
+
+
+def test_a_gradient_shared_with_another_input_is_not_written_in_place():
+    a, b, w = leaf([-1.0, 2.0]), leaf([5.0, 5.0]), leaf([2.0, 3.0])
+    ((a.relu() + b) * w).sum().backward()  # Add hands Mul's fresh array to both inputs; b's share stays unmasked
+    np.testing.assert_array_equal(b.grad, [2.0, 3.0])
+    np.testing.assert_array_equal(a.grad, [0.0, 3.0])
+
+
+@pytest.mark.parametrize("holder", ["retain_grad", "hook", "retained further down"])
+def test_a_gradient_kept_elsewhere_is_not_written_in_place(holder):
+    x, w = leaf([-1.0, 2.0]), leaf([3.0, 4.0])
+    r = x.relu()
+    s = r + 1.0  # passes its gradient on unchanged: the same array reaches the relu
+    seen = []
+    if holder == "retain_grad":
+        r.retain_grad()
+    elif holder == "hook":
+        r.register_hook(lambda g: seen.append(g))
+    else:
+        s.retain_grad()
+    (s * w).sum().backward()
+    kept = {"retain_grad": lambda: r.grad, "hook": lambda: seen[0], "retained further down": lambda: s.grad}[holder]()
+    np.testing.assert_array_equal(kept, [3.0, 4.0])
+    np.testing.assert_array_equal(x.grad, [0.0, 4.0])
+
+
+def test_the_callers_root_gradient_is_left_alone():
+    x = leaf([-1.0, 2.0])
+    upstream = np.array([7.0, 8.0])
+    x.relu().backward(gradient=upstream)
+    np.testing.assert_array_equal(upstream, [7.0, 8.0])
+    np.testing.assert_array_equal(x.grad, [0.0, 8.0])
+
+
 def test_gradients_accumulate_across_backward_calls_until_cleared():
     x = leaf([1.0, -2.0])
     for _ in range(3):
