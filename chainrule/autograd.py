@@ -280,7 +280,8 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, capt
     tensor's gradient is complete, every consumer's share added, before its gate runs;
     no separate topological sort, and no recursion. Leaves' gradients accumulate into
     ``.grad`` once the walk is over, unless ``capture`` (a list of tensors) is given:
-    then their gradients are returned instead and no ``.grad`` changes.
+    then their gradients are returned instead and no ``.grad`` changes. A one-input gate
+    with a ``backward_in_place`` gets its gradient to write into when the walk alone holds it.
     """
     pending = {}  # tensor -> the sum of the gradients that reached it so far
     ready = []  # heap of (-gate.sequence, tensor) for tensors with a gate and a pending gradient
