@@ -73,6 +73,12 @@ class InPlace:
 
     latest = 0
 
+    @classmethod
+    def stamp(cls):
+        """A new clock reading for an in-place change, now the latest; the changed tensor keeps it."""
+        cls.latest = next(_clock)
+        return cls.latest
+
 
 class no_grad(contextlib.ContextDecorator):
     """Inside this context (or decorated function) no graph is recorded."""

@@ -203,7 +203,7 @@ class Tensor:
 
     def _bump_version(self):
         """Record an in-place change, so gates that cached this tensor refuse to backpropagate through it."""
-        self._version = autograd.InPlace.latest = next(autograd._clock)
+        self._version = autograd.InPlace.stamp()
 
     def fill_(self, value):
         self._check_in_place("fill_")
