@@ -38,6 +38,17 @@ import numpy as np
 PRIMARY = "chainrule"
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RESULTS_DIR = os.path.join(ROOT, "benchmarks", "results")
+
+
+def write_text_result(name, text):
+    """Print ``text`` and save it as benchmarks/results/``name``; returns the path."""
+    print(text)
+    os.makedirs(RESULTS_DIR, exist_ok=True)
+    path = os.path.join(RESULTS_DIR, name)
+    with open(path, "w") as out:
+        out.write(text + "\n")
+    return path
 
 
 @dataclass

@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 
-from .harness import ROOT, import_torch
+from .harness import import_torch, write_text_result
 
 LAYERS = [(784, 512), (512, 256), (256, 10)]
 
@@ -73,10 +73,7 @@ def main(argv=None):
                 lines.append(f"  {name:30s} {numpy_us:7.1f} {torch_us:9.1f} {numpy_us / torch_us:7.2f}")
         lines.append(f"  {'all products':30s} {totals[0]:7.1f} {totals[1]:9.1f} {totals[0] / totals[1]:7.2f}")
         lines.append("")
-    text = "\n".join(lines)
-    print(text)
-    with open(os.path.join(ROOT, "benchmarks", "results", "matmul_products.txt"), "w") as out:
-        out.write(text + "\n")
+    write_text_result("matmul_products.txt", "\n".join(lines))
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ import timeit
 
 import numpy as np
 
-from .harness import ROOT, import_torch
+from .harness import RESULTS_DIR, ROOT, import_torch
 from .workloads import engine
 
 
@@ -263,8 +263,8 @@ def main():
     write()
     write("== reference costs")
     reference_costs(write)
-    path = os.path.join(ROOT, "benchmarks", "results", "profile_engine.txt")
-    os.makedirs(os.path.dirname(path), exist_ok=True)
+    path = os.path.join(RESULTS_DIR, "profile_engine.txt")
+    os.makedirs(RESULTS_DIR, exist_ok=True)
     with open(path, "w") as out:
         out.write("\n".join(lines) + "\n")
     print(f"\nwrote {os.path.relpath(path)}")

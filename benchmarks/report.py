@@ -7,9 +7,8 @@ and keeps the others (each workload records the run it came from).
 import json
 import os
 
-from .harness import PRIMARY, ROOT, format_bytes, format_seconds
+from .harness import PRIMARY, RESULTS_DIR, format_bytes, format_seconds
 
-RESULTS_DIR = os.path.join(ROOT, "benchmarks", "results")
 BASELINE_ORDER = ["pytorch", "numpy", "micrograd"]
 BASELINE_NAMES = {"pytorch": "PyTorch", "numpy": "NumPy", "micrograd": "micrograd"}
 

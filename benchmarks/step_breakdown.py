@@ -21,14 +21,13 @@ product to time). Writes benchmarks/results/step_breakdown.txt.
 
 import argparse
 import collections
-import os
 import statistics
 import time
 
 import numpy as np
 
 from . import matmul_products
-from .harness import ROOT, import_torch
+from .harness import import_torch, write_text_result
 from .machine import describe, summary_line
 from .workloads import networks
 
@@ -172,10 +171,7 @@ def main(argv=None):
         lines.append(f"  {'step, median, nothing on':52s}{our_step:9.2f}{their_step:10.2f}")
         lines.append(f"  {'ratio chainrule/PyTorch':52s}{our_step / their_step:9.2f}")
         lines.append("")
-    text = "\n".join(lines)
-    print(text)
-    with open(os.path.join(ROOT, "benchmarks", "results", "step_breakdown.txt"), "w") as out:
-        out.write(text + "\n")
+    write_text_result("step_breakdown.txt", "\n".join(lines))
 
 
 if __name__ == "__main__":
