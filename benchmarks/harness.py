@@ -66,6 +66,7 @@ class Workload:
     repeats: int | None = None  # rounds of timing, when the default suits a long workload badly
     rtol: float = 1e-3  # how closely the implementations' outputs must agree
     family: str | None = None  # workloads of one family at several sizes (memory scaling is compared)
+    rate: tuple | None = None  # (name, amount per unit), e.g. ("samples/s", 60000): a rate column, amount / time
 
 
 @dataclass
@@ -139,6 +140,7 @@ def measure(workload, settings, quick, log=print):
         "unit": workload.unit,
         "count": workload.count,
         "family": workload.family,
+        "rate": workload.rate,
         "targets": workload.targets,
         "implementations": implementations,
         "ratios": _ratios(samples, workload.targets),

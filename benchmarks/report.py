@@ -100,19 +100,22 @@ def _workload_section(name, w):
         "",
     ]
     with_memory = any("memory" in entry for entry in w["implementations"].values())
-    header = f"| implementation | median per {w['unit']} | quartiles | min | rounds × calls | status |"
-    rule = "|---|---:|---:|---:|---:|---|"
+    rate = w.get("rate")  # (name, amount per unit) or None
+    header = f"| implementation | median per {w['unit']} |" + (f" {rate[0]} |" if rate else "")
+    header += " quartiles | min | rounds × calls | status |"
+    rule = "|---|---:|" + ("---:|" if rate else "") + "---:|---:|---:|---|"
     if with_memory:
         header += " peak extra memory | bytes per " + w["unit"] + " | cold run |"
         rule += "---:|---:|---:|"
     lines += [header, rule]
     for label, entry in w["implementations"].items():
         if "median_s" in entry:
-            row = (f"| {label} | {format_seconds(entry['median_s'])} | {format_seconds(entry['q1_s'])} – "
-                   f"{format_seconds(entry['q3_s'])} | {format_seconds(entry['min_s'])} | "
-                   f"{entry['repeats']} × {entry['number']} | {entry['status']} |")
+            row = (f"| {label} | {format_seconds(entry['median_s'])} |"
+                   + (f" {_rate_text(rate[1] / entry['median_s'])} |" if rate else "")
+                   + f" {format_seconds(entry['q1_s'])} – {format_seconds(entry['q3_s'])} | "
+                   f"{format_seconds(entry['min_s'])} | {entry['repeats']} × {entry['number']} | {entry['status']} |")
         else:
-            row = f"| {label} | - | - | - | - | {entry['status']} |"
+            row = f"| {label} | - |" + (" - |" if rate else "") + f" - | - | - | {entry['status']} |"
         if with_memory:
             memory = entry.get("memory", {})
             if memory.get("status") == "ok":
@@ -133,6 +136,10 @@ def _workload_section(name, w):
             lines.append(f"| {label} | {ratio['median']:.3f} | {ratio['min']:.3f} – {ratio['max']:.3f} | "
                          f"{ratio['of_medians']:.3f} | {target} | {agree_text} |")
     return lines
+
+
+def _rate_text(value):
+    return f"{value:,.0f}" if value >= 100 else f"{value:.3g}"
 
 
 def _memory_scaling(results):

@@ -309,6 +309,7 @@ def mlp_step(batch, target):
         targets={"pytorch": target, **({"numpy_matmul": round(1 / 0.75, 3)} if batch >= 1024 else {})},
         memory=True,
         rtol=1e-3,
+        rate=("GFLOP/s", gflop),
     )
 
 
@@ -341,6 +342,7 @@ def cnn_step(name, title, channels, c1, c2, size, batch, target):
         targets={"pytorch": target},
         memory=True,
         rtol=2e-3,
+        rate=("images/s", batch),
     )
 
 
@@ -429,6 +431,7 @@ def numpy_epoch(spec, flatten, batch, quick):
 
 def mnist_epoch(name, spec, flatten, batch, model_text, quick):
     part = f"1/{QUICK_FRACTION} of an epoch (the first {60000 // QUICK_FRACTION:,} images)" if quick else "one epoch"
+    images = 60000 // QUICK_FRACTION if quick else 60000
     return Workload(
         name=name,
         title=f"MNIST training, {model_text}, batch {batch}: {part}, data loading included",
@@ -437,7 +440,7 @@ def mnist_epoch(name, spec, flatten, batch, model_text, quick):
         description=(f"{part.capitalize()} of MNIST training of the {model_text} (SGD lr {LR}, cross-entropy, "
                      f"batch {batch}, shuffled): chainrule DataLoader(TensorDataset) vs torch DataLoader"
                      f"(TensorDataset) vs NumPy indexing a permutation; each sums loss.item() per step. Samples/s = "
-                     f"{60000 // (QUICK_FRACTION if quick else 1):,} / time. The shuffles differ between libraries "
+                     f"{images:,} / time. The shuffles differ between libraries "
                      "(chainrule and NumPy share one), so only the epoch's mean loss is compared, loosely."),
         implementations={
             "chainrule": lambda: chainrule_epoch(spec, flatten, batch, quick),
@@ -448,6 +451,7 @@ def mnist_epoch(name, spec, flatten, batch, model_text, quick):
         memory=True,
         repeats=3,
         rtol=0.03,
+        rate=("samples/s", images),
     )
 
 
