@@ -104,14 +104,26 @@ class PowConstant(Gate):
     derivative = "d/dx x^p = p*x^(p-1)"
 
     def forward(self, x):
-        if self.p == 2:
-            return x * x
-        return x ** self.p
+        return power(x, self.p)
 
     def backward(self, grad, out, x):
         if self.p == 2:
             return grad * 2 * x
-        return grad * self.p * x ** (self.p - 1)
+        return grad * self.p * power(x, self.p - 1)
+
+
+def power(x, p):
+    """x ** p for an array or Tensor x, with the exponents 2, 3 and 4 as products: NumPy's power takes its
+    general path for 3 and 4, 27 against 0.36 ms for x*x*x at (1024, 512) float32 (the cube is in GELU's
+    tanh form)."""
+    if p == 2:
+        return x * x
+    if p == 3:
+        return x * x * x
+    if p == 4:
+        square = x * x
+        return square * square
+    return x ** p
 
 
 class Pow(Gate):

@@ -8,8 +8,9 @@ import math
 
 from ..autograd import Gate
 from ..backend import xp
+from ..tensor import Tensor
 from . import common
-from .common import as_tensor, data, method, plain_number, stable_sigmoid, sum_to
+from .common import as_tensor, data, float_like, method, plain_number, stable_sigmoid, stable_softplus, sum_to
 
 
 class Exp(Gate):
@@ -114,24 +115,51 @@ class Relu(Gate):
         return xp.multiply(grad, x > 0, out=grad)
 
 
+# The kinked gates below avoid xp.where on their data: its branches mispredict when signs are mixed, and it took
+# 2.2 ms for a (1024, 512) float32 array where a maximum or a multiply takes 0.15-0.3 ms.
 class LeakyRelu(Gate):
+    """x where x > 0, slope * x elsewhere. For 0 <= slope <= 1 that is max(x, slope * x), and the local
+    derivative is max([x > 0], slope): 1 or slope exactly, in two passes without a branch."""
+
     derivative = "d/dx leaky_relu(x) = 1 if x>0 else slope"
 
     def forward(self, x):
+        if self.slope == 0:
+            return xp.maximum(x, 0)  # not max(x, 0 * x), which is NaN at x = inf
+        if 0 < self.slope <= 1:
+            return xp.maximum(x, x * self.slope)
         return xp.where(x > 0, x, x * self.slope)
 
     def backward(self, grad, out, x):
-        return grad * xp.where(data(x) > 0, 1, self.slope).astype(x.dtype)
+        x = data(x)
+        if 0 <= self.slope <= 1:
+            local = xp.maximum(x > 0, self.slope, dtype=x.dtype)
+        else:
+            local = xp.where(x > 0, 1, self.slope).astype(x.dtype)
+        return grad * local
 
 
 class Elu(Gate):
+    """x where x > 0, alpha * (e^x - 1) elsewhere: max(x, 0) + alpha * expm1(min(x, 0)), exact on either side
+    (one of the two terms is 0)."""
+
     derivative = "d/dx elu(x) = 1 if x>0 else elu(x)+alpha"
 
     def forward(self, x):
-        return xp.where(x > 0, x, self.alpha * xp.expm1(xp.minimum(x, 0)))
+        negative_part = xp.minimum(x, 0, out=float_like(x))
+        xp.expm1(negative_part, out=negative_part)
+        negative_part *= self.alpha
+        return xp.add(xp.maximum(x, 0), negative_part, out=negative_part)
 
     def backward(self, grad, out, x):
-        return common.where(data(x) > 0, grad, grad * (out + self.alpha))
+        if isinstance(grad, Tensor):
+            return common.where(data(x) > 0, grad, grad * (out + self.alpha))
+        positive = x > 0
+        local = xp.minimum(out, 0, out=float_like(out))  # alpha * (e^x - 1) where x <= 0, else 0
+        local += self.alpha  # alpha * e^x = elu(x) + alpha where x <= 0
+        local *= xp.logical_not(positive)
+        local += positive  # 1 where x > 0: one of the two terms is 0, so either value is exact
+        return grad * local
 
 
 class Erf(Gate):
@@ -151,7 +179,7 @@ class Softplus(Gate):
     derivative = "d/dx ln(1+e^x) = sigmoid(x)"
 
     def forward(self, x):
-        return xp.logaddexp(0, x).astype(x.dtype, copy=False)
+        return stable_softplus(x)
 
     def backward(self, grad, out, x):
         return grad * common.sigmoid(x)

@@ -372,7 +372,7 @@ def softplus(x):
     """log(1 + e^x) without overflow, on arrays or Tensors."""
     if isinstance(x, Tensor):
         return x.softplus()
-    return xp.logaddexp(0, x).astype(x.dtype, copy=False)
+    return common.stable_softplus(x)
 
 
 class BinaryCrossEntropyWithLogits(Gate):
