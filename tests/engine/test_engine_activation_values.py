@@ -33,6 +33,14 @@ def close(got, want, rtol):
     return bool(np.all(np.abs(got - want) <= rtol * np.abs(want) + np.finfo(got.dtype).tiny))
 
 
+def output_and_local_derivative(function, array):
+    """function's output and, from a backward with upstream gradient 1, its derivative at each element."""
+    t = cr.tensor(array, requires_grad=True)
+    out = function(t)
+    out.backward(gradient=np.ones_like(array))
+    return out, t.grad
+
+
 def forward(function, array, **kwargs):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # an overflow warning would fail the test
@@ -78,13 +86,10 @@ def test_softplus_matches_logaddexp(dtype, rtol, data):
 @given(data=st.data())
 def test_leaky_relu_values_and_exact_local_derivative(slope, dtype, data):
     x = data.draw(values(dtype))
-    t = cr.tensor(x, requires_grad=True)
-    out = cr.leaky_relu(t, slope)
+    out, local = output_and_local_derivative(lambda t: cr.leaky_relu(t, slope), x)
     assert out.dtype == dtype
     np.testing.assert_array_equal(out.data, np.where(x > 0, x, x * dtype(slope)))
-    upstream = np.ones_like(x)
-    out.backward(gradient=upstream)
-    np.testing.assert_array_equal(t.grad, np.where(x > 0, 1, dtype(slope)).astype(dtype))
+    np.testing.assert_array_equal(local, np.where(x > 0, 1, dtype(slope)).astype(dtype))
 
 
 def test_leaky_relu_with_slope_zero_is_relu_even_at_infinity():
@@ -98,13 +103,11 @@ def test_leaky_relu_with_slope_zero_is_relu_even_at_infinity():
 @given(data=st.data())
 def test_elu_values_and_local_derivative(alpha, dtype, data):
     x = data.draw(values(dtype))
-    t = cr.tensor(x, requires_grad=True)
-    out = cr.elu(t, alpha)
+    out, local = output_and_local_derivative(lambda t: cr.elu(t, alpha), x)
     assert out.dtype == dtype
     negative_side = (dtype(alpha) * np.expm1(np.minimum(x, 0))).astype(dtype)
     np.testing.assert_array_equal(out.data, np.where(x > 0, x, negative_side))
-    out.backward(gradient=np.ones_like(x))
-    np.testing.assert_array_equal(t.grad, np.where(x > 0, dtype(1), out.data + dtype(alpha)))
+    np.testing.assert_array_equal(local, np.where(x > 0, dtype(1), out.data + dtype(alpha)))
 
 
 def test_activations_of_a_0d_tensor_are_0d_tensors_with_gradients():
