@@ -119,6 +119,7 @@ SMOOTH = {
     "constant_over": (lambda x: 3.0 / x, POSITIVE),
     "pow_2": (lambda x: x ** 2, ANY),
     "pow_3": (lambda x: x ** 3, ANY),
+    "pow_4": (lambda x: x ** 4, ANY),
     "pow_half": (lambda x: x ** 0.5, POSITIVE),
     "pow_negative": (lambda x: x ** -1.5, POSITIVE),
     "constant_to_the": (lambda x: 2.0 ** x, ANY),

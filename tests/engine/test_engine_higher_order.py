@@ -57,6 +57,7 @@ UNARY = {
     "scale": (lambda x: 2.5 * x, ANY),
     "add_constant": (lambda x: x + 3.0, ANY),
     "pow_3": (lambda x: x ** 3, ANY),
+    "pow_4": (lambda x: x ** 4, ANY),
     "pow_2": (lambda x: x ** 2, ANY),
     "pow_fraction": (lambda x: x ** 1.5, POSITIVE),
     "elu_negative_side": (cr.elu, floats(-2.0, -0.05)),
