@@ -32,6 +32,7 @@ class Sub(Gate):
 
 class Mul(Gate):
     derivative = "d/dx (x*y) = y; d/dy (x*y) = x"
+    fresh_gradients = True
 
     def forward(self, x, y):
         return x * y
@@ -44,6 +45,7 @@ class Mul(Gate):
 
 class Div(Gate):
     derivative = "d/dx (x/y) = 1/y; d/dy (x/y) = -x/y^2"
+    fresh_gradients = True
 
     def forward(self, x, y):
         return x / y
@@ -56,6 +58,7 @@ class Div(Gate):
 
 class Neg(Gate):
     derivative = "d/dx (-x) = -1"
+    fresh_gradients = True
 
     def forward(self, x):
         return -x
@@ -68,6 +71,7 @@ class AddConstant(Gate):
     """c + x for a constant c (the text's f_c(x) = c + x)."""
 
     derivative = "d/dx (c+x) = 1"
+    forwards_gradient = True
 
     def forward(self, x):
         return x + self.c
@@ -80,6 +84,7 @@ class Scale(Gate):
     """a * x for a constant a (the text's f_a(x) = ax)."""
 
     derivative = "d/dx (a*x) = a"
+    fresh_gradients = True
 
     def forward(self, x):
         return x * self.a
@@ -90,6 +95,7 @@ class Scale(Gate):
 
 class Reciprocal(Gate):
     derivative = "d/dx (1/x) = -1/x^2"
+    fresh_gradients = True
 
     def forward(self, x):
         return 1 / x
@@ -102,6 +108,7 @@ class PowConstant(Gate):
     """x ** p for a constant exponent p."""
 
     derivative = "d/dx x^p = p*x^(p-1)"
+    fresh_gradients = True
 
     def forward(self, x):
         return power(x, self.p)
@@ -130,6 +137,7 @@ class Pow(Gate):
     """x ** y with a tensor exponent; d/dy needs x > 0 (where x = 0 it is taken as 0)."""
 
     derivative = "d/dx x^y = y*x^(y-1); d/dy x^y = x^y*ln(x)"
+    fresh_gradients = True
 
     def forward(self, x, y):
         return x ** y

@@ -15,6 +15,7 @@ from .common import as_tensor, data, float_like, method, plain_number, stable_si
 
 class Exp(Gate):
     derivative = "d/dx e^x = e^x"
+    fresh_gradients = True
 
     def forward(self, x):
         return xp.exp(x)
@@ -25,6 +26,7 @@ class Exp(Gate):
 
 class Log(Gate):
     derivative = "d/dx ln(x) = 1/x"
+    fresh_gradients = True
 
     def forward(self, x):
         return xp.log(x)
@@ -35,6 +37,7 @@ class Log(Gate):
 
 class Sqrt(Gate):
     derivative = "d/dx sqrt(x) = 1/(2*sqrt(x))"
+    fresh_gradients = True
 
     def forward(self, x):
         return xp.sqrt(x)
@@ -45,6 +48,7 @@ class Sqrt(Gate):
 
 class Abs(Gate):
     derivative = "d/dx |x| = sign(x)"  # 0 at x = 0
+    fresh_gradients = True
 
     def forward(self, x):
         return xp.abs(x)
@@ -55,6 +59,7 @@ class Abs(Gate):
 
 class Sin(Gate):
     derivative = "d/dx sin(x) = cos(x)"
+    fresh_gradients = True
 
     def forward(self, x):
         return xp.sin(x)
@@ -65,6 +70,7 @@ class Sin(Gate):
 
 class Cos(Gate):
     derivative = "d/dx cos(x) = -sin(x)"
+    fresh_gradients = True
 
     def forward(self, x):
         return xp.cos(x)
@@ -75,6 +81,7 @@ class Cos(Gate):
 
 class Tanh(Gate):
     derivative = "d/dx tanh(x) = 1-tanh(x)^2"
+    fresh_gradients = True
 
     def forward(self, x):
         return xp.tanh(x)
@@ -89,6 +96,7 @@ class Sigmoid(Gate):
     """Fused 1/(1+e^-x): one gate instead of four, and no overflow for large |x|."""
 
     derivative = "d/dx sigmoid(x) = sigmoid(x)*(1-sigmoid(x))"
+    fresh_gradients = True
 
     def forward(self, x):
         return stable_sigmoid(x)
@@ -99,6 +107,7 @@ class Sigmoid(Gate):
 
 class Relu(Gate):
     derivative = "d/dx max(0,x) = 1 if x>0 else 0"  # 0 at x = 0, as in PyTorch
+    fresh_gradients = True
 
     def forward(self, x):
         return xp.maximum(x, 0)
@@ -122,6 +131,7 @@ class LeakyRelu(Gate):
     derivative is max([x > 0], slope): 1 or slope exactly, in two passes without a branch."""
 
     derivative = "d/dx leaky_relu(x) = 1 if x>0 else slope"
+    fresh_gradients = True
 
     def forward(self, x):
         if self.slope == 0:
@@ -144,6 +154,7 @@ class Elu(Gate):
     (one of the two terms is 0)."""
 
     derivative = "d/dx elu(x) = 1 if x>0 else elu(x)+alpha"
+    fresh_gradients = True
 
     def forward(self, x):
         negative_part = xp.minimum(x, 0, out=float_like(x))
@@ -164,6 +175,7 @@ class Elu(Gate):
 
 class Erf(Gate):
     derivative = "d/dx erf(x) = 2/sqrt(pi)*e^(-x^2)"
+    fresh_gradients = True
 
     def forward(self, x):
         return _erf(x).astype(x.dtype, copy=False)
@@ -177,6 +189,7 @@ _erf = xp.vectorize(math.erf, otypes=[float])
 
 class Softplus(Gate):
     derivative = "d/dx ln(1+e^x) = sigmoid(x)"
+    fresh_gradients = True
 
     def forward(self, x):
         return stable_softplus(x)
@@ -187,6 +200,7 @@ class Softplus(Gate):
 
 class Clip(Gate):
     derivative = "d/dx clip(x) = 1 if low<=x<=high else 0"
+    fresh_gradients = True
 
     def forward(self, x):
         return xp.clip(x, self.low, self.high)
@@ -205,6 +219,7 @@ class Maximum(Gate):
     """Elementwise max. A tie sends half the gradient to each input (as PyTorch's maximum does)."""
 
     derivative = "d/dx max(x,y) = 1 if x>y else 0; d/dy max(x,y) = 1 if y>x else 0"
+    fresh_gradients = True
 
     def forward(self, x, y):
         return xp.maximum(x, y)
@@ -218,6 +233,7 @@ class Minimum(Gate):
     """Elementwise min; ties split the gradient evenly, like Maximum."""
 
     derivative = "d/dx min(x,y) = 1 if x<y else 0; d/dy min(x,y) = 1 if y<x else 0"
+    fresh_gradients = True
 
     def forward(self, x, y):
         return xp.minimum(x, y)
@@ -237,6 +253,7 @@ class Where(Gate):
     """condition ? x : y; the gradient goes to whichever input was chosen."""
 
     derivative = "d/dx where(c,x,y) = c; d/dy where(c,x,y) = not c"
+    fresh_gradients = True
 
     def forward(self, x, y):
         return xp.where(self.condition, x, y)
@@ -249,6 +266,7 @@ class Where(Gate):
 
 class Cast(Gate):
     derivative = "d/dx x = 1"
+    fresh_gradients = True
 
     def forward(self, x):
         return x.astype(self.dtype)

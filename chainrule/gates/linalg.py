@@ -9,6 +9,7 @@ class MatMul(Gate):
     """x @ y. A 1-d x is a row (1, k) and a 1-d y a column (k, 1), as in NumPy."""
 
     derivative = "d/dx (x@y) = g@y^T; d/dy (x@y) = x^T@g"
+    fresh_gradients = True
 
     def forward(self, x, y):
         return x @ y

@@ -51,6 +51,7 @@ class Max(Gate):
     """Largest value; the gradient is split evenly among elements tied for it."""
 
     derivative = "d/dx_i max(x) = 1/k if x_i is one of the k maxima else 0"
+    fresh_gradients = True
     pick = staticmethod(xp.max)
 
     def forward(self, x):
@@ -76,6 +77,7 @@ class LogSumExp(Gate):
     """log(sum(exp(x))), computed as m + log(sum(exp(x - m))) with m the max, so it never overflows."""
 
     derivative = "d/dx_i logsumexp(x) = e^(x_i - logsumexp(x))"
+    fresh_gradients = True
 
     def forward(self, x):
         m = xp.max(x, axis=self.axes, keepdims=True)
@@ -94,6 +96,7 @@ class Prod(Gate):
     """Product; each element's derivative is the product of all the others (zeros handled)."""
 
     derivative = "d/dx_i prod(x) = prod of x_j for j != i"
+    fresh_gradients = True
 
     def forward(self, x):
         return x.prod(axis=self.axes, keepdims=self.keepdims)

@@ -10,6 +10,7 @@ from .common import as_tensor, method, normalize_axis, sum_to
 
 class Reshape(Gate):
     derivative = "d/dx reshape(x) = 1 (the gradient is reshaped back)"
+    forwards_gradient = True
 
     def forward(self, x):
         return x.reshape(self.shape)
@@ -20,6 +21,7 @@ class Reshape(Gate):
 
 class Permute(Gate):
     derivative = "d/dx transpose(x) = 1 (the gradient is transposed back)"
+    forwards_gradient = True
 
     def forward(self, x):
         return x.transpose(self.axes)
@@ -30,6 +32,7 @@ class Permute(Gate):
 
 class BroadcastTo(Gate):
     derivative = "d/dx broadcast(x) = 1 (the copies' gradients are summed)"
+    forwards_gradient = True
 
     def forward(self, x):
         return xp.broadcast_to(x, self.shape)
@@ -42,6 +45,7 @@ class GetItem(Gate):
     """x[index]; the gradient is scattered back, adding up where an index repeats."""
 
     derivative = "d/dx x[i] = 1 at i, 0 elsewhere"
+    fresh_gradients = True
 
     def forward(self, x):
         return x[self.index]
@@ -54,6 +58,7 @@ class ScatterAdd(Gate):
     """Zeros of ``shape`` with ``grad`` added at ``index`` (GetItem's backward, differentiable itself)."""
 
     derivative = "d/dg scatter(g) = 1 at the index"
+    forwards_gradient = True
 
     def forward(self, g):
         return _scatter_add_arrays(g, self.shape, self.index)
@@ -100,6 +105,7 @@ class Concatenate(Gate):
 
 class Pad(Gate):
     derivative = "d/dx pad(x) = 1 inside, the padding gets none"
+    forwards_gradient = True
 
     def forward(self, x):
         return xp.pad(x, self.widths, mode="constant", constant_values=self.value)
@@ -110,6 +116,7 @@ class Pad(Gate):
 
 class Flip(Gate):
     derivative = "d/dx flip(x) = 1 (the gradient is flipped back)"
+    forwards_gradient = True
 
     def forward(self, x):
         return xp.flip(x, self.axes)
@@ -120,6 +127,7 @@ class Flip(Gate):
 
 class Tile(Gate):
     derivative = "d/dx tile(x) = 1 (the copies' gradients are summed)"
+    fresh_gradients = True
 
     def forward(self, x):
         return xp.tile(x, self.reps)
@@ -134,6 +142,7 @@ class Tile(Gate):
 
 class Repeat(Gate):
     derivative = "d/dx repeat(x) = 1 (each element's copies' gradients are summed)"
+    fresh_gradients = True
 
     def forward(self, x):
         return xp.repeat(x, self.repeats, axis=self.axis)
