@@ -98,11 +98,6 @@ class Tensor:
     def tolist(self):
         return self.data.tolist()
 
-    def astype(self, dtype):
-        """A differentiable cast to another floating dtype (or a plain cast of a constant)."""
-        from .gates.elementwise import cast
-        return cast(self, dtype)
-
     def __repr__(self):
         body = xp.array2string(self.data, separator=", ", precision=4, threshold=20, prefix="tensor(")
         extras = []

@@ -4,13 +4,17 @@ Kinked functions (relu, abs, clip, max) have no derivative at the kink; each gat
 states the value it uses there.
 """
 
+from __future__ import annotations
+
 import math
 
 from ..autograd import Gate
 from ..backend import xp
 from ..tensor import Tensor
 from . import common
-from .common import as_tensor, data, float_like, method, plain_number, stable_sigmoid, stable_softplus, sum_to
+from ..types import DType, Number, TensorLike
+from .common import (as_tensor, data, float_like, floating, operation, plain_number, stable_sigmoid,
+                     stable_softplus, sum_to)
 
 
 class Exp(Gate):
@@ -276,57 +280,80 @@ class Cast(Gate):
 
 
 # ----- user-facing functions -------------------------------------------------------
-def exp(x):
-    return Exp.apply(x)
+# The floating functions promote integer and boolean input to the default float, as PyTorch's do.
+@operation("exp")
+def exp(input: TensorLike) -> Tensor:
+    """e to the power of each element."""
+    return Exp.apply(floating(input))
 
 
-def log(x):
-    return Log.apply(x)
+@operation("log")
+def log(input: TensorLike) -> Tensor:
+    """Natural logarithm of each element (NaN below 0, -inf at 0)."""
+    return Log.apply(floating(input))
 
 
-def sqrt(x):
-    return Sqrt.apply(x)
+@operation("sqrt")
+def sqrt(input: TensorLike) -> Tensor:
+    """Square root of each element."""
+    return Sqrt.apply(floating(input))
 
 
-def abs(x):
-    return Abs.apply(x)
+@operation("abs", "__abs__")
+def abs(input: TensorLike) -> Tensor:
+    """Absolute value of each element (gradient 0 at 0)."""
+    return Abs.apply(input)
 
 
-def sin(x):
-    return Sin.apply(x)
+@operation("sin")
+def sin(input: TensorLike) -> Tensor:
+    return Sin.apply(floating(input))
 
 
-def cos(x):
-    return Cos.apply(x)
+@operation("cos")
+def cos(input: TensorLike) -> Tensor:
+    return Cos.apply(floating(input))
 
 
-def tanh(x):
-    return Tanh.apply(x)
+@operation("tanh", functional=True)
+def tanh(input: TensorLike) -> Tensor:
+    return Tanh.apply(floating(input))
 
 
-def sigmoid(x):
-    return Sigmoid.apply(x)
+@operation("sigmoid", functional=True)
+def sigmoid(input: TensorLike) -> Tensor:
+    """1 / (1 + e^-x), without overflow."""
+    return Sigmoid.apply(floating(input))
 
 
-def relu(x):
-    return Relu.apply(x)
+@operation("relu")
+def relu(input: TensorLike) -> Tensor:
+    """max(0, x) elementwise (gradient 0 at 0, as in PyTorch)."""
+    return Relu.apply(input)
 
 
-def leaky_relu(x, negative_slope=0.01):
-    return LeakyRelu.apply(x, slope=negative_slope)
+@operation("leaky_relu")
+def leaky_relu(input: TensorLike, negative_slope: float = 0.01) -> Tensor:
+    """x where x > 0, ``negative_slope * x`` elsewhere."""
+    return LeakyRelu.apply(floating(input), slope=negative_slope)
 
 
-def elu(x, alpha=1.0):
-    return Elu.apply(x, alpha=alpha)
+@operation("elu")
+def elu(input: TensorLike, alpha: float = 1.0) -> Tensor:
+    """x where x > 0, ``alpha * (e^x - 1)`` elsewhere."""
+    return Elu.apply(floating(input), alpha=alpha)
 
 
-def erf(x):
-    return Erf.apply(x)
+@operation("erf")
+def erf(input: TensorLike) -> Tensor:
+    """The error function, 2/sqrt(pi) times the integral of e^(-t^2) from 0 to x."""
+    return Erf.apply(floating(input))
 
 
-def gelu(x, approximate="none"):
+@operation("gelu")
+def gelu(input: TensorLike, approximate: str = "none") -> Tensor:
     """x * Phi(x), composed from gates; ``approximate="tanh"`` uses the tanh formula."""
-    x = as_tensor(x)
+    x = floating(input)
     if approximate == "tanh":
         inner = (x + x ** 3 * 0.044715) * math.sqrt(2 / math.pi)
         return x * (tanh(inner) + 1) * 0.5
@@ -335,30 +362,39 @@ def gelu(x, approximate="none"):
     return x * (erf(x * (1 / math.sqrt(2))) + 1) * 0.5
 
 
-def softplus(x):
-    return Softplus.apply(x)
+@operation("softplus")
+def softplus(input: TensorLike) -> Tensor:
+    """log(1 + e^x), without overflow."""
+    return Softplus.apply(floating(input))
 
 
-def clip(x, min=None, max=None):
+@operation("clip", "clamp")
+def clip(input: TensorLike, min: Number | None = None, max: Number | None = None) -> Tensor:
+    """Each element limited to [min, max] (either may be None); gradient 1 inside, 0 outside."""
     if min is None and max is None:
         raise ValueError("clip: give min, max or both")
-    return Clip.apply(x, low=plain_number(min), high=plain_number(max))
+    return Clip.apply(input, low=plain_number(min), high=plain_number(max))
 
 
-def maximum(x, y):
-    x = as_tensor(x, like=y if hasattr(y, "dtype") else None)
-    return Maximum.apply(x, as_tensor(y, like=x))
+@operation("maximum")
+def maximum(input: TensorLike, other: TensorLike) -> Tensor:
+    """Elementwise larger of two tensors (broadcasting); a tie splits the gradient evenly."""
+    x = as_tensor(input, like=other if hasattr(other, "dtype") else None)
+    return Maximum.apply(x, as_tensor(other, like=x))
 
 
-def minimum(x, y):
-    x = as_tensor(x, like=y if hasattr(y, "dtype") else None)
-    return Minimum.apply(x, as_tensor(y, like=x))
+@operation("minimum")
+def minimum(input: TensorLike, other: TensorLike) -> Tensor:
+    """Elementwise smaller of two tensors (broadcasting); a tie splits the gradient evenly."""
+    x = as_tensor(input, like=other if hasattr(other, "dtype") else None)
+    return Minimum.apply(x, as_tensor(other, like=x))
 
 
-def where(condition, x, y):
-    """Elementwise ``x`` where ``condition`` holds, else ``y`` (differentiable in x and y)."""
-    x = as_tensor(x, like=y if hasattr(y, "dtype") else None)
-    y = as_tensor(y, like=x)
+@operation()
+def where(condition: TensorLike, input: TensorLike, other: TensorLike) -> Tensor:
+    """Elementwise ``input`` where ``condition`` holds, else ``other`` (differentiable in both)."""
+    x = as_tensor(input, like=other if hasattr(other, "dtype") else None)
+    y = as_tensor(other, like=x)
     condition = xp.asarray(data(condition), dtype=bool)
     try:
         return Where.apply(x, y, condition=condition)
@@ -371,17 +407,10 @@ def where(condition, x, y):
         raise
 
 
-def cast(x, dtype):
-    x = as_tensor(x)
+@operation("astype")
+def cast(input: TensorLike, dtype: DType) -> Tensor:
+    """A differentiable cast to another floating dtype (or a plain cast of a constant)."""
+    x = as_tensor(input)
     if x.dtype == dtype:
         return x
     return Cast.apply(x, dtype=xp.dtype(dtype))
-
-
-for _name, _function in [("exp", exp), ("log", log), ("sqrt", sqrt), ("abs", abs), ("sin", sin),
-                         ("cos", cos), ("tanh", tanh), ("sigmoid", sigmoid), ("relu", relu),
-                         ("leaky_relu", leaky_relu), ("elu", elu), ("erf", erf), ("gelu", gelu),
-                         ("softplus", softplus), ("clip", clip), ("clamp", clip),
-                         ("maximum", maximum), ("minimum", minimum)]:
-    method(_name, _function)
-method("__abs__", abs)

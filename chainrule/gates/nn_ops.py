@@ -11,12 +11,15 @@ branch on ``isinstance(grad, Tensor)`` and build the gradient from differentiabl
 gates there, so that the array path keeps its in-place arithmetic.
 """
 
+from __future__ import annotations
+
 import math
 import string
 
 from ..autograd import Gate
 from ..backend import xp
 from ..tensor import Tensor
+from ..types import TensorLike
 from . import common
 from .shape import scatter_add
 
@@ -114,6 +117,27 @@ class Softmax(Gate):
         dx = grad - sum_of_products(grad, out, (self.axis % out.ndim,), keepdims=True)
         dx *= out
         return dx
+
+
+# PyTorch's dim, NumPy's axis as an alias; a 0-d input is one class (softmax 1, log_softmax 0, as in PyTorch).
+def _along(gate, input, dim, axis, where):
+    x = common.floating(input)
+    dim = common.one_of(dim, axis, "dim", "axis", where, -1)
+    if x.ndim == 0:
+        return gate.apply(x.reshape(1), axis=0).reshape(())
+    return gate.apply(x, axis=common.normalize_axis(dim, x.ndim, where)[0])
+
+
+@common.operation("softmax", functional=True)
+def softmax(input: TensorLike, dim: int = -1, *, axis: int | None = None) -> Tensor:
+    """exp(x) / sum(exp(x)) along ``dim``, computed after subtracting the maximum."""
+    return _along(Softmax, input, dim, axis, "softmax")
+
+
+@common.operation("log_softmax", functional=True)
+def log_softmax(input: TensorLike, dim: int = -1, *, axis: int | None = None) -> Tensor:
+    """x - logsumexp(x) along ``dim``, stable for any magnitude."""
+    return _along(LogSoftmax, input, dim, axis, "log_softmax")
 
 
 def sum_of_products(a, b, axes, keepdims=False):
@@ -441,4 +465,4 @@ class Embedding(Gate):
 
 __all__ = ["Linear", "LogSoftmax", "Softmax", "ClassTargets", "CrossEntropy", "Normalization", "BatchNorm",
            "LayerNorm", "BinaryCrossEntropy", "BinaryCrossEntropyWithLogits", "Dropout", "Embedding",
-           "sum_of_products", "softplus"]
+           "sum_of_products", "softplus", "softmax", "log_softmax"]

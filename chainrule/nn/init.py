@@ -20,6 +20,7 @@ import math
 import numbers
 
 from ..backend import xp
+from .. import random
 from ..random import DEFAULT_SEED, default_generator, manual_seed  # noqa: F401  (the one generator, seeded there)
 from ..tensor import Tensor
 
@@ -88,7 +89,7 @@ def _fill(t, values):
 
 
 def _rng(generator):
-    return _generator if generator is None else generator
+    return random.generator_or_default(generator, "init")
 
 
 # ----- constants ---------------------------------------------------------------------------
