@@ -27,3 +27,14 @@ from .check import GradcheckError, gradcheck, gradgradcheck, max_relative_error 
 from . import functional, nn, optim, data, viz  # noqa: E402
 from .io import load, save  # noqa: E402
 from .viz import explain  # noqa: E402
+
+__all__ = [
+    "Gate", "Tensor", "tensor", "grad", "no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly", "manual_seed",
+    "abs", "add", "broadcast_to", "cast", "cat", "clamp", "clip", "concat", "concatenate", "cos", "div", "dot", "elu",
+    "erf", "exp", "flatten", "flip", "gelu", "leaky_relu", "log", "log_softmax", "logsumexp", "matmul", "max",
+    "maximum", "mean", "min", "minimum", "mul", "neg", "norm", "outer", "pad", "permute", "pow", "prod",
+    "reciprocal", "relu", "repeat_interleave", "reshape", "sigmoid", "sin", "softmax", "softplus", "split", "sqrt",
+    "squeeze", "stack", "std", "sub", "sum", "swapaxes", "tanh", "tile", "transpose", "unsqueeze", "var", "where",
+    "GradcheckError", "gradcheck", "gradgradcheck", "max_relative_error",
+    "functional", "nn", "optim", "data", "viz", "load", "save", "explain", "__version__",
+]

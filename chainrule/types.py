@@ -19,7 +19,7 @@ Number = Union[int, float, np.integer, np.floating]
 Dims = Union[int, Sequence[int], None]
 #: A shape, as a tuple or list of ints.
 Shape = Sequence[int]
-#: A dtype as NumPy takes it: np.float32, "float64", ...
-DType = npt.DTypeLike
+#: A dtype as NumPy takes it (np.float32, "float64", ...), or None for the default.
+DType = Union[npt.DTypeLike, None]
 #: An index into a tensor: ints, slices, None, Ellipsis, integer or boolean arrays or Tensors, or a tuple of them.
 Index = Any
