@@ -46,11 +46,11 @@ def explain_perceptron():
 
 def train_digits(out_dir, epochs=DEMO_EPOCHS, seed=0, progress=False):
     """Train the digits convnet; returns the TrainResult (test accuracy, paths written)."""
-    from .training import TrainConfig, fit
+    from .training import LogLines, TrainConfig, fit
 
     config = TrainConfig(model="cnn", dataset="digits", epochs=epochs, batch_size=32, optimizer="adam",
                          lr=3e-3, schedule="cosine", seed=seed, out=out_dir, progress=progress)
-    return fit(config, log=lambda line: print("  " + line, flush=True))
+    return fit(config, callbacks=[LogLines(lambda line: print("  " + line, flush=True))])
 
 
 def add_arguments(parser):
