@@ -53,8 +53,8 @@ class Callback:
 
     def after_loss(self, run):
         """After the batch's forward pass: ``run.inputs``, ``run.targets``, ``run.logits``, ``run.loss``
-        (a 0-d Tensor) and ``run.loss_value`` (a float) are set; backward has not run, so raising
-        here leaves the weights as the previous step left them."""
+        (a 0-d Tensor) and ``run.loss_value`` (a float) are set; the gradients are cleared and backward
+        has not run, so raising here leaves the weights as the previous step left them."""
 
     def after_backward(self, run):
         """After ``loss.backward()``: each parameter's ``.grad`` holds this batch's gradient

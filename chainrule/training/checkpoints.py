@@ -73,7 +73,7 @@ def load_checkpoint(path):
     def require(field, ok, expected):
         value = _lookup(state, field)
         if not ok(value):
-            raise ConfigError(f"{where}: {field} holds {_show(value)}; expected {expected}")
+            _fail(where, field, value, expected)
 
     require("version", lambda v: v == CHECKPOINT_VERSION and _is_int(v), f"{CHECKPOINT_VERSION}")
     require("model", lambda v: isinstance(v, str) and v in MODEL_NAMES, f"one of {', '.join(MODEL_NAMES)}")
@@ -88,9 +88,7 @@ def load_checkpoint(path):
     bad = non_finite_entries(state["model_state"])
     if bad:
         raise ConfigError(f"{where}: model_state[{bad[0]!r}] holds NaN or Inf; expected finite weights")
-    require("optimizer_state", _looks_like_optimizer_state,
-            "the optimizer's state_dict: a dict with 'state' (a dict of dicts) and 'param_groups' "
-            "(a list of dicts with a list of integer 'params')")
+    _check_optimizer_state(state["optimizer_state"], where)
     require("history", lambda v: isinstance(v, dict), f"a dict of lists ({', '.join(HISTORY_KEYS)})")
     for key in HISTORY_KEYS:
         require(f"history.{key}", lambda v: isinstance(v, list) and len(v) == state["epoch"]
@@ -109,22 +107,23 @@ def load_checkpoint(path):
 _FIELDS = ("model", "dataset", "epoch", "config", "model_state", "optimizer_state", "history", "preprocessing")
 
 
-def load_weights(model, state):
-    """Copy the checkpoint's ``model_state`` into ``model``; ConfigError if they do not fit."""
+def load_weights(model, state, source="the checkpoint"):
+    """Copy the checkpoint's ``model_state`` into ``model``; ConfigError if they do not fit.
+    ``source`` names the checkpoint in messages."""
     try:
         model.load_state_dict(state["model_state"])
     except (RuntimeError, TypeError, ValueError) as error:
-        raise ConfigError(f"the checkpoint's model_state does not fit the {state['dataset']} {state['model']}: "
+        raise ConfigError(f"{source}: model_state does not fit the {state['dataset']} {state['model']}: "
                           f"{error}") from error
     return model
 
 
-def model_from_checkpoint(state):
+def model_from_checkpoint(state, source="the checkpoint"):
     """The model a checkpoint describes, with its weights loaded, in evaluation mode."""
-    return load_weights(build_model(state["model"], state["dataset"]), state).eval()
+    return load_weights(build_model(state["model"], state["dataset"]), state, source).eval()
 
 
-def load_optimizer_state(optimizer, state):
+def load_optimizer_state(optimizer, state, source="the checkpoint"):
     """Restore the checkpoint's ``optimizer_state`` into ``optimizer``; ConfigError naming the field
     if its settings are of the wrong kind or its arrays do not fit the parameters."""
     saved = state["optimizer_state"]
@@ -133,17 +132,16 @@ def load_optimizer_state(optimizer, state):
         options = {key: group[key] for key in fresh if key != "params" and key in group}
         for key, value in options.items():
             if isinstance(fresh[key], bool) and not isinstance(value, bool):
-                raise ConfigError(f"the checkpoint's optimizer_state.param_groups[{g}].{key} holds {_show(value)}; "
-                                  f"expected True or False")
+                _fail(source, f"optimizer_state.param_groups[{g}].{key}", value, "True or False")
         try:  # the optimizer's own checks of its settings, on a throwaway copy
             type(optimizer)(fresh["params"], **options)
         except (TypeError, ValueError) as error:
-            raise ConfigError(f"the checkpoint's optimizer_state.param_groups[{g}] does not suit {name}: {error}") \
+            raise ConfigError(f"{source}: optimizer_state.param_groups[{g}] does not suit {name}: {error}") \
                 from error
     try:
         optimizer.load_state_dict(saved)
     except (TypeError, ValueError) as error:
-        raise ConfigError(f"the checkpoint's optimizer_state does not fit {name} on this model: {error}") from error
+        raise ConfigError(f"{source}: optimizer_state does not fit {name} on this model: {error}") from error
 
 
 # ----- helpers ----------------------------------------------------------------------------------
@@ -162,21 +160,34 @@ def _is_number(value):
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
-def _looks_like_optimizer_state(value):
-    if not (isinstance(value, dict) and isinstance(value.get("state"), dict)
-            and isinstance(value.get("param_groups"), list)):
-        return False
-    groups_ok = all(isinstance(group, dict) and isinstance(group.get("params"), list)
-                    and all(_is_int(i) for i in group["params"]) for group in value["param_groups"])
-    entries_ok = all(_is_int(index) and isinstance(entry, dict)
-                     and all(isinstance(v, np.ndarray) or _is_number(v) for v in entry.values())
-                     for index, entry in value["state"].items())
-    return groups_ok and entries_ok
+def _check_optimizer_state(saved, where):
+    """The shape of an optimizer's ``state_dict()``; whether it fits the optimizer is checked on loading."""
+    if not isinstance(saved, dict):
+        _fail(where, "optimizer_state", saved, "the optimizer's state_dict (a dict with 'state' and 'param_groups')")
+    groups, state = saved.get("param_groups"), saved.get("state")
+    if not isinstance(groups, list):
+        _fail(where, "optimizer_state.param_groups", groups, "a list of dicts")
+    for g, group in enumerate(groups):
+        params = group.get("params") if isinstance(group, dict) else group
+        if not isinstance(params, list) or not all(_is_int(i) for i in params):
+            _fail(where, f"optimizer_state.param_groups[{g}].params", params, "a list of parameter indices")
+    if not isinstance(state, dict):
+        _fail(where, "optimizer_state.state", state, "a dict of per-parameter dicts")
+    for index, entry in state.items():
+        if not (_is_int(index) and isinstance(entry, dict)):
+            _fail(where, f"optimizer_state.state[{index!r}]", entry, "a dict of arrays and numbers")
+        for key, value in entry.items():
+            if not (isinstance(value, np.ndarray) or _is_number(value)):
+                _fail(where, f"optimizer_state.state[{index}][{key!r}]", value, "an array or a number")
+
+
+def _fail(where, field, value, expected):
+    raise ConfigError(f"{where}: {field} holds {_show(value)}; expected {expected}")
 
 
 def _show(value, width=60):
     """``value`` for an error message: its type and a repr cut to ``width`` characters."""
-    text = repr(value)
+    text = " ".join(repr(value).split())  # one line, even for an array
     if len(text) > width:
         text = text[:width - 3] + "..."
     return "None" if value is None else f"{text} ({type(value).__name__})"

@@ -1,5 +1,7 @@
 """Measuring a model: its predictions, loss and accuracy on a split, and the confusion matrix."""
 
+import os
+
 import numpy as np
 
 from .. import nn
@@ -41,7 +43,7 @@ def evaluate_checkpoint(path, data_dir=None, download=False):
     ``data_dir`` overrides the MNIST directory stored in the checkpoint; ``download=True``
     fetches the MNIST files missing from it first."""
     state = load_checkpoint(path)
-    model = model_from_checkpoint(state)
+    model = model_from_checkpoint(state, f"training checkpoint {os.fspath(path)!r}")
     data_dir = data_dir or state["config"].get("data_dir")
     X_test, y_test = load_images(state["dataset"], data_dir, "test", download)
     check_images(X_test, f"the {state['dataset']} test split")

@@ -120,8 +120,9 @@ def fit(config, callbacks=(), log=None):
     optimizer = make_optimizer(config.optimizer, model.parameters(), base_lr, config.momentum, config.weight_decay)
     history, done = empty_history(), 0
     if checkpoint is not None:
-        load_weights(model, checkpoint)
-        load_optimizer_state(optimizer, checkpoint)
+        source = f"training checkpoint {os.fspath(config.resume)!r}"
+        load_weights(model, checkpoint, source)
+        load_optimizer_state(optimizer, checkpoint, source)
         history, done = {key: list(checkpoint["history"][key]) for key in history}, checkpoint["epoch"]
     schedule = learning_rate_schedule(optimizer, config, base_lr, done)
 
@@ -157,12 +158,12 @@ def train_epochs(run, callbacks, schedule=None):
         callbacks.on_epoch_begin(run)
         model.train()
         for batch, (images, labels) in enumerate(loader, 1):
+            optimizer.zero_grad()
             logits = model(images)
             loss = run.loss_fn(logits, labels)
             run.batch, run.inputs, run.targets, run.logits, run.loss = batch, images, labels, logits, loss
             run.loss_value = loss.item()
             callbacks.after_loss(run)  # the loss guard stops here, before non-finite numbers reach the weights
-            optimizer.zero_grad()
             loss.backward()
             callbacks.after_backward(run)
             callbacks.before_step(run)
