@@ -88,8 +88,8 @@ def load_splits(dataset, data_dir=None, val_fraction=0.1, train_limit=None, pixe
     try:
         X_train, X_val, y_train, y_val = train_test_split(X, y, test_size=val_fraction, seed=VAL_SPLIT_SEED)
     except ValueError as error:  # too few images to hold out a validation split
-        raise ConfigError(f"the {dataset} training data ({len(y)} images) cannot be split into training and "
-                          f"validation images with val_fraction={val_fraction}: {error}") from error
+        raise ConfigError(f"cannot hold out a validation split (val_fraction={val_fraction}) from the {dataset} "
+                          f"training data's {len(y)} image(s): {error}") from error
     if train_limit is not None:
         X_train, y_train = X_train[:train_limit], y_train[:train_limit]
     for name, images in (("training", X_train), ("validation", X_val), ("test", X_test)):
