@@ -210,3 +210,14 @@ def test_non_finite_weights_are_never_written_over_a_checkpoint(tmp_path):
                                              r".*checkpoint\.safetensors was not written over"):
         fit(small(tmp_path, resume=path), callbacks=[BreakWeights()])
     assert open(path, "rb").read() == good
+
+
+def test_the_progress_callback_reports_each_batch_on_stderr(tmp_path, capsys, monkeypatch):
+    from chainrule.training import Progress
+
+    monkeypatch.setattr(Progress, "LINE_EVERY_S", 0.0)  # a line per batch (stderr is not a terminal here)
+    fit(small(tmp_path, epochs=1, out=None, progress=True))
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert [line.split(", loss")[0] for line in err.splitlines()] == [
+        f"  epoch 1/1: {n}/128 samples" for n in (32, 64, 96, 128)]

@@ -84,6 +84,11 @@ def test_confusion_matrix_table():
     (dict(lr=0.0), "learning rate must be a positive number, got 0.0"),
     (dict(optimizer="adam", momentum=0.9), "momentum applies to sgd and rmsprop only"),
     (dict(dataset="mnist"), "needs a data directory"),
+    (dict(model=["mlp"]), r"unknown model \['mlp'\]; expected one of mlp, cnn"),
+    (dict(dataset={"name": "digits"}), r"unknown dataset \{'name': 'digits'\}; expected one of digits, mnist"),
+    (dict(plot="yes"), "plot must be True or False, got 'yes'"),
+    (dict(out=3), r"out must be a path \(str\) or None, got 3"),
+    (dict(download=True), r"download \(--download\) applies to the mnist dataset only"),
 ])
 def test_bad_settings_are_refused_before_training(tmp_path, settings, message):
     with pytest.raises(ConfigError, match=message):
@@ -150,3 +155,23 @@ def test_without_matplotlib_the_run_says_why_there_is_no_plot(tmp_path, monkeypa
     result = fit(small(tmp_path, plot=True))
     assert "plot" not in result.paths and "checkpoint" in result.paths
     assert result.notes == ["no plot: plotting the training curves needs matplotlib: pip install 'chainrule[extras]'"]
+
+
+def test_non_finite_or_constant_images_are_refused_before_training(tmp_path, monkeypatch):
+    from chainrule.training import data
+
+    real = data.load_images
+
+    def with_a_nan_pixel(*args):
+        X, y = real(*args)
+        X[5, 0, 3, 3] = np.nan
+        return X, y
+
+    monkeypatch.setattr(data, "load_images", with_a_nan_pixel)
+    with pytest.raises(ConfigError, match=r"the digits (training|validation) split holds 1 NaN or Inf pixel\(s\); "
+                                          r"expected finite numbers \(they would turn the loss into NaN\)"):
+        fit(small(tmp_path))
+    monkeypatch.setattr(data, "load_images", lambda *args: (np.ones_like(real(*args)[0]), real(*args)[1]))
+    with pytest.raises(ConfigError, match="cannot standardise the digits images with pixel mean 1.0 and standard "
+                                          "deviation 0.0; expected finite numbers and a positive deviation"):
+        fit(small(tmp_path))
