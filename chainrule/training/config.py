@@ -81,10 +81,14 @@ class TrainConfig:
             raise ConfigError("the mnist dataset needs a data directory (--data-dir DIR) holding "
                               "train-images-idx3-ubyte(.gz) and the other three MNIST files, or where "
                               "--download may put them")
-        if self.download and self.dataset != "mnist":
-            raise ConfigError(f"download (--download) applies to the mnist dataset only; the {self.dataset} "
-                              f"dataset is bundled")
+        check_download(self.dataset, self.download)
         return self
+
+
+def check_download(dataset, download):
+    """ConfigError when a download is asked for a data set that has none to fetch."""
+    if download and dataset != "mnist":
+        raise ConfigError(f"download (--download) applies to the mnist dataset only; the {dataset} dataset is bundled")
 
 
 def make_optimizer(name, parameters, lr, momentum=0.0, weight_decay=None):

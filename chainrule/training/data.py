@@ -15,7 +15,7 @@ import numpy as np
 
 from ..data import MNIST, load_digits, mnist, train_test_split
 from ..models import DATASETS
-from .config import ConfigError
+from .config import ConfigError, check_download
 
 TEST_SPLIT_SEED = 0  # fixed, so every run is measured on the same test images
 VAL_SPLIT_SEED = 1
@@ -39,6 +39,7 @@ def load_images(dataset, data_dir=None, part="train", download=False):
     """Images scaled to [0, 1] and labels of ``part`` ('train' or 'test') of ``dataset``.
 
     ``download=True`` first fetches the MNIST files missing from ``data_dir``."""
+    check_download(dataset, download)
     if dataset == "digits":
         X, y = load_digits(as_images=True)
         X /= np.float32(16)

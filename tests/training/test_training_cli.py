@@ -171,6 +171,10 @@ def test_without_download_the_error_says_how_to_get_mnist(tmp_path, capsys, fake
            "that directory" in err and "download=True" not in err
     status, _, err = run(["train", "--dataset", "digits", "--download"], capsys)
     assert status == 2 and "download (--download) applies to the mnist dataset only" in err
+    run(["train", "--model", "mlp", *QUICK, "--out", str(tmp_path / "digits")], capsys)
+    status, _, err = run(["evaluate", str(tmp_path / "digits" / "checkpoint.safetensors"), "--download"], capsys)
+    assert status == 2 and err == ("chainrule evaluate: error: download (--download) applies to the mnist dataset "
+                                   "only; the digits dataset is bundled\n")
 
 
 def test_data_dir_that_is_a_file(tmp_path, capsys):
