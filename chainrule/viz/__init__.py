@@ -7,9 +7,9 @@ the graph: they run each gate's own backward on the side (see ``graph.trace``).
 """
 
 from .drawing import GraphvizNotFoundError, draw, save
-from .explanation import Explanation, Step, explain
+from .explanation import Explanation, NonFiniteWarning, Step, explain
 from .graph import Trace, trace
 from .stepper import stepper_html, write_html
 
-__all__ = ["Explanation", "GraphvizNotFoundError", "Step", "Trace", "draw", "explain", "save", "stepper_html",
+__all__ = ["Explanation", "GraphvizNotFoundError", "NonFiniteWarning", "Step", "Trace", "draw", "explain", "save", "stepper_html",
            "trace", "write_html"]

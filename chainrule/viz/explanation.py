@@ -15,14 +15,20 @@ one element are summarized (shape, range, norm) rather than printed in full.
 
 import builtins
 import re
+import warnings
 from dataclasses import dataclass
 
 from ..backend import xp
 from .graph import Trace, format_constant, local_derivatives, trace
-from .text import gradient_text, number, value_text
+from .letters import gate_letters, graph_names
+from .text import gradient_text, number, product, shown_equation, value_text
 
 #: Gate attributes that derivative texts use as constants (f_c(x) = c + x, f_a(x) = ax, x^p, ...).
 CONSTANT_NAMES = ("c", "a", "p", "slope", "alpha", "low", "high")
+
+
+class NonFiniteWarning(RuntimeWarning):
+    """A gate gave nan or inf from finite inputs: outside where it is defined (log of a negative number)."""
 
 
 @dataclass
@@ -119,14 +125,38 @@ def explain(output, gradient=None, *, digits=2, print=False):
     walk = output if isinstance(output, Trace) else trace(output, gradient, where="explain", gradients="required")
     if not walk.has_gradients:
         raise ValueError("explain: this trace was made without gradients; make it with trace(output, gradient)")
+    taken = graph_names(walk)
+    _warn_non_finite(walk, taken, digits)
     steps = [_start_step(walk.root_gradient, digits)]
     for node in walk.backward_order:
-        steps.append(_gate_step(len(steps) + 1, node, digits))
+        steps.append(_gate_step(len(steps) + 1, node, digits, taken))
     gradients = [_leaf_gradient(wire, digits) for wire in walk.leaves if wire.grad is not None]
     explanation = Explanation(steps, gradients, walk.output.value, digits)
     if print:
         explanation.print()
     return explanation
+
+
+def _warn_non_finite(walk, taken, digits):
+    """One warning per gate whose value, or the gradient it sends, is nan or inf while what it got is finite."""
+    for node in walk.gates:
+        if not all(_finite(wire.value) for wire in node.inputs):
+            continue  # not this gate's doing: an earlier one is warned about
+        letters, _ = gate_letters(node.gate, [wire.name for wire in node.inputs], taken)
+        where = ", ".join(f"{wire.name or letter} = {value_text(wire.value, digits)}"
+                          for letter, wire in zip(letters, node.inputs))
+        if not _finite(node.output.value):
+            problem = f"gives {value_text(node.output.value, digits)} at {where} (outside where it is defined)"
+        elif _finite(node.upstream) and not all(_finite(sent) for sent in node.sent):
+            problem = f"sends a gradient that is not finite at {where} (its derivative is not finite there)"
+        else:
+            continue
+        warnings.warn(f"explain: the {node.label} gate {problem}; the gradients through it are not meaningful",
+                      NonFiniteWarning, stacklevel=3)
+
+
+def _finite(array):
+    return array is None or bool(xp.isfinite(array).all())
 
 
 def _start_step(root, digits):
@@ -137,12 +167,11 @@ def _start_step(root, digits):
     return Step(1, "start", None, root, [root], [], text)
 
 
-def _gate_step(step_number, node, digits):
+def _gate_step(step_number, node, digits, taken):
     gate = node.gate
-    statements = [s.strip() for s in (gate.derivative or "").split(";")]
+    letters, statements = gate_letters(gate, [wire.name for wire in node.inputs], taken)
     locals_ = local_derivatives(node)
     scalar = locals_ is not None
-    letters = [_letter(gate, i) for i in range(len(node.inputs))]
     values = {letter: wire.value for letter, wire in zip(letters, node.inputs)}
     inputs = []
     for position, wire in enumerate(node.inputs):
@@ -160,11 +189,6 @@ def _gate_step(step_number, node, digits):
         sends = "; ".join(f"to {i.target}: {_local_text(i, scalar, digits)}, {_sends_text(i)}" for i in inputs)
         text = f"{node.label}: {given}; upstream {upstream}; {sends}"
     return Step(step_number, node.label, node.node_id, node.upstream, list(node.output.parts), inputs, text)
-
-
-def _letter(gate, position):
-    names = getattr(gate, "input_names", ("x", "y", "z"))
-    return names[position] if position < len(names) else f"x{position}"
 
 
 def _right_side(statement):
@@ -211,8 +235,8 @@ def _arithmetic(local, upstream, sent, digits):
     if sent is None:
         return ""
     if local is not None and sent.size == 1:
-        return f"{number(local.reshape(()), digits)} * {number(upstream.reshape(()), digits)} = " \
-               f"{number(sent.reshape(()), digits)}"
+        (shown_local, shown_upstream), shown_sent = shown_equation([local, upstream], sent, digits, product)
+        return f"{shown_local} * {shown_upstream} = {shown_sent}"
     return gradient_text(sent, digits)
 
 
@@ -223,14 +247,19 @@ def _sends_text(item):
 
 
 def _input_text(item, digits):
-    value = value_text(item.value, digits)
-    named = item.name and item.name != item.letter
-    return f"{item.letter} = {item.name} = {value}" if named else f"{item.letter} = {value}"
+    return input_text(item.letter, item.name, item.value, digits)
+
+
+def input_text(letter, name, value, digits):
+    """How an input is introduced: "x = w0 = 2.00", or "x = 2.00" when it has no other name."""
+    value = value_text(value, digits)
+    return f"{letter} = {name} = {value}" if name and name != letter else f"{letter} = {value}"
 
 
 def _upstream_text(parts, total, digits):
     if len(parts) > 1 and all(p.size == 1 for p in parts):
-        return " + ".join(number(p.reshape(()), digits) for p in parts) + f" = {number(total.reshape(()), digits)}"
+        shown_parts, shown_total = shown_equation(parts, total, digits)
+        return " + ".join(shown_parts) + f" = {shown_total}"
     if len(parts) > 1:
         return f"{gradient_text(total, digits)} (the sum over {len(parts)} uses)"
     return gradient_text(total, digits)
