@@ -176,7 +176,7 @@ def _gate_step(step_number, node, digits, taken):
     inputs = []
     for position, wire in enumerate(node.inputs):
         statement = statements[min(position, len(statements) - 1)]
-        substituted = _substitute(_right_side(statement), gate, values, digits) if scalar else None
+        substituted = substitute(right_side(statement), gate, values, digits) if scalar else None
         local = locals_[position] if scalar and position < len(locals_) else None
         sent = node.sent[position]
         inputs.append(InputGradient(letters[position], wire.name, wire.value, statement, substituted, local, sent,
@@ -191,11 +191,12 @@ def _gate_step(step_number, node, digits, taken):
     return Step(step_number, node.label, node.node_id, node.upstream, list(node.output.parts), inputs, text)
 
 
-def _right_side(statement):
+def right_side(statement):
+    """What a derivative statement says the derivative is: "e^x" of "d/dx e^x = e^x"."""
     return statement.split("=", 1)[1].strip() if "=" in statement else statement
 
 
-def _substitute(formula, gate, values, digits):
+def substitute(formula, gate, values, digits):
     """The formula with the input letters replaced by their values and the gate's constants by theirs."""
 
     def replace(match):
@@ -216,18 +217,19 @@ def _local_text(item, scalar, digits):
     if not item.derivative:
         return "local derivative not stated"
     text = f"local {item.derivative}"
-    right = _right_side(item.derivative)
+    right = right_side(item.derivative)
     if item.substituted is not None and item.substituted != right:
         text += f" = {item.substituted}"
-    if item.local is not None and not _is_number_text(item.substituted, item.local):
+    if item.local is not None and not _says(item.substituted or right, number(item.local.reshape(()), digits)):
         text += f" = {number(item.local.reshape(()), digits)}"
     return text
 
 
-def _is_number_text(text, value):
+def _says(text, shown):
+    """Whether ``text`` already is the number ``shown``: "= 1", not "= 1 = 1.00"; "= v = 1.65", not "= 1.65 = 1.65"."""
     try:
-        return float(text) == float(value.reshape(()))
-    except (TypeError, ValueError):
+        return float(text) == float(shown)
+    except ValueError:
         return False
 
 
