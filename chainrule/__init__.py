@@ -26,6 +26,6 @@ from .check import GradcheckError, gradcheck, gradgradcheck, max_relative_error 
 from . import functional, nn, optim, data, viz  # noqa: E402
 from .functional import log_softmax, softmax  # noqa: E402
 from .io import load, save  # noqa: E402
-from .viz import explain  # noqa: E402
+from .viz import explain, practice  # noqa: E402
 
 manual_seed = nn.init.manual_seed

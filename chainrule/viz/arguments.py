@@ -10,6 +10,8 @@ import contextlib
 import sys
 import warnings
 
+from .expression import parse_assignments
+
 
 def digits(text):
     """The ``--digits`` type: a whole number of decimals from 0 to 15."""
@@ -20,6 +22,14 @@ def digits(text):
     if not 0 <= value <= 15:
         raise argparse.ArgumentTypeError(f"must be between 0 and 15, got {value}")
     return value
+
+
+def values_at(items):
+    """The ``--at NAME=VALUE ...`` items as a dict; a ValueError that names the option otherwise."""
+    try:
+        return parse_assignments(items)
+    except ValueError as error:
+        raise ValueError(f"argument --at: {error}") from None
 
 
 def accept_leading_minus(parser):
@@ -47,17 +57,11 @@ def _looks_like_formula(arg):
 
 @contextlib.contextmanager
 def one_line_warnings(prog):
-    """Print each warning raised inside as ``PROG: warning: MESSAGE`` on standard error, once.
-
-    A message that starts with the subcommand's own name ("explain: ...") loses it, as
-    ``prog`` already says it.
-    """
-    own = prog.split()[-1] + ": "
+    """Print each warning raised inside as ``PROG: warning: MESSAGE`` on standard error, once."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             yield
         finally:
             for message in dict.fromkeys(str(w.message) for w in caught):
-                message = message[len(own):] if message.startswith(own) else message
                 print(f"{prog}: warning: {message}", file=sys.stderr)

@@ -1,9 +1,9 @@
 """``chainrule explain EXPRESSION --at NAME=VALUE ...``: the backward pass of a formula, told and drawn."""
 
-from .arguments import accept_leading_minus, digits, one_line_warnings
+from .arguments import accept_leading_minus, digits, one_line_warnings, values_at
 from .drawing import GraphvizNotFoundError, draw, save
 from .explanation import explain
-from .expression import compile_expression, parse_assignments
+from .expression import compile_expression
 from .stepper import write_html
 from .text import number, shown_equation
 
@@ -36,7 +36,7 @@ def run(args):
     """Print the value, the gradients and the steps; write the pictures. Bad input exits with status 2."""
     args.expression = args.expression.strip()  # a formula starting with '-' arrives as " -x*y"
     try:
-        values = parse_assignments(args.at)
+        values = values_at(args.at)
         output, leaves = compile_expression(args.expression, values)
         with one_line_warnings(args.parser.prog):
             explanation = explain(output, digits=args.digits)

@@ -151,7 +151,7 @@ def _warn_non_finite(walk, taken, digits):
             problem = f"sends a gradient that is not finite at {where} (its derivative is not finite there)"
         else:
             continue
-        warnings.warn(f"explain: the {node.label} gate {problem}; the gradients through it are not meaningful",
+        warnings.warn(f"the {node.label} gate {problem}; the gradients through it are not meaningful",
                       NonFiniteWarning, stacklevel=3)
 
 

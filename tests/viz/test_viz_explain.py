@@ -145,7 +145,7 @@ def test_a_gate_outside_its_domain_warns_naming_it():
         warnings.simplefilter("always")
         explain(y)
     assert [type(w.message) for w in caught] == [NonFiniteWarning]  # and nothing from NumPy
-    assert str(caught[0].message) == ("explain: the log gate gives nan at x = -1.00 (outside where it is defined); "
+    assert str(caught[0].message) == ("the log gate gives nan at x = -1.00 (outside where it is defined); "
                                       "the gradients through it are not meaningful")
     assert caught[0].filename == __file__  # points at the caller's line
     with np.errstate(invalid="ignore"):
