@@ -73,7 +73,13 @@ def test_pictures_and_page(capsys, tmp_path):
     (["explain", "x*y", "--at", "x=1", "y=two"], "the value of y is not a number: 'two'"),
     (["explain", "x", "--at", "x=1", "z=2"], "z does not appear in the expression"),
     (["explain", "2+3"], "no variables, so there is nothing to differentiate"),
-    (["explain"], "the following arguments are required: EXPRESSION"),
+    (["explain"], "give an EXPRESSION with --at, or --model mlp|cnn"),
+    (["explain", "--model", "rnn"], "argument --model: invalid choice: 'rnn' (choose from 'mlp', 'cnn')"),
+    (["explain", "x*2", "--model", "mlp"], "--model explains a network: leave out EXPRESSION and --at"),
+    (["explain", "--model", "mlp", "--batch", "0"], "argument --batch: must be between 1 and 256, got 0"),
+    (["explain", "--model", "mlp", "--batch", "a"], "argument --batch: not a whole number: 'a'"),
+    (["explain", "--model", "mlp", "--seed", "-1"], "argument --seed: must be 0 or more, got -1"),
+    (["explain", "--model", "cnn", "--svg", "a.svg"], "the pictures (--svg, --png, --dot, --html) are for formulas"),
 ])
 def test_bad_input_exits_with_status_2_and_a_message(capsys, argv, message):
     status, out, err = run(capsys, *argv)

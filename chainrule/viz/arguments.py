@@ -1,6 +1,6 @@
 """What the formula subcommands (``explain``, ``practice``) share on the command line.
 
-``--digits`` is read the same way by both; an expression that starts with a minus
+Whole-number options (``--digits``, ``--seed``, ...) are read the same way by both; an expression that starts with a minus
 ("-x*y") is taken as the expression, not as an unknown option; and warnings come out
 as one line each ("chainrule explain: warning: ..."), without Python's source line.
 """
@@ -13,15 +13,23 @@ import warnings
 from .expression import parse_assignments
 
 
-def digits(text):
-    """The ``--digits`` type: a whole number of decimals from 0 to 15."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if not 0 <= value <= 15:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 15, got {value}")
-    return value
+def whole_number(low, high=None):
+    """An argparse type: a whole number from ``low`` to ``high`` (no limit above when None)."""
+
+    def read(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        if value < low or (high is not None and value > high):
+            wanted = f"between {low} and {high}" if high is not None else f"{low} or more"
+            raise argparse.ArgumentTypeError(f"must be {wanted}, got {value}")
+        return value
+
+    return read
+
+
+digits = whole_number(0, 15)  # the --digits type: decimals shown
 
 
 def values_at(items):

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from ..backend import xp
 from .graph import Trace, format_constant, local_derivatives, trace
+from .layers import explain_layers
 from .letters import gate_letters, graph_names
 from .text import gradient_text, number, product, shown_equation, value_text
 
@@ -114,14 +115,25 @@ class Explanation:
         builtins.print(str(self), file=file)
 
 
-def explain(output, gradient=None, *, digits=2, print=False):
+def explain(output, gradient=None, *, digits=None, print=False, level="gate"):
     """Explain the backward pass from ``output``, gate by gate; returns an :class:`Explanation`.
 
     ``gradient`` is dL/d(output) (default 1 for a one-element output); ``output`` may also
-    be a ``Trace`` made with gradients. Numbers are shown
-    at ``digits`` decimals; ``print=True`` also prints the explanation. Leaves' ``.grad``
-    is not touched and the graph is not released, so ``backward()`` can still run.
+    be a ``Trace`` made with gradients. Numbers are shown at ``digits`` decimals (2 for
+    gates, 4 for layers); ``print=True`` also prints the explanation. ``level="layer"``
+    tells a network's backward layer by layer instead, with shapes and example numbers
+    (a :class:`~chainrule.viz.layers.LayerExplanation`, see ``chainrule.viz.layers``).
+    Leaves' ``.grad`` is not touched and the graph is not released, so ``backward()``
+    can still run.
     """
+    if level not in ("gate", "layer"):
+        raise ValueError(f"explain: level must be 'gate' or 'layer', got {level!r}")
+    if level == "layer":
+        explanation = explain_layers(output, gradient, digits=4 if digits is None else digits)
+        if print:
+            explanation.print()
+        return explanation
+    digits = 2 if digits is None else digits
     walk = output if isinstance(output, Trace) else trace(output, gradient, where="explain", gradients="required")
     if not walk.has_gradients:
         raise ValueError("explain: this trace was made without gradients; make it with trace(output, gradient)")

@@ -11,7 +11,7 @@ import argparse
 import random
 import sys
 
-from .arguments import accept_leading_minus, digits, one_line_warnings, values_at
+from .arguments import accept_leading_minus, digits, one_line_warnings, values_at, whole_number
 from .exercises import LEVELS, random_exercise
 from .practice import practice
 from .practice_page import write_practice_html
@@ -37,7 +37,7 @@ def add_parser(subparsers):
     parser.add_argument("--random", action="store_true", help="practice on a generated formula")
     parser.add_argument("--level", type=_level, help="with --random: 1 add and multiply, 2 also exp, 1/x and "
                                                      "max, 3 a neuron with a sigmoid (default 1)")
-    parser.add_argument("--seed", type=_seed, help="with --random: the seed, to get the same formula again")
+    parser.add_argument("--seed", type=whole_number(0), help="with --random: the seed, to get the same formula again")
     parser.add_argument("--html", metavar="PATH", help="write the practice as a page to work through in a "
                                                        "browser, instead of asking here")
     parser.set_defaults(run=run, parser=parser)
@@ -48,16 +48,6 @@ def _level(text):
     if text.strip() not in {str(level) for level in LEVELS}:
         raise argparse.ArgumentTypeError(f"must be 1, 2 or 3, got {text!r}")
     return int(text)
-
-
-def _seed(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
-    return value
 
 
 def run(args):
