@@ -13,7 +13,6 @@ the explanation shows the sum ("upstream 0.20 + 0.40 = 0.60"). Tensors with more
 one element are summarized (shape, range, norm) rather than printed in full.
 """
 
-import builtins
 import re
 import warnings
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from dataclasses import dataclass
 from ..backend import xp
 from .graph import Trace, format_constant, local_derivatives, trace
 from .layers import explain_layers
+from .steps import NumberedSteps
 from .letters import gate_letters, graph_names
 from .text import gradient_text, number, product, shown_equation, value_text
 
@@ -77,7 +77,7 @@ class LeafGradient:
     text: str
 
 
-class Explanation:
+class Explanation(NumberedSteps):
     """The numbered steps of a backward pass; ``str()`` gives the walk, ``print()`` prints it."""
 
     def __init__(self, steps, gradients, output_value, digits):
@@ -85,15 +85,6 @@ class Explanation:
         self.gradients = gradients
         self.output_value = output_value
         self.digits = digits
-
-    def __len__(self):
-        return len(self.steps)
-
-    def __iter__(self):
-        return iter(self.steps)
-
-    def __getitem__(self, index):
-        return self.steps[index]
 
     def __str__(self):
         return self.text()
@@ -108,11 +99,6 @@ class Explanation:
             lines += [f"  {leaf.text}" for leaf in self.gradients]
         return "\n".join(lines)
 
-    def __repr__(self):
-        return f"<Explanation: {len(self.steps)} steps>"
-
-    def print(self, file=None):
-        builtins.print(str(self), file=file)
 
 
 def explain(output, gradient=None, *, digits=None, print=False, level="gate"):

@@ -16,11 +16,11 @@ own backward computed (the tests check that they agree). Other gates get one lin
 their derivative statement.
 """
 
-import builtins
 from dataclasses import dataclass
 
 from ..backend import xp
 from .graph import Trace, trace
+from .steps import NumberedSteps
 from .text import number, shape_text
 
 
@@ -42,7 +42,7 @@ class LayerStep:
         return f"{self.number}. " + "\n   ".join(self.lines)
 
 
-class LayerExplanation:
+class LayerExplanation(NumberedSteps):
     """The numbered layers of a backward pass; ``str()`` gives the story, ``print()`` prints it."""
 
     def __init__(self, steps, output_value, digits):
@@ -50,25 +50,10 @@ class LayerExplanation:
         self.output_value = output_value
         self.digits = digits
 
-    def __len__(self):
-        return len(self.steps)
-
-    def __iter__(self):
-        return iter(self.steps)
-
-    def __getitem__(self, index):
-        return self.steps[index]
-
     def __str__(self):
         head = (f"Backward pass, layer by layer, from the loss ({number(self.output_value, self.digits)}) back to "
                 "the input (N is the batch size):")
         return "\n".join([head] + [str(step) for step in self.steps])
-
-    def __repr__(self):
-        return f"<LayerExplanation: {len(self.steps)} layers>"
-
-    def print(self, file=None):
-        builtins.print(str(self), file=file)
 
 
 def training_step(model="mlp", batch=8, seed=0):
