@@ -20,6 +20,7 @@ come from ``explain``'s steps, so practice and explanation cannot disagree.
 of answers, one per line), ``.score`` and ``.explanation`` for the end.
 """
 
+import html
 import math
 import sys
 from dataclasses import dataclass, field
@@ -129,6 +130,13 @@ class Practice:
 
     def __getitem__(self, index):
         return self.questions[index]
+
+    def _repr_html_(self):
+        """In Jupyter: the practice page itself, inline (an iframe holding the self-contained page)."""
+        from .practice_page import practice_html  # the page module imports this one
+
+        page = html.escape(practice_html(self), quote=True)
+        return f'<iframe srcdoc="{page}" style="width: 100%; height: 640px; border: 1px solid #d0d7de"></iframe>'
 
     @property
     def score(self):

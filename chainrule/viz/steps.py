@@ -1,6 +1,7 @@
 """What every told backward pass shares: a list of numbered steps that reads as text and prints."""
 
 import builtins
+import html
 
 
 class NumberedSteps:
@@ -22,3 +23,7 @@ class NumberedSteps:
 
     def print(self, file=None):
         builtins.print(str(self), file=file)
+
+    def _repr_html_(self):
+        """Jupyter shows the text as it prints, in a fixed-width block."""
+        return f"<pre>{html.escape(str(self))}</pre>"

@@ -143,3 +143,12 @@ def test_random_exercises_are_reproducible_and_grow(level):
         assert {"exp", "1/x", "maximum"} <= used
     with pytest.raises(ValueError, match="the level must be 1, 2 or 3, got 4"):
         random_exercise(4, 0)
+
+
+def test_rich_display_in_jupyter():
+    session = practice(*SIMPLE)
+    frame = session._repr_html_()
+    assert frame.startswith('<iframe srcdoc="&lt;!DOCTYPE html&gt;') and "Practice: f = (x+y)*z" in frame
+    assert '"' not in frame[len('<iframe srcdoc="'):frame.index('" style=')]  # the page is quoted whole
+    shown = session.explanation._repr_html_()
+    assert shown.startswith("<pre>Backward pass") and "u*v" in shown
