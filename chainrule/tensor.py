@@ -12,8 +12,7 @@ class Tensor:
     for a leaf). ``name`` labels it in pictures and explanations.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "gate", "name", "_version", "_hooks", "_retains_grad",
-                 "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "gate", "name", "_hooks", "_retains_grad", "__weakref__")
     # Let NumPy arrays on the left of an operator hand over to our reflected methods.
     __array_ufunc__ = None
     __hash__ = object.__hash__
@@ -32,7 +31,6 @@ class Tensor:
         self.requires_grad = bool(requires_grad)
         self.gate = None
         self.name = name
-        self._version = 0
         self._hooks = None
         self._retains_grad = False
 
@@ -73,10 +71,18 @@ class Tensor:
         return self.data.item()
 
     def numpy(self):
+        """The array itself, sharing memory with the tensor (as PyTorch's ``.numpy()``)."""
         return self.data
 
     def __array__(self, dtype=None, copy=None):
-        return self.data if dtype is None else self.data.astype(dtype)
+        """NumPy's conversion protocol: ``np.array(t)`` copies, ``np.asarray(t)`` shares memory when it can,
+        and ``copy=False`` refuses a conversion that would need a copy."""
+        if dtype is None or xp.dtype(dtype) == self.data.dtype:
+            return self.data.copy() if copy else self.data
+        if copy is False:
+            raise ValueError(f"__array__: converting a {self.data.dtype} tensor to {xp.dtype(dtype)} needs a copy, "
+                             "but copy=False was given")
+        return self.data.astype(dtype)
 
     def __float__(self):
         return float(self.item())
@@ -91,11 +97,6 @@ class Tensor:
 
     def tolist(self):
         return self.data.tolist()
-
-    def astype(self, dtype):
-        """A differentiable cast to another floating dtype (or a plain cast of a constant)."""
-        from .gates.elementwise import cast
-        return cast(self, dtype)
 
     def __repr__(self):
         body = xp.array2string(self.data, separator=", ", precision=4, threshold=20, prefix="tensor(")
@@ -159,6 +160,17 @@ class Tensor:
         self._hooks.append(hook)
         return _HookHandle(self._hooks, hook)
 
+    def register_post_accumulate_grad_hook(self, hook):
+        """Call ``hook(tensor)`` as soon as this leaf's ``.grad`` holds its final value for the running
+        backward, while the rest of the walk goes on (data-parallel training starts reducing here)."""
+        if self.gate is not None or not self.requires_grad:
+            raise RuntimeError(
+                "register_post_accumulate_grad_hook: only a leaf that requires grad accumulates into .grad; "
+                f"this tensor (shape {self.shape}) is {'made by a gate' if self.gate is not None else 'a constant'}"
+            )
+        hooks = autograd.PostAccumulate.add(self, hook)
+        return _HookHandle(hooks, hook)
+
     def detach(self):
         """The same data, cut from the graph."""
         return Tensor(self.data)
@@ -169,7 +181,12 @@ class Tensor:
         self.requires_grad = requires_grad
         return self
 
-    # ----- in-place changes: not recorded, but counted --------------------------
+    # ----- in-place changes: not recorded, but counted on the memory ------------
+    @property
+    def _version(self):
+        """The clock reading of the latest in-place change to this tensor's memory (0 if none)."""
+        return autograd.InPlace.version(self.data)
+
     def _check_in_place(self, what):
         if self.requires_grad and autograd.GradMode.enabled:
             raise RuntimeError(
@@ -202,8 +219,9 @@ class Tensor:
         return self._in_place(other, xp.divide, Tensor.__truediv__)
 
     def _bump_version(self):
-        """Record an in-place change, so gates that cached this tensor refuse to backpropagate through it."""
-        self._version = autograd.InPlace.stamp()
+        """Record an in-place change to this tensor's memory, so gates that cached it, a view of it or a
+        detached copy refuse to backpropagate through it."""
+        autograd.InPlace.record(self.data)
 
     def fill_(self, value):
         self._check_in_place("fill_")

@@ -11,12 +11,15 @@ branch on ``isinstance(grad, Tensor)`` and build the gradient from differentiabl
 gates there, so that the array path keeps its in-place arithmetic.
 """
 
+from __future__ import annotations
+
 import math
 import string
 
 from ..autograd import Gate
 from ..backend import xp
 from ..tensor import Tensor
+from ..types import TensorLike
 from . import common
 from .shape import scatter_add
 
@@ -25,6 +28,7 @@ class Linear(Gate):
     """x @ w^T + b for x (..., in), w (out, in), b (out,), in one gate."""
 
     derivative = "d/dx (x@w^T+b) = g@w; d/dw (x@w^T+b) = g^T@x; d/db (x@w^T+b) = g summed over the batch"
+    fresh_gradients = True
     input_names = ("x", "w", "b")
 
     def forward(self, x, w, b=None):
@@ -81,6 +85,7 @@ def _shifted(x, axis):
 
 class LogSoftmax(Gate):
     derivative = "d/dx_j log_softmax(x)_i = [i=j] - softmax(x)_j"
+    fresh_gradients = True
 
     def forward(self, x):
         shifted = _shifted(x, self.axis)
@@ -98,6 +103,7 @@ class LogSoftmax(Gate):
 
 class Softmax(Gate):
     derivative = "d/dx_j softmax(x)_i = softmax(x)_i * ([i=j] - softmax(x)_j)"
+    fresh_gradients = True
 
     def forward(self, x):
         e = _shifted(x, self.axis)
@@ -111,6 +117,27 @@ class Softmax(Gate):
         dx = grad - sum_of_products(grad, out, (self.axis % out.ndim,), keepdims=True)
         dx *= out
         return dx
+
+
+# PyTorch's dim, NumPy's axis as an alias; a 0-d input is one class (softmax 1, log_softmax 0, as in PyTorch).
+def _along(gate, input, dim, axis, where):
+    x = common.floating(input)
+    dim = common.one_of(dim, axis, "dim", "axis", where, -1)
+    if x.ndim == 0:
+        return gate.apply(x.reshape(1), axis=0).reshape(())
+    return gate.apply(x, axis=common.normalize_axis(dim, x.ndim, where)[0])
+
+
+@common.operation("softmax", functional=True)
+def softmax(input: TensorLike, dim: int = -1, *, axis: int | None = None) -> Tensor:
+    """exp(x) / sum(exp(x)) along ``dim``, computed after subtracting the maximum."""
+    return _along(Softmax, input, dim, axis, "softmax")
+
+
+@common.operation("log_softmax", functional=True)
+def log_softmax(input: TensorLike, dim: int = -1, *, axis: int | None = None) -> Tensor:
+    """x - logsumexp(x) along ``dim``, stable for any magnitude."""
+    return _along(LogSoftmax, input, dim, axis, "log_softmax")
 
 
 def sum_of_products(a, b, axes, keepdims=False):
@@ -173,6 +200,7 @@ class CrossEntropy(Gate):
     """
 
     derivative = "d/dx cross_entropy(x, t) = (softmax(x) - onehot(t)) / N (for a mean without weights or smoothing)"
+    fresh_gradients = True
 
     def forward(self, x):
         targets, smoothing, c = self.targets, self.smoothing, x.shape[1]
@@ -242,6 +270,8 @@ class Normalization(Gate):
 
     dx = (g' - mean(g') - xhat * mean(g' * xhat)) / sqrt(var + eps) with g' = g * weight.
     """
+
+    fresh_gradients = True
 
     statements = {"x": "d/dx norm(x) = (g - mean(g) - xhat*mean(g*xhat)) / std (g scaled by the weight)",
                   "weight": "d/dw norm(x)*w+b = g*xhat summed", "bias": "d/db norm(x)*w+b = g summed"}
@@ -350,6 +380,7 @@ class BinaryCrossEntropy(Gate):
     so p = 0 or 1 gives a finite loss and gradient."""
 
     derivative = "d/dp bce(p,t) = (p-t) / (p*(1-p)); d/dt bce(p,t) = log(1-p) - log(p)"
+    fresh_gradients = True
     input_names = ("p", "t")
 
     def forward(self, p, t):
@@ -381,6 +412,7 @@ class BinaryCrossEntropyWithLogits(Gate):
 
     derivative = ("d/dx bce_logits(x,t) = sigmoid(x) - t (without pos_weight); "
                   "d/dt bce_logits(x,t) = -x + (pos_weight-1)*softplus(-x)")
+    fresh_gradients = True
     input_names = ("x", "t")
 
     def _multiplier(self, t):
@@ -406,6 +438,7 @@ class Dropout(Gate):
     """x * mask, the mask holding 0 (dropped) or 1/(1-p) (kept) for each element."""
 
     derivative = "d/dx dropout(x) = mask (0 or 1/(1-p))"
+    fresh_gradients = True
 
     def forward(self, x):
         return x * self.mask
@@ -419,6 +452,7 @@ class Embedding(Gate):
     sum of their gradients, and the ``padding_idx`` row none."""
 
     derivative = "d/dx x[i] = 1 at row i (rows picked several times add up)"
+    fresh_gradients = True
 
     def forward(self, weight):
         return weight[self.indices]
@@ -431,4 +465,4 @@ class Embedding(Gate):
 
 __all__ = ["Linear", "LogSoftmax", "Softmax", "ClassTargets", "CrossEntropy", "Normalization", "BatchNorm",
            "LayerNorm", "BinaryCrossEntropy", "BinaryCrossEntropyWithLogits", "Dropout", "Embedding",
-           "sum_of_products", "softplus"]
+           "sum_of_products", "softplus", "softmax", "log_softmax"]

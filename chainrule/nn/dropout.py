@@ -28,7 +28,7 @@ class Dropout(Module):
         self.generator = init.default_generator().spawn(1)[0] if seed is None else xp.random.default_rng(seed)
 
     def forward(self, x):
-        return F.dropout(x, self.p, self.training, self.generator)
+        return F.dropout(x, self.p, self.training, generator=self.generator)
 
     def extra_repr(self):
         return f"p={self.p}, inplace={self.inplace}"

@@ -20,23 +20,9 @@ import math
 import numbers
 
 from ..backend import xp
+from .. import random
+from ..random import DEFAULT_SEED, default_generator, manual_seed  # noqa: F401  (the one generator, seeded there)
 from ..tensor import Tensor
-
-DEFAULT_SEED = 67280421310721  # PyTorch's default seed, for the same "fixed until seeded" behaviour
-
-_generator = xp.random.default_rng(DEFAULT_SEED)
-
-
-def manual_seed(seed):
-    """Reseed the generator behind every init function and layer initialisation; returns it."""
-    global _generator
-    _generator = xp.random.default_rng(seed)
-    return _generator
-
-
-def default_generator():
-    """The Generator that init functions use when no ``generator=`` is given."""
-    return _generator
 
 
 # ----- gains and fans -----------------------------------------------------------------
@@ -103,7 +89,7 @@ def _fill(t, values):
 
 
 def _rng(generator):
-    return _generator if generator is None else generator
+    return random.generator_or_default(generator, "init")
 
 
 # ----- constants ---------------------------------------------------------------------------

@@ -8,7 +8,7 @@ Class weights are kept as buffers (NumPy arrays), so they travel with the state_
 import numbers
 
 from .. import functional as F
-from . import checks
+from .. import checks
 from .module import Module
 
 

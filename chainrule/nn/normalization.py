@@ -10,7 +10,7 @@ import numbers
 
 from .. import functional as F
 from ..backend import xp
-from . import checks
+from .. import checks
 from .module import Module, Parameter
 
 

@@ -20,6 +20,7 @@ import numbers
 
 from .. import blas
 from ..backend import xp
+from ..tensor import Tensor
 
 
 class Optimizer:
@@ -151,9 +152,12 @@ class Optimizer:
         loss = closure() if closure is not None else None
         for group in self.param_groups:
             for p in group["params"]:
-                if p.grad is None:
+                grad = p.grad
+                if grad is None:
                     continue
-                self._update(p, p.grad, self.state.setdefault(p, {}), group)
+                if isinstance(grad, Tensor):  # after backward(create_graph=True): step on its values
+                    grad = grad.data
+                self._update(p, grad, self.state.setdefault(p, {}), group)
                 p._bump_version()  # tell the engine this array changed under its feet
         return loss
 
