@@ -286,7 +286,12 @@ class Gate:
             return _record_several(gate, data, inputs)
         if type(data) is not ndarray:
             data = xp.asarray(data)  # NumPy returns scalars from 0-d operations
-        out = _plain_tensor(data)
+        out = Tensor.__new__(Tensor)  # _plain_tensor, inlined: this is the engine's hottest line
+        out.data = data
+        out.grad = None
+        out.name = None
+        out._hooks = None
+        out._retains_grad = False
         if GradMode.enabled:
             for x in inputs:
                 if x.requires_grad:
@@ -297,6 +302,8 @@ class Gate:
                     out.requires_grad = True
                     out.gate = gate
                     return out
+        out.requires_grad = False
+        out.gate = None
         return out
 
     def describe_inputs(self):
@@ -429,7 +436,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, capt
     write into an owned gradient that no hook, ``retain_grad``, capture or ``.grad`` saw.
     """
     pending = {}  # tensor -> the sum of the gradients that reached it so far
-    owned = set()  # id() of the pending gradients that the walk allocated and handed to nobody
+    owned = {}  # tensor -> True when its pending gradient is an array the walk allocated and handed to nobody
     ready = []  # heap of (-gate.sequence, id(tensor), tensor) for tensors with a gate and a pending gradient
     leaves = []  # tensors without a gate that have a pending gradient, in the order they got one
     for root, g in zip(roots, root_grads):
@@ -439,7 +446,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, capt
             pending[root] = g
             _enqueue(root, ready, leaves)
     if not create_graph:
-        owned.update(id(g) for g in pending.values())  # _root_gradient made each of them
+        owned = dict.fromkeys(pending, True)  # _root_gradient made each of them
     captured = dict.fromkeys(capture) if capture is not None else None
     uses = _hooked_uses(roots) if PostAccumulate.hooks and captured is None else None
     stored = set()
@@ -456,9 +463,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, capt
             if g is None:  # an output of a several-output gate that has already run
                 node = heappop(ready)[2] if ready else None
                 continue
-            lone = id(g) in owned
-            if lone:
-                owned.discard(id(g))
+            lone = owned.pop(node, False)
             if node._hooks:
                 g = _run_hooks(node, g)
                 lone = False
@@ -504,7 +509,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, capt
                     if previous is None:
                         pending[x] = gx
                         if fresh:
-                            owned.add(id(gx))
+                            owned[x] = True
                         if x.gate is None:
                             leaves.append(x)
                         else:
@@ -513,15 +518,14 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, capt
                             node = x
                     else:
                         # Out of place on purpose: a gate may hand the same array to several inputs.
-                        owned.discard(id(previous))
-                        pending[x] = total = previous + gx
-                        owned.add(id(total))
+                        pending[x] = previous + gx
+                        owned[x] = True
                 if uses is not None and x in uses:
                     uses[x] -= 1
                     if not uses[x] and x in pending:  # every gate that uses this leaf has run: its gradient is final
-                        owned.discard(id(pending[x]))
+                        owned.pop(x, None)
                         _finish_leaf(x, pending.pop(x), captured, stored, create_graph)
-            grads = gx = previous = None
+            grads = gx = None
             if not retain_graph:
                 gate.inputs = None  # releases the cached tensors (and marks the gate released)
             if ready:
@@ -560,7 +564,7 @@ def _backward_of_several(gate, node, g, pending, owned, captured, stored, create
         else:
             gradient = pending.pop(out, None)
             if gradient is not None:
-                owned.discard(id(gradient))
+                owned.pop(out, None)
                 if out._hooks:
                     gradient = _run_hooks(out, gradient)
                 if out._retains_grad or captured is not None:

@@ -191,6 +191,8 @@ def one_of(value, alias, name, alias_name, where, default=None):
 def floating(x):
     """``x`` as a floating-point Tensor: integer and boolean input becomes the default float (float32), as
     PyTorch's floating functions (exp, erf, sigmoid, ...) promote it."""
+    if isinstance(x, Tensor) and x.data.dtype.kind == "f":  # the common case, decided first
+        return x
     x = as_tensor(x)
     if x.data.dtype.kind == "f":
         return x

@@ -147,9 +147,10 @@ def _product_of_others_from_gates(x, axes):
 # PyTorch's dim and keepdim, with NumPy's axis and keepdims accepted as aliases.
 def _reduce(gate, input, dim, keepdim, axis, keepdims, where):
     x = as_tensor(input)
-    dim = one_of(dim, axis, "dim", "axis", where)
-    keepdim = bool(one_of(keepdim or None, keepdims, "keepdim", "keepdims", where))
-    return gate.apply(x, axes=normalize_axis(dim, x.ndim, where), keepdims=keepdim)
+    if axis is not None or keepdims is not None:  # NumPy's spellings
+        dim = one_of(dim, axis, "dim", "axis", where)
+        keepdim = bool(one_of(keepdim or None, keepdims, "keepdim", "keepdims", where))
+    return gate.apply(x, axes=normalize_axis(dim, x.ndim, where), keepdims=bool(keepdim))
 
 
 @operation("sum")
