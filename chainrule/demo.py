@@ -73,6 +73,7 @@ def add_parser(subparsers):
 
 def run(args):
     """The demo with parsed arguments; returns the exit status."""
+    cr.tune_process_for_training()
     if args.epochs < 1:
         args.parser.error(f"--epochs must be a positive integer, got {args.epochs}")  # exits with status 2
     f, leaves = simple_example()

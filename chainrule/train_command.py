@@ -14,6 +14,7 @@ import dataclasses
 import sys
 
 from . import io
+from .tuning import tune_process_for_training
 from .models import DATASETS, MODEL_NAMES
 from .training import OPTIMIZERS, SCHEDULES, ConfigError, TrainConfig, fit, load_checkpoint, plural
 
@@ -114,6 +115,7 @@ def config_from_args(args):
 
 def run(args):
     """Run ``chainrule train`` with parsed arguments; returns the exit status (2 for bad input)."""
+    tune_process_for_training()
     try:
         config = config_from_args(args)
         result = fit(config, log=lambda line: print(line, flush=True))
