@@ -5,6 +5,8 @@ import numbers
 
 import numpy as np
 
+from ..keywords import CheckedKeywords
+
 
 def as_array(x):
     """The NumPy array behind ``x``: a Tensor's ``.data``, an array as is, anything else via np.asarray."""
@@ -16,7 +18,7 @@ def as_array(x):
     return np.asarray(x)
 
 
-class Dataset:
+class Dataset(CheckedKeywords):
     """A collection of samples: ``len(ds)`` samples, ``ds[i]`` the i-th one (0 <= i < len(ds)).
 
     Subclass it and define ``__len__`` and ``__getitem__``; a DataLoader does the batching.

@@ -16,8 +16,10 @@ as ``initial_lr``), so a resumed run lands on exactly the same numbers.
 import math
 import numbers
 
+from ..keywords import CheckedKeywords
 
-class LRScheduler:
+
+class LRScheduler(CheckedKeywords):
     """Base class: subclasses write ``_lr_at(base_lr, epoch)``."""
 
     def __init__(self, optimizer, last_epoch=-1):

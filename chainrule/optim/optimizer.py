@@ -20,9 +20,10 @@ import numbers
 
 from .. import blas
 from ..backend import xp
+from ..keywords import CheckedKeywords
 
 
-class Optimizer:
+class Optimizer(CheckedKeywords):
     """Base class: parameter groups, per-parameter state, ``zero_grad`` and checkpoints.
 
     ``params`` is an iterable of parameters, or of dicts (parameter groups) such as
