@@ -9,6 +9,11 @@ each also takes ``generator=`` to draw from a Generator of your own.
 Like PyTorch's, the default generator starts from a fixed seed, so a fresh process
 builds the same model every time until you call ``manual_seed``.
 
+Threads: ``manual_seed`` in the main thread reseeds the process's generator, which every
+thread that has not seeded draws from. In any other thread it gives that thread a
+generator of its own, so two threads that each seed and build a model get the weights
+they would get one after the other, whatever the interleaving.
+
 Why the scales: a layer computing ``sum_i w_i x_i`` over ``fan_in`` inputs multiplies
 the variance of its inputs by ``fan_in * Var(w)``. Kaiming (He) init picks
 ``Var(w) = gain^2 / fan_in`` so signals keep their size through ReLU layers going
@@ -18,25 +23,33 @@ forward (``mode="fan_in"``) or gradients going backward (``mode="fan_out"``); Xa
 
 import math
 import numbers
+import threading
 
 from ..backend import xp
 from ..tensor import Tensor
 
 DEFAULT_SEED = 67280421310721  # PyTorch's default seed, for the same "fixed until seeded" behaviour
 
-_generator = xp.random.default_rng(DEFAULT_SEED)
+_generator = xp.random.default_rng(DEFAULT_SEED)  # the process's: threads that never seeded draw from it
+_thread = threading.local()  # .generator: a thread's own, once it has seeded (threads other than the main one)
 
 
 def manual_seed(seed):
-    """Reseed the generator behind every init function and layer initialisation; returns it."""
+    """Reseed the generator behind every init function and layer initialisation (the process's from the
+    main thread, the calling thread's own from any other); returns it."""
     global _generator
-    _generator = xp.random.default_rng(seed)
-    return _generator
+    generator = xp.random.default_rng(seed)
+    if threading.current_thread() is threading.main_thread():
+        _generator = generator
+    else:
+        _thread.generator = generator
+    return generator
 
 
 def default_generator():
-    """The Generator that init functions use when no ``generator=`` is given."""
-    return _generator
+    """The Generator that init functions use when no ``generator=`` is given (see the module docstring)."""
+    own = getattr(_thread, "generator", None)
+    return _generator if own is None else own
 
 
 # ----- gains and fans -----------------------------------------------------------------
@@ -103,7 +116,7 @@ def _fill(t, values):
 
 
 def _rng(generator):
-    return _generator if generator is None else generator
+    return default_generator() if generator is None else generator
 
 
 # ----- constants ---------------------------------------------------------------------------
