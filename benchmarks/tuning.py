@@ -1,7 +1,7 @@
 """What ``chainrule.tune_process_for_training()`` buys: chainrule's own workloads with and without it, in one run.
 
-    python -m benchmarks.tuning                        # the workloads below, 3 rounds
-    python -m benchmarks.tuning --only lenet_step --rounds 5
+    python -m benchmarks.tuning                        # deep chain, LeNet step, MNIST MLP epoch; 3 rounds
+    python -m benchmarks.tuning --only lenet_step mnist_epoch_lenet --rounds 5
     python -m benchmarks.tuning --quick                # a tenth of an MNIST epoch, fewer samples
 
 The settings belong to the whole process and glibc's cannot be read back or truly undone,
@@ -26,6 +26,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WORKLOADS = ("deep_chain_100k", "mlp_step_1024", "lenet_step", "mnist_epoch_mlp", "mnist_epoch_lenet")
+DEFAULT = ("deep_chain_100k", "lenet_step", "mnist_epoch_mlp")  # a few minutes; the LeNet epoch takes far longer
 
 
 def _collections():
@@ -76,7 +77,7 @@ def _time(seconds):
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     parser = argparse.ArgumentParser(prog="python -m benchmarks.tuning", description=__doc__.split("\n")[0])
-    parser.add_argument("--only", nargs="+", choices=WORKLOADS, help="these workloads (default: all)")
+    parser.add_argument("--only", nargs="+", choices=WORKLOADS, help=f"these workloads (default: {', '.join(DEFAULT)})")
     parser.add_argument("--rounds", type=int, default=3, help="fresh processes per workload and setting (default 3)")
     parser.add_argument("--quick", action="store_true", help="the suite's --quick workloads and sampling")
     parser.add_argument("--child", metavar="WORKLOAD", help=argparse.SUPPRESS)
@@ -96,7 +97,7 @@ def main(argv=None):
              f"{'page faults/unit':>22} {'gc runs/unit':>18}",
              f"{'':20} {'':12} {'':>10} {'':>10} {'':>14} {'untuned':>11}{'tuned':>11} {'untuned':>9}{'tuned':>9}"]
     print("\n".join(lines), flush=True)
-    for name in args.only or WORKLOADS:
+    for name in args.only or DEFAULT:
         results = {True: [], False: []}
         for round_index in range(args.rounds):
             for tune in ((True, False) if round_index % 2 == 0 else (False, True)):
