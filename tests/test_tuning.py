@@ -12,9 +12,12 @@ from chainrule import cli, demo, evaluate_command, train_command, tuning
 
 GLIBC_LINUX = sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"
 
-# Frees 96 MiB of heap blocks (64 KiB each: below every mmap threshold) and prints how much of it went back
-# to the system. glibc by default hands back free memory at the top of the heap once it exceeds its trim
-# threshold (128 KiB, raised by itself to 64 MiB at most); tuned, malloc keeps up to 512 MiB.
+# Frees four 24 MiB blocks and prints how much of the 96 MiB went back to the system. Untouched, glibc gives
+# blocks that large pages of their own (its mmap threshold starts at 128 KiB and rises by itself to 32 MiB
+# at most) or, past a risen threshold, takes them from the top of the heap and trims it (96 MiB free there is
+# above any trim threshold it sets by itself, 64 MiB at most): either way freeing returns them. Tuned, they come
+# from the heap (under 32 MiB) and the heap keeps up to 512 MiB. Blocks this large cannot land in holes that
+# imports left lower in the heap, which would stay resident whatever the settings.
 MALLOC_PROBE = """
 import gc, os, sys
 before = gc.get_threshold()
@@ -28,7 +31,7 @@ def resident():
     with open("/proc/self/statm") as statm:
         return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
-blocks = [bytearray(64 * 1024) for _ in range(1536)]
+blocks = [bytearray(24 * 2**20) for _ in range(4)]
 held = resident()
 del blocks
 print(before == gc.get_threshold(), (held - resident()) // 2**20)
