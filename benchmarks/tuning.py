@@ -97,6 +97,7 @@ def main(argv=None):
              f"{'page faults/unit':>22} {'gc runs/unit':>18}",
              f"{'':20} {'':12} {'':>10} {'':>10} {'':>14} {'untuned':>11}{'tuned':>11} {'untuned':>9}{'tuned':>9}"]
     print("\n".join(lines), flush=True)
+    spread = []
     for name in args.only or DEFAULT:
         results = {True: [], False: []}
         for round_index in range(args.rounds):
@@ -110,11 +111,14 @@ def main(argv=None):
                 f"{untuned['collections_per_unit']:>9.3g}{tuned['collections_per_unit']:>9.3g}")
         lines.append(line)
         print(line, flush=True)
-    lines += ["", f"tuned children: {results[True][0]['tuning']}"]
+        spread.append(f"{name}: untuned {', '.join(_time(r['median_s']) for r in results[False])}; "
+                      f"tuned {', '.join(_time(r['median_s']) for r in results[True])}")
+    lines += ["", "each child's median, in the order run:", *spread, "",
+              f"tuned children: {results[True][0]['tuning']}"]
     os.makedirs(RESULTS_DIR, exist_ok=True)
     with open(os.path.join(RESULTS_DIR, "tuning.txt"), "w") as out:
         out.write("\n".join(lines) + "\n")
-    print(lines[-1])
+    print("\n".join(lines[-len(spread) - 3:]))
 
 
 if __name__ == "__main__":

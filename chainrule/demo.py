@@ -85,7 +85,7 @@ def run(args):
     print()
     if explain_perceptron():  # the same pass, told gate by gate
         print()
-    print(f"3. a convnet trained on the bundled 8x8 digits ({args.epochs} epochs):")
+    print(f"3. a convnet trained on the bundled 8x8 digits ({args.epochs} epoch{'' if args.epochs == 1 else 's'}):")
     result = train_digits(args.out, args.epochs, args.seed, args.progress)
     print(f"test accuracy: {result.test_accuracy:.2%} after {result.seconds:.1f} s of training")
     print("wrote:")
