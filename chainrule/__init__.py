@@ -8,23 +8,33 @@ process-wide settings that speed up training, when a program asks for them.
 """
 
 from .autograd import Gate, detect_anomaly, enable_grad, grad, is_grad_enabled, no_grad  # noqa: E402
-from .gates import (abs, add, broadcast_to, cast, clip, concatenate, cos, div, dot, elu, erf, exp, flatten, flip,
-                    gelu, getitem, leaky_relu, log, logsumexp, matmul, max, maximum, mean, min, minimum, mul, neg,
-                    norm, outer, pad, pow, prod, reciprocal, relu, repeat, reshape, sigmoid, sin, softplus, split,
-                    sqrt, squeeze, stack, std, sub, sum, swapaxes, tanh, tile, transpose, unsqueeze, var, where)
+from .gates import (abs, add, broadcast_to, cast, cat, clip, concat, concatenate, cos, div, dot, elu, erf, exp,
+                    flatten, flip, gelu, leaky_relu, log, log_softmax, logsumexp, matmul, max, maximum, mean, min,
+                    minimum, mul, neg, norm, outer, pad, permute, pow, prod, reciprocal, relu, repeat_interleave,
+                    reshape, sigmoid, sin, softmax, softplus, split, sqrt, squeeze, stack, std, sub, sum, swapaxes,
+                    tanh, tile, transpose, unsqueeze, var, where)
+from .random import manual_seed
 from .tensor import Tensor, tensor
 
 clamp = clip
-permute = transpose
 
 __version__ = "0.1.0"  # the one place the version is written (pyproject.toml reads it from here)
 
 from .check import GradcheckError, gradcheck, gradgradcheck, max_relative_error  # noqa: E402
 
 from . import functional, nn, optim, data, viz  # noqa: E402
-from .functional import log_softmax, softmax  # noqa: E402
 from .io import load, save  # noqa: E402
 from .tuning import ProcessTuning, tune_process_for_training  # noqa: E402
-from .viz import explain  # noqa: E402
+from .viz import explain, practice  # noqa: E402
 
-manual_seed = nn.init.manual_seed
+__all__ = [
+    "Gate", "Tensor", "tensor", "grad", "no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly", "manual_seed",
+    "abs", "add", "broadcast_to", "cast", "cat", "clamp", "clip", "concat", "concatenate", "cos", "div", "dot", "elu",
+    "erf", "exp", "flatten", "flip", "gelu", "leaky_relu", "log", "log_softmax", "logsumexp", "matmul", "max",
+    "maximum", "mean", "min", "minimum", "mul", "neg", "norm", "outer", "pad", "permute", "pow", "prod",
+    "reciprocal", "relu", "repeat_interleave", "reshape", "sigmoid", "sin", "softmax", "softplus", "split", "sqrt",
+    "squeeze", "stack", "std", "sub", "sum", "swapaxes", "tanh", "tile", "transpose", "unsqueeze", "var", "where",
+    "GradcheckError", "gradcheck", "gradgradcheck", "max_relative_error",
+    "functional", "nn", "optim", "data", "viz", "load", "save", "explain", "practice", "__version__",
+    "ProcessTuning", "tune_process_for_training",
+]

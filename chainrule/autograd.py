@@ -11,13 +11,13 @@ records a graph of its own, and gradients of gradients come for free. That is wh
 backward computes from ``out`` and the inputs rather than from cached arrays.
 """
 
-import contextlib
+import functools
 import gc
 import heapq
 import itertools
-import sys
 import threading
 import traceback
+import weakref
 
 from . import backend
 from .backend import ndarray, xp
@@ -41,83 +41,145 @@ GradMode = _GradMode()
 _clock = itertools.count(1)
 
 
-def _holders(array):
-    """How many references sys.getrefcount finds to ``array`` and to the array whose memory it views (None
-    when it owns its memory), or None for a view of a view or of foreign memory (never reused)."""
+def memory_of(array):
+    """The object that owns ``array``'s memory: the array itself, or the array (or buffer) its views lead to.
+    A tensor, its views and its detached copies all share it, so an in-place change through any of them is
+    a change to all of them."""
     base = array.base
-    if base is not None and (type(base) is not ndarray or base.base is not None):
-        return None
-    return sys.getrefcount(array), None if base is None else sys.getrefcount(base)
-
-
-def _lone_holders():
-    """_holders of an array that one local variable alone holds, and of such a variable's view of an array
-    nothing else holds (a batch-last image seen as NCHW is one). CPython with its GIL only: elsewhere
-    reference counts do not say who holds what, and None turns reuse off."""
-    if sys.implementation.name != "cpython" or not getattr(sys, "_is_gil_enabled", lambda: True)():
-        return None
-    owner = xp.empty((1, 1))
-    view = xp.empty((1, 1)).T
-    return _holders(owner), _holders(view)
-
-
-#: A gradient whose _holders, taken from the walk's own variable, are one of these is held by nothing else:
-#: no other tensor's pending gradient, no .grad, no hook, no other view of its memory. A gate may write into it.
-_LONE = _lone_holders()
+    while base is not None:
+        array = base
+        base = getattr(base, "base", None)
+    return array
 
 
 class InPlace:
-    """The clock reading of the latest in-place change to any tensor, in any thread. A changed tensor
-    takes it as its ``_version``; backward checks a gate's inputs only if a change came after the gate
-    was recorded (one comparison with ``gate.sequence`` when nothing changed)."""
+    """In-place changes, counted per block of memory rather than per tensor (as PyTorch's version counter
+    belongs to storage): a change through ``x.detach()``, a view made under ``no_grad`` or ``Tensor(x)``
+    is seen by every gate that saved ``x``.
+
+    ``latest`` is the clock reading of the latest change anywhere, so backward looks closer only when a
+    change came after the gate was recorded (one comparison with ``gate.sequence`` when nothing changed).
+    ``stamps`` maps ``id(memory)`` to (a weak reference to that memory, the clock reading of its latest
+    change); the weak reference drops the entry when the memory is freed, so a new array that reuses the
+    id starts unchanged."""
 
     latest = 0
+    stamps = {}
 
     @classmethod
-    def stamp(cls):
-        """A new clock reading for an in-place change, now the latest; the changed tensor keeps it."""
-        cls.latest = next(_clock)
-        return cls.latest
+    def record(cls, array):
+        """Note an in-place change to ``array``'s memory now; returns the clock reading."""
+        memory = memory_of(array)
+        key = id(memory)
+        stamp = next(_clock)
+        entry = cls.stamps.get(key)
+        if entry is not None and entry[0]() is memory:
+            reference = entry[0]
+        else:
+            try:
+                reference = weakref.ref(memory, lambda _, key=key: cls.stamps.pop(key, None))
+            except TypeError:  # a buffer without weak references (bytes): hold it, so its id stays its own
+                reference = _Held(memory)
+        cls.stamps[key] = (reference, stamp)
+        cls.latest = stamp
+        return stamp
+
+    @classmethod
+    def version(cls, array):
+        """The clock reading of the latest in-place change to ``array``'s memory (0 if none)."""
+        memory = memory_of(array)
+        entry = cls.stamps.get(id(memory))
+        return entry[1] if entry is not None and entry[0]() is memory else 0
 
 
-class no_grad(contextlib.ContextDecorator):
+class _Held:
+    """A strong reference with a weak reference's call syntax."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+    def __call__(self):
+        return self.value
+
+
+class _Switch:
+    """A context manager (and decorator) that sets a per-thread switch and puts it back on exit.
+
+    Each entry keeps its own previous state on a stack, and a decorated function enters a fresh
+    switch on every call, so a decorated function that calls itself, or one ``with`` block nested
+    in another of the same object, restores exactly what it found."""
+
+    def __init__(self):
+        self._previous = []
+
+    def _set(self):
+        raise NotImplementedError
+
+    def _restore(self, previous):
+        raise NotImplementedError
+
+    def __enter__(self):
+        self._previous.append(self._set())
+        return self
+
+    def __exit__(self, *exc):
+        self._restore(self._previous.pop())
+
+    def _fresh(self):
+        return type(self)()
+
+    def __call__(self, function):
+        @functools.wraps(function)
+        def switched(*args, **kwargs):
+            with self._fresh():
+                return function(*args, **kwargs)
+
+        return switched
+
+
+class _GradSwitch(_Switch):
+    enabled = None  # what recording becomes inside
+
+    def _set(self):
+        previous = GradMode.enabled
+        GradMode.enabled = self.enabled
+        return previous
+
+    def _restore(self, previous):
+        GradMode.enabled = previous
+
+
+class no_grad(_GradSwitch):
     """Inside this context (or decorated function) no graph is recorded."""
 
-    def __enter__(self):
-        self.previous = GradMode.enabled
-        GradMode.enabled = False
-
-    def __exit__(self, *exc):
-        GradMode.enabled = self.previous
+    enabled = False
 
 
-class enable_grad(contextlib.ContextDecorator):
+class enable_grad(_GradSwitch):
     """Record the graph again inside a ``no_grad`` region."""
 
-    def __enter__(self):
-        self.previous = GradMode.enabled
-        GradMode.enabled = True
-
-    def __exit__(self, *exc):
-        GradMode.enabled = self.previous
+    enabled = True
 
 
 def is_grad_enabled():
     return GradMode.enabled
 
 
-class detect_anomaly(contextlib.ContextDecorator):
+class detect_anomaly(_Switch):
     """Remember where each gate was called; backward then stops at the first gate whose forward
     output (from finite inputs) or gradient is NaN or Inf, and names it."""
 
-    def __enter__(self):
-        self.previous = GradMode.anomaly
+    def _set(self):
+        previous = GradMode.anomaly
         GradMode.anomaly = True
         Annotations.enter()
+        return previous
 
-    def __exit__(self, *exc):
+    def _restore(self, previous):
         Annotations.leave()
-        GradMode.anomaly = self.previous
+        GradMode.anomaly = previous
 
 
 class Gate:
@@ -134,12 +196,21 @@ class Gate:
 
         y = Cube.apply(t)
 
-    Keyword arguments to ``apply`` become attributes of the gate (constants such as
-    an axis); a gate needs no ``__init__``. ``backward`` returns one gradient per input
-    (a bare value when there is one input), or None for an input that needs none;
-    ``self.wants(i)`` says whether input ``i`` needs a gradient at all. ``derivative`` states the local derivative
-    once, per input, separated by ``;`` and written with the input names ``x, y, z``
-    (the explanation feature prints and evaluates it).
+    Keyword arguments to ``apply`` are the gate's constants (an axis, a slope) and become
+    its attributes; a gate needs no ``__init__``. They may not reuse a name of the engine's
+    own fields and methods (``ENGINE_FIELDS``: ``inputs``, ``name``, ``sequence``, ...).
+    ``backward`` returns one gradient per input (a bare value when there is one input), or
+    None for an input that needs none; ``self.wants(i)`` says whether input ``i`` needs a
+    gradient at all. ``derivative`` states the local derivative once, per input, separated
+    by ``;`` and written with the input names ``x, y, z`` (the explanation feature prints
+    and evaluates it).
+
+    **Several outputs.** A forward may return a tuple of arrays (an LSTM's output and
+    states, ``sort``'s values and indices); ``apply`` then returns a tuple of Tensors, and
+    the backward is ``backward(self, grads, outs, *inputs)`` with one upstream gradient per
+    output (None for an output no gradient reached) and the outputs (None for one nothing
+    holds any more: a gate that needs an output's value keeps it itself). Outputs that are
+    not floating point (indices) never require grad.
     """
 
     derivative = ""
@@ -147,13 +218,26 @@ class Gate:
     input_names = ("x", "y", "z")
 
     #: Optionally, for a one-input gate: a backward(grad, out, x) that may write its result into grad. The
-    #: engine calls it instead of backward when nothing but the walk holds grad (a reference count), which
-    #: spares allocating a new array and writing into memory that is not in cache.
+    #: engine calls it instead of backward when the walk owns grad (see ``fresh_gradients``), which spares
+    #: allocating a new array and writing into memory that is not in cache.
     backward_in_place = None
+    #: True when backward returns, for each input, an array in new memory that nothing else holds (no two
+    #: inputs share one, none is the upstream gradient or a saved value): the walk then owns those arrays, and
+    #: a later ``backward_in_place`` may write into them. Checked for every gate that claims it by the tests.
+    fresh_gradients = False
+    #: True for a one-input gate whose backward returns the upstream gradient or a view of it (reshape,
+    #: transpose): the walk owns the result exactly when it owned the upstream gradient.
+    forwards_gradient = False
+    #: True when backward is written for arrays only (PyTorch's once_differentiable): with create_graph its
+    #: gradients are constants whose own backward raises, naming this gate, instead of failing inside NumPy.
+    once_differentiable = False
 
     inputs = None  # the input Tensors, set when the gate is recorded, cleared when released
+    outputs = None  # for a gate with several outputs: weak references to them, in order
+    sequence = 0  # the clock reading when the gate was recorded
     call_site = None  # where forward was called, kept in detect_anomaly() mode
     module_path = None  # the modules (outermost first) whose forward recorded this gate
+    made_non_finite = False  # in detect_anomaly() mode: whether forward made NaN or Inf from finite inputs
 
     @property
     def released(self):
@@ -175,15 +259,17 @@ class Gate:
         return self.inputs[index].requires_grad
 
     @classmethod
-    def apply(cls, *inputs, **params):
+    def apply(cls, *inputs, **constants):
         """Run the forward on tensors (or array-likes) and record the gate if any input requires grad."""
         for x in inputs:
             if not isinstance(x, Tensor):
                 inputs = tuple(x if isinstance(x, Tensor) else Tensor(x) for x in inputs)
                 break
         gate = object.__new__(cls)
-        if params:
-            for name, value in params.items():  # not __dict__.update, which would give every gate a dict object
+        if constants:
+            for name, value in constants.items():  # not __dict__.update, which would give every gate a dict object
+                if name in ENGINE_FIELDS:
+                    _reserved(cls, name)
                 setattr(gate, name, value)
         try:
             if len(inputs) == 1:
@@ -196,40 +282,75 @@ class Gate:
             if "broadcast" in str(error):
                 _explain_broadcast_failure(gate, inputs)
             raise
+        if type(data) is tuple:
+            return _record_several(gate, data, inputs)
         if type(data) is not ndarray:
             data = xp.asarray(data)  # NumPy returns scalars from 0-d operations
-        out = Tensor.__new__(Tensor)
-        out.data = data
-        out.grad = None
-        out.name = None
-        out._version = 0
-        out._hooks = None
-        out._retains_grad = False
+        out = _plain_tensor(data)
         if GradMode.enabled:
             for x in inputs:
                 if x.requires_grad:
                     gate.inputs = inputs
                     gate.sequence = next(_clock)
                     if Annotations.open:  # a module's forward or detect_anomaly() is open in some thread
-                        _annotate(gate, data, inputs)
+                        _annotate(gate, (data,), inputs)
                     out.requires_grad = True
                     out.gate = gate
                     return out
-        out.requires_grad = False
-        out.gate = None
         return out
 
     def describe_inputs(self):
         return ", ".join(f"{tuple(x.shape)} {x.dtype}" for x in self.inputs)
 
 
-def _annotate(gate, data, inputs):
+#: The names a gate's constants may not take: the engine's own fields and methods.
+ENGINE_FIELDS = frozenset(name for name in dir(Gate) if not name.startswith("__"))
+
+
+def _reserved(cls, name):
+    raise TypeError(
+        f"{cls.__name__}.apply: the constant {name}= would replace the engine's own field '{name}'; a gate's "
+        f"constants may not use the names {', '.join(sorted(ENGINE_FIELDS))}. Rename it."
+    )
+
+
+def _plain_tensor(data):
+    """A Tensor holding ``data`` with no gate, made without __init__'s checks (the hot path)."""
+    out = Tensor.__new__(Tensor)
+    out.data = data
+    out.grad = None
+    out.name = None
+    out._hooks = None
+    out._retains_grad = False
+    out.requires_grad = False
+    out.gate = None
+    return out
+
+
+def _record_several(gate, arrays, inputs):
+    """The outputs of a gate whose forward returned several arrays; the gate is recorded once for all."""
+    outs = tuple(_plain_tensor(a if type(a) is ndarray else xp.asarray(a)) for a in arrays)
+    if GradMode.enabled and any(x.requires_grad for x in inputs):
+        gate.inputs = inputs
+        gate.sequence = next(_clock)
+        gate.outputs = tuple(weakref.ref(out) for out in outs)
+        if Annotations.open:
+            _annotate(gate, arrays, inputs)
+        for out in outs:
+            if backend.is_float(out.data.dtype):
+                out.requires_grad = True
+                out.gate = gate
+    return outs
+
+
+def _annotate(gate, outputs, inputs):
     """What a gate notes besides its inputs: the modules running it and, in anomaly mode, its call site."""
     if running.modules:
         gate.module_path = tuple(running.modules)
     if GradMode.anomaly:
         gate.call_site = "".join(traceback.format_stack()[:-3][-4:])
-        gate.made_non_finite = not _finite(data) and all(_finite(x.data) for x in inputs)
+        gate.made_non_finite = (not all(_finite(out) for out in outputs)
+                                and all(_finite(x.data) for x in inputs))
 
 
 def _explain_broadcast_failure(gate, inputs):
@@ -244,14 +365,28 @@ def _explain_broadcast_failure(gate, inputs):
         ) from None
 
 
-def _check_unchanged(gate):
+def _check_unchanged(gate, node):
     for position, x in enumerate(gate.inputs):
-        if x._version > gate.sequence:
+        if InPlace.version(x.data) > gate.sequence:
             raise RuntimeError(
                 f"the '{gate.name}' gate needs input {position} (shape {tuple(x.shape)}) as it was in "
-                "forward, but it was modified in place afterwards; backward would give a wrong gradient. "
-                "Use an out-of-place operation instead."
+                "forward, but its memory was modified in place afterwards (through it, a view of it or a "
+                "detached copy); backward would give a wrong gradient. Use an out-of-place operation instead."
             )
+    for out in _outputs(gate, node):
+        if out is not None and InPlace.version(out.data) > gate.sequence:
+            raise RuntimeError(
+                f"the '{gate.name}' gate needs its output (shape {tuple(out.shape)}) as it was in forward, but "
+                "its memory was modified in place afterwards; backward would give a wrong gradient. Use an "
+                "out-of-place operation instead."
+            )
+
+
+def _outputs(gate, node):
+    """The gate's outputs that are still alive (one output: the tensor being walked)."""
+    if gate.outputs is None:
+        return (node,)
+    return tuple(ref() for ref in gate.outputs)
 
 
 def _finite(array):
@@ -285,12 +420,17 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, capt
     Gates are taken latest-recorded first (a heap keyed by ``gate.sequence``), so a
     tensor's gradient is complete, every consumer's share added, before its gate runs;
     no separate topological sort, and no recursion. Leaves' gradients accumulate into
-    ``.grad`` once the walk is over, unless ``capture`` (a list of tensors) is given:
-    then their gradients are returned instead and no ``.grad`` changes. A one-input gate
-    with a ``backward_in_place`` gets its gradient to write into when the walk alone holds it.
+    ``.grad`` once they are final, unless ``capture`` (a list of tensors) is given: then
+    their gradients are returned instead and no ``.grad`` changes.
+
+    The walk knows which gradient arrays it owns: the root gradients, sums it made, and
+    what a gate that declares ``fresh_gradients`` returned (or a ``forwards_gradient``
+    gate passed on from an owned one). A one-input gate with a ``backward_in_place`` may
+    write into an owned gradient that no hook, ``retain_grad``, capture or ``.grad`` saw.
     """
     pending = {}  # tensor -> the sum of the gradients that reached it so far
-    ready = []  # heap of (-gate.sequence, tensor) for tensors with a gate and a pending gradient
+    owned = set()  # id() of the pending gradients that the walk allocated and handed to nobody
+    ready = []  # heap of (-gate.sequence, id(tensor), tensor) for tensors with a gate and a pending gradient
     leaves = []  # tensors without a gate that have a pending gradient, in the order they got one
     for root, g in zip(roots, root_grads):
         if root in pending:
@@ -298,7 +438,10 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, capt
         else:
             pending[root] = g
             _enqueue(root, ready, leaves)
+    if not create_graph:
+        owned.update(id(g) for g in pending.values())  # _root_gradient made each of them
     captured = dict.fromkeys(capture) if capture is not None else None
+    uses = _hooked_uses(roots) if PostAccumulate.hooks and captured is None else None
     stored = set()
     previous_mode = GradMode.enabled
     GradMode.enabled = create_graph
@@ -307,26 +450,39 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, capt
     anomaly = GradMode.anomaly
     heappop, heappush, heappushpop = heapq.heappop, heapq.heappush, heapq.heappushpop
     try:
-        node = heappop(ready)[1] if ready else None
+        node = heappop(ready)[2] if ready else None
         while node is not None:
-            g = pending.pop(node)
+            g = pending.pop(node, None)
+            if g is None:  # an output of a several-output gate that has already run
+                node = heappop(ready)[2] if ready else None
+                continue
+            lone = id(g) in owned
+            if lone:
+                owned.discard(id(g))
             if node._hooks:
                 g = _run_hooks(node, g)
+                lone = False
             if node._retains_grad or captured is not None:
                 _deliver(node, g, captured, stored, create_graph)
+                lone = False
             gate = node.gate
             inputs = gate.inputs
             if inputs is None:
                 _released(gate)
             if InPlace.latest > gate.sequence:
-                _check_unchanged(gate)
+                _check_unchanged(gate, node)
             if anomaly:
                 _check_forward(gate)
-            if create_graph:
-                grads = gate.backward(g, node, *inputs)
+            if gate.outputs is not None:
+                grads = _backward_of_several(gate, node, g, pending, owned, captured, stored, create_graph)
+            elif create_graph:
+                if gate.once_differentiable:
+                    grads = _once_differentiated(gate, gate.backward(g.data, node.data, *[x.data for x in inputs]),
+                                                 (g,), inputs)
+                else:
+                    grads = gate.backward(g, node, *inputs)
             elif len(inputs) == 1:
-                if (gate.backward_in_place is not None and _LONE is not None and type(g) is ndarray
-                        and g.flags.writeable and _holders(g) in _LONE):
+                if lone and gate.backward_in_place is not None and g.flags.writeable:
                     grads = gate.backward_in_place(g, node.data, inputs[0].data)
                 else:
                     grads = gate.backward(g, node.data, inputs[0].data)
@@ -338,6 +494,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, capt
                 grads = (grads,)
             if anomaly:
                 _check_finite(gate, grads)
+            fresh = gate.fresh_gradients or (lone and gate.forwards_gradient)
             node = None  # the next tensor to run: an input that got its first gradient, if it is the only one waiting
             for x, gx in zip(inputs, grads):
                 if gx is not None and x.requires_grad:
@@ -346,25 +503,34 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, capt
                     previous = pending.get(x)
                     if previous is None:
                         pending[x] = gx
+                        if fresh:
+                            owned.add(id(gx))
                         if x.gate is None:
                             leaves.append(x)
                         else:
                             if node is not None:
-                                heappush(ready, (-node.gate.sequence, node))
+                                heappush(ready, (-node.gate.sequence, id(node), node))
                             node = x
                     else:
                         # Out of place on purpose: a gate may hand the same array to several inputs.
-                        pending[x] = previous + gx
-            grads = gx = None  # the walk's own references only in pending, so a lone gradient counts as lone
+                        owned.discard(id(previous))
+                        pending[x] = total = previous + gx
+                        owned.add(id(total))
+                if uses is not None and x in uses:
+                    uses[x] -= 1
+                    if not uses[x] and x in pending:  # every gate that uses this leaf has run: its gradient is final
+                        owned.discard(id(pending[x]))
+                        _finish_leaf(x, pending.pop(x), captured, stored, create_graph)
+            grads = gx = previous = None
             if not retain_graph:
                 gate.inputs = None  # releases the cached tensors (and marks the gate released)
             if ready:
-                node = heappop(ready)[1] if node is None else heappushpop(ready, (-node.gate.sequence, node))[1]
+                node = (heappop(ready) if node is None
+                        else heappushpop(ready, (-node.gate.sequence, id(node), node)))[2]
         for leaf in leaves:
-            g = pending.pop(leaf)
-            if leaf._hooks:
-                g = _run_hooks(leaf, g)
-            _deliver(leaf, g, captured, stored, create_graph)
+            g = pending.pop(leaf, None)
+            if g is not None:
+                _finish_leaf(leaf, g, captured, stored, create_graph)
     finally:
         GradMode.enabled = previous_mode
         if collecting:
@@ -379,7 +545,110 @@ def _enqueue(tensor, ready, leaves):
     if tensor.gate is None:
         leaves.append(tensor)
     else:
-        heapq.heappush(ready, (-tensor.gate.sequence, tensor))
+        heapq.heappush(ready, (-tensor.gate.sequence, id(tensor), tensor))
+
+
+def _backward_of_several(gate, node, g, pending, owned, captured, stored, create_graph):
+    """Run a several-output gate once, with the gradient of each of its outputs (None where none came)."""
+    grads, outs = [], []
+    for ref in gate.outputs:
+        out = ref()
+        if out is node:
+            gradient = g
+        elif out is None:
+            gradient = None
+        else:
+            gradient = pending.pop(out, None)
+            if gradient is not None:
+                owned.discard(id(gradient))
+                if out._hooks:
+                    gradient = _run_hooks(out, gradient)
+                if out._retains_grad or captured is not None:
+                    _deliver(out, gradient, captured, stored, create_graph)
+        grads.append(gradient)
+        outs.append(out if out is None or create_graph else out.data)
+    inputs = gate.inputs
+    if not create_graph:
+        return gate.backward(tuple(grads), tuple(outs), *[x.data for x in inputs])
+    if not gate.once_differentiable:
+        return gate.backward(tuple(grads), tuple(outs), *inputs)
+    arrays = gate.backward(tuple(None if t is None else t.data for t in grads),
+                           tuple(None if t is None else t.data for t in outs), *[x.data for x in inputs])
+    return _once_differentiated(gate, arrays, [t for t in grads if t is not None], inputs)
+
+
+def _once_differentiated(gate, grads, upstream, inputs):
+    """A once-differentiable gate's gradients under create_graph: its array results, recorded as depending on
+    the upstream gradients and the inputs through a gate whose backward raises, naming the gate."""
+    if type(grads) is not tuple:
+        grads = (grads,)
+    return tuple(None if gx is None else OnceDifferentiated.apply(*upstream, *inputs, value=gx, of=gate.name)
+                 for gx in grads)
+
+
+class OnceDifferentiated(Gate):
+    """The gradient of a once-differentiable gate, computed on arrays: it has no derivative of its own."""
+
+    def forward(self, *arrays):
+        return self.value
+
+    def backward(self, grad, out, *inputs):
+        raise RuntimeError(
+            f"the '{self.of}' gate is once differentiable: its backward is written for arrays, so its gradient "
+            "has no derivative of its own; second derivatives through it are not available."
+        )
+
+
+class PostAccumulate:
+    """The hooks of ``Tensor.register_post_accumulate_grad_hook``: ``hooks`` maps id(leaf) to (a weak reference
+    to the leaf, its hooks). While any exist, backward first counts how many gates use each hooked leaf, so it
+    can finish a leaf's gradient, and call its hooks, as soon as the last of them has run."""
+
+    hooks = {}
+
+    @classmethod
+    def add(cls, tensor, hook):
+        key = id(tensor)
+        entry = cls.hooks.get(key)
+        if entry is None or entry[0]() is not tensor:
+            entry = cls.hooks[key] = (weakref.ref(tensor, lambda _, key=key: cls.hooks.pop(key, None)), [])
+        entry[1].append(hook)
+        return entry[1]
+
+    @classmethod
+    def of(cls, tensor):
+        entry = cls.hooks.get(id(tensor))
+        return entry[1] if entry is not None and entry[0]() is tensor else ()
+
+
+def _hooked_uses(roots):
+    """For each leaf with post-accumulate hooks below ``roots``: how many gate inputs it is."""
+    uses, seen = {}, set()
+    stack = [root.gate for root in roots if root.gate is not None]
+    while stack:
+        gate = stack.pop()
+        if id(gate) in seen or gate.inputs is None:
+            continue
+        seen.add(id(gate))
+        for x in gate.inputs:
+            if x.requires_grad:
+                if x.gate is not None:
+                    stack.append(x.gate)
+                elif PostAccumulate.of(x):
+                    uses[x] = uses.get(x, 0) + 1
+    return uses
+
+
+def _finish_leaf(leaf, g, captured, stored, create_graph):
+    """A leaf's gradient for this backward is final: its hooks, then ``.grad`` (or the capture), then the
+    post-accumulate hooks."""
+    if leaf._hooks:
+        g = _run_hooks(leaf, g)
+    _deliver(leaf, g, captured, stored, create_graph)
+    if captured is None:
+        for hook in PostAccumulate.of(leaf):
+            hook(leaf)
+
 
 
 def _released(gate):

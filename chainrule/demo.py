@@ -1,5 +1,7 @@
 """The main job: the reference text's two worked examples, then a convnet trained on real digits."""
 
+import sys
+
 import chainrule as cr
 
 
@@ -46,11 +48,11 @@ def explain_perceptron():
 
 def train_digits(out_dir, epochs=DEMO_EPOCHS, seed=0, progress=False):
     """Train the digits convnet; returns the TrainResult (test accuracy, paths written)."""
-    from .training import TrainConfig, fit
+    from .training import LogLines, TrainConfig, fit
 
     config = TrainConfig(model="cnn", dataset="digits", epochs=epochs, batch_size=32, optimizer="adam",
                          lr=3e-3, schedule="cosine", seed=seed, out=out_dir, progress=progress)
-    return fit(config, log=lambda line: print("  " + line, flush=True))
+    return fit(config, callbacks=[LogLines(lambda line: print("  " + line, flush=True))])
 
 
 def add_arguments(parser):
@@ -86,7 +88,13 @@ def run(args):
     if explain_perceptron():  # the same pass, told gate by gate
         print()
     print(f"3. a convnet trained on the bundled 8x8 digits ({args.epochs} epoch{'' if args.epochs == 1 else 's'}):")
-    result = train_digits(args.out, args.epochs, args.seed, args.progress)
+    from .training import ConfigError
+
+    try:
+        result = train_digits(args.out, args.epochs, args.seed, args.progress)
+    except ConfigError as error:  # an --out that is a file or cannot be written
+        print(f"chainrule demo: error: {error}", file=sys.stderr)
+        return 2
     print(f"test accuracy: {result.test_accuracy:.2%} after {result.seconds:.1f} s of training")
     print("wrote:")
     for what, path in result.paths.items():

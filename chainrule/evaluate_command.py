@@ -17,6 +17,8 @@ def add_arguments(parser):
     parser.add_argument("checkpoint", metavar="CKPT", help="a checkpoint.safetensors written by chainrule train")
     parser.add_argument("--data-dir", metavar="DIR",
                         help="folder with the MNIST files (default: the one stored in the checkpoint)")
+    parser.add_argument("--download", action="store_true",
+                        help="fetch the MNIST files missing from the data folder first (checksums verified)")
     return parser
 
 
@@ -24,7 +26,7 @@ def run(args):
     """Run ``chainrule evaluate``; returns the exit status (2 for a bad checkpoint or missing data)."""
     tune_process_for_training()
     try:
-        report = evaluate_checkpoint(args.checkpoint, args.data_dir)
+        report = evaluate_checkpoint(args.checkpoint, args.data_dir, args.download)
     except ConfigError as error:
         print(f"chainrule evaluate: error: {error}", file=sys.stderr)
         return 2

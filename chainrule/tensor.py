@@ -1,7 +1,21 @@
-"""Tensor: an array, its gradient, and the gate that made it."""
+"""Tensor: an array, its gradient, and the gate that made it.
+
+The operations (``x + y``, ``x.sum()``, ``x.relu()``) are declared next to their gates and
+attached from there (``gates.common.operation``); ``tensor.pyi``, generated from those
+declarations by ``python -m chainrule.stubs``, shows all of them to editors and type checkers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 from . import autograd, backend
 from .backend import xp
+from .types import DType, Index, TensorLike
+
+if TYPE_CHECKING:
+    from .autograd import Gate
 
 
 class Tensor:
@@ -12,13 +26,18 @@ class Tensor:
     for a leaf). ``name`` labels it in pictures and explanations.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "gate", "name", "_version", "_hooks", "_retains_grad",
-                 "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "gate", "name", "_hooks", "_retains_grad", "__weakref__")
+    data: Any  # numpy.ndarray
+    grad: Any  # numpy.ndarray, a Tensor after backward(create_graph=True), or None
+    requires_grad: bool
+    gate: Gate | None
+    name: str | None
     # Let NumPy arrays on the left of an operator hand over to our reflected methods.
     __array_ufunc__ = None
     __hash__ = object.__hash__
 
-    def __init__(self, data, requires_grad=False, dtype=None, name=None):
+    def __init__(self, data: TensorLike, requires_grad: bool = False, dtype: DType = None,
+                 name: str | None = None) -> None:
         if isinstance(data, Tensor):
             data = data.data
         data = backend.as_array(data, dtype)
@@ -32,72 +51,74 @@ class Tensor:
         self.requires_grad = bool(requires_grad)
         self.gate = None
         self.name = name
-        self._version = 0
         self._hooks = None
         self._retains_grad = False
 
     # ----- what it is -------------------------------------------------------------
     @property
-    def shape(self):
+    def shape(self) -> tuple[int, ...]:
         return self.data.shape
 
     @property
-    def dtype(self):
+    def dtype(self) -> Any:
         return self.data.dtype
 
     @property
-    def ndim(self):
+    def ndim(self) -> int:
         return self.data.ndim
 
     @property
-    def size(self):
+    def size(self) -> int:
         return self.data.size
 
     @property
-    def is_leaf(self):
+    def is_leaf(self) -> bool:
         return self.gate is None
 
-    def __len__(self):
+    def __len__(self) -> int:
         if self.data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
         return len(self.data)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Tensor]:
         if self.data.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
         return (self[i] for i in range(len(self.data)))
 
-    def item(self):
+    def item(self) -> Any:
         if self.data.size != 1:
             raise ValueError(f"item: the tensor has shape {self.shape} ({self.size} elements); item() needs exactly one")
         return self.data.item()
 
-    def numpy(self):
+    def numpy(self) -> Any:
+        """The array itself, sharing memory with the tensor (as PyTorch's ``.numpy()``)."""
         return self.data
 
-    def __array__(self, dtype=None, copy=None):
-        return self.data if dtype is None else self.data.astype(dtype)
+    def __array__(self, dtype: DType = None, copy: bool | None = None) -> Any:
+        """NumPy's conversion protocol: ``np.array(t)`` copies, ``np.asarray(t)`` shares memory when it can,
+        and ``copy=False`` refuses a conversion that would need a copy."""
+        if dtype is None or xp.dtype(dtype) == self.data.dtype:
+            return self.data.copy() if copy else self.data
+        if copy is False:
+            raise ValueError(f"__array__: converting a {self.data.dtype} tensor to {xp.dtype(dtype)} needs a copy, "
+                             "but copy=False was given")
+        return self.data.astype(dtype)
 
-    def __float__(self):
+    def __float__(self) -> float:
         return float(self.item())
 
-    def __int__(self):
+    def __int__(self) -> int:
         return int(self.item())
 
-    def __bool__(self):
+    def __bool__(self) -> bool:
         if self.data.size != 1:
             raise ValueError(f"the truth value of a tensor of shape {self.shape} is ambiguous; use .any() or .all()")
         return bool(self.data)
 
-    def tolist(self):
+    def tolist(self) -> Any:
         return self.data.tolist()
 
-    def astype(self, dtype):
-        """A differentiable cast to another floating dtype (or a plain cast of a constant)."""
-        from .gates.elementwise import cast
-        return cast(self, dtype)
-
-    def __repr__(self):
+    def __repr__(self) -> str:
         body = xp.array2string(self.data, separator=", ", precision=4, threshold=20, prefix="tensor(")
         extras = []
         if self.data.dtype != backend.DEFAULT_FLOAT:
@@ -111,7 +132,8 @@ class Tensor:
         return "tensor(" + body + "".join(", " + e for e in extras) + ")"
 
     # ----- gradients --------------------------------------------------------------
-    def backward(self, gradient=None, retain_graph=False, create_graph=False):
+    def backward(self, gradient: TensorLike | None = None, retain_graph: bool = False,
+                 create_graph: bool = False) -> None:
         """Backpropagate from this tensor: every leaf that requires grad gets ``.grad``.
 
         A one-element output needs no ``gradient``; any other needs dL/dthis as ``gradient=``.
@@ -122,7 +144,7 @@ class Tensor:
         """
         autograd.backward(self, gradient, retain_graph, create_graph)
 
-    def _store_grad(self, g, create_graph):
+    def _store_grad(self, g: Any, create_graph: bool) -> None:
         if not create_graph:
             if isinstance(g, Tensor):
                 g = g.data
@@ -142,15 +164,15 @@ class Tensor:
                 previous = previous.data
             self.grad = previous + g
 
-    def zero_grad(self):
+    def zero_grad(self) -> None:
         self.grad = None
 
-    def retain_grad(self):
+    def retain_grad(self) -> None:
         """Keep this non-leaf tensor's gradient in ``.grad`` after backward."""
         if self.gate is not None:
             self._retains_grad = True
 
-    def register_hook(self, hook):
+    def register_hook(self, hook: Callable[[Any], Any]) -> _HookHandle:
         """Call ``hook(grad)`` when this tensor's gradient is computed; a returned value replaces it."""
         if not self.requires_grad:
             raise RuntimeError("register_hook: the tensor does not require grad, so no gradient will reach it")
@@ -159,101 +181,118 @@ class Tensor:
         self._hooks.append(hook)
         return _HookHandle(self._hooks, hook)
 
-    def detach(self):
+    def register_post_accumulate_grad_hook(self, hook: Callable[[Tensor], None]) -> _HookHandle:
+        """Call ``hook(tensor)`` as soon as this leaf's ``.grad`` holds its final value for the running
+        backward, while the rest of the walk goes on (data-parallel training starts reducing here)."""
+        if self.gate is not None or not self.requires_grad:
+            raise RuntimeError(
+                "register_post_accumulate_grad_hook: only a leaf that requires grad accumulates into .grad; "
+                f"this tensor (shape {self.shape}) is {'made by a gate' if self.gate is not None else 'a constant'}"
+            )
+        hooks = autograd.PostAccumulate.add(self, hook)
+        return _HookHandle(hooks, hook)
+
+    def detach(self) -> Tensor:
         """The same data, cut from the graph."""
         return Tensor(self.data)
 
-    def requires_grad_(self, requires_grad=True):
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         if requires_grad and not backend.is_float(self.data.dtype):
             raise TypeError(f"requires_grad_: only floating-point tensors can require grad; got dtype {self.dtype}")
         self.requires_grad = requires_grad
         return self
 
-    # ----- in-place changes: not recorded, but counted --------------------------
-    def _check_in_place(self, what):
+    # ----- in-place changes: not recorded, but counted on the memory ------------
+    @property
+    def _version(self) -> int:
+        """The clock reading of the latest in-place change to this tensor's memory (0 if none)."""
+        return autograd.InPlace.version(self.data)
+
+    def _check_in_place(self, what: str) -> None:
         if self.requires_grad and autograd.GradMode.enabled:
             raise RuntimeError(
                 f"{what}: in-place change of a tensor that requires grad (shape {self.shape}) while "
                 "recording the graph; do it under chainrule.no_grad(), or use an out-of-place operation."
             )
 
-    def __setitem__(self, index, value):
+    def __setitem__(self, index: Index, value: TensorLike) -> None:
         self._check_in_place("setitem")
         self.data[_plain_index(index)] = value.data if isinstance(value, Tensor) else value
         self._bump_version()
 
-    def _in_place(self, other, ufunc, out_of_place):
+    def _in_place(self, other: TensorLike, ufunc: Any, out_of_place: Callable[..., Tensor]) -> Tensor:
         if autograd.GradMode.enabled and (self.requires_grad or (isinstance(other, Tensor) and other.requires_grad)):
             return out_of_place(self, other)  # like micrograd: `a += b` rebinds a to a new node
         ufunc(self.data, other.data if isinstance(other, Tensor) else other, out=self.data, casting="same_kind")
         self._bump_version()
         return self
 
-    def __iadd__(self, other):
+    def __iadd__(self, other: TensorLike) -> Tensor:
         return self._in_place(other, xp.add, Tensor.__add__)
 
-    def __isub__(self, other):
+    def __isub__(self, other: TensorLike) -> Tensor:
         return self._in_place(other, xp.subtract, Tensor.__sub__)
 
-    def __imul__(self, other):
+    def __imul__(self, other: TensorLike) -> Tensor:
         return self._in_place(other, xp.multiply, Tensor.__mul__)
 
-    def __itruediv__(self, other):
+    def __itruediv__(self, other: TensorLike) -> Tensor:
         return self._in_place(other, xp.divide, Tensor.__truediv__)
 
-    def _bump_version(self):
-        """Record an in-place change, so gates that cached this tensor refuse to backpropagate through it."""
-        self._version = autograd.InPlace.stamp()
+    def _bump_version(self) -> None:
+        """Record an in-place change to this tensor's memory, so gates that cached it, a view of it or a
+        detached copy refuse to backpropagate through it."""
+        autograd.InPlace.record(self.data)
 
-    def fill_(self, value):
+    def fill_(self, value: float) -> Tensor:
         self._check_in_place("fill_")
         self.data.fill(value)
         self._bump_version()
         return self
 
-    def copy_(self, source):
+    def copy_(self, source: TensorLike) -> Tensor:
         self._check_in_place("copy_")
         xp.copyto(self.data, source.data if isinstance(source, Tensor) else source)
         self._bump_version()
         return self
 
     # ----- comparisons: results carry no gradient --------------------------------
-    def __lt__(self, other):
+    def __lt__(self, other: TensorLike) -> Tensor:
         return Tensor(self.data < _value(other))
 
-    def __le__(self, other):
+    def __le__(self, other: TensorLike) -> Tensor:
         return Tensor(self.data <= _value(other))
 
-    def __gt__(self, other):
+    def __gt__(self, other: TensorLike) -> Tensor:
         return Tensor(self.data > _value(other))
 
-    def __ge__(self, other):
+    def __ge__(self, other: TensorLike) -> Tensor:
         return Tensor(self.data >= _value(other))
 
-    def __eq__(self, other):
+    def __eq__(self, other: object) -> Tensor:  # type: ignore[override]
         return Tensor(self.data == _value(other))
 
-    def __ne__(self, other):
+    def __ne__(self, other: object) -> Tensor:  # type: ignore[override]
         return Tensor(self.data != _value(other))
 
-    def any(self, axis=None, keepdims=False):
+    def any(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
         return Tensor(self.data.any(axis=axis, keepdims=keepdims))
 
-    def all(self, axis=None, keepdims=False):
+    def all(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
         return Tensor(self.data.all(axis=axis, keepdims=keepdims))
 
-    def argmax(self, axis=None, keepdims=False):
+    def argmax(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
         return Tensor(self.data.argmax(axis=axis, keepdims=keepdims))
 
-    def argmin(self, axis=None, keepdims=False):
+    def argmin(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
         return Tensor(self.data.argmin(axis=axis, keepdims=keepdims))
 
 
 class _HookHandle:
-    def __init__(self, hooks, hook):
+    def __init__(self, hooks: list[Any], hook: Any) -> None:
         self.hooks, self.hook = hooks, hook
 
-    def remove(self):
+    def remove(self) -> None:
         if self.hook in self.hooks:
             self.hooks.remove(self.hook)
 
@@ -271,7 +310,7 @@ def _plain_index(index):
     return index
 
 
-def tensor(data, requires_grad=False, dtype=None, name=None):
+def tensor(data: TensorLike, requires_grad: bool = False, dtype: DType = None, name: str | None = None) -> Tensor:
     """Make a Tensor. Python floats become float32 unless ``dtype`` says otherwise."""
     return Tensor(data, requires_grad=requires_grad, dtype=dtype, name=name)
 

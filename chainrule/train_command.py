@@ -1,7 +1,7 @@
 """``chainrule train``: train a named model from the command line (a thin layer over ``training.fit``).
 
     chainrule train --model cnn --dataset digits --epochs 10 --out runs/digits-cnn
-    chainrule train --model cnn --dataset mnist --data-dir data/mnist --epochs 3 --out runs/lenet
+    chainrule train --model cnn --dataset mnist --data-dir data/mnist --download --epochs 3 --out runs/lenet
     chainrule train --resume runs/lenet/checkpoint.safetensors --epochs 5
 
 With ``--resume``, every option not given on the command line is taken from the
@@ -14,9 +14,10 @@ import dataclasses
 import sys
 
 from . import io
-from .tuning import tune_process_for_training
 from .models import DATASETS, MODEL_NAMES
-from .training import OPTIMIZERS, SCHEDULES, ConfigError, TrainConfig, fit, load_checkpoint, plural
+from .training import (OPTIMIZERS, SCHEDULES, ConfigError, LogLines, NonFiniteError, TrainConfig, fit,
+                       load_checkpoint, plural)
+from .tuning import tune_process_for_training
 
 DESCRIPTION = "Train a model on the bundled 8x8 digits or on MNIST; writes a checkpoint each epoch and a plot."
 EPILOG = ("With --resume, every option not given is taken from the checkpoint, and --epochs is the total "
@@ -67,6 +68,8 @@ def add_arguments(parser):
     parser.add_argument("--model", choices=MODEL_NAMES, help=f"which network (default {defaults.model})")
     parser.add_argument("--dataset", choices=tuple(DATASETS), help=f"which data (default {defaults.dataset})")
     parser.add_argument("--data-dir", metavar="DIR", help="folder with the four MNIST files (needed for mnist)")
+    parser.add_argument("--download", action="store_true",
+                        help="fetch the MNIST files missing from --data-dir first (checksums verified)")
     parser.add_argument("--epochs", type=positive_int, metavar="N",
                         help=f"total number of epochs (default {defaults.epochs})")
     parser.add_argument("--batch-size", type=positive_int, metavar="B",
@@ -109,19 +112,28 @@ def config_from_args(args):
     config = TrainConfig(**{key: value for key, value in settings.items() if key in fields})
     config.resume = args.resume
     config.graph = args.graph
+    config.download = args.download
     config.progress = not args.no_progress
     return config
 
 
+def print_line(line):
+    print(line, flush=True)
+
+
 def run(args):
-    """Run ``chainrule train`` with parsed arguments; returns the exit status (2 for bad input)."""
+    """Run ``chainrule train`` with parsed arguments; returns the exit status: 2 for bad input, 1 when
+    training fails (a NaN loss, a full disk)."""
     tune_process_for_training()
     try:
         config = config_from_args(args)
-        result = fit(config, log=lambda line: print(line, flush=True))
+        result = fit(config, callbacks=[LogLines(print_line)])
     except (ConfigError, io.CheckpointError) as error:
         print(f"chainrule train: error: {error}", file=sys.stderr)
         return 2
+    except (NonFiniteError, OSError) as error:
+        print(f"chainrule train: error: {error}", file=sys.stderr)
+        return 1
     print(f"test accuracy: {result.test_accuracy:.2%} (loss {result.test_loss:.4f}) after {plural(result.epochs, 'epoch')}, "
           f"{result.seconds:.1f} s of training")
     for note in result.notes:

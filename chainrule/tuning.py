@@ -27,10 +27,10 @@ a later change (another call, your own ``gc.set_threshold``) is kept.
 
 import gc
 import threading
+import warnings
 from dataclasses import dataclass
 
 from . import collector, memory
-from .warn import warn
 
 __all__ = ["ProcessTuning", "tune_process_for_training"]
 
@@ -113,5 +113,6 @@ def _from_environment(read):
     try:
         return read()
     except ValueError as error:  # leaving a setting alone is always safe; crashing a training run is not
-        warn(f"tune_process_for_training: {error}; leaving that setting alone")
+        warnings.warn(f"tune_process_for_training: {error}; leaving that setting alone", RuntimeWarning,
+                      stacklevel=3)  # the caller of tune_process_for_training
         return 0

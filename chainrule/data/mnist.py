@@ -68,6 +68,39 @@ def _download(url, target, expected_sha256, timeout):
             os.remove(partial)
 
 
+def _url(base_url, file_name):
+    return base_url.rstrip("/") + "/" + file_name
+
+
+def find_file(root, name):
+    """``root/name``, else ``root/name.gz``, whichever is a file (plain preferred); None if neither is."""
+    for candidate in (Path(root) / name, Path(root) / f"{name}.gz"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def download(root, base_url=DEFAULT_BASE_URL, checksums=None, timeout=60):
+    """Fetch the four ``.gz`` files of MNIST from ``base_url`` into ``root`` (created if needed), each
+    verified against its SHA-256 (``checksums`` overrides the known values, keyed by file name).
+
+    A file already there is kept: plain (extracted by the user), or ``.gz`` with the right checksum.
+    """
+    root = Path(root).expanduser()
+    checksums = SHA256 if checksums is None else checksums
+    root.mkdir(parents=True, exist_ok=True)
+    for name in FILES[True] + FILES[False]:
+        file_name = f"{name}.gz"
+        if file_name not in checksums:
+            raise ValueError(f"MNIST: no SHA-256 for {file_name} in checksums; every downloaded file is verified")
+        target = root / file_name
+        if (root / name).is_file():
+            continue  # already extracted by the user: nothing to fetch
+        if target.is_file() and _sha256(target) == checksums[file_name]:
+            continue
+        _download(_url(base_url, file_name), target, checksums[file_name], timeout)
+
+
 def _normalization(normalize):
     """``normalize`` as (mean, std), or None for plain [0, 1] scaling."""
     if normalize is False or normalize is None:
@@ -124,32 +157,18 @@ class MNIST(Dataset):
         self.images = images
         self.labels = labels.astype(np.int64)
 
-    def _url(self, file_name):
-        return self.base_url.rstrip("/") + "/" + file_name
-
     def _find(self, name):
-        for candidate in (self.root / name, self.root / f"{name}.gz"):
-            if candidate.is_file():
-                return candidate
-        raise FileNotFoundError(
-            f"MNIST: {name} (or {name}.gz) not found in {self.root}. Pass download=True to fetch it, "
-            f"or download {self._url(name + '.gz')} (and the other files of the split) into that folder."
-        )
+        found = find_file(self.root, name)
+        if found is None:
+            raise FileNotFoundError(
+                f"MNIST: {name} (or {name}.gz) not found in {self.root}. Pass download=True to fetch it, "
+                f"or download {_url(self.base_url, name + '.gz')} (and the other files of the split) into that folder."
+            )
+        return found
 
     def download(self, checksums=None, timeout=60):
-        """Fetch the four ``.gz`` files into ``root`` unless present (plain, or ``.gz`` with the right checksum)."""
-        checksums = SHA256 if checksums is None else checksums
-        self.root.mkdir(parents=True, exist_ok=True)
-        for name in FILES[True] + FILES[False]:
-            file_name = f"{name}.gz"
-            if file_name not in checksums:
-                raise ValueError(f"MNIST: no SHA-256 for {file_name} in checksums; every downloaded file is verified")
-            target = self.root / file_name
-            if (self.root / name).is_file():
-                continue  # already extracted by the user: nothing to fetch
-            if target.is_file() and _sha256(target) == checksums[file_name]:
-                continue
-            _download(self._url(file_name), target, checksums[file_name], timeout)
+        """Fetch the four ``.gz`` files into ``root`` unless present (see the module's ``download``)."""
+        download(self.root, self.base_url, checksums, timeout)
 
     def _scale(self, pixels):
         """uint8 pixels -> float32 in [0, 1], then standardised if asked; works in place on the new array."""

@@ -1,14 +1,16 @@
-"""The gates, one module per family. Importing this package attaches the operators and
-methods (``x + y``, ``x.sum()``) to Tensor."""
+"""The gates, one module per family. Importing this package declares the operations and attaches
+the operators and methods (``x + y``, ``x.sum()``) to Tensor (see ``common.operation``)."""
 
-from . import arithmetic, elementwise, linalg, reduce, shape  # noqa: F401
+from . import arithmetic, conv, elementwise, linalg, nn_ops, reduce, shape  # noqa: F401
 from .arithmetic import (Add, AddConstant, Div, Mul, Neg, Pow, PowConstant, Reciprocal, Scale, Sub, add, div,
                          mul, neg, pow, reciprocal, sub)
+from .common import OPERATIONS, operation
 from .elementwise import (Abs, Cast, Clip, Cos, Elu, Erf, Exp, LeakyRelu, Log, Maximum, Minimum, Relu, Sigmoid, Sin,
                           Softplus, Sqrt, Tanh, Where, abs, cast, clip, cos, elu, erf, exp, gelu, leaky_relu, log,
                           maximum, minimum, relu, sigmoid, sin, softplus, sqrt, tanh, where)
 from .linalg import MatMul, dot, matmul, outer
+from .nn_ops import log_softmax, softmax
 from .reduce import LogSumExp, Max, Mean, Min, Prod, Sum, logsumexp, max, mean, min, norm, prod, std, sum, var
 from .shape import (BroadcastTo, Concatenate, Flip, GetItem, Pad, Permute, Repeat, Reshape, ScatterAdd, Tile,
-                    broadcast_to, concatenate, flatten, flip, getitem, pad, repeat, reshape, split, squeeze, stack,
-                    swapaxes, tile, transpose, unsqueeze)
+                    broadcast_to, cat, concat, concatenate, flatten, flip, getitem, pad, permute, repeat,
+                    repeat_interleave, reshape, split, squeeze, stack, swapaxes, tile, transpose, unsqueeze)

@@ -5,9 +5,12 @@ input's shape (``sum_to``), since an input copied along an axis receives the sum
 the gradients of its copies.
 """
 
+from __future__ import annotations
+
 from ..autograd import Gate
 from ..tensor import Tensor
-from .common import as_tensor, is_number, log, method, plain_number, sum_to, where
+from ..types import TensorLike
+from .common import as_tensor, is_number, log, operation, plain_number, sum_to, where
 
 
 class Add(Gate):
@@ -32,6 +35,7 @@ class Sub(Gate):
 
 class Mul(Gate):
     derivative = "d/dx (x*y) = y; d/dy (x*y) = x"
+    fresh_gradients = True
 
     def forward(self, x, y):
         return x * y
@@ -44,6 +48,7 @@ class Mul(Gate):
 
 class Div(Gate):
     derivative = "d/dx (x/y) = 1/y; d/dy (x/y) = -x/y^2"
+    fresh_gradients = True
 
     def forward(self, x, y):
         return x / y
@@ -56,6 +61,7 @@ class Div(Gate):
 
 class Neg(Gate):
     derivative = "d/dx (-x) = -1"
+    fresh_gradients = True
 
     def forward(self, x):
         return -x
@@ -68,6 +74,7 @@ class AddConstant(Gate):
     """c + x for a constant c (the text's f_c(x) = c + x)."""
 
     derivative = "d/dx (c+x) = 1"
+    forwards_gradient = True
 
     def forward(self, x):
         return x + self.c
@@ -80,6 +87,7 @@ class Scale(Gate):
     """a * x for a constant a (the text's f_a(x) = ax)."""
 
     derivative = "d/dx (a*x) = a"
+    fresh_gradients = True
 
     def forward(self, x):
         return x * self.a
@@ -90,6 +98,7 @@ class Scale(Gate):
 
 class Reciprocal(Gate):
     derivative = "d/dx (1/x) = -1/x^2"
+    fresh_gradients = True
 
     def forward(self, x):
         return 1 / x
@@ -102,6 +111,7 @@ class PowConstant(Gate):
     """x ** p for a constant exponent p."""
 
     derivative = "d/dx x^p = p*x^(p-1)"
+    fresh_gradients = True
 
     def forward(self, x):
         return power(x, self.p)
@@ -130,6 +140,7 @@ class Pow(Gate):
     """x ** y with a tensor exponent; d/dy needs x > 0 (where x = 0 it is taken as 0)."""
 
     derivative = "d/dx x^y = y*x^(y-1); d/dy x^y = x^y*ln(x)"
+    fresh_gradients = True
 
     def forward(self, x, y):
         return x ** y
@@ -146,72 +157,72 @@ class Pow(Gate):
 
 # ----- user-facing functions and operators ---------------------------------------
 # A number on either side becomes the constant of a one-input gate (the text's f_c and f_a).
-def add(x, y):
-    if isinstance(y, Tensor) and isinstance(x, Tensor):  # the common case, checked first
-        return Add.apply(x, y)
-    if is_number(y):
-        return AddConstant.apply(x, c=plain_number(y))
-    if is_number(x):
-        return AddConstant.apply(y, c=plain_number(x))
-    return Add.apply(as_tensor(x), as_tensor(y))
+@operation("add", "__add__", "__radd__")
+def add(input: TensorLike, other: TensorLike) -> Tensor:
+    """input + other, broadcasting."""
+    if isinstance(other, Tensor) and isinstance(input, Tensor):  # the common case, checked first
+        return Add.apply(input, other)
+    if is_number(other):
+        return AddConstant.apply(input, c=plain_number(other))
+    if is_number(input):
+        return AddConstant.apply(other, c=plain_number(input))
+    return Add.apply(as_tensor(input), as_tensor(other))
 
 
-def sub(x, y):
-    if isinstance(y, Tensor) and isinstance(x, Tensor):  # the common case, checked first
-        return Sub.apply(x, y)
-    if is_number(y):
-        return AddConstant.apply(x, c=-plain_number(y))
-    if is_number(x):
-        return AddConstant.apply(Neg.apply(y), c=plain_number(x))
-    return Sub.apply(as_tensor(x), as_tensor(y))
+@operation("sub", "__sub__", reflected=("__rsub__",))
+def sub(input: TensorLike, other: TensorLike) -> Tensor:
+    """input - other, broadcasting."""
+    if isinstance(other, Tensor) and isinstance(input, Tensor):  # the common case, checked first
+        return Sub.apply(input, other)
+    if is_number(other):
+        return AddConstant.apply(input, c=-plain_number(other))
+    if is_number(input):
+        return AddConstant.apply(Neg.apply(other), c=plain_number(input))
+    return Sub.apply(as_tensor(input), as_tensor(other))
 
 
-def mul(x, y):
-    if isinstance(y, Tensor) and isinstance(x, Tensor):  # the common case, checked first
-        return Mul.apply(x, y)
-    if is_number(y):
-        return Scale.apply(x, a=plain_number(y))
-    if is_number(x):
-        return Scale.apply(y, a=plain_number(x))
-    return Mul.apply(as_tensor(x), as_tensor(y))
+@operation("mul", "__mul__", "__rmul__")
+def mul(input: TensorLike, other: TensorLike) -> Tensor:
+    """input * other elementwise, broadcasting."""
+    if isinstance(other, Tensor) and isinstance(input, Tensor):  # the common case, checked first
+        return Mul.apply(input, other)
+    if is_number(other):
+        return Scale.apply(input, a=plain_number(other))
+    if is_number(input):
+        return Scale.apply(other, a=plain_number(input))
+    return Mul.apply(as_tensor(input), as_tensor(other))
 
 
-def div(x, y):
-    if isinstance(y, Tensor) and isinstance(x, Tensor):  # the common case, checked first
-        return Div.apply(x, y)
-    if is_number(y):
-        return Scale.apply(x, a=1 / plain_number(y))
-    if is_number(x):
-        inverse = Reciprocal.apply(y)
-        return inverse if x == 1 else Scale.apply(inverse, a=plain_number(x))
-    return Div.apply(as_tensor(x), as_tensor(y))
+@operation("div", "__truediv__", reflected=("__rtruediv__",))
+def div(input: TensorLike, other: TensorLike) -> Tensor:
+    """input / other elementwise, broadcasting; dividing by zero gives inf or NaN, as IEEE arithmetic says."""
+    if isinstance(other, Tensor) and isinstance(input, Tensor):  # the common case, checked first
+        return Div.apply(input, other)
+    if is_number(other) and other != 0:
+        return Scale.apply(input, a=1 / plain_number(other))
+    if is_number(input) and not is_number(other):
+        inverse = Reciprocal.apply(other)
+        return inverse if input == 1 else Scale.apply(inverse, a=plain_number(input))
+    x = as_tensor(input, like=other if hasattr(other, "dtype") else None)
+    return Div.apply(x, as_tensor(other, like=x))
 
 
-def neg(x):
-    return Neg.apply(x)
+@operation("neg", "__neg__")
+def neg(input: TensorLike) -> Tensor:
+    """-input."""
+    return Neg.apply(input)
 
 
-def reciprocal(x):
-    return Reciprocal.apply(x)
+@operation("reciprocal")
+def reciprocal(input: TensorLike) -> Tensor:
+    """1 / input."""
+    return Reciprocal.apply(input)
 
 
-def pow(x, y):
-    if is_number(y):
-        return PowConstant.apply(x, p=plain_number(y))
-    x = as_tensor(x, like=y)
-    return Pow.apply(x, as_tensor(y, like=x))
-
-
-Tensor.__add__ = Tensor.__radd__ = add
-Tensor.__sub__ = sub
-Tensor.__rsub__ = lambda self, other: sub(other, self)
-Tensor.__mul__ = Tensor.__rmul__ = mul
-Tensor.__truediv__ = div
-Tensor.__rtruediv__ = lambda self, other: div(other, self)
-Tensor.__neg__ = neg
-Tensor.__pow__ = pow
-Tensor.__rpow__ = lambda self, other: pow(other, self)
-method("reciprocal", reciprocal)
-method("pow", pow)
-
-__all__ = ["add", "sub", "mul", "div", "neg", "reciprocal", "pow"]
+@operation("pow", "__pow__", reflected=("__rpow__",))
+def pow(input: TensorLike, exponent: TensorLike) -> Tensor:
+    """input ** exponent; a number exponent is a constant of the gate."""
+    if is_number(exponent):
+        return PowConstant.apply(input, p=plain_number(exponent))
+    x = as_tensor(input, like=exponent)
+    return Pow.apply(x, as_tensor(exponent, like=x))

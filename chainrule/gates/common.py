@@ -2,11 +2,11 @@
 
 A backward runs on arrays ordinarily and on Tensors when a graph of the gradient is
 being built (``create_graph=True``). Operators (``*``, ``+``, ``@``) and the methods
-both types have (``sum``, ``reshape``, ``transpose``) work on either as they are; the
+both types have (``sum``, ``reshape``) work on either as they are; the
 few NumPy functions a backward needs are wrapped here to pick the right one.
 """
 
-from ..backend import xp
+from ..backend import DEFAULT_FLOAT, xp
 from ..tensor import Tensor
 
 
@@ -36,6 +36,13 @@ def sigmoid(x):
     if isinstance(x, Tensor):
         return x.sigmoid()
     return stable_sigmoid(x)
+
+
+def softplus(x):
+    """log(1 + e^x) without overflow, on arrays or Tensors."""
+    if isinstance(x, Tensor):
+        return x.softplus()
+    return stable_softplus(x)
 
 
 def stable_sigmoid(x):
@@ -117,18 +124,82 @@ def as_tensor(x, like=None):
     return Tensor(x)
 
 
-def method(name, function=None):
-    """Attach ``function`` to Tensor as a method (used by each gate module for its user-facing functions)."""
+class Operation:
+    """One user-facing operation, declared once, where its gate is defined.
 
-    def attach(f):
-        setattr(Tensor, name, f)
-        return f
+    ``function`` is the operation (``chainrule.<name>`` unless ``exported`` is False, and
+    ``nn.functional.<name>`` when ``functional``; ``aliases`` are more names for it); ``methods`` are the Tensor methods that call
+    it with the tensor first, ``reflected`` the operators that call it with the tensor second
+    (``__rsub__``), ``properties`` the Tensor properties (``T``). The stub ``tensor.pyi`` is
+    generated from these declarations (``python -m chainrule.stubs``), and the tests check that
+    the stub, the Tensor class and the exports agree with them.
+    """
 
-    return attach(function) if function is not None else attach
+    def __init__(self, function, methods, reflected, properties, exported, functional, aliases):
+        self.name = function.__name__
+        self.aliases = aliases
+        self.function = function
+        self.methods = methods
+        self.reflected = reflected
+        self.properties = properties
+        self.exported = exported
+        self.functional = functional
+
+
+#: Every declared operation, by name, in the order the gate modules declare them.
+OPERATIONS = {}
+
+
+def operation(*methods, reflected=(), properties=(), exported=True, functional=False, aliases=()):
+    """Declare the decorated function as a user-facing operation; see ``Operation``. ``aliases`` are other
+    ``chainrule.*`` names for the same function (NumPy's ``concatenate`` for ``cat``)."""
+
+    def declare(function):
+        OPERATIONS[function.__name__] = Operation(function, methods, reflected, properties, exported, functional,
+                                                  aliases)
+        for name in methods:
+            setattr(Tensor, name, function)
+        for name in reflected:
+            setattr(Tensor, name, _reflected(function, name))
+        for name in properties:
+            setattr(Tensor, name, property(function))
+        return function
+
+    return declare
+
+
+def _reflected(function, name):
+    def reflected(self, other):
+        return function(other, self)
+
+    reflected.__name__ = name
+    reflected.__doc__ = f"``other {name}`` this tensor: {function.__name__}(other, self)."
+    return reflected
+
+
+def one_of(value, alias, name, alias_name, where, default=None):
+    """A PyTorch argument and its NumPy alias (``dim`` and ``axis``): the one given, or a clear error when both
+    are given and differ (``value`` at its ``default`` counts as not given)."""
+    if alias is None:
+        return value
+    if value is not None and value != default and value != alias:
+        raise ValueError(f"{where}: got {name}={value!r} and {alias_name}={alias!r}; {alias_name} is NumPy's "
+                        f"name for {name}, give one")
+    return alias
+
+
+def floating(x):
+    """``x`` as a floating-point Tensor: integer and boolean input becomes the default float (float32), as
+    PyTorch's floating functions (exp, erf, sigmoid, ...) promote it."""
+    x = as_tensor(x)
+    if x.data.dtype.kind == "f":
+        return x
+    return Tensor(x.data.astype(DEFAULT_FLOAT))
 
 
 def normalize_axis(axis, ndim, where):
-    """An axis or tuple of axes (negatives allowed) as a sorted tuple of non-negative ints, or a clear error."""
+    """A dimension or tuple of dimensions (negatives allowed) as a sorted tuple of non-negative ints, or a clear
+    error (PyTorch's ``dim``)."""
     if axis is None:
         return tuple(range(ndim))
     axes = (axis,) if isinstance(axis, (int, xp.integer)) else tuple(axis)
@@ -136,7 +207,7 @@ def normalize_axis(axis, ndim, where):
     result = set()
     for a in axes:
         if not isinstance(a, (int, xp.integer)) or not -bound <= a < bound:
-            raise ValueError(f"{where}: axis {a} is out of range for a tensor with {ndim} dimensions "
+            raise ValueError(f"{where}: dimension {a} is out of range for a tensor with {ndim} dimensions "
                              f"(valid: {-bound} to {bound - 1})")
         if ndim:
             result.add(int(a) % ndim)

@@ -180,6 +180,7 @@ def col2im_batch_last(cols, geometry):
 
 class Im2Col(Gate):
     derivative = "d/dx im2col(x) = 1 at each copy (the copies' gradients are added back: col2im)"
+    fresh_gradients = True
 
     def forward(self, x):
         return im2col(x, self.geometry)
@@ -190,6 +191,7 @@ class Im2Col(Gate):
 
 class Col2Im(Gate):
     derivative = "d/dx col2im(x) = 1 (the gradient is read back at each copy: im2col)"
+    fresh_gradients = True
 
     def forward(self, cols):
         return col2im(cols, self.geometry)
@@ -208,6 +210,7 @@ class Conv2d(Gate):
                   "d/dw conv(x,w) = g @ im2col(x)^T summed over the batch; "
                   "d/db conv(x,w)+b = g summed over N, H, W")
     input_names = ("x", "w", "b")
+    fresh_gradients = True
 
     def forward(self, x, w, b=None):
         n, o, groups = x.shape[0], w.shape[0], self.groups
@@ -286,6 +289,7 @@ class MaxPool2d(Gate):
     recomputing the argmax in backward beats tracking it in forward.)"""
 
     derivative = "d/dx max over window = 1 at the window's first maximum, 0 elsewhere"
+    fresh_gradients = True
 
     def forward(self, x):
         padded = self.geometry.pad(x, -xp.inf)
@@ -374,6 +378,7 @@ class AvgPool2d(Gate):
     real input pixels in the window) when padding is not counted."""
 
     derivative = "d/dx mean over window = 1/k for each of the window's k pixels"
+    fresh_gradients = True
 
     def forward(self, x):
         return window_sum(self.geometry.pad(x), self.geometry) * self.scale
@@ -388,6 +393,7 @@ class AvgPool2dSpread(Gate):
     """AvgPool2d's backward as a gate (for gradients of gradients); its own backward is AvgPool2d."""
 
     derivative = "d/dx spread(x) = 1/k (the gradient is averaged back over each window)"
+    fresh_gradients = True
 
     def forward(self, grad):
         return window_spread(grad * self.scale, self.geometry)

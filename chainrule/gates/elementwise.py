@@ -4,17 +4,22 @@ Kinked functions (relu, abs, clip, max) have no derivative at the kink; each gat
 states the value it uses there.
 """
 
+from __future__ import annotations
+
 import math
 
 from ..autograd import Gate
 from ..backend import xp
 from ..tensor import Tensor
 from . import common
-from .common import as_tensor, data, float_like, method, plain_number, stable_sigmoid, stable_softplus, sum_to
+from ..types import DType, Number, TensorLike
+from .common import (as_tensor, data, float_like, floating, operation, plain_number, stable_sigmoid,
+                     stable_softplus, sum_to)
 
 
 class Exp(Gate):
     derivative = "d/dx e^x = e^x"
+    fresh_gradients = True
 
     def forward(self, x):
         return xp.exp(x)
@@ -25,6 +30,7 @@ class Exp(Gate):
 
 class Log(Gate):
     derivative = "d/dx ln(x) = 1/x"
+    fresh_gradients = True
 
     def forward(self, x):
         return xp.log(x)
@@ -35,6 +41,7 @@ class Log(Gate):
 
 class Sqrt(Gate):
     derivative = "d/dx sqrt(x) = 1/(2*sqrt(x))"
+    fresh_gradients = True
 
     def forward(self, x):
         return xp.sqrt(x)
@@ -45,6 +52,7 @@ class Sqrt(Gate):
 
 class Abs(Gate):
     derivative = "d/dx |x| = sign(x)"  # 0 at x = 0
+    fresh_gradients = True
 
     def forward(self, x):
         return xp.abs(x)
@@ -55,6 +63,7 @@ class Abs(Gate):
 
 class Sin(Gate):
     derivative = "d/dx sin(x) = cos(x)"
+    fresh_gradients = True
 
     def forward(self, x):
         return xp.sin(x)
@@ -65,6 +74,7 @@ class Sin(Gate):
 
 class Cos(Gate):
     derivative = "d/dx cos(x) = -sin(x)"
+    fresh_gradients = True
 
     def forward(self, x):
         return xp.cos(x)
@@ -75,6 +85,7 @@ class Cos(Gate):
 
 class Tanh(Gate):
     derivative = "d/dx tanh(x) = 1-tanh(x)^2"
+    fresh_gradients = True
 
     def forward(self, x):
         return xp.tanh(x)
@@ -89,6 +100,7 @@ class Sigmoid(Gate):
     """Fused 1/(1+e^-x): one gate instead of four, and no overflow for large |x|."""
 
     derivative = "d/dx sigmoid(x) = sigmoid(x)*(1-sigmoid(x))"
+    fresh_gradients = True
 
     def forward(self, x):
         return stable_sigmoid(x)
@@ -99,6 +111,7 @@ class Sigmoid(Gate):
 
 class Relu(Gate):
     derivative = "d/dx max(0,x) = 1 if x>0 else 0"  # 0 at x = 0, as in PyTorch
+    fresh_gradients = True
 
     def forward(self, x):
         return xp.maximum(x, 0)
@@ -122,6 +135,7 @@ class LeakyRelu(Gate):
     derivative is max([x > 0], slope): 1 or slope exactly, in two passes without a branch."""
 
     derivative = "d/dx leaky_relu(x) = 1 if x>0 else slope"
+    fresh_gradients = True
 
     def forward(self, x):
         if self.slope == 0:
@@ -144,6 +158,7 @@ class Elu(Gate):
     (one of the two terms is 0)."""
 
     derivative = "d/dx elu(x) = 1 if x>0 else elu(x)+alpha"
+    fresh_gradients = True
 
     def forward(self, x):
         negative_part = xp.minimum(x, 0, out=float_like(x))
@@ -164,6 +179,7 @@ class Elu(Gate):
 
 class Erf(Gate):
     derivative = "d/dx erf(x) = 2/sqrt(pi)*e^(-x^2)"
+    fresh_gradients = True
 
     def forward(self, x):
         return _erf(x).astype(x.dtype, copy=False)
@@ -177,6 +193,7 @@ _erf = xp.vectorize(math.erf, otypes=[float])
 
 class Softplus(Gate):
     derivative = "d/dx ln(1+e^x) = sigmoid(x)"
+    fresh_gradients = True
 
     def forward(self, x):
         return stable_softplus(x)
@@ -187,6 +204,7 @@ class Softplus(Gate):
 
 class Clip(Gate):
     derivative = "d/dx clip(x) = 1 if low<=x<=high else 0"
+    fresh_gradients = True
 
     def forward(self, x):
         return xp.clip(x, self.low, self.high)
@@ -205,6 +223,7 @@ class Maximum(Gate):
     """Elementwise max. A tie sends half the gradient to each input (as PyTorch's maximum does)."""
 
     derivative = "d/dx max(x,y) = 1 if x>y else 0; d/dy max(x,y) = 1 if y>x else 0"
+    fresh_gradients = True
 
     def forward(self, x, y):
         return xp.maximum(x, y)
@@ -218,6 +237,7 @@ class Minimum(Gate):
     """Elementwise min; ties split the gradient evenly, like Maximum."""
 
     derivative = "d/dx min(x,y) = 1 if x<y else 0; d/dy min(x,y) = 1 if y<x else 0"
+    fresh_gradients = True
 
     def forward(self, x, y):
         return xp.minimum(x, y)
@@ -237,6 +257,7 @@ class Where(Gate):
     """condition ? x : y; the gradient goes to whichever input was chosen."""
 
     derivative = "d/dx where(c,x,y) = c; d/dy where(c,x,y) = not c"
+    fresh_gradients = True
 
     def forward(self, x, y):
         return xp.where(self.condition, x, y)
@@ -249,6 +270,7 @@ class Where(Gate):
 
 class Cast(Gate):
     derivative = "d/dx x = 1"
+    fresh_gradients = True
 
     def forward(self, x):
         return x.astype(self.dtype)
@@ -258,57 +280,80 @@ class Cast(Gate):
 
 
 # ----- user-facing functions -------------------------------------------------------
-def exp(x):
-    return Exp.apply(x)
+# The floating functions promote integer and boolean input to the default float, as PyTorch's do.
+@operation("exp")
+def exp(input: TensorLike) -> Tensor:
+    """e to the power of each element."""
+    return Exp.apply(floating(input))
 
 
-def log(x):
-    return Log.apply(x)
+@operation("log")
+def log(input: TensorLike) -> Tensor:
+    """Natural logarithm of each element (NaN below 0, -inf at 0)."""
+    return Log.apply(floating(input))
 
 
-def sqrt(x):
-    return Sqrt.apply(x)
+@operation("sqrt")
+def sqrt(input: TensorLike) -> Tensor:
+    """Square root of each element."""
+    return Sqrt.apply(floating(input))
 
 
-def abs(x):
-    return Abs.apply(x)
+@operation("abs", "__abs__")
+def abs(input: TensorLike) -> Tensor:
+    """Absolute value of each element (gradient 0 at 0)."""
+    return Abs.apply(input)
 
 
-def sin(x):
-    return Sin.apply(x)
+@operation("sin")
+def sin(input: TensorLike) -> Tensor:
+    return Sin.apply(floating(input))
 
 
-def cos(x):
-    return Cos.apply(x)
+@operation("cos")
+def cos(input: TensorLike) -> Tensor:
+    return Cos.apply(floating(input))
 
 
-def tanh(x):
-    return Tanh.apply(x)
+@operation("tanh", functional=True)
+def tanh(input: TensorLike) -> Tensor:
+    return Tanh.apply(floating(input))
 
 
-def sigmoid(x):
-    return Sigmoid.apply(x)
+@operation("sigmoid", functional=True)
+def sigmoid(input: TensorLike) -> Tensor:
+    """1 / (1 + e^-x), without overflow."""
+    return Sigmoid.apply(floating(input))
 
 
-def relu(x):
-    return Relu.apply(x)
+@operation("relu")
+def relu(input: TensorLike) -> Tensor:
+    """max(0, x) elementwise (gradient 0 at 0, as in PyTorch)."""
+    return Relu.apply(input)
 
 
-def leaky_relu(x, negative_slope=0.01):
-    return LeakyRelu.apply(x, slope=negative_slope)
+@operation("leaky_relu")
+def leaky_relu(input: TensorLike, negative_slope: float = 0.01) -> Tensor:
+    """x where x > 0, ``negative_slope * x`` elsewhere."""
+    return LeakyRelu.apply(floating(input), slope=negative_slope)
 
 
-def elu(x, alpha=1.0):
-    return Elu.apply(x, alpha=alpha)
+@operation("elu")
+def elu(input: TensorLike, alpha: float = 1.0) -> Tensor:
+    """x where x > 0, ``alpha * (e^x - 1)`` elsewhere."""
+    return Elu.apply(floating(input), alpha=alpha)
 
 
-def erf(x):
-    return Erf.apply(x)
+@operation("erf")
+def erf(input: TensorLike) -> Tensor:
+    """The error function, 2/sqrt(pi) times the integral of e^(-t^2) from 0 to x."""
+    return Erf.apply(floating(input))
 
 
-def gelu(x, approximate="none"):
+@operation("gelu")
+def gelu(input: TensorLike, approximate: str = "none") -> Tensor:
     """x * Phi(x), composed from gates; ``approximate="tanh"`` uses the tanh formula."""
-    x = as_tensor(x)
+    x = floating(input)
     if approximate == "tanh":
         inner = (x + x ** 3 * 0.044715) * math.sqrt(2 / math.pi)
         return x * (tanh(inner) + 1) * 0.5
@@ -317,30 +362,39 @@ def gelu(x, approximate="none"):
     return x * (erf(x * (1 / math.sqrt(2))) + 1) * 0.5
 
 
-def softplus(x):
-    return Softplus.apply(x)
+@operation("softplus")
+def softplus(input: TensorLike) -> Tensor:
+    """log(1 + e^x), without overflow."""
+    return Softplus.apply(floating(input))
 
 
-def clip(x, min=None, max=None):
+@operation("clip", "clamp")
+def clip(input: TensorLike, min: Number | None = None, max: Number | None = None) -> Tensor:
+    """Each element limited to [min, max] (either may be None); gradient 1 inside, 0 outside."""
     if min is None and max is None:
         raise ValueError("clip: give min, max or both")
-    return Clip.apply(x, low=plain_number(min), high=plain_number(max))
+    return Clip.apply(input, low=plain_number(min), high=plain_number(max))
 
 
-def maximum(x, y):
-    x = as_tensor(x, like=y if hasattr(y, "dtype") else None)
-    return Maximum.apply(x, as_tensor(y, like=x))
+@operation("maximum")
+def maximum(input: TensorLike, other: TensorLike) -> Tensor:
+    """Elementwise larger of two tensors (broadcasting); a tie splits the gradient evenly."""
+    x = as_tensor(input, like=other if hasattr(other, "dtype") else None)
+    return Maximum.apply(x, as_tensor(other, like=x))
 
 
-def minimum(x, y):
-    x = as_tensor(x, like=y if hasattr(y, "dtype") else None)
-    return Minimum.apply(x, as_tensor(y, like=x))
+@operation("minimum")
+def minimum(input: TensorLike, other: TensorLike) -> Tensor:
+    """Elementwise smaller of two tensors (broadcasting); a tie splits the gradient evenly."""
+    x = as_tensor(input, like=other if hasattr(other, "dtype") else None)
+    return Minimum.apply(x, as_tensor(other, like=x))
 
 
-def where(condition, x, y):
-    """Elementwise ``x`` where ``condition`` holds, else ``y`` (differentiable in x and y)."""
-    x = as_tensor(x, like=y if hasattr(y, "dtype") else None)
-    y = as_tensor(y, like=x)
+@operation()
+def where(condition: TensorLike, input: TensorLike, other: TensorLike) -> Tensor:
+    """Elementwise ``input`` where ``condition`` holds, else ``other`` (differentiable in both)."""
+    x = as_tensor(input, like=other if hasattr(other, "dtype") else None)
+    y = as_tensor(other, like=x)
     condition = xp.asarray(data(condition), dtype=bool)
     try:
         return Where.apply(x, y, condition=condition)
@@ -353,17 +407,10 @@ def where(condition, x, y):
         raise
 
 
-def cast(x, dtype):
-    x = as_tensor(x)
+@operation("astype")
+def cast(input: TensorLike, dtype: DType) -> Tensor:
+    """A differentiable cast to another floating dtype (or a plain cast of a constant)."""
+    x = as_tensor(input)
     if x.dtype == dtype:
         return x
     return Cast.apply(x, dtype=xp.dtype(dtype))
-
-
-for _name, _function in [("exp", exp), ("log", log), ("sqrt", sqrt), ("abs", abs), ("sin", sin),
-                         ("cos", cos), ("tanh", tanh), ("sigmoid", sigmoid), ("relu", relu),
-                         ("leaky_relu", leaky_relu), ("elu", elu), ("erf", erf), ("gelu", gelu),
-                         ("softplus", softplus), ("clip", clip), ("clamp", clip),
-                         ("maximum", maximum), ("minimum", minimum)]:
-    method(_name, _function)
-method("__abs__", abs)

@@ -1,14 +1,19 @@
 """Matrix products with NumPy's matmul semantics: 1-d, 2-d and batched operands, with broadcasting."""
 
+from __future__ import annotations
+
 from ..autograd import Gate
 from ..backend import xp
-from .common import as_tensor, method, sum_to, swap_last_two
+from ..tensor import Tensor
+from ..types import TensorLike
+from .common import as_tensor, operation, sum_to, swap_last_two
 
 
 class MatMul(Gate):
     """x @ y. A 1-d x is a row (1, k) and a 1-d y a column (k, 1), as in NumPy."""
 
     derivative = "d/dx (x@y) = g@y^T; d/dy (x@y) = x^T@g"
+    fresh_gradients = True
 
     def forward(self, x, y):
         return x @ y
@@ -29,8 +34,11 @@ class MatMul(Gate):
         return gx, gy
 
 
-def matmul(x, y):
-    x, y = as_tensor(x), as_tensor(y)
+@operation("matmul", "__matmul__", reflected=("__rmatmul__",))
+def matmul(input: TensorLike, other: TensorLike) -> Tensor:
+    """The matrix product with NumPy's and PyTorch's rules: 1-d operands are vectors, leading dimensions are
+    batches that broadcast."""
+    x, y = as_tensor(input), as_tensor(other)
     if x.ndim == 0 or y.ndim == 0:
         raise ValueError(f"matmul: operands must have at least 1 dimension, got shapes {x.shape} and {y.shape}")
     inner_x = x.shape[-1]
@@ -46,23 +54,19 @@ def matmul(x, y):
     return MatMul.apply(x, y)
 
 
-def dot(x, y):
+@operation("dot")
+def dot(input: TensorLike, other: TensorLike) -> Tensor:
     """Inner product of two 1-d tensors."""
-    x, y = as_tensor(x), as_tensor(y)
+    x, y = as_tensor(input), as_tensor(other)
     if x.ndim != 1 or y.ndim != 1:
         raise ValueError(f"dot: expects two 1-d tensors, got shapes {x.shape} and {y.shape}")
     return matmul(x, y)
 
 
-def outer(x, y):
-    """Outer product of two 1-d tensors: shape (len(x), len(y))."""
-    x, y = as_tensor(x), as_tensor(y)
+@operation("outer")
+def outer(input: TensorLike, vec2: TensorLike) -> Tensor:
+    """Outer product of two 1-d tensors: shape (len(input), len(vec2))."""
+    x, y = as_tensor(input), as_tensor(vec2)
     if x.ndim != 1 or y.ndim != 1:
         raise ValueError(f"outer: expects two 1-d tensors, got shapes {x.shape} and {y.shape}")
     return x.reshape(-1, 1) * y.reshape(1, -1)
-
-
-method("matmul", matmul)
-method("dot", dot)
-method("__matmul__", matmul)
-method("__rmatmul__", lambda self, other: matmul(other, self))

@@ -11,12 +11,15 @@ branch on ``isinstance(grad, Tensor)`` and build the gradient from differentiabl
 gates there, so that the array path keeps its in-place arithmetic.
 """
 
+from __future__ import annotations
+
 import math
 import string
 
 from ..autograd import Gate
 from ..backend import xp
 from ..tensor import Tensor
+from ..types import TensorLike
 from . import common
 from .shape import scatter_add
 
@@ -25,6 +28,7 @@ class Linear(Gate):
     """x @ w^T + b for x (..., in), w (out, in), b (out,), in one gate."""
 
     derivative = "d/dx (x@w^T+b) = g@w; d/dw (x@w^T+b) = g^T@x; d/db (x@w^T+b) = g summed over the batch"
+    fresh_gradients = True
     input_names = ("x", "w", "b")
 
     def forward(self, x, w, b=None):
@@ -81,6 +85,7 @@ def _shifted(x, axis):
 
 class LogSoftmax(Gate):
     derivative = "d/dx_j log_softmax(x)_i = [i=j] - softmax(x)_j"
+    fresh_gradients = True
 
     def forward(self, x):
         shifted = _shifted(x, self.axis)
@@ -98,6 +103,7 @@ class LogSoftmax(Gate):
 
 class Softmax(Gate):
     derivative = "d/dx_j softmax(x)_i = softmax(x)_i * ([i=j] - softmax(x)_j)"
+    fresh_gradients = True
 
     def forward(self, x):
         e = _shifted(x, self.axis)
@@ -111,6 +117,27 @@ class Softmax(Gate):
         dx = grad - sum_of_products(grad, out, (self.axis % out.ndim,), keepdims=True)
         dx *= out
         return dx
+
+
+# PyTorch's dim, NumPy's axis as an alias; a 0-d input is one class (softmax 1, log_softmax 0, as in PyTorch).
+def _along(gate, input, dim, axis, where):
+    x = common.floating(input)
+    dim = common.one_of(dim, axis, "dim", "axis", where, -1)
+    if x.ndim == 0:
+        return gate.apply(x.reshape(1), axis=0).reshape(())
+    return gate.apply(x, axis=common.normalize_axis(dim, x.ndim, where)[0])
+
+
+@common.operation("softmax", functional=True)
+def softmax(input: TensorLike, dim: int = -1, *, axis: int | None = None) -> Tensor:
+    """exp(x) / sum(exp(x)) along ``dim``, computed after subtracting the maximum."""
+    return _along(Softmax, input, dim, axis, "softmax")
+
+
+@common.operation("log_softmax", functional=True)
+def log_softmax(input: TensorLike, dim: int = -1, *, axis: int | None = None) -> Tensor:
+    """x - logsumexp(x) along ``dim``, stable for any magnitude."""
+    return _along(LogSoftmax, input, dim, axis, "log_softmax")
 
 
 def sum_of_products(a, b, axes, keepdims=False):
@@ -173,6 +200,7 @@ class CrossEntropy(Gate):
     """
 
     derivative = "d/dx cross_entropy(x, t) = (softmax(x) - onehot(t)) / N (for a mean without weights or smoothing)"
+    fresh_gradients = True
 
     def forward(self, x):
         targets, smoothing, c = self.targets, self.smoothing, x.shape[1]
@@ -242,6 +270,8 @@ class Normalization(Gate):
 
     dx = (g' - mean(g') - xhat * mean(g' * xhat)) / sqrt(var + eps) with g' = g * weight.
     """
+
+    fresh_gradients = True
 
     statements = {"x": "d/dx norm(x) = (g - mean(g) - xhat*mean(g*xhat)) / std (g scaled by the weight)",
                   "weight": "d/dw norm(x)*w+b = g*xhat summed", "bias": "d/db norm(x)*w+b = g summed"}
@@ -350,6 +380,7 @@ class BinaryCrossEntropy(Gate):
     so p = 0 or 1 gives a finite loss and gradient."""
 
     derivative = "d/dp bce(p,t) = (p-t) / (p*(1-p)); d/dt bce(p,t) = log(1-p) - log(p)"
+    fresh_gradients = True
     input_names = ("p", "t")
 
     def forward(self, p, t):
@@ -368,26 +399,20 @@ class BinaryCrossEntropy(Gate):
         return dp, dt
 
 
-def softplus(x):
-    """log(1 + e^x) without overflow, on arrays or Tensors."""
-    if isinstance(x, Tensor):
-        return x.softplus()
-    return common.stable_softplus(x)
-
-
 class BinaryCrossEntropyWithLogits(Gate):
     """Sigmoid and binary cross-entropy in one stable gate: (1-t) x + m * softplus(-x) with
     m = 1 + (pos_weight - 1) t; softplus never overflows, so neither does the loss."""
 
     derivative = ("d/dx bce_logits(x,t) = sigmoid(x) - t (without pos_weight); "
                   "d/dt bce_logits(x,t) = -x + (pos_weight-1)*softplus(-x)")
+    fresh_gradients = True
     input_names = ("x", "t")
 
     def _multiplier(self, t):
         return 1 if self.pos_weight is None else 1 + (self.pos_weight - 1) * t
 
     def forward(self, x, t):
-        return (1 - t) * x + self._multiplier(t) * softplus(-x)
+        return (1 - t) * x + self._multiplier(t) * common.softplus(-x)
 
     def backward(self, grad, out, x, t):
         # Shared operators and the dispatching sigmoid/softplus: runs under create_graph as it is.
@@ -398,7 +423,7 @@ class BinaryCrossEntropyWithLogits(Gate):
             else:
                 dx = grad * ((1 - t) - self._multiplier(t) * common.sigmoid(-x))
         if self.wants(1):
-            dt = -grad * x if self.pos_weight is None else grad * ((self.pos_weight - 1) * softplus(-x) - x)
+            dt = -grad * x if self.pos_weight is None else grad * ((self.pos_weight - 1) * common.softplus(-x) - x)
         return dx, dt
 
 
@@ -406,6 +431,7 @@ class Dropout(Gate):
     """x * mask, the mask holding 0 (dropped) or 1/(1-p) (kept) for each element."""
 
     derivative = "d/dx dropout(x) = mask (0 or 1/(1-p))"
+    fresh_gradients = True
 
     def forward(self, x):
         return x * self.mask
@@ -419,6 +445,7 @@ class Embedding(Gate):
     sum of their gradients, and the ``padding_idx`` row none."""
 
     derivative = "d/dx x[i] = 1 at row i (rows picked several times add up)"
+    fresh_gradients = True
 
     def forward(self, weight):
         return weight[self.indices]
@@ -431,4 +458,4 @@ class Embedding(Gate):
 
 __all__ = ["Linear", "LogSoftmax", "Softmax", "ClassTargets", "CrossEntropy", "Normalization", "BatchNorm",
            "LayerNorm", "BinaryCrossEntropy", "BinaryCrossEntropyWithLogits", "Dropout", "Embedding",
-           "sum_of_products", "softplus"]
+           "sum_of_products", "softmax", "log_softmax"]

@@ -5,14 +5,18 @@ axes: ``expand_back`` restores them (as size-1 axes if ``keepdims`` was False) a
 broadcasts to the input's shape.
 """
 
+from __future__ import annotations
+
 import builtins
 import math
 
 from ..autograd import Gate
 from ..backend import xp
+from ..tensor import Tensor
+from ..types import Dims, TensorLike
 from . import common
-from .common import as_tensor, broadcast_to, method, normalize_axis
-from .shape import concatenate, stack
+from .common import as_tensor, broadcast_to, floating, normalize_axis, one_of, operation
+from .shape import cat, stack
 
 
 def expand_back(grad, shape, axes, keepdims):
@@ -51,6 +55,7 @@ class Max(Gate):
     """Largest value; the gradient is split evenly among elements tied for it."""
 
     derivative = "d/dx_i max(x) = 1/k if x_i is one of the k maxima else 0"
+    fresh_gradients = True
     pick = staticmethod(xp.max)
 
     def forward(self, x):
@@ -76,6 +81,7 @@ class LogSumExp(Gate):
     """log(sum(exp(x))), computed as m + log(sum(exp(x - m))) with m the max, so it never overflows."""
 
     derivative = "d/dx_i logsumexp(x) = e^(x_i - logsumexp(x))"
+    fresh_gradients = True
 
     def forward(self, x):
         m = xp.max(x, axis=self.axes, keepdims=True)
@@ -94,6 +100,7 @@ class Prod(Gate):
     """Product; each element's derivative is the product of all the others (zeros handled)."""
 
     derivative = "d/dx_i prod(x) = prod of x_j for j != i"
+    fresh_gradients = True
 
     def forward(self, x):
         return x.prod(axis=self.axes, keepdims=self.keepdims)
@@ -128,64 +135,109 @@ def _product_of_others_from_gates(x, axes):
     if x.size == 0:
         return x
     rest = [i for i in range(x.ndim) if i not in axes]
-    moved = x.transpose(rest + list(axes))
+    moved = x.permute(rest + list(axes))
     flat = moved.reshape(moved.shape[:len(rest)] + (-1,))
     n = flat.shape[-1]
-    columns = [concatenate([flat[..., :k], flat[..., k + 1:]], axis=-1).prod(axis=-1) for k in range(n)]
-    others = stack(columns, axis=-1).reshape(moved.shape)
-    return others.transpose([int(i) for i in xp.argsort(rest + list(axes))])
+    columns = [cat([flat[..., :k], flat[..., k + 1:]], -1).prod(dim=-1) for k in range(n)]
+    others = stack(columns, -1).reshape(moved.shape)
+    return others.permute([int(i) for i in xp.argsort(rest + list(axes))])
 
 
 # ----- user-facing functions -------------------------------------------------------
-def _reduction(gate, where):
-    def reduce(x, axis=None, keepdims=False):
-        x = as_tensor(x)
-        return gate.apply(x, axes=normalize_axis(axis, x.ndim, where), keepdims=keepdims)
-
-    reduce.__name__ = where
-    reduce.__doc__ = f"{where} over ``axis`` (int, tuple or None for all), keeping reduced axes if ``keepdims``."
-    return reduce
+# PyTorch's dim and keepdim, with NumPy's axis and keepdims accepted as aliases.
+def _reduce(gate, input, dim, keepdim, axis, keepdims, where):
+    x = as_tensor(input)
+    dim = one_of(dim, axis, "dim", "axis", where)
+    keepdim = bool(one_of(keepdim or None, keepdims, "keepdim", "keepdims", where))
+    return gate.apply(x, axes=normalize_axis(dim, x.ndim, where), keepdims=keepdim)
 
 
-sum = _reduction(Sum, "sum")
-mean = _reduction(Mean, "mean")
-max = _reduction(Max, "max")
-min = _reduction(Min, "min")
-logsumexp = _reduction(LogSumExp, "logsumexp")
-prod = _reduction(Prod, "prod")
+@operation("sum")
+def sum(input: TensorLike, dim: Dims = None, keepdim: bool = False, *, axis: Dims = None,
+        keepdims: bool | None = None) -> Tensor:
+    """Sum over ``dim`` (an int, a tuple, or None for all), keeping the reduced dimensions if ``keepdim``."""
+    return _reduce(Sum, input, dim, keepdim, axis, keepdims, "sum")
 
 
-def var(x, axis=None, keepdims=False, ddof=0):
-    """Variance, composed from gates. ``ddof=0`` (NumPy's default) divides by n; ``ddof=1`` by n-1."""
-    x = as_tensor(x)
-    axes = normalize_axis(axis, x.ndim, "var")
+@operation("mean")
+def mean(input: TensorLike, dim: Dims = None, keepdim: bool = False, *, axis: Dims = None,
+         keepdims: bool | None = None) -> Tensor:
+    """Mean over ``dim`` (an int, a tuple, or None for all), keeping the reduced dimensions if ``keepdim``."""
+    return _reduce(Mean, input, dim, keepdim, axis, keepdims, "mean")
+
+
+@operation("max")
+def max(input: TensorLike, dim: Dims = None, keepdim: bool = False, *, axis: Dims = None,
+        keepdims: bool | None = None) -> Tensor:
+    """Largest element over ``dim``; ties share the gradient evenly."""
+    return _reduce(Max, input, dim, keepdim, axis, keepdims, "max")
+
+
+@operation("min")
+def min(input: TensorLike, dim: Dims = None, keepdim: bool = False, *, axis: Dims = None,
+        keepdims: bool | None = None) -> Tensor:
+    """Smallest element over ``dim``; ties share the gradient evenly."""
+    return _reduce(Min, input, dim, keepdim, axis, keepdims, "min")
+
+
+@operation("logsumexp")
+def logsumexp(input: TensorLike, dim: Dims = None, keepdim: bool = False, *, axis: Dims = None,
+              keepdims: bool | None = None) -> Tensor:
+    """log(sum(exp(input))) over ``dim``, without overflow."""
+    return _reduce(LogSumExp, floating(input), dim, keepdim, axis, keepdims, "logsumexp")
+
+
+@operation("prod")
+def prod(input: TensorLike, dim: Dims = None, keepdim: bool = False, *, axis: Dims = None,
+         keepdims: bool | None = None) -> Tensor:
+    """Product over ``dim``; the gradient is exact where elements are 0."""
+    return _reduce(Prod, input, dim, keepdim, axis, keepdims, "prod")
+
+
+@operation("var")
+def var(input: TensorLike, dim: Dims = None, keepdim: bool = False, *, correction: int = 0, axis: Dims = None,
+        keepdims: bool | None = None, ddof: int | None = None) -> Tensor:
+    """Variance over ``dim``, composed from gates, dividing by n - ``correction`` (NumPy's ``ddof``).
+
+    The default correction is 0 (NumPy's), where PyTorch's is 1: pass ``correction=1`` for the sample
+    variance."""
+    return _variance(input, dim, keepdim, correction, axis, keepdims, ddof, "var")
+
+
+@operation("std")
+def std(input: TensorLike, dim: Dims = None, keepdim: bool = False, *, correction: int = 0, axis: Dims = None,
+        keepdims: bool | None = None, ddof: int | None = None) -> Tensor:
+    """Standard deviation: sqrt(var), with var's arguments."""
+    return _variance(input, dim, keepdim, correction, axis, keepdims, ddof, "std").sqrt()
+
+
+def _variance(input, dim, keepdim, correction, axis, keepdims, ddof, where):
+    x = as_tensor(input)
+    dim = one_of(dim, axis, "dim", "axis", where)
+    axes = normalize_axis(dim, x.ndim, where)
+    keepdim = bool(one_of(keepdim or None, keepdims, "keepdim", "keepdims", where))
+    correction = one_of(correction or None, ddof, "correction", "ddof", where) or 0
     count = math.prod(x.shape[a] for a in axes)
-    if count - ddof <= 0:
-        raise ValueError(f"var: {count} elements over axis {axis} of shape {x.shape} is too few for ddof={ddof}")
-    centered = x - mean(x, axes, keepdims=True)
-    return sum(centered * centered, axes, keepdims=keepdims) * (1 / (count - ddof))
+    if count - correction <= 0:
+        raise ValueError(f"{where}: {count} elements over dim {dim} of shape {x.shape} is too few for "
+                         f"correction={correction}")
+    centered = x - mean(x, axes, keepdim=True)
+    return sum(centered * centered, axes, keepdim) * (1 / (count - correction))
 
 
-def std(x, axis=None, keepdims=False, ddof=0):
-    """Standard deviation: sqrt(var)."""
-    x = as_tensor(x)
-    return var(x, normalize_axis(axis, x.ndim, "std"), keepdims, ddof).sqrt()
-
-
-def norm(x, ord=2, axis=None, keepdims=False):
-    """Vector norm over ``axis``: ord 2 (Euclidean), 1, or inf (largest absolute value)."""
-    x = as_tensor(x)
-    axis = normalize_axis(axis, x.ndim, "norm")
-    if ord == 2:
-        return sum(x * x, axis, keepdims).sqrt()
-    if ord == 1:
-        return sum(x.abs(), axis, keepdims)
-    if ord == math.inf:
-        return max(x.abs(), axis, keepdims)
-    raise ValueError(f"norm: ord must be 1, 2 or inf, got {ord!r}")
-
-
-for _name, _function in [("sum", sum), ("mean", mean), ("max", max), ("min", min), ("logsumexp", logsumexp),
-                         ("prod", prod), ("var", var), ("std", std), ("norm", norm)]:
-    method(_name, _function)
-
+@operation("norm")
+def norm(input: TensorLike, p: float = 2, dim: Dims = None, keepdim: bool = False, *, ord: float | None = None,
+         axis: Dims = None, keepdims: bool | None = None) -> Tensor:
+    """Vector norm over ``dim``: ``p`` 2 (Euclidean), 1, or inf (largest absolute value); ``ord`` is NumPy's
+    name for ``p``."""
+    x = as_tensor(input)
+    p = one_of(p, ord, "p", "ord", "norm", 2)
+    dim = normalize_axis(one_of(dim, axis, "dim", "axis", "norm"), x.ndim, "norm")
+    keepdim = bool(one_of(keepdim or None, keepdims, "keepdim", "keepdims", "norm"))
+    if p == 2:
+        return sum(x * x, dim, keepdim).sqrt()
+    if p == 1:
+        return sum(x.abs(), dim, keepdim)
+    if p == math.inf:
+        return max(x.abs(), dim, keepdim)
+    raise ValueError(f"norm: p must be 1, 2 or inf, got {p!r}")

@@ -2,14 +2,22 @@
 the gradient back the same way (reshape back, transpose back, scatter back, sum
 the copies of a broadcast or tile)."""
 
+from __future__ import annotations
+
+import builtins
+import math
+from collections.abc import Sequence
+
 from ..autograd import Gate
 from ..backend import xp
 from ..tensor import Tensor, _plain_index
-from .common import as_tensor, method, normalize_axis, sum_to
+from ..types import Dims, Index, Shape, TensorLike
+from .common import as_tensor, normalize_axis, one_of, operation, sum_to
 
 
 class Reshape(Gate):
     derivative = "d/dx reshape(x) = 1 (the gradient is reshaped back)"
+    forwards_gradient = True
 
     def forward(self, x):
         return x.reshape(self.shape)
@@ -20,16 +28,19 @@ class Reshape(Gate):
 
 class Permute(Gate):
     derivative = "d/dx transpose(x) = 1 (the gradient is transposed back)"
+    forwards_gradient = True
 
     def forward(self, x):
         return x.transpose(self.axes)
 
     def backward(self, grad, out, x):
-        return grad.transpose(tuple(xp.argsort(self.axes)))
+        order = tuple(int(i) for i in xp.argsort(self.axes))
+        return grad.permute(order) if isinstance(grad, Tensor) else grad.transpose(order)
 
 
 class BroadcastTo(Gate):
     derivative = "d/dx broadcast(x) = 1 (the copies' gradients are summed)"
+    forwards_gradient = True
 
     def forward(self, x):
         return xp.broadcast_to(x, self.shape)
@@ -42,6 +53,7 @@ class GetItem(Gate):
     """x[index]; the gradient is scattered back, adding up where an index repeats."""
 
     derivative = "d/dx x[i] = 1 at i, 0 elsewhere"
+    fresh_gradients = True
 
     def forward(self, x):
         return x[self.index]
@@ -54,6 +66,7 @@ class ScatterAdd(Gate):
     """Zeros of ``shape`` with ``grad`` added at ``index`` (GetItem's backward, differentiable itself)."""
 
     derivative = "d/dg scatter(g) = 1 at the index"
+    forwards_gradient = True
 
     def forward(self, g):
         return _scatter_add_arrays(g, self.shape, self.index)
@@ -100,6 +113,7 @@ class Concatenate(Gate):
 
 class Pad(Gate):
     derivative = "d/dx pad(x) = 1 inside, the padding gets none"
+    forwards_gradient = True
 
     def forward(self, x):
         return xp.pad(x, self.widths, mode="constant", constant_values=self.value)
@@ -110,6 +124,7 @@ class Pad(Gate):
 
 class Flip(Gate):
     derivative = "d/dx flip(x) = 1 (the gradient is flipped back)"
+    forwards_gradient = True
 
     def forward(self, x):
         return xp.flip(x, self.axes)
@@ -120,6 +135,7 @@ class Flip(Gate):
 
 class Tile(Gate):
     derivative = "d/dx tile(x) = 1 (the copies' gradients are summed)"
+    fresh_gradients = True
 
     def forward(self, x):
         return xp.tile(x, self.reps)
@@ -134,6 +150,7 @@ class Tile(Gate):
 
 class Repeat(Gate):
     derivative = "d/dx repeat(x) = 1 (each element's copies' gradients are summed)"
+    fresh_gradients = True
 
     def forward(self, x):
         return xp.repeat(x, self.repeats, axis=self.axis)
@@ -145,16 +162,28 @@ class Repeat(Gate):
 
 
 # ----- user-facing functions -------------------------------------------------------
+# PyTorch's names and meanings (dim, transpose of two dimensions, repeat as tiling); NumPy's axis is an alias.
 def _shape_argument(shape):
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         return tuple(shape[0])
     return tuple(shape)
 
 
-def reshape(x, *shape):
-    x = as_tensor(x)
-    shape = _shape_argument(shape)
-    target = _resolve_shape(x, shape)
+def _dim(input, dim, where, extra=0):
+    """One dimension of ``input`` (``extra`` more allowed, for a new one) as a non-negative int, or a clear error."""
+    ndim = input.ndim + extra
+    bound = builtins.max(ndim, 1)
+    if isinstance(dim, bool) or not isinstance(dim, (int, xp.integer)) or not -bound <= dim < bound:
+        raise ValueError(f"{where}: dimension {dim!r} is out of range for a tensor of shape {input.shape} "
+                         f"(valid: {-bound} to {bound - 1})")
+    return int(dim) % bound
+
+
+@operation("reshape")
+def reshape(input: TensorLike, *shape: int | Shape) -> Tensor:
+    """The same elements in a new shape (one size may be -1: whatever is left)."""
+    x = as_tensor(input)
+    target = _resolve_shape(x, _shape_argument(shape))
     if target == x.shape:
         return x
     return Reshape.apply(x, shape=target)
@@ -173,66 +202,87 @@ def _resolve_shape(x, shape):
     return tuple(x.size // known if n == -1 else int(n) for n in shape)
 
 
-def transpose(x, *axes):
-    """Reverse the axes, or put them in the order given (like NumPy's transpose)."""
-    x = as_tensor(x)
-    axes = _shape_argument(axes) or tuple(reversed(range(x.ndim)))
-    if len(axes) != x.ndim or sorted(a % max(x.ndim, 1) for a in axes) != list(range(x.ndim)):
-        raise ValueError(f"transpose: axes {axes} are not a permutation of the {x.ndim} axes of shape {x.shape}")
-    axes = tuple(a % x.ndim for a in axes)
-    if axes == tuple(range(x.ndim)):
+@operation("permute", properties=("T",))
+def permute(input: TensorLike, *dims: int | Shape) -> Tensor:
+    """The dimensions in the order ``dims`` (a permutation of them); with none given, reversed (``.T``)."""
+    x = as_tensor(input)
+    dims = _shape_argument(dims) or tuple(reversed(range(x.ndim)))
+    if len(dims) != x.ndim:
+        raise ValueError(f"permute: dims {dims} name {len(dims)} dimensions, but the tensor has shape {x.shape}")
+    order = tuple(_dim(x, d, "permute") for d in dims)
+    if sorted(order) != list(range(x.ndim)):
+        raise ValueError(f"permute: dims {dims} are not a permutation of the {x.ndim} dimensions of shape {x.shape}")
+    if order == tuple(range(x.ndim)):
         return x
-    return Permute.apply(x, axes=axes)
+    return Permute.apply(x, axes=order)
 
 
-def swapaxes(x, axis1, axis2):
-    x = as_tensor(x)
-    a, b = (normalize_axis(axis, x.ndim, "swapaxes")[0] for axis in (axis1, axis2))
+@operation("transpose", "swapaxes", aliases=("swapaxes",))
+def transpose(input: TensorLike, dim0: int, dim1: int) -> Tensor:
+    """``dim0`` and ``dim1`` swapped (PyTorch's transpose; NumPy's swapaxes). For all dimensions reversed, use
+    ``.T`` or ``permute``."""
+    x = as_tensor(input)
+    a, b = _dim(x, dim0, "transpose"), _dim(x, dim1, "transpose")
     order = list(range(x.ndim))
     order[a], order[b] = order[b], order[a]
-    return transpose(x, order)
+    return permute(x, order)
 
 
-def swap_last_two(x):
-    return swapaxes(x, -1, -2)
+swapaxes = transpose
 
 
-def squeeze(x, axis=None):
-    x = as_tensor(x)
-    axes = normalize_axis(axis, x.ndim, "squeeze") if axis is not None else tuple(
-        i for i, n in enumerate(x.shape) if n == 1)
-    for a in axes:
-        if x.shape[a] != 1:
-            raise ValueError(f"squeeze: axis {a} of shape {x.shape} has size {x.shape[a]}, not 1")
-    return reshape(x, tuple(n for i, n in enumerate(x.shape) if i not in axes))
+@operation("swap_last_two", properties=("mT",), exported=False)
+def swap_last_two(input: TensorLike) -> Tensor:
+    """The last two dimensions swapped (``.mT``: a batch of matrices, each transposed)."""
+    return transpose(input, -1, -2)
 
 
-def unsqueeze(x, axis):
-    x = as_tensor(x)
-    if not -x.ndim - 1 <= axis <= x.ndim:
-        raise ValueError(f"unsqueeze: axis {axis} is out of range for a new axis of a tensor of shape {x.shape} "
-                         f"(valid: {-x.ndim - 1} to {x.ndim})")
-    axis = axis % (x.ndim + 1)
-    return reshape(x, x.shape[:axis] + (1,) + x.shape[axis:])
+@operation("squeeze")
+def squeeze(input: TensorLike, dim: Dims = None, *, axis: Dims = None) -> Tensor:
+    """Size-1 dimensions removed: all of them, or those among ``dim`` (a dimension that is not 1 is left as
+    it is, as in PyTorch)."""
+    x = as_tensor(input)
+    dim = one_of(dim, axis, "dim", "axis", "squeeze")
+    dims = range(x.ndim) if dim is None else normalize_axis(dim, x.ndim, "squeeze")
+    dropped = {d for d in dims if x.shape[d] == 1}
+    return reshape(x, tuple(n for i, n in enumerate(x.shape) if i not in dropped))
 
 
-def flatten(x, start_axis=0, end_axis=-1):
-    x = as_tensor(x)
+@operation("unsqueeze")
+def unsqueeze(input: TensorLike, dim: int | None = None, *, axis: int | None = None) -> Tensor:
+    """A new size-1 dimension inserted at ``dim`` (negatives count from the end of the result)."""
+    x = as_tensor(input)
+    dim = one_of(dim, axis, "dim", "axis", "unsqueeze")
+    if dim is None:
+        raise TypeError("unsqueeze: missing the dimension to insert (dim=)")
+    dim = _dim(x, dim, "unsqueeze", extra=1)
+    return reshape(x, x.shape[:dim] + (1,) + x.shape[dim:])
+
+
+@operation("flatten", functional=True)
+def flatten(input: TensorLike, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    """Dimensions ``start_dim`` to ``end_dim`` (inclusive) merged into one."""
+    x = as_tensor(input)
     if x.ndim == 0:
         return reshape(x, (1,))
-    start, end = (normalize_axis(a, x.ndim, "flatten")[0] for a in (start_axis, end_axis))
-    merged = 1
-    for n in x.shape[start:end + 1]:
-        merged *= n
+    start, end = _dim(x, start_dim, "flatten"), _dim(x, end_dim, "flatten")
+    if start > end:
+        raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for shape {x.shape}")
+    merged = math.prod(x.shape[start:end + 1])
     return reshape(x, x.shape[:start] + (merged,) + x.shape[end + 1:])
 
 
-def broadcast_to(x, *shape):
-    x = as_tensor(x)
+@operation("broadcast_to", "expand")
+def broadcast_to(input: TensorLike, *shape: int | Shape) -> Tensor:
+    """A read-only view of ``input`` repeated along size-1 (or new leading) dimensions to ``shape``; -1 keeps a
+    dimension's size (as PyTorch's expand)."""
+    x = as_tensor(input)
     shape = _shape_argument(shape)
+    lead = len(shape) - x.ndim
+    if lead >= 0:
+        shape = tuple(x.shape[i - lead] if n == -1 and i >= lead else n for i, n in enumerate(shape))
     try:
-        xp.broadcast_shapes(x.shape, shape)
-        if len(shape) < x.ndim or xp.broadcast_shapes(x.shape, shape) != shape:
+        if lead < 0 or xp.broadcast_shapes(x.shape, shape) != shape:
             raise ValueError
     except ValueError:
         raise ValueError(f"broadcast_to: a tensor of shape {x.shape} cannot be broadcast to {shape}") from None
@@ -241,8 +291,10 @@ def broadcast_to(x, *shape):
     return BroadcastTo.apply(x, shape=shape)
 
 
-def getitem(x, index):
-    x = as_tensor(x)
+@operation("__getitem__", exported=False)
+def getitem(input: TensorLike, index: Index) -> Tensor:
+    """``input[index]``: basic and advanced (integer, boolean) indexing, as NumPy does it."""
+    x = as_tensor(input)
     index = _plain_index(index)
     try:
         return GetItem.apply(x, index=index)
@@ -258,20 +310,27 @@ def _describe(index):
     return repr(index)
 
 
-def concatenate(tensors, axis=0):
+@operation(aliases=("concatenate", "concat"))
+def cat(tensors: Sequence[TensorLike], dim: int = 0, *, axis: int | None = None) -> Tensor:
+    """The tensors joined along ``dim``; all other dimensions must match."""
     tensors = [as_tensor(t) for t in tensors]
     if not tensors:
-        raise ValueError("concatenate: needs at least one tensor")
-    axis = normalize_axis(axis, tensors[0].ndim, "concatenate")[0]
+        raise ValueError("cat: needs at least one tensor")
+    dim = _dim(tensors[0], one_of(dim, axis, "dim", "axis", "cat", 0), "cat")
     first = tensors[0].shape
     for position, t in enumerate(tensors):
-        if t.ndim != len(first) or t.shape[:axis] + t.shape[axis + 1:] != first[:axis] + first[axis + 1:]:
-            raise ValueError(f"concatenate: tensor {position} has shape {t.shape}, but tensor 0 has shape {first}; "
-                             f"all dimensions except axis {axis} must match")
-    return Concatenate.apply(*tensors, axis=axis)
+        if t.ndim != len(first) or t.shape[:dim] + t.shape[dim + 1:] != first[:dim] + first[dim + 1:]:
+            raise ValueError(f"cat: tensor {position} has shape {t.shape}, but tensor 0 has shape {first}; "
+                             f"all dimensions except dim {dim} must match")
+    return Concatenate.apply(*tensors, axis=dim)
 
 
-def stack(tensors, axis=0):
+concatenate = concat = cat
+
+
+@operation()
+def stack(tensors: Sequence[TensorLike], dim: int = 0, *, axis: int | None = None) -> Tensor:
+    """The tensors, all of one shape, joined along a new dimension ``dim``."""
     tensors = [as_tensor(t) for t in tensors]
     if not tensors:
         raise ValueError("stack: needs at least one tensor")
@@ -279,63 +338,94 @@ def stack(tensors, axis=0):
         if t.shape != tensors[0].shape:
             raise ValueError(f"stack: tensor {position} has shape {t.shape}, but tensor 0 has shape "
                              f"{tensors[0].shape}; all must have the same shape")
-    return concatenate([unsqueeze(t, axis) for t in tensors], axis=axis)
+    dim = _dim(tensors[0], one_of(dim, axis, "dim", "axis", "stack", 0), "stack", extra=1)
+    return cat([unsqueeze(t, dim) for t in tensors], dim)
 
 
-def split(x, sections, axis=0):
-    """Split into ``sections`` equal parts (an int) or at the given indices (a list), like NumPy."""
-    x = as_tensor(x)
-    axis = normalize_axis(axis, x.ndim, "split")[0]
-    n = x.shape[axis]
-    if isinstance(sections, int):
-        if sections < 1 or n % sections:
-            raise ValueError(f"split: axis {axis} of shape {x.shape} (size {n}) does not divide into {sections} equal parts")
-        bounds = list(range(0, n + 1, n // sections))
+@operation("split")
+def split(tensor: TensorLike, split_size_or_sections: int | Sequence[int], dim: int = 0, *,
+          axis: int | None = None) -> list[Tensor]:
+    """Pieces along ``dim``, as PyTorch cuts them: an int is the size of each piece (the last may be smaller),
+    a list the size of each piece in turn (summing to the dimension's size)."""
+    x = as_tensor(tensor)
+    dim = _dim(x, one_of(dim, axis, "dim", "axis", "split", 0), "split")
+    n = x.shape[dim]
+    sizes = split_size_or_sections
+    if isinstance(sizes, (int, xp.integer)) and not isinstance(sizes, bool):
+        if sizes < 1:
+            raise ValueError(f"split: split_size must be a positive int, got {sizes}")
+        sizes = [builtins.min(int(sizes), n - start) for start in range(0, n, int(sizes))] or [0]
     else:
-        bounds = [0] + [int(i) for i in sections] + [n]
-    lead = (slice(None),) * axis
-    return [x[lead + (slice(a, b),)] for a, b in zip(bounds[:-1], bounds[1:])]
+        sizes = [int(size) for size in sizes]
+        if any(size < 0 for size in sizes) or builtins.sum(sizes) != n:
+            raise ValueError(f"split: section sizes {sizes} must be non-negative and add up to {n}, the size of "
+                             f"dim {dim} of shape {x.shape}")
+    lead = (slice(None),) * dim
+    pieces, start = [], 0
+    for size in sizes:
+        pieces.append(x[lead + (slice(start, start + size),)])
+        start += size
+    return pieces
 
 
-def pad(x, widths, value=0.0):
-    """Constant padding; ``widths`` is one (before, after) pair per axis, as in NumPy's pad."""
-    x = as_tensor(x)
+@operation()
+def pad(input: TensorLike, widths: Sequence[tuple[int, int]], value: float = 0.0) -> Tensor:
+    """Constant padding; ``widths`` is one (before, after) pair per dimension, as in NumPy's pad. (For
+    PyTorch's last-dimension-first pairs and other modes, use ``nn.functional.pad``.)"""
+    x = as_tensor(input)
     widths = tuple((int(a), int(b)) for a, b in widths)
     if len(widths) != x.ndim or any(a < 0 or b < 0 for a, b in widths):
         raise ValueError(f"pad: widths {widths} must be one non-negative (before, after) pair for each of the "
-                         f"{x.ndim} axes of shape {x.shape}")
+                         f"{x.ndim} dimensions of shape {x.shape}")
     if not any(a or b for a, b in widths):
         return x  # nothing to pad (NumPy's pad also rejects the empty widths of a 0-d array)
     return Pad.apply(x, widths=widths, value=value)
 
 
-def flip(x, axis=None):
-    x = as_tensor(x)
-    return Flip.apply(x, axes=normalize_axis(axis, x.ndim, "flip"))
+@operation("flip")
+def flip(input: TensorLike, dims: Dims = None, *, axis: Dims = None) -> Tensor:
+    """The order of the elements reversed along ``dims`` (None: all); a repeated dimension is an error."""
+    x = as_tensor(input)
+    dims = one_of(dims, axis, "dims", "axis", "flip")
+    if dims is not None and not isinstance(dims, (int, xp.integer)):
+        dims = tuple(dims)
+        if len({_dim(x, d, "flip") for d in dims}) != len(dims):
+            raise ValueError(f"flip: dims {dims} name a dimension more than once (shape {x.shape})")
+    return Flip.apply(x, axes=normalize_axis(dims, x.ndim, "flip"))
 
 
-def tile(x, reps):
-    x = as_tensor(x)
-    reps = (reps,) if isinstance(reps, int) else tuple(reps)
-    reps = (1,) * (x.ndim - len(reps)) + reps
-    return Tile.apply(x, reps=reps)
+@operation("tile")
+def tile(input: TensorLike, dims: int | Shape) -> Tensor:
+    """The whole tensor repeated ``dims`` times along each dimension (NumPy's and PyTorch's tile)."""
+    x = as_tensor(input)
+    reps = (dims,) if isinstance(dims, int) else tuple(dims)
+    if any(isinstance(r, bool) or not isinstance(r, (int, xp.integer)) or r < 0 for r in reps):
+        raise ValueError(f"tile: repetitions must be non-negative ints, got {dims!r}")
+    shape = (1,) * (len(reps) - x.ndim) + x.shape
+    reps = (1,) * (len(shape) - len(reps)) + reps
+    return Tile.apply(x.reshape(shape), reps=reps)
 
 
-def repeat(x, repeats, axis=None):
-    """Repeat each element ``repeats`` times along ``axis`` (NumPy's repeat; None flattens first)."""
-    x = as_tensor(x)
-    if axis is None:
-        x, axis = flatten(x), 0
-    if not isinstance(repeats, int) or repeats < 0:
-        raise ValueError(f"repeat: repeats must be a non-negative int, got {repeats!r}")
-    return Repeat.apply(x, repeats=repeats, axis=normalize_axis(axis, x.ndim, "repeat")[0])
+@operation("repeat", exported=False)
+def repeat(input: TensorLike, *sizes: int | Shape) -> Tensor:
+    """PyTorch's ``Tensor.repeat``: the whole tensor tiled ``sizes`` times along each dimension (at least one
+    size per dimension). NumPy's repeat, which repeats each element, is ``repeat_interleave``."""
+    x = as_tensor(input)
+    sizes = _shape_argument(sizes)
+    if len(sizes) < x.ndim:
+        raise ValueError(f"repeat: {len(sizes)} repetitions {sizes} for a tensor of shape {x.shape}; give at least "
+                         f"one per dimension ({x.ndim})")
+    return tile(x, sizes)
 
 
-for _name, _function in [("reshape", reshape), ("transpose", transpose), ("permute", transpose),
-                         ("swapaxes", swapaxes), ("swap_last_two", swap_last_two), ("squeeze", squeeze),
-                         ("unsqueeze", unsqueeze), ("flatten", flatten), ("broadcast_to", broadcast_to),
-                         ("expand", broadcast_to), ("flip", flip), ("tile", tile), ("repeat", repeat),
-                         ("split", split), ("__getitem__", getitem)]:
-    method(_name, _function)
-Tensor.T = property(transpose)
-Tensor.mT = property(swap_last_two)
+@operation("repeat_interleave")
+def repeat_interleave(input: TensorLike, repeats: int, dim: int | None = None, *,
+                      axis: int | None = None) -> Tensor:
+    """Each element repeated ``repeats`` times along ``dim`` (None: the flattened tensor), as NumPy's repeat."""
+    x = as_tensor(input)
+    dim = one_of(dim, axis, "dim", "axis", "repeat_interleave")
+    if isinstance(repeats, bool) or not isinstance(repeats, (int, xp.integer)) or repeats < 0:
+        raise ValueError(f"repeat_interleave: repeats must be a non-negative int, got {repeats!r}")
+    if dim is None:
+        x, dim = flatten(x), 0
+    return Repeat.apply(x, repeats=int(repeats), axis=_dim(x, dim, "repeat_interleave"))

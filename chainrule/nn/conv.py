@@ -4,7 +4,8 @@ import math
 
 from .. import functional as F
 from ..backend import xp
-from . import checks, init
+from .. import checks
+from . import init
 from .module import Module, Parameter
 
 
@@ -27,7 +28,7 @@ class Conv2d(Module):
         self.kernel_size = checks.pair("Conv2d", "kernel_size", kernel_size)
         self.stride = checks.pair("Conv2d", "stride", stride)
         self.dilation = checks.pair("Conv2d", "dilation", dilation)
-        self.padding = self._padding(padding)
+        self.padding = checks.conv_padding("Conv2d", padding, self.kernel_size, self.stride, self.dilation)
         self.groups = checks.size("Conv2d", "groups", groups)
         if self.in_channels % self.groups or self.out_channels % self.groups:
             raise ValueError(f"Conv2d: in_channels ({self.in_channels}) and out_channels ({self.out_channels}) "
@@ -40,19 +41,6 @@ class Conv2d(Module):
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()
-
-    def _padding(self, padding):
-        if padding == "valid":
-            return (0, 0)
-        if padding != "same":
-            return checks.pair("Conv2d", "padding", padding, minimum=0)
-        if self.stride != (1, 1):
-            raise ValueError(f"Conv2d: padding='same' needs stride 1, got stride {self.stride}")
-        reach = [d * (k - 1) for k, d in zip(self.kernel_size, self.dilation)]
-        if reach[0] % 2 or reach[1] % 2:
-            raise ValueError(f"Conv2d: padding='same' with kernel_size {self.kernel_size} and dilation "
-                             f"{self.dilation} would need uneven padding, which is not supported")
-        return reach[0] // 2, reach[1] // 2
 
     def reset_parameters(self):
         init.kaiming_uniform_(self.weight, a=math.sqrt(5))

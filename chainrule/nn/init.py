@@ -9,11 +9,6 @@ each also takes ``generator=`` to draw from a Generator of your own.
 Like PyTorch's, the default generator starts from a fixed seed, so a fresh process
 builds the same model every time until you call ``manual_seed``.
 
-Threads: ``manual_seed`` in the main thread reseeds the process's generator, which every
-thread that has not seeded draws from. In any other thread it gives that thread a
-generator of its own, so two threads that each seed and build a model get the weights
-they would get one after the other, whatever the interleaving.
-
 Why the scales: a layer computing ``sum_i w_i x_i`` over ``fan_in`` inputs multiplies
 the variance of its inputs by ``fan_in * Var(w)``. Kaiming (He) init picks
 ``Var(w) = gain^2 / fan_in`` so signals keep their size through ReLU layers going
@@ -22,34 +17,11 @@ forward (``mode="fan_in"``) or gradients going backward (``mode="fan_out"``); Xa
 """
 
 import math
-import numbers
-import threading
 
 from ..backend import xp
+from .. import checks, random
+from ..random import DEFAULT_SEED, default_generator, manual_seed  # noqa: F401  (the one generator, seeded there)
 from ..tensor import Tensor
-
-DEFAULT_SEED = 67280421310721  # PyTorch's default seed, for the same "fixed until seeded" behaviour
-
-_generator = xp.random.default_rng(DEFAULT_SEED)  # the process's: threads that never seeded draw from it
-_thread = threading.local()  # .generator: a thread's own, once it has seeded (threads other than the main one)
-
-
-def manual_seed(seed):
-    """Reseed the generator behind every init function and layer initialisation (the process's from the
-    main thread, the calling thread's own from any other); returns it."""
-    global _generator
-    generator = xp.random.default_rng(seed)
-    if threading.current_thread() is threading.main_thread():
-        _generator = generator
-    else:
-        _thread.generator = generator
-    return generator
-
-
-def default_generator():
-    """The Generator that init functions use when no ``generator=`` is given (see the module docstring)."""
-    own = getattr(_thread, "generator", None)
-    return _generator if own is None else own
 
 
 # ----- gains and fans -----------------------------------------------------------------
@@ -68,7 +40,7 @@ def calculate_gain(nonlinearity, param=None):
     if nonlinearity == "leaky_relu":
         if param is None:
             slope = 0.01
-        elif isinstance(param, numbers.Real) and not isinstance(param, bool):
+        elif checks.is_real(param):
             slope = float(param)
         else:
             raise ValueError(f"calculate_gain: negative_slope must be a number, got {param!r}")
@@ -116,7 +88,7 @@ def _fill(t, values):
 
 
 def _rng(generator):
-    return default_generator() if generator is None else generator
+    return random.generator_or_default(generator, "init")
 
 
 # ----- constants ---------------------------------------------------------------------------

@@ -4,7 +4,8 @@ import math
 
 from .. import functional as F
 from ..backend import xp
-from . import checks, init
+from .. import checks
+from . import init
 from .module import Module, Parameter
 
 

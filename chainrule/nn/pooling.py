@@ -2,7 +2,7 @@
 (or one (C, H, W) image)."""
 
 from .. import functional as F
-from . import checks
+from .. import checks
 from .module import Module
 
 

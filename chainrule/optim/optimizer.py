@@ -16,11 +16,11 @@ Two rules hold for every optimizer here:
 """
 
 import copy
-import numbers
 
-from .. import blas
+from .. import blas, checks
 from ..backend import xp
 from ..keywords import CheckedKeywords
+from ..tensor import Tensor
 
 
 class Optimizer(CheckedKeywords):
@@ -127,7 +127,7 @@ class Optimizer(CheckedKeywords):
         """Raise a ValueError naming the optimizer, the option and the value unless ``rule`` holds."""
         value = group[option] if value is None else value
         label = label or ("learning rate" if option == "lr" else option)
-        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        if not checks.is_real(value):
             raise ValueError(f"{self._name}: {label} must be a number, got {value!r}")
         if not self._RULES[rule](value):
             raise ValueError(f"{self._name}: {label} must be {rule}, got {value!r}")
@@ -152,9 +152,12 @@ class Optimizer(CheckedKeywords):
         loss = closure() if closure is not None else None
         for group in self.param_groups:
             for p in group["params"]:
-                if p.grad is None:
+                grad = p.grad
+                if grad is None:
                     continue
-                self._update(p, p.grad, self.state.setdefault(p, {}), group)
+                if isinstance(grad, Tensor):  # after backward(create_graph=True): step on its values
+                    grad = grad.data
+                self._update(p, grad, self.state.setdefault(p, {}), group)
                 p._bump_version()  # tell the engine this array changed under its feet
         return loss
 

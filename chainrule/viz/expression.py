@@ -281,10 +281,7 @@ def _apply(node, args, text, values):
     if constant:  # fold to a plain number, computed by the same gates in float64
         args = [tensor(a, dtype=xp.float64) for a in args]
     with xp.errstate(all="ignore"):  # nan and inf show up in the values, as in NumPy
-        try:
-            result = _operate(node, args)
-        except ZeroDivisionError:
-            raise ExpressionError("division by zero", text, node.column) from None
+        result = _operate(node, args)
     return float(result.item()) if constant else result
 
 

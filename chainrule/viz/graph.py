@@ -23,8 +23,6 @@ from dataclasses import dataclass, field
 from ..autograd import no_grad
 from ..backend import xp
 from ..tensor import Tensor
-from ..warn import warn
-from .text import value_text
 
 
 @dataclass(eq=False)
@@ -258,7 +256,7 @@ def _walk_backward(result, root):
 def _run_gate_backward(node, upstream):
     """The gate's own backward on arrays; gradients for inputs that need none are dropped, as the engine does."""
     gate = node.gate
-    with xp.errstate(all="ignore"):  # NumPy would warn from a line inside the gate; _check_finite names the gate
+    with xp.errstate(all="ignore"):  # a non-finite gradient shows in the result; explain() warns in words
         grads = gate.backward(upstream, node.output.value, *[w.value for w in node.inputs])
     if type(grads) is not tuple:
         grads = (grads,)
@@ -268,16 +266,7 @@ def _run_gate_backward(node, upstream):
             sent.append(None)
         else:
             sent.append(xp.asarray(g.data if isinstance(g, Tensor) else g))
-    _check_finite(node, upstream, sent)
     return sent
-
-
-def _check_finite(node, upstream, sent):
-    """Warn, naming the gate, where its backward turns a finite upstream gradient into inf or nan (1/x at 0)."""
-    if xp.isfinite(upstream).all() and any(g is not None and not xp.isfinite(g).all() for g in sent):
-        at = ", ".join(f"{wire.name or f'input {i + 1}'} = {value_text(wire.value)}"
-                       for i, wire in enumerate(node.inputs))
-        warn(f"the '{node.label}' gate's backward gives an infinite or undefined (nan) gradient at {at}")
 
 
 def local_derivatives(node):
@@ -289,7 +278,7 @@ def local_derivatives(node):
     if node.output.value.size != 1 or any(w.value.size != 1 for w in node.inputs):
         return None
     try:
-        with no_grad(), xp.errstate(all="ignore"):  # _run_gate_backward has warned already
+        with no_grad(), xp.errstate(all="ignore"):
             ones = xp.ones_like(node.output.value)
             grads = node.gate.backward(ones, node.output.value, *[w.value for w in node.inputs])
     except Exception:  # a custom gate may not cope; the explanation then shows sent/upstream only

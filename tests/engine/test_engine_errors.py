@@ -105,24 +105,34 @@ def test_index_out_of_range(index, described):
 @pytest.mark.parametrize("axis", [2, -3, (0, 5)])
 def test_reduction_axis_out_of_range(fn, name, axis):
     bad = axis if isinstance(axis, int) else 5
-    with pytest.raises(ValueError, match=rf"{name}: axis {bad} is out of range for a tensor with 2 dimensions "
+    with pytest.raises(ValueError, match=rf"{name}: dimension {bad} is out of range for a tensor with 2 dimensions "
                                          r"\(valid: -2 to 1\)"):
         fn(leaf((2, 3)), axis=axis)
 
 
 def test_other_axis_arguments_out_of_range():
-    with pytest.raises(ValueError, match=r"flip: axis 3 is out of range"):
+    with pytest.raises(ValueError, match=r"flip: dimension 3 is out of range"):
         leaf((2, 3)).flip(3)
-    with pytest.raises(ValueError, match=r"swapaxes: axis -3 is out of range"):
+    with pytest.raises(ValueError, match=r"transpose: dimension -3 is out of range"):
         leaf((2, 3)).swapaxes(0, -3)
-    with pytest.raises(ValueError, match=r"unsqueeze: axis 3 is out of range .*shape \(2, 3\) \(valid: -3 to 2\)"):
+    with pytest.raises(ValueError, match=r"transpose: dimension 3 is out of range .*shape \(2, 3\) \(valid: -2 to 1\)"):
+        leaf((2, 3)).transpose(3, 0)
+    with pytest.raises(ValueError, match=r"unsqueeze: dimension 3 is out of range .*shape \(2, 3\) \(valid: -3 to 2\)"):
         leaf((2, 3)).unsqueeze(3)
-    with pytest.raises(ValueError, match=r"squeeze: axis 1 of shape \(2, 3\) has size 3, not 1"):
-        leaf((2, 3)).squeeze(1)
-    with pytest.raises(ValueError, match=r"transpose: axes \(0, 0\) are not a permutation"):
-        leaf((2, 3)).transpose(0, 0)
-    with pytest.raises(ValueError, match=r"concatenate: axis 2 is out of range"):
+    with pytest.raises(ValueError, match=r"permute: dims \(0, 0\) are not a permutation"):
+        leaf((2, 3)).permute(0, 0)
+    with pytest.raises(ValueError, match=r"permute: dims \(0,\) name 1 dimensions, but the tensor has shape"):
+        leaf((2, 3)).permute(0)
+    with pytest.raises(ValueError, match=r"cat: dimension 2 is out of range"):
         cr.concatenate([leaf((2, 3)), leaf((2, 3))], axis=2)
+    with pytest.raises(ValueError, match=r"flip: dims \(0, 0\) name a dimension more than once"):
+        leaf((2, 3)).flip((0, 0))
+
+
+def test_squeeze_leaves_a_dimension_that_is_not_one_as_it_is():
+    assert leaf((2, 3)).squeeze(1).shape == (2, 3)  # as PyTorch does
+    assert leaf((2, 1, 3)).squeeze(1).shape == (2, 3)
+    assert leaf((1, 2, 1)).squeeze().shape == (2,)
 
 
 @pytest.mark.parametrize("target", [(4, 2), (-1, 4), (-1, -1), (7,)])
@@ -132,31 +142,35 @@ def test_reshape_to_an_incompatible_shape(target):
 
 
 def test_concatenate_and_stack_with_mismatched_shapes():
-    with pytest.raises(ValueError, match=r"concatenate: tensor 1 has shape \(3, 3\), but tensor 0 has shape \(2, 3\); "
-                                         r"all dimensions except axis 1 must match"):
+    with pytest.raises(ValueError, match=r"cat: tensor 1 has shape \(3, 3\), but tensor 0 has shape \(2, 3\); "
+                                         r"all dimensions except dim 1 must match"):
         cr.concatenate([leaf((2, 3)), leaf((3, 3))], axis=1)
-    with pytest.raises(ValueError, match=r"concatenate: tensor 1 has shape \(2, 3, 1\)"):
-        cr.concatenate([leaf((2, 3)), leaf((2, 3, 1))])
-    with pytest.raises(ValueError, match=r"concatenate: needs at least one tensor"):
+    with pytest.raises(ValueError, match=r"cat: tensor 1 has shape \(2, 3, 1\)"):
+        cr.cat([leaf((2, 3)), leaf((2, 3, 1))])
+    with pytest.raises(ValueError, match=r"cat: needs at least one tensor"):
         cr.concatenate([])
     with pytest.raises(ValueError, match=r"stack: tensor 2 has shape \(3,\), but tensor 0 has shape \(2,\)"):
         cr.stack([leaf((2,)), leaf((2,)), leaf((3,))])
 
 
 def test_split_pad_repeat_clip_and_norm_arguments():
-    with pytest.raises(ValueError, match=r"split: axis 0 of shape \(5,\) \(size 5\) does not divide into 2"):
-        leaf((5,)).split(2)
+    with pytest.raises(ValueError, match=r"split: section sizes \[2, 2\] must be non-negative and add up to 5"):
+        leaf((5,)).split([2, 2])
+    with pytest.raises(ValueError, match=r"split: split_size must be a positive int, got 0"):
+        leaf((5,)).split(0)
     with pytest.raises(ValueError, match=r"pad: widths \(\(1, 1\),\) must be one non-negative"):
         cr.pad(leaf((2, 3)), [(1, 1)])
-    with pytest.raises(ValueError, match=r"repeat: repeats must be a non-negative int, got -1"):
-        leaf((2,)).repeat(-1)
+    with pytest.raises(ValueError, match=r"repeat_interleave: repeats must be a non-negative int, got -1"):
+        leaf((2,)).repeat_interleave(-1)
+    with pytest.raises(ValueError, match=r"repeat: 1 repetitions \(2,\) for a tensor of shape \(2, 3\)"):
+        leaf((2, 3)).repeat(2)
     with pytest.raises(ValueError, match=r"clip: give min, max or both"):
         leaf((2,)).clip()
-    with pytest.raises(ValueError, match=r"norm: ord must be 1, 2 or inf, got 3"):
+    with pytest.raises(ValueError, match=r"norm: p must be 1, 2 or inf, got 3"):
         leaf((2,)).norm(ord=3)
     with pytest.raises(ValueError, match=r"gelu: approximate must be 'none' or 'tanh', got 'fast'"):
         leaf((2,)).gelu(approximate="fast")
-    with pytest.raises(ValueError, match=r"var: 1 elements over axis 0 of shape \(1, 3\) is too few for ddof=1"):
+    with pytest.raises(ValueError, match=r"var: 1 elements over dim 0 of shape \(1, 3\) is too few for correction=1"):
         leaf((1, 3)).var(axis=0, ddof=1)
 
 

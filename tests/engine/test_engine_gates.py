@@ -354,11 +354,13 @@ def test_transpose_permute_swapaxes(data, x):
     signed = tuple(data.draw(st.sampled_from([a, a - x.ndim])) for a in order)
     assert x.permute(*signed).shape == np.transpose(x.data, order).shape
     assert_gradients_match(lambda t: t.permute(*signed), [x])
-    assert_gradients_match(lambda t: cr.transpose(t), [x])
+    assert_gradients_match(lambda t: cr.permute(t), [x])
     assert_gradients_match(lambda t: t.T, [x])
+    np.testing.assert_array_equal(x.T.data, x.data.T)
     a, b = data.draw(st.integers(-x.ndim, x.ndim - 1)), data.draw(st.integers(-x.ndim, x.ndim - 1))
     np.testing.assert_array_equal(x.swapaxes(a, b).data, np.swapaxes(x.data, a, b))
-    assert_gradients_match(lambda t: cr.swapaxes(t, a, b), [x])
+    np.testing.assert_array_equal(x.transpose(a, b).data, np.swapaxes(x.data, a, b))  # PyTorch's transpose
+    assert_gradients_match(lambda t: cr.transpose(t, a, b), [x])
 
 
 @SETTINGS
@@ -403,12 +405,16 @@ def test_stack(data, shape, count):
 @SETTINGS
 @given(data=st.data(), x=tensors(shape_strategy=array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=4)))
 def test_split(data, x):
+    # PyTorch's split: an int is the size of each piece (the last may be smaller), a list the size of each piece.
     axis = data.draw(st.integers(-x.ndim, x.ndim - 1))
     n = x.shape[axis]
-    sections = data.draw(st.one_of(st.sampled_from([d for d in range(1, n + 1) if n % d == 0]),
-                                   st.lists(st.integers(0, n), max_size=2).map(sorted)))
+    cuts = data.draw(st.lists(st.integers(0, n), max_size=2).map(sorted))
+    size = data.draw(st.integers(1, n + 1))
+    sections = data.draw(st.sampled_from([size, [b - a for a, b in zip([0] + cuts, cuts + [n])]]))
+    indices = cuts if isinstance(sections, list) else list(range(size, n, size))
     pieces = cr.split(x, sections, axis=axis)
-    for piece, expected in zip(pieces, np.split(x.data, sections, axis=axis)):
+    assert len(pieces) == len(indices) + 1
+    for piece, expected in zip(pieces, np.split(x.data, indices, axis=axis)):
         np.testing.assert_array_equal(piece.data, expected)
     # Weight the pieces differently so a gradient sent to the wrong piece shows.
     assert_gradients_match(lambda t: tuple(p * (i + 1.0) for i, p in enumerate(t.split(sections, axis))), [x])
@@ -439,11 +445,14 @@ def test_flip(data, spec):
 def test_repeat_and_tile(data, x):
     repeats = data.draw(st.integers(0, 3))
     axis = data.draw(st.one_of(st.none(), st.integers(-x.ndim, x.ndim - 1))) if x.ndim else None
-    np.testing.assert_array_equal(cr.repeat(x, repeats, axis).data, np.repeat(x.data, repeats, axis))
-    assert_gradients_match(lambda t: t.repeat(repeats, axis=axis), [x])
+    np.testing.assert_array_equal(cr.repeat_interleave(x, repeats, axis).data, np.repeat(x.data, repeats, axis))
+    assert_gradients_match(lambda t: t.repeat_interleave(repeats, dim=axis), [x])
     reps = tuple(data.draw(st.lists(st.integers(1, 3), min_size=1, max_size=4)))
     np.testing.assert_array_equal(cr.tile(x, reps).data, np.tile(x.data, reps))
     assert_gradients_match(lambda t: cr.tile(t, reps), [x])
+    if len(reps) >= x.ndim:  # PyTorch's Tensor.repeat tiles, with at least one count per dimension
+        np.testing.assert_array_equal(x.repeat(*reps).data, np.tile(x.data, reps))
+        assert_gradients_match(lambda t: t.repeat(reps), [x])
 
 
 GETITEM_CASES = {

@@ -209,7 +209,7 @@ def test_bad_inputs_say_what_is_wrong():
         F.conv2d(np.zeros((1, 2, 5, 5)), np.zeros((3, 1, 3, 3)), groups=2)
     with pytest.raises(ValueError, match=r"conv2d: bias must have shape \(16,\)"):
         F.conv2d(np.zeros((1, 1, 5, 5)), w, np.zeros(4))
-    with pytest.raises(ValueError, match=r"conv2d: stride must be an int or a pair of ints, each at least 1; got 0"):
+    with pytest.raises(ValueError, match=r"conv2d: stride must be an integer or a pair of integers, each at least 1; got 0"):
         F.conv2d(np.zeros((1, 1, 5, 5)), w, stride=0)
     with pytest.raises(ValueError, match=r"padding='same' needs stride 1"):
         F.conv2d(np.zeros((1, 1, 5, 5)), w, stride=2, padding="same")

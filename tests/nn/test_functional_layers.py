@@ -67,7 +67,7 @@ def test_softmax_is_stable_for_large_values():
     np.testing.assert_allclose(F.softmax(x, 1).data, [[1, 0, 0], [0, 0.5, 0.5]], atol=1e-7)
     np.testing.assert_allclose(F.log_softmax(x, 1).data[0], [0, -1000, -2000])
     assert F.log_softmax(x, 1).dtype == np.float32
-    with pytest.raises(ValueError, match="got axis=0 and dim=1"):
+    with pytest.raises(ValueError, match="got dim=1 and axis=0; axis is NumPy.s name for dim"):
         F.softmax(x, axis=0, dim=1)
 
 
@@ -165,18 +165,18 @@ def test_layer_norm_errors():
 # ----- dropout -------------------------------------------------------------------------------------
 def test_dropout_mask_statistics_and_reproducibility():
     x = cr.tensor(np.ones((200, 500), dtype=np.float32), requires_grad=True)
-    out = F.dropout(x, 0.3, True, np.random.default_rng(7))
+    out = F.dropout(x, 0.3, True, generator=np.random.default_rng(7))
     kept = out.data != 0
     assert abs(kept.mean() - 0.7) < 0.01
     np.testing.assert_allclose(out.data[kept], 1 / 0.7, rtol=1e-6)  # inverted: kept values scaled up
     assert abs(out.data.mean() - 1) < 0.02  # so the expectation is unchanged
     assert out.dtype == np.float32
-    again = F.dropout(x, 0.3, True, np.random.default_rng(7))
+    again = F.dropout(x, 0.3, True, generator=np.random.default_rng(7))
     np.testing.assert_array_equal(out.data, again.data)
     out.backward(np.ones(out.shape, dtype=np.float32))
     np.testing.assert_array_equal(x.grad, out.data)  # the gradient takes the same mask
     small = leaf(3, 4)
-    assert cr.max_relative_error(lambda x: F.dropout(x, 0.5, rng=np.random.default_rng(1)), [small]) < 1e-7
+    assert cr.max_relative_error(lambda x: F.dropout(x, 0.5, generator=np.random.default_rng(1)), [small]) < 1e-7
 
 
 def test_dropout_identity_in_eval_and_bad_p():
@@ -186,8 +186,18 @@ def test_dropout_identity_in_eval_and_bad_p():
     for p in (-0.1, 1.0, 1.5):
         with pytest.raises(ValueError, match=r"dropout: p must be a probability in \[0, 1\)"):
             F.dropout(x, p)
-    with pytest.raises(TypeError, match=r"dropout: rng must be a numpy.random.Generator"):
-        F.dropout(x, 0.5, True, True)
+    with pytest.raises(TypeError, match=r"dropout: generator must be a numpy.random.Generator or None, got int"):
+        F.dropout(x, 0.5, True, generator=7)
+
+
+def test_dropout_masks_repeat_after_manual_seed():
+    x = cr.tensor(np.ones((4, 50), dtype=np.float32))
+    cr.manual_seed(0)
+    first = [F.dropout(x, 0.5).data for _ in range(2)]
+    cr.manual_seed(0)
+    second = [F.dropout(x, 0.5).data for _ in range(2)]
+    np.testing.assert_array_equal(first, second)
+    assert not np.array_equal(first[0], first[1])  # one stream: the next mask differs
 
 
 # ----- embedding -------------------------------------------------------------------------------------

@@ -134,7 +134,7 @@ def test_bad_pool_arguments():
         F.max_pool2d(x, 2, padding=2)
     with pytest.raises(ValueError, match=r"avg_pool2d: kernel size 5x5 is larger than the padded input 4x4"):
         F.avg_pool2d(x, 5)
-    with pytest.raises(ValueError, match=r"max_pool2d: kernel_size must be an int or a pair of ints"):
+    with pytest.raises(ValueError, match=r"max_pool2d: kernel_size must be an integer or a pair of integers"):
         F.max_pool2d(x, 0)
     with pytest.raises(ValueError, match=r"max_pool2d: input must be 4-d"):
         F.max_pool2d(np.zeros((4, 4)), 2)

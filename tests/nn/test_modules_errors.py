@@ -65,9 +65,9 @@ def test_layernorm_pooling_embedding_inputs():
 @pytest.mark.parametrize("make, message", [
     (lambda: nn.Linear(-1, 3), r"Linear: in_features must be an integer >= 1, got -1"),
     (lambda: nn.Linear(3, 2.5), r"Linear: out_features must be an integer >= 1, got 2.5"),
-    (lambda: nn.Conv2d(3, 8, 0), r"Conv2d: kernel_size must be an integer >= 1, got 0"),
+    (lambda: nn.Conv2d(3, 8, 0), r"Conv2d: kernel_size must be an integer or a pair of integers, each at least 1; got 0"),
     (lambda: nn.Conv2d(3, 8, (3, 3, 3)), r"Conv2d: kernel_size must be an integer or a pair of integers"),
-    (lambda: nn.Conv2d(3, 8, 3, padding=-1), r"Conv2d: padding must be an integer >= 0, got -1"),
+    (lambda: nn.Conv2d(3, 8, 3, padding=-1), r"Conv2d: padding must be an integer or a pair of integers, each at least 0; got -1"),
     (lambda: nn.Conv2d(3, 8, 3, groups=2), r"Conv2d: in_channels \(3\) and out_channels \(8\) must both be "
                                            r"divisible by groups \(2\)"),
     (lambda: nn.Conv2d(3, 8, 3, stride=2, padding="same"), r"Conv2d: padding='same' needs stride 1"),

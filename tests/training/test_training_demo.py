@@ -16,3 +16,10 @@ def test_demo_prints_the_examples_then_trains(tmp_path, capsys):
     assert str(tmp_path / "demo" / "checkpoint.safetensors") in out
     assert (tmp_path / "demo" / "checkpoint.safetensors").exists()
     assert (tmp_path / "demo" / "curves.png").exists()
+
+
+def test_demo_with_an_out_that_is_a_file_says_so(tmp_path, capsys):
+    (tmp_path / "taken").write_text("")
+    assert demo.main(["--out", str(tmp_path / "taken"), "--epochs", "1"]) == 2
+    assert capsys.readouterr().err == (f"chainrule demo: error: the output directory {str(tmp_path / 'taken')!r} "
+                                       f"(--out) is a file; expected a directory (it will be created if missing)\n")

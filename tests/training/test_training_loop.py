@@ -8,10 +8,6 @@ from chainrule.training import (ConfigError, TrainConfig, confusion_matrix, eval
                                 format_confusion_matrix, load_checkpoint)
 
 
-def quiet(line):
-    pass
-
-
 def small(tmp_path, name="run", **settings):
     """A quick run: a few hundred training digits, the MLP unless asked otherwise."""
     options = dict(model="mlp", dataset="digits", epochs=1, batch_size=32, train_limit=256, seed=3,
@@ -21,7 +17,7 @@ def small(tmp_path, name="run", **settings):
 
 
 def test_one_epoch_of_the_cnn_writes_checkpoint_and_plot(tmp_path):
-    result = fit(small(tmp_path, model="cnn", plot=True), log=quiet)
+    result = fit(small(tmp_path, model="cnn", plot=True))
     assert set(result.paths) == {"checkpoint", "plot"}
     for path in result.paths.values():
         assert (tmp_path / "run").joinpath(path.rsplit("/", 1)[-1]).stat().st_size > 0
@@ -33,16 +29,16 @@ def test_one_epoch_of_the_cnn_writes_checkpoint_and_plot(tmp_path):
 
 
 def test_the_mlp_learns_the_digits(tmp_path):
-    result = fit(small(tmp_path, epochs=3, train_limit=None, lr=3e-3, out=None), log=quiet)
+    result = fit(small(tmp_path, epochs=3, train_limit=None, lr=3e-3, out=None))
     assert result.paths == {}
     assert result.history["train_loss"][-1] < result.history["train_loss"][0]
     assert result.test_accuracy > 0.9
 
 
 def test_the_same_seed_gives_the_same_numbers(tmp_path):
-    first = fit(small(tmp_path, "a", epochs=2), log=quiet)
-    second = fit(small(tmp_path, "b", epochs=2), log=quiet)
-    other = fit(small(tmp_path, "c", epochs=2, seed=4), log=quiet)
+    first = fit(small(tmp_path, "a", epochs=2))
+    second = fit(small(tmp_path, "b", epochs=2))
+    other = fit(small(tmp_path, "c", epochs=2, seed=4))
     assert first.history["train_loss"] == second.history["train_loss"]
     assert first.history["val_loss"] == second.history["val_loss"]
     assert first.history["train_loss"] != other.history["train_loss"]
@@ -53,9 +49,9 @@ def test_the_same_seed_gives_the_same_numbers(tmp_path):
 @pytest.mark.parametrize("model, optimizer", [("cnn", "adam"), ("mlp", "sgd")])
 def test_two_epochs_equal_one_plus_resumed_one(tmp_path, model, optimizer):
     settings = dict(model=model, optimizer=optimizer, momentum=0.9 if optimizer == "sgd" else 0.0, train_limit=128)
-    straight = fit(small(tmp_path, "straight", epochs=2, **settings), log=quiet)
-    half = fit(small(tmp_path, "half", epochs=1, **settings), log=quiet)
-    resumed = fit(small(tmp_path, "resumed", epochs=2, resume=half.paths["checkpoint"], **settings), log=quiet)
+    straight = fit(small(tmp_path, "straight", epochs=2, **settings))
+    half = fit(small(tmp_path, "half", epochs=1, **settings))
+    resumed = fit(small(tmp_path, "resumed", epochs=2, resume=half.paths["checkpoint"], **settings))
     assert resumed.history["train_loss"] == straight.history["train_loss"]
     for key, value in straight.model.state_dict().items():  # weights and BatchNorm statistics
         np.testing.assert_array_equal(value, resumed.model.state_dict()[key], err_msg=key)
@@ -63,7 +59,7 @@ def test_two_epochs_equal_one_plus_resumed_one(tmp_path, model, optimizer):
 
 
 def test_evaluate_checkpoint_gives_a_confusion_matrix_over_the_test_set(tmp_path):
-    result = fit(small(tmp_path), log=quiet)
+    result = fit(small(tmp_path))
     report = evaluate_checkpoint(result.paths["checkpoint"])
     assert report["samples"] == 360 and report["confusion"].sum() == 360
     assert report["accuracy"] == pytest.approx(np.trace(report["confusion"]) / 360)
@@ -88,22 +84,27 @@ def test_confusion_matrix_table():
     (dict(lr=0.0), "learning rate must be a positive number, got 0.0"),
     (dict(optimizer="adam", momentum=0.9), "momentum applies to sgd and rmsprop only"),
     (dict(dataset="mnist"), "needs a data directory"),
+    (dict(model=["mlp"]), r"unknown model \['mlp'\]; expected one of mlp, cnn"),
+    (dict(dataset={"name": "digits"}), r"unknown dataset \{'name': 'digits'\}; expected one of digits, mnist"),
+    (dict(plot="yes"), "plot must be True or False, got 'yes'"),
+    (dict(out=3), r"out must be a path \(str\) or None, got 3"),
+    (dict(download=True), r"download \(--download\) applies to the mnist dataset only"),
 ])
 def test_bad_settings_are_refused_before_training(tmp_path, settings, message):
     with pytest.raises(ConfigError, match=message):
-        fit(small(tmp_path, **settings), log=quiet)
+        fit(small(tmp_path, **settings))
 
 
 def test_mnist_with_a_directory_missing_files(tmp_path):
     with pytest.raises(ConfigError, match="train-images-idx3-ubyte"):
-        fit(small(tmp_path, dataset="mnist", data_dir=str(tmp_path)), log=quiet)
+        fit(small(tmp_path, dataset="mnist", data_dir=str(tmp_path)))
 
 
 def test_corrupt_and_foreign_checkpoints_are_refused(tmp_path):
     bad = tmp_path / "bad.safetensors"
     bad.write_bytes(b"not a checkpoint at all")
     with pytest.raises(ConfigError, match="cannot read checkpoint"):
-        fit(small(tmp_path, resume=str(bad)), log=quiet)
+        fit(small(tmp_path, resume=str(bad)))
     foreign = tmp_path / "foreign.safetensors"
     io.save({"weights": np.zeros(3)}, foreign)
     with pytest.raises(ConfigError, match="not a training checkpoint"):
@@ -113,15 +114,15 @@ def test_corrupt_and_foreign_checkpoints_are_refused(tmp_path):
 
 
 def test_resume_refuses_another_model_or_finished_runs(tmp_path):
-    done = fit(small(tmp_path), log=quiet).paths["checkpoint"]
+    done = fit(small(tmp_path)).paths["checkpoint"]
     with pytest.raises(ConfigError, match="holds a digits mlp, not a digits cnn"):
-        fit(small(tmp_path, model="cnn", epochs=2, resume=done), log=quiet)
+        fit(small(tmp_path, model="cnn", epochs=2, resume=done))
     with pytest.raises(ConfigError, match="already done 1 of 1 epochs"):
-        fit(small(tmp_path, resume=done), log=quiet)
+        fit(small(tmp_path, resume=done))
 
 
 def test_real_mnist_one_quick_epoch(tmp_path, mnist_dir):
-    result = fit(small(tmp_path, dataset="mnist", data_dir=str(mnist_dir), train_limit=512, out=None), log=quiet)
+    result = fit(small(tmp_path, dataset="mnist", data_dir=str(mnist_dir), train_limit=512, out=None))
     assert len(result.history["epoch"]) == 1
     assert result.test_accuracy > 0.5
 
@@ -151,6 +152,26 @@ def test_without_matplotlib_the_run_says_why_there_is_no_plot(tmp_path, monkeypa
     import sys
 
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # makes `import matplotlib` raise ImportError
-    result = fit(small(tmp_path, plot=True), log=quiet)
+    result = fit(small(tmp_path, plot=True))
     assert "plot" not in result.paths and "checkpoint" in result.paths
     assert result.notes == ["no plot: plotting the training curves needs matplotlib: pip install 'chainrule[extras]'"]
+
+
+def test_non_finite_or_constant_images_are_refused_before_training(tmp_path, monkeypatch):
+    from chainrule.training import data
+
+    real = data.load_images
+
+    def with_a_nan_pixel(*args):
+        X, y = real(*args)
+        X[5, 0, 3, 3] = np.nan
+        return X, y
+
+    monkeypatch.setattr(data, "load_images", with_a_nan_pixel)
+    with pytest.raises(ConfigError, match=r"the digits (training|validation) split holds 1 NaN or Inf pixel\(s\); "
+                                          r"expected finite numbers \(they would turn the loss into NaN\)"):
+        fit(small(tmp_path))
+    monkeypatch.setattr(data, "load_images", lambda *args: (np.ones_like(real(*args)[0]), real(*args)[1]))
+    with pytest.raises(ConfigError, match="cannot standardise the digits images with pixel mean 1.0 and standard "
+                                          "deviation 0.0; expected finite numbers and a positive deviation"):
+        fit(small(tmp_path))

@@ -1,0 +1,35 @@
+"""The functional interface for neural networks, with PyTorch's names and signatures.
+
+``import chainrule.nn.functional as F`` (or ``chainrule.functional``) and write what you
+would write with ``torch.nn.functional``: ``F.conv2d(x, w, b, padding=1)``,
+``F.cross_entropy(logits, labels)``. Inputs are Tensors, NumPy arrays or numbers; the
+results are Tensors on the graph. Arrays are NCHW, as in PyTorch.
+
+Differences from PyTorch, all deliberate:
+- ``axis=`` is accepted wherever PyTorch says ``dim=`` (both work) and softmax's default
+  dim is -1;
+- the losses take ``reduction=`` (and the other options after ``weight``) by keyword,
+  since PyTorch's positional order still holds its deprecated size_average/reduce;
+- ``dropout`` also takes ``generator=`` (a ``numpy.random.Generator``) for a mask of its own;
+- class weights, ``pos_weight`` and running statistics are constants (no gradient).
+
+Each function checks its arguments (through ``chainrule.checks``) and says which function,
+which shapes and what it expected when they do not fit. The module is split by what it
+holds: ``layers``, ``activations`` and ``losses``.
+"""
+
+from .activations import elu, gelu, leaky_relu, log_softmax, relu, sigmoid, silu, softmax, softplus, tanh
+from .layers import (adaptive_avg_pool2d, avg_pool2d, batch_norm, conv2d, dropout, embedding, flatten, layer_norm,
+                     linear, max_pool2d, pad)
+from .losses import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, l1_loss,
+                     multi_margin_loss, mse_loss, nll_loss)
+
+__all__ = [
+    "linear", "conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d",
+    "batch_norm", "layer_norm", "dropout", "embedding",
+    "relu", "leaky_relu", "sigmoid", "tanh", "gelu", "elu", "softplus", "silu",
+    "softmax", "log_softmax",
+    "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
+    "multi_margin_loss",
+    "flatten", "pad",
+]

@@ -1,0 +1,39 @@
+"""Activations as functions, with PyTorch's signatures. Most are the gates' own operations; the
+ones here add PyTorch's extra arguments (``inplace``, softplus's ``beta`` and ``threshold``) or
+compose gates (silu)."""
+
+from ..gates import elementwise
+from ..gates.common import as_tensor, data, floating
+from ..gates.elementwise import gelu, sigmoid, tanh  # noqa: F401  (the gates' operations, as they are)
+from ..gates.nn_ops import log_softmax, softmax  # noqa: F401
+
+# ``inplace`` is accepted for PyTorch's signatures; the result is always a new tensor, so that the
+# engine's gradients stay right.
+
+
+def relu(input, inplace=False):
+    """max(0, x) elementwise."""
+    return elementwise.relu(input)
+
+
+def leaky_relu(input, negative_slope=0.01, inplace=False):
+    """x where x > 0, ``negative_slope * x`` elsewhere."""
+    return elementwise.leaky_relu(input, negative_slope)
+
+
+def elu(input, alpha=1.0, inplace=False):
+    """x where x > 0, ``alpha * (e^x - 1)`` elsewhere."""
+    return elementwise.elu(input, alpha)
+
+
+def silu(input, inplace=False):
+    """x * sigmoid(x) (also called swish)."""
+    x = as_tensor(input)
+    return x * elementwise.sigmoid(x)
+
+
+def softplus(input, beta=1.0, threshold=20.0):
+    """log(1 + e^(beta x)) / beta, and x itself where beta * x > threshold (as in PyTorch)."""
+    x = floating(input)
+    smooth = elementwise.softplus(x) if beta == 1 else elementwise.softplus(x * beta) * (1 / beta)
+    return elementwise.where(data(x) * beta > threshold, x, smooth)

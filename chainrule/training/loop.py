@@ -1,0 +1,260 @@
+"""``fit``: the training loop, with ``Callback`` hooks for everything that is not training itself.
+
+``fit`` seeds everything from ``config.seed`` (weights through ``nn.init.manual_seed``, the
+shuffling and the dropout masks of each epoch from ``(seed, epoch)``), so the same seed
+gives the same numbers, and a run resumed from a checkpoint continues exactly as if it had
+never stopped.
+"""
+
+import dataclasses
+import math
+import os
+import tempfile
+import time
+
+import numpy as np
+
+from .. import nn, optim
+from ..data import DataLoader, TensorDataset
+from ..models import build_model
+from .callbacks import (CallbackList, DrawTrainingStep, LogLines, PlotCurves, ProgressBar, SaveCheckpoint,
+                        StopOnNonFiniteLoss)
+from .checkpoints import (CHECKPOINT_NAME, checkpoint_state, empty_history, load_checkpoint, load_optimizer_state,
+                          load_weights)
+from .config import ConfigError, TrainConfig, make_optimizer
+from .data import Splits, load_splits
+from .evaluation import evaluate
+
+PLOT_NAME = "curves.png"
+GRAPH_NAME = "graph"
+
+
+class EpochMeter:
+    """Running loss and accuracy of one epoch, averaged over the samples seen so far."""
+
+    def __init__(self):
+        self.loss_sum, self.correct, self.samples = 0.0, 0, 0
+        self.start = time.perf_counter()
+
+    def add(self, loss_value, logits, labels):
+        n = len(labels.data)
+        self.loss_sum += loss_value * n
+        self.correct += int((logits.data.argmax(axis=1) == labels.data).sum())
+        self.samples += n
+
+    @property
+    def mean_loss(self):
+        return self.loss_sum / self.samples
+
+    @property
+    def accuracy(self):
+        return self.correct / self.samples
+
+
+@dataclasses.dataclass(eq=False)
+class Run:
+    """A training run as callbacks see it. The first group is set before ``on_train_begin``; the loop
+    fills in the rest as it goes (see each hook of ``Callback`` for what is set when)."""
+
+    config: TrainConfig
+    model: nn.Module
+    optimizer: optim.Optimizer
+    loss_fn: nn.Module
+    splits: Splits
+    history: dict  # one list per figure (HISTORY_KEYS), one entry per epoch done, a resumed run's included
+    start_epoch: int  # epochs done before this run started: a resumed checkpoint's, else 0
+    base_lr: float  # the configured learning rate (the cosine schedule starts from it)
+    epoch: int = 0  # the current epoch, 1-based, counting start_epoch
+    lr: float = math.nan  # this epoch's learning rate
+    batches: int = 0  # batches per epoch
+    batch: int = 0  # the current batch, 1-based
+    inputs: object = None  # the batch's images and labels (Tensors)
+    targets: object = None
+    logits: object = None  # the model's output on the batch
+    loss: object = None  # the batch's loss (a 0-d Tensor) ...
+    loss_value: float = math.nan  # ... and its value
+    meter: EpochMeter = None  # the epoch's running loss and accuracy
+    metrics: dict = dataclasses.field(default_factory=dict)  # the epoch's figures, at on_epoch_end
+    stop: bool = False  # a callback sets it to end training after the current epoch
+    error: BaseException = None  # what ended the run, if it failed (in on_train_end)
+    paths: dict = dataclasses.field(default_factory=dict)  # files written: 'checkpoint', 'plot', 'graph'
+    notes: list = dataclasses.field(default_factory=list)  # anything skipped or stopped, with the reason
+
+
+@dataclasses.dataclass
+class TrainResult:
+    model: nn.Module
+    optimizer: optim.Optimizer
+    history: dict
+    test_loss: float
+    test_accuracy: float
+    epochs: int  # epochs completed in total (including those of a resumed checkpoint)
+    seconds: float  # training time of this run (the epochs it ran, without evaluation)
+    paths: dict  # what was written: 'checkpoint', 'plot', 'graph'
+    notes: list  # anything skipped or stopped early, with the reason (e.g. matplotlib missing)
+
+
+def fit(config, callbacks=(), log=None):
+    """Train ``config.model`` on ``config.dataset`` as configured; returns a ``TrainResult``.
+
+    ``callbacks``: ``Callback`` instances that hook into the loop (see
+    ``chainrule.training.callbacks``), called after the loss guard and before those the
+    configuration adds (``progress``: a progress bar; ``out``: a checkpoint each epoch and,
+    with ``plot``, the curves at the end; ``graph``: a picture of one step). ``log``: a
+    function that receives a line per epoch (``print``, say); shorthand for adding
+    ``LogLines(log)``. Nothing is printed otherwise.
+
+    Raises ConfigError for bad settings, data or checkpoints before training, and
+    ``NonFiniteError`` if the loss turns NaN or Inf (the last good checkpoint is kept)."""
+    config.validate()
+    checkpoint = _resume_checkpoint(config)
+    prepare_output_directory(config.out)
+    stats = None if checkpoint is None else (checkpoint["preprocessing"]["pixel_mean"],
+                                             checkpoint["preprocessing"]["pixel_std"])
+    splits = load_splits(config.dataset, config.data_dir, config.val_fraction, config.train_limit, stats,
+                         config.download)
+
+    nn.init.manual_seed(config.seed)
+    model = build_model(config.model, config.dataset)
+    base_lr = config.learning_rate()
+    optimizer = make_optimizer(config.optimizer, model.parameters(), base_lr, config.momentum, config.weight_decay)
+    history, done = empty_history(), 0
+    if checkpoint is not None:
+        source = f"training checkpoint {os.fspath(config.resume)!r}"
+        load_weights(model, checkpoint, source)
+        load_optimizer_state(optimizer, checkpoint, source)
+        history, done = {key: list(checkpoint["history"][key]) for key in history}, checkpoint["epoch"]
+    schedule = learning_rate_schedule(optimizer, config, base_lr, done)
+
+    run = Run(config, model, optimizer, nn.CrossEntropyLoss(), splits, history, done, base_lr)
+    callbacks = CallbackList([StopOnNonFiniteLoss(), *callbacks, *_configured_callbacks(config, log, run)])
+    # The loss guard reports NaN and Inf itself; NumPy's overflow warnings would only repeat it with source lines.
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        try:
+            callbacks.on_train_begin(run)
+            seconds = train_epochs(run, callbacks, schedule)
+        except BaseException as error:
+            run.error = error
+            raise
+        finally:
+            callbacks.on_train_end(run)
+    test_loss, test_accuracy, _ = evaluate(model, splits.X_test, splits.y_test)
+    return TrainResult(model, optimizer, history, test_loss, test_accuracy, history["epoch"][-1], seconds,
+                       run.paths, run.notes)
+
+
+def train_epochs(run, callbacks, schedule=None):
+    """The loop: the epochs from ``run.start_epoch + 1`` to ``run.config.epochs`` (or until a callback
+    sets ``run.stop``), each a pass over the shuffled training split and a validation, calling
+    ``callbacks`` along the way. Returns the seconds spent in the training passes."""
+    config, model, optimizer, splits = run.config, run.model, run.optimizer, run.splits
+    train_set = TensorDataset(splits.X_train, splits.y_train)
+    seconds = 0.0
+    for epoch in range(run.start_epoch + 1, config.epochs + 1):
+        run.epoch, run.lr = epoch, optimizer.param_groups[0]["lr"]
+        loader = DataLoader(train_set, batch_size=config.batch_size, shuffle=True,
+                            generator=seed_epoch(model, config.seed, epoch))
+        run.batches, run.meter = len(loader), EpochMeter()
+        callbacks.on_epoch_begin(run)
+        model.train()
+        for batch, (images, labels) in enumerate(loader, 1):
+            optimizer.zero_grad()
+            logits = model(images)
+            loss = run.loss_fn(logits, labels)
+            run.batch, run.inputs, run.targets, run.logits, run.loss = batch, images, labels, logits, loss
+            run.loss_value = loss.item()
+            callbacks.after_loss(run)  # the loss guard stops here, before non-finite numbers reach the weights
+            loss.backward()
+            callbacks.after_backward(run)
+            callbacks.before_step(run)
+            optimizer.step()
+            run.meter.add(run.loss_value, logits, labels)
+            callbacks.on_batch_end(run)
+        epoch_seconds = time.perf_counter() - run.meter.start
+        seconds += epoch_seconds
+        val_loss, val_accuracy, _ = evaluate(model, splits.X_val, splits.y_val)
+        run.metrics = {"epoch": epoch, "train_loss": run.meter.mean_loss, "train_accuracy": run.meter.accuracy,
+                       "val_loss": val_loss, "val_accuracy": val_accuracy, "seconds": epoch_seconds,
+                       "samples_per_s": run.meter.samples / epoch_seconds if epoch_seconds > 0 else math.inf,
+                       "lr": run.lr}
+        callbacks.on_epoch_end(run)
+        for key in run.history:
+            run.history[key].append(run.metrics[key])
+        callbacks.on_checkpoint(run, checkpoint_state(config, epoch, model, optimizer, run.history, splits))
+        if schedule is not None:
+            schedule.step()
+        if run.stop:
+            break
+    return seconds
+
+
+# ----- the pieces of a run -----------------------------------------------------------------------
+def _resume_checkpoint(config):
+    """The checkpoint ``config.resume`` names, checked against the configuration; None without one."""
+    if not config.resume:
+        return None
+    checkpoint = load_checkpoint(config.resume)
+    if (checkpoint["model"], checkpoint["dataset"]) != (config.model, config.dataset):
+        raise ConfigError(f"the checkpoint {config.resume!r} holds a {checkpoint['dataset']} "
+                          f"{checkpoint['model']}, not a {config.dataset} {config.model}")
+    if checkpoint["epoch"] >= config.epochs:
+        raise ConfigError(f"the checkpoint {config.resume!r} has already done {checkpoint['epoch']} of "
+                          f"{config.epochs} epochs; ask for more epochs (--epochs is the total)")
+    return checkpoint
+
+
+def prepare_output_directory(out):
+    """Create ``out`` (None: nothing to do) and check that files can be written there, before any
+    training; ConfigError naming it otherwise."""
+    if not out:
+        return
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise ConfigError(f"the output directory {os.fspath(out)!r} (--out) is a file; expected a directory "
+                          f"(it will be created if missing)")
+    try:
+        os.makedirs(out, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as error:
+        raise ConfigError(f"cannot write to the output directory {os.fspath(out)!r} (--out): "
+                          f"{error.strerror or error}") from error
+
+
+def learning_rate_schedule(optimizer, config, base_lr, done):
+    """Start every parameter group at ``base_lr``; for the cosine schedule, return a CosineAnnealingLR
+    (towards 0 over ``config.epochs``) already moved past the ``done`` epochs of a resumed run."""
+    for group in optimizer.param_groups:
+        group["lr"] = group["initial_lr"] = base_lr
+    if config.schedule == "cosine":
+        return optim.CosineAnnealingLR(optimizer, T_max=config.epochs, last_epoch=done - 1)
+    return None
+
+
+def seed_epoch(model, seed, epoch):
+    """Random state of one epoch, derived from (seed, epoch): the shuffle order and each Dropout's masks.
+
+    Deriving it afresh each epoch, rather than carrying generators along, is what makes a
+    resumed run identical to an uninterrupted one."""
+    for index, module in enumerate(model.modules()):
+        if isinstance(module, nn.Dropout):
+            module.generator = np.random.default_rng([seed, epoch, index])
+    return np.random.default_rng([seed, epoch])
+
+
+def _configured_callbacks(config, log, run):
+    """The callbacks ``config`` (and ``log``) ask for, in the order they run after the caller's."""
+    callbacks = []
+    if config.progress:
+        callbacks.append(ProgressBar())
+    if log is not None:
+        callbacks.append(LogLines(log))
+    if config.graph:
+        if config.out:
+            callbacks.append(DrawTrainingStep(os.path.join(config.out, GRAPH_NAME)))
+        else:
+            run.notes.append("--graph needs an output directory; no picture drawn")
+    if config.out:
+        callbacks.append(SaveCheckpoint(os.path.join(config.out, CHECKPOINT_NAME)))
+        if config.plot:
+            callbacks.append(PlotCurves(os.path.join(config.out, PLOT_NAME)))
+    return callbacks

@@ -1,0 +1,25 @@
+"""Names for the types that chainrule's signatures use, for readers, editors and type checkers."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Union
+
+import numpy as np
+import numpy.typing as npt
+
+if TYPE_CHECKING:
+    from .tensor import Tensor
+
+#: Anything an operation turns into a Tensor: a Tensor, a NumPy array, a Python or NumPy number, nested lists.
+TensorLike = Union["Tensor", npt.ArrayLike]
+#: A number taken as a constant (not a bool).
+Number = Union[int, float, np.integer, np.floating]
+#: One dimension, several, or None for all of them.
+Dims = Union[int, Sequence[int], None]
+#: A shape, as a tuple or list of ints.
+Shape = Sequence[int]
+#: A dtype as NumPy takes it (np.float32, "float64", ...), or None for the default.
+DType = Union[npt.DTypeLike, None]
+#: An index into a tensor: ints, slices, None, Ellipsis, integer or boolean arrays or Tensors, or a tuple of them.
+Index = Any
