@@ -17,6 +17,10 @@ installed = Path(cr.__file__).resolve()
 assert "site-packages" in installed.parts, f"chainrule was imported from {installed}, not from the installed wheel"
 assert cr.__version__ == importlib.metadata.version("chainrule"), (cr.__version__, importlib.metadata.version("chainrule"))
 
+# The package data (pyproject.toml's [tool.setuptools.package-data]), each file opened as the library opens it.
+for package, name in [("chainrule.viz", "stepper.html"), ("chainrule.viz", "practice.html"),
+                      ("chainrule.data", "digits.npz"), ("chainrule", "py.typed"), ("chainrule", "tensor.pyi")]:
+    assert importlib.resources.files(package).joinpath(name).is_file(), f"{package}: {name} is missing from the wheel"
 template = importlib.resources.files("chainrule.viz").joinpath("stepper.html").read_text(encoding="utf-8")
 assert "{{DATA}}" in template and "{{SVG}}" in template
 
@@ -27,14 +31,13 @@ w = cr.tensor(2.0, requires_grad=True, name="w")
 x = cr.tensor(-1.0, requires_grad=True, name="x")
 f = 1 / (1 + (-(w * x)).exp())
 assert "sends" in str(cr.explain(f))
-f.backward()
-assert abs(w.grad - x.data * f.data * (1 - f.data)) < 1e-6
-
 with tempfile.TemporaryDirectory() as directory:
-    cr.save({"w": w}, Path(directory) / "w.safetensors")
-    assert cr.load(Path(directory) / "w.safetensors")["w"] == w.data
-    if shutil.which("dot"):
+    if shutil.which("dot"):  # the stepping page, from the packaged template
         page = cr.viz.write_html(f, Path(directory) / "page.html")
         assert "stepper-data" in Path(page).read_text(encoding="utf-8")
+    f.backward()
+    assert abs(w.grad - x.data * f.data * (1 - f.data)) < 1e-6
+    cr.save({"w": w}, Path(directory) / "w.safetensors")
+    assert cr.load(Path(directory) / "w.safetensors")["w"] == w.data
 
 print(f"smoke test: chainrule {cr.__version__} from {installed.parent} works (Python {sys.version.split()[0]})")
