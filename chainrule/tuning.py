@@ -28,6 +28,7 @@ a later change (another call, your own ``gc.set_threshold``) is kept.
 import gc
 import threading
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from . import collector, memory
@@ -44,15 +45,15 @@ class ProcessTuning:
 
     malloc_before: int | None
     malloc_after: int | None
-    gc_threshold_before: tuple
-    gc_threshold_after: tuple
+    gc_threshold_before: tuple[int, ...]
+    gc_threshold_after: tuple[int, ...]
 
     @property
-    def changed(self):
+    def changed(self) -> bool:
         """True if the call changed anything."""
         return self.malloc_before != self.malloc_after or self.gc_threshold_before != self.gc_threshold_after
 
-    def undo(self):
+    def undo(self) -> "ProcessTuning":
         """Take back what the call changed, where it still holds (see the module docstring); returns self."""
         with _lock:
             if self.gc_threshold_before != self.gc_threshold_after and gc.get_threshold() == self.gc_threshold_after:
@@ -64,17 +65,17 @@ class ProcessTuning:
                     memory.keep_freed_memory(self.malloc_before)
         return self
 
-    def __enter__(self):
+    def __enter__(self) -> "ProcessTuning":
         return self
 
-    def __exit__(self, *exc_info):
+    def __exit__(self, *exc_info: object) -> None:
         self.undo()
 
-    def __str__(self):
+    def __str__(self) -> str:
         if not self.changed:
             return "process tuning: nothing changed"
 
-        def malloc(keep):
+        def malloc(keep: int | None) -> str:
             return "glibc's own settings" if keep is None else f"keep up to {keep / 2**20:g} MiB of freed memory"
 
         parts = []
@@ -85,7 +86,7 @@ class ProcessTuning:
         return "process tuning: " + "; ".join(parts)
 
 
-def tune_process_for_training(*, malloc_keep=None, gc_threshold=None):
+def tune_process_for_training(*, malloc_keep: int | None = None, gc_threshold: int | None = None) -> ProcessTuning:
     """Make the process-wide settings that speed up training; returns a :class:`ProcessTuning`.
 
     ``malloc_keep`` (bytes of freed memory malloc keeps) and ``gc_threshold`` (the cycle
@@ -109,7 +110,7 @@ def tune_process_for_training(*, malloc_keep=None, gc_threshold=None):
         return ProcessTuning(malloc_before, memory.current_keep(), gc_before, gc.get_threshold())
 
 
-def _from_environment(read):
+def _from_environment(read: Callable[[], int]) -> int:
     try:
         return read()
     except ValueError as error:  # leaving a setting alone is always safe; crashing a training run is not
