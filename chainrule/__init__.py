@@ -2,12 +2,10 @@
 
 A computational graph of gates, each with a forward that caches what it needs and a
 backward that applies the chain rule; on top of it, what it takes to train real networks.
+
+Importing it changes nothing else in the process; ``tune_process_for_training()`` makes the
+process-wide settings that speed up training, when a program asks for them.
 """
-
-from . import collector, memory
-
-memory.keep_freed_memory(memory.keep_from_environment())
-collector.collect_less_often(collector.threshold_from_environment())
 
 from .autograd import Gate, detect_anomaly, enable_grad, grad, is_grad_enabled, no_grad  # noqa: E402
 from .gates import (abs, add, broadcast_to, cast, cat, clip, concat, concatenate, cos, div, dot, elu, erf, exp,
@@ -20,12 +18,13 @@ from .tensor import Tensor, tensor
 
 clamp = clip
 
-__version__ = "0.1.0"
+__version__ = "0.1.0"  # the one place the version is written (pyproject.toml reads it from here)
 
 from .check import GradcheckError, gradcheck, gradgradcheck, max_relative_error  # noqa: E402
 
 from . import functional, nn, optim, data, viz  # noqa: E402
 from .io import load, save  # noqa: E402
+from .tuning import ProcessTuning, tune_process_for_training  # noqa: E402
 from .viz import explain, practice  # noqa: E402
 
 __all__ = [
@@ -37,4 +36,5 @@ __all__ = [
     "squeeze", "stack", "std", "sub", "sum", "swapaxes", "tanh", "tile", "transpose", "unsqueeze", "var", "where",
     "GradcheckError", "gradcheck", "gradgradcheck", "max_relative_error",
     "functional", "nn", "optim", "data", "viz", "load", "save", "explain", "practice", "__version__",
+    "ProcessTuning", "tune_process_for_training",
 ]

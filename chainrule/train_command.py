@@ -17,6 +17,7 @@ from . import io
 from .models import DATASETS, MODEL_NAMES
 from .training import (OPTIMIZERS, SCHEDULES, ConfigError, LogLines, NonFiniteError, TrainConfig, fit,
                        load_checkpoint, plural)
+from .tuning import tune_process_for_training
 
 DESCRIPTION = "Train a model on the bundled 8x8 digits or on MNIST; writes a checkpoint each epoch and a plot."
 EPILOG = ("With --resume, every option not given is taken from the checkpoint, and --epochs is the total "
@@ -123,6 +124,7 @@ def print_line(line):
 def run(args):
     """Run ``chainrule train`` with parsed arguments; returns the exit status: 2 for bad input, 1 when
     training fails (a NaN loss, a full disk)."""
+    tune_process_for_training()
     try:
         config = config_from_args(args)
         result = fit(config, callbacks=[LogLines(print_line)])

@@ -5,9 +5,15 @@ import json
 import math
 import os
 import pickle
+import signal
+import stat
 import struct
+import subprocess
 import sys
 import tempfile
+import threading
+import time
+import tracemalloc
 import zlib
 
 import numpy as np
@@ -493,3 +499,130 @@ def test_clear_import_error_without_safetensors(tmp_path, monkeypatch):
         save({"a": 1}, tmp_path / "ckpt")
     with pytest.raises(ImportError, match="need the 'safetensors' package"):
         load(tmp_path / "ckpt")
+
+
+# ----- bad files and bad runs (found by fuzzing) ---------------------------------------
+
+
+def test_oversized_metadata_is_refused_before_it_is_parsed(tmp_path):
+    import chainrule.io
+
+    path = tmp_path / "amplifier"
+    # Valid JSON with a valid checksum that json.loads would turn into a million lists (hundreds of MB).
+    write_raw(path, {}, "[" + "[]," * ((chainrule.io.MAX_METADATA_BYTES + 3) // 3) + "[]]")
+    tracemalloc.start()
+    try:
+        with pytest.raises(CheckpointError, match=r"holds \d+ bytes of metadata, more than any checkpoint save\(\) "
+                                                  r"writes \(limit 16777216\)"):
+            load(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 3 * chainrule.io.MAX_METADATA_BYTES  # the text itself, not the lists it describes
+
+
+def test_save_refuses_what_load_would_refuse(tmp_path, monkeypatch):
+    import chainrule.io
+
+    monkeypatch.setattr(chainrule.io, "MAX_METADATA_BYTES", 1000)
+    with pytest.raises(ValueError, match="limits: 1000 bytes of JSON"):
+        save({"history": list(range(1000))}, tmp_path / "ckpt")
+
+
+def test_a_write_error_from_safetensors_is_a_checkpoint_error(tmp_path, monkeypatch):
+    import safetensors
+
+    path = tmp_path / "ckpt.safetensors"
+    save({"epoch": 1}, path)
+
+    def full_disk(tensors, filename, metadata=None):
+        raise safetensors.SafetensorError("Error while serializing: IoError(No space left on device (os error 28))")
+
+    monkeypatch.setattr(safetensors_numpy, "save_file", full_disk)
+    with pytest.raises(CheckpointError, match=r"save: could not write .*ckpt.safetensors.*No space left on device"):
+        save({"epoch": 2}, path)
+    assert load(path) == {"epoch": 1}
+    assert os.listdir(tmp_path) == ["ckpt.safetensors"]
+
+
+KILLED_SAVE = """
+import os, signal, sys
+import safetensors.numpy
+from chainrule.io import save
+
+def killed_while_writing(tensors, filename, metadata=None):
+    with open(filename, "wb") as file:
+        file.write(b"half a checkpoint")
+    os.kill(os.getpid(), signal.SIGKILL)
+
+safetensors.numpy.save_file = killed_while_writing
+save({"epoch": 2}, sys.argv[1])
+"""
+
+
+def test_temp_files_of_killed_saves_are_removed_once_stale(tmp_path):
+    import chainrule.io
+
+    path = tmp_path / "ckpt.safetensors"
+    save({"epoch": 1}, path)
+    for _ in range(2):
+        killed = subprocess.run([sys.executable, "-c", KILLED_SAVE, str(path)], env={**os.environ, "PATH": ""})
+        assert killed.returncode == -signal.SIGKILL
+    leftovers = sorted(tmp_path.glob(".ckpt.safetensors.*.tmp"))
+    assert len(leftovers) == 2 and load(path) == {"epoch": 1}
+    old = time.time() - chainrule.io.STALE_TEMP_SECONDS - 60
+    os.utime(leftovers[0], (old, old))  # one killed long ago, one perhaps still being written
+    unrelated = [tmp_path / ".other.safetensors.0123456789abcdef.tmp", tmp_path / ".ckpt.safetensors.notmine.tmp",
+                 tmp_path / ".ckpt.safetensors.0123456789abcdef.tmp.keep"]
+    for other in unrelated:
+        other.write_bytes(b"x")
+        os.utime(other, (old, old))
+
+    save({"epoch": 3}, path)
+    assert not leftovers[0].exists() and leftovers[1].exists()
+    assert all(other.exists() for other in unrelated)
+    assert load(path) == {"epoch": 3}
+
+
+@pytest.mark.parametrize("mode", [0o600, 0o640])
+def test_saving_over_a_checkpoint_keeps_its_permissions(tmp_path, mode):
+    path = tmp_path / "private.safetensors"
+    save({"epoch": 1}, path)
+    os.chmod(path, mode)
+    save({"epoch": 2}, path)
+    assert stat.S_IMODE(path.stat().st_mode) == mode and load(path) == {"epoch": 2}
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes")
+def test_a_named_pipe_is_refused_instead_of_waited_on(tmp_path):
+    fifo = tmp_path / "pipe.safetensors"
+    os.mkfifo(fifo)
+    outcome = []
+
+    def try_loading():
+        try:
+            load(fifo)
+        except CheckpointError as error:
+            outcome.append(str(error))
+
+    reader = threading.Thread(target=try_loading, daemon=True)
+    reader.start()
+    reader.join(10)
+    assert outcome and "is a named pipe (FIFO), not a regular file" in outcome[0]
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/null"), reason="a character device")
+def test_a_device_is_refused():
+    with pytest.raises(CheckpointError, match="'/dev/null' is a character device, not a regular file"):
+        load("/dev/null")
+
+
+def test_saving_a_module_suggests_its_state_dict(tmp_path):
+    from chainrule import nn
+
+    with pytest.raises(TypeError, match=r"save: cannot store a Sequential itself at the top level; store its "
+                                        r"state_dict\(\) instead, e\.g\. cr\.save\(model\.state_dict\(\), path\)"):
+        save(nn.Sequential(nn.Linear(2, 2)), tmp_path / "model")
+    with pytest.raises(TypeError, match=r"cannot store a SGD itself at \['optimizer'\]"):
+        from chainrule import optim
+        save({"optimizer": optim.SGD(nn.Linear(2, 2).parameters(), lr=0.1)}, tmp_path / "model")

@@ -7,6 +7,8 @@ import numpy as np
 from .. import checks
 
 
+from ..keywords import CheckedKeywords
+
 
 def as_array(x):
     """The NumPy array behind ``x``: a Tensor's ``.data``, an array as is, anything else via np.asarray."""
@@ -18,7 +20,7 @@ def as_array(x):
     return np.asarray(x)
 
 
-class Dataset:
+class Dataset(CheckedKeywords):
     """A collection of samples: ``len(ds)`` samples, ``ds[i]`` the i-th one (0 <= i < len(ds)).
 
     Subclass it and define ``__len__`` and ``__getitem__``; a DataLoader does the batching.

@@ -5,6 +5,7 @@ import numbers
 import numpy as np
 
 from .. import checks
+from ..keywords import CheckedKeywords
 from .dataset import TensorDataset
 
 
@@ -41,7 +42,7 @@ def default_collate(samples):
     return _collate_field(samples)
 
 
-class DataLoader:
+class DataLoader(CheckedKeywords):
     """Iterate over ``dataset`` in batches of ``batch_size`` samples.
 
     - ``shuffle``: a new random order every epoch (every ``iter(loader)``), drawn from one

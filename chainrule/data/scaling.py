@@ -6,10 +6,11 @@ numbers, so no information from held-out data leaks into training.
 
 import numpy as np
 
+from ..keywords import CheckedKeywords
 from .dataset import as_array
 
 
-class _Scaler:
+class _Scaler(CheckedKeywords):
     """Shared checks: 2-d numeric data, no NaN/inf, fitted before use, the fitted width."""
 
     n_features_in_ = None

@@ -53,9 +53,11 @@ class Linear(Module):
 
 
 class Identity(Module):
-    """Returns its input unchanged (a placeholder, e.g. to remove a layer). Ignores its arguments."""
+    """Returns its input unchanged (a placeholder, e.g. to remove a layer). Ignores positional arguments, so
+    ``Identity(64)`` can stand where ``Linear(64, 64)`` was; unlike PyTorch's, it refuses keywords rather than
+    swallowing them (chainrule takes no unknown keyword anywhere)."""
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args):
         super().__init__()
 
     def forward(self, x):

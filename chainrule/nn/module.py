@@ -20,11 +20,12 @@ import collections.abc
 import operator
 
 from ..backend import xp
+from ..keywords import CheckedKeywords
 from ..tensor import Tensor
 from ..scope import Annotations, running
 
 
-class Parameter(Tensor):
+class Parameter(Tensor, CheckedKeywords):
     """A tensor that is a learnable weight of a module (``requires_grad=True`` by default).
 
     Assigning a Parameter to a Module attribute registers it, so ``model.parameters()``
@@ -58,7 +59,7 @@ class RemovableHandle:
             self.hooks.remove(self.hook)
 
 
-class Module:
+class Module(CheckedKeywords):
     """Base class of every layer and model: subclass it, assign layers and parameters
     in ``__init__`` (after ``super().__init__()``), and write ``forward``::
 

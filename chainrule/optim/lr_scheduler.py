@@ -18,8 +18,10 @@ import numbers
 from .. import checks
 
 
+from ..keywords import CheckedKeywords
 
-class LRScheduler:
+
+class LRScheduler(CheckedKeywords):
     """Base class: subclasses write ``_lr_at(base_lr, epoch)``."""
 
     def __init__(self, optimizer, last_epoch=-1):

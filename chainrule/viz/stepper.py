@@ -30,6 +30,8 @@ from .graph import trace
 from .letters import gate_letters, graph_names
 from .text import value_text
 
+_SCRIPT_SAFE = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
+
 
 def write_html(output, path, gradient=None, *, digits=2, title=None, max_nodes=200):
     """Write the stepper page for the graph behind ``output`` to ``path``; returns the path."""
@@ -46,7 +48,8 @@ def stepper_html(output, gradient=None, *, digits=2, title=None, max_nodes=200):
     graph = draw(walk, digits=digits, max_nodes=max_nodes, collapse_modules=False)
     svg = _prepare_svg(pipe(graph, "svg", where="write_html").decode("utf-8"))
     steps, edges = _steps(walk, explanation, digits)
-    data = json.dumps({"steps": steps, "edges": edges}).replace("</", "<\\/")
+    # Inside <script>, "</script>" or "<!--" would end or derail the block: JSON may spell <, > and & as escapes.
+    data = json.dumps({"steps": steps, "edges": edges}).translate(_SCRIPT_SAFE)
     template = resources.files("chainrule.viz").joinpath("stepper.html").read_text(encoding="utf-8")
     fills = {"TITLE": html.escape(title or "Backward pass, step by step"), "DATA": data, "SVG": svg}
     return re.sub(r"\{\{(TITLE|DATA|SVG)\}\}", lambda match: fills[match.group(1)], template)

@@ -77,7 +77,7 @@ def test_linear_weight_is_stored_transposed_and_its_gradient_follows_any_layout(
 
 def test_identity_and_flatten():
     x = randn(2, 3, 4, 5)
-    assert nn.Identity(54, unused=True)(x) is x
+    assert nn.Identity(54)(x) is x  # positional arguments ignored; keywords refused (tests/test_keywords.py)
     assert nn.Flatten()(x).shape == (2, 60)
     assert nn.Flatten(0, 1)(x).shape == (6, 4, 5)
     assert nn.Flatten(start_dim=2)(x).shape == (2, 3, 20)

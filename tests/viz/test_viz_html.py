@@ -32,6 +32,17 @@ def test_page_is_self_contained():
     assert 'class="wire-value"' in page and 'class="wire-grad"' in page
 
 
+@needs_dot
+def test_names_cannot_break_out_of_the_embedded_data():
+    x = scalar(2.0, "x<!--<script>")
+    y = scalar(3.0, "y</script><b>&amp;")
+    page = stepper_html(x * y)
+    block = re.search(r'<script id="stepper-data" type="application/json">(.*?)</script>', page, re.S).group(1)
+    assert not set("<>&") & set(block)
+    texts = " ".join(step["text"] for step in json.loads(block)["steps"])
+    assert "x<!--<script> = 2.00" in texts and "y</script><b>&amp; = 3.00" in texts
+
+
 def test_missing_dot_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(GraphvizNotFoundError, match="write_html: Graphviz's 'dot' program was not found.*"
@@ -106,3 +117,20 @@ def test_stepping_through_the_page_in_a_browser(tmp_path):
         finally:
             browser.close()
     assert (tmp_path / "exp-step.png").stat().st_size > 10_000
+
+
+@needs_dot
+@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"no browser at {CHROMIUM} (apt-get install chromium)")
+def test_a_page_with_script_like_names_still_steps_in_a_browser(tmp_path):
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    path = write_html(scalar(2.0, "x<!--<script>") * scalar(3.0, "y"), tmp_path / "names.html")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+        try:
+            page = browser.new_page()
+            page.goto(f"file://{path}")
+            assert page.inner_text("#step-text") == "Forward pass: the inputs are x<!--<script> = 2.00, y = 3.00"
+            page.keyboard.press("ArrowRight")
+            assert page.get_attribute("#stepper", "data-step") == "1"
+        finally:
+            browser.close()
