@@ -7,6 +7,7 @@ declarations by ``python -m chainrule.stubs``, shows all of them to editors and 
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -130,6 +131,11 @@ class Tensor:
         if self.name:
             extras.append(f"name={self.name!r}")
         return "tensor(" + body + "".join(", " + e for e in extras) + ")"
+
+    def _repr_html_(self) -> str:
+        """Jupyter shows the tensor as it prints, with its gradient beneath once it has one."""
+        text = repr(self) if self.grad is None else f"{self!r}\ngrad: {self.grad!r}"
+        return f"<pre>{html.escape(text)}</pre>"
 
     # ----- gradients --------------------------------------------------------------
     def backward(self, gradient: TensorLike | None = None, retain_graph: bool = False,

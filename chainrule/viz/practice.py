@@ -20,7 +20,6 @@ come from ``explain``'s steps, so practice and explanation cannot disagree.
 of answers, one per line), ``.score`` and ``.explanation`` for the end.
 """
 
-import html
 import math
 import sys
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ from .explanation import explain, input_text, right_side, substitute
 from .expression import ExpressionError, build, compile_expression, parse
 from .graph import trace
 from .letters import gate_letters, graph_names
+from .page import inline
 from .text import number, product, shown_equation
 
 HINT_LEADS = ("The rule: ", "With the numbers: ", "")  # before each hint, in turn
@@ -135,8 +135,7 @@ class Practice:
         """In Jupyter: the practice page itself, inline (an iframe holding the self-contained page)."""
         from .practice_page import practice_html  # the page module imports this one
 
-        page = html.escape(practice_html(self), quote=True)
-        return f'<iframe srcdoc="{page}" style="width: 100%; height: 640px; border: 1px solid #d0d7de"></iframe>'
+        return inline(practice_html(self))
 
     @property
     def score(self):

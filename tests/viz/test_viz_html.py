@@ -106,3 +106,69 @@ def test_stepping_through_the_page_in_a_browser(tmp_path):
         finally:
             browser.close()
     assert (tmp_path / "exp-step.png").stat().st_size > 10_000
+
+
+@needs_dot
+def test_layer_page_steps_through_the_layers():
+    from chainrule.viz.layers import training_step
+
+    page = stepper_html(training_step("cnn", batch=4), level="layer")
+    data = json.loads(re.search(r'<script id="stepper-data" type="application/json">(.*?)</script>', page,
+                                re.S).group(1))
+    texts = [s["text"] for s in data["steps"]]
+    assert texts[0] == "Forward pass: the input, shape (4, 1, 8, 8)"
+    assert texts[1] == "forward: layer 0 (Conv2d): (4, 1, 8, 8) \u2192 (4, 16, 8, 8)"
+    assert texts[11] == "forward: crossentropy (CrossEntropy): (4, 10) \u2192 ()"
+    assert texts[12] == "backward: start: dL/dL = 1 at the loss" and len(texts) == 1 + 11 + 1 + 11
+    assert texts[14].startswith("backward 2. layer 9 (Linear): receives dL/dY (4, 10)\n")
+    assert "dL/dW = dL/dY^T X: (out, N) @ (N, in) = (10, 4) @ (4, 128)" in texts[14]
+    assert [s["node"] for s in data["steps"][12:15]] == ["output", "gate10", "module_9"]
+    assert 'id="module_9"' in page and 'id="gate10"' in page
+    with pytest.raises(ValueError, match="write_html: level must be 'gate' or 'layer', got 'layers'"):
+        stepper_html(training_step("mlp", batch=2), level="layers")
+
+
+@needs_dot
+@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"no browser at {CHROMIUM} (apt-get install chromium)")
+def test_stepping_through_a_network_layer_by_layer_in_a_browser(tmp_path):
+    from chainrule.viz.layers import training_step
+
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    path = write_html(training_step("mlp", batch=4), tmp_path / "mlp.html", level="layer")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(f"file://{path}")
+
+            def state():
+                return (page.get_attribute("#stepper", "data-phase"), page.inner_text("#step-text"),
+                        page.eval_on_selector_all("g.node.current", "nodes => nodes.map(n => n.id)"))
+
+            def shown(kind):
+                return page.eval_on_selector_all(f"text.{kind}:not(.hidden)", "ts => ts.map(t => t.textContent)")
+
+            assert page.inner_text("h1") == "Backward pass, layer by layer"
+            assert shown("wire-grad") == [] and shown("wire-value") == ["(4, 64) float32", "[0.00, 1.00]"]
+            page.keyboard.press("ArrowRight")  # the input was flattened before any gate: the first layer is a Linear
+            assert state() == ("forward", "forward: layer 1 (Linear): (4, 64) \u2192 (4, 128)", ["module_1"])
+            assert "(4, 128) float32" in shown("wire-value")
+            for _ in range(6):  # the rest of the forward pass and the start
+                page.click("#next")
+            assert state() == ("backward", "backward: start: dL/dL = 1 at the loss", ["output"])
+            page.click("#next")
+            page.click("#next")
+            phase, text, current = state()  # the last Linear: dL/dW = dL/dY^T X with the real shapes
+            assert current == ["module_5"] and text.startswith("backward 2. layer 5 (Linear): receives dL/dY (4, 10)")
+            assert "(out, N) @ (N, in) = (10, 4) @ (4, 64) -> (10, 64)" in text
+            assert len(shown("wire-grad")) == 3  # the output, into the loss, into the Linear
+            assert page.eval_on_selector_all("g.node.done", "nodes => nodes.map(n => n.id)") == ["gate5", "output"]
+            for _ in range(10):
+                page.keyboard.press("ArrowRight")
+            phase, text, current = state()
+            assert current == ["module_1"] and text.startswith("backward 6. layer 1 (Linear)")
+            assert page.is_disabled("#next") and len(shown("wire-grad")) == 6  # none to the input: it needs none
+            page.screenshot(path=str(tmp_path / "layers.png"), full_page=True)
+        finally:
+            browser.close()
+    assert (tmp_path / "layers.png").stat().st_size > 10_000
