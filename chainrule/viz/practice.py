@@ -62,10 +62,12 @@ class Question:
 
     @property
     def done(self):
+        """Whether the question is over: answered right, or its answer shown."""
         return self.solved is not None
 
     @property
     def answer_text(self):
+        """The answer as shown, at the question's digits."""
         return number(self.answer, self.digits)
 
     def is_right(self, answer):
@@ -143,6 +145,7 @@ class Practice:
         return sum(q.solved is True and q.attempts == 1 for q in self.questions), len(self.questions)
 
     def score_text(self):
+        """The score in words: right the first time, after a hint, answers shown, not answered."""
         first, total = self.score
         later = sum(q.solved is True and q.attempts > 1 for q in self.questions)
         shown = sum(q.solved is False for q in self.questions)
