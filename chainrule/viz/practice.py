@@ -59,6 +59,7 @@ class Question:
     digits: int
     attempts: int = 0
     solved: bool | None = None  # True: answered right; False: the answer was shown; None: still open
+    position: int | None = None  # for "local" and "sent": which input of the gate the question is about
 
     @property
     def done(self):
@@ -123,6 +124,7 @@ class Practice:
     questions: list
     explanation: object  # the Explanation of the same backward pass
     output_value: float = field(default=0.0)
+    trace: object = field(default=None, repr=False)  # the graph walked (a Trace), for the page's picture
 
     def __len__(self):
         return len(self.questions)
@@ -238,7 +240,7 @@ def practice(formula, at=None, *, digits=2, gradient=None):
         question.number = position
     leaves = [w for w in walk.leaves if w.name] or walk.leaves
     givens = ", ".join(f"{w.name or 'input'} = {number(w.value.reshape(()), digits)}" for w in leaves)
-    return Practice(title, givens, digits, questions, explanation, float(output.data.reshape(())))
+    return Practice(title, givens, digits, questions, explanation, float(output.data.reshape(())), walk)
 
 
 def _values(at):
@@ -269,7 +271,7 @@ def _backward_questions(explanation, digits):
     questions = []
     for step in explanation.steps[1:]:  # the first is the start, dL/dout = 1
         given = ", ".join(input_text(i.letter, i.name, i.value, digits) for i in step.inputs)
-        for item in step.inputs:
+        for position, item in enumerate(step.inputs):
             if item.sent is None or item.local is None:
                 continue  # an input that needs no gradient (a constant)
             local = float(item.local.reshape(()))
@@ -279,7 +281,8 @@ def _backward_questions(explanation, digits):
                 f"{rule}, whatever the values"
             questions.append(Question(0, "local", step.gate, step.node_id,
                                       f"backward, {step.gate} with {given}: the local derivative {_left_side(rule)} = ?",
-                                      local, (rule, filled, f"The answer is {number(local, digits)}."), digits))
+                                      local, (rule, filled, f"The answer is {number(local, digits)}."), digits,
+                                      position=position))
             (shown_local, shown_upstream), shown_sent = shown_equation([local, step.upstream], item.sent, digits,
                                                                        product)
             target = item.letter if item.target == item.letter else f"{item.letter} ({item.target})"
@@ -287,7 +290,7 @@ def _backward_questions(explanation, digits):
                                       f"backward, {step.gate}: upstream gradient {shown_upstream}; the gradient sent "
                                       f"to {target} = ?", float(item.sent.reshape(())),
                                       (CHAIN_RULE, f"local * upstream = {shown_local} * {shown_upstream}",
-                                       f"The answer is {shown_sent}."), digits))
+                                       f"The answer is {shown_sent}."), digits, position=position))
     return questions
 
 
