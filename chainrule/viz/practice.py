@@ -139,7 +139,7 @@ class Practice:
         """In Jupyter: the practice page itself, inline (an iframe holding the self-contained page)."""
         from .practice_page import practice_html  # the page module imports this one
 
-        return inline(practice_html(self))
+        return inline(practice_html(self), 760)
 
     @property
     def score(self):
