@@ -164,6 +164,7 @@ class enable_grad(_GradSwitch):
 
 
 def is_grad_enabled():
+    """Whether operations are being recorded in this thread (False inside ``no_grad``)."""
     return GradMode.enabled
 
 
@@ -246,12 +247,15 @@ class Gate:
 
     @property
     def name(self):
+        """The gate's name in explanations and errors: its class name in lower case, unless it sets one."""
         return type(self).__name__.lower()
 
     def forward(self, *arrays):
+        """Compute the output from the input arrays (override this); keyword constants of ``apply`` are attributes."""
         raise NotImplementedError(f"{type(self).__name__}.forward is not defined")
 
     def backward(self, grad, out, *inputs):
+        """Return dL/d(input) for each input, given dL/d(out), the output and the inputs (override this)."""
         raise NotImplementedError(f"{type(self).__name__}.backward is not defined")
 
     def wants(self, index):
@@ -307,6 +311,7 @@ class Gate:
         return out
 
     def describe_inputs(self):
+        """The shapes and dtypes of the gate's inputs, for error messages: "(2, 3) float32, (3,) float32"."""
         return ", ".join(f"{tuple(x.shape)} {x.dtype}" for x in self.inputs)
 
 

@@ -7,6 +7,7 @@ declarations by ``python -m chainrule.stubs``, shows all of them to editors and 
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -57,22 +58,27 @@ class Tensor:
     # ----- what it is -------------------------------------------------------------
     @property
     def shape(self) -> tuple[int, ...]:
+        """The array's shape, a tuple of ints."""
         return self.data.shape
 
     @property
     def dtype(self) -> Any:
+        """The array's NumPy dtype."""
         return self.data.dtype
 
     @property
     def ndim(self) -> int:
+        """The number of dimensions."""
         return self.data.ndim
 
     @property
     def size(self) -> int:
+        """The number of elements."""
         return self.data.size
 
     @property
     def is_leaf(self) -> bool:
+        """Whether no gate made this tensor (an input or a parameter)."""
         return self.gate is None
 
     def __len__(self) -> int:
@@ -86,6 +92,7 @@ class Tensor:
         return (self[i] for i in range(len(self.data)))
 
     def item(self) -> Any:
+        """The one element as a Python number."""
         if self.data.size != 1:
             raise ValueError(f"item: the tensor has shape {self.shape} ({self.size} elements); item() needs exactly one")
         return self.data.item()
@@ -116,6 +123,7 @@ class Tensor:
         return bool(self.data)
 
     def tolist(self) -> Any:
+        """The values as nested Python lists (a number for a 0-d tensor)."""
         return self.data.tolist()
 
     def __repr__(self) -> str:
@@ -130,6 +138,11 @@ class Tensor:
         if self.name:
             extras.append(f"name={self.name!r}")
         return "tensor(" + body + "".join(", " + e for e in extras) + ")"
+
+    def _repr_html_(self) -> str:
+        """Jupyter shows the tensor as it prints, with its gradient beneath once it has one."""
+        text = repr(self) if self.grad is None else f"{self!r}\ngrad: {self.grad!r}"
+        return f"<pre>{html.escape(text)}</pre>"
 
     # ----- gradients --------------------------------------------------------------
     def backward(self, gradient: TensorLike | None = None, retain_graph: bool = False,
@@ -165,6 +178,7 @@ class Tensor:
             self.grad = previous + g
 
     def zero_grad(self) -> None:
+        """Forget the accumulated gradient (``grad`` becomes None)."""
         self.grad = None
 
     def retain_grad(self) -> None:
@@ -197,6 +211,7 @@ class Tensor:
         return Tensor(self.data)
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Set ``requires_grad`` in place (floating tensors only); returns the tensor."""
         if requires_grad and not backend.is_float(self.data.dtype):
             raise TypeError(f"requires_grad_: only floating-point tensors can require grad; got dtype {self.dtype}")
         self.requires_grad = requires_grad
@@ -245,12 +260,14 @@ class Tensor:
         autograd.InPlace.record(self.data)
 
     def fill_(self, value: float) -> Tensor:
+        """Set every element to ``value``, in place; returns the tensor."""
         self._check_in_place("fill_")
         self.data.fill(value)
         self._bump_version()
         return self
 
     def copy_(self, source: TensorLike) -> Tensor:
+        """Copy ``source``'s values into this tensor, in place (broadcasting); returns the tensor."""
         self._check_in_place("copy_")
         xp.copyto(self.data, source.data if isinstance(source, Tensor) else source)
         self._bump_version()
@@ -276,15 +293,19 @@ class Tensor:
         return Tensor(self.data != _value(other))
 
     def any(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
+        """Whether any element is non-zero, over ``axis`` (not differentiable)."""
         return Tensor(self.data.any(axis=axis, keepdims=keepdims))
 
     def all(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
+        """Whether every element is non-zero, over ``axis`` (not differentiable)."""
         return Tensor(self.data.all(axis=axis, keepdims=keepdims))
 
     def argmax(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
+        """The index of the largest element, over ``axis`` (not differentiable)."""
         return Tensor(self.data.argmax(axis=axis, keepdims=keepdims))
 
     def argmin(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
+        """The index of the smallest element, over ``axis`` (not differentiable)."""
         return Tensor(self.data.argmin(axis=axis, keepdims=keepdims))
 
 

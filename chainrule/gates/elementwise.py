@@ -307,16 +307,19 @@ def abs(input: TensorLike) -> Tensor:
 
 @operation("sin")
 def sin(input: TensorLike) -> Tensor:
+    """The sine, elementwise; d/dx sin x = cos x."""
     return Sin.apply(floating(input))
 
 
 @operation("cos")
 def cos(input: TensorLike) -> Tensor:
+    """The cosine, elementwise; d/dx cos x = -sin x."""
     return Cos.apply(floating(input))
 
 
 @operation("tanh", functional=True)
 def tanh(input: TensorLike) -> Tensor:
+    """The hyperbolic tangent, elementwise; d/dx tanh x = 1 - tanh(x)^2."""
     return Tanh.apply(floating(input))
 
 

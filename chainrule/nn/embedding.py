@@ -30,6 +30,7 @@ class Embedding(Module):
         self.reset_parameters()
 
     def reset_parameters(self):
+        """Draw the table again from a standard normal (the padding row, if any, set to zero)."""
         init.normal_(self.weight)
         if self.padding_idx is not None:
             self.weight.data[self.padding_idx] = 0

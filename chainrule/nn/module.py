@@ -186,6 +186,7 @@ class Module(CheckedKeywords):
 
     # ----- running ----------------------------------------------------------------
     def forward(self, *args, **kwargs):
+        """What the module computes from its inputs; subclasses define it, and calling the module runs it."""
         raise NotImplementedError(f"{type(self).__name__} has no forward(); define forward(self, ...) in the "
                                   "Module subclass")
 
@@ -232,10 +233,12 @@ class Module(CheckedKeywords):
                 yield from child.named_modules(f"{prefix}.{name}" if prefix else name, remove_duplicate, _memo)
 
     def modules(self):
+        """This module and every module inside it, each once."""
         for _, module in self.named_modules():
             yield module
 
     def named_children(self):
+        """``(name, module)`` for each direct submodule, each once."""
         seen = set()
         for name, child in self._modules.items():
             if child is not None and id(child) not in seen:
@@ -243,6 +246,7 @@ class Module(CheckedKeywords):
                 yield name, child
 
     def children(self):
+        """The direct submodules, each once."""
         for _, child in self.named_children():
             yield child
 
@@ -264,10 +268,12 @@ class Module(CheckedKeywords):
                 yield full_name, param
 
     def parameters(self, recurse=True):
+        """Every parameter, each shared one once (what an optimizer takes)."""
         for _, param in self.named_parameters(recurse=recurse):
             yield param
 
     def named_buffers(self, prefix="", recurse=True):
+        """``(dotted_name, array)`` for each buffer (state that is not trained, such as running means)."""
         seen = set()
         owners = self.named_modules(prefix) if recurse else [(prefix, self)]
         for owner_name, owner in owners:
@@ -277,6 +283,7 @@ class Module(CheckedKeywords):
                     yield (f"{owner_name}.{name}" if owner_name else name), array
 
     def buffers(self, recurse=True):
+        """Every buffer, each once."""
         for _, array in self.named_buffers(recurse=recurse):
             yield array
 
@@ -360,9 +367,11 @@ class Module(CheckedKeywords):
         return self
 
     def double(self):
+        """``to(float64)``: every parameter and floating-point buffer as float64; returns the module."""
         return self.to(xp.float64)
 
     def float(self):
+        """``to(float32)``: every parameter and floating-point buffer as float32; returns the module."""
         return self.to(xp.float32)
 
     # ----- checkpoints ----------------------------------------------------------------
@@ -511,6 +520,7 @@ class Sequential(Module):
         setattr(self, name, module)
 
     def append(self, module):
+        """Add ``module`` at the end; returns the Sequential."""
         if not isinstance(module, Module):
             raise TypeError(f"Sequential.append: expected a Module, got {type(module).__name__}")
         self.add_module(str(len(self)), module)
@@ -544,12 +554,14 @@ class ModuleList(Module):
         setattr(self, str(_position(self, index, len(self))), module)
 
     def append(self, module):
+        """Add ``module`` at the end; returns the list."""
         if not isinstance(module, Module):
             raise TypeError(f"ModuleList.append: expected a Module, got {type(module).__name__}")
         self.add_module(str(len(self)), module)
         return self
 
     def extend(self, modules):
+        """Add each of ``modules`` at the end; returns the list."""
         for module in modules:
             self.append(module)
         return self

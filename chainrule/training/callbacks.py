@@ -207,6 +207,7 @@ class Progress:
         return "bar" if hasattr(stream, "isatty") and stream.isatty() else "lines"
 
     def update(self, samples, mean_loss):
+        """Move the bar (or print a line, at most every few seconds) by ``samples``, showing the running loss."""
         self.done += samples
         if self.bar is not None:
             self.bar.set_postfix(loss=f"{mean_loss:.4f}", refresh=False)
@@ -218,6 +219,7 @@ class Progress:
                   f"{rate:,.0f} samples/s", file=self.stream, flush=True)
 
     def close(self):
+        """Finish the bar, if there is one."""
         if self.bar is not None:
             self.bar.close()
 

@@ -46,6 +46,7 @@ class TrainConfig:
     download: bool = False  # fetch the MNIST files missing from data_dir first (checksums verified)
 
     def learning_rate(self):
+        """``lr``, or the optimizer's default learning rate when it is None."""
         return DEFAULT_LR[self.optimizer] if self.lr is None else self.lr
 
     def validate(self):

@@ -37,6 +37,7 @@ class EpochMeter:
         self.start = time.perf_counter()
 
     def add(self, loss_value, logits, labels):
+        """Count one batch: its mean loss, and how many of its predictions match the labels."""
         n = len(labels.data)
         self.loss_sum += loss_value * n
         self.correct += int((logits.data.argmax(axis=1) == labels.data).sum())
@@ -44,10 +45,12 @@ class EpochMeter:
 
     @property
     def mean_loss(self):
+        """The loss averaged over the samples counted so far."""
         return self.loss_sum / self.samples
 
     @property
     def accuracy(self):
+        """The fraction of the samples counted so far that were predicted right."""
         return self.correct / self.samples
 
 

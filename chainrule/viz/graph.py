@@ -81,10 +81,12 @@ class Trace:
 
     @property
     def has_gradients(self):
+        """Whether the backward walk ran (the output had a gradient to start from)."""
         return self.root_gradient is not None
 
     @property
     def leaves(self):
+        """The wires no gate produced: inputs and parameters, in forward order."""
         return [w for w in self.wires if w.is_leaf]
 
 
