@@ -25,6 +25,7 @@ import numpy as np
 
 from ..tensor import Tensor
 from . import watchdog
+from .watchdog import ranks_text
 
 logger = logging.getLogger("chainrule")
 
@@ -139,6 +140,19 @@ def _abort_on_uncaught_exception(kind, value, traceback):
     world.MPI.COMM_WORLD.Abort(1)
 
 
+def end_together() -> None:
+    """Wait (watched) until every rank gets here, with no header: after an error every rank raised alike,
+    so that the one reporting it is heard before any rank exits and ends the job."""
+    w = world()
+    if w.size > 1:
+        w.watch.wait(w.comm.Ibarrier(), 0, "the end of the job")
+
+
+def abort(code: int = 1) -> None:
+    """End every rank of the job now, with exit status ``code``."""
+    world().MPI.COMM_WORLD.Abort(code)
+
+
 def is_initialized() -> bool:
     """Whether ``init()`` has run in this process."""
     return _world is not None
@@ -189,7 +203,8 @@ def describe(header) -> str:
     if name == "all_gather":
         return f"all_gather of {count:,} {dtype} per rank"
     if name == "gradients":
-        return f"the gradient reduction of step {step} ({count:,} {dtype} in {detail} bucket{'s' * (detail != 1)})"
+        return (f"the gradient reduction after forward pass {step} ({count:,} {dtype} in {detail} "
+                f"bucket{'s' * (detail != 1)})")
     if name in ("model check", "dataset check", "buffers"):
         return f"the {name} of {count:,} {'entries' if name == 'model check' else 'elements'}"
     return name
@@ -200,14 +215,12 @@ def disagreement(headers) -> str:
     groups = {}
     for r, header in enumerate(headers):
         groups.setdefault((int(header[0]), describe(header)), []).append(r)
-    parts = [f"{_ranks(ranks)}: collective #{sequence}, {what}" for (sequence, what), ranks in groups.items()]
+    parts = [f"{ranks_text(ranks)}: collective #{sequence}, {what}" for (sequence, what), ranks in groups.items()]
     return ("the ranks are not doing the same collective (" + "; ".join(parts) + "). A rank skipped or added a "
             "step or a collective, or holds different data: every rank must make the same calls in the same "
             "order, on buffers of the same size")
 
 
-def _ranks(ranks):
-    return f"rank{'s' * (len(ranks) > 1)} {', '.join(map(str, ranks))}"
 
 
 # ----- the collectives ---------------------------------------------------------------------------------

@@ -13,8 +13,8 @@ broadcast. ``reduce_gradients`` packs the gradients into a few flat buckets (up 
 on every rank), sums each bucket over the ranks with one ``Allreduce`` and divides by the
 number of ranks. A parameter without a gradient counts as zero, so every rank reduces the
 same buckets every step. Before the buckets, one small exchange checks that every rank is
-at the same step with the same buckets: a rank that skipped a step is an error, not a
-wrong sum.
+after as many (training) forward passes, with the same buckets: a rank that skipped a
+step or a reduction is an error, not a wrong sum.
 
 Unlike PyTorch, the reduction is one explicit call after ``backward``: it happens exactly
 when the program says, also after a backward that reached only some parameters.
@@ -27,6 +27,7 @@ import json
 import numpy as np
 
 from .. import nn
+from ..autograd import is_grad_enabled
 from . import comm
 
 #: Largest bucket, in MB: big enough that each Allreduce moves data rather than waiting on latency.
@@ -98,19 +99,26 @@ class DistributedDataParallel(nn.Module):
         broadcast_state(module)
         self.params = [p for p in module.parameters() if p.requires_grad]
         self.buckets = make_buckets(self.params, bucket_cap_mb * 2**20)
-        self.step = 0  # reductions done: every rank must agree on it
+        # Forward passes that record a graph (through the wrapper or the module itself): every rank must have
+        # done as many at each reduction, so a rank that skipped a reduction, or a whole step, is caught.
+        self.forwards = 0
+        module.register_forward_hook(self._count_forward)
+
+    def _count_forward(self, module, inputs, output):
+        if is_grad_enabled() and module.training:
+            self.forwards += 1
 
     def forward(self, *args, **kwargs):
         return self.module(*args, **kwargs)
 
     def reduce_gradients(self):
         """Replace every trainable parameter's ``.grad`` by its mean over the ranks (a parameter without a
-        gradient counts as zero and gets the mean too). Every rank must call it at every step."""
-        self.step += 1
+        gradient counts as zero and gets the mean too). Every rank must call it at every step, after as
+        many forward passes as the others."""
         size = self.world.size
         if size > 1:
             comm.agree("gradients", sum(b.buffer.size for b in self.buckets),
-                       self.buckets[0].buffer.dtype if self.buckets else None, len(self.buckets), self.step)
+                       self.buckets[0].buffer.dtype if self.buckets else None, len(self.buckets), self.forwards)
         MPI = self.world.MPI
         for bucket in self.buckets:
             bucket.pack()
@@ -148,9 +156,9 @@ def check_same_model(module):
     differing = [r for r, signature in enumerate(signatures) if signature != reference]
     if differing:
         first = differing[0]
-        raise comm.DistributedError(f"DistributedDataParallel: the ranks hold different models: rank"
-                                    f"{'s' * (len(differing) > 1)} {', '.join(map(str, differing))} differ from "
-                                    f"rank 0; first difference: {first_difference(reference, signatures[first], first)}")
+        raise comm.DistributedError(f"DistributedDataParallel: the ranks hold different models: "
+                                    f"{comm.ranks_text(differing)} differ{'s' * (len(differing) == 1)} from rank 0; "
+                                    f"first difference: {first_difference(reference, signatures[first], first)}")
 
 
 def first_difference(reference, other, rank):

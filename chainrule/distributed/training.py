@@ -113,7 +113,6 @@ class DataParallel(Callback):
         sums = comm.all_gather(np.array([checksum], dtype=np.int64))[:, 0]
         differing = [r for r, value in enumerate(sums) if value != sums[0]]
         if differing:
-            raise comm.DistributedError(f"after epoch {run.epoch} the weights of rank"
-                                        f"{'s' * (len(differing) > 1)} {', '.join(map(str, differing))} differ "
-                                        f"from rank 0's: every rank must reduce the gradients at every step and "
+            raise comm.DistributedError(f"after epoch {run.epoch} the weights of {comm.ranks_text(differing)} "
+                                        f"differ from rank 0's: every rank must reduce the gradients at every step and "
                                         f"take the same optimizer step")

@@ -23,6 +23,11 @@ import numpy as np
 
 logger = logging.getLogger("chainrule")
 
+
+def ranks_text(ranks):
+    """'rank 2' or 'ranks 1, 3'."""
+    return f"rank{'s' * (len(ranks) > 1)} {', '.join(map(str, ranks))}"
+
 ASK, ANSWER = 101, 102  # message tags on the watchdog's communicator
 SPIN_S = 50e-6  # poll without pause this long: most waits end within it
 YIELD_S = 5e-3  # then give the core away between polls, and after this sleep a little
@@ -105,9 +110,8 @@ class Watchdog:
         elsewhere = {r: at for r, at in self.answers.items() if at != sequence}
         parts = []
         if silent:
-            parts.append(f"rank{'s' * (len(silent) > 1)} {', '.join(map(str, silent))} "
-                         f"{'have' if len(silent) > 1 else 'has'} not arrived (no answer: still computing, stuck, "
-                         f"or waiting outside chainrule.distributed)")
+            parts.append(f"{ranks_text(silent)} {'have' if len(silent) > 1 else 'has'} not arrived (no answer: still "
+                         f"computing, stuck, or waiting outside chainrule.distributed)")
         for r, at in sorted(elsewhere.items()):
             parts.append(f"rank {r} waits in collective #{at} instead")
         return "; ".join(parts) if parts else "every rank has arrived; the transfer itself is slow"
