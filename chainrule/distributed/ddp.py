@@ -170,9 +170,10 @@ def first_difference(reference, other, rank):
     for index, (a, b) in enumerate(zip(reference, other)):
         if a != b:
             return f"entry {index} is the {show(a)} on rank 0 but the {show(b)} on rank {rank}"
-    longer, shorter = (reference, 0) if len(reference) > len(other) else (other, rank)
+    common = min(len(reference), len(other))
+    holder, extra = (0, reference[common]) if len(reference) > common else (rank, other[common])
     return (f"rank 0 has {len(reference)} parameters and buffers, rank {rank} has {len(other)}; the first extra one "
-            f"(on rank {0 if shorter == rank else rank}) is the {show(longer[min(len(reference), len(other))])}")
+            f"(on rank {holder}) is the {show(extra)}")
 
 
 def all_gather_json(value):

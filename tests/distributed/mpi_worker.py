@@ -67,24 +67,26 @@ def loss_of(model, X, y, indices):
     return nn.functional.cross_entropy(model(cr.Tensor(X[indices])), cr.Tensor(y[indices]))
 
 
-def train(dtype, steps, optimizer_name, out):
-    """Data-parallel steps; rank 0 saves the parameters, and every rank checks they agree bitwise."""
+def train(dtype, steps, optimizer_name, out, snapshot_after=()):
+    """Data-parallel steps; rank 0 saves the parameters (``out``.npz, and ``out``-STEP.npz after the steps
+    in ``snapshot_after``), and every rank checks that they agree bitwise."""
     dist.init()
     rank, size = dist.rank(), dist.world_size()
     X, y = data(dtype)
     model = dist.DistributedDataParallel(build(dtype, seed=rank))  # rank 0's weights must win
     optimizer = make_optimizer(model.module, optimizer_name)
-    for step in range(steps):
+    for step in range(1, steps + 1):
         optimizer.zero_grad()
-        loss_of(model, X, y, shard(global_batch(step, len(y)), rank, size)).backward()
+        loss_of(model, X, y, shard(global_batch(step - 1, len(y)), rank, size)).backward()
         model.reduce_gradients()
         optimizer.step()
-    state = model.module.state_dict()
-    flat = np.concatenate([v.reshape(-1) for v in state.values()])
-    everyone = dist.all_gather(flat)
-    assert all(np.array_equal(everyone[0], other) for other in everyone), "the ranks' weights differ"
-    if rank == 0:
-        np.savez(out, **state)
+        if step in snapshot_after or step == steps:
+            state = model.module.state_dict()
+            flat = np.concatenate([v.reshape(-1) for v in state.values()])
+            everyone = dist.all_gather(flat)
+            assert all(np.array_equal(everyone[0], other) for other in everyone), "the ranks' weights differ"
+            if rank == 0:
+                np.savez(out if step == steps else f"{out}-{step}", **state)
 
 
 def collectives():
@@ -140,9 +142,10 @@ def fault(kind):
 
 if __name__ == "__main__":
     scenario, *arguments = sys.argv[1:]
-    if scenario == "train":
-        dtype, steps, optimizer_name, out = arguments
-        train(np.dtype(dtype), int(steps), optimizer_name, out)
+    if scenario == "train":  # the runs the correctness tests compare, in one job
+        out = arguments[0]
+        train(np.float32, 20, "sgd", f"{out}/float32", snapshot_after=(1,))
+        train(np.float64, 20, "adam", f"{out}/float64")
     elif scenario == "collectives":
         collectives()
     else:
