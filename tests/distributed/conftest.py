@@ -84,8 +84,13 @@ def end_session(process):
             continue
 
 
-def worker(nproc, *arguments):
-    """The mpiexec command that runs ``mpi_worker.py`` with ``arguments`` on ``nproc`` ranks."""
+def worker_command(nproc, script, *arguments):
+    """The mpiexec command that runs the Python file ``script`` with ``arguments`` on ``nproc`` ranks."""
     from chainrule.distributed import launch
 
-    return [launch.find_mpiexec(), "-n", nproc, sys.executable, "-m", "mpi4py", WORKER, *arguments]
+    return [launch.find_mpiexec(), "-n", nproc, sys.executable, "-m", "mpi4py", script, *arguments]
+
+
+def worker(nproc, *arguments):
+    """The mpiexec command that runs ``mpi_worker.py`` with ``arguments`` on ``nproc`` ranks."""
+    return worker_command(nproc, WORKER, *arguments)

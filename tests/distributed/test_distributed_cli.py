@@ -7,13 +7,14 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
 from chainrule import cli, io
 from chainrule.training import load_checkpoint
 
-from .conftest import end_session, rank_environment
+from .conftest import end_session, rank_environment, worker_command
 
 DIGITS = ["--dataset", "digits", "--no-progress"]
 
@@ -112,3 +113,12 @@ def test_the_ranks_command_line_is_the_launchers_without_nproc_and_timeout():
                               "--no-progress", "--out", "runs/x"])
     assert train_command.arguments_of(args) == ["--model", "mlp", "--lr", "0.001", "--out", "runs/x", "--graph",
                                                 "--no-progress"]
+
+
+def test_the_readmes_own_program_runs_on_two_ranks(mpi, tmp_path):
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    (program,) = re.findall(r"^```python ddp_train\.py\n(.*?)^```", readme, flags=re.S | re.M)
+    (tmp_path / "ddp_train.py").write_text(program)
+    job = mpi(worker_command(2, tmp_path / "ddp_train.py"), timeout=120)
+    assert job.status == 0, job
+    assert re.fullmatch(r"2 ranks, loss \d\.\d{3}\n", job.output), job
