@@ -249,6 +249,7 @@ def all_reduce(x, op: str = "sum"):
     w.comm.Allreduce(w.MPI.IN_PLACE, array, mpi_op)
     if op == "mean":
         np.divide(array, w.size, out=array)
+    _changed(x)
     return x
 
 
@@ -262,6 +263,7 @@ def broadcast(x, root: int = 0):
     if w.size > 1:
         agree("broadcast", array.size, array.dtype, int(root))
         w.comm.Bcast(array, root=int(root))
+        _changed(x)
     return x
 
 
@@ -277,6 +279,12 @@ def all_gather(x) -> np.ndarray:
     agree("all_gather", array.size, array.dtype)
     w.comm.Allgather(array, out)
     return out
+
+
+def _changed(x):
+    """A Tensor changed in place: a graph that cached its old values must not use the new ones."""
+    if isinstance(x, Tensor):
+        x._bump_version()
 
 
 def _buffer(where, x, writable=True):

@@ -68,6 +68,8 @@ class DataParallel(Callback):
         run.evaluate = self.evaluate
 
     def on_epoch_begin(self, run):
+        # Count forward passes from here: rank 0 alone may have run one before (DrawTrainingStep's picture).
+        self.ddp.forwards = 0
         batches = comm.all_gather(np.array([run.batches], dtype=np.int64))[:, 0]
         if (batches != batches[0]).any():
             shown = "; ".join(f"rank {r}: {int(b)}" for r, b in enumerate(batches))

@@ -28,8 +28,9 @@ def test_nproc_2_reaches_the_accuracy_of_one_process_and_resumes_with_4(mpi, tmp
                         "--nproc", "1"), timeout=120)
     assert one.status == 0, one
     two = mpi(chainrule("train", "--model", "mlp", *DIGITS, "--epochs", "2", "--out", tmp_path / "two",
-                        "--nproc", "2"), timeout=120)
+                        "--nproc", "2", "--graph"), timeout=120)
     assert two.status == 0, two
+    assert (tmp_path / "two" / "graph.svg").exists() or (tmp_path / "two" / "graph.dot").exists()
     assert len(re.findall(r"^epoch \d/2:", two.output, re.M)) == 2  # rank 0 alone prints
     assert two.output.count("test accuracy") == 1
     four = mpi(chainrule("train", "--resume", tmp_path / "two" / "checkpoint.safetensors", "--epochs", "3",
