@@ -28,6 +28,7 @@ comm      init, rank, world_size, is_initialized, the collectives (barrier, all_
 watchdog  waiting without hanging: names the ranks that have not arrived, aborts after a timeout
 ddp       DistributedDataParallel: the model check, the broadcast, gradients averaged in buckets
 sampler   DistributedSampler: each rank its shard, every rank as many samples
+sync_batchnorm  SyncBatchNorm: BatchNorm with the global batch's statistics
 training  DataParallel: the callback that makes ``chainrule.training.fit`` data-parallel
 launch    the ``mpiexec`` command line that ``chainrule train --nproc N`` runs
 ========= ==========================================================================================
@@ -37,7 +38,9 @@ from .comm import (DistributedError, all_gather, all_reduce, barrier, broadcast,
                    world_size)
 from .ddp import DistributedDataParallel
 from .sampler import DistributedSampler
+from .sync_batchnorm import SyncBatchNorm
 from .training import DataParallel
 
 __all__ = ["init", "is_initialized", "rank", "world_size", "barrier", "all_reduce", "broadcast", "all_gather",
-           "DistributedError", "DistributedDataParallel", "DistributedSampler", "DataParallel"]
+           "DistributedError", "DistributedDataParallel", "DistributedSampler", "DataParallel",
+           "SyncBatchNorm"]

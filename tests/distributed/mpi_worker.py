@@ -140,6 +140,29 @@ def fault(kind):
     print(f"rank {rank} finished", flush=True)
 
 
+def sync_batchnorm(out):
+    """SyncBatchNorm on each rank's shard: rank 0 saves the output, the input gradient of every rank (gathered)
+    and the parameter gradients after DDP's averaging, for the test to compare with one BatchNorm2d on all."""
+    dist.init()
+    rank, size = dist.rank(), dist.world_size()
+    x_all = np.random.default_rng(5).standard_normal((8, 3, 4, 4)) * 3 + 1
+    target = np.random.default_rng(6).standard_normal((8, 3, 4, 4))
+    nn.init.manual_seed(0)
+    model = dist.SyncBatchNorm.convert_sync_batchnorm(nn.Sequential(nn.Conv2d(3, 3, 1), nn.BatchNorm2d(3))).double()
+    assert isinstance(model[1], dist.SyncBatchNorm)
+    model = dist.DistributedDataParallel(model)
+    x = cr.tensor(x_all[rank::size], requires_grad=True)
+    y = model(x)
+    ((y - cr.Tensor(target[rank::size])) ** 2).mean().backward()
+    model.reduce_gradients()
+    outputs = dist.all_gather(np.ascontiguousarray(y.data))
+    input_grads = dist.all_gather(np.ascontiguousarray(x.grad))
+    if rank == 0:
+        np.savez(out, outputs=outputs, input_grads=input_grads, running_mean=model.module[1].running_mean,
+                 running_var=model.module[1].running_var,
+                 **{name: p.grad for name, p in model.module.named_parameters()})
+
+
 if __name__ == "__main__":
     scenario, *arguments = sys.argv[1:]
     if scenario == "train":  # the runs the correctness tests compare, in one job
@@ -148,5 +171,7 @@ if __name__ == "__main__":
         train(np.float64, 20, "adam", f"{out}/float64")
     elif scenario == "collectives":
         collectives()
+    elif scenario == "sync_batchnorm":
+        sync_batchnorm(arguments[0])
     else:
         fault(scenario)

@@ -114,3 +114,33 @@ def test_the_signatures_compare_names_shapes_dtypes_and_frozen_parameters():
     assert first_difference(a, shorter, 1) == (
         "rank 0 has 7 parameters and buffers, rank 1 has 2; the first extra one (on rank 0) is the parameter "
         "'1.weight' of shape (3,) float32")
+
+
+@pytest.mark.parametrize("nproc", [2, 4])
+def test_sync_batchnorm_normalises_and_differentiates_with_the_global_batch(mpi, tmp_path, nproc):
+    import chainrule as cr
+
+    job = mpi(worker(nproc, "sync_batchnorm", tmp_path / "sbn.npz"), timeout=60)
+    assert job.status == 0, job
+    ranks = dict(np.load(tmp_path / "sbn.npz"))
+    x_all = np.random.default_rng(5).standard_normal((8, 3, 4, 4)) * 3 + 1
+    target = np.random.default_rng(6).standard_normal((8, 3, 4, 4))
+    nn.init.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(3, 3, 1), nn.BatchNorm2d(3)).double()
+    x = cr.tensor(x_all, requires_grad=True)
+    y = model(x)
+    ((y - cr.Tensor(target)) ** 2).mean().backward()
+
+    def interleave(per_rank):  # rank r held samples r, r + nproc, ...
+        whole = np.empty((8, *per_rank.shape[2:]))
+        for r in range(nproc):
+            whole[r::nproc] = per_rank[r]
+        return whole
+
+    np.testing.assert_allclose(interleave(ranks["outputs"]), y.data, rtol=1e-10, atol=1e-12)
+    # each rank's input gradient is that of the sum of the ranks' mean losses: nproc times the global mean's
+    np.testing.assert_allclose(interleave(ranks["input_grads"]) / nproc, x.grad, rtol=1e-9, atol=1e-13)
+    for name, param in model.named_parameters():
+        np.testing.assert_allclose(ranks[name], param.grad, rtol=1e-9, atol=1e-13)
+    np.testing.assert_allclose(ranks["running_mean"], model[1].running_mean, rtol=1e-12)
+    np.testing.assert_allclose(ranks["running_var"], model[1].running_var, rtol=1e-12)

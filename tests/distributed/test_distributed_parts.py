@@ -188,3 +188,21 @@ def test_bad_stall_settings(mpi):
     job = mpi([sys.executable, "-c", "import chainrule.distributed as d; d.init()"], timeout=60,
               env={"CHAINRULE_STALL_TIMEOUT": "soon"})
     assert "CHAINRULE_STALL_TIMEOUT must be a number of seconds, got 'soon'" in job.output
+
+
+def test_sync_batchnorm_outside_a_job_is_the_plain_layer_it_replaced():
+    from chainrule.distributed import SyncBatchNorm
+
+    nn.init.manual_seed(1)
+    plain = nn.Sequential(nn.Linear(4, 3), nn.BatchNorm1d(3, momentum=None), nn.Sequential(nn.BatchNorm1d(3)))
+    nn.init.manual_seed(1)
+    synced = SyncBatchNorm.convert_sync_batchnorm(
+        nn.Sequential(nn.Linear(4, 3), nn.BatchNorm1d(3, momentum=None), nn.Sequential(nn.BatchNorm1d(3))))
+    assert isinstance(synced[1], SyncBatchNorm) and isinstance(synced[2][0], SyncBatchNorm)
+    assert synced[1].momentum is None and list(synced.state_dict()) == list(plain.state_dict())
+    x = np.random.default_rng(0).standard_normal((6, 4)).astype(np.float32)
+    for mode in (True, False):
+        plain.train(mode), synced.train(mode)
+        np.testing.assert_allclose(synced(cr.Tensor(x)).data, plain(cr.Tensor(x)).data, rtol=1e-6)
+    with pytest.raises(ValueError, match=r"SyncBatchNorm\(3, .*\): input has 5 channels \(shape \(2, 5\)\), expected 3"):
+        synced[1](cr.Tensor(np.zeros((2, 5), np.float32)))
