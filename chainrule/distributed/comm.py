@@ -23,6 +23,7 @@ import sys
 
 import numpy as np
 
+from .. import checks
 from ..tensor import Tensor
 from . import watchdog
 from .watchdog import ranks_text
@@ -124,7 +125,7 @@ def _seconds(name, value, variable, default):
         except ValueError:
             raise ValueError(f"chainrule.distributed.init: {variable} must be a number of seconds, "
                              f"got {text!r}") from None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < float("inf"):
+    if not checks.is_real(value) or not 0 <= value < float("inf"):
         raise ValueError(f"chainrule.distributed.init: {name} must be a non-negative number of seconds, "
                          f"got {value!r}")
     return float(value)
@@ -258,7 +259,7 @@ def broadcast(x, root: int = 0):
     rank, in place. Returns ``x``."""
     array = _buffer("broadcast", x)
     w = world()
-    if isinstance(root, bool) or not isinstance(root, (int, np.integer)) or not 0 <= root < w.size:
+    if not checks.is_integer(root) or not 0 <= root < w.size:
         raise ValueError(f"broadcast: root must be a rank from 0 to {w.size - 1}, got {root!r}")
     if w.size > 1:
         agree("broadcast", array.size, array.dtype, int(root))

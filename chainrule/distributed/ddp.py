@@ -26,7 +26,7 @@ import json
 
 import numpy as np
 
-from .. import nn
+from .. import checks, nn
 from ..autograd import is_grad_enabled
 from . import comm
 
@@ -90,9 +90,7 @@ class DistributedDataParallel(nn.Module):
         super().__init__()
         if not isinstance(module, nn.Module):
             raise TypeError(f"DistributedDataParallel: expected an nn.Module, got {type(module).__name__}")
-        if isinstance(bucket_cap_mb, bool) or not isinstance(bucket_cap_mb, (int, float)) or not bucket_cap_mb > 0:
-            raise ValueError(f"DistributedDataParallel: bucket_cap_mb must be a positive number, got "
-                             f"{bucket_cap_mb!r}")
+        bucket_cap_mb = checks.positive("DistributedDataParallel", "bucket_cap_mb", bucket_cap_mb)
         self.module = module
         self.world = comm.world()
         check_same_model(module)
