@@ -282,6 +282,15 @@ def all_gather(x) -> np.ndarray:
     return out
 
 
+def check_same(value: int, what: str, advice: str) -> None:
+    """Every rank passes an integer: ``DistributedError`` on every rank unless they are all equal, listing each
+    rank's as '``what`` differ (rank 0: 10; rank 1: 11); ``advice``'."""
+    values = all_gather(np.array([value], dtype=np.int64))[:, 0]
+    if (values != values[0]).any():
+        shown = "; ".join(f"rank {r}: {int(v):,}" for r, v in enumerate(values))
+        raise DistributedError(f"{what} differ ({shown}); {advice}")
+
+
 def _changed(x):
     """A Tensor changed in place: a graph that cached its old values must not use the new ones."""
     if isinstance(x, Tensor):

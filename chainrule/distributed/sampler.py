@@ -48,7 +48,8 @@ class DistributedSampler:
         self.seed = _integer("seed", seed, 0)
         self.shuffle, self.drop_last = bool(shuffle), bool(drop_last)
         if from_job and self.num_replicas > 1:
-            self._check_same_length()
+            comm.check_same(self.dataset_size, "DistributedSampler: the lengths of the ranks' datasets",
+                            "every rank must load the same dataset, the sampler takes each rank's shard of it")
         n, parts = self.dataset_size, self.num_replicas
         self.num_samples = n // parts if self.drop_last else -(-n // parts)
         if self.num_samples == 0:
@@ -56,14 +57,6 @@ class DistributedSampler:
                              f"(drop_last=True drops them all); use fewer ranks or drop_last=False")
         self.total_size = self.num_samples * parts
         self.epoch = 0
-
-    def _check_same_length(self):
-        lengths = comm.all_gather(np.array([self.dataset_size], dtype=np.int64))[:, 0]
-        if (lengths != lengths[0]).any():
-            shown = "; ".join(f"rank {r}: {int(n):,}" for r, n in enumerate(lengths))
-            raise comm.DistributedError(f"DistributedSampler: the ranks' datasets differ in length ({shown} "
-                                        f"samples); every rank must load the same dataset, the sampler takes "
-                                        f"each rank's shard of it")
 
     def set_epoch(self, epoch: int) -> None:
         """Use the order of ``epoch`` (every rank must set the same one)."""

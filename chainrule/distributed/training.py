@@ -70,12 +70,9 @@ class DataParallel(Callback):
     def on_epoch_begin(self, run):
         # Count forward passes from here: rank 0 alone may have run one before (DrawTrainingStep's picture).
         self.ddp.forwards = 0
-        batches = comm.all_gather(np.array([run.batches], dtype=np.int64))[:, 0]
-        if (batches != batches[0]).any():
-            shown = "; ".join(f"rank {r}: {int(b)}" for r, b in enumerate(batches))
-            raise comm.DistributedError(f"epoch {run.epoch}: the processes have different numbers of batches "
-                                        f"({shown}); every process must take as many steps (DistributedSampler "
-                                        f"pads or drops to make the shards equal)")
+        comm.check_same(run.batches, f"epoch {run.epoch}: the numbers of batches of the ranks",
+                        "every rank must take as many steps (DistributedSampler pads or drops to make the shards "
+                        "equal)")
         if run.processes.rank > 0:  # Dropout: masks of its own on each rank (rank 0 keeps one process's)
             for index, module in enumerate(run.model.modules()):
                 if isinstance(module, nn.Dropout):
@@ -112,9 +109,5 @@ class DataParallel(Callback):
         checksum = 0
         for param in run.model.parameters():
             checksum = zlib.crc32(np.ascontiguousarray(param.data).view(np.uint8), checksum)
-        sums = comm.all_gather(np.array([checksum], dtype=np.int64))[:, 0]
-        differing = [r for r, value in enumerate(sums) if value != sums[0]]
-        if differing:
-            raise comm.DistributedError(f"after epoch {run.epoch} the weights of {comm.ranks_text(differing)} "
-                                        f"differ from rank 0's: every rank must reduce the gradients at every step and "
-                                        f"take the same optimizer step")
+        comm.check_same(checksum, f"after epoch {run.epoch}, the checksums (CRC-32) of the ranks' weights",
+                        "every rank must reduce the gradients at every step and take the same optimizer step")

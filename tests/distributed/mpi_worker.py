@@ -163,6 +163,18 @@ def sync_batchnorm(out):
                  **{name: p.grad for name, p in model.module.named_parameters()})
 
 
+def drift():
+    """fit with the DataParallel callback, where rank 1 nudges a weight behind the others' backs."""
+    from chainrule.training import Callback, TrainConfig, fit
+
+    class Nudge(Callback):
+        def on_batch_end(self, run):
+            if run.processes.rank == 1 and run.batch == 3:
+                next(run.model.parameters()).data[0, 0] += 1e-3
+
+    fit(TrainConfig(model="mlp", dataset="digits", epochs=1, out=None), callbacks=[dist.DataParallel(), Nudge()])
+
+
 if __name__ == "__main__":
     scenario, *arguments = sys.argv[1:]
     if scenario == "train":  # the runs the correctness tests compare, in one job
@@ -171,6 +183,8 @@ if __name__ == "__main__":
         train(np.float64, 20, "adam", f"{out}/float64")
     elif scenario == "collectives":
         collectives()
+    elif scenario == "drift":
+        drift()
     elif scenario == "sync_batchnorm":
         sync_batchnorm(arguments[0])
     else:

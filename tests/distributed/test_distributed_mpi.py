@@ -88,7 +88,9 @@ def test_collectives_and_a_mismatched_buffer(mpi):
     ("mismatch", ["the ranks hold different models: rank 1 differs from rank 0; first difference: entry 2 is the "
                   "parameter 'fc1.weight' of shape (32, 64) float32 on rank 0 but the parameter 'fc1.weight' of "
                   "shape (40, 64) float32 on rank 1"]),
-    ("unequal", ["DistributedSampler: the ranks' datasets differ in length (rank 0: 1,797; rank 1: 1,796 samples)"]),
+    ("unequal", ["DistributedSampler: the lengths of the ranks' datasets differ (rank 0: 1,797; rank 1: 1,796); "
+                 "every rank must load the same dataset"]),
+    ("drift", ["after epoch 1, the checksums (CRC-32) of the ranks' weights differ (rank 0: "]),
     ("skip", ["rank 0: collective #5, the gradient reduction after forward pass 3 (2,462 float32 in 1 bucket); "
               "rank 1: collective #5, the gradient reduction after forward pass 4"]),
 ])
