@@ -22,16 +22,16 @@ Needs ``pip install 'chainrule[distributed]'`` (mpi4py and the MPICH wheel, whic
 
 The modules, by what they hold:
 
-========= ==========================================================================================
-comm      init, rank, world_size, is_initialized, the collectives (barrier, all_reduce, broadcast,
-          all_gather) on NumPy buffers, each checked to be the same collective on every rank
-watchdog  waiting without hanging: names the ranks that have not arrived, aborts after a timeout
-ddp       DistributedDataParallel: the model check, the broadcast, gradients averaged in buckets
-sampler   DistributedSampler: each rank its shard, every rank as many samples
-sync_batchnorm  SyncBatchNorm: BatchNorm with the global batch's statistics
-training  DataParallel: the callback that makes ``chainrule.training.fit`` data-parallel
-launch    the ``mpiexec`` command line that ``chainrule train --nproc N`` runs
-========= ==========================================================================================
+============== =====================================================================================
+comm           init, rank, world_size, is_initialized, the collectives (barrier, all_reduce, broadcast,
+               all_gather) on NumPy buffers, each checked to be the same collective on every rank
+watchdog       waiting without hanging: names the ranks that have not arrived, aborts after a timeout
+ddp            DistributedDataParallel: the model check, the broadcast, gradients averaged in buckets
+sampler        DistributedSampler: each rank its shard, every rank as many samples
+sync_batchnorm SyncBatchNorm: BatchNorm with the global batch's statistics
+training       DataParallel: the callback that makes ``chainrule.training.fit`` data-parallel
+launch         the ``mpiexec`` command line that ``chainrule train --nproc N`` runs
+============== =====================================================================================
 """
 
 from .comm import (DistributedError, all_gather, all_reduce, barrier, broadcast, init, is_initialized, rank,
