@@ -205,15 +205,19 @@ def run_rank(args):
         print(f"chainrule train: error: {error}", file=sys.stderr)
         return 2
     launch.record_rank(comm.rank())
-    main = comm.rank() == 0
+    error = None
     try:
         config = config_from_args(args)
         result = fit(config, callbacks=[DataParallel(), LogLines(print_line)])
-    except (ConfigError, io.CheckpointError) as error:
-        return _rank_failed(error, 2)
-    except (NonFiniteError, comm.DistributedError, OSError) as error:
-        return _rank_failed(error, 1)
-    if main:
+    except (ConfigError, io.CheckpointError) as caught:
+        error, status = caught, 2
+    except (NonFiniteError, comm.DistributedError, OSError) as caught:
+        error, status = caught, 1
+    finally:
+        launch.record_exit()  # for the launcher: this rank was not killed (also when an error unwinds from here)
+    if error is not None:
+        return _rank_failed(error, status)
+    if comm.rank() == 0:
         print_summary(result)
     return 0
 

