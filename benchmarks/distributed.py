@@ -111,23 +111,25 @@ def worker_step(name, batch, quick):
     rng = np.random.default_rng(comm.rank)
     x = cr.Tensor(rng.standard_normal((batch, *MODELS[name][1])).astype(np.float32))
     y = cr.Tensor(rng.integers(0, 10, batch))
-    steps, compute, reduce = [], [], []
+    steps, compute, compute_cpu, reduce = [], [], [], []
     repeats = 8 if quick else 30
     comm.Barrier()
     for i in range(3 + repeats):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.thread_time()
         optimizer.zero_grad()
         nn.functional.cross_entropy(model(x), y).backward()
-        backward_done = time.perf_counter()
+        backward_done, backward_cpu = time.perf_counter(), time.thread_time()
         model.reduce_gradients()
-        reduced = time.perf_counter()
+        reduced, reduced_cpu = time.perf_counter(), time.thread_time()
         optimizer.step()
-        end = time.perf_counter()
+        end, end_cpu = time.perf_counter(), time.thread_time()
         steps.append(end - start)
         compute.append((backward_done - start) + (end - reduced))
+        compute_cpu.append((backward_cpu - start_cpu) + (end_cpu - reduced_cpu))
         reduce.append(reduced - backward_done)
     return {key: float(np.median(_slowest(comm, values[3:])))
-            for key, values in (("step", steps), ("compute", compute), ("reduce", reduce))}
+            for key, values in (("step", steps), ("compute", compute), ("compute_cpu", compute_cpu),
+                                ("reduce", reduce))}
 
 
 def worker(arguments):
@@ -186,7 +188,7 @@ def measure(ranks, quick):
     for name, batches in COMPUTE_BATCHES.items():
         for batch in batches:
             print(f"{name} compute, batch {batch}, one rank ...", file=sys.stderr, flush=True)
-            results["compute"][f"{name} {batch}"] = job(1, name, batch, quick=quick)["compute"]
+            results["compute"][f"{name} {batch}"] = job(1, name, batch, quick=quick)["compute_cpu"]
     return results
 
 
@@ -227,8 +229,8 @@ def report(results, machine):
               + ", ".join(checked) + ".", ""]
 
     lines += ["## Training steps (SGD, float32), strong scaling at a fixed global batch", "",
-              "| model | global batch | ranks | per-rank batch | step | compute | gradient reduction | "
-              "samples/s | efficiency |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+              "| model | global batch | ranks | per-rank batch | step | compute | compute, CPU time | gradient "
+              "reduction | samples/s | efficiency |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for name, batch in STEPS:
         one = results["steps"].get(f"{name} {batch} 1")
         for n in ranks:
@@ -238,9 +240,11 @@ def report(results, machine):
             efficiency = one["step"] / (n * measured["step"]) if one else math.nan
             lines.append(f"| {name} | {batch} | {n}{' (oversubscribed)' if n > cores else ''} | {batch // n} | "
                          f"{measured['step'] * 1e3:.2f} ms | {measured['compute'] * 1e3:.2f} ms | "
-                         f"{measured['reduce'] * 1e3:.2f} ms | {batch / measured['step']:,.0f} | {efficiency:.0%} |")
+                         f"{measured['compute_cpu'] * 1e3:.2f} ms | {measured['reduce'] * 1e3:.2f} ms | {batch / measured['step']:,.0f} | {efficiency:.0%} |")
     lines += ["", "Efficiency = one rank's step / (ranks x the step at that many ranks): 100% means the step "
-              "shrank in proportion to the ranks.", ""]
+              "shrank in proportion to the ranks. Compute is forward, backward and the update (wall clock, and the "
+              "rank's own CPU time, which other processes on the machine do not inflate); the gradient reduction "
+              "includes waiting for the slowest rank.", ""]
 
     lines += ["## The model", "",
               "A ring allreduce of n bytes over N ranks runs 2(N-1) steps (N-1 to reduce-scatter, N-1 to "
@@ -258,7 +262,8 @@ def report(results, machine):
               + "; ".join(f"{label}: {bits / 1e9:.0f} Gb/s, {latency * 1e6:.0f} us assumed per message"
                           for label, (bits, latency) in NETWORKS.items()) + ". "
               "A step is compute(b) + T_allreduce (chainrule reduces after backward, without overlap), with "
-              "compute(b) = c0 + c1 b fitted to one rank's steps at several per-rank batches b:", ""]
+              "compute(b) = c0 + c1 b fitted to one rank's steps at several per-rank batches b (CPU time: "
+              "what a core of its own would take):", ""]
     for name, (c0, c1) in compute.items():
         lines.append(f"- {name} ({MODELS[name][0]}, {MODELS[name][2]:,} parameters = "
                      f"{4 * MODELS[name][2] / 1e6:.2f} MB of float32 gradients): c0 = {c0 * 1e3:.3f} ms, "

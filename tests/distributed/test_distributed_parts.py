@@ -206,3 +206,14 @@ def test_sync_batchnorm_outside_a_job_is_the_plain_layer_it_replaced():
         np.testing.assert_allclose(synced(cr.Tensor(x)).data, plain(cr.Tensor(x)).data, rtol=1e-6)
     with pytest.raises(ValueError, match=r"SyncBatchNorm\(3, .*\): input has 5 channels \(shape \(2, 5\)\), expected 3"):
         synced[1](cr.Tensor(np.zeros((2, 5), np.float32)))
+
+
+@pytest.mark.parametrize("banner, kind", [("mpiexec (Open MPI) 5.0.11", "openmpi"),
+                                          ("HYDRA build details:\n    Version: 5.0.2", "mpich"),
+                                          ("something else", "unknown")])
+def test_the_mpi_flavour_is_read_from_mpiexec_version(tmp_path, banner, kind):
+    fake = tmp_path / "mpiexec"
+    fake.write_text(f"#!/bin/sh\nprintf '{banner}\\n'\n")
+    fake.chmod(0o755)
+    assert launch.flavour(str(fake)) == kind
+    assert launch.flavour(str(tmp_path / "missing")) == "unknown"
