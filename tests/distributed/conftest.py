@@ -24,7 +24,7 @@ def missing_mpi():
     try:
         launch.find_mpiexec()
     except FileNotFoundError as error:
-        return str(error)
+        return f"no MPI job can start here: {error}"
     probe = subprocess.run([sys.executable, "-c", "from mpi4py import MPI"], capture_output=True, text=True,
                            timeout=60)
     if probe.returncode:
