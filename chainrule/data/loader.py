@@ -48,6 +48,8 @@ class DataLoader(CheckedKeywords):
     - ``shuffle``: a new random order every epoch (every ``iter(loader)``), drawn from one
       NumPy Generator the loader keeps: ``seed=`` makes the sequence of epochs reproducible,
       ``generator=`` shares a Generator you own.
+    - ``sampler``: the indices to visit each epoch, in order (anything iterable with ``len``, such
+      as ``chainrule.distributed.DistributedSampler``); instead of ``shuffle``.
     - ``drop_last``: skip the final batch when it would be smaller than ``batch_size``.
     - ``collate_fn``: turns a list of samples into a batch. The default stacks each field
       into an array and wraps it in a Tensor; tuple samples give tuples of Tensors.
@@ -57,7 +59,7 @@ class DataLoader(CheckedKeywords):
     """
 
     def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, seed=None, generator=None,
-                 collate_fn=None):
+                 collate_fn=None, sampler=None):
         if not checks.is_integer(batch_size) or batch_size < 1:
             raise ValueError(f"DataLoader: batch_size must be a positive integer, got {batch_size!r}")
         if generator is not None and seed is not None:
@@ -71,6 +73,13 @@ class DataLoader(CheckedKeywords):
             len(dataset)
         except TypeError:
             raise TypeError(f"DataLoader: the dataset ({type(dataset).__name__}) must define __len__") from None
+        if sampler is not None:
+            if shuffle:
+                raise ValueError("DataLoader: pass sampler= or shuffle=True, not both (the sampler sets the order)")
+            if not (hasattr(sampler, "__iter__") and hasattr(sampler, "__len__")):
+                raise TypeError(f"DataLoader: sampler must be iterable and have a length (indices into the "
+                                f"dataset), got {type(sampler).__name__}")
+        self.sampler = sampler
         self.dataset = dataset
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
@@ -79,13 +88,19 @@ class DataLoader(CheckedKeywords):
         self.generator = generator if generator is not None else np.random.default_rng(seed)
 
     def __len__(self):
-        n = len(self.dataset)
+        n = len(self.dataset) if self.sampler is None else len(self.sampler)
         if self.drop_last:
             return n // self.batch_size
         return -(-n // self.batch_size)  # ceiling division
 
     def __iter__(self):
         n = len(self.dataset)
+        if self.sampler is not None:
+            order = np.fromiter(iter(self.sampler), dtype=np.int64)
+            bad = order[(order < 0) | (order >= n)]
+            if len(bad):
+                raise IndexError(f"DataLoader: the sampler gave index {bad[0]} for a dataset of {n} samples")
+            return self._batches(order)
         # The order is drawn here, once per epoch, so each iter() gives a fresh shuffle.
         order = self.generator.permutation(n) if self.shuffle else np.arange(n)
         return self._batches(order)
@@ -102,5 +117,6 @@ class DataLoader(CheckedKeywords):
                 yield collate([self.dataset[int(i)] for i in indices])
 
     def __repr__(self):
+        order = f"sampler={self.sampler!r}" if self.sampler is not None else f"shuffle={self.shuffle}"
         return (f"DataLoader({type(self.dataset).__name__} of {len(self.dataset)}, batch_size={self.batch_size}, "
-                f"shuffle={self.shuffle}, drop_last={self.drop_last}, {len(self)} batches)")
+                f"{order}, drop_last={self.drop_last}, {len(self)} batches)")

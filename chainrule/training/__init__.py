@@ -34,11 +34,12 @@ from .checkpoints import (CHECKPOINT_FORMAT, CHECKPOINT_NAME, HISTORY_KEYS, chec
 from .config import DEFAULT_LR, OPTIMIZERS, SCHEDULES, ConfigError, TrainConfig, make_optimizer
 from .data import TEST_SPLIT_SEED, VAL_SPLIT_SEED, Splits, load_images, load_splits, standardize
 from .evaluation import confusion_matrix, evaluate, evaluate_checkpoint, predict
-from .loop import GRAPH_NAME, PLOT_NAME, EpochMeter, Run, TrainResult, fit, learning_rate_schedule, seed_epoch
+from .loop import (GRAPH_NAME, PLOT_NAME, EpochMeter, OneProcess, Run, TrainResult, fit, learning_rate_schedule,
+                   seed_epoch)
 from .reports import draw_training_step, format_confusion_matrix, plot_history, plural
 
 __all__ = [
-    "TrainConfig", "ConfigError", "fit", "TrainResult", "Run", "EpochMeter",
+    "TrainConfig", "ConfigError", "fit", "TrainResult", "Run", "EpochMeter", "OneProcess",
     "Callback", "CallbackList", "StopOnNonFiniteLoss", "NonFiniteError", "LogLines", "Progress", "ProgressBar",
     "EarlyStopping", "SaveCheckpoint", "PlotCurves", "DrawTrainingStep",
     "OPTIMIZERS", "DEFAULT_LR", "SCHEDULES", "make_optimizer", "learning_rate_schedule", "seed_epoch",
