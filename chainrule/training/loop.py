@@ -63,6 +63,7 @@ class OneProcess:
     rank, size = 0, 1
 
     def gather(self, values):
+        """Every process's ``values`` as one row each: here the one row of this process."""
         return np.asarray([values], dtype=np.float64)
 
 
