@@ -15,7 +15,8 @@ PACKAGE = Path(cr.__file__).parent
 # (Explanation.print(), the interactive practice, the progress display fit shows when configured to).
 PRINTING_ALLOWED = {"cli.py", "demo.py", "train_command.py", "evaluate_command.py", "stubs.py",
                     "viz/explain_command.py", "viz/practice_command.py", "viz/arguments.py", "viz/steps.py",
-                    "viz/practice.py", "training/callbacks.py"}
+                    "viz/practice.py", "training/callbacks.py",
+                    "distributed/launch.py"}  # the mpiexec launcher of chainrule train --nproc
 
 
 def writes_to_the_terminal(source):
