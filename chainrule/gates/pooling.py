@@ -16,6 +16,8 @@ Under ``create_graph=True`` the backwards build the gradient from differentiable
 scatter and gather through shape.ScatterAdd and GetItem), so second derivatives work too.
 """
 
+import math
+
 from ..autograd import Gate
 from ..backend import xp
 from ..tensor import Tensor
@@ -117,19 +119,19 @@ class MaxPool2dWithIndices(MaxPool2d):
         return super().backward(grads[0], self.out, x)
 
 
-class MaxUnpool2d(Gate):
-    """Each value of x (N, C, H, W) written at its index (row * OW + column) of a zero (N, C, OH, OW) plane:
-    the inverse of max pooling on the maxima. Indices that repeat (overlapping windows) hold the same value,
-    and each copy reads the gradient there, as in PyTorch."""
+class MaxUnpool(Gate):
+    """Each value of x (N, C, ...) written at its flat index into a zero plane of ``output_shape`` (the inverse
+    of max pooling on the maxima; ``positions`` is (plane rows, flat indices), each (N*C, ...)). Indices that
+    repeat (overlapping windows) hold the same value, and each copy reads the gradient there, as in PyTorch."""
 
     derivative = "d/dx unpool(x) = 1 at each value's index (the gradient is read back there)"
     fresh_gradients = True
 
     def forward(self, x):
         n, c = x.shape[:2]
-        planes = xp.zeros((n * c, self.output_hw[0] * self.output_hw[1]), dtype=x.dtype)
+        planes = xp.zeros((n * c, math.prod(self.output_shape)), dtype=x.dtype)
         planes[self.positions] = x.reshape(n * c, -1)
-        return planes.reshape((n, c) + self.output_hw)
+        return planes.reshape((n, c) + self.output_shape)
 
     def backward(self, grad, out, x):
         n, c = x.shape[:2]
@@ -256,6 +258,6 @@ def average_scale(geometry, count_include_pad, divisor_override, dtype):
     return (1 / window_sum(counted, geometry)[0, 0]).astype(dtype)
 
 
-__all__ = ["MaxPool2d", "MaxPool2dWithIndices", "MaxUnpool2d", "AdaptiveMaxPool2d", "AvgPool2d", "AvgPool2dSpread",
+__all__ = ["MaxPool2d", "MaxPool2dWithIndices", "MaxUnpool", "AdaptiveMaxPool2d", "AvgPool2d", "AvgPool2dSpread",
            "first_maxima", "adaptive_windows", "window_positions", "across_windows", "window_sum", "window_spread",
            "average_scale", "Geometry"]
