@@ -11,9 +11,9 @@ from . import backend
 from .backend import xp
 from .gates.common import as_tensor, data, is_number
 
-__all__ = ["is_number", "is_integer", "is_real", "number", "size", "pair", "float_dtype", "positive", "probability", "reduction",
-           "optional_array", "conv_padding", "spatial", "channels_first", "image_batch", "signal_batch", "unbatch",
-           "same_shape", "constant"]
+__all__ = ["is_number", "is_integer", "is_real", "number", "size", "pair", "spatial", "adaptive_size", "float_dtype",
+           "positive", "probability", "reduction", "optional_array", "conv_padding", "channels_first", "layer_input",
+           "image_batch", "signal_batch", "unbatch", "same_shape", "constant"]
 
 
 def is_integer(value):
@@ -54,6 +54,18 @@ def spatial(where, name, value, dims, minimum=1):
         raise ValueError(f"{where}: {name} must be an integer or {several} of integers, each at least {minimum}; "
                          f"got {value!r}")
     return tuple(int(v) for v in values)
+
+
+def adaptive_size(where, output_size, sizes):
+    """An adaptive pool's output size as ints, one per side of ``sizes``: an int for every side, or one entry per
+    side (None keeps the input's side)."""
+    dims = len(sizes)
+    values = (output_size,) * dims if output_size is None or is_integer(output_size) else output_size
+    if (not isinstance(values, (tuple, list)) or len(values) != dims
+            or not all(v is None or (is_integer(v) and v >= 1) for v in values)):
+        several = "an int" if dims == 1 else "an int or a pair of ints (None keeps a side)"
+        raise ValueError(f"{where}: output_size must be {several}, each at least 1; got {output_size!r}")
+    return tuple(n if v is None else int(v) for v, n in zip(values, sizes))
 
 
 def float_dtype(where, dtype):
@@ -119,6 +131,18 @@ def _shown(values):
 
 #: The layouts a layer taking channels-first input accepts, by number of spatial axes: (batched, single).
 LAYOUTS = {1: ("(N, C, L)", "(C, L)"), 2: ("(N, C, H, W)", "(C, H, W)")}
+#: The same in words, for the layers' messages: (batched, one sample).
+LAYOUT_WORDS = {1: ("(batch, channels, length)", "sequence (channels, length)"),
+                2: ("(batch, channels, height, width)", "image (channels, height, width)")}
+
+
+def layer_input(layer, shape, dims):
+    """A channels-first layer's input shape, checked: ``dims`` spatial axes, with or without the batch axis.
+    ``layer`` is how the layer describes itself (its repr)."""
+    if len(shape) not in (dims + 1, dims + 2):
+        batched, single = LAYOUT_WORDS[dims]
+        raise ValueError(f"{layer}: expected a {dims + 2}-d input {batched} or one {dims + 1}-d {single}, got "
+                         f"shape {tuple(shape)}")
 
 
 def channels_first(x, where, dims):

@@ -189,7 +189,7 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
 def _adaptive(input, output_size, maximum, where, dims, return_indices=False):
     x, unbatched = checks.channels_first(input, where, dims)
     sizes = x.shape[2:]
-    wanted = _adaptive_size(output_size, sizes, where, dims)
+    wanted = checks.adaptive_size(where, output_size, sizes)
     lifted = _lift(x, dims)
     if all(n % o == 0 for n, o in zip(sizes, wanted)):  # windows tile the input: a plain pool
         kernel = tuple(n // o for n, o in zip(sizes, wanted))
@@ -207,16 +207,6 @@ def _adaptive(input, output_size, maximum, where, dims, return_indices=False):
     maps = [area_map(n, o, x.dtype) for n, o in ((h, oh), (w, ow))]
     rows, columns = (None if is_identity(m) else m for m in maps)
     return _lower(Resample.apply(lifted, rows=rows, columns=columns), dims, unbatched)
-
-
-def _adaptive_size(output_size, sizes, where, dims):
-    """The output size as ints: an int for every side, or one entry per side (None keeps the input's side)."""
-    values = (output_size,) * dims if output_size is None or checks.is_integer(output_size) else output_size
-    if (not isinstance(values, (tuple, list)) or len(values) != dims
-            or not all(v is None or (checks.is_integer(v) and v >= 1) for v in values)):
-        several = "an int" if dims == 1 else "an int or a pair of ints (None keeps a side)"
-        raise ValueError(f"{where}: output_size must be {several}, each at least 1; got {output_size!r}")
-    return tuple(n if v is None else int(v) for v, n in zip(values, sizes))
 
 
 __all__ = ["max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "max_unpool1d", "max_unpool2d",

@@ -28,7 +28,7 @@ def pad(input, pad, mode="constant", value=None):
     if mode not in PAD_MODES:
         raise ValueError(f"pad: mode must be one of {', '.join(map(repr, PAD_MODES))}, got {mode!r}")
     if len(widths) % 2 or len(widths) // 2 > x.ndim or not all(checks.is_integer(p) for p in widths):
-        raise ValueError(f"pad: pad must hold integer (before, after) pairs for at most {x.ndim} axes (shape "
+        raise ValueError(f"pad: pad must hold (before, after) pairs of integers for at most {x.ndim} axes (shape "
                          f"{x.shape}), got {widths}")
     axes = len(widths) // 2
     pairs = [(x.ndim - 1 - k, int(widths[2 * k]), int(widths[2 * k + 1])) for k in range(axes)]
