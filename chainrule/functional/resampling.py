@@ -16,7 +16,9 @@ PAD_MODES = ("constant", "reflect", "replicate", "circular")
 # ----- padding ------------------------------------------------------------------------------
 def pad(input, pad, mode="constant", value=None):
     """PyTorch's F.pad: ``pad`` lists (before, after) widths starting from the LAST axis,
-    e.g. (1, 1, 2, 2) pads the last axis by 1 and the one before by 2. A negative width crops.
+    e.g. (1, 1, 2, 2) pads the last axis by 1 and the one before by 2. A negative width crops
+    (as PyTorch does: "circular" wraps around what is left, the other modes pad from the
+    uncropped edges).
 
     ``mode``: "constant" (``value``, default 0, on any axes), or, for the last 1, 2 or 3 axes of
     a tensor with one or two more axes than that (batch and channels), "reflect" (mirrored
@@ -40,21 +42,33 @@ def pad(input, pad, mode="constant", value=None):
             raise ValueError(f"pad: mode {mode!r} pads the last 1, 2 or 3 axes of a tensor with one or two more "
                              f"axes than that (channels, or batch and channels); got {axes} axes to pad for shape "
                              f"{x.shape}")
-    if any(before < 0 or after < 0 for _, before, after in pairs):  # negative widths crop, then the rest pads
-        crop = [slice(None)] * x.ndim
-        for axis, before, after in pairs:
-            crop[axis] = slice(max(-before, 0), x.shape[axis] - max(-after, 0))
-        x = x[tuple(crop)]
-        pairs = [(axis, max(before, 0), max(after, 0)) for axis, before, after in pairs]
+    cropping = any(before < 0 or after < 0 for _, before, after in pairs)
+    if cropping and mode == "circular":  # PyTorch wraps around what is left after cropping
+        x, cropping = _crop(x, pairs), False
+    widths = [(axis, max(before, 0), max(after, 0)) for axis, before, after in pairs]
+    out = _padded(x, widths, mode, value)
+    return _crop(out, pairs) if cropping else out  # the others reflect and repeat the uncropped edges
+
+
+def _crop(x, pairs):
+    """x with the negative widths of ``pairs`` cut off their sides."""
+    crop = [slice(None)] * x.ndim
+    for axis, before, after in pairs:
+        crop[axis] = slice(max(-before, 0), x.shape[axis] - max(-after, 0))
+    return x[tuple(crop)]
+
+
+def _padded(x, widths, mode, value):
+    """x padded by the non-negative (axis, before, after) ``widths``."""
     if mode == "constant":
         widths_by_axis = [(0, 0)] * x.ndim
-        for axis, before, after in pairs:
+        for axis, before, after in widths:
             widths_by_axis[axis] = (before, after)
         return constant_pad(x, widths_by_axis, 0.0 if value is None else value)
     copies = []
-    for axis, before, after in pairs:
+    for axis, before, after in widths:
         size = x.shape[axis]
-        limit = size - 1 if mode == "reflect" else size
+        limit = {"reflect": size - 1, "circular": size}.get(mode, math.inf)  # replicate repeats the edge: any width
         if max(before, after) > limit or size == 0:
             rule = "less than" if mode == "reflect" else "at most"
             raise ValueError(f"pad: mode {mode!r} needs each width {rule} the size of its axis; got widths "
