@@ -41,12 +41,12 @@ class Resample(Gate):
 
 
 def resample(x, rows, columns):
-    """rows @ x @ columns^T on arrays (a new array): the width map as one product over all rows of the
-    batch, the height map as one product per image plane."""
+    """rows @ x @ columns^T on arrays (a new array), as one small product per image plane for each map.
+    (Measured at (32, 64, 32, 32) float32: 18 ms for the width map as 2,048 plane products, 66 ms as one
+    (65536, 32) @ (32, 64) product, which is memory-bound and split across threads.)"""
     out = x
     if columns is not None:
-        out = xp.ascontiguousarray(out)
-        out = (out.reshape(-1, out.shape[-1]) @ columns.T).reshape(out.shape[:-1] + (len(columns),))
+        out = xp.ascontiguousarray(out) @ columns.T
     if rows is not None:
         out = rows @ out
     return out if out is not x else x.copy()
