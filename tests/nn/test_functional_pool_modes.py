@@ -5,12 +5,15 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import chainrule as cr
 import chainrule.nn.functional as F
 
+# The second-order checks square a function linear (or piecewise linear) in each input, so its gradient is
+# linear in each input too: central differences are exact at any step, and a large step (1e-3) keeps their
+# rounding error far below the bar.
 rng = np.random.default_rng(5)
 
 
@@ -41,6 +44,9 @@ def naive_pool(x, kernel, stride, padding, dilation, ceil_mode, kind, count_incl
             rows = [i * stride[0] - padding[0] + u * dilation[0] for u in range(kernel[0])]
             cols = [j * stride[1] - padding[1] + v * dilation[1] for v in range(kernel[1])]
             inside = [(r, q) for r in rows for q in cols if 0 <= r < h and 0 <= q < w]
+            if not inside:  # dilated taps that all fall in the padding: PyTorch's max is -inf
+                out[:, :, i, j] = -np.inf
+                continue
             values = np.stack([x[:, :, r, q] for r, q in inside], axis=-1)
             if kind == "max":
                 out[:, :, i, j] = values.max(axis=-1)
@@ -90,6 +96,7 @@ def test_random_pools_match_the_definition_and_their_gradients_check(case):
                           two_d.get("dilation", (1, 1)), options["ceil_mode"], kind,
                           options.get("count_include_pad", True))
     np.testing.assert_allclose(out.data, expected if dims == 2 else expected[:, :, 0], rtol=1e-12)
+    assume(np.isfinite(expected).all())  # a window of padding alone has no gradient to check
     assert cr.max_relative_error(lambda x: pool(x, **options), [x], eps=1e-4) < 1e-7
     if kind == "max":
         values, indices = pool(x, **options, return_indices=True)
@@ -103,7 +110,7 @@ def test_second_derivatives_of_ceil_mode_and_indices():
     for fn in (lambda x: F.max_pool2d(x, 2, ceil_mode=True, return_indices=True)[0] ** 2,
                lambda x: F.avg_pool2d(x, 3, 2, 1, ceil_mode=True, count_include_pad=False) ** 2,
                lambda x: F.max_pool1d(x.reshape(2, 6, 5), 2, ceil_mode=True) ** 2):
-        assert cr.max_relative_error(fn, [x], second_order=True) < 1e-7
+        assert cr.max_relative_error(fn, [x], eps=1e-3, second_order=True) < 1e-7
 
 
 def test_max_pool_indices_are_plain_integers_without_gradient():
@@ -135,7 +142,7 @@ def test_unpooling_gradients_and_second_derivatives():
     v = cr.tensor(values.data, requires_grad=True)
     fn = lambda v: F.max_unpool2d(v, indices, 2, output_size=(6, 5))  # noqa: E731
     assert cr.max_relative_error(fn, [v], eps=1e-3) < 1e-7
-    assert cr.max_relative_error(lambda v: fn(v) ** 2, [v], second_order=True) < 1e-7
+    assert cr.max_relative_error(lambda v: fn(v) ** 2, [v], eps=1e-3, second_order=True) < 1e-7
     s = distinct((2, 3, 9))
     values, indices = F.max_pool1d(s, 3, return_indices=True)
     fn = lambda v: F.max_unpool1d(v, indices, 3, output_size=(9,))  # noqa: E731
@@ -189,7 +196,7 @@ def test_random_adaptive_pools_match_the_definition_and_their_gradients_check(h,
 def test_adaptive_second_derivatives_indices_and_none():
     x = distinct((1, 2, 5, 7))
     for fn in (lambda x: F.adaptive_avg_pool2d(x, (3, 4)) ** 2, lambda x: F.adaptive_max_pool2d(x, (2, 3)) ** 2):
-        assert cr.max_relative_error(fn, [x], second_order=True) < 1e-7
+        assert cr.max_relative_error(fn, [x], eps=1e-3, second_order=True) < 1e-7
     values, indices = F.adaptive_max_pool2d(x, (3, 4), return_indices=True)
     picked = np.take_along_axis(x.data.reshape(2, -1), indices.data.reshape(2, -1), axis=1)
     np.testing.assert_array_equal(picked.reshape(values.shape), values.data)

@@ -11,6 +11,9 @@ from hypothesis import strategies as st
 import chainrule as cr
 import chainrule.nn.functional as F
 
+# The second-order checks square a function linear (or piecewise linear) in each input, so its gradient is
+# linear in each input too: central differences are exact at any step, and a large step (1e-3) keeps their
+# rounding error far below the bar.
 rng = np.random.default_rng(11)
 
 
@@ -85,7 +88,7 @@ def test_interpolate_second_derivatives_area_and_recomputed_scale():
     x = leaf(1, 2, 3, 4)
     for options in (dict(scale_factor=2, mode="bilinear"), dict(size=(5, 2), mode="nearest"),
                     dict(size=(2, 3), mode="area"), dict(scale_factor=1.5, mode="nearest-exact")):
-        assert cr.max_relative_error(lambda x: F.interpolate(x, **options) ** 2, [x], second_order=True) < 1e-7
+        assert cr.max_relative_error(lambda x: F.interpolate(x, **options) ** 2, [x], eps=1e-3, second_order=True) < 1e-7
     np.testing.assert_allclose(F.interpolate(x, size=(2, 3), mode="area").data, F.adaptive_avg_pool2d(x, (2, 3)).data)
     # recompute_scale_factor: the step is size / output size (4 / 6), not 1 / 1.7.
     recomputed = F.interpolate(x, scale_factor=1.7, mode="bilinear", recompute_scale_factor=True)
@@ -192,7 +195,7 @@ def test_pad_second_derivatives_and_negative_widths():
     x = leaf(2, 3, 4, 5)
     for mode in ("reflect", "replicate", "circular"):
         fn = lambda x: F.pad(x, (2, 1, 1, 3), mode=mode) ** 2  # noqa: E731
-        assert cr.max_relative_error(fn, [x], second_order=True) < 1e-7
+        assert cr.max_relative_error(fn, [x], eps=1e-3, second_order=True) < 1e-7
         cropped = F.pad(x, (-1, 2, 0, -2), mode=mode)
         np.testing.assert_array_equal(cropped.data, F.pad(x[:, :, :2, 1:], (0, 2, 0, 0), mode=mode).data)
     np.testing.assert_array_equal(F.pad(x, (-1, -1)).data, x.data[..., 1:-1])
@@ -245,7 +248,7 @@ def test_pixel_shuffle_places_each_channel_group_in_a_block():
                 np.testing.assert_array_equal(out.data[:, c, i::3, j::3], x.data[:, c * 9 + i * 3 + j])
     np.testing.assert_array_equal(F.pixel_unshuffle(out, 3).data, x.data)
     assert cr.max_relative_error(lambda x: F.pixel_shuffle(x, 3), [x], eps=1e-3) < 1e-7
-    assert cr.max_relative_error(lambda x: F.pixel_unshuffle(x, 2) ** 2, [leaf(3, 4, 2)], second_order=True) < 1e-7
+    assert cr.max_relative_error(lambda x: F.pixel_unshuffle(x, 2) ** 2, [leaf(3, 4, 2)], eps=1e-3, second_order=True) < 1e-7
     assert F.pixel_shuffle(leaf(5, 2, 8, 1, 1), 2).shape == (5, 2, 2, 2, 2)  # any leading dimensions
 
 
