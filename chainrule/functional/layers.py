@@ -1,6 +1,7 @@
 """The layers' operations as functions: linear, convolution (1-d, 2-d, transposed), normalization
-(batch, layer, group, instance), dropout, embedding and distances. Each checks its inputs (through ``chainrule.checks``) and records one gate,
-or a few."""
+(batch, layer, group, instance), dropout, embedding and distances. Each checks its inputs (through
+``chainrule.checks``) and records one gate, or a few. Pooling is in ``pooling``; padding,
+interpolation and pixel shuffle in ``resampling``."""
 
 import numbers
 

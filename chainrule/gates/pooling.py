@@ -22,7 +22,7 @@ from ..autograd import Gate
 from ..backend import xp
 from ..tensor import Tensor
 from .common import data
-from .conv import Geometry, from_batch_last, is_batch_last, new_image, to_batch_last
+from .conv import from_batch_last, is_batch_last, new_image, to_batch_last
 from .shape import scatter_add
 
 
@@ -260,4 +260,4 @@ def average_scale(geometry, count_include_pad, divisor_override, dtype):
 
 __all__ = ["MaxPool2d", "MaxPool2dWithIndices", "MaxUnpool", "AdaptiveMaxPool2d", "AvgPool2d", "AvgPool2dSpread",
            "first_maxima", "adaptive_windows", "window_positions", "across_windows", "window_sum", "window_spread",
-           "average_scale", "Geometry"]
+           "average_scale"]

@@ -18,8 +18,6 @@ The matrices follow PyTorch's source-index rules (``area_pixel_compute_source_in
 (nearest in float32), so the same pixels are picked and weighted alike.
 """
 
-import math
-
 from ..autograd import Gate
 from ..backend import xp
 from ..tensor import Tensor
@@ -138,9 +136,4 @@ def is_identity(matrix):
     return matrix.shape[0] == matrix.shape[1] and bool((matrix == xp.eye(len(matrix), dtype=matrix.dtype)).all())
 
 
-def output_length(size, scale):
-    """PyTorch's output size for a scale factor: floor(size * scale)."""
-    return int(math.floor(size * scale))
-
-
-__all__ = ["Resample", "resample", "along_axis", "linear_map", "nearest_map", "area_map", "is_identity", "output_length"]
+__all__ = ["Resample", "resample", "along_axis", "linear_map", "nearest_map", "area_map", "is_identity"]

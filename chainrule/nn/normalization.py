@@ -16,27 +16,24 @@ from .. import checks
 from .module import Module, Parameter
 
 
-class _BatchNorm(Module):
-    #: which input ranks the layer accepts, and how to say it
-    ranks = ()
-    layout = ""
+class _NormBase(Module):
+    """What batch and instance normalisation share (PyTorch's _NormBase): ``num_features`` channels, eps,
+    momentum, an optional per-channel weight (ones) and bias (zeros), and optional running statistics
+    kept as buffers (running_mean, running_var, num_batches_tracked), the same names as PyTorch's."""
 
-    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True,
-                 dtype=xp.float32):
+    def __init__(self, num_features, eps, momentum, affine, track_running_stats, dtype, bias=True):
         super().__init__()
         layer = type(self).__name__
         self.num_features = checks.size(layer, "num_features", num_features)
         self.eps = checks.positive(layer, "eps", eps)
-        self.momentum = _checked_momentum(layer, momentum)
+        if momentum is not None and (not checks.is_real(momentum) or not 0 <= momentum <= 1):
+            raise ValueError(f"{layer}: momentum must be a number in [0, 1] or None (cumulative average), "
+                             f"got {momentum!r}")
+        self.momentum = momentum
         self.affine = bool(affine)
         self.track_running_stats = bool(track_running_stats)
         dtype = checks.float_dtype(layer, dtype)
-        if self.affine:
-            self.weight = Parameter(xp.ones(self.num_features, dtype=dtype))
-            self.bias = Parameter(xp.zeros(self.num_features, dtype=dtype))
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine_parameters(self, self.num_features, self.affine, self.affine and bias, dtype)
         if self.track_running_stats:
             self.register_buffer("running_mean", xp.zeros(self.num_features, dtype=dtype))
             self.register_buffer("running_var", xp.ones(self.num_features, dtype=dtype))
@@ -51,6 +48,28 @@ class _BatchNorm(Module):
             self.running_mean.fill(0)
             self.running_var.fill(1)
             self.num_batches_tracked.fill(0)
+
+
+def _affine_parameters(module, size, weight, bias, dtype):
+    """A normalisation's optional weight (ones) and bias (zeros) of shape (size,), or None in their place."""
+    if weight:
+        module.weight = Parameter(xp.ones(size, dtype=dtype))
+    else:
+        module.register_parameter("weight", None)
+    if bias:
+        module.bias = Parameter(xp.zeros(size, dtype=dtype))
+    else:
+        module.register_parameter("bias", None)
+
+
+class _BatchNorm(_NormBase):
+    #: which input ranks the layer accepts, and how to say it
+    ranks = ()
+    layout = ""
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True,
+                 dtype=xp.float32):
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, dtype)
 
     def forward(self, x):
         shape = x.shape
@@ -76,13 +95,6 @@ class _BatchNorm(Module):
     def extra_repr(self):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
                 f"track_running_stats={self.track_running_stats}")
-
-
-def _checked_momentum(layer, momentum):
-    if momentum is not None and (not checks.is_real(momentum) or not 0 <= momentum <= 1):
-        raise ValueError(f"{layer}: momentum must be a number in [0, 1] or None (cumulative average), "
-                         f"got {momentum!r}")
-    return momentum
 
 
 class BatchNorm1d(_BatchNorm):
@@ -167,40 +179,12 @@ class GroupNorm(Module):
                 f"bias={self.bias is not None}")
 
 
-def _affine_parameters(module, size, weight, bias, dtype):
-    """A normalisation's optional weight (ones) and bias (zeros) of shape (size,), or None in their place."""
-    if weight:
-        module.weight = Parameter(xp.ones(size, dtype=dtype))
-    else:
-        module.register_parameter("weight", None)
-    if bias:
-        module.bias = Parameter(xp.zeros(size, dtype=dtype))
-    else:
-        module.register_parameter("bias", None)
-
-
-class _InstanceNorm(Module):
+class _InstanceNorm(_NormBase):
     dims = 2
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=False, track_running_stats=False,
                  dtype=xp.float32, *, bias=True):
-        super().__init__()
-        layer = type(self).__name__
-        self.num_features = checks.size(layer, "num_features", num_features)
-        self.eps = checks.positive(layer, "eps", eps)
-        self.momentum = _checked_momentum(layer, momentum)
-        self.affine = bool(affine)
-        self.track_running_stats = bool(track_running_stats)
-        dtype = checks.float_dtype(layer, dtype)
-        _affine_parameters(self, self.num_features, self.affine, self.affine and bias, dtype)
-        if self.track_running_stats:
-            self.register_buffer("running_mean", xp.zeros(self.num_features, dtype=dtype))
-            self.register_buffer("running_var", xp.ones(self.num_features, dtype=dtype))
-            self.register_buffer("num_batches_tracked", xp.array(0, dtype=xp.int64))
-        else:
-            self.register_buffer("running_mean", None)
-            self.register_buffer("running_var", None)
-            self.register_buffer("num_batches_tracked", None)
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, dtype, bias)
 
     def forward(self, x):
         shape, dims = tuple(x.shape), self.dims

@@ -165,7 +165,8 @@ def test_float32_stays_float32():
 
 def test_bad_arguments_say_what_is_wrong():
     x = np.zeros((2, 3, 5))
-    with pytest.raises(ValueError, match=r"conv1d: input has 3 channels, weight expects 2 \(weight shape \(4, 2, 3\)\)"):
+    with pytest.raises(ValueError, match=r"conv1d: input has 3 channels, weight expects 2 "
+                                         r"\(weight shape \(4, 2, 3\)\)"):
         F.conv1d(x, np.zeros((4, 2, 3)))
     with pytest.raises(ValueError, match=r"conv1d: input must be 3-d \(N, C, L\) or 2-d \(C, L\), got shape \(5,\)"):
         F.conv1d(np.zeros(5), np.zeros((4, 3, 3)))

@@ -88,7 +88,8 @@ def test_interpolate_second_derivatives_area_and_recomputed_scale():
     x = leaf(1, 2, 3, 4)
     for options in (dict(scale_factor=2, mode="bilinear"), dict(size=(5, 2), mode="nearest"),
                     dict(size=(2, 3), mode="area"), dict(scale_factor=1.5, mode="nearest-exact")):
-        assert cr.max_relative_error(lambda x: F.interpolate(x, **options) ** 2, [x], eps=1e-3, second_order=True) < 1e-7
+        fn = lambda x: F.interpolate(x, **options) ** 2  # noqa: E731
+        assert cr.max_relative_error(fn, [x], eps=1e-3, second_order=True) < 1e-7
     np.testing.assert_allclose(F.interpolate(x, size=(2, 3), mode="area").data, F.adaptive_avg_pool2d(x, (2, 3)).data)
     # recompute_scale_factor: the step is size / output size (4 / 6), not 1 / 1.7.
     recomputed = F.interpolate(x, scale_factor=1.7, mode="bilinear", recompute_scale_factor=True)
@@ -112,7 +113,8 @@ def test_interpolate_errors():
         F.interpolate(x, size=3, scale_factor=2)
     with pytest.raises(ValueError, match=r"interpolate: give exactly one of size and scale_factor"):
         F.interpolate(x)
-    with pytest.raises(ValueError, match=r"interpolate: mode 'linear' needs 3-d input \(batch, channels, then length\), "
+    with pytest.raises(ValueError, match=r"interpolate: mode 'linear' needs 3-d input \(batch, channels, then "
+                                         r"length\), "
                                          r"got shape \(1, 2, 4, 4\)"):
         F.interpolate(x, scale_factor=2, mode="linear")
     with pytest.raises(ValueError, match=r"interpolate: mode 'bilinear' needs 4-d input"):
@@ -125,7 +127,8 @@ def test_interpolate_errors():
         F.interpolate(x, size=(2, 3, 4))
     with pytest.raises(ValueError, match=r"interpolate: scale_factor 0.1 gives output size \(0, 0\)"):
         F.interpolate(x, scale_factor=0.1)
-    with pytest.raises(ValueError, match=r"interpolate: recompute_scale_factor is not meaningful with an explicit size"):
+    with pytest.raises(ValueError, match=r"interpolate: recompute_scale_factor is not meaningful with an explicit "
+                                         r"size"):
         F.interpolate(x, size=3, recompute_scale_factor=True)
 
 
@@ -248,7 +251,8 @@ def test_pixel_shuffle_places_each_channel_group_in_a_block():
                 np.testing.assert_array_equal(out.data[:, c, i::3, j::3], x.data[:, c * 9 + i * 3 + j])
     np.testing.assert_array_equal(F.pixel_unshuffle(out, 3).data, x.data)
     assert cr.max_relative_error(lambda x: F.pixel_shuffle(x, 3), [x], eps=1e-3) < 1e-7
-    assert cr.max_relative_error(lambda x: F.pixel_unshuffle(x, 2) ** 2, [leaf(3, 4, 2)], eps=1e-3, second_order=True) < 1e-7
+    fn = lambda x: F.pixel_unshuffle(x, 2) ** 2  # noqa: E731
+    assert cr.max_relative_error(fn, [leaf(3, 4, 2)], eps=1e-3, second_order=True) < 1e-7
     assert F.pixel_shuffle(leaf(5, 2, 8, 1, 1), 2).shape == (5, 2, 2, 2, 2)  # any leading dimensions
 
 

@@ -52,7 +52,8 @@ def test_layers_without_parameters_keep_shapes():
     assert nn.PairwiseDistance(keepdim=True)(x, x).shape == (2, 3, 6, 1)
     # InstanceNorm2d without the batch axis normalises the one image
     image = randn(3, 4, 5)
-    np.testing.assert_allclose(nn.InstanceNorm2d(3)(image).data, nn.InstanceNorm2d(3)(image.reshape(1, 3, 4, 5)).data[0])
+    batched = nn.InstanceNorm2d(3)(image.reshape(1, 3, 4, 5))
+    np.testing.assert_allclose(nn.InstanceNorm2d(3)(image).data, batched.data[0])
 
 
 def test_conv_transpose_output_size_picks_the_output_padding():
