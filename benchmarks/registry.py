@@ -18,6 +18,7 @@ WORKLOADS = [
     layers.conv_transpose2d,
     layers.interpolate_bilinear,
     layers.interpolate_nearest,
+    layers.interpolate_bilinear_large,
 ]
 
 

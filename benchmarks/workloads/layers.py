@@ -7,7 +7,9 @@
 * conv_transpose2d: DCGAN's generator layer, (64, 128, 16, 16) to (64, 64, 32, 32): kernel 4,
   stride 2, padding 1, with a bias.
 * interpolate_bilinear / interpolate_nearest: F.interpolate of a (32, 64, 32, 32) batch to
-  64x64 (scale_factor 2, align_corners False), as a U-Net or FPN decoder upsamples.
+  64x64 (scale_factor 2, align_corners False), as a U-Net or FPN decoder upsamples;
+  interpolate_bilinear_large: (8, 32, 128, 128) to 256x256, where each output's narrow band of
+  input, not the whole side, must decide the cost.
 
 Each call runs the forward, then backward with a fixed upstream gradient (the same array in
 every implementation), and returns the input's and parameters' gradients, which the harness
@@ -122,19 +124,21 @@ def conv_transpose2d(quick):
 
 
 # ----- interpolate ---------------------------------------------------------------------------
-def interpolate(mode):
+def interpolate(mode, shape=(32, 64, 32, 32), suffix=""):
     def workload(quick):
         options = dict(scale_factor=2, mode=mode, **({"align_corners": False} if mode == "bilinear" else {}))
+        out_shape = shape[:2] + (2 * shape[2], 2 * shape[3])
         return layer(
-            f"interpolate_{mode}", f"interpolate {mode} x2 forward+backward, (32, 64, 32, 32) float32",
+            f"interpolate_{mode}{suffix}", f"interpolate {mode} x2 forward+backward, {shape} float32",
             f"F.interpolate(x, scale_factor=2, mode={mode!r}{', align_corners=False' if mode == 'bilinear' else ''}) "
-            "of x (32, 64, 32, 32) float32 to 64x64, then backward with a fixed upstream gradient; the gradient of x "
-            "compared. Rate: images per second.",
-            lambda F, x: F.interpolate(x, **options), [(32, 64, 32, 32)], (32, 64, 64, 64))
+            f"of x {shape} float32 to {out_shape[2]}x{out_shape[3]}, then backward with a fixed upstream gradient; "
+            "the gradient of x compared. Rate: images per second.",
+            lambda F, x: F.interpolate(x, **options), [shape], out_shape)
 
-    workload.__name__ = f"interpolate_{mode}"
+    workload.__name__ = f"interpolate_{mode}{suffix}"
     return workload
 
 
 interpolate_bilinear = interpolate("bilinear")
 interpolate_nearest = interpolate("nearest")
+interpolate_bilinear_large = interpolate("bilinear", (8, 32, 128, 128), "_large")
