@@ -1,7 +1,8 @@
 """The gates, one module per family. Importing this package declares the operations and attaches
 the operators and methods (``x + y``, ``x.sum()``) to Tensor (see ``common.operation``)."""
 
-from . import arithmetic, conv, elementwise, linalg, nn_ops, reduce, shape  # noqa: F401
+from . import arithmetic, shape  # noqa: F401  (the stub lists operations in the order these imports declare them)
+from . import conv, elementwise, linalg, nn_ops, padding, pooling, reduce, resample  # noqa: F401
 from .arithmetic import (Add, AddConstant, Div, Mul, Neg, Pow, PowConstant, Reciprocal, Scale, Sub, add, div,
                          mul, neg, pow, reciprocal, sub)
 from .common import OPERATIONS, operation

@@ -374,6 +374,11 @@ class LayerNorm(Normalization):
     """Layer normalization: statistics over the trailing ``normalized_shape`` axes of each sample."""
 
 
+class GroupNorm(Normalization):
+    """Group (and instance) normalization: statistics over each sample's group of channels and all its
+    positions, on a (N, groups, channels per group, positions) view; weight and bias per channel."""
+
+
 # ----- binary cross-entropy, dropout, embedding ------------------------------------------
 class BinaryCrossEntropy(Gate):
     """-(t log p + (1-t) log(1-p)) elementwise, with the logs clamped at -100 as in PyTorch,
@@ -457,5 +462,5 @@ class Embedding(Gate):
 
 
 __all__ = ["Linear", "LogSoftmax", "Softmax", "ClassTargets", "CrossEntropy", "Normalization", "BatchNorm",
-           "LayerNorm", "BinaryCrossEntropy", "BinaryCrossEntropyWithLogits", "Dropout", "Embedding",
+           "LayerNorm", "GroupNorm", "BinaryCrossEntropy", "BinaryCrossEntropyWithLogits", "Dropout", "Embedding",
            "sum_of_products", "softmax", "log_softmax"]

@@ -229,16 +229,30 @@ def _variance(input, dim, keepdim, correction, axis, keepdims, ddof, where):
 @operation("norm")
 def norm(input: TensorLike, p: float = 2, dim: Dims = None, keepdim: bool = False, *, ord: float | None = None,
          axis: Dims = None, keepdims: bool | None = None) -> Tensor:
-    """Vector norm over ``dim``: ``p`` 2 (Euclidean), 1, or inf (largest absolute value); ``ord`` is NumPy's
-    name for ``p``."""
+    """Vector norm over ``dim``: (sum |x|^p)^(1/p) for any ``p`` > 0 (2, Euclidean, by default), or inf
+    (largest absolute value) or -inf (smallest); ``ord`` is NumPy's name for ``p``. At the zero vector the
+    gradient is 0, as in PyTorch (the norm has no derivative there)."""
     x = as_tensor(input)
     p = one_of(p, ord, "p", "ord", "norm", 2)
     dim = normalize_axis(one_of(dim, axis, "dim", "axis", "norm"), x.ndim, "norm")
     keepdim = bool(one_of(keepdim or None, keepdims, "keepdim", "keepdims", "norm"))
-    if p == 2:
-        return sum(x * x, dim, keepdim).sqrt()
-    if p == 1:
-        return sum(x.abs(), dim, keepdim)
     if p == math.inf:
         return max(x.abs(), dim, keepdim)
-    raise ValueError(f"norm: p must be 1, 2 or inf, got {p!r}")
+    if p == -math.inf:
+        return min(x.abs(), dim, keepdim)
+    if isinstance(p, bool) or not isinstance(p, (int, float)) or not p > 0:
+        raise ValueError(f"norm: p must be a positive number, inf or -inf, got {p!r}")
+    if p == 1:
+        return sum(x.abs(), dim, keepdim)
+    return _root(sum(x * x if p == 2 else x.abs() ** p, dim, keepdim), p)
+
+
+def _root(total, p):
+    """total ** (1/p) with gradient 0 where total is 0, where the root's own derivative is infinite and would
+    meet the inner zero derivative as 0 * inf = NaN: there the root reads a stand-in 1 and is replaced by 0,
+    so no gradient reaches it."""
+    zero = total.data == 0
+    if zero.any():
+        root = _root(common.where(zero, 1.0, total), p)
+        return common.where(zero, 0.0, root)
+    return total.sqrt() if p == 2 else total ** (1 / p)
