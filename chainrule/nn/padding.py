@@ -3,6 +3,7 @@ padding of the last one or two axes; see ``nn.functional.pad``."""
 
 from .. import checks
 from .. import functional as F
+from ..keywords import CheckedKeywords
 from .module import Module
 
 
@@ -52,7 +53,7 @@ class ConstantPad2d(_ConstantPad):
     dims = 2
 
 
-class _ZeroPad:
+class _ZeroPad(CheckedKeywords):
     """ConstantPad with value 0, shown as PyTorch shows it (the widths alone)."""
 
     def __init__(self, padding):
