@@ -166,7 +166,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         if running[0] is None:
             raise ValueError("batch_norm: running_mean and running_var are needed when training=False")
         return _batch_norm_eval(x, running, params, names, param_shape, eps)
-    if x.size // channels <= 1:
+    if x.numel() // channels <= 1:
         raise ValueError(f"batch_norm: expected more than 1 value per channel when training, got input shape {x.shape}")
     track = (running[0], running[1], momentum) if running[0] is not None else None
     return BatchNorm.apply(x, *params, axes=axes, param_shape=param_shape, param_axes=axes, eps=eps, affine=names,

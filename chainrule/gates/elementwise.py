@@ -409,8 +409,12 @@ def where(condition: TensorLike, input: TensorLike, other: TensorLike) -> Tensor
 
 @operation("astype")
 def cast(input: TensorLike, dtype: DType) -> Tensor:
-    """A differentiable cast to another floating dtype (or a plain cast of a constant)."""
+    """A differentiable cast to another floating dtype; a cast to an integer or boolean dtype (or of a constant)
+    gives a tensor outside the graph, as in PyTorch."""
     x = as_tensor(input)
+    dtype = xp.dtype(dtype)
     if x.dtype == dtype:
         return x
-    return Cast.apply(x, dtype=xp.dtype(dtype))
+    if dtype.kind != "f":
+        return Tensor(x.data.astype(dtype))
+    return Cast.apply(x, dtype=dtype)

@@ -16,6 +16,7 @@ from ..tensor import Tensor
 from ..types import Dims, TensorLike
 from . import common
 from .common import as_tensor, broadcast_to, floating, normalize_axis, one_of, operation
+from .elementwise import Sqrt
 from .shape import cat, stack
 
 
@@ -132,7 +133,7 @@ def _product_of_others_from_gates(x, axes):
     Dividing the product by each element would be shorter but gives NaN wherever an element is 0;
     instead, for each position k of a reduction group, multiply the group without its k-th element.
     That is n products per group, affordable for the second derivatives it is used for."""
-    if x.size == 0:
+    if x.data.size == 0:
         return x
     rest = [i for i in range(x.ndim) if i not in axes]
     moved = x.permute(rest + list(axes))
@@ -141,6 +142,23 @@ def _product_of_others_from_gates(x, axes):
     columns = [cat([flat[..., :k], flat[..., k + 1:]], -1).prod(dim=-1) for k in range(n)]
     others = stack(columns, -1).reshape(moved.shape)
     return others.permute([int(i) for i in xp.argsort(rest + list(axes))])
+
+
+class RootOfSquares(Sqrt):
+    """sqrt(s) of a sum of squares s (``norm``, ``std``). Where s = 0 every square sits at its minimum, with
+    gradient 0, so the gradient is taken as 0 there (PyTorch's value), not 0 * inf = NaN."""
+
+    derivative = "d/ds sqrt(s) = 1/(2*sqrt(s)), taken as 0 where s = 0"
+
+    def backward(self, grad, out, x):
+        zero = out == 0
+        if isinstance(grad, Tensor):
+            return common.where(zero, 0, grad * 0.5 / common.where(zero, 1, out))
+        return xp.where(zero, 0, grad * 0.5 / xp.where(zero, 1, out))
+
+
+def root_of_squares(squares):
+    return RootOfSquares.apply(squares)
 
 
 # ----- user-facing functions -------------------------------------------------------
@@ -162,8 +180,9 @@ def sum(input: TensorLike, dim: Dims = None, keepdim: bool = False, *, axis: Dim
 @operation("mean")
 def mean(input: TensorLike, dim: Dims = None, keepdim: bool = False, *, axis: Dims = None,
          keepdims: bool | None = None) -> Tensor:
-    """Mean over ``dim`` (an int, a tuple, or None for all), keeping the reduced dimensions if ``keepdim``."""
-    return _reduce(Mean, input, dim, keepdim, axis, keepdims, "mean")
+    """Mean over ``dim`` (an int, a tuple, or None for all), keeping the reduced dimensions if ``keepdim``;
+    integer input gives the default float."""
+    return _reduce(Mean, floating(input), dim, keepdim, axis, keepdims, "mean")
 
 
 @operation("max")
@@ -208,11 +227,11 @@ def var(input: TensorLike, dim: Dims = None, keepdim: bool = False, *, correctio
 def std(input: TensorLike, dim: Dims = None, keepdim: bool = False, *, correction: int = 0, axis: Dims = None,
         keepdims: bool | None = None, ddof: int | None = None) -> Tensor:
     """Standard deviation: sqrt(var), with var's arguments."""
-    return _variance(input, dim, keepdim, correction, axis, keepdims, ddof, "std").sqrt()
+    return root_of_squares(_variance(input, dim, keepdim, correction, axis, keepdims, ddof, "std"))
 
 
 def _variance(input, dim, keepdim, correction, axis, keepdims, ddof, where):
-    x = as_tensor(input)
+    x = floating(input)
     dim = one_of(dim, axis, "dim", "axis", where)
     axes = normalize_axis(dim, x.ndim, where)
     keepdim = bool(one_of(keepdim or None, keepdims, "keepdim", "keepdims", where))
@@ -230,12 +249,12 @@ def norm(input: TensorLike, p: float = 2, dim: Dims = None, keepdim: bool = Fals
          axis: Dims = None, keepdims: bool | None = None) -> Tensor:
     """Vector norm over ``dim``: ``p`` 2 (Euclidean), 1, or inf (largest absolute value); ``ord`` is NumPy's
     name for ``p``."""
-    x = as_tensor(input)
+    x = floating(input)
     p = one_of(p, ord, "p", "ord", "norm", 2)
     dim = normalize_axis(one_of(dim, axis, "dim", "axis", "norm"), x.ndim, "norm")
     keepdim = bool(one_of(keepdim or None, keepdims, "keepdim", "keepdims", "norm"))
     if p == 2:
-        return sum(x * x, dim, keepdim).sqrt()
+        return root_of_squares(sum(x * x, dim, keepdim))
     if p == 1:
         return sum(x.abs(), dim, keepdim)
     if p == math.inf:

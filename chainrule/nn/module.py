@@ -329,7 +329,7 @@ class Module:
 
     def num_parameters(self, trainable_only=False):
         """How many numbers the model learns (shared parameters counted once)."""
-        return sum(p.size for p in self.parameters() if p.requires_grad or not trainable_only)
+        return sum(p.numel() for p in self.parameters() if p.requires_grad or not trainable_only)
 
     # ----- dtype ------------------------------------------------------------------
     def to(self, dtype):
@@ -459,7 +459,7 @@ class Module:
 
     def summary(self):
         """A table of every parameter: name, shape, count, and whether it is trained; then the totals."""
-        rows = [(name, str(tuple(p.shape)), f"{p.size:,}", "yes" if p.requires_grad else "no")
+        rows = [(name, str(tuple(p.shape)), f"{p.numel():,}", "yes" if p.requires_grad else "no")
                 for name, p in self.named_parameters()]
         header = ("parameter", "shape", "count", "trained")
         widths = [max(len(row[i]) for row in rows + [header]) for i in range(4)]

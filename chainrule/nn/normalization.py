@@ -62,7 +62,7 @@ class _BatchNorm(Module):
         if shape[1] != self.num_features:
             raise ValueError(f"{self._describe()}: input has {shape[1]} channels (shape {tuple(shape)}), "
                              f"expected {self.num_features}")
-        if self.training and x.size == shape[1]:
+        if self.training and x.numel() == shape[1]:
             raise ValueError(f"{self._describe()}: expected more than 1 value per channel when training, got "
                              f"input of shape {tuple(shape)}; use a bigger batch or eval()")
         momentum = self.momentum
