@@ -12,7 +12,7 @@ collector.collect_less_often(collector.threshold_from_environment())
 
 from .autograd import (Gate, detect_anomaly, enable_grad, grad, inference_mode, is_grad_enabled,  # noqa: E402
                        no_grad, set_grad_enabled)
-from .gates import (abs, add, all, any, argmax, argmin, bitwise_and, bitwise_not, bitwise_or,  # noqa: E402
+from .gates import (abs, add, all, amax, amin, any, argmax, argmin, bitwise_and, bitwise_not, bitwise_or,  # noqa: E402
                     bitwise_xor, broadcast_to, cast, cat, clip, clone, concat, concatenate, cos, div, dot, elu, eq,
                     equal, erf, exp, flatten, flip, ge, gelu, gt, le, leaky_relu, log, log_softmax, logical_and,
                     logical_not, logical_or, logical_xor, logsumexp, lt, masked_fill, matmul, max, maximum, mean, min,
@@ -45,7 +45,7 @@ from .dtypes import bool, float, int  # noqa: E402,A004
 __all__ = [
     "Gate", "Tensor", "tensor", "grad", "no_grad", "enable_grad", "inference_mode", "set_grad_enabled",
     "is_grad_enabled", "detect_anomaly", "manual_seed", "initial_seed", "Generator",
-    "abs", "add", "all", "any", "argmax", "argmin", "bitwise_and", "bitwise_not", "bitwise_or", "bitwise_xor",
+    "abs", "add", "all", "amax", "amin", "any", "argmax", "argmin", "bitwise_and", "bitwise_not", "bitwise_or", "bitwise_xor",
     "broadcast_to", "cast", "cat", "clamp", "clip", "clone", "concat", "concatenate", "cos", "div", "dot", "elu",
     "eq", "equal", "erf", "exp", "flatten", "flip", "ge", "gelu", "gt", "le", "leaky_relu", "log", "log_softmax",
     "logical_and", "logical_not", "logical_or", "logical_xor", "logsumexp", "lt", "masked_fill", "matmul", "max",

@@ -377,11 +377,13 @@ def test_huge_declared_header_is_refused(tmp_path):
         load(path)
 
 
-def test_plain_safetensors_file_is_not_a_chainrule_checkpoint(tmp_path):
+def test_plain_safetensors_file_loads_as_a_dict_of_arrays(tmp_path):
     path = tmp_path / "weights.safetensors"
-    safetensors_numpy.save_file({"w": np.ones(2, np.float32)}, str(path))
-    with pytest.raises(CheckpointError, match="not a chainrule checkpoint"):
-        load(path)
+    safetensors_numpy.save_file({"w": np.ones(2, np.float32), "b": np.arange(3)}, str(path))
+    loaded = load(path)
+    assert sorted(loaded) == ["b", "w"] and loaded["w"].dtype == np.float32
+    np.testing.assert_array_equal(loaded["b"], np.arange(3))
+    loaded["w"][0] = 5  # a private, writable copy
 
 
 def test_metadata_referring_to_a_missing_tensor(tmp_path):

@@ -24,6 +24,7 @@ def linear(input, weight, bias=None):
     if x.ndim == 0 or x.shape[-1] != w.shape[1]:
         raise ValueError(f"linear: input has {x.shape[-1] if x.ndim else 0} features (shape {x.shape}), "
                          f"weight expects {w.shape[1]} (weight shape {w.shape})")
+    checks.same_dtype("linear", x, w)
     if bias is None:
         return Linear.apply(x, w)
     b = as_tensor(bias)
@@ -52,6 +53,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     if out_channels % groups:
         raise ValueError(f"conv2d: out_channels ({out_channels}, weight shape {w.shape}) is not divisible by "
                          f"groups ({groups})")
+    checks.same_dtype("conv2d", x, w)
     dilation = checks.pair("conv2d", "dilation", dilation, 1)
     stride = checks.pair("conv2d", "stride", stride, 1)
     padding = checks.conv_padding("conv2d", padding, w.shape[2:], stride, dilation)
@@ -160,6 +162,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     if (running[0] is None) != (running[1] is None):
         raise ValueError("batch_norm: give both running_mean and running_var, or neither")
     params, names = _affine(weight, bias, (channels,), "batch_norm")
+    for param in params:
+        checks.same_dtype("batch_norm", x, param)
     param_shape = (1, channels) + (1,) * (x.ndim - 2)
     axes = (0,) + tuple(range(2, x.ndim))
     if not training:
@@ -194,6 +198,8 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     if count == 0 or x.shape[x.ndim - count:] != normalized_shape or count > x.ndim:
         raise ValueError(f"layer_norm: input shape {x.shape} does not end with normalized_shape {normalized_shape}")
     params, names = _affine(weight, bias, normalized_shape, "layer_norm")
+    for param in params:
+        checks.same_dtype("layer_norm", x, param)
     leading = x.ndim - count
     return LayerNorm.apply(x, *params, axes=tuple(range(leading, x.ndim)), param_shape=normalized_shape,
                            param_axes=tuple(range(leading)), eps=eps, affine=names, running=None)

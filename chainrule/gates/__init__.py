@@ -1,7 +1,8 @@
 """The gates, one module per family. Importing this package declares the operations and attaches
 the operators and methods (``x + y``, ``x.sum()``) to Tensor (see ``common.operation``)."""
 
-from . import arithmetic, compare, conv, conversion, elementwise, in_place, linalg, nn_ops, reduce, shape  # noqa: F401
+from . import (arithmetic, compare, conv, conversion, elementwise, in_place, linalg, nn_ops, reduce,  # noqa: F401
+               shape)
 from .arithmetic import (Add, AddConstant, Div, Mul, Neg, Pow, PowConstant, Reciprocal, Scale, Sub, add, div,
                          mul, neg, pow, reciprocal, sub)
 from .common import OPERATIONS, operation
@@ -13,7 +14,8 @@ from .elementwise import (Abs, Cast, Clip, Cos, Elu, Erf, Exp, LeakyRelu, Log, M
                           maximum, minimum, relu, sigmoid, sin, softplus, sqrt, tanh, where)
 from .linalg import MatMul, dot, matmul, outer
 from .nn_ops import log_softmax, softmax
-from .reduce import LogSumExp, Max, Mean, Min, Prod, RootOfSquares, Sum, logsumexp, max, mean, min, norm, prod, std, sum, var
+from .reduce import (LogSumExp, Max, Mean, Min, Prod, RootOfSquares, Sum, amax, amin, logsumexp, max, mean, min, norm,
+                     prod, std, sum, var)
 from .shape import (BroadcastTo, Concatenate, Flip, GetItem, Pad, Permute, Repeat, Reshape, ScatterAdd, Tile,
                     broadcast_to, cat, concat, concatenate, flatten, flip, getitem, pad, permute, repeat,
                     repeat_interleave, reshape, split, squeeze, stack, swapaxes, tile, transpose, unsqueeze)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from ..autograd import Gate
 from ..tensor import Tensor
 from ..types import TensorLike
-from .common import (as_tensor, floating, is_number, log, number_dtype, operation, plain_number, promoted, sum_to,
+from .common import (as_tensor, floating, is_number, log, number_dtype, operands, operation, plain_number, sum_to,
                      to_dtype, where)
 
 
@@ -168,15 +168,6 @@ class Pow(Gate):
 # A number on either side becomes the constant of a one-input gate (the text's f_c and f_a). Dtypes follow
 # PyTorch: a Python number never widens a tensor of its kind (float32 * 2.0 is float32), an integer tensor
 # meeting a float becomes the default float, and two tensors meet in their common dtype (``promoted``).
-def _operands(input, other):
-    """Both operands as Tensors of one dtype, PyTorch's result dtype."""
-    x = as_tensor(input, like=other if hasattr(other, "dtype") else None)
-    y = as_tensor(other, like=x)
-    if x.data.dtype is not y.data.dtype:
-        x, y = promoted(x, y)
-    return x, y
-
-
 def _next_to_number(x, number):
     """Tensor-like ``x`` in the dtype it keeps next to a Python number: its own, unless an integer or boolean
     tensor meets a float (then the default float) or a boolean one meets an int."""
@@ -197,7 +188,7 @@ def add(input: TensorLike, other: TensorLike) -> Tensor:
     if is_number(input):
         input = plain_number(input)
         return AddConstant.apply(_next_to_number(other, input), c=input)
-    return Add.apply(*_operands(input, other))
+    return Add.apply(*operands(input, other))
 
 
 @operation("sub", "__sub__", reflected=("__rsub__",))
@@ -211,7 +202,7 @@ def sub(input: TensorLike, other: TensorLike) -> Tensor:
     if is_number(input):
         input = plain_number(input)
         return AddConstant.apply(Neg.apply(_next_to_number(other, input)), c=input)
-    return Sub.apply(*_operands(input, other))
+    return Sub.apply(*operands(input, other))
 
 
 @operation("mul", "__mul__", "__rmul__")
@@ -225,7 +216,7 @@ def mul(input: TensorLike, other: TensorLike) -> Tensor:
     if is_number(input):
         input = plain_number(input)
         return Scale.apply(_next_to_number(other, input), a=input)
-    return Mul.apply(*_operands(input, other))
+    return Mul.apply(*operands(input, other))
 
 
 @operation("div", "__truediv__", reflected=("__rtruediv__",))
@@ -240,7 +231,7 @@ def div(input: TensorLike, other: TensorLike) -> Tensor:
     if is_number(input) and not is_number(other):
         inverse = Reciprocal.apply(floating(other))
         return inverse if input == 1 else Scale.apply(inverse, a=plain_number(input))
-    x, y = _operands(input, other)
+    x, y = operands(input, other)
     if x.data.dtype.kind != "f":
         x, y = floating(x), floating(y)
     return Div.apply(x, y)
@@ -264,4 +255,4 @@ def pow(input: TensorLike, exponent: TensorLike) -> Tensor:
     if is_number(exponent):
         exponent = plain_number(exponent)
         return PowConstant.apply(_next_to_number(input, exponent), p=exponent)
-    return Pow.apply(*_operands(input, exponent))
+    return Pow.apply(*operands(input, exponent))

@@ -6,8 +6,11 @@ both types have (``sum``, ``reshape``) work on either as they are; the
 few NumPy functions a backward needs are wrapped here to pick the right one.
 """
 
+from typing import NamedTuple
+
 from .. import backend
 from ..backend import xp
+from ..scope import running
 from ..tensor import Tensor
 
 
@@ -152,6 +155,25 @@ def promoted(x, y):
     return to_dtype(x, dtype), to_dtype(y, dtype)
 
 
+def operands(input, other):
+    """Two operands as Tensors of one dtype, PyTorch's result dtype (numbers weakly typed, ``result_dtype``)."""
+    x = as_tensor(input, like=other if hasattr(other, "dtype") else None)
+    y = as_tensor(other, like=x)
+    if x.data.dtype is not y.data.dtype:
+        x, y = promoted(x, y)
+    return x, y
+
+
+def same_dtype(where, x, weight, names=("input", "weight")):
+    """Input and weights of one dtype, as PyTorch requires: float64 or integer data meeting float32 weights would
+    otherwise compute silently in float64 (or fail deep inside NumPy). The error names the layer running, if any."""
+    if x.dtype != weight.dtype:
+        layer = f"{running.modules[-1]._describe()}: " if running.modules else ""
+        raise TypeError(f"{layer}{where}: the {names[0]} is {x.dtype} but the {names[1]} is {weight.dtype}; they must "
+                        f"match. Convert the {names[0]} (x.float(), x.double()) or the model (model.double(), "
+                        f"model.float()).")
+
+
 def to_dtype(x, dtype):
     """Tensor ``x`` in ``dtype``: itself if it is already, a differentiable cast if it requires grad, else a
     plain cast of its values."""
@@ -161,6 +183,14 @@ def to_dtype(x, dtype):
         from .elementwise import Cast
         return Cast.apply(x, dtype=dtype)
     return Tensor(x.data.astype(dtype))
+
+
+class ValuesIndices(NamedTuple):
+    """What PyTorch's ``max(x, dim)``, ``min(x, dim)`` (and its sorting functions) return: the values and their
+    indices, as a pair that unpacks (``values, indices = x.max(1)``) and names its fields."""
+
+    values: Tensor
+    indices: Tensor
 
 
 class Operation:

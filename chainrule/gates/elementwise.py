@@ -13,7 +13,7 @@ from ..backend import xp
 from ..tensor import Tensor
 from . import common
 from ..types import DType, Number, TensorLike
-from .common import (as_tensor, data, float_like, floating, operation, plain_number, stable_sigmoid,
+from .common import (as_tensor, data, float_like, floating, operands, operation, plain_number, stable_sigmoid,
                      stable_softplus, sum_to)
 
 
@@ -379,22 +379,19 @@ def clip(input: TensorLike, min: Number | None = None, max: Number | None = None
 @operation("maximum")
 def maximum(input: TensorLike, other: TensorLike) -> Tensor:
     """Elementwise larger of two tensors (broadcasting); a tie splits the gradient evenly."""
-    x = as_tensor(input, like=other if hasattr(other, "dtype") else None)
-    return Maximum.apply(x, as_tensor(other, like=x))
+    return Maximum.apply(*operands(input, other))
 
 
 @operation("minimum")
 def minimum(input: TensorLike, other: TensorLike) -> Tensor:
     """Elementwise smaller of two tensors (broadcasting); a tie splits the gradient evenly."""
-    x = as_tensor(input, like=other if hasattr(other, "dtype") else None)
-    return Minimum.apply(x, as_tensor(other, like=x))
+    return Minimum.apply(*operands(input, other))
 
 
 @operation()
 def where(condition: TensorLike, input: TensorLike, other: TensorLike) -> Tensor:
     """Elementwise ``input`` where ``condition`` holds, else ``other`` (differentiable in both)."""
-    x = as_tensor(input, like=other if hasattr(other, "dtype") else None)
-    y = as_tensor(other, like=x)
+    x, y = operands(input, other)
     condition = xp.asarray(data(condition), dtype=bool)
     try:
         return Where.apply(x, y, condition=condition)

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import builtins
 import math
+from typing import Any
 
 from ..autograd import Gate
 from ..backend import xp
 from ..tensor import Tensor
 from ..types import Dims, TensorLike
 from . import common
-from .common import as_tensor, broadcast_to, floating, normalize_axis, one_of, operation
-from .elementwise import Sqrt
+from .common import ValuesIndices, as_tensor, broadcast_to, floating, normalize_axis, one_of, operation
+from .elementwise import Sqrt, maximum, minimum
 from .shape import cat, stack
 
 
@@ -186,17 +187,61 @@ def mean(input: TensorLike, dim: Dims = None, keepdim: bool = False, *, axis: Di
 
 
 @operation("max")
-def max(input: TensorLike, dim: Dims = None, keepdim: bool = False, *, axis: Dims = None,
-        keepdims: bool | None = None) -> Tensor:
-    """Largest element over ``dim``; ties share the gradient evenly."""
+def max(input: TensorLike, dim: Dims | TensorLike = None, keepdim: bool = False, *, axis: Dims = None,
+        keepdims: bool | None = None) -> Any:
+    """The largest element, with PyTorch's meanings: ``max(x)`` over everything (ties share the gradient
+    evenly); ``max(x, dim)`` for one int ``dim`` the pair ``(values, indices)`` along it (the gradient goes to
+    the index, the first maximum); ``max(x, other)`` for a tensor ``other`` the elementwise ``maximum``.
+    NumPy's spelling ``axis=`` (an int or a tuple), like a tuple ``dim``, gives the values alone, as ``amax``."""
+    if isinstance(dim, (Tensor, xp.ndarray)):
+        return maximum(input, dim)
+    if axis is None and isinstance(dim, (int, xp.integer)) and not isinstance(dim, bool):
+        return _values_and_indices(input, dim, keepdim or bool(keepdims), xp.argmax, "max")
     return _reduce(Max, input, dim, keepdim, axis, keepdims, "max")
 
 
 @operation("min")
-def min(input: TensorLike, dim: Dims = None, keepdim: bool = False, *, axis: Dims = None,
-        keepdims: bool | None = None) -> Tensor:
-    """Smallest element over ``dim``; ties share the gradient evenly."""
+def min(input: TensorLike, dim: Dims | TensorLike = None, keepdim: bool = False, *, axis: Dims = None,
+        keepdims: bool | None = None) -> Any:
+    """The smallest element, with ``max``'s meanings: ``min(x)``, ``min(x, dim)`` -> ``(values, indices)``,
+    ``min(x, other)`` elementwise; ``axis=`` or a tuple ``dim`` gives the values alone, as ``amin``."""
+    if isinstance(dim, (Tensor, xp.ndarray)):
+        return minimum(input, dim)
+    if axis is None and isinstance(dim, (int, xp.integer)) and not isinstance(dim, bool):
+        return _values_and_indices(input, dim, keepdim or bool(keepdims), xp.argmin, "min")
     return _reduce(Min, input, dim, keepdim, axis, keepdims, "min")
+
+
+@operation("amax")
+def amax(input: TensorLike, dim: Dims = None, keepdim: bool = False, *, axis: Dims = None,
+         keepdims: bool | None = None) -> Tensor:
+    """Largest element over ``dim`` (an int, a tuple, or None for all), values only; ties share the gradient."""
+    return _reduce(Max, input, dim, keepdim, axis, keepdims, "amax")
+
+
+@operation("amin")
+def amin(input: TensorLike, dim: Dims = None, keepdim: bool = False, *, axis: Dims = None,
+         keepdims: bool | None = None) -> Tensor:
+    """Smallest element over ``dim`` (an int, a tuple, or None for all), values only; ties share the gradient."""
+    return _reduce(Min, input, dim, keepdim, axis, keepdims, "amin")
+
+
+def _values_and_indices(input, dim, keepdim, pick, where):
+    """PyTorch's ``max(x, dim)``: the values picked along ``dim`` (an index into x, so the gradient reaches the
+    picked element only) and their indices."""
+    x = as_tensor(input)
+    (axis,) = normalize_axis(dim, x.ndim, where) or (0,)
+    if x.data.size == 0:
+        raise ValueError(f"{where}: the tensor of shape {x.shape} is empty; it has no largest or smallest element")
+    if x.ndim == 0:
+        return ValuesIndices(x, Tensor(xp.zeros((), dtype=xp.int64)))
+    index = pick(x.data, axis=axis, keepdims=True)
+    positions = tuple(index if i == axis else xp.arange(n).reshape((-1,) + (1,) * (x.ndim - 1 - i))
+                      for i, n in enumerate(x.shape))
+    values = x[positions]
+    if not keepdim:
+        values, index = values.reshape(values.shape[:axis] + values.shape[axis + 1:]), index.squeeze(axis)
+    return ValuesIndices(values, Tensor(index))
 
 
 @operation("logsumexp")

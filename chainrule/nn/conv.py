@@ -21,7 +21,7 @@ class Conv2d(Module):
     """
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
-                 bias=True, dtype=xp.float32):
+                 bias=True, dtype=None):
         super().__init__()
         self.in_channels = checks.size("Conv2d", "in_channels", in_channels)
         self.out_channels = checks.size("Conv2d", "out_channels", out_channels)
@@ -50,6 +50,7 @@ class Conv2d(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, x):
+        x = checks.layer_input(self, x)
         shape = x.shape
         if len(shape) not in (3, 4):
             raise ValueError(f"{self._describe()}: expected a 4-d input (batch, channels, height, width) or one "

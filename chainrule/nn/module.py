@@ -19,6 +19,7 @@ import collections
 import collections.abc
 import operator
 
+from .. import devices
 from ..backend import xp
 from ..tensor import Tensor
 from ..scope import Annotations, running
@@ -332,12 +333,29 @@ class Module:
         return sum(p.numel() for p in self.parameters() if p.requires_grad or not trainable_only)
 
     # ----- dtype ------------------------------------------------------------------
-    def to(self, dtype):
-        """Cast every parameter (and its gradient) and every floating-point buffer to ``dtype``.
+    def to(self, *args, dtype=None, device=None, non_blocking=False):
+        """Cast every parameter (and its gradient) and every floating-point buffer to a dtype, as PyTorch's
+        ``to(dtype)``, ``to(device)``, ``to(device, dtype)`` or ``to(tensor)`` (its dtype). The only device is
+        the CPU, so ``.to(device)`` with ``device`` the CPU changes nothing; another device is an error."""
+        for arg in args:
+            if isinstance(arg, Tensor):
+                dtype = arg.dtype
+            elif isinstance(arg, (str, devices.device)):
+                device = arg
+            else:
+                dtype = arg
+        devices.check(f"{type(self).__name__}.to", device)
+        return self if dtype is None else self._cast(dtype)
 
-        ``"cpu"`` is accepted and does nothing, so PyTorch code with ``.to(device)`` runs."""
-        if isinstance(dtype, str) and dtype == "cpu":
-            return self
+    def cpu(self):
+        """The module itself: it is on the CPU already (the only device)."""
+        return self
+
+    def cuda(self, device=None):
+        raise RuntimeError(f"{type(self).__name__}.cuda: chainrule runs on the CPU only (NumPy); use "
+                           ".to(device) with device = 'cuda' if chainrule.cuda.is_available() else 'cpu'")
+
+    def _cast(self, dtype):
         try:
             dtype = xp.dtype(dtype)
         except TypeError:
@@ -359,10 +377,10 @@ class Module:
         return self
 
     def double(self):
-        return self.to(xp.float64)
+        return self._cast(xp.float64)
 
     def float(self):
-        return self.to(xp.float32)
+        return self._cast(xp.float32)
 
     # ----- checkpoints ----------------------------------------------------------------
     def _state_entries(self):

@@ -20,7 +20,7 @@ class _BatchNorm(Module):
     layout = ""
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True,
-                 dtype=xp.float32):
+                 dtype=None):
         super().__init__()
         layer = type(self).__name__
         self.num_features = checks.size(layer, "num_features", num_features)
@@ -55,6 +55,7 @@ class _BatchNorm(Module):
             self.num_batches_tracked.fill(0)
 
     def forward(self, x):
+        x = checks.layer_input(self, x)
         shape = x.shape
         if len(shape) not in self.ranks:
             raise ValueError(f"{self._describe()}: expected {self.layout}, got a {len(shape)}-d input of shape "
@@ -100,7 +101,7 @@ class LayerNorm(Module):
     """Normalise each example over its last ``len(normalized_shape)`` axes, then scale by
     ``weight`` (ones) and shift by ``bias`` (zeros), both of shape ``normalized_shape``."""
 
-    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, dtype=xp.float32):
+    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, dtype=None):
         super().__init__()
         if isinstance(normalized_shape, numbers.Integral):
             normalized_shape = (normalized_shape,)
@@ -121,6 +122,7 @@ class LayerNorm(Module):
             self.register_parameter("bias", None)
 
     def forward(self, x):
+        x = checks.layer_input(self, x)
         shape, k = tuple(x.shape), len(self.normalized_shape)
         if shape[len(shape) - k:] != self.normalized_shape or len(shape) < k:
             raise ValueError(f"{self._describe()}: input shape {shape} does not end with the normalized "

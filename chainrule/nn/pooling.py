@@ -28,7 +28,7 @@ class _Pool2d(Module):
         self._reach, self._padding = reach, pad
 
     def _check_input(self, x):
-        shape = x.shape
+        shape = checks.layer_input(self, x).shape
         if len(shape) not in (3, 4):
             raise ValueError(f"{self._describe()}: expected a 4-d input (batch, channels, height, width) or one "
                              f"3-d image (channels, height, width), got shape {tuple(shape)}")
@@ -82,7 +82,7 @@ class AdaptiveAvgPool2d(Module):
         self.output_size = output_size
 
     def forward(self, x):
-        shape = x.shape
+        shape = checks.layer_input(self, x).shape
         if len(shape) not in (3, 4):
             raise ValueError(f"{self._describe()}: expected a 4-d input (batch, channels, height, width) or one "
                              f"3-d image (channels, height, width), got shape {tuple(shape)}")
