@@ -23,7 +23,8 @@ def _ufunc_in_place(tensor, what, ufunc, other):
         try:
             ufunc(array, other, out=array, casting="same_kind")
         except TypeError:  # NumPy's UFuncTypeError: the result's dtype cannot be written back
-            result = xp.result_type(array, other)
+            operand = type(other) if isinstance(other, (int, float)) else xp.asarray(other).dtype
+            result = ufunc.resolve_dtypes((array.dtype, operand, None))[-1]
             raise TypeError(f"{what}: the result is {result}, which cannot be written into this {array.dtype} "
                             f"tensor in place; use the out-of-place form or convert the tensor first") from None
         except ValueError:
@@ -70,16 +71,20 @@ def clamp_(input: Tensor, min: Number | None = None, max: Number | None = None) 
 @operation("fill_", exported=False)
 def fill_(input: Tensor, value: Number | TensorLike) -> Tensor:
     """Every element set to ``value`` (a number or a one-element tensor), in place."""
-    value = data(value)
-    if xp.size(value) != 1:
-        raise ValueError(f"fill_: value must be a number or a one-element tensor, got shape {xp.shape(value)}")
-    return input._change_in_place("fill_", lambda array: array.fill(xp.asarray(value).item()))
+    return _fill(input, value, "fill_")
 
 
 @operation("zero_", exported=False)
 def zero_(input: Tensor) -> Tensor:
     """Every element set to 0, in place."""
-    return fill_(input, 0)
+    return _fill(input, 0, "zero_")
+
+
+def _fill(tensor, value, what):
+    value = data(value)
+    if xp.size(value) != 1:
+        raise ValueError(f"{what}: value must be a number or a one-element tensor, got shape {xp.shape(value)}")
+    return tensor._change_in_place(what, lambda array: array.fill(xp.asarray(value).item()))
 
 
 @operation("copy_", exported=False)
