@@ -5,8 +5,9 @@ in the gate modules (``gates.common.operation``), where type checkers cannot see
 module renders the whole class from the real one: the methods written in ``tensor.py``, then
 every declared operation with its signature (the tensor itself as ``self``). Run
 
-    python -m chainrule.stubs          # rewrite chainrule/tensor.pyi
-    python -m chainrule.stubs --check  # exit 1 if the stub is out of date
+    python -m chainrule.stubs                    # rewrite chainrule/tensor.pyi
+    python -m chainrule.stubs --check            # exit 1 if the stub is out of date
+    python -m chainrule.stubs --readme README.md # also rewrite the README's list of PyTorch names
 
 The tests fail when the committed stub differs from what this renders, so a new operation
 cannot be invisible to editors.
@@ -127,9 +128,59 @@ def render():
     return "".join(lines)
 
 
+# ----- the README's list of PyTorch names ------------------------------------------------------------------
+NAMES_START = "<!-- PyTorch names: written by `python -m chainrule.stubs --readme README.md` from the declarations -->"
+NAMES_END = "<!-- end of PyTorch names -->"
+
+#: Tensor's operators, as the README shows them.
+_OPERATORS = {"__add__": "+", "__sub__": "-", "__mul__": "*", "__truediv__": "/", "__pow__": "**",
+              "__matmul__": "@", "__neg__": "unary -", "__abs__": "abs()", "__eq__": "==", "__ne__": "!=",
+              "__lt__": "<", "__le__": "<=", "__gt__": ">", "__ge__": ">=", "__and__": "&", "__or__": "|",
+              "__xor__": "^", "__invert__": "~", "__getitem__": "t[i]", "__setitem__": "t[i] = v",
+              "__iadd__": "+=", "__isub__": "-=", "__imul__": "*=", "__itruediv__": "/=", "__format__": "f\"{t:.4f}\"",
+              "__len__": "len()", "__iter__": "iteration", "__float__": "float()", "__int__": "int()",
+              "__bool__": "bool()", "__array__": "numpy.asarray()"}
+
+
+def render_names():
+    """The README's list of the PyTorch names chainrule has, from ``chainrule.__all__``, the Tensor class (its own
+    methods and the declared operations), ``nn``, ``nn.functional``, ``optim`` and ``utils.data``."""
+    import chainrule
+    from chainrule import nn, optim
+    from chainrule.nn import functional
+    from chainrule.utils import data
+
+    tensor = importlib.import_module("chainrule.tensor").Tensor
+    module_level = sorted({name for name in chainrule.__all__ if not inspect.ismodule(getattr(chainrule, name))
+                           and not name.startswith("_")} | {"bool", "float", "int"})
+    methods = sorted(name for name in dir(tensor) if not name.startswith("_"))
+    operators = [symbol for name, symbol in _OPERATORS.items() if hasattr(tensor, name)]
+    rows = [
+        ("`chainrule` (for `torch`)", module_level),
+        ("`Tensor` methods and attributes", methods),
+        ("`Tensor` operators", operators),
+        ("`nn`", [name for name in nn.__all__ if not inspect.ismodule(getattr(nn, name))]),
+        ("`nn.functional`", sorted(functional.__all__)),
+        ("`optim` and `optim.lr_scheduler`", [name for name in optim.__all__ if name != "lr_scheduler"]),
+        ("`utils.data`", data.__all__),
+    ]
+    lines = [NAMES_START] + [f"- **{title}**: " + ", ".join(f"`{name}`" for name in names) for title, names in rows]
+    return "\n".join(lines + [NAMES_END])
+
+
+def rewrite_readme(path):
+    """Put ``render_names()`` between the markers in the README at ``path``; returns whether it changed."""
+    text = pathlib.Path(path).read_text()
+    start, end = text.index(NAMES_START), text.index(NAMES_END) + len(NAMES_END)
+    updated = text[:start] + render_names() + text[end:]
+    pathlib.Path(path).write_text(updated)
+    return updated != text
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m chainrule.stubs", description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="exit 1 if chainrule/tensor.pyi is out of date")
+    parser.add_argument("--readme", metavar="PATH", help="also rewrite the list of PyTorch names in this README")
     args = parser.parse_args(argv)
     text = render()
     if args.check:
@@ -139,6 +190,8 @@ def main(argv=None):
             return 1
         return 0
     STUB.write_text(text)
+    if args.readme:
+        rewrite_readme(args.readme)
     return 0
 
 
