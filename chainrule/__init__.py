@@ -36,7 +36,7 @@ from .check import GradcheckError, gradcheck, gradgradcheck, max_relative_error 
 
 from . import cuda, functional, nn, optim, data, utils, viz  # noqa: E402
 from .io import load, save  # noqa: E402
-from .viz import explain  # noqa: E402
+from .viz import explain, practice  # noqa: E402
 
 # PyTorch's dtype names that are also Python's own: attributes (chainrule.float, chainrule.int, chainrule.bool),
 # but kept out of __all__ so that `from chainrule import *` leaves the builtins alone.
@@ -45,7 +45,8 @@ from .dtypes import bool, float, int  # noqa: E402,A004
 __all__ = [
     "Gate", "Tensor", "tensor", "grad", "no_grad", "enable_grad", "inference_mode", "set_grad_enabled",
     "is_grad_enabled", "detect_anomaly", "manual_seed", "initial_seed", "Generator",
-    "abs", "add", "all", "amax", "amin", "any", "argmax", "argmin", "bitwise_and", "bitwise_not", "bitwise_or", "bitwise_xor",
+    "abs", "add", "all", "amax", "amin", "any", "argmax", "argmin", "bitwise_and", "bitwise_not", "bitwise_or",
+    "bitwise_xor",
     "broadcast_to", "cast", "cat", "clamp", "clip", "clone", "concat", "concatenate", "cos", "div", "dot", "elu",
     "eq", "equal", "erf", "exp", "flatten", "flip", "ge", "gelu", "gt", "le", "leaky_relu", "log", "log_softmax",
     "logical_and", "logical_not", "logical_or", "logical_xor", "logsumexp", "lt", "masked_fill", "matmul", "max",
@@ -58,5 +59,5 @@ __all__ = [
     "multinomial", "zeros_like", "ones_like", "full_like", "empty_like", "rand_like", "randn_like", "randint_like",
     "from_numpy", "as_tensor",
     "GradcheckError", "gradcheck", "gradgradcheck", "max_relative_error",
-    "cuda", "functional", "nn", "optim", "data", "utils", "viz", "load", "save", "explain", "__version__",
+    "cuda", "functional", "nn", "optim", "data", "utils", "viz", "load", "save", "explain", "practice", "__version__",
 ]

@@ -15,7 +15,7 @@ import builtins
 import numbers
 from typing import Any
 
-from . import backend, devices, random
+from . import backend, checks, devices, random
 from .backend import xp
 from .gates.common import data, operation
 from .tensor import Tensor
@@ -30,7 +30,7 @@ def _size(where, size, keyword):
         size = (keyword,)
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = tuple(size[0])
-    if any(isinstance(n, builtins.bool) or not isinstance(n, numbers.Integral) or n < 0 for n in size):
+    if any(not checks.is_integer(n) or n < 0 for n in size):
         raise ValueError(f"{where}: a size must be non-negative ints, got {size!r}")
     return tuple(builtins.int(n) for n in size)
 

@@ -4,6 +4,8 @@ import math
 import numbers
 
 import numpy as np
+from .. import checks
+
 
 
 def as_array(x):
@@ -93,7 +95,7 @@ def random_split(dataset, lengths, generator=None):
 
     n = len(dataset)
     lengths = list(lengths)
-    if not lengths or any(isinstance(v, bool) or not isinstance(v, numbers.Real) or v < 0 for v in lengths):
+    if not lengths or any(not checks.is_real(v) or v < 0 for v in lengths):
         raise ValueError(f"random_split: lengths must be non-negative numbers, got {lengths!r}")
     if all(isinstance(v, numbers.Integral) for v in lengths):
         counts = [int(v) for v in lengths]
@@ -127,7 +129,7 @@ def train_test_split(X, y, test_size=0.2, seed=0):
     n = len(X)
     if len(y) != n:
         raise ValueError(f"train_test_split: X has {n} samples but y has {len(y)}; they must match")
-    if isinstance(test_size, bool) or not isinstance(test_size, numbers.Real):
+    if not checks.is_real(test_size):
         raise TypeError(f"train_test_split: test_size must be a fraction or a number of samples, got {test_size!r}")
     if isinstance(test_size, numbers.Integral):
         n_test = int(test_size)

@@ -9,6 +9,7 @@ from concurrent.futures import TimeoutError as FuturesTimeout
 
 import numpy as np
 
+from .. import checks
 from .dataset import Subset, TensorDataset
 
 
@@ -73,7 +74,7 @@ class DataLoader:
     def __init__(self, dataset, batch_size=1, shuffle=False, *, sampler=None, num_workers=0, collate_fn=None,
                  pin_memory=False, drop_last=False, timeout=0, worker_init_fn=None, generator=None,
                  prefetch_factor=None, persistent_workers=False, multiprocessing_context=None, seed=None):
-        if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
+        if not checks.is_integer(batch_size) or batch_size < 1:
             raise ValueError(f"DataLoader: batch_size must be a positive integer, got {batch_size!r}")
         if generator is not None and seed is not None:
             raise ValueError("DataLoader: pass seed= or generator=, not both")
@@ -84,15 +85,14 @@ class DataLoader:
             )
         if sampler is not None and shuffle:
             raise ValueError("DataLoader: sampler gives the order, so shuffle must be False")
-        if isinstance(num_workers, bool) or not isinstance(num_workers, numbers.Integral) or num_workers < 0:
+        if not checks.is_integer(num_workers) or num_workers < 0:
             raise ValueError(f"DataLoader: num_workers must be a non-negative integer, got {num_workers!r}")
-        if prefetch_factor is not None and (isinstance(prefetch_factor, bool) or
-                                            not isinstance(prefetch_factor, numbers.Integral) or prefetch_factor < 1):
+        if prefetch_factor is not None and (not checks.is_integer(prefetch_factor) or prefetch_factor < 1):
             raise ValueError(f"DataLoader: prefetch_factor must be a positive integer, got {prefetch_factor!r}")
         if prefetch_factor is not None and num_workers == 0:
             raise ValueError("DataLoader: prefetch_factor needs num_workers > 0 (it is how many batches each "
                              "worker prepares ahead)")
-        if not isinstance(timeout, numbers.Real) or timeout < 0:
+        if not checks.is_real(timeout) or timeout < 0:
             raise ValueError(f"DataLoader: timeout must be a non-negative number of seconds, got {timeout!r}")
         try:
             len(dataset)

@@ -21,6 +21,8 @@ from these closed forms in the last bits.
 import bisect
 import math
 import numbers
+from .. import checks
+
 
 
 class LRScheduler:
@@ -79,7 +81,7 @@ class LRScheduler:
             group["lr"] = lr
 
     def _require(self, option, value, ok, must_be):
-        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not ok(value):
+        if not checks.is_real(value) or not ok(value):
             raise ValueError(f"{self._name}: {option} must be {must_be}, got {value!r}")
 
 
@@ -338,7 +340,7 @@ class ReduceLROnPlateau:
                  cooldown=0, min_lr=0, eps=1e-8):
         if not hasattr(optimizer, "param_groups"):
             raise TypeError(f"ReduceLROnPlateau: expected an optimizer, got {type(optimizer).__name__}")
-        if not isinstance(factor, numbers.Real) or not 0 < factor < 1:
+        if not checks.is_real(factor) or not 0 < factor < 1:
             raise ValueError(f"ReduceLROnPlateau: factor must be in (0, 1), got {factor!r}")
         if mode not in ("min", "max"):
             raise ValueError(f"ReduceLROnPlateau: mode must be 'min' or 'max', got {mode!r}")
