@@ -11,7 +11,6 @@ or else from the one generator ``chainrule.manual_seed`` seeds (NumPy's numbers,
 
 from __future__ import annotations
 
-import builtins
 import numbers
 from typing import Any
 
@@ -32,7 +31,7 @@ def _size(where, size, keyword):
         size = tuple(size[0])
     if any(not checks.is_integer(n) or n < 0 for n in size):
         raise ValueError(f"{where}: a size must be non-negative ints, got {size!r}")
-    return tuple(builtins.int(n) for n in size)
+    return tuple(int(n) for n in size)
 
 
 def _made(where, array, requires_grad, device):
@@ -65,8 +64,8 @@ def _fill_dtype(fill_value, dtype):
     if dtype is not None:
         return xp.dtype(dtype)
     value = data(fill_value)
-    if isinstance(value, (builtins.bool, xp.bool_)):
-        return xp.dtype(builtins.bool)
+    if isinstance(value, (bool, xp.bool_)):
+        return xp.dtype(bool)
     if isinstance(value, (numbers.Integral, xp.integer)):
         return xp.dtype(xp.int64)
     return backend.default_float()
@@ -226,7 +225,7 @@ def multinomial(input: TensorLike, num_samples: int, replacement: bool = False, 
         raise ValueError("multinomial: every row of weights needs a positive sum")
     if not replacement and num_samples > (rows > 0).sum(axis=1).min():
         raise ValueError(f"multinomial: cannot draw {num_samples} samples without replacement from "
-                         f"{builtins.int((rows > 0).sum(axis=1).min())} categories of nonzero weight")
+                         f"{int((rows > 0).sum(axis=1).min())} categories of nonzero weight")
     source = random.generator_or_default(generator, "multinomial")
     drawn = xp.stack([source.choice(rows.shape[1], size=num_samples, replace=replacement, p=row / total)
                       for row, total in zip(rows, totals)]).astype(xp.int64)
