@@ -89,7 +89,8 @@ def _reflected(name, function):
     """``other <op> tensor``: the operation's first parameter is the other operand."""
     first = next(iter(inspect.signature(function).parameters.values()))
     returns = inspect.signature(function).return_annotation
-    return f"    def {name}(self, other: {_builtin_types(str(first.annotation))}) -> {_builtin_types(str(returns))}: ...\n"
+    other, returns = _builtin_types(str(first.annotation)), _builtin_types(str(returns))
+    return f"    def {name}(self, other: {other}) -> {returns}: ...\n"
 
 
 def render():

@@ -34,6 +34,14 @@ def to(input: TensorLike, *args: Any, dtype: DType = None, device: Any = None, n
     ``to(device, dtype)``, ``to(other)`` (other's dtype). The tensor itself when nothing changes, unless
     ``copy=True``; ``non_blocking`` and ``memory_format`` are accepted and change nothing here."""
     x = as_tensor(input)
+    dtype = target_dtype("to", args, dtype, device)
+    result = x if dtype is None else cast(x, _dtype_of("to", dtype))
+    return clone(result) if copy and result is x else result
+
+
+def target_dtype(where, args, dtype=None, device=None):
+    """The dtype that PyTorch's ``to(...)`` arguments ask for (None: keep it), after checking the device they
+    name: positional dtypes, devices ("cpu") and tensors (their dtype), in any order, and the keywords."""
     for arg in args:
         if isinstance(arg, Tensor):
             dtype = arg.dtype
@@ -41,9 +49,8 @@ def to(input: TensorLike, *args: Any, dtype: DType = None, device: Any = None, n
             device = arg
         else:
             dtype = arg
-    devices.check("to", device)
-    result = x if dtype is None else cast(x, _dtype_of("to", dtype))
-    return clone(result) if copy and result is x else result
+    devices.check(where, device)
+    return dtype
 
 
 @operation("type_as", exported=False)

@@ -19,8 +19,8 @@ import collections
 import collections.abc
 import operator
 
-from .. import devices
 from ..backend import xp
+from ..gates.conversion import target_dtype
 from ..tensor import Tensor
 from ..scope import Annotations, running
 
@@ -337,14 +337,7 @@ class Module:
         """Cast every parameter (and its gradient) and every floating-point buffer to a dtype, as PyTorch's
         ``to(dtype)``, ``to(device)``, ``to(device, dtype)`` or ``to(tensor)`` (its dtype). The only device is
         the CPU, so ``.to(device)`` with ``device`` the CPU changes nothing; another device is an error."""
-        for arg in args:
-            if isinstance(arg, Tensor):
-                dtype = arg.dtype
-            elif isinstance(arg, (str, devices.device)):
-                device = arg
-            else:
-                dtype = arg
-        devices.check(f"{type(self).__name__}.to", device)
+        dtype = target_dtype(f"{type(self).__name__}.to", args, dtype, device)
         return self if dtype is None else self._cast(dtype)
 
     def cpu(self):

@@ -91,14 +91,18 @@ def test_fast_path_takes_rows_with_labels():
         assert xb.dtype == np.float32
 
 
+class Counting(TensorDataset):
+    """A TensorDataset that counts the samples read one by one (the fast path reads none)."""
+
+    calls = 0
+
+    def __getitem__(self, index):
+        Counting.calls += 1
+        return super().__getitem__(index)
+
+
 def test_fast_path_does_not_loop_over_samples():
-    class Counting(TensorDataset):
-        calls = 0
-
-        def __getitem__(self, index):
-            Counting.calls += 1
-            return super().__getitem__(index)
-
+    Counting.calls = 0
     epoch(DataLoader(Counting(np.zeros((100, 3))), batch_size=10, shuffle=True, seed=0))
     assert Counting.calls == 0
 
@@ -309,14 +313,9 @@ def test_worker_init_fn_runs_once_per_thread_and_accepted_arguments():
 
 
 def test_subsets_take_the_fast_path_too():
-    class Counting(TensorDataset):
-        calls = 0
-
-        def __getitem__(self, index):
-            Counting.calls += 1
-            return super().__getitem__(index)
-
     from chainrule.data import Subset
+
+    Counting.calls = 0
 
     ds = Counting(np.arange(10) * 10)
     inner = Subset(Subset(ds, [9, 7, 5, 3, 1]), [4, 0, 2])  # samples 1, 9, 5

@@ -186,7 +186,8 @@ def test_dropout_identity_in_eval_and_bad_p():
     for p in (-0.1, 1.0, 1.5):
         with pytest.raises(ValueError, match=r"dropout: p must be a probability in \[0, 1\)"):
             F.dropout(x, p)
-    with pytest.raises(TypeError, match=r"dropout: generator must be a chainrule.Generator, a numpy.random.Generator or None, got int"):
+    with pytest.raises(TypeError, match=r"dropout: generator must be a chainrule.Generator, a numpy.random.Generator "
+                                        r"or None, got int"):
         F.dropout(x, 0.5, True, generator=7)
 
 

@@ -135,7 +135,8 @@ from chainrule.optim.lr_scheduler import (ConstantLR, LambdaLR, LinearLR, MultiS
 
 @pytest.mark.parametrize("make, closed_form", [
     (lambda o: LambdaLR(o, lambda t: 1 / (1 + t)), lambda lr, t: lr / (1 + t)),
-    (lambda o: MultiStepLR(o, milestones=[8, 3, 12, 12]), lambda lr, t: lr * 0.1 ** ((t >= 3) + (t >= 8) + 2 * (t >= 12))),
+    (lambda o: MultiStepLR(o, milestones=[8, 3, 12, 12]),
+     lambda lr, t: lr * 0.1 ** ((t >= 3) + (t >= 8) + 2 * (t >= 12))),
     (lambda o: LinearLR(o, start_factor=0.25, end_factor=0.75, total_iters=8),
      lambda lr, t: lr * (0.25 + 0.5 * min(t, 8) / 8)),
     (lambda o: ConstantLR(o, factor=0.5, total_iters=3), lambda lr, t: lr * (0.5 if t < 3 else 1)),
