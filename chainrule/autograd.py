@@ -163,6 +163,49 @@ class enable_grad(_GradSwitch):
     enabled = True
 
 
+class inference_mode(_GradSwitch):
+    """PyTorch's ``inference_mode``: here the same as ``no_grad`` (nothing is recorded inside);
+    ``inference_mode(False)`` records as usual."""
+
+    def __init__(self, mode=True):
+        super().__init__()
+        self.enabled = not mode
+
+    def _fresh(self):
+        return type(self)(not self.enabled)
+
+
+class set_grad_enabled(_GradSwitch):
+    """Recording on (``True``) or off (``False``): at once when called as a function, until the end of the block
+    when used with ``with`` (or of the call, as a decorator), as PyTorch's ``set_grad_enabled``."""
+
+    def __init__(self, mode):
+        super().__init__()
+        if not isinstance(mode, bool):
+            raise TypeError(f"set_grad_enabled: mode must be True or False, got {mode!r}")
+        self.enabled = mode
+        self._before_call = self._set()  # a plain call takes effect now; a with block restores this on exit
+
+    def __enter__(self):
+        if self._before_call is not None:  # entered right after the call that already switched
+            self._previous.append(self._before_call)
+            self._before_call = None
+            return self
+        return super().__enter__()
+
+    def __call__(self, function):
+        if self._before_call is not None:  # used as a decorator: the switch is for the calls, not for now
+            self._restore(self._before_call)
+            self._before_call = None
+        return super().__call__(function)
+
+    def _fresh(self):
+        switch = type(self)(self.enabled)
+        switch._restore(switch._before_call)
+        switch._before_call = None
+        return switch
+
+
 def is_grad_enabled():
     """Whether operations are being recorded in this thread (False inside ``no_grad``)."""
     return GradMode.enabled
@@ -510,6 +553,8 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, capt
                 if gx is not None and x.requires_grad:
                     if gx.shape != x.data.shape:
                         _wrong_shape(gate, x, gx)
+                    if gx.dtype is not x.data.dtype and gx.dtype != x.data.dtype:
+                        gx = gx.astype(x.data.dtype)  # a gradient has its input's dtype, as PyTorch's engine casts
                     previous = pending.get(x)
                     if previous is None:
                         pending[x] = gx
@@ -708,7 +753,7 @@ def backward(tensor, gradient=None, retain_graph=False, create_graph=False):
 
 def _root_gradient(tensor, gradient, where, create_graph):
     if gradient is None:
-        if tensor.size != 1:
+        if tensor.data.size != 1:
             raise RuntimeError(
                 f"{where}: the output has shape {tuple(tensor.shape)}, not a single element; pass "
                 "gradient= (an array of that shape, dL/doutput) to say what to backpropagate."

@@ -9,11 +9,12 @@ import numbers
 
 from . import backend
 from .backend import xp
-from .gates.common import as_tensor, data, is_number
+from .gates.common import as_tensor, data, is_number, same_dtype
+from .tensor import Tensor
 
 __all__ = ["is_number", "is_integer", "is_real", "number", "size", "pair", "spatial", "adaptive_size", "float_dtype",
-           "positive", "probability", "reduction", "optional_array", "conv_padding", "channels_first", "layer_input",
-           "image_batch", "signal_batch", "unbatch", "same_shape", "constant"]
+           "positive", "probability", "reduction", "optional_array", "conv_padding", "channels_first", "layer_input", "layer_input_shape",
+           "image_batch", "signal_batch", "unbatch", "same_shape", "constant", "same_dtype"]
 
 
 def is_integer(value):
@@ -69,7 +70,9 @@ def adaptive_size(where, output_size, sizes):
 
 
 def float_dtype(where, dtype):
-    """A floating NumPy dtype (float32 or float64)."""
+    """A floating NumPy dtype (float32 or float64); None is the default float (``chainrule.get_default_dtype()``)."""
+    if dtype is None:
+        return backend.default_float()
     try:
         dtype = xp.dtype(dtype)
     except TypeError:
@@ -136,7 +139,7 @@ LAYOUT_WORDS = {1: ("(batch, channels, length)", "sequence (channels, length)"),
                 2: ("(batch, channels, height, width)", "image (channels, height, width)")}
 
 
-def layer_input(layer, shape, dims):
+def layer_input_shape(layer, shape, dims):
     """A channels-first layer's input shape, checked: ``dims`` spatial axes, with or without the batch axis.
     ``layer`` is how the layer describes itself (its repr)."""
     if len(shape) not in (dims + 1, dims + 2):
@@ -187,3 +190,17 @@ def constant(value, like, where, name, expected_shape=None):
     if expected_shape is not None and array.shape != expected_shape:
         raise ValueError(f"{where}: {name} must have shape {expected_shape}, got {array.shape}")
     return array
+
+
+def layer_input(layer, x):
+    """A layer's input as a Tensor: Tensors pass, NumPy arrays and (nested) lists of numbers are converted, as
+    PyTorch's functions take Python numbers; anything else is a TypeError naming the layer."""
+    if isinstance(x, (Tensor, xp.ndarray)):
+        return as_tensor(x)
+    if isinstance(x, (list, tuple, numbers.Number)) and not isinstance(x, bool):
+        try:
+            return as_tensor(backend.as_array(x))
+        except (ValueError, TypeError):  # ragged lists, lists of strings
+            pass
+    raise TypeError(f"{layer._describe()}: expected a tensor (or an array or a list of numbers), got "
+                    f"{type(x).__name__}")

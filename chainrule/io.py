@@ -39,6 +39,7 @@ import re
 import secrets
 import stat
 import time
+import zipfile
 import zlib
 
 import numpy as np
@@ -284,13 +285,20 @@ def _add_tensor(tensors, array):
 # ----- loading -------------------------------------------------------------------------
 
 
-def load(path):
+def load(path, map_location=None, weights_only=None, mmap=None):
     """Read a checkpoint written by ``save`` and return the object, with fresh arrays.
 
     Dicts come back as plain dicts (in the saved order), tuples as tuples, NumPy scalars
     with their dtype, and arrays (including Tensors' arrays) as writable NumPy arrays.
+    A safetensors file that another program wrote (PyTorch's
+    ``safetensors.torch.save_file(model.state_dict(), path)``) comes back as a dict from
+    tensor name to array, ready for ``load_state_dict``. ``map_location``, ``weights_only``
+    and ``mmap`` are accepted for PyTorch's signature and change nothing: everything loads
+    onto the CPU, and only data is ever loaded.
+
     Raises FileNotFoundError if ``path`` does not exist, and CheckpointError for anything
-    that is not an intact chainrule checkpoint. Never executes code from the file.
+    that is not an intact checkpoint, including a file PyTorch pickled (``torch.save``),
+    with the one line that converts it. Never executes code from the file.
     """
     safetensors = _safetensors()
     path = os.fspath(path)
@@ -304,16 +312,17 @@ def load(path):
         raise CheckpointError(f"chainrule.load: {path!r} is {_file_kind(mode)}, not a regular file; "
                               "a checkpoint is a file written by chainrule.save")
 
+    _refuse_pickle(path)
     _check_header_size(path)
     try:
         with safetensors.safe_open(path, framework="np") as file:
             metadata = file.metadata() or {}
             tensor_names = set(file.keys())
+            if METADATA_KEY not in metadata and CHECKSUM_KEY not in metadata:
+                return _plain_tensors(file, path)
             if METADATA_KEY not in metadata:
-                raise CheckpointError(
-                    f"chainrule.load: {path!r} is a safetensors file but not a chainrule checkpoint "
-                    f"(no {METADATA_KEY!r} metadata)"
-                )
+                raise CheckpointError(f"chainrule.load: {path!r} has a checksum but no {METADATA_KEY!r} metadata "
+                                      "(it is damaged)")
             text = metadata[METADATA_KEY]
             if len(text) > MAX_METADATA_BYTES:  # before parsing it, or checksumming it (a copy)
                 raise CheckpointError(f"chainrule.load: {path!r} holds {len(text)} bytes of metadata, more than "
@@ -346,6 +355,51 @@ def _file_kind(mode):
     kinds = [(stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISCHR, "a character device"),
              (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")]
     return next((kind for test, kind in kinds if test(mode)), "not a regular file")
+
+
+def _plain_tensors(file, path):
+    """A safetensors file without chainrule's metadata (a state dict PyTorch or another library wrote): its
+    tensors by name, as fresh arrays."""
+    tensors = {}
+    for name in file.keys():
+        try:
+            tensors[name] = np.array(file.get_tensor(name), copy=True)
+        except TypeError as error:  # a dtype NumPy has no type for, such as bfloat16
+            raise CheckpointError(
+                f"chainrule.load: tensor {name!r} in {path!r} has a dtype NumPy cannot hold ({error}); convert it "
+                "in PyTorch first, e.g. {k: v.float() for k, v in state_dict.items()}"
+            ) from error
+    return tensors
+
+
+#: How PyTorch's ``torch.save`` files begin: a zip archive holding data.pkl (since PyTorch 1.6), or before that
+#: a protocol-2 pickle whose first object is PyTorch's magic number 0x1950a86a20f9469cfc6c.
+_ZIP_MAGIC = b"PK\x03\x04"
+_LEGACY_MAGIC = b"\x80\x02\x8a\x0a" + (0x1950A86A20F9469CFC6C).to_bytes(10, "little")
+
+
+def _refuse_pickle(path):
+    """Say so when ``path`` is a pickle (a PyTorch ``torch.save`` file), reading only its first bytes and, for a
+    zip archive, its list of names: nothing is unpickled."""
+    with open(path, "rb") as file:
+        start = file.read(len(_LEGACY_MAGIC))
+    if start[:4] == _ZIP_MAGIC:
+        try:
+            with zipfile.ZipFile(path) as archive:
+                pickled = any(name.endswith("data.pkl") for name in archive.namelist())
+        except zipfile.BadZipFile:
+            return
+    else:
+        pickled = start == _LEGACY_MAGIC
+    if pickled:
+        raise CheckpointError(
+            f"chainrule.load: {path!r} is a PyTorch pickle (written by torch.save), and chainrule never unpickles: "
+            "loading a pickle can run any code. Convert it once, where PyTorch is installed: "
+            "from safetensors.torch import save_file; "
+            "save_file(model.state_dict(), 'model.safetensors') "
+            f"(or save_file(torch.load({path!r}, weights_only=True), 'model.safetensors') for a saved state dict); "
+            "then chainrule.load('model.safetensors') gives the state dict."
+        )
 
 
 def _check_header_size(path):

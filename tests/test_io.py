@@ -383,11 +383,13 @@ def test_huge_declared_header_is_refused(tmp_path):
         load(path)
 
 
-def test_plain_safetensors_file_is_not_a_chainrule_checkpoint(tmp_path):
+def test_plain_safetensors_file_loads_as_a_dict_of_arrays(tmp_path):
     path = tmp_path / "weights.safetensors"
-    safetensors_numpy.save_file({"w": np.ones(2, np.float32)}, str(path))
-    with pytest.raises(CheckpointError, match="not a chainrule checkpoint"):
-        load(path)
+    safetensors_numpy.save_file({"w": np.ones(2, np.float32), "b": np.arange(3)}, str(path))
+    loaded = load(path)
+    assert sorted(loaded) == ["b", "w"] and loaded["w"].dtype == np.float32
+    np.testing.assert_array_equal(loaded["b"], np.arange(3))
+    loaded["w"][0] = 5  # a private, writable copy
 
 
 def test_metadata_referring_to_a_missing_tensor(tmp_path):
@@ -626,3 +628,60 @@ def test_saving_a_module_suggests_its_state_dict(tmp_path):
     with pytest.raises(TypeError, match=r"cannot store a SGD itself at \['optimizer'\]"):
         from chainrule import optim
         save({"optimizer": optim.SGD(nn.Linear(2, 2).parameters(), lr=0.1)}, tmp_path / "model")
+
+
+# ----- PyTorch's files ------------------------------------------------------------------------------
+
+
+def test_pytorch_pickles_are_named_with_the_conversion_and_never_unpickled(tmp_path):
+    import zipfile
+
+    marker = tmp_path / "pwned"
+    payload = pickle.dumps({"weight": _Payload(str(marker))}, protocol=2)
+    archive = tmp_path / "model.pt"  # torch.save's format since PyTorch 1.6: a zip holding <name>/data.pkl
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("model/data.pkl", payload)
+        zf.writestr("model/version", "3\n")
+    legacy = tmp_path / "legacy.pt"  # before: a pickle of PyTorch's magic number, then the object
+    legacy.write_bytes(pickle.dumps(0x1950A86A20F9469CFC6C, protocol=2)[:-1] + payload[2:])
+    for path in (archive, legacy):
+        with pytest.raises(CheckpointError) as error:
+            load(path, map_location="cpu", weights_only=True)
+        message = str(error.value)
+        assert "is a PyTorch pickle (written by torch.save)" in message and path.name in message
+        assert "save_file(model.state_dict(), 'model.safetensors')" in message
+        assert not marker.exists()
+    other_zip = tmp_path / "other.zip"
+    with zipfile.ZipFile(other_zip, "w") as zf:
+        zf.writestr("readme.txt", "not a model")
+    with pytest.raises(CheckpointError, match="not a safetensors file"):
+        load(other_zip)
+
+
+def test_a_state_dict_pytorch_wrote_with_safetensors_loads_into_the_same_architecture(tmp_path):
+    torch = pytest.importorskip("torch")
+    safetensors_torch = pytest.importorskip("safetensors.torch")
+    import chainrule as cr
+    from chainrule import nn
+
+    def build(nn):
+        return nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.Flatten(),
+                             nn.Linear(4 * 5 * 5, 3), nn.LayerNorm(3))
+
+    torch.manual_seed(0)
+    theirs = build(torch.nn)
+    with torch.no_grad():
+        theirs(torch.randn(8, 1, 5, 5))  # move the running statistics off their starting values
+    theirs.eval()
+    path = tmp_path / "model.safetensors"
+    safetensors_torch.save_file(theirs.state_dict(), str(path))
+    state = cr.load(path)
+    assert state.keys() == theirs.state_dict().keys()
+    ours = build(nn)
+    ours.load_state_dict(state)
+    ours.eval()
+    x = np.random.default_rng(0).normal(size=(2, 1, 5, 5)).astype(np.float32)
+    with torch.no_grad():
+        expected = theirs(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(ours(cr.tensor(x)).data, expected, rtol=1e-5, atol=1e-5)
+    assert int(ours[1].num_batches_tracked) == 1

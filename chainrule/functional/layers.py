@@ -24,6 +24,7 @@ def linear(input, weight, bias=None):
     if x.ndim == 0 or x.shape[-1] != w.shape[1]:
         raise ValueError(f"linear: input has {x.shape[-1] if x.ndim else 0} features (shape {x.shape}), "
                          f"weight expects {w.shape[1]} (weight shape {w.shape})")
+    checks.same_dtype("linear", x, w)
     if bias is None:
         return Linear.apply(x, w)
     b = as_tensor(bias)
@@ -61,6 +62,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     x, unbatched = checks.image_batch(input, "conv2d")
     w = _weight(weight, 4, "conv2d", "(out_channels, in_channels/groups, kh, kw)")
     inputs = _conv_inputs(x, w, bias, groups, "conv2d")
+    checks.same_dtype("conv2d", x, w)
     dilation = checks.pair("conv2d", "dilation", dilation, 1)
     stride = checks.pair("conv2d", "stride", stride, 1)
     padding = checks.conv_padding("conv2d", padding, w.shape[2:], stride, dilation)
@@ -198,13 +200,15 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     channels = x.shape[1]
     running = _running_statistics(running_mean, running_var, x, "batch_norm")
     params, names = _affine(weight, bias, (channels,), "batch_norm")
+    for param in params:
+        checks.same_dtype("batch_norm", x, param)
     param_shape = (1, channels) + (1,) * (x.ndim - 2)
     axes = (0,) + tuple(range(2, x.ndim))
     if not training:
         if running[0] is None:
             raise ValueError("batch_norm: running_mean and running_var are needed when training=False")
         return _batch_norm_eval(x, running, params, names, param_shape, eps)
-    if x.size // channels <= 1:
+    if x.numel() // channels <= 1:
         raise ValueError(f"batch_norm: expected more than 1 value per channel when training, got input shape {x.shape}")
     track = (running[0], running[1], momentum) if running[0] is not None else None
     return BatchNorm.apply(x, *params, axes=axes, param_shape=param_shape, param_axes=axes, eps=eps, affine=names,
@@ -248,6 +252,8 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     if count == 0 or x.shape[x.ndim - count:] != normalized_shape or count > x.ndim:
         raise ValueError(f"layer_norm: input shape {x.shape} does not end with normalized_shape {normalized_shape}")
     params, names = _affine(weight, bias, normalized_shape, "layer_norm")
+    for param in params:
+        checks.same_dtype("layer_norm", x, param)
     leading = x.ndim - count
     return LayerNorm.apply(x, *params, axes=tuple(range(leading, x.ndim)), param_shape=normalized_shape,
                            param_axes=tuple(range(leading)), eps=eps, affine=names, running=None)

@@ -68,7 +68,7 @@ class _ConvNd(Module):
 
     def _check_input(self, x):
         shape, dims = tuple(x.shape), self.dims
-        checks.layer_input(self._describe(), shape, dims)
+        checks.layer_input_shape(self._describe(), shape, dims)
         if shape[-dims - 1] != self.in_channels:
             raise ValueError(f"{self._describe()}: input has {shape[-dims - 1]} channels (shape {shape}), "
                              f"expected {self.in_channels}")
@@ -107,11 +107,12 @@ class _Conv(_ConvNd):
     convolve = None  # F.conv1d or F.conv2d
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
-                 padding_mode="zeros", dtype=xp.float32):
+                 padding_mode="zeros", dtype=None):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
                          padding_mode, dtype)
 
     def forward(self, x):
+        x = checks.layer_input(self, x)
         self._check_input(x)
         convolve = type(self).convolve
         if self.padding_mode != "zeros":
@@ -150,13 +151,14 @@ class _ConvTranspose(_ConvNd):
     convolve = None  # F.conv_transpose1d or F.conv_transpose2d
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1,
-                 bias=True, dilation=1, padding_mode="zeros", dtype=xp.float32):
+                 bias=True, dilation=1, padding_mode="zeros", dtype=None):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
                          padding_mode, dtype, output_padding)
 
     def forward(self, x, output_size=None):
         """The transposed convolution; ``output_size`` (the spatial sides, or with batch and channels in front)
         picks one of the sizes a strided convolution maps to the input's size, in place of output_padding."""
+        x = checks.layer_input(self, x)
         self._check_input(x)
         output_padding = self._output_padding(x, output_size)
         return type(self).convolve(x, self.weight, self.bias, self.stride, self.padding, output_padding,

@@ -20,7 +20,7 @@ class Linear(Module):
     and bias U(-1/sqrt(in), 1/sqrt(in)).
     """
 
-    def __init__(self, in_features, out_features, bias=True, dtype=xp.float32):
+    def __init__(self, in_features, out_features, bias=True, dtype=None):
         super().__init__()
         self.in_features = checks.size("Linear", "in_features", in_features)
         self.out_features = checks.size("Linear", "out_features", out_features)
@@ -42,6 +42,7 @@ class Linear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, x):
+        x = checks.layer_input(self, x)
         shape = x.shape
         if not shape or shape[-1] != self.in_features:
             got = f"{shape[-1]} features" if shape else "no feature axis"

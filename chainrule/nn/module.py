@@ -21,6 +21,7 @@ import operator
 
 from ..backend import xp
 from ..keywords import CheckedKeywords
+from ..gates.conversion import target_dtype
 from ..tensor import Tensor
 from ..scope import Annotations, running
 
@@ -337,15 +338,25 @@ class Module(CheckedKeywords):
 
     def num_parameters(self, trainable_only=False):
         """How many numbers the model learns (shared parameters counted once)."""
-        return sum(p.size for p in self.parameters() if p.requires_grad or not trainable_only)
+        return sum(p.numel() for p in self.parameters() if p.requires_grad or not trainable_only)
 
     # ----- dtype ------------------------------------------------------------------
-    def to(self, dtype):
-        """Cast every parameter (and its gradient) and every floating-point buffer to ``dtype``.
+    def to(self, *args, dtype=None, device=None, non_blocking=False):
+        """Cast every parameter (and its gradient) and every floating-point buffer to a dtype, as PyTorch's
+        ``to(dtype)``, ``to(device)``, ``to(device, dtype)`` or ``to(tensor)`` (its dtype). The only device is
+        the CPU, so ``.to(device)`` with ``device`` the CPU changes nothing; another device is an error."""
+        dtype = target_dtype(f"{type(self).__name__}.to", args, dtype, device)
+        return self if dtype is None else self._cast(dtype)
 
-        ``"cpu"`` is accepted and does nothing, so PyTorch code with ``.to(device)`` runs."""
-        if isinstance(dtype, str) and dtype == "cpu":
-            return self
+    def cpu(self):
+        """The module itself: it is on the CPU already (the only device)."""
+        return self
+
+    def cuda(self, device=None):
+        raise RuntimeError(f"{type(self).__name__}.cuda: chainrule runs on the CPU only (NumPy); use "
+                           ".to(device) with device = 'cuda' if chainrule.cuda.is_available() else 'cpu'")
+
+    def _cast(self, dtype):
         try:
             dtype = xp.dtype(dtype)
         except TypeError:
@@ -368,11 +379,11 @@ class Module(CheckedKeywords):
 
     def double(self):
         """``to(float64)``: every parameter and floating-point buffer as float64; returns the module."""
-        return self.to(xp.float64)
+        return self._cast(xp.float64)
 
     def float(self):
         """``to(float32)``: every parameter and floating-point buffer as float32; returns the module."""
-        return self.to(xp.float32)
+        return self._cast(xp.float32)
 
     # ----- checkpoints ----------------------------------------------------------------
     def _state_entries(self):
@@ -469,7 +480,7 @@ class Module(CheckedKeywords):
 
     def summary(self):
         """A table of every parameter: name, shape, count, and whether it is trained; then the totals."""
-        rows = [(name, str(tuple(p.shape)), f"{p.size:,}", "yes" if p.requires_grad else "no")
+        rows = [(name, str(tuple(p.shape)), f"{p.numel():,}", "yes" if p.requires_grad else "no")
                 for name, p in self.named_parameters()]
         header = ("parameter", "shape", "count", "trained")
         widths = [max(len(row[i]) for row in rows + [header]) for i in range(4)]

@@ -68,10 +68,11 @@ class _BatchNorm(_NormBase):
     layout = ""
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True,
-                 dtype=xp.float32):
+                 dtype=None):
         super().__init__(num_features, eps, momentum, affine, track_running_stats, dtype)
 
     def forward(self, x):
+        x = checks.layer_input(self, x)
         shape = x.shape
         if len(shape) not in self.ranks:
             raise ValueError(f"{self._describe()}: expected {self.layout}, got a {len(shape)}-d input of shape "
@@ -79,7 +80,7 @@ class _BatchNorm(_NormBase):
         if shape[1] != self.num_features:
             raise ValueError(f"{self._describe()}: input has {shape[1]} channels (shape {tuple(shape)}), "
                              f"expected {self.num_features}")
-        if self.training and x.size == shape[1]:
+        if self.training and x.numel() == shape[1]:
             raise ValueError(f"{self._describe()}: expected more than 1 value per channel when training, got "
                              f"input of shape {tuple(shape)}; use a bigger batch or eval()")
         momentum = self.momentum
@@ -117,7 +118,7 @@ class LayerNorm(Module):
     """Normalise each example over its last ``len(normalized_shape)`` axes, then scale by
     ``weight`` (ones) and shift by ``bias`` (zeros), both of shape ``normalized_shape``."""
 
-    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, dtype=xp.float32):
+    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, dtype=None):
         super().__init__()
         if isinstance(normalized_shape, numbers.Integral):
             normalized_shape = (normalized_shape,)
@@ -138,6 +139,7 @@ class LayerNorm(Module):
             self.register_parameter("bias", None)
 
     def forward(self, x):
+        x = checks.layer_input(self, x)
         shape, k = tuple(x.shape), len(self.normalized_shape)
         if shape[len(shape) - k:] != self.normalized_shape or len(shape) < k:
             raise ValueError(f"{self._describe()}: input shape {shape} does not end with the normalized "
@@ -155,7 +157,7 @@ class GroupNorm(Module):
     and shifted by ``bias`` (zeros), one per channel. Independent of the batch, so it behaves the same
     in training and evaluation."""
 
-    def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, dtype=xp.float32, *, bias=True):
+    def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, dtype=None, *, bias=True):
         super().__init__()
         self.num_groups = checks.size("GroupNorm", "num_groups", num_groups)
         self.num_channels = checks.size("GroupNorm", "num_channels", num_channels)
@@ -168,6 +170,7 @@ class GroupNorm(Module):
         _affine_parameters(self, self.num_channels, self.affine, self.affine and bias, dtype)
 
     def forward(self, x):
+        x = checks.layer_input(self, x)
         shape = tuple(x.shape)
         if len(shape) < 2 or shape[1] != self.num_channels:
             raise ValueError(f"{self._describe()}: expected an input (batch, {self.num_channels} channels, ...), got "
@@ -183,12 +186,13 @@ class _InstanceNorm(_NormBase):
     dims = 2
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=False, track_running_stats=False,
-                 dtype=xp.float32, *, bias=True):
+                 dtype=None, *, bias=True):
         super().__init__(num_features, eps, momentum, affine, track_running_stats, dtype, bias)
 
     def forward(self, x):
+        x = checks.layer_input(self, x)
         shape, dims = tuple(x.shape), self.dims
-        checks.layer_input(self._describe(), shape, dims)
+        checks.layer_input_shape(self._describe(), shape, dims)
         channels = shape[-dims - 1]
         if channels != self.num_features:
             if self.affine or self.track_running_stats:

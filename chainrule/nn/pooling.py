@@ -32,7 +32,7 @@ class _Pool(Module):
 
     def _check_input(self, x):
         shape, dims = tuple(x.shape), self.dims
-        checks.layer_input(self._describe(), shape, dims)
+        checks.layer_input_shape(self._describe(), shape, dims)
         sides = ("length",) if dims == 1 else ("height", "width")
         for side, n, reach, p in zip(sides, shape[-dims:], self._reach, self._padding):
             if n + 2 * p < reach:
@@ -48,6 +48,7 @@ class _MaxPool(_Pool):
         self.return_indices = bool(return_indices)
 
     def forward(self, x):
+        x = checks.layer_input(self, x)
         self._check_input(x)
         return type(self).pool(x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
                                self.return_indices)
@@ -88,6 +89,7 @@ class AvgPool1d(_Pool):
         self.count_include_pad = bool(count_include_pad)
 
     def forward(self, x):
+        x = checks.layer_input(self, x)
         self._check_input(x)
         return F.avg_pool1d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad)
 
@@ -109,6 +111,7 @@ class AvgPool2d(_Pool):
         self.divisor_override = divisor_override
 
     def forward(self, x):
+        x = checks.layer_input(self, x)
         self._check_input(x)
         return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad,
                             self.divisor_override)
@@ -129,7 +132,8 @@ class _MaxUnpool(Module):
         self.padding = checks.spatial(layer, "padding", padding, dims, minimum=0)
 
     def forward(self, x, indices, output_size=None):
-        checks.layer_input(self._describe(), tuple(x.shape), self.dims)
+        x = checks.layer_input(self, x)
+        checks.layer_input_shape(self._describe(), tuple(x.shape), self.dims)
         return type(self).unpool(x, indices, self.kernel_size, self.stride, self.padding, output_size)
 
     def extra_repr(self):
@@ -163,7 +167,8 @@ class _Adaptive(Module):
             self.return_indices = bool(return_indices)
 
     def forward(self, x):
-        checks.layer_input(self._describe(), tuple(x.shape), self.dims)
+        x = checks.layer_input(self, x)
+        checks.layer_input_shape(self._describe(), tuple(x.shape), self.dims)
         if hasattr(self, "return_indices"):
             return type(self).pool(x, self.output_size, self.return_indices)
         return type(self).pool(x, self.output_size)

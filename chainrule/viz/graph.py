@@ -213,7 +213,7 @@ def _add_wire(wires, tensor):
 
 def _root_gradient(output, gradient, where, required):
     if gradient is None:
-        if output.size == 1:
+        if output.data.size == 1:
             return xp.ones_like(output.data)
         if required:
             raise ValueError(f"{where}: the output has shape {tuple(output.shape)}, not a single element; "

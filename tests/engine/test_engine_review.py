@@ -195,7 +195,7 @@ def _workload():
     s = s + cr.maximum(logits, 0.5) + cr.minimum(logits, 0.5) + cr.where(logits.data > 0, logits, -logits)
     s = s + (logits ** cr.tensor(np.full(logits.shape, 2.0))) + (-logits) * 2 + 1 / (logits * logits + 1)
     s = s + logits.astype(np.float32).astype(np.float64) + logits.prod(1, keepdim=True) + logits[[0, 1, 1]].sum(0)
-    s = s + logits.tile((1, 1)) + logits.repeat_interleave(1, dim=1) + logits @ np.eye(5)
+    s = s + logits.tile((1, 1)) + logits.repeat_interleave(1, dim=1) + logits @ np.eye(5) + logits.std(1, keepdim=True)
     kept = logits.relu()
     kept.retain_grad()  # its gradient is kept, so ReLU's backward (not the in-place one) runs
     s = s + kept + (logits.abs() + 1).log()
