@@ -19,6 +19,7 @@ import importlib
 import inspect
 import pathlib
 import sys
+import typing
 
 STUB = pathlib.Path(__file__).with_name("tensor.pyi")
 
@@ -27,10 +28,10 @@ HEADER = '''\
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import Any, overload
 
 from .autograd import Gate
-from .types import DType, Dims, Index, Number, Shape, TensorLike
+from .types import DType, Dims, Index, Number, Shape, TensorLike, ValuesIndices
 
 '''
 
@@ -63,6 +64,11 @@ def _signature(function):
 
 
 def _method(name, function, comment=""):
+    """The method's stub; an operation whose result type depends on its arguments (``max()`` a Tensor,
+    ``max(dim)`` values and indices) declares ``typing.overload`` signatures, and the stub shows those."""
+    overloads = typing.get_overloads(function)
+    if overloads:
+        return "".join(f"    @overload\n    def {name}{_signature(variant)}: ...\n" for variant in overloads)
     return f"    def {name}{_signature(function)}: ...{comment}\n"
 
 

@@ -18,7 +18,9 @@ which shapes and what it expected when they do not fit. The module is split by w
 holds: ``layers``, ``activations`` and ``losses``.
 """
 
-from .activations import elu, gelu, leaky_relu, log_softmax, relu, sigmoid, silu, softmax, softplus, tanh
+from ..gates.indexing import one_hot
+from .activations import (celu, elu, gelu, hardsigmoid, hardswish, hardtanh, leaky_relu, log_softmax, logsigmoid,
+                          mish, relu, relu6, selu, sigmoid, silu, softmax, softplus, softsign, tanh)
 from .layers import (adaptive_avg_pool2d, avg_pool2d, batch_norm, conv2d, dropout, embedding, flatten, layer_norm,
                      linear, max_pool2d, pad)
 from .losses import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, l1_loss,
@@ -28,8 +30,9 @@ __all__ = [
     "linear", "conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d",
     "batch_norm", "layer_norm", "dropout", "embedding",
     "relu", "leaky_relu", "sigmoid", "tanh", "gelu", "elu", "softplus", "silu",
+    "hardtanh", "relu6", "hardsigmoid", "hardswish", "mish", "selu", "celu", "softsign", "logsigmoid",
     "softmax", "log_softmax",
     "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
     "multi_margin_loss",
-    "flatten", "pad",
+    "flatten", "pad", "one_hot",
 ]

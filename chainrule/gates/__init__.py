@@ -1,16 +1,32 @@
 """The gates, one module per family. Importing this package declares the operations and attaches
 the operators and methods (``x + y``, ``x.sum()``) to Tensor (see ``common.operation``)."""
 
-from . import arithmetic, conv, elementwise, linalg, nn_ops, reduce, shape  # noqa: F401
+from . import (activations, arithmetic, conv, diagonals, einsum, elementwise, exponential, indexing,  # noqa: F401
+               linalg, nn_ops, predicates, reduce, rounding, scans, shape, sorting, trigonometric)
+from .activations import (celu, hardsigmoid, hardswish, hardtanh, logsigmoid, mish, relu6, selu,  # noqa: F401
+                          softsign)
 from .arithmetic import (Add, AddConstant, Div, Mul, Neg, Pow, PowConstant, Reciprocal, Scale, Sub, add, div,
                          mul, neg, pow, reciprocal, sub)
 from .common import OPERATIONS, operation
+from .diagonals import diag, diagonal, tril, triu
+from .einsum import Einsum, einsum
 from .elementwise import (Abs, Cast, Clip, Cos, Elu, Erf, Exp, LeakyRelu, Log, Maximum, Minimum, Relu, Sigmoid, Sin,
-                          Softplus, Sqrt, Tanh, Where, abs, cast, clip, cos, elu, erf, exp, gelu, leaky_relu, log,
-                          maximum, minimum, relu, sigmoid, sin, softplus, sqrt, tanh, where)
+                          Softplus, Sqrt, Tanh, Where, abs, cast, clamp_max, clamp_min, clip, cos, elu, erf, exp,
+                          gelu, leaky_relu, lerp, log, maximum, minimum, relu, sigmoid, sin, softplus, sqrt, tanh,
+                          where)
+from .exponential import exp2, expm1, log1p, log2, log10, logaddexp, rsqrt
+from .indexing import (gather, index_select, masked_select, one_hot, scatter, scatter_add,  # noqa: F401
+                       scatter_reduce, take_along_dim)
 from .linalg import MatMul, dot, matmul, outer
 from .nn_ops import log_softmax, softmax
-from .reduce import LogSumExp, Max, Mean, Min, Prod, Sum, logsumexp, max, mean, min, norm, prod, std, sum, var
+from .predicates import allclose, isclose, isfinite, isinf, isnan
+from .reduce import (LogSumExp, Max, Mean, Min, Prod, Sum, amax, amin, logsumexp, max, mean, min, norm, prod, std,
+                     sum, var)
+from .rounding import ceil, fix, floor, floor_divide, fmod, remainder, round, sign, trunc
+from .scans import cummax, cummin, cumprod, cumsum, logcumsumexp
 from .shape import (BroadcastTo, Concatenate, Flip, GetItem, Pad, Permute, Repeat, Reshape, ScatterAdd, Tile,
                     broadcast_to, cat, concat, concatenate, flatten, flip, getitem, pad, permute, repeat,
-                    repeat_interleave, reshape, split, squeeze, stack, swapaxes, tile, transpose, unsqueeze)
+                    repeat_interleave, reshape, roll, split, squeeze, stack, swapaxes, tile, transpose, unsqueeze)
+from .sorting import argsort, kthvalue, median, msort, sort, topk
+from .trigonometric import (acos, acosh, arccos, arccosh, arcsin, arcsinh, arctan, arctan2, arctanh, asin, asinh,
+                            atan, atan2, atanh, cosh, sinh, tan)
