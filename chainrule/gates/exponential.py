@@ -2,8 +2,9 @@
 log1p), rsqrt and logaddexp.
 
 At the singular points the values and gradients are IEEE's, as in PyTorch: rsqrt(0) = inf with
-gradient -inf, log2(0) = -inf with gradient inf, log1p(-1) = -inf with gradient inf. NumPy's
-divide-by-zero warnings are silenced there, since the infinities are the answer.
+gradient -inf, log2(0) = -inf with gradient inf, log1p(-1) = -inf with gradient inf. Outside a domain
+(log of a negative) the result is NaN. NumPy's divide-by-zero and invalid-value warnings are silenced
+there, since the infinities and NaNs are the answer, as IEEE arithmetic and PyTorch give it.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ class Rsqrt(Gate):
     fresh_gradients = True
 
     def forward(self, x):
-        with xp.errstate(divide="ignore"):
+        with xp.errstate(divide="ignore", invalid="ignore"):
             return 1 / xp.sqrt(x)
 
     def backward(self, grad, out, x):
@@ -38,11 +39,11 @@ class Log2(Gate):
     fresh_gradients = True
 
     def forward(self, x):
-        with xp.errstate(divide="ignore"):
+        with xp.errstate(divide="ignore", invalid="ignore"):
             return xp.log2(x)
 
     def backward(self, grad, out, x):
-        with xp.errstate(divide="ignore"):
+        with xp.errstate(divide="ignore", invalid="ignore"):
             return grad / (x * _LN2)
 
 
@@ -51,11 +52,11 @@ class Log10(Gate):
     fresh_gradients = True
 
     def forward(self, x):
-        with xp.errstate(divide="ignore"):
+        with xp.errstate(divide="ignore", invalid="ignore"):
             return xp.log10(x)
 
     def backward(self, grad, out, x):
-        with xp.errstate(divide="ignore"):
+        with xp.errstate(divide="ignore", invalid="ignore"):
             return grad / (x * _LN10)
 
 
@@ -86,11 +87,11 @@ class Log1p(Gate):
     fresh_gradients = True
 
     def forward(self, x):
-        with xp.errstate(divide="ignore"):
+        with xp.errstate(divide="ignore", invalid="ignore"):
             return xp.log1p(x)
 
     def backward(self, grad, out, x):
-        with xp.errstate(divide="ignore"):
+        with xp.errstate(divide="ignore", invalid="ignore"):
             return grad / (x + 1)
 
 

@@ -83,6 +83,7 @@ class Atan2(Gate):
     def forward(self, x, y):
         return xp.arctan2(x, y)
 
+    @_quietly
     def backward(self, grad, out, x, y):
         squared = x * x + y * y
         radius = common.where(data(squared) == 0, 1, squared)  # at the origin the numerators are 0

@@ -1,0 +1,76 @@
+"""A test helper shared by the operation tests: the same computation in chainrule and in PyTorch, in float64,
+values and input gradients side by side (the tests skip these comparisons where torch is not installed)."""
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+
+
+def torch_or_skip():
+    return pytest.importorskip("torch")
+
+
+def _outputs(result):
+    """The float outputs of an operation (values of a (values, indices) pair, every tensor of a tuple), and the
+    whole result as arrays for value comparisons."""
+    if isinstance(result, (tuple, list)):
+        return list(result)
+    return [result]
+
+
+def _as_array(t):
+    return t.detach().numpy() if hasattr(t, "detach") else np.asarray(t.data)
+
+
+def run(library, fn, arrays, seed=0):
+    """``fn``'s outputs (as arrays) and the gradients of its float inputs (None for the others), with one fixed
+    random upstream gradient per float output. ``library`` is chainrule or torch."""
+    is_torch = library.__name__ == "torch"
+    inputs = []
+    for a in arrays:
+        a = np.asarray(a)
+        wants = a.dtype.kind == "f"
+        if is_torch:
+            inputs.append(library.tensor(a.copy(), requires_grad=wants))
+        else:
+            inputs.append(cr.tensor(a.copy(), requires_grad=wants))
+    outputs = _outputs(fn(*inputs))
+    rng = np.random.default_rng(seed)
+    total = None
+    for out in outputs:
+        if out.dtype in (np.float32, np.float64) or (is_torch and out.dtype.is_floating_point):
+            if out.requires_grad:
+                direction = rng.standard_normal(tuple(out.shape))
+                term = (out * (library.tensor(direction) if is_torch else cr.tensor(direction))).sum()
+                total = term if total is None else total + term
+    if total is not None:
+        total.backward()
+    grads = []
+    for t in inputs:
+        g = t.grad if t.requires_grad else None
+        grads.append(None if g is None else (g.numpy() if is_torch else np.asarray(g)))
+    return [_as_array(o) for o in outputs], grads
+
+
+def assert_matches_torch(chainrule_fn, torch_fn, *arrays, rtol=1e-10, atol=1e-12, seed=0):
+    """chainrule and PyTorch agree on every output (values, and indices exactly) and on every float input's
+    gradient, NaN and inf included, in float64."""
+    torch = torch_or_skip()
+    ours, our_grads = run(cr, chainrule_fn, arrays, seed)
+    theirs, their_grads = run(torch, torch_fn, arrays, seed)
+    assert len(ours) == len(theirs)
+    for k, (a, b) in enumerate(zip(ours, theirs)):
+        assert a.shape == b.shape, f"output {k}: shape {a.shape} against torch's {b.shape}"
+        if a.dtype.kind in "iub":
+            np.testing.assert_array_equal(a, b, err_msg=f"output {k}")
+        else:
+            np.testing.assert_allclose(a, b, rtol=rtol, atol=atol, err_msg=f"output {k}")
+    for k, (a, b) in enumerate(zip(our_grads, their_grads)):
+        if b is None:
+            assert a is None or not np.any(a), f"input {k}: torch gives no gradient, chainrule {a}"
+            continue
+        if a is None:
+            a = np.zeros_like(b)
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=atol, err_msg=f"gradient of input {k}")
+    return ours, our_grads
