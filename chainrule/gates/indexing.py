@@ -54,6 +54,8 @@ def _scatter_add_arrays(src, shape, dim, index):
 
 def gathered(x, dim, index):
     """``x`` read at ``index`` along ``dim`` (index no larger than x off ``dim``), on an array or a Tensor."""
+    if any(i != n for d, (i, n) in enumerate(zip(index.shape, x.shape)) if d != dim):
+        x = x[tuple(slice(None) if d == dim else slice(0, i) for d, i in enumerate(index.shape))]
     if isinstance(x, Tensor):
         return Gather.apply(x, dim=dim, index=index)
     return xp.take_along_axis(x, index, dim)
@@ -173,7 +175,7 @@ class ScatterReduce(Gate):
             return share * own, gathered(share, dim, index)
         if self.reduce in ("amax", "amin"):
             x_wins = (data(x) == data(out)) & own
-            src_wins = data(src) == xp.take_along_axis(data(out), index, dim)
+            src_wins = data(src) == gathered(data(out), dim, index)
             ties = x_wins + _scatter_add_arrays(src_wins.astype(xp.float64), x.shape, dim, index)
             share = grad / xp.maximum(ties, 1).astype(data(grad).dtype)
             return share * x_wins, gathered(share, dim, index) * src_wins
@@ -187,7 +189,7 @@ class ScatterReduce(Gate):
         without_x_zeros = _scatter_reduce(ones_for_x_zeros, src, dim, index, "prod", self.include_self)
         grad_x = grad * without_x_zeros / ones_for_x_zeros * self.own
         zeros_at = _scatter_add_arrays(src_zero.astype(xp.float64), x.shape, dim, index)
-        lone_zero = src_zero & (xp.take_along_axis(zeros_at, index, dim) == 1)
+        lone_zero = src_zero & (gathered(zeros_at, dim, index) == 1)
         ones_for_lone_zeros = common.where(lone_zero, 1, src)
         without_lone_zero = _scatter_reduce(x, ones_for_lone_zeros, dim, index, "prod", self.include_self)
         others = gathered(grad * out, dim, index) / common.where(src_zero, 1, src)
