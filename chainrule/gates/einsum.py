@@ -228,15 +228,15 @@ def _canonical(equation, shapes):
         output = ellipsis + "".join(sorted(c for c, n in counts.items() if n == 1 and c not in ellipsis))
     sizes = {}
     for k, (subscripts, shape) in enumerate(zip(named, shapes)):
+        for c in set(subscripts):
+            if len({n for d, n in zip(subscripts, shape) if d == c}) > 1:
+                raise ValueError(f"einsum: subscript {c!r} repeats in operand {k} of {equation!r} over "
+                                 f"dimensions of different sizes (shape {shape})")
         for c, n in zip(subscripts, shape):
             if c in sizes and n != sizes[c] and 1 not in (n, sizes[c]):
                 raise ValueError(f"einsum: subscript {c!r} has size {n} in operand {k} (shape {shape}) but "
                                  f"{sizes[c]} elsewhere in {equation!r}; sizes must match or be 1")
             sizes[c] = max(n, sizes.get(c, n))
-        for c in set(subscripts):
-            if len({n for d, n in zip(subscripts, shape) if d == c}) > 1:
-                raise ValueError(f"einsum: subscript {c!r} repeats in operand {k} of {equation!r} over "
-                                 f"dimensions of different sizes (shape {shape})")
     canonical, reshapes = [], []
     for subscripts, shape in zip(named, shapes):
         kept = [(c, n) for c, n in zip(subscripts, shape) if not (n == 1 and sizes[c] > 1)]
