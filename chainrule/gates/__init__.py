@@ -1,7 +1,7 @@
 """The gates, one module per family. Importing this package declares the operations and attaches
 the operators and methods (``x + y``, ``x.sum()``) to Tensor (see ``common.operation``)."""
 
-from . import (activations, arithmetic, conv, diagonals, einsum, elementwise, exponential, indexing,  # noqa: F401
+from . import (activations, arithmetic, contractions, conv, diagonals, elementwise, exponential, indexing,  # noqa: F401
                linalg, nn_ops, predicates, reduce, rounding, scans, shape, sorting, trigonometric)
 from .activations import (celu, hardsigmoid, hardswish, hardtanh, logsigmoid, mish, relu6, selu,  # noqa: F401
                           softsign)
@@ -9,7 +9,7 @@ from .arithmetic import (Add, AddConstant, Div, Mul, Neg, Pow, PowConstant, Reci
                          mul, neg, pow, reciprocal, sub)
 from .common import OPERATIONS, operation
 from .diagonals import diag, diagonal, tril, triu
-from .einsum import Einsum, einsum
+from .contractions import Einsum, einsum
 from .elementwise import (Abs, Cast, Clip, Cos, Elu, Erf, Exp, LeakyRelu, Log, Maximum, Minimum, Relu, Sigmoid, Sin,
                           Softplus, Sqrt, Tanh, Where, abs, cast, clamp_max, clamp_min, clip, cos, elu, erf, exp,
                           gelu, leaky_relu, lerp, log, maximum, minimum, relu, sigmoid, sin, softplus, sqrt, tanh,
