@@ -12,6 +12,8 @@ Positions are addressed in the flattened array (a "linear" index), which turns a
 
 from __future__ import annotations
 
+import math
+
 from ..autograd import Gate
 from ..backend import xp
 from ..tensor import Tensor
@@ -37,18 +39,14 @@ def linear_positions(shape, dim, index):
     return positions
 
 
-def _scatter_add_arrays(src, shape, dim, index):
-    """Zeros of ``shape`` with ``src`` (index's shape) added at ``index`` along ``dim``."""
-    size = 1
-    for n in shape:
-        size *= n
-    positions = linear_positions(shape, dim, index).reshape(-1)
-    if src.dtype.kind == "f":
-        # bincount adds in float64 in one pass: 3-6x faster than add.at for float32 at training sizes.
-        total = xp.bincount(positions, weights=src.reshape(-1), minlength=size)
-        return total.astype(src.dtype, copy=False).reshape(shape)
-    result = xp.zeros(size, dtype=src.dtype)
-    xp.add.at(result, positions, src.reshape(-1))
+def _scatter_add_arrays(src, shape, dim, index, positions=None):
+    """Zeros of ``shape`` with ``src`` (index's shape) added at ``index`` along ``dim`` (``positions``: their
+    linear positions, when already known). ``add.at`` on the flat array: 0.10 against 0.25 ms for bincount
+    (which also adds in float64 and needs a cast back) for 65,536 values into (1024, 512) float32."""
+    if positions is None:
+        positions = linear_positions(shape, dim, index)
+    result = xp.zeros(math.prod(shape), dtype=src.dtype)
+    xp.add.at(result, positions.reshape(-1), src.reshape(-1))
     return result.reshape(shape)
 
 
@@ -74,12 +72,20 @@ class Gather(Gate):
 
     derivative = "d/dx gather(x) = 1 at each gathered position, summed over repeats"
     fresh_gradients = True
+    positions = None
 
     def forward(self, x):
-        return xp.take_along_axis(x, self.index, self.dim)
+        if not x.flags.c_contiguous:
+            return xp.take_along_axis(x, self.index, self.dim)
+        # One take from the flat array at the linear positions (kept for the backward): 0.09 against 0.45 ms
+        # for take_along_axis, which builds an index array per dimension, at (1024, 512) -> (1024, 64).
+        self.positions = linear_positions(x.shape, self.dim, self.index)
+        return x.reshape(-1).take(self.positions)
 
     def backward(self, grad, out, x):
-        return scattered_add(grad, x.shape, self.dim, self.index)
+        if isinstance(grad, Tensor):
+            return scattered_add(grad, x.shape, self.dim, self.index)
+        return _scatter_add_arrays(grad, x.shape, self.dim, self.index, self.positions)
 
 
 class ScatterAddAlong(Gate):
@@ -90,10 +96,34 @@ class ScatterAddAlong(Gate):
     input_names = ("src",)
 
     def forward(self, src):
-        return _scatter_add_arrays(src, self.shape, self.dim, self.index)
+        self.positions = linear_positions(self.shape, self.dim, self.index)
+        return _scatter_add_arrays(src, self.shape, self.dim, self.index, self.positions)
 
     def backward(self, grad, out, src):
-        return gathered(grad, self.dim, self.index)
+        if isinstance(grad, Tensor) or not grad.flags.c_contiguous:
+            return gathered(grad, self.dim, self.index)
+        return grad.reshape(-1).take(self.positions)
+
+
+class ScatterAddInto(Gate):
+    """x with src added at index along dim (repeats add up), in one copy of x: x's gradient is the upstream
+    gradient, src's is gathered from it."""
+
+    derivative = "d/dx scatter_add(x,src) = 1; d/dsrc scatter_add(x,src) = 1 at its position"
+    input_names = ("x", "src")
+
+    def forward(self, x, src):
+        self.positions = linear_positions(x.shape, self.dim, self.index)
+        out = x.copy()  # C order, so the flat view below is a view
+        xp.add.at(out.reshape(-1), self.positions.reshape(-1), src.reshape(-1).astype(out.dtype, copy=False))
+        return out
+
+    def backward(self, grad, out, x, src):
+        if not self.wants(1):
+            return grad, None
+        if isinstance(grad, Tensor) or not grad.flags.c_contiguous:
+            return grad, gathered(grad, self.dim, self.index)
+        return grad, grad.reshape(-1).take(self.positions)
 
 
 class Scatter(Gate):
@@ -304,7 +334,7 @@ def scatter_add(input: TensorLike, dim: int, index: TensorLike, src: TensorLike)
     """``input`` with ``src`` added at ``index`` along ``dim`` (the inverse of gather: out[index[i][j]][j] +=
     src[i][j] for dim 0); repeated indices add up."""
     x, dim, index, src = _along(input, dim, index, "scatter_add", src)
-    return _shaped(x + ScatterAddAlong.apply(src, shape=x.shape, dim=dim, index=index), xp.shape(data(input)))
+    return _shaped(ScatterAddInto.apply(x, src, dim=dim, index=index), xp.shape(data(input)))
 
 
 @operation("scatter")
