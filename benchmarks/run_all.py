@@ -21,6 +21,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OPENBLAS_OVERRIDES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 _REMOVED = "CHAINRULE_BENCHMARK_REMOVED_ENV"  # how the restarted process learns what was removed
+THREADS = "CHAINRULE_BENCHMARK_THREADS"  # --threads, for harness.import_torch
 
 
 def _restart_without_openblas_overrides():
@@ -45,7 +46,12 @@ def _parse(argv):
                         help="run the workloads named NAME or starting with NAME (repeatable, or comma-separated)")
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory child processes")
     parser.add_argument("--list", action="store_true", help="list the workloads and exit")
+    parser.add_argument("--threads", type=int, metavar="N",
+                        help="NumPy's BLAS and PyTorch on N threads (default: one per core); on a machine shared with "
+                             "other work, --threads 1 keeps one library's waiting threads from deciding the ratio")
     args = parser.parse_args(argv)
+    if args.threads is not None and args.threads < 1:
+        parser.error(f"--threads must be at least 1, got {args.threads}")
     args.only = [name for item in args.only for name in item.split(",") if name]
     return args
 
@@ -59,6 +65,9 @@ def main(argv=None):
     elif ROOT not in sys.path:
         sys.path.insert(0, ROOT)
     args = _parse(argv)
+    if args.threads:  # before NumPy loads its BLAS; the memory children inherit it too
+        for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", THREADS):
+            os.environ[name] = str(args.threads)
 
     from benchmarks import harness, machine, registry, report
 
