@@ -298,6 +298,8 @@ def _along(input, dim, index, where, src=None):
     _check_bounds(index, x.shape[dim], dim, where)
     if src is not None:
         src = as_tensor(src)
+        if src.ndim == 0 and index.ndim == 1:
+            src = src.reshape(1)  # a 0-d input, handled as 1-d
         if src.ndim != index.ndim or any(i > n for i, n in zip(index.shape, src.shape)):
             raise ValueError(f"{where}: src of shape {src.shape} must have index's number of dimensions and be "
                              f"at least as large as index ({index.shape}) in each")
@@ -384,9 +386,11 @@ def index_select(input: TensorLike, dim: int, index: TensorLike) -> Tensor:
     if index.ndim > 1:
         raise ValueError(f"index_select: index must be 0-d or 1-d, got shape {index.shape}")
     dim = _dim(x, dim, "index_select")
-    if x.ndim == 0:
+    if x.ndim == 0:  # as PyTorch: one index, and a 0-d result
+        if index.size != 1:
+            raise ValueError(f"index_select: a 0-d input takes exactly one index, got {index.size}")
         _check_bounds(index, 1, 0, "index_select")
-        return x.reshape(1)[index]
+        return x.reshape(1)[index.reshape(-1)].reshape(())
     _check_bounds(index, x.shape[dim], dim, "index_select")
     return x[(slice(None),) * dim + (index.reshape(-1),)]
 

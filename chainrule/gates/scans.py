@@ -177,26 +177,26 @@ def _scanned(input, dim, where, dtype=None):
     return x, (None if x.ndim == 0 else dim)
 
 
+def _running(gate, integer_scan, input, dim, dtype, where):
+    """A running sum or product: integers and booleans as int64 (no gradient), floats through ``gate``."""
+    x, dim = _scanned(input, dim, where, dtype)
+    if dim is None:
+        return x * 1  # one element: the scan is the element itself
+    if x.data.dtype.kind in "biu":
+        return Tensor(integer_scan(x.data, dim, dtype=xp.int64))
+    return gate.apply(x, dim=dim)
+
+
 @operation("cumsum")
 def cumsum(input: TensorLike, dim: int, *, dtype: DType = None) -> Tensor:
     """Running sum along ``dim``: out[k] = x[0] + ... + x[k]. Integers and booleans sum as int64."""
-    x, dim = _scanned(input, dim, "cumsum", dtype)
-    if dim is None:
-        return x * 1
-    if x.data.dtype.kind in "biu":
-        return Tensor(xp.cumsum(x.data, dim, dtype=xp.int64))
-    return Cumsum.apply(x, dim=dim)
+    return _running(Cumsum, xp.cumsum, input, dim, dtype, "cumsum")
 
 
 @operation("cumprod")
 def cumprod(input: TensorLike, dim: int, *, dtype: DType = None) -> Tensor:
     """Running product along ``dim``: out[k] = x[0] * ... * x[k]; the gradient is exact where elements are 0."""
-    x, dim = _scanned(input, dim, "cumprod", dtype)
-    if dim is None:
-        return x * 1
-    if x.data.dtype.kind in "biu":
-        return Tensor(xp.cumprod(x.data, dim, dtype=xp.int64))
-    return Cumprod.apply(x, dim=dim)
+    return _running(Cumprod, xp.cumprod, input, dim, dtype, "cumprod")
 
 
 @operation("logcumsumexp")

@@ -11,36 +11,13 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes, arrays, mutually_broadcastable_shapes
 
 import chainrule as cr
-from against_torch import assert_matches_torch, torch_or_skip
 from chainrule import nn
 from chainrule.nn import functional as F
+from operation_checks import BAR, assert_gradients, assert_matches_torch, away_from, floats, leaf, torch_or_skip
 
-BAR = 1e-7
 SETTINGS = settings(max_examples=15, deadline=None, derandomize=True)
 shapes = array_shapes(min_dims=0, max_dims=3, min_side=1, max_side=3)
 broadcast_pairs = mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3, min_side=1, max_side=3)
-
-
-def floats(low, high):
-    return st.floats(low, high, allow_nan=False, allow_infinity=False, allow_subnormal=False)
-
-
-def away_from(*kinks, low=-5.0, high=5.0, gap=0.05):
-    edges = [low] + sorted(kinks) + [high]
-    return st.one_of([floats(a if a == low else a + gap, b if b == high else b - gap)
-                      for a, b in zip(edges[:-1], edges[1:])])
-
-
-def leaf(draw, shape, elements):
-    return cr.tensor(draw(arrays(np.float64, shape, elements=elements)), requires_grad=True)
-
-
-def assert_gradients(fn, inputs, second_order=True):
-    first = cr.max_relative_error(fn, inputs)
-    assert first <= BAR, f"first derivative: max relative error {first:.3g}"
-    if second_order:
-        second = cr.max_relative_error(fn, inputs, second_order=True)
-        assert second <= 1e-6, f"second derivative: max relative error {second:.3g}"
 
 
 # ----- smooth functions of one input ---------------------------------------------------------

@@ -9,23 +9,16 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes, arrays
 
 import chainrule as cr
-from against_torch import assert_matches_torch, torch_or_skip
 from chainrule.gates.indexing import linear_positions
 from chainrule.nn import functional as F
+from operation_checks import BAR, assert_gradients, assert_matches_torch, torch_or_skip
 
-BAR = 1e-7
 SETTINGS = settings(max_examples=15, deadline=None, derandomize=True)
 nonempty = array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=4)
 
 
 def values(draw, shape, low=-2.0, high=2.0):
     return draw(arrays(np.float64, shape, elements=st.floats(low, high, allow_nan=False, allow_subnormal=False)))
-
-
-def assert_gradients(fn, inputs, second_order=True):
-    assert cr.max_relative_error(fn, inputs) <= BAR
-    if second_order:
-        assert cr.max_relative_error(fn, inputs, second_order=True) <= 1e-6
 
 
 @st.composite
@@ -172,6 +165,16 @@ def test_index_select_and_masked_select_gradients(data, shape):
     assert_gradients(lambda t: cr.index_select(t, dim, index) ** 2, [x])
     mask = data.draw(arrays(np.bool_, shape[1:]))
     assert_gradients(lambda t: cr.masked_select(t, mask) ** 2, [x])
+
+
+def test_zero_dimensional_tensors_match_pytorch():
+    torch = torch_or_skip()
+    x, src, at = np.array(2.5), np.array(-1.0), np.array(0)
+    assert_matches_torch(lambda t: t.gather(0, at), lambda t: t.gather(0, torch.tensor(at)), x)
+    assert_matches_torch(lambda t, s: t.scatter_add(0, at, s), lambda t, s: t.scatter_add(0, torch.tensor(at), s), x, src)
+    assert_matches_torch(lambda t, s: t.scatter(0, at, s), lambda t, s: t.scatter(0, torch.tensor(at), s), x, src)
+    assert_matches_torch(lambda t: t.index_select(0, np.array([0])), lambda t: t.index_select(0, torch.tensor([0])), x)
+    assert_matches_torch(lambda t: t.roll(1), lambda t: t.roll(1), x)
 
 
 def test_one_hot_matches_pytorch():

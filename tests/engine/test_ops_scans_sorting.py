@@ -11,18 +11,11 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes, arrays
 
 import chainrule as cr
-from against_torch import assert_matches_torch, torch_or_skip
 from chainrule.types import ValuesIndices
+from operation_checks import assert_gradients, assert_matches_torch, torch_or_skip
 
-BAR = 1e-7
 SETTINGS = settings(max_examples=15, deadline=None, derandomize=True)
 shapes = array_shapes(min_dims=0, max_dims=3, min_side=1, max_side=4)
-
-
-def assert_gradients(fn, inputs, second_order=True):
-    assert cr.max_relative_error(fn, inputs) <= BAR
-    if second_order:
-        assert cr.max_relative_error(fn, inputs, second_order=True) <= 1e-6
 
 
 @st.composite

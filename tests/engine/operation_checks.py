@@ -1,10 +1,43 @@
-"""A test helper shared by the operation tests: the same computation in chainrule and in PyTorch, in float64,
-values and input gradients side by side (the tests skip these comparisons where torch is not installed)."""
+"""Test helpers shared by the operation tests (test_ops_*.py): hypothesis strategies, the gradient check with
+its bar, and the same computation in chainrule and in PyTorch, in float64, values and input gradients side by
+side (the tests skip those comparisons where torch is not installed)."""
 
 import numpy as np
 import pytest
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 
 import chainrule as cr
+
+#: First derivatives against central differences (see chainrule/check.py for the error measure).
+BAR = 1e-7
+#: Second derivatives: central differences of a gradient built with create_graph.
+SECOND_ORDER_BAR = 1e-6
+
+
+def floats(low, high):
+    return st.floats(low, high, allow_nan=False, allow_infinity=False, allow_subnormal=False)
+
+
+def away_from(*kinks, low=-5.0, high=5.0, gap=0.05):
+    """Floats in [low, high] at least ``gap`` away from every kink."""
+    edges = [low] + sorted(kinks) + [high]
+    return st.one_of([floats(a if a == low else a + gap, b if b == high else b - gap)
+                      for a, b in zip(edges[:-1], edges[1:])])
+
+
+def leaf(draw, shape, elements):
+    """A float64 tensor requiring grad, of ``shape``, its elements drawn from ``elements``."""
+    return cr.tensor(draw(arrays(np.float64, shape, elements=elements)), requires_grad=True)
+
+
+def assert_gradients(fn, inputs, second_order=True):
+    """fn's gradients (and, unless told otherwise, its second derivatives) agree with central differences."""
+    first = cr.max_relative_error(fn, inputs)
+    assert first <= BAR, f"first derivative: max relative error {first:.3g}"
+    if second_order:
+        second = cr.max_relative_error(fn, inputs, second_order=True)
+        assert second <= SECOND_ORDER_BAR, f"second derivative: max relative error {second:.3g}"
 
 
 def torch_or_skip():
