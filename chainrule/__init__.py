@@ -32,7 +32,7 @@ from .check import GradcheckError, gradcheck, gradgradcheck, max_relative_error 
 
 from . import functional, nn, optim, data, viz  # noqa: E402
 from .io import load, save  # noqa: E402
-from .viz import explain  # noqa: E402
+from .viz import explain, practice  # noqa: E402
 
 __all__ = [
     "Gate", "Tensor", "tensor", "grad", "no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly", "manual_seed",
@@ -53,5 +53,5 @@ __all__ = [
     "sort", "argsort", "msort", "topk", "kthvalue", "median", "amax", "amin",
     "tril", "triu", "diagonal", "diag", "roll", "einsum",
     "GradcheckError", "gradcheck", "gradgradcheck", "max_relative_error",
-    "functional", "nn", "optim", "data", "viz", "load", "save", "explain", "__version__",
+    "functional", "nn", "optim", "data", "viz", "load", "save", "explain", "practice", "__version__",
 ]

@@ -256,7 +256,8 @@ def _walk_backward(result, root):
 def _run_gate_backward(node, upstream):
     """The gate's own backward on arrays; gradients for inputs that need none are dropped, as the engine does."""
     gate = node.gate
-    grads = gate.backward(upstream, node.output.value, *[w.value for w in node.inputs])
+    with xp.errstate(all="ignore"):  # a non-finite gradient shows in the result; explain() warns in words
+        grads = gate.backward(upstream, node.output.value, *[w.value for w in node.inputs])
     if type(grads) is not tuple:
         grads = (grads,)
     sent = []
@@ -277,7 +278,7 @@ def local_derivatives(node):
     if node.output.value.size != 1 or any(w.value.size != 1 for w in node.inputs):
         return None
     try:
-        with no_grad():
+        with no_grad(), xp.errstate(all="ignore"):
             ones = xp.ones_like(node.output.value)
             grads = node.gate.backward(ones, node.output.value, *[w.value for w in node.inputs])
     except Exception:  # a custom gate may not cope; the explanation then shows sent/upstream only
