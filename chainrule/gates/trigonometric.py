@@ -154,6 +154,7 @@ class Atanh(Gate):
 # ----- user-facing functions -------------------------------------------------------
 @operation("tan")
 def tan(input: TensorLike) -> Tensor:
+    """Tangent of each element (in radians)."""
     return Tan.apply(floating(input))
 
 
@@ -184,11 +185,13 @@ def atan2(input: TensorLike, other: TensorLike) -> Tensor:
 
 @operation("sinh")
 def sinh(input: TensorLike) -> Tensor:
+    """Hyperbolic sine of each element."""
     return Sinh.apply(floating(input))
 
 
 @operation("cosh")
 def cosh(input: TensorLike) -> Tensor:
+    """Hyperbolic cosine of each element."""
     return Cosh.apply(floating(input))
 
 
