@@ -86,11 +86,12 @@ _torch_ready = False
 
 
 def import_torch():
-    """PyTorch on the CPU with one thread per core, set once (call it inside a setup())."""
+    """PyTorch on the CPU with one thread per core (or as many as ``--threads`` says), set once (call it inside
+    a setup())."""
     global _torch_ready
     import torch
     if not _torch_ready:
-        torch.set_num_threads(os.cpu_count())
+        torch.set_num_threads(int(os.environ.get("CHAINRULE_BENCHMARK_THREADS") or os.cpu_count()))
         _torch_ready = True
     return torch
 

@@ -23,6 +23,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OPENBLAS_OVERRIDES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 _REMOVED = "CHAINRULE_BENCHMARK_REMOVED_ENV"  # how the restarted process learns what was removed
+THREADS = "CHAINRULE_BENCHMARK_THREADS"  # --threads, for harness.import_torch
 
 
 def restart_without_openblas_overrides(module="benchmarks"):
@@ -50,7 +51,12 @@ def _parse(argv):
     parser.add_argument("--no-tune", action="store_true",
                         help="do not call chainrule.tune_process_for_training() (here and in the memory children)")
     parser.add_argument("--list", action="store_true", help="list the workloads and exit")
+    parser.add_argument("--threads", type=int, metavar="N",
+                        help="NumPy's BLAS and PyTorch on N threads (default: one per core); on a machine shared with "
+                             "other work, --threads 1 keeps one library's waiting threads from deciding the ratio")
     args = parser.parse_args(argv)
+    if args.threads is not None and args.threads < 1:
+        parser.error(f"--threads must be at least 1, got {args.threads}")
     args.only = [name for item in args.only for name in item.split(",") if name]
     return args
 
@@ -64,6 +70,9 @@ def main(argv=None):
     elif ROOT not in sys.path:
         sys.path.insert(0, ROOT)
     args = _parse(argv)
+    if args.threads:  # before NumPy loads its BLAS; the memory children inherit it too
+        for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", THREADS):
+            os.environ[name] = str(args.threads)
 
     from benchmarks import harness, machine, registry, report
 
