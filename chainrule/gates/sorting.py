@@ -114,7 +114,7 @@ def median(input: TensorLike, dim: int | None = None, keepdim: bool = False) -> 
     None, else (values, indices) along ``dim``. NaN wins: a row holding one has median NaN."""
     x = as_tensor(input)
     if dim is None:
-        if x.size == 0:
+        if x.numel() == 0:
             raise ValueError("median: the tensor is empty, so it has no median")
         return Median.apply(x, axes=tuple(range(x.ndim)), keepdims=False)
     x, d = _prepared(x, dim, "median")

@@ -100,9 +100,10 @@ def test_max_and_min_along_a_dim_give_values_and_indices_as_pytorch():
     low = cr.min(x, 0, keepdim=True)
     np.testing.assert_array_equal(low.values.data, [[1.0, 0.0, 2.0]])
     np.testing.assert_array_equal(low.indices.data, [[0, 1, 1]])
-    # NumPy's spelling keeps NumPy's meaning (values), and so do a tuple of dims and amax/amin.
-    np.testing.assert_array_equal(x.max(axis=1).data, [5.0, 7.0])
-    np.testing.assert_array_equal(x.max(dim=(0, 1)).data, 7.0)
+    # axis= is dim's other name; the values alone over one or several dimensions are amax/amin.
+    np.testing.assert_array_equal(x.max(axis=1).values.data, [5.0, 7.0])
+    with pytest.raises(TypeError, match=r"max: dim must be one int"):
+        x.max(dim=(0, 1))
     np.testing.assert_array_equal(cr.amax(x, 1).data, [5.0, 7.0])
     np.testing.assert_array_equal(cr.amin(x, dim=0).data, [1.0, 0.0, 2.0])
     # Another tensor: the elementwise maximum.
