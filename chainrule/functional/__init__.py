@@ -18,6 +18,7 @@ which shapes and what it expected when they do not fit. The module is split by w
 holds: ``layers``, ``activations`` and ``losses``.
 """
 
+from .attention import scaled_dot_product_attention
 from .activations import elu, gelu, leaky_relu, log_softmax, relu, sigmoid, silu, softmax, softplus, tanh
 from .layers import (adaptive_avg_pool2d, avg_pool2d, batch_norm, conv2d, dropout, embedding, flatten, layer_norm,
                      linear, max_pool2d, pad)
@@ -32,4 +33,5 @@ __all__ = [
     "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
     "multi_margin_loss",
     "flatten", "pad",
+    "scaled_dot_product_attention",
 ]
