@@ -52,8 +52,8 @@ class Recurrence(Gate):
         return steps, n
 
     def _columns(self, array):
-        """(T, N, F) -> a new (T, F, N) array."""
-        return xp.ascontiguousarray(array.transpose(0, 2, 1))
+        """(T, N, F) -> a new (T, F, N) array (always a copy: the loops write into it)."""
+        return array.transpose(0, 2, 1).copy()
 
     def _hold(self, new, old, t):
         """Where a sequence has ended (at step t), its state keeps its previous value."""
