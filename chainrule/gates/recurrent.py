@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from ..autograd import Gate
 from ..backend import xp
+from ..blas import one_thread
 
 
 class Recurrence(Gate):
@@ -140,24 +141,25 @@ class LSTMRecurrence(Recurrence):
         h_prev, c_prev = xp.ascontiguousarray(h0.T), xp.ascontiguousarray(c0.T)
         self.h0, self.c0 = h_prev, c_prev
         product = xp.empty((4 * h, n), dtype=xw.dtype)
-        for t in self.order:
-            a = gates[t]
-            xp.matmul(weight, h_prev, out=product)
-            a += product
-            xp.tanh(a, out=a)
-            a *= half
-            a += shift
-            i, f, g, o = a[:h], a[h:2 * h], a[2 * h:3 * h], a[3 * h:]
-            c = cells[t]
-            xp.multiply(f, c_prev, out=c)
-            xp.multiply(i, g, out=product[:h])
-            c += product[:h]
-            self._hold(c, c_prev, t)
-            xp.tanh(c, out=tanh_cells[t])
-            h_new = states[t]
-            xp.multiply(o, tanh_cells[t], out=h_new)
-            self._hold(h_new, h_prev, t)
-            h_prev, c_prev = h_new, c
+        with one_thread():  # small products in a loop: waking BLAS's threads costs more
+            for t in self.order:
+                a = gates[t]
+                xp.matmul(weight, h_prev, out=product)
+                a += product
+                xp.tanh(a, out=a)
+                a *= half
+                a += shift
+                i, f, g, o = a[:h], a[h:2 * h], a[2 * h:3 * h], a[3 * h:]
+                c = cells[t]
+                xp.multiply(f, c_prev, out=c)
+                xp.multiply(i, g, out=product[:h])
+                c += product[:h]
+                self._hold(c, c_prev, t)
+                xp.tanh(c, out=tanh_cells[t])
+                h_new = states[t]
+                xp.multiply(o, tanh_cells[t], out=h_new)
+                self._hold(h_new, h_prev, t)
+                h_prev, c_prev = h_new, c
         self.gates, self.cells, self.tanh_cells, self.states = gates, cells, tanh_cells, states
         return self._outputs(states), h_prev.T.copy(), c_prev.T.copy()
 
@@ -178,24 +180,25 @@ class LSTMRecurrence(Recurrence):
         through_tanh *= gates[:, 3 * h:]
         upstream_gates = xp.empty((4 * h, n), dtype=dtype)
         w_t = w_hh.T
-        for t in reversed(self.order):
-            if upstream is not None:
-                dh += upstream[t]
-            passed = self._split_by_validity(t, dh, dc)
-            i, f, g = gates[t, :h], gates[t, h:2 * h], gates[t, 2 * h:3 * h]
-            xp.multiply(dh, through_tanh[t], out=upstream_gates[:h])
-            dc += upstream_gates[:h]  # dL/dc_t: through h_t, and from step t+1
-            xp.multiply(dc, g, out=upstream_gates[:h])  # to i
-            xp.multiply(dc, self._previous(cells, self.c0, t), out=upstream_gates[h:2 * h])  # to f
-            xp.multiply(dc, i, out=upstream_gates[2 * h:3 * h])  # to g
-            xp.multiply(dh, tanh_cells[t], out=upstream_gates[3 * h:])  # to o
-            da = d_pre[t]
-            da *= upstream_gates
-            dc *= f
-            xp.matmul(w_t, da, out=dh)
-            if passed is not None:
-                dh += passed[0]
-                dc += passed[1]
+        with one_thread():  # small products in a loop: waking BLAS's threads costs more
+            for t in reversed(self.order):
+                if upstream is not None:
+                    dh += upstream[t]
+                passed = self._split_by_validity(t, dh, dc)
+                i, f, g = gates[t, :h], gates[t, h:2 * h], gates[t, 2 * h:3 * h]
+                xp.multiply(dh, through_tanh[t], out=upstream_gates[:h])
+                dc += upstream_gates[:h]  # dL/dc_t: through h_t, and from step t+1
+                xp.multiply(dc, g, out=upstream_gates[:h])  # to i
+                xp.multiply(dc, self._previous(cells, self.c0, t), out=upstream_gates[h:2 * h])  # to f
+                xp.multiply(dc, i, out=upstream_gates[2 * h:3 * h])  # to g
+                xp.multiply(dh, tanh_cells[t], out=upstream_gates[3 * h:])  # to o
+                da = d_pre[t]
+                da *= upstream_gates
+                dc *= f
+                xp.matmul(w_t, da, out=dh)
+                if passed is not None:
+                    dh += passed[0]
+                    dc += passed[1]
         return self._gradients(d_pre, d_pre, states, dh, dc)
 
 class GRURecurrence(Recurrence):
@@ -218,25 +221,26 @@ class GRURecurrence(Recurrence):
         reset_update, new, hidden_new, states = (xp.empty((steps, k * h, n), dtype=xw.dtype) for k in (2, 1, 1, 1))
         h_prev = self.h0 = xp.ascontiguousarray(h0.T)
         product = xp.empty((3 * h, n), dtype=xw.dtype)
-        for t in self.order:
-            xp.matmul(weight, h_prev, out=product)
-            rz = reset_update[t]
-            xp.add(inputs[t, :2 * h], product[:2 * h], out=rz)
-            xp.tanh(rz, out=rz)
-            rz *= 0.5
-            rz += 0.5
-            hn = hidden_new[t]
-            xp.add(product[2 * h:], b_n, out=hn)
-            candidate = new[t]
-            xp.multiply(rz[:h], hn, out=candidate)
-            candidate += inputs[t, 2 * h:]
-            xp.tanh(candidate, out=candidate)
-            h_new = states[t]
-            xp.subtract(h_prev, candidate, out=h_new)
-            h_new *= rz[h:]
-            h_new += candidate
-            self._hold(h_new, h_prev, t)
-            h_prev = h_new
+        with one_thread():  # small products in a loop: waking BLAS's threads costs more
+            for t in self.order:
+                xp.matmul(weight, h_prev, out=product)
+                rz = reset_update[t]
+                xp.add(inputs[t, :2 * h], product[:2 * h], out=rz)
+                xp.tanh(rz, out=rz)
+                rz *= 0.5
+                rz += 0.5
+                hn = hidden_new[t]
+                xp.add(product[2 * h:], b_n, out=hn)
+                candidate = new[t]
+                xp.multiply(rz[:h], hn, out=candidate)
+                candidate += inputs[t, 2 * h:]
+                xp.tanh(candidate, out=candidate)
+                h_new = states[t]
+                xp.subtract(h_prev, candidate, out=h_new)
+                h_new *= rz[h:]
+                h_new += candidate
+                self._hold(h_new, h_prev, t)
+                h_prev = h_new
         self.reset_update, self.new, self.hidden_new, self.states = reset_update, new, hidden_new, states
         return self._outputs(states), h_prev.T.copy()
 
@@ -255,22 +259,23 @@ class GRURecurrence(Recurrence):
         d_pre = xp.empty((len(states), 3 * h, n), dtype=dtype)
         d_hidden_n = xp.empty((h, n), dtype=dtype)
         difference = xp.empty((h, n), dtype=dtype)
-        for t in reversed(self.order):
-            if upstream is not None:
-                dh += upstream[t]
-            passed = self._split_by_validity(t, dh)
-            da = d_pre[t]
-            xp.multiply(dh, d_new[t], out=da[2 * h:])  # da_n
-            xp.multiply(da[2 * h:], d_rz[t, :h], out=da[:h])  # da_r
-            xp.subtract(self._previous(states, self.h0, t), new[t], out=difference)
-            difference *= dh
-            xp.multiply(difference, d_rz[t, h:], out=da[h:2 * h])  # da_z
-            xp.multiply(da[2 * h:], rz[t, :h], out=d_hidden_n)
-            dh *= rz[t, h:]  # straight through: h_t = ... + z * h_{t-1}
-            dh += w_hh[:2 * h].T @ da[:2 * h]
-            dh += w_hh[2 * h:].T @ d_hidden_n
-            if passed is not None:
-                dh += passed[0]
+        with one_thread():  # small products in a loop: waking BLAS's threads costs more
+            for t in reversed(self.order):
+                if upstream is not None:
+                    dh += upstream[t]
+                passed = self._split_by_validity(t, dh)
+                da = d_pre[t]
+                xp.multiply(dh, d_new[t], out=da[2 * h:])  # da_n
+                xp.multiply(da[2 * h:], d_rz[t, :h], out=da[:h])  # da_r
+                xp.subtract(self._previous(states, self.h0, t), new[t], out=difference)
+                difference *= dh
+                xp.multiply(difference, d_rz[t, h:], out=da[h:2 * h])  # da_z
+                xp.multiply(da[2 * h:], rz[t, :h], out=d_hidden_n)
+                dh *= rz[t, h:]  # straight through: h_t = ... + z * h_{t-1}
+                dh += w_hh[:2 * h].T @ da[:2 * h]
+                dh += w_hh[2 * h:].T @ d_hidden_n
+                if passed is not None:
+                    dh += passed[0]
         d_hidden = d_pre.copy()
         d_hidden[:, 2 * h:] *= rz[:, :h]  # the gradient of W_hn h + b_hn is da_n * r
         return self._gradients(d_pre, d_hidden, states, dh)
@@ -287,16 +292,17 @@ class RNNRecurrence(Recurrence):
         states = self._columns(xw + b_hh)  # (T, H, N), activated in place
         h_prev = self.h0 = xp.ascontiguousarray(h0.T)
         product = xp.empty_like(h_prev)
-        for t in self.order:
-            xp.matmul(w_hh, h_prev, out=product)
-            a = states[t]
-            a += product
-            if self.nonlinearity == "tanh":
-                xp.tanh(a, out=a)
-            else:
-                xp.maximum(a, 0, out=a)
-            self._hold(a, h_prev, t)
-            h_prev = a
+        with one_thread():  # small products in a loop: waking BLAS's threads costs more
+            for t in self.order:
+                xp.matmul(w_hh, h_prev, out=product)
+                a = states[t]
+                a += product
+                if self.nonlinearity == "tanh":
+                    xp.tanh(a, out=a)
+                else:
+                    xp.maximum(a, 0, out=a)
+                self._hold(a, h_prev, t)
+                h_prev = a
         self.states = states
         return self._outputs(states), h_prev.T.copy()
 
@@ -310,15 +316,16 @@ class RNNRecurrence(Recurrence):
         else:
             d_pre = (states > 0).astype(xw.dtype)
         w_t = w_hh.T
-        for t in reversed(self.order):
-            if upstream is not None:
-                dh += upstream[t]
-            passed = self._split_by_validity(t, dh)
-            da = d_pre[t]
-            da *= dh
-            xp.matmul(w_t, da, out=dh)
-            if passed is not None:
-                dh += passed[0]
+        with one_thread():  # small products in a loop: waking BLAS's threads costs more
+            for t in reversed(self.order):
+                if upstream is not None:
+                    dh += upstream[t]
+                passed = self._split_by_validity(t, dh)
+                da = d_pre[t]
+                da *= dh
+                xp.matmul(w_t, da, out=dh)
+                if passed is not None:
+                    dh += passed[0]
         return self._gradients(d_pre, d_pre, states, dh)
 
 
