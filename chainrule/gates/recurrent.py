@@ -125,8 +125,11 @@ class LSTMRecurrence(Recurrence):
     """i, f, g, o = sigmoid, sigmoid, tanh, sigmoid of a_t (PyTorch's gate order);
     c_t = f * c_{t-1} + i * g;  h_t = o * tanh(c_t)."""
 
-    derivative = ("dc_t = dh_t*o*(1-tanh(c_t)^2) + dc_{t+1}*f_{t+1}; da = [dc*g*i(1-i), dc*c_{t-1}*f(1-f), "
-                  "dc*i*(1-g^2), dh*tanh(c_t)*o(1-o)]; dh_{t-1} = W_hh^T da")
+    # Per step, back in time: dc_t = dh_t*o*(1-tanh(c_t)^2) + dc_{t+1}*f_{t+1};
+    # da_t = [dc*g*i(1-i), dc*c_{t-1}*f(1-f), dc*i*(1-g^2), dh*tanh(c_t)*o(1-o)]; dh_{t-1} = W_hh^T da_t + (from above).
+    derivative = ("d/dxw_t lstm = da_t = [dc*g*i(1-i), dc*c_{t-1}*f(1-f), dc*i*(1-g^2), dh*tanh(c_t)*o(1-o)] with "
+                  "dc_t = dh_t*o*(1-tanh(c_t)^2) + dc_{t+1}*f_{t+1}; d/dW_hh lstm = sum_t da_t h_{t-1}^T; "
+                  "d/db_hh lstm = sum_t da_t; d/dh0 lstm = W_hh^T da_0; d/dc0 lstm = dc_0*f_0")
 
     def forward(self, xw, w_hh, b_hh, h0, c0):
         steps, n = self._setup(xw, w_hh)
@@ -205,8 +208,10 @@ class GRURecurrence(Recurrence):
     """r, z = sigmoid(xw_r + W_hr h + b_hr), sigmoid(xw_z + W_hz h + b_hz);
     n = tanh(xw_n + r * (W_hn h + b_hn));  h_t = (1 - z) * n + z * h_{t-1} (PyTorch's order r, z, n)."""
 
-    derivative = ("dn = dh*(1-z); dz = dh*(h_{t-1}-n); da_n = dn*(1-n^2); dr = da_n*(W_hn h+b_hn); "
-                  "da = [dr*r(1-r), dz*z(1-z), da_n]; dh_{t-1} = dh*z + W_hh^T [da_r, da_z, da_n*r]")
+    derivative = ("d/dxw_t gru = da_t = [da_n*(W_hn h+b_hn)*r(1-r), dh*(h_{t-1}-n)*z(1-z), da_n] with da_n = "
+                  "dh*(1-z)*(1-n^2) and dh_{t-1} = dh*z + W_hh^T [da_r, da_z, da_n*r]; "
+                  "d/dW_hh gru = sum_t [da_r, da_z, da_n*r] h_{t-1}^T; d/db_hh gru = sum_t [da_r, da_z, da_n*r]; "
+                  "d/dh0 gru = the dh_{t-1} of the first step")
     input_names = ("xw", "w_hh", "b_hh", "h0")
 
     def forward(self, xw, w_hh, b_hh, h0):
@@ -284,7 +289,9 @@ class GRURecurrence(Recurrence):
 class RNNRecurrence(Recurrence):
     """h_t = tanh(a_t) (or relu(a_t) with ``nonlinearity="relu"``)."""
 
-    derivative = "da_t = dh_t * (1 - h_t^2) (tanh) or dh_t * [h_t > 0] (relu); dh_{t-1} = W_hh^T da_t"
+    derivative = ("d/dxw_t rnn = da_t = dh_t*(1-h_t^2) (tanh) or dh_t*[h_t>0] (relu), with dh_{t-1} = W_hh^T da_t "
+                  "+ (from above); d/dW_hh rnn = sum_t da_t h_{t-1}^T; d/db_hh rnn = sum_t da_t; "
+                  "d/dh0 rnn = W_hh^T da_0")
     input_names = ("xw", "w_hh", "b_hh", "h0")
 
     def forward(self, xw, w_hh, b_hh, h0):
