@@ -19,7 +19,7 @@ import json
 import time
 
 from . import registry
-from .harness import current_and_peak_rss, reset_peak_rss
+from .harness import apply_thread_setting, current_and_peak_rss, reset_peak_rss
 
 
 def main():
@@ -29,6 +29,7 @@ def main():
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
 
+    apply_thread_setting()
     workload = registry.find(args.workload, args.quick)
     run = workload.implementations[args.implementation]()
     gc.collect()

@@ -4,6 +4,7 @@
     --only NAME    only the workloads named NAME or starting with it (repeatable; comma-separated works too)
     --no-memory    skip the child processes that measure peak memory
     --list         list the workloads and exit
+    --threads N    N threads for each library (NumPy's OpenBLAS and PyTorch; default: one per core)
 
 Results go to benchmarks/results/ (RESULTS.md, results.json, ratios.png).
 
@@ -45,6 +46,7 @@ def _parse(argv):
                         help="run the workloads named NAME or starting with NAME (repeatable, or comma-separated)")
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory child processes")
     parser.add_argument("--list", action="store_true", help="list the workloads and exit")
+    parser.add_argument("--threads", type=int, metavar="N", help="threads for each library (default: one per core)")
     args = parser.parse_args(argv)
     args.only = [name for item in args.only for name in item.split(",") if name]
     return args
@@ -60,7 +62,11 @@ def main(argv=None):
         sys.path.insert(0, ROOT)
     args = _parse(argv)
 
+    if args.threads:
+        os.environ["CHAINRULE_BENCHMARK_THREADS"] = str(args.threads)  # the memory children inherit it
     from benchmarks import harness, machine, registry, report
+
+    harness.apply_thread_setting()
 
     if args.list:
         for workload in registry.build(args.quick):

@@ -106,7 +106,7 @@ class MultiheadAttention(Module):
         bias = self._mask_bias(key_padding_mask, attn_mask, is_causal, n, length, source, q.dtype, unbatched)
         q, k, v = self._project(q, k, v, query is key and key is value)
         result = A.attend(q, k, v, bias, None, self.dropout if self.training else 0.0, None, self.generator,
-                          self._describe(), with_weights=need_weights)
+                          "MultiheadAttention", with_weights=need_weights)
         out, weights = result if need_weights else (result, None)
         out = self.out_proj(out.permute(0, 2, 1, 3).reshape(n, length, self.embed_dim))
         if unbatched:
