@@ -1,20 +1,23 @@
-"""Recurrences as gates: one gate runs a whole sequence through an RNN, LSTM or GRU cell.
+"""Recurrences as gates: one gate runs a whole sequence through an RNN, LSTM or GRU layer (one direction).
 
 Backpropagation through time is the chain rule applied once per time step, from the last
 step back to the first. Recorded step by step, a 1,000-step LSTM would be some 20,000 small
-gates; here one gate per layer and direction loops over time in NumPy going forward, keeps
-what its backward needs (the gate activations and cell states of every step), and loops back
-over time in NumPy going backward. The input projection of every time step (x_t W_ih^T + b_ih)
-is one product before the gate (``F.linear``), and so are the weight gradients after it:
+gates; here one gate per layer and direction does it all. Its forward projects the inputs of
+every time step with one product (x_t W_ih^T for all t at once), then loops over time in NumPy,
+keeping what its backward needs (the gate activations and cell states of every step); its
+backward loops back over time in NumPy:
 
-    forward, per step:   a_t = xw_t + W_hh h_{t-1} (+ b_hh),  (h_t, c_t) = cell(a_t, h_{t-1}, c_{t-1})
+    forward, per step:   a_t = x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh
+                         (h_t, c_t) = cell(a_t, h_{t-1}, c_{t-1})
     backward, per step:  da_t = dL/da_t from dL/dh_t (from above and from step t+1) and the cell's
-                         local derivatives; dL/dh_{t-1} = W_hh^T da_t
-    after the loop:      dL/dW_hh = sum_t da_t h_{t-1}^T (one product),  dL/dxw = da
+                         local derivatives;  dL/dh_{t-1} = da_t W_hh;  dW_hh += da_t^T h_{t-1},
+                         dW_ih += da_t^T x_t
+    after the loop:      dL/dx = da W_ih for every step at once (one product), db = sum of da
 
-Inside, the states are columns, (hidden, batch), so that each gate's block of the (4H, N)
-activations is contiguous. Sigmoids are computed as 0.5 * tanh(x / 2) + 0.5 with the halving
-folded into the weights, so that one tanh call activates every gate of a step.
+Inside, states are columns, (hidden, batch), so that each gate's block of a step's (4H, N)
+activations is contiguous, and the projected inputs are computed straight into that layout (no
+transposing copy of a (T, N, 4H) array). Sigmoids are computed as 0.5 * tanh(x / 2) + 0.5 with
+the halving folded into the weights, so that one tanh call activates every gate of a step.
 
 ``lengths`` (one per sequence, or None) let sequences end early: past its length a sequence's
 state stops changing and its outputs are 0, as PyTorch's packed sequences give. In the reverse
@@ -30,21 +33,21 @@ from ..blas import one_thread
 
 
 class Recurrence(Gate):
-    """What the three recurrences share: the order of the steps, the masks of ended sequences, moving
-    between the (T, N, features) layout of the tensors and the (T, features, N) layout of the loops,
-    and the gradients that are products over all time steps.
+    """What the three recurrences share: the order of the steps, the masks of ended sequences, the input
+    projection, the layouts, and the gradients of the inputs and weights.
 
-    Inputs: ``xw`` (T, N, G) (the projected inputs, b_ih included), ``w_hh`` (G, H), ``b_hh`` (G,) (zeros
-    for a layer without biases), ``h0`` (N, H) and, for the LSTM, ``c0`` (N, H). Constants: ``reverse``, ``lengths``
+    Inputs: ``x`` (T, N, I) (any strides: a batch-first input seen time-major is fine), ``w_ih`` (G, I),
+    ``w_hh`` (G, H), ``b_ih`` and ``b_hh`` (G,) (zeros for a layer without biases), ``h0`` (N, H) and,
+    for the LSTM, ``c0`` (N, H); G is H times the number of gates. Constants: ``reverse``, ``lengths``
     (an int array (N,) or None). Outputs: the output (T, N, H), h_n (N, H) and, for the LSTM, c_n.
     """
 
     once_differentiable = True
     fresh_gradients = True
-    input_names = ("xw", "w_hh", "b_hh", "h0", "c0")
+    input_names = ("x", "w_ih", "w_hh", "b_ih", "b_hh", "h0", "c0")
 
-    def _setup(self, xw, w_hh):
-        steps, n = xw.shape[:2]
+    def _setup(self, x, w_hh):
+        steps, n = x.shape[:2]
         self.hidden = w_hh.shape[1]
         self.order = range(steps - 1, -1, -1) if self.reverse else range(steps)
         self.valid = None  # (T, 1, N) booleans: which sequences are still running at each step
@@ -52,9 +55,10 @@ class Recurrence(Gate):
             self.valid = (xp.arange(steps)[:, None] < self.lengths[None, :])[:, None, :]
         return steps, n
 
-    def _columns(self, array):
-        """(T, N, F) -> a new (T, F, N) array (always a copy: the loops write into it)."""
-        return array.transpose(0, 2, 1).copy()
+    @staticmethod
+    def _project(x, w_ih):
+        """x_t W_ih^T for every step, as (T, G, N) columns: one batched product, W_ih @ x_t^T."""
+        return xp.matmul(w_ih, x.transpose(0, 2, 1))
 
     def _hold(self, new, old, t):
         """Where a sequence has ended (at step t), its state keeps its previous value."""
@@ -72,7 +76,7 @@ class Recurrence(Gate):
         """The output's gradient in the loops' layout, 0 where a sequence has ended (None if none came)."""
         if grad_out is None:
             return None
-        columns = self._columns(grad_out)
+        columns = grad_out.transpose(0, 2, 1).copy()
         if self.valid is not None:
             columns *= self.valid
         return columns
@@ -91,33 +95,35 @@ class Recurrence(Gate):
             g *= self.valid[t]
         return passed
 
-    def _weight_gradient(self, d_pre, states, h0_columns):
-        """sum_t da_t h_{t-1}^T over every step, with h_{-1} = h0, as two products."""
-        if len(states) == 1:
-            return d_pre[0] @ h0_columns.T
-        if self.reverse:  # step t follows step t+1; the last step follows h0
-            total = xp.tensordot(d_pre[:-1], states[1:], axes=([0, 2], [0, 2]))
-            total += d_pre[-1] @ h0_columns.T
-        else:
-            total = xp.tensordot(d_pre[1:], states[:-1], axes=([0, 2], [0, 2]))
-            total += d_pre[0] @ h0_columns.T
-        return total
-
     def _previous(self, states, initial, t):
         """The state before step t (in the direction of the loop)."""
         before = t + 1 if self.reverse else t - 1
         return initial if before < 0 or before >= len(states) else states[before]
 
+    def _weight_gradients(self, x, w_ih, w_hh):
+        """Zeroed accumulators for dW_ih and dW_hh (None where no gradient is wanted), and a scratch array."""
+        d_w_ih = xp.zeros(w_ih.shape, dtype=w_ih.dtype) if self.wants(1) else None
+        d_w_hh = xp.zeros(w_hh.shape, dtype=w_hh.dtype) if self.wants(2) else None
+        return d_w_ih, d_w_hh
 
-    def _gradients(self, d_pre, d_hidden, states, dh, dc=None):
-        """The gradients of every input from the per-step gradients of the pre-activations: ``d_pre``
-        (T, G, N) those of xw, ``d_hidden`` those of W_hh h_{t-1} + b_hh (the same but for the GRU)."""
-        d_xw = d_pre.transpose(0, 2, 1).copy() if self.wants(0) else None
-        d_w = self._weight_gradient(d_hidden, states, self.h0) if self.wants(1) else None
-        d_b = d_hidden.sum(axis=(0, 2)) if self.wants(2) else None
-        grads = [d_xw, d_w, d_b, dh.T.copy() if self.wants(3) else None]
+    def _accumulate(self, d_w_ih, d_w_hh, d_pre_t, d_hidden_t, x, t, h_prev, scratch_ih, scratch_hh):
+        """dW_ih += da_t x_t, dW_hh += da_t h_{t-1}^T (da_t as (G, N) columns)."""
+        if d_w_ih is not None:
+            xp.matmul(d_pre_t, x[t], out=scratch_ih)
+            d_w_ih += scratch_ih
+        if d_w_hh is not None:
+            xp.matmul(d_hidden_t, h_prev.T, out=scratch_hh)
+            d_w_hh += scratch_hh
+
+    def _gradients(self, x, w_ih, d_pre, d_hidden_bias, d_w_ih, d_w_hh, dh, dc=None):
+        """Every input's gradient: dx = da W_ih for all steps (one product), the biases' sums, the weights'
+        accumulated sums and the initial states'. ``d_hidden_bias`` is b_hh's (b_ih's is d_pre's sum)."""
+        d_x = xp.matmul(w_ih.T, d_pre).transpose(0, 2, 1).copy() if self.wants(0) else None
+        d_b_ih = d_pre.sum(axis=(0, 2)) if self.wants(3) else None
+        d_b_hh = (d_hidden_bias if d_hidden_bias is not None else d_pre.sum(axis=(0, 2))) if self.wants(4) else None
+        grads = [d_x, d_w_ih, d_w_hh, d_b_ih, d_b_hh, dh.T.copy() if self.wants(5) else None]
         if dc is not None:
-            grads.append(dc.T.copy() if self.wants(4) else None)
+            grads.append(dc.T.copy() if self.wants(6) else None)
         return tuple(grads)
 
 
@@ -126,25 +132,26 @@ class LSTMRecurrence(Recurrence):
     c_t = f * c_{t-1} + i * g;  h_t = o * tanh(c_t)."""
 
     # Per step, back in time: dc_t = dh_t*o*(1-tanh(c_t)^2) + dc_{t+1}*f_{t+1};
-    # da_t = [dc*g*i(1-i), dc*c_{t-1}*f(1-f), dc*i*(1-g^2), dh*tanh(c_t)*o(1-o)]; dh_{t-1} = W_hh^T da_t + (from above).
-    derivative = ("d/dxw_t lstm = da_t = [dc*g*i(1-i), dc*c_{t-1}*f(1-f), dc*i*(1-g^2), dh*tanh(c_t)*o(1-o)] with "
-                  "dc_t = dh_t*o*(1-tanh(c_t)^2) + dc_{t+1}*f_{t+1}; d/dW_hh lstm = sum_t da_t h_{t-1}^T; "
-                  "d/db_hh lstm = sum_t da_t; d/dh0 lstm = W_hh^T da_0; d/dc0 lstm = dc_0*f_0")
+    # da_t = [dc*g*i(1-i), dc*c_{t-1}*f(1-f), dc*i*(1-g^2), dh*tanh(c_t)*o(1-o)]; dh_{t-1} = da_t W_hh (+ above).
+    derivative = ("d/dx_t lstm = da_t W_ih with da_t = [dc*g*i(1-i), dc*c_{t-1}*f(1-f), dc*i*(1-g^2), "
+                  "dh*tanh(c_t)*o(1-o)] and dc_t = dh_t*o*(1-tanh(c_t)^2) + dc_{t+1}*f_{t+1}; "
+                  "d/dW_ih lstm = sum_t da_t^T x_t; d/dW_hh lstm = sum_t da_t^T h_{t-1}; d/db_ih lstm = sum_t da_t; "
+                  "d/db_hh lstm = sum_t da_t; d/dh0 lstm = da_0 W_hh; d/dc0 lstm = dc_0*f_0")
 
-    def forward(self, xw, w_hh, b_hh, h0, c0):
-        steps, n = self._setup(xw, w_hh)
-        h = self.hidden
-        half = xp.ones((4 * h, 1), dtype=xw.dtype)  # sigmoid(x) = 0.5 tanh(x/2) + 0.5 for i, f and o
+    def forward(self, x, w_ih, w_hh, b_ih, b_hh, h0, c0):
+        steps, n = self._setup(x, w_hh)
+        h, dtype = self.hidden, w_hh.dtype
+        half = xp.ones((4 * h, 1), dtype=dtype)  # sigmoid(a) = 0.5 tanh(a/2) + 0.5 for i, f and o
         half[:2 * h] = half[3 * h:] = 0.5
-        shift = (half != 1).astype(xw.dtype) * 0.5
-        gates = self._columns(xw + b_hh)  # (T, 4H, N), activated in place below
-        gates *= half
+        shift = (half != 1).astype(dtype) * 0.5
+        gates = self._project(x, w_ih * half)  # (T, 4H, N): a_t (halved where a sigmoid follows), activated below
+        gates += ((b_ih + b_hh) * half[:, 0])[:, None]
         weight = w_hh * half
-        cells, tanh_cells, states = (xp.empty((steps, h, n), dtype=xw.dtype) for _ in range(3))
+        cells, tanh_cells, states = (xp.empty((steps, h, n), dtype=dtype) for _ in range(3))
         h_prev, c_prev = xp.ascontiguousarray(h0.T), xp.ascontiguousarray(c0.T)
         self.h0, self.c0 = h_prev, c_prev
-        product = xp.empty((4 * h, n), dtype=xw.dtype)
-        with one_thread():  # small products in a loop: waking BLAS's threads costs more
+        product = xp.empty((4 * h, n), dtype=dtype)
+        with one_thread():  # small products in a loop: waking BLAS's threads costs more than they save
             for t in self.order:
                 a = gates[t]
                 xp.matmul(weight, h_prev, out=product)
@@ -166,9 +173,9 @@ class LSTMRecurrence(Recurrence):
         self.gates, self.cells, self.tanh_cells, self.states = gates, cells, tanh_cells, states
         return self._outputs(states), h_prev.T.copy(), c_prev.T.copy()
 
-    def backward(self, grads, outs, xw, w_hh, b_hh, h0, c0):
+    def backward(self, grads, outs, x, w_ih, w_hh, b_ih, b_hh, h0, c0):
         grad_out, grad_h, grad_c = grads
-        h, n, dtype = self.hidden, xw.shape[1], xw.dtype
+        h, n, dtype = self.hidden, x.shape[1], w_hh.dtype
         gates, cells, tanh_cells, states = self.gates, self.cells, self.tanh_cells, self.states
         upstream = self._upstream(grad_out)
         dh, dc = self._initial_gradient(grad_h, n, dtype), self._initial_gradient(grad_c, n, dtype)
@@ -182,51 +189,60 @@ class LSTMRecurrence(Recurrence):
         xp.subtract(1, through_tanh, out=through_tanh)
         through_tanh *= gates[:, 3 * h:]
         upstream_gates = xp.empty((4 * h, n), dtype=dtype)
+        d_w_ih, d_w_hh = self._weight_gradients(x, w_ih, w_hh)
+        scratch_ih, scratch_hh = xp.empty(w_ih.shape, dtype), xp.empty(w_hh.shape, dtype)
         w_t = w_hh.T
-        with one_thread():  # small products in a loop: waking BLAS's threads costs more
+        with one_thread():
             for t in reversed(self.order):
                 if upstream is not None:
                     dh += upstream[t]
                 passed = self._split_by_validity(t, dh, dc)
                 i, f, g = gates[t, :h], gates[t, h:2 * h], gates[t, 2 * h:3 * h]
+                c_prev = self._previous(cells, self.c0, t)
                 xp.multiply(dh, through_tanh[t], out=upstream_gates[:h])
                 dc += upstream_gates[:h]  # dL/dc_t: through h_t, and from step t+1
                 xp.multiply(dc, g, out=upstream_gates[:h])  # to i
-                xp.multiply(dc, self._previous(cells, self.c0, t), out=upstream_gates[h:2 * h])  # to f
+                xp.multiply(dc, c_prev, out=upstream_gates[h:2 * h])  # to f
                 xp.multiply(dc, i, out=upstream_gates[2 * h:3 * h])  # to g
                 xp.multiply(dh, tanh_cells[t], out=upstream_gates[3 * h:])  # to o
                 da = d_pre[t]
                 da *= upstream_gates
                 dc *= f
+                self._accumulate(d_w_ih, d_w_hh, da, da, x, t, self._previous(states, self.h0, t), scratch_ih,
+                                 scratch_hh)
                 xp.matmul(w_t, da, out=dh)
                 if passed is not None:
                     dh += passed[0]
                     dc += passed[1]
-        return self._gradients(d_pre, d_pre, states, dh, dc)
+        return self._gradients(x, w_ih, d_pre, None, d_w_ih, d_w_hh, dh, dc)
+
 
 class GRURecurrence(Recurrence):
-    """r, z = sigmoid(xw_r + W_hr h + b_hr), sigmoid(xw_z + W_hz h + b_hz);
-    n = tanh(xw_n + r * (W_hn h + b_hn));  h_t = (1 - z) * n + z * h_{t-1} (PyTorch's order r, z, n)."""
+    """r, z = sigmoid(x W_i{r,z}^T + b_i{r,z} + h W_h{r,z}^T + b_h{r,z});
+    n = tanh(x W_in^T + b_in + r * (h W_hn^T + b_hn));  h_t = (1 - z) * n + z * h_{t-1} (PyTorch's order r, z, n)."""
 
-    derivative = ("d/dxw_t gru = da_t = [da_n*(W_hn h+b_hn)*r(1-r), dh*(h_{t-1}-n)*z(1-z), da_n] with da_n = "
-                  "dh*(1-z)*(1-n^2) and dh_{t-1} = dh*z + W_hh^T [da_r, da_z, da_n*r]; "
-                  "d/dW_hh gru = sum_t [da_r, da_z, da_n*r] h_{t-1}^T; d/db_hh gru = sum_t [da_r, da_z, da_n*r]; "
+    derivative = ("d/dx_t gru = da_t W_ih with da_t = [da_n*(W_hn h+b_hn)*r(1-r), dh*(h_{t-1}-n)*z(1-z), da_n], "
+                  "da_n = dh*(1-z)*(1-n^2) and dh_{t-1} = dh*z + [da_r, da_z, da_n*r] W_hh; "
+                  "d/dW_ih gru = sum_t da_t^T x_t; d/dW_hh gru = sum_t [da_r, da_z, da_n*r]^T h_{t-1}; "
+                  "d/db_ih gru = sum_t da_t; d/db_hh gru = sum_t [da_r, da_z, da_n*r]; "
                   "d/dh0 gru = the dh_{t-1} of the first step")
-    input_names = ("xw", "w_hh", "b_hh", "h0")
+    input_names = ("x", "w_ih", "w_hh", "b_ih", "b_hh", "h0")
 
-    def forward(self, xw, w_hh, b_hh, h0):
-        steps, n = self._setup(xw, w_hh)
-        h = self.hidden
-        inputs = self._columns(xw)  # (T, 3H, N)
-        inputs[:, :2 * h] += b_hh[:2 * h, None]  # b_hr and b_hz add like the input biases; b_hn does not
-        inputs[:, :2 * h] *= 0.5  # sigmoid(x) = 0.5 tanh(x/2) + 0.5
-        weight = w_hh.copy()
-        weight[:2 * h] *= 0.5
+    def forward(self, x, w_ih, w_hh, b_ih, b_hh, h0):
+        steps, n = self._setup(x, w_hh)
+        h, dtype = self.hidden, w_hh.dtype
+        half = xp.ones((3 * h, 1), dtype=dtype)  # sigmoid(a) = 0.5 tanh(a/2) + 0.5 for r and z
+        half[:2 * h] = 0.5
+        inputs = self._project(x, w_ih * half)  # (T, 3H, N)
+        bias = b_ih.copy()
+        bias[:2 * h] += b_hh[:2 * h]  # b_hr and b_hz add like the input biases; b_hn sits inside r * (...)
+        inputs += (bias * half[:, 0])[:, None]
+        weight = w_hh * half
         b_n = b_hh[2 * h:, None]
-        reset_update, new, hidden_new, states = (xp.empty((steps, k * h, n), dtype=xw.dtype) for k in (2, 1, 1, 1))
+        reset_update, new, hidden_new, states = (xp.empty((steps, k * h, n), dtype=dtype) for k in (2, 1, 1, 1))
         h_prev = self.h0 = xp.ascontiguousarray(h0.T)
-        product = xp.empty((3 * h, n), dtype=xw.dtype)
-        with one_thread():  # small products in a loop: waking BLAS's threads costs more
+        product = xp.empty((3 * h, n), dtype=dtype)
+        with one_thread():  # small products in a loop: waking BLAS's threads costs more than they save
             for t in self.order:
                 xp.matmul(weight, h_prev, out=product)
                 rz = reset_update[t]
@@ -249,9 +265,9 @@ class GRURecurrence(Recurrence):
         self.reset_update, self.new, self.hidden_new, self.states = reset_update, new, hidden_new, states
         return self._outputs(states), h_prev.T.copy()
 
-    def backward(self, grads, outs, xw, w_hh, b_hh, h0):
+    def backward(self, grads, outs, x, w_ih, w_hh, b_ih, b_hh, h0):
         grad_out, grad_h = grads
-        h, n, dtype = self.hidden, xw.shape[1], xw.dtype
+        h, n, dtype = self.hidden, x.shape[1], w_hh.dtype
         rz, new, hidden_new, states = self.reset_update, self.new, self.hidden_new, self.states
         upstream = self._upstream(grad_out)
         dh = self._initial_gradient(grad_h, n, dtype)
@@ -262,44 +278,51 @@ class GRURecurrence(Recurrence):
         d_new = 1 - new * new
         d_new *= 1 - rz[:, h:]  # da_n = dh * (1-z) * (1-n^2)
         d_pre = xp.empty((len(states), 3 * h, n), dtype=dtype)
-        d_hidden_n = xp.empty((h, n), dtype=dtype)
+        d_hidden = xp.empty((3 * h, n), dtype=dtype)  # this step's gradient of W_hh h_{t-1} + b_hh
+        d_b_hh = xp.zeros(3 * h, dtype=dtype)
         difference = xp.empty((h, n), dtype=dtype)
-        with one_thread():  # small products in a loop: waking BLAS's threads costs more
+        d_w_ih, d_w_hh = self._weight_gradients(x, w_ih, w_hh)
+        scratch_ih, scratch_hh = xp.empty(w_ih.shape, dtype), xp.empty(w_hh.shape, dtype)
+        w_t = w_hh.T
+        with one_thread():
             for t in reversed(self.order):
                 if upstream is not None:
                     dh += upstream[t]
                 passed = self._split_by_validity(t, dh)
+                h_prev = self._previous(states, self.h0, t)
                 da = d_pre[t]
                 xp.multiply(dh, d_new[t], out=da[2 * h:])  # da_n
                 xp.multiply(da[2 * h:], d_rz[t, :h], out=da[:h])  # da_r
-                xp.subtract(self._previous(states, self.h0, t), new[t], out=difference)
+                xp.subtract(h_prev, new[t], out=difference)
                 difference *= dh
                 xp.multiply(difference, d_rz[t, h:], out=da[h:2 * h])  # da_z
-                xp.multiply(da[2 * h:], rz[t, :h], out=d_hidden_n)
+                d_hidden[:2 * h] = da[:2 * h]
+                xp.multiply(da[2 * h:], rz[t, :h], out=d_hidden[2 * h:])  # W_hn h + b_hn gets da_n * r
+                d_b_hh += d_hidden.sum(axis=1)
+                self._accumulate(d_w_ih, d_w_hh, da, d_hidden, x, t, h_prev, scratch_ih, scratch_hh)
                 dh *= rz[t, h:]  # straight through: h_t = ... + z * h_{t-1}
-                dh += w_hh[:2 * h].T @ da[:2 * h]
-                dh += w_hh[2 * h:].T @ d_hidden_n
+                dh += w_t @ d_hidden
                 if passed is not None:
                     dh += passed[0]
-        d_hidden = d_pre.copy()
-        d_hidden[:, 2 * h:] *= rz[:, :h]  # the gradient of W_hn h + b_hn is da_n * r
-        return self._gradients(d_pre, d_hidden, states, dh)
+        return self._gradients(x, w_ih, d_pre, d_b_hh, d_w_ih, d_w_hh, dh)
 
 
 class RNNRecurrence(Recurrence):
     """h_t = tanh(a_t) (or relu(a_t) with ``nonlinearity="relu"``)."""
 
-    derivative = ("d/dxw_t rnn = da_t = dh_t*(1-h_t^2) (tanh) or dh_t*[h_t>0] (relu), with dh_{t-1} = W_hh^T da_t "
-                  "+ (from above); d/dW_hh rnn = sum_t da_t h_{t-1}^T; d/db_hh rnn = sum_t da_t; "
-                  "d/dh0 rnn = W_hh^T da_0")
-    input_names = ("xw", "w_hh", "b_hh", "h0")
+    derivative = ("d/dx_t rnn = da_t W_ih with da_t = dh_t*(1-h_t^2) (tanh) or dh_t*[h_t>0] (relu) and "
+                  "dh_{t-1} = da_t W_hh + (from above); d/dW_ih rnn = sum_t da_t^T x_t; "
+                  "d/dW_hh rnn = sum_t da_t^T h_{t-1}; d/db_ih rnn = sum_t da_t; d/db_hh rnn = sum_t da_t; "
+                  "d/dh0 rnn = da_0 W_hh")
+    input_names = ("x", "w_ih", "w_hh", "b_ih", "b_hh", "h0")
 
-    def forward(self, xw, w_hh, b_hh, h0):
-        self._setup(xw, w_hh)
-        states = self._columns(xw + b_hh)  # (T, H, N), activated in place
+    def forward(self, x, w_ih, w_hh, b_ih, b_hh, h0):
+        self._setup(x, w_hh)
+        states = self._project(x, w_ih)  # (T, H, N): a_t, activated in place
+        states += (b_ih + b_hh)[:, None]
         h_prev = self.h0 = xp.ascontiguousarray(h0.T)
         product = xp.empty_like(h_prev)
-        with one_thread():  # small products in a loop: waking BLAS's threads costs more
+        with one_thread():  # small products in a loop: waking BLAS's threads costs more than they save
             for t in self.order:
                 xp.matmul(w_hh, h_prev, out=product)
                 a = states[t]
@@ -313,27 +336,31 @@ class RNNRecurrence(Recurrence):
         self.states = states
         return self._outputs(states), h_prev.T.copy()
 
-    def backward(self, grads, outs, xw, w_hh, b_hh, h0):
+    def backward(self, grads, outs, x, w_ih, w_hh, b_ih, b_hh, h0):
         grad_out, grad_h = grads
-        states = self.states
+        states, dtype = self.states, w_hh.dtype
         upstream = self._upstream(grad_out)
-        dh = self._initial_gradient(grad_h, xw.shape[1], xw.dtype)
+        dh = self._initial_gradient(grad_h, x.shape[1], dtype)
         if self.nonlinearity == "tanh":
             d_pre = 1 - states * states
         else:
-            d_pre = (states > 0).astype(xw.dtype)
+            d_pre = (states > 0).astype(dtype)
+        d_w_ih, d_w_hh = self._weight_gradients(x, w_ih, w_hh)
+        scratch_ih, scratch_hh = xp.empty(w_ih.shape, dtype), xp.empty(w_hh.shape, dtype)
         w_t = w_hh.T
-        with one_thread():  # small products in a loop: waking BLAS's threads costs more
+        with one_thread():
             for t in reversed(self.order):
                 if upstream is not None:
                     dh += upstream[t]
                 passed = self._split_by_validity(t, dh)
                 da = d_pre[t]
                 da *= dh
+                self._accumulate(d_w_ih, d_w_hh, da, da, x, t, self._previous(states, self.h0, t), scratch_ih,
+                                 scratch_hh)
                 xp.matmul(w_t, da, out=dh)
                 if passed is not None:
                     dh += passed[0]
-        return self._gradients(d_pre, d_pre, states, dh)
+        return self._gradients(x, w_ih, d_pre, None, d_w_ih, d_w_hh, dh)
 
 
 RECURRENCES = {"LSTM": LSTMRecurrence, "GRU": GRURecurrence, "RNN_TANH": RNNRecurrence, "RNN_RELU": RNNRecurrence}

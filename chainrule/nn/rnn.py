@@ -1,10 +1,10 @@
 """Recurrent layers: RNN, LSTM, GRU and their single-step cells, with PyTorch's arguments, gate order,
 parameter names (``weight_ih_l0``, ``weight_hh_l0_reverse``, ``bias_ih_l1``, ...) and initialisation.
 
-Each layer and direction runs as two gates: the input projection of every time step as one
-product (``F.linear``: x_t W_ih^T + b_ih for all t at once), then the recurrence, one gate that
-loops over time in NumPy forward and backward (``chainrule.gates.recurrent``). A 1,000-step
-sequence is two gates per layer and direction, not tens of thousands.
+Each layer and direction runs as one gate (``chainrule.gates.recurrent``): it projects the inputs
+of every time step with one product (x_t W_ih^T + b_ih for all t at once), then loops over time
+in NumPy forward and backward. A 1,000-step sequence is one gate per layer and direction, not tens
+of thousands.
 
 Layouts are PyTorch's: input (T, N, input_size), or (N, T, input_size) with ``batch_first``, or
 (T, input_size) unbatched, or a ``PackedSequence`` (``nn.utils.rnn``) for sequences of unequal
@@ -36,9 +36,12 @@ def _mode(name, nonlinearity):
     return "RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU"
 
 
-def _recur(mode, xw, w_hh, b_hh, h0, c0=None, reverse=False, lengths=None):
-    """One recurrence gate; returns (output (T, N, H), h_n, c_n or None)."""
-    inputs = (xw, w_hh, b_hh, h0) if c0 is None else (xw, w_hh, b_hh, h0, c0)
+def _recur(mode, x, w_ih, w_hh, b_ih, b_hh, h0, c0=None, reverse=False, lengths=None):
+    """One recurrence gate over x (T, N, I); returns (output (T, N, H), h_n, c_n or None). Missing biases
+    are zeros (constants)."""
+    if b_ih is None:
+        b_ih = b_hh = Tensor(xp.zeros(w_hh.shape[0], dtype=w_hh.dtype))
+    inputs = (x, w_ih, w_hh, b_ih, b_hh, h0) if c0 is None else (x, w_ih, w_hh, b_ih, b_hh, h0, c0)
     outs = RECURRENCES[mode].apply(*inputs, reverse=reverse, lengths=lengths,
                                    nonlinearity="relu" if mode == "RNN_RELU" else "tanh")
     return outs if mode == "LSTM" else (*outs, None)
@@ -130,10 +133,9 @@ class RNNBase(Module):
                 index = layer * directions + direction
                 params = [getattr(self, name) for name in self._weights[index]]
                 w_ih, w_hh = params[:2]
-                b_ih, b_hh = params[2:] if self.bias else (None, Tensor(xp.zeros(w_hh.shape[0], dtype=x.dtype)))
-                xw = F.linear(x, w_ih, b_ih)
-                out, h_n, c_n = _recur(self.mode, xw, w_hh, b_hh, h0[index], None if c0 is None else c0[index],
-                                       reverse=bool(direction), lengths=lengths)
+                b_ih, b_hh = params[2:] if self.bias else (None, None)
+                out, h_n, c_n = _recur(self.mode, x, w_ih, w_hh, b_ih, b_hh, h0[index],
+                                       None if c0 is None else c0[index], reverse=bool(direction), lengths=lengths)
                 outputs.append(out)
                 h_finals.append(h_n)
                 c_finals.append(c_n)
@@ -298,9 +300,8 @@ class RNNCellBase(Module):
                                      f"for input of shape {tuple(x.shape)}")
                 state = state.reshape((n, self.hidden_size))
             checked.append(state)
-        b_hh = self.bias_hh if self.bias else Tensor(xp.zeros(self.weight_hh.shape[0], dtype=x.dtype))
-        xw = F.linear(x.reshape((1, n, self.input_size)), self.weight_ih, self.bias_ih)
-        _, h, c = _recur(self.mode, xw, self.weight_hh, b_hh, *checked)
+        _, h, c = _recur(self.mode, x.reshape((1, n, self.input_size)), self.weight_ih, self.weight_hh, self.bias_ih,
+                         self.bias_hh, *checked)
         if unbatched:
             h = h.reshape(shape)
             c = c.reshape(shape) if c is not None else None

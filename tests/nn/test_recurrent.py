@@ -27,16 +27,20 @@ def weighted_sum(outputs):
 # ----- the recurrence gates ----------------------------------------------------------------------------------
 @settings(max_examples=30)
 @given(mode=st.sampled_from(sorted(MODES)), steps=st.integers(1, 4), batch=st.integers(1, 3),
-       hidden=st.integers(1, 3), reverse=st.booleans(), ragged=st.booleans())
-def test_recurrence_gradients_match_central_differences(mode, steps, batch, hidden, reverse, ragged):
+       features=st.integers(1, 3), hidden=st.integers(1, 3), reverse=st.booleans(), ragged=st.booleans(),
+       batch_first=st.booleans())
+def test_recurrence_gradients_match_central_differences(mode, steps, batch, features, hidden, reverse, ragged,
+                                                        batch_first):
     g = MODES[mode] * hidden
-    inputs = [leaf(steps, batch, g), leaf(g, hidden), leaf(g), leaf(batch, hidden)]
+    x = leaf(batch, steps, features) if batch_first else leaf(steps, batch, features)
+    inputs = [x, leaf(g, features), leaf(g, hidden), leaf(g), leaf(g), leaf(batch, hidden)]
     if mode == "LSTM":
         inputs.append(leaf(batch, hidden))
     lengths = rng.integers(1, steps + 1, batch) if ragged else None
 
-    def run(*xs):
-        return weighted_sum(RECURRENCES[mode].apply(*xs, reverse=reverse, lengths=lengths,
+    def run(x, *rest):
+        x = x.transpose(0, 1) if batch_first else x  # a strided (time-major view of a batch-first) input
+        return weighted_sum(RECURRENCES[mode].apply(x, *rest, reverse=reverse, lengths=lengths,
                                                     nonlinearity="relu" if mode == "RNN_RELU" else "tanh"))
 
     assert cr.max_relative_error(run, inputs) < 1e-6
@@ -52,19 +56,20 @@ def test_recurrence_is_once_differentiable_and_says_so():
 
 
 @pytest.mark.parametrize("name", ["RNN", "LSTM", "GRU"])
-def test_a_layer_is_two_gates_per_layer_and_direction(name):
+def test_a_layer_is_one_gate_per_layer_and_direction(name):
     layer = getattr(nn, name)(3, 4, num_layers=2, bidirectional=True)
     out, _ = layer(np.zeros((50, 2, 3), np.float32))
-    gates, stack = set(), [out.gate]
+    gates, seen, stack = [], set(), [out.gate]
     while stack:
         gate = stack.pop()
-        if gate is None or id(gate) in gates:
+        if gate is None or id(gate) in seen:
             continue
-        gates.add(id(gate))
+        seen.add(id(gate))
+        gates.append(gate)
         stack.extend(x.gate for x in gate.inputs)
-    # per layer and direction: the projection and the recurrence; then the concatenation of the directions and
-    # the bookkeeping of the initial states (indexing), never one gate per time step
-    assert len(gates) < 30
+    recurrences = [gate for gate in gates if type(gate).__name__.endswith("Recurrence")]
+    assert len(recurrences) == 4  # 2 layers x 2 directions; the rest are the concatenations of the directions
+    assert len(gates) < 20  # and the initial states' indexing: never one gate per time step
 
 
 def test_a_thousand_step_sequence_trains():

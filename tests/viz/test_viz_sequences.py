@@ -20,7 +20,7 @@ def test_the_walk_through_an_lstm_matches_backward():
     walk = trace(loss)
     steps = str(explain(loss))
     assert "lstmrecurrence" in steps and "upstream to output 0" in steps and "to output 2" in steps
-    assert "local d/dW_hh lstm = sum_t da_t h_{t-1}^T" in steps
+    assert "local d/dW_hh lstm = sum_t da_t^T h_{t-1}" in steps
     loss.backward()
     gradients = {wire.name: wire.grad for wire in walk.leaves if wire.grad is not None}
     np.testing.assert_allclose(gradients["x"], x.grad, rtol=1e-12)
