@@ -26,7 +26,7 @@ from .check import GradcheckError, gradcheck, gradgradcheck, max_relative_error 
 
 from . import functional, nn, optim, data, viz  # noqa: E402
 from .io import load, save  # noqa: E402
-from .viz import explain  # noqa: E402
+from .viz import explain, practice  # noqa: E402
 
 __all__ = [
     "Gate", "Tensor", "tensor", "grad", "no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly", "manual_seed",
@@ -36,5 +36,5 @@ __all__ = [
     "reciprocal", "relu", "repeat_interleave", "reshape", "sigmoid", "sin", "softmax", "softplus", "split", "sqrt",
     "squeeze", "stack", "std", "sub", "sum", "swapaxes", "tanh", "tile", "transpose", "unsqueeze", "var", "where",
     "GradcheckError", "gradcheck", "gradgradcheck", "max_relative_error",
-    "functional", "nn", "optim", "data", "viz", "load", "save", "explain", "__version__",
+    "functional", "nn", "optim", "data", "viz", "load", "save", "explain", "practice", "__version__",
 ]

@@ -11,8 +11,18 @@ from . import backend
 from .backend import xp
 from .gates.common import as_tensor, data, is_number
 
-__all__ = ["is_number", "number", "size", "pair", "float_dtype", "positive", "probability", "reduction",
+__all__ = ["is_number", "is_integer", "is_real", "number", "size", "pair", "float_dtype", "positive", "probability", "reduction",
            "optional_array", "conv_padding", "image_batch", "unbatch", "same_shape", "constant"]
+
+
+def is_integer(value):
+    """An int (Python's or NumPy's), not a bool."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def is_real(value):
+    """A real number (Python's or NumPy's), not a bool."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 def number(where, name, value):
@@ -24,16 +34,15 @@ def number(where, name, value):
 
 def size(where, name, value, minimum=1):
     """An int >= ``minimum`` (sizes, channels, kernel sides)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+    if not is_integer(value) or value < minimum:
         raise ValueError(f"{where}: {name} must be an integer >= {minimum}, got {value!r}")
     return int(value)
 
 
 def pair(where, name, value, minimum=1):
     """An int or a pair of ints, each >= ``minimum``, as a pair: 3 -> (3, 3)."""
-    values = (value, value) if isinstance(value, numbers.Integral) and not isinstance(value, bool) else value
-    if (not isinstance(values, (tuple, list)) or len(values) != 2
-            or not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in values)
+    values = (value, value) if is_integer(value) else value
+    if (not isinstance(values, (tuple, list)) or len(values) != 2 or not all(is_integer(v) for v in values)
             or min(values) < minimum):
         raise ValueError(f"{where}: {name} must be an integer or a pair of integers, each at least {minimum}; "
                          f"got {value!r}")
@@ -52,14 +61,14 @@ def float_dtype(where, dtype):
 
 
 def positive(where, name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0:
+    if not is_real(value) or not value > 0:
         raise ValueError(f"{where}: {name} must be a positive number, got {value!r}")
     return float(value)
 
 
 def probability(where, name, value, top_included=False):
     """A number in [0, 1) (or [0, 1] with ``top_included``): dropout's p, label smoothing."""
-    if (isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value <= 1
+    if (not is_real(value) or not 0 <= value <= 1
             or (value == 1 and not top_included)):
         raise ValueError(f"{where}: {name} must be a probability in [0, 1{']' if top_included else ')'}, "
                          f"got {value!r}")

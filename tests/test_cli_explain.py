@@ -1,5 +1,6 @@
 """`chainrule explain`: the backward pass of a formula, printed and drawn, with clear errors for bad input."""
 
+import re
 import shutil
 import subprocess
 import sys
@@ -72,7 +73,13 @@ def test_pictures_and_page(capsys, tmp_path):
     (["explain", "x*y", "--at", "x=1", "y=two"], "the value of y is not a number: 'two'"),
     (["explain", "x", "--at", "x=1", "z=2"], "z does not appear in the expression"),
     (["explain", "2+3"], "no variables, so there is nothing to differentiate"),
-    (["explain"], "the following arguments are required: EXPRESSION"),
+    (["explain"], "give an EXPRESSION with --at, or --model mlp|cnn"),
+    (["explain", "--model", "rnn"], "argument --model: invalid choice: 'rnn' (choose from 'mlp', 'cnn')"),
+    (["explain", "x*2", "--model", "mlp"], "--model explains a network: leave out EXPRESSION and --at"),
+    (["explain", "--model", "mlp", "--batch", "0"], "argument --batch: must be between 1 and 256, got 0"),
+    (["explain", "--model", "mlp", "--batch", "a"], "argument --batch: not a whole number: 'a'"),
+    (["explain", "--model", "mlp", "--seed", "-1"], "argument --seed: must be 0 or more, got -1"),
+    (["explain", "--model", "cnn", "--svg", "a.svg"], "the pictures (--svg, --png, --dot, --html) are for formulas"),
 ])
 def test_bad_input_exits_with_status_2_and_a_message(capsys, argv, message):
     status, out, err = run(capsys, *argv)
@@ -98,3 +105,57 @@ def test_console_entry_point():
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and "the expression ends too early" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_gate_letters_never_clash_with_the_variables(capsys):
+    status, out, _ = run(capsys, "explain", "x*x*x", "--at", "x=2")
+    assert status == 0
+    # the first mul's inputs are x*x and x: its letters become u, v so "x" only ever means the variable
+    assert "2. mul: u = 4.00, v = x = 2.00; upstream 1.00; to u: local d/du (u*v) = v = 2.00" in out
+    assert "to x: local d/dv (u*v) = u = 4.00, sends 4.00 * 1.00 = 4.00" in out
+    assert "x = 4.00" not in out
+    status, out, _ = run(capsys, "explain", "log(x)", "--at", "x=2")
+    assert "local d/dx ln(x) = 1/x = 1/2.00 = 0.50" in out  # x is log's own input: the text's letter stays
+
+
+def test_shown_arithmetic_checks_out_by_hand(capsys):
+    for argv in [PERCEPTRON, ["explain", "exp(a*b)/(a+3*b)", "--at", "a=0.37", "b=-1.21"],
+                 ["explain", "x*x*x + x/3", "--at", "x=0.77", "--digits", "1"]]:
+        status, out, _ = run(capsys, *argv)
+        assert status == 0
+        digits = 1 if "--digits" in argv else 2
+        products = re.findall(r"sends (-?[\d.]+) \* (-?[\d.]+) = (-?[\d.]+)", out)
+        sums = re.findall(r"\(sum over its \d uses: ([^)]*)\)", out)
+        assert products
+        for a, b, shown in products:
+            assert f"{float(a) * float(b):.{digits}f}" in (shown, "-" + shown, shown.lstrip("-"))
+        for parts in sums:
+            assert parts  # their total is checked by the explanation tests
+    assert "sends 2.00 * 0.197 = 0.39" in run(capsys, *PERCEPTRON)[1]
+
+
+def test_a_gate_outside_its_domain_warns_in_one_line(capsys):
+    status, out, err = run(capsys, "explain", "log(x)", "--at", "x=-1")
+    assert status == 0 and "forward: f = nan" in out
+    assert err == ("chainrule explain: warning: the log gate gives nan at x = -1.00 (outside where it is "
+                   "defined); the gradients through it are not meaningful\n")
+    status, out, err = run(capsys, "explain", "sqrt(x)*2", "--at", "x=0")
+    assert status == 0 and err.count("\n") == 1
+    assert "warning: the sqrt gate sends a gradient that is not finite at x = 0.00" in err
+
+
+def test_numpys_warnings_do_not_reach_the_terminal():
+    result = subprocess.run([sys.executable, "-m", "chainrule.cli", "explain", "log(x)*sqrt(x)", "--at", "x=0"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0
+    assert "RuntimeWarning" not in result.stderr and "warnings.warn" not in result.stderr
+    assert all(line.startswith("chainrule explain: warning: ") for line in result.stderr.splitlines())
+
+
+@pytest.mark.parametrize("argv", [["explain", "-x*y", "--at", "x=1", "y=2"],
+                                  ["explain", "-x*y", "--digits", "1", "--at", "x=1", "y=2"],
+                                  ["explain", "--at", "x=1", "y=2", "--", "-x*y"]])
+def test_an_expression_may_start_with_a_minus(capsys, argv):
+    status, out, err = run(capsys, *argv)
+    assert status == 0 and err == ""
+    assert out.startswith("f = -x*y\n") and "df/dx = -2." in out and "df/dy = -1." in out

@@ -4,6 +4,8 @@ import math
 import numbers
 
 import numpy as np
+from .. import checks
+
 
 
 def as_array(x):
@@ -78,7 +80,7 @@ def train_test_split(X, y, test_size=0.2, seed=0):
     n = len(X)
     if len(y) != n:
         raise ValueError(f"train_test_split: X has {n} samples but y has {len(y)}; they must match")
-    if isinstance(test_size, bool) or not isinstance(test_size, numbers.Real):
+    if not checks.is_real(test_size):
         raise TypeError(f"train_test_split: test_size must be a fraction or a number of samples, got {test_size!r}")
     if isinstance(test_size, numbers.Integral):
         n_test = int(test_size)

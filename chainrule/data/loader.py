@@ -4,6 +4,7 @@ import numbers
 
 import numpy as np
 
+from .. import checks
 from .dataset import TensorDataset
 
 
@@ -56,7 +57,7 @@ class DataLoader:
 
     def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, seed=None, generator=None,
                  collate_fn=None):
-        if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
+        if not checks.is_integer(batch_size) or batch_size < 1:
             raise ValueError(f"DataLoader: batch_size must be a positive integer, got {batch_size!r}")
         if generator is not None and seed is not None:
             raise ValueError("DataLoader: pass seed= or generator=, not both")

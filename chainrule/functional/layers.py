@@ -2,7 +2,6 @@
 embedding and padding. Each checks its inputs (through ``chainrule.checks``) and records one gate,
 or a few."""
 
-import math
 import numbers
 
 from .. import checks, random
@@ -42,7 +41,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     w = as_tensor(weight)
     if w.ndim != 4:
         raise ValueError(f"conv2d: weight must be 4-d (out_channels, in_channels/groups, kh, kw), got shape {w.shape}")
-    if not isinstance(groups, numbers.Integral) or groups < 1:
+    if not checks.is_integer(groups) or groups < 1:
         raise ValueError(f"conv2d: groups must be a positive int, got {groups!r}")
     out_channels, channels = w.shape[0], x.shape[1]
     if channels != w.shape[1] * groups:
@@ -102,7 +101,7 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
     x, unbatched = checks.image_batch(input, "avg_pool2d")
     geometry = _pool_geometry(x, kernel_size, stride, padding, 1, ceil_mode, "avg_pool2d",
                               lambda k, d: [n // 2 for n in k])
-    if divisor_override is not None and (not isinstance(divisor_override, numbers.Integral) or divisor_override < 1):
+    if divisor_override is not None and (not checks.is_integer(divisor_override) or divisor_override < 1):
         raise ValueError(f"avg_pool2d: divisor_override must be a positive int, got {divisor_override!r}")
     scale = average_scale(geometry, count_include_pad, divisor_override, x.dtype)
     return checks.unbatch(AvgPool2d.apply(x, geometry=geometry, scale=scale), unbatched)

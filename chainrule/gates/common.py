@@ -38,6 +38,13 @@ def sigmoid(x):
     return stable_sigmoid(x)
 
 
+def softplus(x):
+    """log(1 + e^x) without overflow, on arrays or Tensors."""
+    if isinstance(x, Tensor):
+        return x.softplus()
+    return stable_softplus(x)
+
+
 def stable_sigmoid(x):
     """1/(1+e^-x). Far below 0, e^-x overflows to inf and the result is its limit, 0 (only outputs too small
     for a normal float are lost), so the overflow is expected and silenced. Four passes over memory and no

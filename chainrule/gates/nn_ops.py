@@ -399,13 +399,6 @@ class BinaryCrossEntropy(Gate):
         return dp, dt
 
 
-def softplus(x):
-    """log(1 + e^x) without overflow, on arrays or Tensors."""
-    if isinstance(x, Tensor):
-        return x.softplus()
-    return common.stable_softplus(x)
-
-
 class BinaryCrossEntropyWithLogits(Gate):
     """Sigmoid and binary cross-entropy in one stable gate: (1-t) x + m * softplus(-x) with
     m = 1 + (pos_weight - 1) t; softplus never overflows, so neither does the loss."""
@@ -419,7 +412,7 @@ class BinaryCrossEntropyWithLogits(Gate):
         return 1 if self.pos_weight is None else 1 + (self.pos_weight - 1) * t
 
     def forward(self, x, t):
-        return (1 - t) * x + self._multiplier(t) * softplus(-x)
+        return (1 - t) * x + self._multiplier(t) * common.softplus(-x)
 
     def backward(self, grad, out, x, t):
         # Shared operators and the dispatching sigmoid/softplus: runs under create_graph as it is.
@@ -430,7 +423,7 @@ class BinaryCrossEntropyWithLogits(Gate):
             else:
                 dx = grad * ((1 - t) - self._multiplier(t) * common.sigmoid(-x))
         if self.wants(1):
-            dt = -grad * x if self.pos_weight is None else grad * ((self.pos_weight - 1) * softplus(-x) - x)
+            dt = -grad * x if self.pos_weight is None else grad * ((self.pos_weight - 1) * common.softplus(-x) - x)
         return dx, dt
 
 
@@ -465,4 +458,4 @@ class Embedding(Gate):
 
 __all__ = ["Linear", "LogSoftmax", "Softmax", "ClassTargets", "CrossEntropy", "Normalization", "BatchNorm",
            "LayerNorm", "BinaryCrossEntropy", "BinaryCrossEntropyWithLogits", "Dropout", "Embedding",
-           "sum_of_products", "softplus", "softmax", "log_softmax"]
+           "sum_of_products", "softmax", "log_softmax"]

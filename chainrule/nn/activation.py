@@ -4,8 +4,8 @@
 result is always a new tensor.
 """
 
-import numbers
 
+from .. import checks
 from .. import functional as F
 from .module import Module
 
@@ -25,7 +25,7 @@ class LeakyReLU(Module):
 
     def __init__(self, negative_slope=0.01, inplace=False):
         super().__init__()
-        if isinstance(negative_slope, bool) or not isinstance(negative_slope, numbers.Real):
+        if not checks.is_real(negative_slope):
             raise ValueError(f"LeakyReLU: negative_slope must be a number, got {negative_slope!r}")
         self.negative_slope = float(negative_slope)
 
@@ -81,7 +81,7 @@ class ELU(Module):
 
     def __init__(self, alpha=1.0, inplace=False):
         super().__init__()
-        if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real):
+        if not checks.is_real(alpha):
             raise ValueError(f"ELU: alpha must be a number, got {alpha!r}")
         self.alpha = float(alpha)
 
@@ -97,7 +97,7 @@ class Softplus(Module):
 
     def __init__(self, beta=1.0, threshold=20.0):
         super().__init__()
-        if isinstance(beta, bool) or not isinstance(beta, numbers.Real) or beta == 0:
+        if not checks.is_real(beta) or beta == 0:
             raise ValueError(f"Softplus: beta must be a non-zero number, got {beta!r}")
         self.beta, self.threshold = float(beta), float(threshold)
 
@@ -137,6 +137,6 @@ class LogSoftmax(Module):
 
 
 def _dim(layer, dim):
-    if isinstance(dim, bool) or not isinstance(dim, numbers.Integral):
+    if not checks.is_integer(dim):
         raise TypeError(f"{layer}: dim must be an integer axis (e.g. dim=1 for (batch, classes)), got {dim!r}")
     return int(dim)

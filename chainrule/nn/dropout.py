@@ -1,7 +1,7 @@
 """Dropout: zero a random fraction of activations while training, to regularise."""
 
-import numbers
 
+from .. import checks
 from .. import functional as F
 from ..backend import xp
 from . import init
@@ -20,7 +20,7 @@ class Dropout(Module):
 
     def __init__(self, p=0.5, inplace=False, seed=None):
         super().__init__()
-        if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0 <= p < 1:
+        if not checks.is_real(p) or not 0 <= p < 1:
             raise ValueError(f"Dropout: p is the probability of zeroing an element and must be in [0, 1), "
                              f"got {p!r}")
         self.p = float(p)

@@ -1,6 +1,5 @@
 """Embedding: a lookup table from integer ids (words, tokens) to learned vectors."""
 
-import numbers
 
 from .. import functional as F
 from ..backend import xp
@@ -20,7 +19,7 @@ class Embedding(Module):
         self.num_embeddings = checks.size("Embedding", "num_embeddings", num_embeddings)
         self.embedding_dim = checks.size("Embedding", "embedding_dim", embedding_dim)
         if padding_idx is not None:
-            if isinstance(padding_idx, bool) or not isinstance(padding_idx, numbers.Integral) \
+            if not checks.is_integer(padding_idx) \
                     or not -self.num_embeddings <= padding_idx < self.num_embeddings:
                 raise ValueError(f"Embedding: padding_idx must be an index into the {self.num_embeddings} "
                                  f"embeddings, got {padding_idx!r}")

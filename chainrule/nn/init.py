@@ -17,10 +17,9 @@ forward (``mode="fan_in"``) or gradients going backward (``mode="fan_out"``); Xa
 """
 
 import math
-import numbers
 
 from ..backend import xp
-from .. import random
+from .. import checks, random
 from ..random import DEFAULT_SEED, default_generator, manual_seed  # noqa: F401  (the one generator, seeded there)
 from ..tensor import Tensor
 
@@ -41,7 +40,7 @@ def calculate_gain(nonlinearity, param=None):
     if nonlinearity == "leaky_relu":
         if param is None:
             slope = 0.01
-        elif isinstance(param, numbers.Real) and not isinstance(param, bool):
+        elif checks.is_real(param):
             slope = float(param)
         else:
             raise ValueError(f"calculate_gain: negative_slope must be a number, got {param!r}")

@@ -5,7 +5,6 @@
 Class weights are kept as buffers (NumPy arrays), so they travel with the state_dict.
 """
 
-import numbers
 
 from .. import functional as F
 from .. import checks
@@ -30,7 +29,7 @@ class CrossEntropyLoss(_Loss):
         super().__init__(reduction)
         self.register_buffer("weight", checks.optional_array(weight))
         self.ignore_index = ignore_index
-        if isinstance(label_smoothing, bool) or not isinstance(label_smoothing, numbers.Real) \
+        if not checks.is_real(label_smoothing) \
                 or not 0 <= label_smoothing <= 1:
             raise ValueError(f"CrossEntropyLoss: label_smoothing must be in [0, 1], got {label_smoothing!r}")
         self.label_smoothing = float(label_smoothing)
@@ -108,7 +107,7 @@ class MultiMarginLoss(_Loss):
         super().__init__(reduction)
         if p not in (1, 2) or isinstance(p, bool):
             raise ValueError(f"MultiMarginLoss: p must be 1 or 2, got {p!r}")
-        if isinstance(margin, bool) or not isinstance(margin, numbers.Real):
+        if not checks.is_real(margin):
             raise ValueError(f"MultiMarginLoss: margin must be a number, got {margin!r}")
         self.p, self.margin = int(p), float(margin)
         self.register_buffer("weight", checks.optional_array(weight))

@@ -25,7 +25,7 @@ class _BatchNorm(Module):
         layer = type(self).__name__
         self.num_features = checks.size(layer, "num_features", num_features)
         self.eps = checks.positive(layer, "eps", eps)
-        if momentum is not None and (isinstance(momentum, bool) or not isinstance(momentum, numbers.Real)
+        if momentum is not None and (not checks.is_real(momentum)
                                      or not 0 <= momentum <= 1):
             raise ValueError(f"{layer}: momentum must be a number in [0, 1] or None (cumulative average), "
                              f"got {momentum!r}")

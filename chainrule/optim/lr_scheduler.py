@@ -15,6 +15,8 @@ as ``initial_lr``), so a resumed run lands on exactly the same numbers.
 
 import math
 import numbers
+from .. import checks
+
 
 
 class LRScheduler:
@@ -69,7 +71,7 @@ class LRScheduler:
             group["lr"] = lr
 
     def _require(self, option, value, ok, must_be):
-        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not ok(value):
+        if not checks.is_real(value) or not ok(value):
             raise ValueError(f"{self._name}: {option} must be {must_be}, got {value!r}")
 
 

@@ -16,9 +16,8 @@ Two rules hold for every optimizer here:
 """
 
 import copy
-import numbers
 
-from .. import blas
+from .. import blas, checks
 from ..backend import xp
 from ..tensor import Tensor
 
@@ -127,7 +126,7 @@ class Optimizer:
         """Raise a ValueError naming the optimizer, the option and the value unless ``rule`` holds."""
         value = group[option] if value is None else value
         label = label or ("learning rate" if option == "lr" else option)
-        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        if not checks.is_real(value):
             raise ValueError(f"{self._name}: {label} must be a number, got {value!r}")
         if not self._RULES[rule](value):
             raise ValueError(f"{self._name}: {label} must be {rule}, got {value!r}")

@@ -24,12 +24,12 @@ or the ``chainrule`` logger), ``ProgressBar``, ``EarlyStopping``, ``ClipGradNorm
 
 import logging
 import math
-import numbers
 import sys
 import time
 
 import numpy as np
 
+from .. import checks
 from .. import io
 from ..nn.utils import clip_grad_norm_
 from .checkpoints import non_finite_entries
@@ -301,9 +301,9 @@ class EarlyStopping(Callback):
     def __init__(self, monitor="val_loss", patience=3, min_delta=0.0):
         if monitor not in self.MONITORS:
             raise ValueError(f"EarlyStopping: monitor must be one of {', '.join(self.MONITORS)}, got {monitor!r}")
-        if isinstance(patience, bool) or not isinstance(patience, numbers.Integral) or patience < 1:
+        if not checks.is_integer(patience) or patience < 1:
             raise ValueError(f"EarlyStopping: patience must be an integer >= 1, got {patience!r}")
-        if isinstance(min_delta, bool) or not isinstance(min_delta, numbers.Real) or not 0 <= min_delta < math.inf:
+        if not checks.is_real(min_delta) or not 0 <= min_delta < math.inf:
             raise ValueError(f"EarlyStopping: min_delta must be a non-negative number, got {min_delta!r}")
         self.monitor, self.patience, self.min_delta = monitor, patience, min_delta
         self.sign = 1 if monitor.endswith("loss") else -1  # compare sign * value: smaller is better

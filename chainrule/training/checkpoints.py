@@ -11,12 +11,11 @@ from deep inside training.
 
 import dataclasses
 import math
-import numbers
 import os
 
 import numpy as np
 
-from .. import io
+from .. import checks, io
 from ..models import DATASETS, MODEL_NAMES
 from .config import ConfigError, TrainConfig, model_for
 
@@ -170,11 +169,11 @@ def _lookup(state, field):
 
 
 def _is_int(value):
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    return checks.is_integer(value)
 
 
 def _is_number(value):
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+    return checks.is_real(value)
 
 
 def _check_optimizer_state(saved, where):

@@ -2,10 +2,9 @@
 
 import dataclasses
 import math
-import numbers
 import os
 
-from .. import optim
+from .. import checks, optim
 from ..models import DATASETS, MODEL_DATASETS, MODEL_NAMES, build_model
 
 #: The update rules a run may name, with the class each name builds.
@@ -102,7 +101,7 @@ class TrainConfig:
             raise ConfigError(f"momentum applies to sgd and rmsprop only, not {self.optimizer} (got {self.momentum})")
         if self.weight_decay is not None:
             _require_number("weight decay", self.weight_decay)
-        if isinstance(self.val_fraction, bool) or not isinstance(self.val_fraction, numbers.Real) \
+        if not checks.is_real(self.val_fraction) \
                 or not 0 < self.val_fraction < 1:
             raise ConfigError(f"the validation fraction must be in (0, 1), got {self.val_fraction!r}")
         for what in ("data_dir", "out", "resume", "text"):
@@ -156,11 +155,11 @@ def _require_choice(what, value, choices):
 
 
 def _require_int(what, value, minimum):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+    if not checks.is_integer(value) or value < minimum:
         raise ConfigError(f"the {what} must be an integer >= {minimum}, got {value!r}")
 
 
 def _require_number(what, value, positive=False):
-    bad = isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value)
+    bad = not checks.is_real(value) or not math.isfinite(value)
     if bad or (value <= 0 if positive else value < 0):
         raise ConfigError(f"the {what} must be a {'positive' if positive else 'non-negative'} number, got {value!r}")

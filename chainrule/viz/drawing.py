@@ -14,7 +14,7 @@ import os
 import re
 
 from .graph import Trace, is_parameter, trace
-from .text import gradient_lines, wire_lines
+from .text import gradient_lines, shape_text, wire_lines
 
 VALUE_COLOR = "#1a7f37"  # forward values: green, as in the text's figures
 GRADIENT_COLOR = "#cf222e"  # gradients: red
@@ -206,8 +206,10 @@ class _Picture:
     def _leaf_node(self, graph, clusters, wire):
         if wire.name:
             label, color = wire.name, "#24292f"
-        else:
-            label, color = ("input" if wire.requires_grad else "const"), "#6e7781"
+        elif wire.value.size == 1:
+            label, color = "input", "#6e7781"
+        else:  # a batch of images or labels: its shape says which
+            label, color = f"input {shape_text(wire.value)}", "#6e7781"
         scope = _common_prefix([node.scope for node, _ in wire.consumers]) if is_parameter(wire) else ()
         clusters.setdefault(scope, []).append(
             (f"wire{wire.index}", html.escape(label, quote=False),

@@ -13,16 +13,23 @@ the explanation shows the sum ("upstream 0.20 + 0.40 = 0.60"). Tensors with more
 one element are summarized (shape, range, norm) rather than printed in full.
 """
 
-import builtins
 import re
+import warnings
 from dataclasses import dataclass
 
 from ..backend import xp
 from .graph import Trace, format_constant, local_derivatives, trace
-from .text import gradient_text, number, value_text
+from .layers import explain_layers
+from .steps import NumberedSteps
+from .letters import gate_letters, graph_names
+from .text import gradient_text, number, product, shown_equation, value_text
 
 #: Gate attributes that derivative texts use as constants (f_c(x) = c + x, f_a(x) = ax, x^p, ...).
 CONSTANT_NAMES = ("c", "a", "p", "slope", "alpha", "low", "high")
+
+
+class NonFiniteWarning(RuntimeWarning):
+    """A gate gave nan or inf from finite inputs: outside where it is defined (log of a negative number)."""
 
 
 @dataclass
@@ -70,7 +77,7 @@ class LeafGradient:
     text: str
 
 
-class Explanation:
+class Explanation(NumberedSteps):
     """The numbered steps of a backward pass; ``str()`` gives the walk, ``print()`` prints it."""
 
     def __init__(self, steps, gradients, output_value, digits):
@@ -78,15 +85,6 @@ class Explanation:
         self.gradients = gradients
         self.output_value = output_value
         self.digits = digits
-
-    def __len__(self):
-        return len(self.steps)
-
-    def __iter__(self):
-        return iter(self.steps)
-
-    def __getitem__(self, index):
-        return self.steps[index]
 
     def __str__(self):
         return self.text()
@@ -101,32 +99,62 @@ class Explanation:
             lines += [f"  {leaf.text}" for leaf in self.gradients]
         return "\n".join(lines)
 
-    def __repr__(self):
-        return f"<Explanation: {len(self.steps)} steps>"
-
-    def print(self, file=None):
-        builtins.print(str(self), file=file)
 
 
-def explain(output, gradient=None, *, digits=2, print=False):
+def explain(output, gradient=None, *, digits=None, print=False, level="gate"):
     """Explain the backward pass from ``output``, gate by gate; returns an :class:`Explanation`.
 
     ``gradient`` is dL/d(output) (default 1 for a one-element output); ``output`` may also
-    be a ``Trace`` made with gradients. Numbers are shown
-    at ``digits`` decimals; ``print=True`` also prints the explanation. Leaves' ``.grad``
-    is not touched and the graph is not released, so ``backward()`` can still run.
+    be a ``Trace`` made with gradients. Numbers are shown at ``digits`` decimals (2 for
+    gates, 4 for layers); ``print=True`` also prints the explanation. ``level="layer"``
+    tells a network's backward layer by layer instead, with shapes and example numbers
+    (a :class:`~chainrule.viz.layers.LayerExplanation`, see ``chainrule.viz.layers``).
+    Leaves' ``.grad`` is not touched and the graph is not released, so ``backward()``
+    can still run.
     """
+    if level not in ("gate", "layer"):
+        raise ValueError(f"explain: level must be 'gate' or 'layer', got {level!r}")
+    if level == "layer":
+        explanation = explain_layers(output, gradient, digits=4 if digits is None else digits)
+        if print:
+            explanation.print()
+        return explanation
+    digits = 2 if digits is None else digits
     walk = output if isinstance(output, Trace) else trace(output, gradient, where="explain", gradients="required")
     if not walk.has_gradients:
         raise ValueError("explain: this trace was made without gradients; make it with trace(output, gradient)")
+    taken = graph_names(walk)
+    _warn_non_finite(walk, taken, digits)
     steps = [_start_step(walk.root_gradient, digits)]
     for node in walk.backward_order:
-        steps.append(_gate_step(len(steps) + 1, node, digits))
+        steps.append(_gate_step(len(steps) + 1, node, digits, taken))
     gradients = [_leaf_gradient(wire, digits) for wire in walk.leaves if wire.grad is not None]
     explanation = Explanation(steps, gradients, walk.output.value, digits)
     if print:
         explanation.print()
     return explanation
+
+
+def _warn_non_finite(walk, taken, digits):
+    """One warning per gate whose value, or the gradient it sends, is nan or inf while what it got is finite."""
+    for node in walk.gates:
+        if not all(_finite(wire.value) for wire in node.inputs):
+            continue  # not this gate's doing: an earlier one is warned about
+        letters, _ = gate_letters(node.gate, [wire.name for wire in node.inputs], taken)
+        where = ", ".join(f"{wire.name or letter} = {value_text(wire.value, digits)}"
+                          for letter, wire in zip(letters, node.inputs))
+        if not _finite(node.output.value):
+            problem = f"gives {value_text(node.output.value, digits)} at {where} (outside where it is defined)"
+        elif _finite(node.upstream) and not all(_finite(sent) for sent in node.sent):
+            problem = f"sends a gradient that is not finite at {where} (its derivative is not finite there)"
+        else:
+            continue
+        warnings.warn(f"the {node.label} gate {problem}; the gradients through it are not meaningful",
+                      NonFiniteWarning, stacklevel=3)
+
+
+def _finite(array):
+    return array is None or bool(xp.isfinite(array).all())
 
 
 def _start_step(root, digits):
@@ -137,17 +165,16 @@ def _start_step(root, digits):
     return Step(1, "start", None, root, [root], [], text)
 
 
-def _gate_step(step_number, node, digits):
+def _gate_step(step_number, node, digits, taken):
     gate = node.gate
-    statements = [s.strip() for s in (gate.derivative or "").split(";")]
+    letters, statements = gate_letters(gate, [wire.name for wire in node.inputs], taken)
     locals_ = local_derivatives(node)
     scalar = locals_ is not None
-    letters = [_letter(gate, i) for i in range(len(node.inputs))]
     values = {letter: wire.value for letter, wire in zip(letters, node.inputs)}
     inputs = []
     for position, wire in enumerate(node.inputs):
         statement = statements[min(position, len(statements) - 1)]
-        substituted = _substitute(_right_side(statement), gate, values, digits) if scalar else None
+        substituted = substitute(right_side(statement), gate, values, digits) if scalar else None
         local = locals_[position] if scalar and position < len(locals_) else None
         sent = node.sent[position]
         inputs.append(InputGradient(letters[position], wire.name, wire.value, statement, substituted, local, sent,
@@ -166,16 +193,12 @@ def _gate_step(step_number, node, digits):
     return Step(step_number, node.label, node.node_id, node.upstream, list(node.output.parts), inputs, text)
 
 
-def _letter(gate, position):
-    names = getattr(gate, "input_names", ("x", "y", "z"))
-    return names[position] if position < len(names) else f"x{position}"
-
-
-def _right_side(statement):
+def right_side(statement):
+    """What a derivative statement says the derivative is: "e^x" of "d/dx e^x = e^x"."""
     return statement.split("=", 1)[1].strip() if "=" in statement else statement
 
 
-def _substitute(formula, gate, values, digits):
+def substitute(formula, gate, values, digits):
     """The formula with the input letters replaced by their values and the gate's constants by theirs."""
 
     def replace(match):
@@ -196,18 +219,19 @@ def _local_text(item, scalar, digits):
     if not item.derivative:
         return "local derivative not stated"
     text = f"local {item.derivative}"
-    right = _right_side(item.derivative)
+    right = right_side(item.derivative)
     if item.substituted is not None and item.substituted != right:
         text += f" = {item.substituted}"
-    if item.local is not None and not _is_number_text(item.substituted, item.local):
+    if item.local is not None and not _says(item.substituted or right, number(item.local.reshape(()), digits)):
         text += f" = {number(item.local.reshape(()), digits)}"
     return text
 
 
-def _is_number_text(text, value):
+def _says(text, shown):
+    """Whether ``text`` already is the number ``shown``: "= 1", not "= 1 = 1.00"; "= v = 1.65", not "= 1.65 = 1.65"."""
     try:
-        return float(text) == float(value.reshape(()))
-    except (TypeError, ValueError):
+        return float(text) == float(shown)
+    except ValueError:
         return False
 
 
@@ -215,8 +239,8 @@ def _arithmetic(local, upstream, sent, digits):
     if sent is None:
         return ""
     if local is not None and sent.size == 1:
-        return f"{number(local.reshape(()), digits)} * {number(upstream.reshape(()), digits)} = " \
-               f"{number(sent.reshape(()), digits)}"
+        (shown_local, shown_upstream), shown_sent = shown_equation([local, upstream], sent, digits, product)
+        return f"{shown_local} * {shown_upstream} = {shown_sent}"
     return gradient_text(sent, digits)
 
 
@@ -227,14 +251,19 @@ def _sends_text(item):
 
 
 def _input_text(item, digits):
-    value = value_text(item.value, digits)
-    named = item.name and item.name != item.letter
-    return f"{item.letter} = {item.name} = {value}" if named else f"{item.letter} = {value}"
+    return input_text(item.letter, item.name, item.value, digits)
+
+
+def input_text(letter, name, value, digits):
+    """How an input is introduced: "x = w0 = 2.00", or "x = 2.00" when it has no other name."""
+    value = value_text(value, digits)
+    return f"{letter} = {name} = {value}" if name and name != letter else f"{letter} = {value}"
 
 
 def _upstream_text(parts, total, digits):
     if len(parts) > 1 and all(p.size == 1 for p in parts):
-        return " + ".join(number(p.reshape(()), digits) for p in parts) + f" = {number(total.reshape(()), digits)}"
+        shown_parts, shown_total = shown_equation(parts, total, digits)
+        return " + ".join(shown_parts) + f" = {shown_total}"
     if len(parts) > 1:
         return f"{gradient_text(total, digits)} (the sum over {len(parts)} uses)"
     return gradient_text(total, digits)

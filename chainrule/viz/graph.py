@@ -292,7 +292,8 @@ def _run_gate_backward(node, upstream):
         out = node.output.value
     else:
         out = tuple(_output_value(gate, i, wire) for i, wire in enumerate(node.outputs))
-    grads = gate.backward(upstream, out, *[w.value for w in node.inputs])
+    with xp.errstate(all="ignore"):  # a non-finite gradient shows in the result; explain() warns in words
+        grads = gate.backward(upstream, out, *[w.value for w in node.inputs])
     if type(grads) is not tuple:
         grads = (grads,)
     sent = []
@@ -320,7 +321,7 @@ def local_derivatives(node):
     if node.outputs is not None or node.output.value.size != 1 or any(w.value.size != 1 for w in node.inputs):
         return None
     try:
-        with no_grad():
+        with no_grad(), xp.errstate(all="ignore"):
             ones = xp.ones_like(node.output.value)
             grads = node.gate.backward(ones, node.output.value, *[w.value for w in node.inputs])
     except Exception:  # a custom gate may not cope; the explanation then shows sent/upstream only

@@ -25,8 +25,9 @@ import re
 from importlib import resources
 
 from .drawing import GRADIENT_COLOR, VALUE_COLOR, draw, pipe
-from .explanation import explain
+from .explanation import explain, input_text
 from .graph import trace
+from .letters import gate_letters, graph_names
 from .text import value_text
 
 
@@ -55,9 +56,11 @@ def _steps(walk, explanation, digits):
     """The page's steps (text, node to highlight, phase) and, per edge, the steps that reveal its labels."""
     steps = [{"phase": "forward", "node": None, "text": "Forward pass: the inputs are " + _leaf_values(walk, digits)}]
     value_step = {}  # gate index -> the step that computes its output
+    taken = graph_names(walk)
     for node in walk.gates:
         value_step[node.index] = len(steps)
-        given = ", ".join(_named_value(node.gate, i, wire, digits) for i, wire in enumerate(node.inputs))
+        letters, _ = gate_letters(node.gate, [wire.name for wire in node.inputs], taken)
+        given = ", ".join(input_text(letter, wire.name, wire.value, digits) for letter, wire in zip(letters, node.inputs))
         steps.append({"phase": "forward", "node": node.node_id,
                       "text": f"forward: {node.label}: {given} \u2192 {value_text(node.output.value, digits)}"})
     gradient_step = {}  # gate index -> the backward step that sends its gradients
@@ -77,17 +80,9 @@ def _steps(walk, explanation, digits):
     return steps, edges
 
 
-def _named_value(gate, position, wire, digits):
-    names = getattr(gate, "input_names", ("x", "y", "z"))
-    letter = names[position] if position < len(names) else f"x{position}"
-    value = value_text(wire.value, digits)
-    named = wire.name and wire.name != letter
-    return f"{letter} = {wire.name} = {value}" if named else f"{letter} = {value}"
-
-
 def _leaf_values(walk, digits, shown=8):
     leaves = [w for w in walk.leaves if w.name] or walk.leaves
-    text = ", ".join(f"{w.name or 'const'} = {value_text(w.value, digits)}" for w in leaves[:shown])
+    text = ", ".join(f"{w.name or 'input'} = {value_text(w.value, digits)}" for w in leaves[:shown])
     return text + (f", and {len(leaves) - shown} more" if len(leaves) > shown else "")
 
 

@@ -15,6 +15,38 @@ def number(value, digits=2):
     return f"{value:.{digits}f}"
 
 
+def shown_equation(operands, result, digits=2, combine=sum, most=6):
+    """The operands and the result of a sum or product as text that checks out by hand.
+
+    Rounded to 2 decimals, 2 * 0.1966 = 0.3932 reads "2.00 * 0.20 = 0.39", which a
+    reader who multiplies finds wrong. So the operands get up to ``most`` more decimals
+    (trailing zeros trimmed) until ``combine`` of the numbers shown rounds to the result
+    shown: "2.00 * 0.197 = 0.39". Returns ``(operand texts, result text)``.
+    """
+    operands = [float(xp.asarray(value).reshape(())) for value in operands]
+    result = number(xp.asarray(result).reshape(()), digits)
+    for decimals in range(digits, digits + most + 1):
+        texts = [_trimmed(value, digits, decimals) for value in operands]
+        if number(combine([float(text) for text in texts]), digits) == result:
+            break
+    return texts, result
+
+
+def product(values):
+    """The product of ``values`` (a ``combine`` for ``shown_equation``)."""
+    return math.prod(values)
+
+
+def _trimmed(value, digits, decimals):
+    """``value`` at ``decimals`` decimals, with trailing zeros beyond ``digits`` dropped (2.000 -> 2.00)."""
+    text = number(value, decimals)
+    if "e" in text or "." not in text:
+        return text
+    whole, fraction = text.split(".")
+    fraction = fraction.rstrip("0").ljust(digits, "0")
+    return f"{whole}.{fraction}" if fraction else whole
+
+
 def shape_text(array):
     return "(" + ", ".join(str(n) for n in array.shape) + (",)" if array.ndim == 1 else ")")
 

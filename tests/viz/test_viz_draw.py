@@ -41,7 +41,7 @@ def test_non_scalar_wires_show_shape_dtype_and_summary():
     x = cr.tensor(np.array([1.0, 2.0], dtype=np.float32))
     source = draw((w @ x).sum()).source
     assert "(2, 2) float32" in source and "[-2.00, 3.00]" in source and "norm 3.16" in source
-    assert "label=const" in source  # an unnamed constant leaf
+    assert 'label="input (2,)"' in source and "const" not in source  # an unnamed leaf: an input, with its shape
 
 
 def test_max_nodes_draws_what_fits_and_says_how_many_were_left_out():

@@ -1,12 +1,15 @@
 """explain(): the backward pass told step by step, checked against the reference text's perceptron."""
 
 import re
+import warnings
 
 import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule.viz import Explanation, explain
+from chainrule.viz import Explanation, NonFiniteWarning, explain
+from chainrule.viz.letters import gate_letters, rename
+from chainrule.viz.text import product, shown_equation
 from graphs import perceptron, scalar
 
 
@@ -34,9 +37,11 @@ def test_perceptron_reproduces_the_texts_nine_steps():
     assert "to x: local d/dx (x+y) = 1, sends 1.00 * 0.20 = 0.20" in steps[6]
     # 7. The sum node again distributes the gradients, so again 0.2
     assert steps[7].count("sends 1.00 * 0.20 = 0.20") == 2
-    # 8. dw0 will be (0.2 * -1), -0.2;  9. dx0 will be (0.2 * 2), 0.4 (0.39 unrounded)
+    # 8. dw0 will be (0.2 * -1), -0.2;  9. dx0 will be (0.2 * 2), 0.4 (0.39 unrounded: the upstream is 0.197,
+    # shown with the digit it takes for the product of the numbers shown to come out right)
     assert "to w0: local d/dx (x*y) = y = -1.00, sends -1.00 * 0.20 = -0.20" in steps[8]
-    assert "to x0: local d/dy (x*y) = x = 2.00, sends 2.00 * 0.20 = 0.39" in steps[8]
+    assert "to x0: local d/dy (x*y) = x = 2.00, sends 2.00 * 0.197 = 0.39" in steps[8]
+    assert "to x1: local d/dy (x*y) = x = -3.00, sends -3.00 * 0.197 = -0.59" in steps[9]
     assert "Gradients of the inputs:" in str(explanation)
     assert "w0 = -0.20" in str(explanation) and "x0 = 0.39" in str(explanation)
 
@@ -66,7 +71,9 @@ def test_fan_out_shows_the_sum():
     w = scalar(0.1, "w")
     y = (w * 2).exp() * (w * 4)  # w used twice: 2*... and 4*...
     text = str(explain(y))
-    assert re.search(r"w receives -?\d+\.\d\d \+ -?\d+\.\d\d = \d+\.\d\d", text)
+    found = re.search(r"w receives (-?\d+\.\d+) \+ (-?\d+\.\d+) = (\d+\.\d\d)\n", text + "\n")
+    assert found  # 0.977 + 4.886 = 5.86: at 2 decimals the parts would add up to 5.87
+    assert f"{float(found.group(1)) + float(found.group(2)):.2f}" == found.group(3)
     a = scalar(3.0, "a")
     b = a.exp()
     z = b * 2 + b * 4  # an intermediate used twice: its gate's upstream is a sum
@@ -86,7 +93,8 @@ def test_constants_are_substituted():
     x = scalar(3.0, "x")
     text = str(explain((x ** 2).tanh().relu()))
     assert "^2: local d/dx x^p = p*x^(p-1) = 2*3.00^(2-1) = 6.00" in text
-    assert "relu: local d/dx max(0,x) = 1 if x>0 else 0 = 1 if 1.00>0 else 0 = 1.00" in text
+    # relu's input is tanh(x^2), not the tensor called x: its letter is u
+    assert "relu: local d/du max(0,u) = 1 if u>0 else 0 = 1 if 1.00>0 else 0 = 1.00" in text
 
 
 def test_non_scalar_tensors_are_summarized():
@@ -94,9 +102,10 @@ def test_non_scalar_tensors_are_summarized():
     x = cr.tensor(np.array([1.0, 2.0]), name="x")
     loss = (w @ x).sum()
     text = str(explain(loss))
-    assert "matmul: x = W = (2, 2) float64 in [-2.00, 3.00], y = x = (2,) float64 in [1.00, 2.00]" in text
+    # the matmul's letters x, y would clash with the tensor called x: they become u, v
+    assert "matmul: u = W = (2, 2) float64 in [-2.00, 3.00], v = x = (2,) float64 in [1.00, 2.00]" in text
     assert "upstream (2,) norm 1.41" in text
-    assert "to x: local d/dy (x@y) = x^T@g, sends nothing (it needs no gradient)" in text
+    assert "to x: local d/dv (u@v) = u^T@g, sends nothing (it needs no gradient)" in text
     assert "W = (2, 2) norm 3.16" in text
 
 
@@ -126,3 +135,37 @@ def test_bad_input():
     with pytest.raises(ValueError, match=r"explain: the output has shape \(3,\).*pass gradient="):
         explain(v * 2)
     assert "dL/dout = (3,) norm 1.73 (given)" in str(explain(v * 2, gradient=np.ones(3)))
+
+
+def test_a_gate_outside_its_domain_warns_naming_it():
+    x = scalar(-1.0, "x")
+    with np.errstate(invalid="ignore"):
+        y = x.log() * 3
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        explain(y)
+    assert [type(w.message) for w in caught] == [NonFiniteWarning]  # and nothing from NumPy
+    assert str(caught[0].message) == ("the log gate gives nan at x = -1.00 (outside where it is defined); "
+                                      "the gradients through it are not meaningful")
+    assert caught[0].filename == __file__  # points at the caller's line
+    with np.errstate(invalid="ignore"):
+        z = (x.log() * 3).exp()  # only the gate that made the nan is named, not the ones after it
+    with pytest.warns(NonFiniteWarning, match="the log gate") as record:
+        explain(z)
+    assert len(record) == 1
+
+
+def test_shown_equation_adds_digits_until_the_numbers_shown_check_out():
+    assert shown_equation([2.0, 0.19661], 0.39322, 2, product) == (["2.00", "0.197"], "0.39")
+    assert shown_equation([-1.0, 0.19661], -0.19661, 2, product) == (["-1.00", "0.20"], "-0.20")
+    assert shown_equation([1 / 3] * 3, 1.0, 2) == (["0.333", "0.333", "0.333"], "1.00")
+    assert shown_equation([0.5, 0.25], 0.75, 0) == (["0.5", "0.2"], "1")  # "0 + 0 = 1" would not do
+
+
+def test_letters_stay_unless_they_clash():
+    mul = cr.gates.arithmetic.Mul
+    assert gate_letters(mul, ["w0", "x0"], {"w0", "x0"}) == (["x", "y"], ["d/dx (x*y) = y", "d/dy (x*y) = x"])
+    assert gate_letters(mul, ["x", None], {"x"}) == (["x", "y"], ["d/dx (x*y) = y", "d/dy (x*y) = x"])
+    assert gate_letters(mul, [None, "x"], {"x"}) == (["u", "v"], ["d/du (u*v) = v", "d/dv (u*v) = u"])
+    assert gate_letters(mul, [None, "x"], {"x", "u"})[0] == ["v", "w"]
+    assert rename("d/dx_i sum(x) = 1 if x>0 else exp(x_i)", {"x": "u"}) == "d/du_i sum(u) = 1 if u>0 else exp(u_i)"

@@ -5,8 +5,8 @@ it, because a gradient array may be shared (with another parameter, or the user)
 """
 
 import math
-import numbers
 
+from ... import checks
 from ...backend import xp
 from . import rnn  # noqa: F401  (nn.utils.rnn, as in PyTorch)
 
@@ -27,7 +27,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
 
     ``error_if_nonfinite=True`` raises instead of clipping when the norm is nan or inf.
     """
-    if isinstance(max_norm, bool) or not isinstance(max_norm, numbers.Real) or not max_norm >= 0:
+    if not checks.is_real(max_norm) or not max_norm >= 0:
         raise ValueError(f"clip_grad_norm_: max_norm must be a non-negative number, got {max_norm!r}")
     norm_type = float(norm_type)
     params = _with_grads(parameters)
@@ -50,7 +50,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
 
 def clip_grad_value_(parameters, clip_value):
     """Clip every gradient element into ``[-clip_value, clip_value]``."""
-    if isinstance(clip_value, bool) or not isinstance(clip_value, numbers.Real) or not clip_value >= 0:
+    if not checks.is_real(clip_value) or not clip_value >= 0:
         raise ValueError(f"clip_grad_value_: clip_value must be a non-negative number, got {clip_value!r}")
     clip_value = float(clip_value)
     for p in _with_grads(parameters):
