@@ -10,9 +10,10 @@ backward loops back over time in NumPy:
     forward, per step:   a_t = x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh
                          (h_t, c_t) = cell(a_t, h_{t-1}, c_{t-1})
     backward, per step:  da_t = dL/da_t from dL/dh_t (from above and from step t+1) and the cell's
-                         local derivatives;  dL/dh_{t-1} = da_t W_hh;  dW_hh += da_t^T h_{t-1},
-                         dW_ih += da_t^T x_t
-    after the loop:      dL/dx = da W_ih for every step at once (one product), db = sum of da
+                         local derivatives (their factors that do not depend on the loop computed for
+                         every step at once beforehand);  dL/dh_{t-1} = da_t W_hh
+    after the loop:      dL/dx = da W_ih, dW_ih = sum_t da_t^T x_t and dW_hh = sum_t da_t^T h_{t-1}:
+                         one product each, for every step at once; db = the sum of da
 
 Inside, states are columns, (hidden, batch), so that each gate's block of a step's (4H, N)
 activations is contiguous, and the projected inputs are computed straight into that layout (no
@@ -100,27 +101,27 @@ class Recurrence(Gate):
         before = t + 1 if self.reverse else t - 1
         return initial if before < 0 or before >= len(states) else states[before]
 
-    def _weight_gradients(self, x, w_ih, w_hh):
-        """Zeroed accumulators for dW_ih and dW_hh (None where no gradient is wanted), and a scratch array."""
-        d_w_ih = xp.zeros(w_ih.shape, dtype=w_ih.dtype) if self.wants(1) else None
-        d_w_hh = xp.zeros(w_hh.shape, dtype=w_hh.dtype) if self.wants(2) else None
-        return d_w_ih, d_w_hh
+    def _weight_gradient(self, d_hidden, states, h0_columns):
+        """dW_hh = sum_t da_t^T h_{t-1} over every step (h_{-1} = h0), as two products after the loop."""
+        if len(states) == 1:
+            return d_hidden[0] @ h0_columns.T
+        if self.reverse:  # step t follows step t+1; the last step follows h0
+            total = xp.tensordot(d_hidden[:-1], states[1:], axes=([0, 2], [0, 2]))
+            total += d_hidden[-1] @ h0_columns.T
+        else:
+            total = xp.tensordot(d_hidden[1:], states[:-1], axes=([0, 2], [0, 2]))
+            total += d_hidden[0] @ h0_columns.T
+        return total
 
-    def _accumulate(self, d_w_ih, d_w_hh, d_pre_t, d_hidden_t, x, t, h_prev, scratch_ih, scratch_hh):
-        """dW_ih += da_t x_t, dW_hh += da_t h_{t-1}^T (da_t as (G, N) columns)."""
-        if d_w_ih is not None:
-            xp.matmul(d_pre_t, x[t], out=scratch_ih)
-            d_w_ih += scratch_ih
-        if d_w_hh is not None:
-            xp.matmul(d_hidden_t, h_prev.T, out=scratch_hh)
-            d_w_hh += scratch_hh
-
-    def _gradients(self, x, w_ih, d_pre, d_hidden_bias, d_w_ih, d_w_hh, dh, dc=None):
-        """Every input's gradient: dx = da W_ih for all steps (one product), the biases' sums, the weights'
-        accumulated sums and the initial states'. ``d_hidden_bias`` is b_hh's (b_ih's is d_pre's sum)."""
+    def _gradients(self, x, w_ih, d_pre, d_hidden, states, dh, dc=None):
+        """Every input's gradient from the per-step gradients of the pre-activations, ``d_pre`` (T, G, N), and of
+        W_hh h_{t-1} + b_hh, ``d_hidden`` (the same but for the GRU): dx = da W_ih and dW_ih = sum_t da_t^T x_t
+        for all steps at once, dW_hh, the biases' sums and the initial states'."""
         d_x = xp.matmul(w_ih.T, d_pre).transpose(0, 2, 1).copy() if self.wants(0) else None
+        d_w_ih = xp.tensordot(d_pre, x, axes=([0, 2], [0, 1])) if self.wants(1) else None
+        d_w_hh = self._weight_gradient(d_hidden, states, self.h0) if self.wants(2) else None
         d_b_ih = d_pre.sum(axis=(0, 2)) if self.wants(3) else None
-        d_b_hh = (d_hidden_bias if d_hidden_bias is not None else d_pre.sum(axis=(0, 2))) if self.wants(4) else None
+        d_b_hh = d_hidden.sum(axis=(0, 2)) if self.wants(4) else None
         grads = [d_x, d_w_ih, d_w_hh, d_b_ih, d_b_hh, dh.T.copy() if self.wants(5) else None]
         if dc is not None:
             grads.append(dc.T.copy() if self.wants(6) else None)
@@ -179,42 +180,41 @@ class LSTMRecurrence(Recurrence):
         gates, cells, tanh_cells, states = self.gates, self.cells, self.tanh_cells, self.states
         upstream = self._upstream(grad_out)
         dh, dc = self._initial_gradient(grad_h, n, dtype), self._initial_gradient(grad_c, n, dtype)
-        # Local derivatives of every step at once: s(1-s) for the sigmoids, 1-g^2 for g; o*(1-tanh(c)^2).
+        # Every factor of da_t that does not depend on the loop, for every step at once:
+        # da = [dc * g*i(1-i), dc * c_{t-1}*f(1-f), dc * i*(1-g^2), dh * tanh(c_t)*o(1-o)].
         d_pre = 1 - gates
-        d_pre *= gates
-        g_all = gates[:, 2 * h:3 * h]
+        d_pre *= gates  # s(1-s) for the sigmoids ...
+        i_all, g_all = gates[:, :h], gates[:, 2 * h:3 * h]
         xp.multiply(g_all, g_all, out=d_pre[:, 2 * h:3 * h])
-        xp.subtract(1, d_pre[:, 2 * h:3 * h], out=d_pre[:, 2 * h:3 * h])
+        xp.subtract(1, d_pre[:, 2 * h:3 * h], out=d_pre[:, 2 * h:3 * h])  # ... and 1-g^2 for g
+        d_pre[:, :h] *= g_all
+        d_pre[:, 2 * h:3 * h] *= i_all
+        d_pre[:, 3 * h:] *= tanh_cells
+        before, after = (slice(1, None), slice(None, -1)) if self.reverse else (slice(None, -1), slice(1, None))
+        d_pre[after, h:2 * h] *= cells[before]  # c_{t-1}: the cell state of the step before
+        d_pre[-1 if self.reverse else 0, h:2 * h] *= self.c0
         through_tanh = tanh_cells * tanh_cells
         xp.subtract(1, through_tanh, out=through_tanh)
-        through_tanh *= gates[:, 3 * h:]
-        upstream_gates = xp.empty((4 * h, n), dtype=dtype)
-        d_w_ih, d_w_hh = self._weight_gradients(x, w_ih, w_hh)
-        scratch_ih, scratch_hh = xp.empty(w_ih.shape, dtype), xp.empty(w_hh.shape, dtype)
+        through_tanh *= gates[:, 3 * h:]  # dc_t gets dh_t * o * (1 - tanh(c_t)^2)
+        scratch = xp.empty((h, n), dtype=dtype)
         w_t = w_hh.T
-        with one_thread():
+        with one_thread():  # small products in a loop: waking BLAS's threads costs more than they save
             for t in reversed(self.order):
                 if upstream is not None:
                     dh += upstream[t]
                 passed = self._split_by_validity(t, dh, dc)
-                i, f, g = gates[t, :h], gates[t, h:2 * h], gates[t, 2 * h:3 * h]
-                c_prev = self._previous(cells, self.c0, t)
-                xp.multiply(dh, through_tanh[t], out=upstream_gates[:h])
-                dc += upstream_gates[:h]  # dL/dc_t: through h_t, and from step t+1
-                xp.multiply(dc, g, out=upstream_gates[:h])  # to i
-                xp.multiply(dc, c_prev, out=upstream_gates[h:2 * h])  # to f
-                xp.multiply(dc, i, out=upstream_gates[2 * h:3 * h])  # to g
-                xp.multiply(dh, tanh_cells[t], out=upstream_gates[3 * h:])  # to o
+                xp.multiply(dh, through_tanh[t], out=scratch)
+                dc += scratch  # dL/dc_t: through h_t, and from step t+1
                 da = d_pre[t]
-                da *= upstream_gates
-                dc *= f
-                self._accumulate(d_w_ih, d_w_hh, da, da, x, t, self._previous(states, self.h0, t), scratch_ih,
-                                 scratch_hh)
-                xp.matmul(w_t, da, out=dh)
+                i_f_g = da[:3 * h].reshape(3, h, n)
+                i_f_g *= dc  # i, f and g: dc times their factors
+                da[3 * h:] *= dh  # o: dh times its factor
+                dc *= gates[t, h:2 * h]  # dL/dc_{t-1} = dc * f
+                xp.matmul(w_t, da, out=dh)  # dL/dh_{t-1} = da W_hh
                 if passed is not None:
                     dh += passed[0]
                     dc += passed[1]
-        return self._gradients(x, w_ih, d_pre, None, d_w_ih, d_w_hh, dh, dc)
+        return self._gradients(x, w_ih, d_pre, d_pre, states, dh, dc)
 
 
 class GRURecurrence(Recurrence):
@@ -279,12 +279,9 @@ class GRURecurrence(Recurrence):
         d_new *= 1 - rz[:, h:]  # da_n = dh * (1-z) * (1-n^2)
         d_pre = xp.empty((len(states), 3 * h, n), dtype=dtype)
         d_hidden = xp.empty((3 * h, n), dtype=dtype)  # this step's gradient of W_hh h_{t-1} + b_hh
-        d_b_hh = xp.zeros(3 * h, dtype=dtype)
         difference = xp.empty((h, n), dtype=dtype)
-        d_w_ih, d_w_hh = self._weight_gradients(x, w_ih, w_hh)
-        scratch_ih, scratch_hh = xp.empty(w_ih.shape, dtype), xp.empty(w_hh.shape, dtype)
         w_t = w_hh.T
-        with one_thread():
+        with one_thread():  # small products in a loop: waking BLAS's threads costs more than they save
             for t in reversed(self.order):
                 if upstream is not None:
                     dh += upstream[t]
@@ -298,13 +295,13 @@ class GRURecurrence(Recurrence):
                 xp.multiply(difference, d_rz[t, h:], out=da[h:2 * h])  # da_z
                 d_hidden[:2 * h] = da[:2 * h]
                 xp.multiply(da[2 * h:], rz[t, :h], out=d_hidden[2 * h:])  # W_hn h + b_hn gets da_n * r
-                d_b_hh += d_hidden.sum(axis=1)
-                self._accumulate(d_w_ih, d_w_hh, da, d_hidden, x, t, h_prev, scratch_ih, scratch_hh)
                 dh *= rz[t, h:]  # straight through: h_t = ... + z * h_{t-1}
                 dh += w_t @ d_hidden
                 if passed is not None:
                     dh += passed[0]
-        return self._gradients(x, w_ih, d_pre, d_b_hh, d_w_ih, d_w_hh, dh)
+        d_hidden = d_pre.copy()
+        d_hidden[:, 2 * h:] *= rz[:, :h]  # every step's gradient of W_hh h_{t-1} + b_hh
+        return self._gradients(x, w_ih, d_pre, d_hidden, states, dh)
 
 
 class RNNRecurrence(Recurrence):
@@ -345,22 +342,18 @@ class RNNRecurrence(Recurrence):
             d_pre = 1 - states * states
         else:
             d_pre = (states > 0).astype(dtype)
-        d_w_ih, d_w_hh = self._weight_gradients(x, w_ih, w_hh)
-        scratch_ih, scratch_hh = xp.empty(w_ih.shape, dtype), xp.empty(w_hh.shape, dtype)
         w_t = w_hh.T
-        with one_thread():
+        with one_thread():  # small products in a loop: waking BLAS's threads costs more than they save
             for t in reversed(self.order):
                 if upstream is not None:
                     dh += upstream[t]
                 passed = self._split_by_validity(t, dh)
                 da = d_pre[t]
                 da *= dh
-                self._accumulate(d_w_ih, d_w_hh, da, da, x, t, self._previous(states, self.h0, t), scratch_ih,
-                                 scratch_hh)
                 xp.matmul(w_t, da, out=dh)
                 if passed is not None:
                     dh += passed[0]
-        return self._gradients(x, w_ih, d_pre, None, d_w_ih, d_w_hh, dh)
+        return self._gradients(x, w_ih, d_pre, d_pre, states, dh)
 
 
 RECURRENCES = {"LSTM": LSTMRecurrence, "GRU": GRURecurrence, "RNN_TANH": RNNRecurrence, "RNN_RELU": RNNRecurrence}
