@@ -36,7 +36,8 @@ def _activation(activation, where):
 
 
 class _Layer(Module):
-    """What encoder and decoder layers share: the feed-forward block and the checks of their input."""
+    """What encoder and decoder layers share: the self-attention and feed-forward blocks and the checks of their
+    input."""
 
     def _settings(self, d_model, nhead, dropout, activation, layer_norm_eps, batch_first, norm_first, bias, dtype):
         """Check the shared arguments; returns the keyword arguments of the attention and norm layers."""
@@ -57,6 +58,11 @@ class _Layer(Module):
         self.linear1 = Linear(self.d_model, dim_feedforward, bias=attention["bias"], dtype=attention["dtype"])
         self.dropout = Dropout(attention["dropout"])
         self.linear2 = Linear(dim_feedforward, self.d_model, bias=attention["bias"], dtype=attention["dtype"])
+
+    def _sa_block(self, x, attn_mask, key_padding_mask, is_causal):
+        x = self.self_attn(x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask, need_weights=False,
+                           is_causal=is_causal)[0]
+        return self.dropout1(x)
 
     def _ff_block(self, x):
         return self.dropout_ff(self.linear2(self.dropout(self.activation(self.linear1(x)))))
@@ -106,11 +112,6 @@ class TransformerEncoderLayer(_Layer):
         x = self.norm1(x + self._sa_block(x, src_mask, src_key_padding_mask, is_causal))
         return self.norm2(x + self._ff_block(x))
 
-    def _sa_block(self, x, attn_mask, key_padding_mask, is_causal):
-        x = self.self_attn(x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask, need_weights=False,
-                           is_causal=is_causal)[0]
-        return self.dropout1(x)
-
 
 class TransformerDecoderLayer(_Layer):
     """Self-attention over the target, attention over the memory (the encoder's output), then the
@@ -155,11 +156,6 @@ class TransformerDecoderLayer(_Layer):
         x = self.norm1(x + self._sa_block(x, tgt_mask, tgt_key_padding_mask, tgt_is_causal))
         x = self.norm2(x + self._mha_block(x, memory, memory_mask, memory_key_padding_mask, memory_is_causal))
         return self.norm3(x + self._ff_block(x))
-
-    def _sa_block(self, x, attn_mask, key_padding_mask, is_causal):
-        x = self.self_attn(x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask, need_weights=False,
-                           is_causal=is_causal)[0]
-        return self.dropout1(x)
 
     def _mha_block(self, x, memory, attn_mask, key_padding_mask, is_causal):
         x = self.multihead_attn(x, memory, memory, attn_mask=attn_mask, key_padding_mask=key_padding_mask,
