@@ -26,7 +26,7 @@ All convolutions use padding 1, so only the pooling layers shrink the image.
 
 import numpy as np
 
-from . import nn
+from . import nn, random
 from .backend import xp
 from .functional import cross_entropy
 
@@ -41,6 +41,8 @@ DATASETS = {
 MODEL_NAMES = ("mlp", "cnn", "lstm", "gpt")
 #: The data sets each model reads.
 MODEL_DATASETS = {"mlp": ("digits", "mnist"), "cnn": ("digits", "mnist"), "lstm": ("digits-rows",), "gpt": ("text",)}
+#: The models of images (N, 1, H, W), which the digits and MNIST feed.
+IMAGE_MODELS = tuple(name for name, datasets in MODEL_DATASETS.items() if "digits" in datasets)
 
 
 def mlp(in_features, hidden, classes):
@@ -137,10 +139,11 @@ class GPT(nn.Module):
 
     def generate(self, tokens, count, temperature=1.0, top_k=None, generator=None):
         """``tokens`` (a 1-d int array) followed by ``count`` sampled tokens: each drawn from the softmax of
-        the last logits divided by ``temperature``, among the ``top_k`` likeliest (all when None)."""
+        the last logits divided by ``temperature``, among the ``top_k`` likeliest (all when None), with
+        ``generator`` (by default the one ``chainrule.manual_seed`` seeds)."""
         from .autograd import no_grad
 
-        generator = generator if generator is not None else np.random.default_rng()
+        generator = random.generator_or_default(generator, "GPT.generate")
         tokens = [int(t) for t in tokens]
         was_training = self.training
         self.eval()
