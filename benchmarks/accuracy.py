@@ -22,6 +22,8 @@ import time
 
 import numpy as np
 
+from .harness import tune_process
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS_DIR = os.path.join(ROOT, "benchmarks", "results")
 FIGURES_DIR = os.path.join(RESULTS_DIR, "accuracy")
@@ -144,6 +146,7 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--report-only", action="store_true", help="rewrite ACCURACY.md from the kept figures")
     args = parser.parse_args(argv)
+    tune_process()  # the settings the command line trains under
     failed = []
     if not args.report_only:
         for name in args.only or RUNS:

@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-from .harness import import_torch, write_text_result
+from .harness import import_torch, tune_process, write_text_result
 from .machine import describe, summary_line
 from .matmul_products import median_us
 
@@ -56,6 +56,7 @@ def main(argv=None):
     parser.add_argument("--shape", type=int, nargs="+", default=[1024, 512])
     parser.add_argument("--repeats", type=int, default=15)
     args = parser.parse_args(argv)
+    tune_process()  # the settings the command line trains under
     import chainrule
     torch = import_torch()
     rng = np.random.default_rng(0)

@@ -75,6 +75,7 @@ class Settings:
     warmup_s: float  # seconds of calls before timing (at least one call)
     sample_s: float  # aimed length of one timing sample
     memory: bool  # run the memory children
+    tune: bool = True  # run under chainrule.tune_process_for_training(), as the command line trains
 
 
 QUICK = Settings(repeats=5, warmup_s=0.1, sample_s=0.03, memory=True)
@@ -107,6 +108,15 @@ def import_torch():
         torch.set_num_threads(threads())
         _torch_ready = True
     return torch
+
+
+def tune_process(enabled=True):
+    """Make the process-wide settings chainrule's command line trains under (malloc, cycle collector), unless
+    ``enabled`` is false; returns the ``ProcessTuning`` (None when not tuned). Every benchmark entry point calls it."""
+    if not enabled:
+        return None
+    import chainrule
+    return chainrule.tune_process_for_training()
 
 
 # ----- timing ------------------------------------------------------------------------
@@ -165,7 +175,7 @@ def measure(workload, settings, quick, log=print):
         for label in workload.implementations:
             if status[label] == "ok" or status[label].startswith("failed"):
                 log(f"    memory: {label} in a fresh process ...")
-                implementations[label]["memory"] = measure_memory_in_child(workload, label, quick)
+                implementations[label]["memory"] = measure_memory_in_child(workload, label, quick, settings.tune)
     return result
 
 
@@ -249,11 +259,13 @@ def _as_list(output):
 
 
 # ----- memory ------------------------------------------------------------------------
-def measure_memory_in_child(workload, label, quick):
+def measure_memory_in_child(workload, label, quick, tune=True):
     """Peak memory of one ``run()`` of ``label``, measured in a fresh Python process (see memory_probe.py)."""
     command = [sys.executable, "-m", "benchmarks.memory_probe", workload.name, label]
     if quick:
         command.append("--quick")
+    if not tune:
+        command.append("--no-tune")
     try:
         finished = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=3600)
     except subprocess.TimeoutExpired:

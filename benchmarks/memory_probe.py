@@ -1,6 +1,6 @@
 """Child process: the peak memory of one forward+backward of one implementation.
 
-    python -m benchmarks.memory_probe WORKLOAD IMPLEMENTATION [--quick]
+    python -m benchmarks.memory_probe WORKLOAD IMPLEMENTATION [--quick] [--no-tune]
 
 Run by the harness, one fresh process per implementation, so that nothing another
 implementation allocated (or an allocator kept after it) is counted. It sets up,
@@ -19,7 +19,7 @@ import json
 import time
 
 from . import registry
-from .harness import apply_thread_setting, current_and_peak_rss, reset_peak_rss
+from .harness import apply_thread_setting, current_and_peak_rss, reset_peak_rss, tune_process
 
 
 def main():
@@ -27,8 +27,9 @@ def main():
     parser.add_argument("workload")
     parser.add_argument("implementation")
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--no-tune", action="store_true", help="without chainrule.tune_process_for_training()")
     args = parser.parse_args()
-
+    tune_process(not args.no_tune)
     apply_thread_setting()
     workload = registry.find(args.workload, args.quick)
     run = workload.implementations[args.implementation]()

@@ -30,7 +30,7 @@ import timeit
 
 import numpy as np
 
-from .harness import RESULTS_DIR, ROOT, import_torch
+from .harness import RESULTS_DIR, ROOT, import_torch, tune_process
 from .workloads import engine
 
 
@@ -241,6 +241,7 @@ def main():
     parser.add_argument("--top", type=int, default=22, help="functions to list per workload")
     parser.add_argument("--only", default="", help="only the workloads whose name starts with this")
     args = parser.parse_args()
+    tune_process()  # the settings the command line trains under
     lines = []
 
     def write(text=""):

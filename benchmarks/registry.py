@@ -1,7 +1,7 @@
 """The one list of workloads. To add one: write a function ``name(quick) -> Workload`` in a module under
 ``benchmarks/workloads/`` and append it to WORKLOADS."""
 
-from .workloads import engine, networks, sequences
+from .workloads import engine, layers, networks, sequences
 
 WORKLOADS = [
     engine.small_ops,
@@ -14,6 +14,11 @@ WORKLOADS = [
     networks.wide_cnn_step,
     networks.mnist_epoch_mlp,
     networks.mnist_epoch_lenet,
+    layers.conv1d,
+    layers.conv_transpose2d,
+    layers.interpolate_bilinear,
+    layers.interpolate_nearest,
+    layers.interpolate_bilinear_large,
     sequences.transformer_block,
     sequences.lstm_layer,
     sequences.gpt_step,

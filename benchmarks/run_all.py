@@ -3,6 +3,8 @@
     --quick        fewer rounds and shorter samples (a few minutes; noisier)
     --only NAME    only the workloads named NAME or starting with it (repeatable; comma-separated works too)
     --no-memory    skip the child processes that measure peak memory
+    --no-tune      without chainrule.tune_process_for_training() (malloc and collector settings), here and
+                   in the memory children; python -m benchmarks.tuning compares the two in one run
     --list         list the workloads and exit
     --threads N    N threads for each library (NumPy's OpenBLAS and PyTorch; default: one per core)
 
@@ -24,7 +26,8 @@ OPENBLAS_OVERRIDES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 _REMOVED = "CHAINRULE_BENCHMARK_REMOVED_ENV"  # how the restarted process learns what was removed
 
 
-def _restart_without_openblas_overrides():
+def restart_without_openblas_overrides(module="benchmarks"):
+    """Restart ``python -m module`` with the same arguments, without OPENBLAS_OVERRIDES, if any is set."""
     found = {name: os.environ[name] for name in OPENBLAS_OVERRIDES if name in os.environ}
     if not found:
         return
@@ -36,7 +39,7 @@ def _restart_without_openblas_overrides():
     environment[_REMOVED] = ";".join(f"{k}={v}" for k, v in found.items())
     print(f"benchmarks: removing {', '.join(found)} for this run and restarting", flush=True)
     os.chdir(ROOT)
-    os.execve(sys.executable, [sys.executable, "-m", "benchmarks", *sys.argv[1:]], environment)
+    os.execve(sys.executable, [sys.executable, "-m", module, *sys.argv[1:]], environment)
 
 
 def _parse(argv):
@@ -45,6 +48,8 @@ def _parse(argv):
     parser.add_argument("--only", action="append", default=[], metavar="NAME",
                         help="run the workloads named NAME or starting with NAME (repeatable, or comma-separated)")
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory child processes")
+    parser.add_argument("--no-tune", action="store_true",
+                        help="do not call chainrule.tune_process_for_training() (here and in the memory children)")
     parser.add_argument("--list", action="store_true", help="list the workloads and exit")
     parser.add_argument("--threads", type=int, metavar="N", help="threads for each library (default: one per core)")
     args = parser.parse_args(argv)
@@ -54,7 +59,7 @@ def _parse(argv):
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
-    _restart_without_openblas_overrides()
+    restart_without_openblas_overrides()
     here = os.path.join(ROOT, "benchmarks")
     if sys.path and os.path.abspath(sys.path[0] or os.getcwd()) == here:
         sys.path[0] = ROOT  # run as a script: import the package from the repository, not its files bare
@@ -74,14 +79,16 @@ def main(argv=None):
         return
     workloads = registry.select(args.only, args.quick)
     settings = harness.QUICK if args.quick else harness.FULL
-    if args.no_memory:
-        settings = harness.Settings(**{**vars(settings), "memory": False})
+    settings = harness.Settings(**{**vars(settings), "memory": settings.memory and not args.no_memory,
+                                   "tune": not args.no_tune})
+    tuning = harness.tune_process(settings.tune)
     removed = dict(item.split("=", 1) for item in os.environ.get(_REMOVED, "").split(";") if item)
     command = " ".join(["python -m benchmarks", *argv])
     description = machine.describe(command, removed)
     print(f"benchmarks: {machine.summary_line(description)}")
     if removed:
         print(f"benchmarks: removed for this run: {removed}")
+    print(f"benchmarks: {tuning if tuning else 'process not tuned (--no-tune)'}")
     if description["load_average_at_start"] and description["load_average_at_start"][0] > 0.5:
         print(f"benchmarks: the machine is busy (load {description['load_average_at_start'][0]}); numbers are noisy")
 
@@ -96,7 +103,7 @@ def main(argv=None):
         print(report.console_line(workload.name, result))
         print(f"    ({time.perf_counter() - started:.0f} s)", flush=True)
 
-    run_info = {"command": command, "date": description["date"], "quick": args.quick}
+    run_info = {"command": command, "date": description["date"], "quick": args.quick, "tuned": settings.tune}
     report.save(description, results, run_info, merge=bool(args.only))
     print(f"benchmarks: wrote {os.path.relpath(report.RESULTS_DIR, os.getcwd())}/RESULTS.md, results.json, ratios.png")
 

@@ -27,7 +27,7 @@ import time
 import numpy as np
 
 from . import matmul_products
-from .harness import import_torch, write_text_result
+from .harness import import_torch, tune_process, write_text_result
 from .machine import describe, summary_line
 from .workloads import networks
 
@@ -153,6 +153,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", type=int, default=30, help="steps per measurement (default 30)")
     args = parser.parse_args(argv)
+    tune_process()  # the settings the command line trains under
     import_torch()
     lines = [summary_line(describe("python -m benchmarks.step_breakdown", [])), ""]
     for title, spec, batch, input_shape in NETWORKS:

@@ -2,39 +2,62 @@
 
 A computational graph of gates, each with a forward that caches what it needs and a
 backward that applies the chain rule; on top of it, what it takes to train real networks.
+Its names are PyTorch's, so a PyTorch program for the CPU runs with ``import chainrule as torch``.
+
+Importing it changes nothing else in the process; ``tune_process_for_training()`` makes the
+process-wide settings that speed up training, when a program asks for them.
 """
 
-from . import collector, memory
-
-memory.keep_freed_memory(memory.keep_from_environment())
-collector.collect_less_often(collector.threshold_from_environment())
-
-from .autograd import Gate, detect_anomaly, enable_grad, grad, is_grad_enabled, no_grad  # noqa: E402
-from .gates import (abs, add, broadcast_to, cast, cat, clip, concat, concatenate, cos, div, dot, elu, erf, exp,
-                    flatten, flip, gelu, leaky_relu, log, log_softmax, logsumexp, matmul, max, maximum, mean, min,
-                    minimum, mul, neg, norm, outer, pad, permute, pow, prod, reciprocal, relu, repeat_interleave,
+from .autograd import (Gate, detect_anomaly, enable_grad, grad, inference_mode, is_grad_enabled,  # noqa: E402
+                       no_grad, set_grad_enabled)
+from .gates import (abs, add, all, amax, amin, any, argmax, argmin, bitwise_and, bitwise_not, bitwise_or,  # noqa: E402
+                    bitwise_xor, broadcast_to, cast, cat, clip, clone, concat, concatenate, cos, div, dot, elu, eq,
+                    equal, erf, exp, flatten, flip, ge, gelu, gt, le, leaky_relu, log, log_softmax, logical_and,
+                    logical_not, logical_or, logical_xor, logsumexp, lt, masked_fill, matmul, max, maximum, mean, min,
+                    minimum, mul, ne, neg, norm, outer, pad, permute, pow, prod, reciprocal, relu, repeat_interleave,
                     reshape, sigmoid, sin, softmax, softplus, split, sqrt, squeeze, stack, std, sub, sum, swapaxes,
                     tanh, tile, transpose, unsqueeze, var, where)
-from .random import manual_seed
-from .tensor import Tensor, tensor
+from .random import Generator, initial_seed, manual_seed  # noqa: E402
+from .tensor import Tensor, tensor  # noqa: E402
+from .devices import device  # noqa: E402
+from .dtypes import (double, dtype, finfo, float16, float32, float64, get_default_dtype, half, iinfo,  # noqa: E402
+                     int8, int16, int32, int64, is_floating_point, is_tensor, long, set_default_dtype, short, uint8)
+from .factories import (arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like,  # noqa: E402
+                        linspace, multinomial, ones, ones_like, rand, rand_like, randint, randint_like, randn,
+                        randn_like, randperm, zeros, zeros_like)
 
 clamp = clip
 
-__version__ = "0.1.0"
+__version__ = "0.1.0"  # the one place the version is written (pyproject.toml reads it from here)
 
 from .check import GradcheckError, gradcheck, gradgradcheck, max_relative_error  # noqa: E402
 
-from . import functional, nn, optim, data, viz  # noqa: E402
+from . import cuda, functional, nn, optim, data, utils, viz  # noqa: E402
 from .io import load, save  # noqa: E402
+from .tuning import ProcessTuning, tune_process_for_training  # noqa: E402
 from .viz import explain, practice  # noqa: E402
 
+# PyTorch's dtype names that are also Python's own: attributes (chainrule.float, chainrule.int, chainrule.bool),
+# but kept out of __all__ so that `from chainrule import *` leaves the builtins alone.
+from .dtypes import bool, float, int  # noqa: E402,A004
+
 __all__ = [
-    "Gate", "Tensor", "tensor", "grad", "no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly", "manual_seed",
-    "abs", "add", "broadcast_to", "cast", "cat", "clamp", "clip", "concat", "concatenate", "cos", "div", "dot", "elu",
-    "erf", "exp", "flatten", "flip", "gelu", "leaky_relu", "log", "log_softmax", "logsumexp", "matmul", "max",
-    "maximum", "mean", "min", "minimum", "mul", "neg", "norm", "outer", "pad", "permute", "pow", "prod",
+    "Gate", "Tensor", "tensor", "grad", "no_grad", "enable_grad", "inference_mode", "set_grad_enabled",
+    "is_grad_enabled", "detect_anomaly", "manual_seed", "initial_seed", "Generator",
+    "abs", "add", "all", "amax", "amin", "any", "argmax", "argmin", "bitwise_and", "bitwise_not", "bitwise_or",
+    "bitwise_xor",
+    "broadcast_to", "cast", "cat", "clamp", "clip", "clone", "concat", "concatenate", "cos", "div", "dot", "elu",
+    "eq", "equal", "erf", "exp", "flatten", "flip", "ge", "gelu", "gt", "le", "leaky_relu", "log", "log_softmax",
+    "logical_and", "logical_not", "logical_or", "logical_xor", "logsumexp", "lt", "masked_fill", "matmul", "max",
+    "maximum", "mean", "min", "minimum", "mul", "ne", "neg", "norm", "outer", "pad", "permute", "pow", "prod",
     "reciprocal", "relu", "repeat_interleave", "reshape", "sigmoid", "sin", "softmax", "softplus", "split", "sqrt",
     "squeeze", "stack", "std", "sub", "sum", "swapaxes", "tanh", "tile", "transpose", "unsqueeze", "var", "where",
+    "dtype", "float32", "float64", "float16", "double", "half", "int64", "long", "int32", "int16", "short", "int8",
+    "uint8", "finfo", "iinfo", "get_default_dtype", "set_default_dtype", "is_floating_point", "is_tensor",
+    "device", "zeros", "ones", "full", "empty", "eye", "arange", "linspace", "rand", "randn", "randint", "randperm",
+    "multinomial", "zeros_like", "ones_like", "full_like", "empty_like", "rand_like", "randn_like", "randint_like",
+    "from_numpy", "as_tensor",
     "GradcheckError", "gradcheck", "gradgradcheck", "max_relative_error",
-    "functional", "nn", "optim", "data", "viz", "load", "save", "explain", "practice", "__version__",
+    "cuda", "functional", "nn", "optim", "data", "utils", "viz", "load", "save", "explain", "practice", "__version__",
+    "ProcessTuning", "tune_process_for_training",
 ]

@@ -163,7 +163,51 @@ class enable_grad(_GradSwitch):
     enabled = True
 
 
+class inference_mode(_GradSwitch):
+    """PyTorch's ``inference_mode``: here the same as ``no_grad`` (nothing is recorded inside);
+    ``inference_mode(False)`` records as usual."""
+
+    def __init__(self, mode=True):
+        super().__init__()
+        self.enabled = not mode
+
+    def _fresh(self):
+        return type(self)(not self.enabled)
+
+
+class set_grad_enabled(_GradSwitch):
+    """Recording on (``True``) or off (``False``): at once when called as a function, until the end of the block
+    when used with ``with`` (or of the call, as a decorator), as PyTorch's ``set_grad_enabled``."""
+
+    def __init__(self, mode):
+        super().__init__()
+        if not isinstance(mode, bool):
+            raise TypeError(f"set_grad_enabled: mode must be True or False, got {mode!r}")
+        self.enabled = mode
+        self._before_call = self._set()  # a plain call takes effect now; a with block restores this on exit
+
+    def __enter__(self):
+        if self._before_call is not None:  # entered right after the call that already switched
+            self._previous.append(self._before_call)
+            self._before_call = None
+            return self
+        return super().__enter__()
+
+    def __call__(self, function):
+        if self._before_call is not None:  # used as a decorator: the switch is for the calls, not for now
+            self._restore(self._before_call)
+            self._before_call = None
+        return super().__call__(function)
+
+    def _fresh(self):
+        switch = type(self)(self.enabled)
+        switch._restore(switch._before_call)
+        switch._before_call = None
+        return switch
+
+
 def is_grad_enabled():
+    """Whether operations are being recorded in this thread (False inside ``no_grad``)."""
     return GradMode.enabled
 
 
@@ -246,12 +290,15 @@ class Gate:
 
     @property
     def name(self):
+        """The gate's name in explanations and errors: its class name in lower case, unless it sets one."""
         return type(self).__name__.lower()
 
     def forward(self, *arrays):
+        """Compute the output from the input arrays (override this); keyword constants of ``apply`` are attributes."""
         raise NotImplementedError(f"{type(self).__name__}.forward is not defined")
 
     def backward(self, grad, out, *inputs):
+        """Return dL/d(input) for each input, given dL/d(out), the output and the inputs (override this)."""
         raise NotImplementedError(f"{type(self).__name__}.backward is not defined")
 
     def wants(self, index):
@@ -286,7 +333,12 @@ class Gate:
             return _record_several(gate, data, inputs)
         if type(data) is not ndarray:
             data = xp.asarray(data)  # NumPy returns scalars from 0-d operations
-        out = _plain_tensor(data)
+        out = Tensor.__new__(Tensor)  # _plain_tensor, inlined: this is the engine's hottest line
+        out.data = data
+        out.grad = None
+        out.name = None
+        out._hooks = None
+        out._retains_grad = False
         if GradMode.enabled:
             for x in inputs:
                 if x.requires_grad:
@@ -297,9 +349,12 @@ class Gate:
                     out.requires_grad = True
                     out.gate = gate
                     return out
+        out.requires_grad = False
+        out.gate = None
         return out
 
     def describe_inputs(self):
+        """The shapes and dtypes of the gate's inputs, for error messages: "(2, 3) float32, (3,) float32"."""
         return ", ".join(f"{tuple(x.shape)} {x.dtype}" for x in self.inputs)
 
 
@@ -429,7 +484,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, capt
     write into an owned gradient that no hook, ``retain_grad``, capture or ``.grad`` saw.
     """
     pending = {}  # tensor -> the sum of the gradients that reached it so far
-    owned = set()  # id() of the pending gradients that the walk allocated and handed to nobody
+    owned = {}  # tensor -> True when its pending gradient is an array the walk allocated and handed to nobody
     ready = []  # heap of (-gate.sequence, id(tensor), tensor) for tensors with a gate and a pending gradient
     leaves = []  # tensors without a gate that have a pending gradient, in the order they got one
     for root, g in zip(roots, root_grads):
@@ -439,7 +494,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, capt
             pending[root] = g
             _enqueue(root, ready, leaves)
     if not create_graph:
-        owned.update(id(g) for g in pending.values())  # _root_gradient made each of them
+        owned = dict.fromkeys(pending, True)  # _root_gradient made each of them
     captured = dict.fromkeys(capture) if capture is not None else None
     uses = _hooked_uses(roots) if PostAccumulate.hooks and captured is None else None
     stored = set()
@@ -456,9 +511,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, capt
             if g is None:  # an output of a several-output gate that has already run
                 node = heappop(ready)[2] if ready else None
                 continue
-            lone = id(g) in owned
-            if lone:
-                owned.discard(id(g))
+            lone = owned.pop(node, False)
             if node._hooks:
                 g = _run_hooks(node, g)
                 lone = False
@@ -500,11 +553,13 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, capt
                 if gx is not None and x.requires_grad:
                     if gx.shape != x.data.shape:
                         _wrong_shape(gate, x, gx)
+                    if gx.dtype is not x.data.dtype and gx.dtype != x.data.dtype:
+                        gx = gx.astype(x.data.dtype)  # a gradient has its input's dtype, as PyTorch's engine casts
                     previous = pending.get(x)
                     if previous is None:
                         pending[x] = gx
                         if fresh:
-                            owned.add(id(gx))
+                            owned[x] = True
                         if x.gate is None:
                             leaves.append(x)
                         else:
@@ -513,15 +568,14 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, capt
                             node = x
                     else:
                         # Out of place on purpose: a gate may hand the same array to several inputs.
-                        owned.discard(id(previous))
-                        pending[x] = total = previous + gx
-                        owned.add(id(total))
+                        pending[x] = previous + gx
+                        owned[x] = True
                 if uses is not None and x in uses:
                     uses[x] -= 1
                     if not uses[x] and x in pending:  # every gate that uses this leaf has run: its gradient is final
-                        owned.discard(id(pending[x]))
+                        owned.pop(x, None)
                         _finish_leaf(x, pending.pop(x), captured, stored, create_graph)
-            grads = gx = previous = None
+            grads = gx = None
             if not retain_graph:
                 gate.inputs = None  # releases the cached tensors (and marks the gate released)
             if ready:
@@ -560,7 +614,7 @@ def _backward_of_several(gate, node, g, pending, owned, captured, stored, create
         else:
             gradient = pending.pop(out, None)
             if gradient is not None:
-                owned.discard(id(gradient))
+                owned.pop(out, None)
                 if out._hooks:
                     gradient = _run_hooks(out, gradient)
                 if out._retains_grad or captured is not None:
@@ -699,7 +753,7 @@ def backward(tensor, gradient=None, retain_graph=False, create_graph=False):
 
 def _root_gradient(tensor, gradient, where, create_graph):
     if gradient is None:
-        if tensor.size != 1:
+        if tensor.data.size != 1:
             raise RuntimeError(
                 f"{where}: the output has shape {tuple(tensor.shape)}, not a single element; pass "
                 "gradient= (an array of that shape, dL/doutput) to say what to backpropagate."

@@ -6,22 +6,35 @@ NumPy's interface (CuPy, for a GPU) can stand in by changing this module alone.
 
 import numpy as xp
 
-#: Python floats and float lists become this dtype unless the user asks otherwise.
-DEFAULT_FLOAT = xp.float32
-
 ndarray = xp.ndarray
+
+_default_float = xp.dtype(xp.float32)
+
+
+def default_float():
+    """The dtype Python floats and float lists become unless the user asks otherwise (float32 unless
+    ``chainrule.set_default_dtype`` changed it), as PyTorch's default dtype."""
+    return _default_float
+
+
+def set_default_float(dtype):
+    """Make ``dtype`` (float32 or float64) the default float; see ``chainrule.set_default_dtype``."""
+    global _default_float
+    dtype = xp.dtype(dtype)
+    if dtype not in (xp.float32, xp.float64):
+        raise TypeError(f"set_default_dtype: the default dtype must be float32 or float64, got {dtype}")
+    _default_float = dtype
 
 
 def as_array(data, dtype=None):
-    """Turn user data into an array: Python floats default to float32, arrays keep their dtype."""
+    """Turn user data into an array: Python floats become the default float, arrays keep their dtype."""
     if isinstance(data, ndarray):
         return data if dtype is None or data.dtype == dtype else data.astype(dtype)
     array = xp.asarray(data, dtype=dtype)
     if dtype is None and array.dtype == xp.float64 and not isinstance(data, xp.generic):
-        array = array.astype(DEFAULT_FLOAT)
+        array = array.astype(_default_float)
     return array
 
 
 def is_float(dtype):
     return xp.issubdtype(dtype, xp.floating)
-

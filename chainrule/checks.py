@@ -9,10 +9,12 @@ import numbers
 
 from . import backend
 from .backend import xp
-from .gates.common import as_tensor, data, is_number
+from .gates.common import as_tensor, data, is_number, same_dtype
+from .tensor import Tensor
 
-__all__ = ["is_number", "is_integer", "is_real", "number", "size", "pair", "float_dtype", "positive", "probability", "reduction",
-           "optional_array", "conv_padding", "image_batch", "unbatch", "same_shape", "constant"]
+__all__ = ["is_number", "is_integer", "is_real", "number", "size", "pair", "spatial", "adaptive_size", "float_dtype",
+           "positive", "probability", "reduction", "optional_array", "conv_padding", "channels_first", "layer_input", "layer_input_shape",
+           "image_batch", "signal_batch", "unbatch", "same_shape", "constant", "same_dtype"]
 
 
 def is_integer(value):
@@ -41,16 +43,36 @@ def size(where, name, value, minimum=1):
 
 def pair(where, name, value, minimum=1):
     """An int or a pair of ints, each >= ``minimum``, as a pair: 3 -> (3, 3)."""
-    values = (value, value) if is_integer(value) else value
-    if (not isinstance(values, (tuple, list)) or len(values) != 2 or not all(is_integer(v) for v in values)
+    return spatial(where, name, value, 2, minimum)
+
+
+def spatial(where, name, value, dims, minimum=1):
+    """An int or ``dims`` ints (one per spatial axis), each >= ``minimum``, as a tuple: 3 -> (3,) * dims."""
+    values = (value,) * dims if is_integer(value) else value
+    if (not isinstance(values, (tuple, list)) or len(values) != dims or not all(is_integer(v) for v in values)
             or min(values) < minimum):
-        raise ValueError(f"{where}: {name} must be an integer or a pair of integers, each at least {minimum}; "
+        several = {1: "a 1-tuple", 2: "a pair", 3: "a triple"}[dims]
+        raise ValueError(f"{where}: {name} must be an integer or {several} of integers, each at least {minimum}; "
                          f"got {value!r}")
-    return int(values[0]), int(values[1])
+    return tuple(int(v) for v in values)
+
+
+def adaptive_size(where, output_size, sizes):
+    """An adaptive pool's output size as ints, one per side of ``sizes``: an int for every side, or one entry per
+    side (None keeps the input's side)."""
+    dims = len(sizes)
+    values = (output_size,) * dims if output_size is None or is_integer(output_size) else output_size
+    if (not isinstance(values, (tuple, list)) or len(values) != dims
+            or not all(v is None or (is_integer(v) and v >= 1) for v in values)):
+        several = "an int" if dims == 1 else "an int or a pair of ints (None keeps a side)"
+        raise ValueError(f"{where}: output_size must be {several}, each at least 1; got {output_size!r}")
+    return tuple(n if v is None else int(v) for v, n in zip(values, sizes))
 
 
 def float_dtype(where, dtype):
-    """A floating NumPy dtype (float32 or float64)."""
+    """A floating NumPy dtype (float32 or float64); None is the default float (``chainrule.get_default_dtype()``)."""
+    if dtype is None:
+        return backend.default_float()
     try:
         dtype = xp.dtype(dtype)
     except TypeError:
@@ -89,33 +111,68 @@ def optional_array(value):
 
 
 def conv_padding(where, padding, kernel, stride, dilation):
-    """A convolution's padding as an (H, W) pair: ints, "valid" (none) or "same" (the output keeps the input's
-    size, which needs stride 1 and an even reach ``dilation * (kernel - 1)`` on each side)."""
+    """A convolution's padding, one int per spatial axis of ``kernel``: ints, "valid" (none) or "same" (the
+    output keeps the input's size, which needs stride 1 and an even reach ``dilation * (kernel - 1)``)."""
+    dims = len(kernel)
     if padding == "valid":
-        return (0, 0)
+        return (0,) * dims
     if padding != "same":
-        return pair(where, "padding", padding, minimum=0)
-    if tuple(stride) != (1, 1):
-        raise ValueError(f"{where}: padding='same' needs stride 1, got stride {tuple(stride)}")
+        return spatial(where, "padding", padding, dims, minimum=0)
+    if any(s != 1 for s in stride):
+        raise ValueError(f"{where}: padding='same' needs stride 1, got stride {_shown(stride)}")
     reach = [d * (k - 1) for k, d in zip(kernel, dilation)]
-    if reach[0] % 2 or reach[1] % 2:
-        raise ValueError(f"{where}: padding='same' with kernel_size {tuple(kernel)} and dilation {tuple(dilation)} "
+    if any(r % 2 for r in reach):
+        raise ValueError(f"{where}: padding='same' with kernel_size {_shown(kernel)} and dilation {_shown(dilation)} "
                          "would need uneven padding, which is not supported; pad explicitly with F.pad")
-    return reach[0] // 2, reach[1] // 2
+    return tuple(r // 2 for r in reach)
+
+
+def _shown(values):
+    """A per-axis setting as the user wrote it: an int for one axis, a tuple for several."""
+    return values[0] if len(values) == 1 else tuple(values)
+
+
+#: The layouts a layer taking channels-first input accepts, by number of spatial axes: (batched, single).
+LAYOUTS = {1: ("(N, C, L)", "(C, L)"), 2: ("(N, C, H, W)", "(C, H, W)")}
+#: The same in words, for the layers' messages: (batched, one sample).
+LAYOUT_WORDS = {1: ("(batch, channels, length)", "sequence (channels, length)"),
+                2: ("(batch, channels, height, width)", "image (channels, height, width)")}
+
+
+def layer_input_shape(layer, shape, dims):
+    """A channels-first layer's input shape, checked: ``dims`` spatial axes, with or without the batch axis.
+    ``layer`` is how the layer describes itself (its repr)."""
+    if len(shape) not in (dims + 1, dims + 2):
+        batched, single = LAYOUT_WORDS[dims]
+        raise ValueError(f"{layer}: expected a {dims + 2}-d input {batched} or one {dims + 1}-d {single}, got "
+                         f"shape {tuple(shape)}")
+
+
+def channels_first(x, where, dims):
+    """(N, C, *spatial) input with ``dims`` spatial axes as a Tensor, and whether it came without the batch
+    axis (one (C, *spatial) sample)."""
+    x = as_tensor(x)
+    if x.ndim == dims + 1:
+        return x.reshape((1,) + x.shape), True
+    if x.ndim != dims + 2:
+        batched, single = LAYOUTS[dims]
+        raise ValueError(f"{where}: input must be {dims + 2}-d {batched} or {dims + 1}-d {single}, got shape "
+                         f"{x.shape}")
+    return x, False
 
 
 def image_batch(x, where):
     """(N, C, H, W) input as a Tensor, and whether it came as a single (C, H, W) image."""
-    x = as_tensor(x)
-    if x.ndim == 3:
-        return x.reshape((1,) + x.shape), True
-    if x.ndim != 4:
-        raise ValueError(f"{where}: input must be 4-d (N, C, H, W) or 3-d (C, H, W), got shape {x.shape}")
-    return x, False
+    return channels_first(x, where, 2)
+
+
+def signal_batch(x, where):
+    """(N, C, L) input as a Tensor, and whether it came as a single (C, L) signal."""
+    return channels_first(x, where, 1)
 
 
 def unbatch(out, unbatched):
-    """``image_batch``'s inverse for the result."""
+    """``channels_first``'s inverse for the result."""
     return out.reshape(out.shape[1:]) if unbatched else out
 
 
@@ -133,3 +190,17 @@ def constant(value, like, where, name, expected_shape=None):
     if expected_shape is not None and array.shape != expected_shape:
         raise ValueError(f"{where}: {name} must have shape {expected_shape}, got {array.shape}")
     return array
+
+
+def layer_input(layer, x):
+    """A layer's input as a Tensor: Tensors pass, NumPy arrays and (nested) lists of numbers are converted, as
+    PyTorch's functions take Python numbers; anything else is a TypeError naming the layer."""
+    if isinstance(x, (Tensor, xp.ndarray)):
+        return as_tensor(x)
+    if isinstance(x, (list, tuple, numbers.Number)) and not isinstance(x, bool):
+        try:
+            return as_tensor(backend.as_array(x))
+        except (ValueError, TypeError):  # ragged lists, lists of strings
+            pass
+    raise TypeError(f"{layer._describe()}: expected a tensor (or an array or a list of numbers), got "
+                    f"{type(x).__name__}")

@@ -7,6 +7,7 @@ exit status>)``. To add one, import its module and append it to ``SUBCOMMANDS``.
 
 import argparse
 import sys
+import warnings
 
 from . import __version__
 from . import demo, evaluate_command, sample_command, train_command
@@ -31,7 +32,14 @@ def main(argv=None):
     if getattr(args, "run", None) is None:
         parser.print_help(sys.stderr)
         return 2
-    return args.run(args)
+    with warnings.catch_warnings():
+        warnings.showwarning = _show_warning
+        return args.run(args)
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    # On the command line a warning is one line for the user, without the source line Python adds.
+    print(f"chainrule: warning: {message}", file=file or sys.stderr)
 
 
 if __name__ == "__main__":

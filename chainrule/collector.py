@@ -1,4 +1,4 @@
-"""Let Python's cycle collector run less often than every 700 new objects.
+"""Let Python's cycle collector run less often than every 700 new objects (part of ``tune_process_for_training``).
 
 Each recorded gate adds three objects that CPython's cyclic garbage collector tracks
 (the output Tensor, the gate, the tuple of its inputs), and they live until backward
@@ -11,15 +11,16 @@ never back), so reference counting frees it and those scans find nothing in it.
 Measured: they took 11% of a forward+backward through 1,000 gates on 10-element
 tensors, and over half the forward of a chain of a million scalar gates.
 
-On import, chainrule raises ``threshold0`` to 10,000, for the whole process: a graph
+``chainrule.tune_process_for_training()`` raises ``threshold0`` to 10,000, for the whole
+process (importing chainrule never does; see chainrule/tuning.py): a graph
 of a few thousand gates is then recorded and freed between two collections, and full
 collections of a growing heap come every million new objects, not every 70,000.
 Cyclic garbage is still found by the next collection; the cost is that up to 10,000
 young objects (about a megabyte) can wait for it.
 
 A threshold already above 10,000, or a collector switched off (``gc.disable()`` or a
-threshold of 0), is left as it is. Set ``CHAINRULE_GC_THRESHOLD=0`` before importing
-chainrule to leave the collector alone, or to another number to choose threshold0.
+threshold of 0), is left as it is. ``CHAINRULE_GC_THRESHOLD=0`` makes that call leave the
+collector alone; another number chooses threshold0.
 """
 
 import gc

@@ -102,6 +102,7 @@ def add_parser(subparsers):
 
 def run(args):
     """The demo with parsed arguments; returns the exit status."""
+    cr.tune_process_for_training()
     if args.epochs < 1:
         args.parser.error(f"--epochs must be a positive integer, got {args.epochs}")  # exits with status 2
     f, leaves = simple_example()
@@ -113,7 +114,7 @@ def run(args):
     print()
     if explain_perceptron():  # the same pass, told gate by gate
         print()
-    print(f"3. a convnet trained on the bundled 8x8 digits ({args.epochs} epochs):")
+    print(f"3. a convnet trained on the bundled 8x8 digits ({args.epochs} epoch{'' if args.epochs == 1 else 's'}):")
     from .training import ConfigError
 
     try:

@@ -9,6 +9,7 @@ import math
 import sys
 
 from .training import ConfigError, evaluate_checkpoint, format_confusion_matrix, plural
+from .tuning import tune_process_for_training
 
 DESCRIPTION = "Measure a training checkpoint on the test set: accuracy and confusion matrix."
 
@@ -24,6 +25,7 @@ def add_arguments(parser):
 
 def run(args):
     """Run ``chainrule evaluate``; returns the exit status (2 for a bad checkpoint or missing data)."""
+    tune_process_for_training()
     try:
         report = evaluate_checkpoint(args.checkpoint, args.data_dir, args.download)
     except ConfigError as error:

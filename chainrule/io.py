@@ -35,7 +35,11 @@ import errno
 import json
 import math
 import os
+import re
 import secrets
+import stat
+import time
+import zipfile
 import zlib
 
 import numpy as np
@@ -57,6 +61,14 @@ SUPPORTED_DTYPES = (
 
 # safetensors refuses headers over 100 MB; checking first gives clearer messages.
 MAX_HEADER_BYTES = 100_000_000
+# The JSON around the arrays: kilobytes in real checkpoints (a long training history is a few hundred).
+# Capped before it is parsed, because parsing multiplies it: 99 MB of "[[],[],...]" becomes gigabytes of lists.
+MAX_METADATA_BYTES = 16 * 2**20
+# A temporary file that a killed save left behind (".NAME.<16 hex digits>.tmp", beside NAME) is removed
+# by a later save of NAME once it has not been written for this long. A save writes its temporary file
+# from start to rename in one go, so none in progress looks this old; if a stopped one is resumed after
+# its file was removed, its rename fails with an error and NAME keeps the previous checkpoint.
+STALE_TEMP_SECONDS = 10 * 60
 
 _MISSING_SAFETENSORS = "chainrule.save/load need the 'safetensors' package: pip install 'chainrule[extras]'"
 
@@ -81,12 +93,15 @@ def _safetensors():
 def save(obj, path):
     """Write ``obj`` (a state dict, or nested dicts/lists/tuples of arrays and scalars) to ``path``.
 
-    The file is written to a temporary name in the same directory and then moved over
-    ``path`` in one step, so ``path`` always holds either the old checkpoint or the new
-    one, never half of one. Raises TypeError, naming where in ``obj`` it is, for a value
-    that cannot be stored (a set, a function, an arbitrary object, a dict key that is not
-    str or int, an array of an unsupported dtype), and ValueError for a container that
-    contains itself or a structure too large for the file's header.
+    The file is written to a temporary name in the same directory (``.NAME.<hex>.tmp``) and
+    then moved over ``path`` in one step, so ``path`` always holds either the old checkpoint
+    or the new one, never half of one. Saving over a checkpoint keeps its permissions. Temporary
+    files of the same ``path`` left by a save that was killed are removed once they are
+    STALE_TEMP_SECONDS old. Raises TypeError, naming where in ``obj`` it is, for a value
+    that cannot be stored (a set, a function, a Module rather than its ``state_dict()``, a
+    dict key that is not str or int, an array of an unsupported dtype), ValueError for a
+    container that contains itself or a structure too large for the file's header, and
+    CheckpointError when the file cannot be written (a full disk, as safetensors reports it).
     """
     safetensors = _safetensors()
     path = os.fspath(path)
@@ -98,21 +113,28 @@ def save(obj, path):
     # allow_nan=False: non-finite floats were already encoded as strings; keep the JSON standard.
     text = json.dumps(document, allow_nan=False, separators=(",", ":"))
     metadata = {METADATA_KEY: text, CHECKSUM_KEY: str(zlib.crc32(text.encode("utf-8")))}
-    # The JSON goes, quoted, into a header that safetensors caps; ~100 bytes per tensor entry.
-    if len(json.dumps(text)) + 100 * len(tensors) > MAX_HEADER_BYTES:
+    # load() refuses more JSON than MAX_METADATA_BYTES; the JSON also goes, quoted, into a header
+    # that safetensors caps, with ~100 bytes per tensor entry.
+    if len(text) > MAX_METADATA_BYTES or len(json.dumps(text)) + 100 * len(tensors) > MAX_HEADER_BYTES:
         raise ValueError(
             f"save: the structure around the arrays is too large for a checkpoint header ({len(text)} bytes "
-            f"of JSON, limit {MAX_HEADER_BYTES}); store long lists of numbers as NumPy arrays"
+            f"of JSON around {len(tensors)} arrays; limits: {MAX_METADATA_BYTES} bytes of JSON, {MAX_HEADER_BYTES} "
+            "bytes of header); store long lists of numbers as NumPy arrays"
         )
 
     directory = os.path.dirname(os.path.abspath(path))
-    temp_path = os.path.join(directory, f".{os.path.basename(path)}.{secrets.token_hex(8)}.tmp")
+    name = os.path.basename(path)
+    _remove_stale_temp_files(directory, name)
+    temp_path = os.path.join(directory, f".{name}.{secrets.token_hex(8)}.tmp")
     # O_EXCL: never reuse someone else's file; mode 0o666 lets the umask decide permissions.
     os.close(os.open(temp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
-    mode = os.stat(temp_path).st_mode
+    mode = _existing_mode(path) or os.stat(temp_path).st_mode  # saving over a checkpoint keeps its permissions
     try:
-        safetensors.numpy.save_file(tensors, temp_path, metadata=metadata)
-        # safetensors may recreate the file as owner-only; give it the usual permissions back.
+        try:
+            safetensors.numpy.save_file(tensors, temp_path, metadata=metadata)
+        except safetensors.SafetensorError as error:  # a full disk, say: raised as one error type callers catch
+            raise CheckpointError(f"save: could not write {path!r}: {error}") from error
+        # safetensors may recreate the file as owner-only; give it the intended permissions back.
         os.chmod(temp_path, mode)
         # Make the bytes durable before the rename makes them visible under `path`.
         with open(temp_path, "r+b") as file:
@@ -126,6 +148,34 @@ def save(obj, path):
             pass
         raise
     _fsync_directory(directory)
+
+
+def _existing_mode(path):
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return stat.S_IMODE(info.st_mode) if stat.S_ISREG(info.st_mode) else None
+
+
+def _remove_stale_temp_files(directory, name):
+    """Remove what killed saves of ``name`` left: only our own regular files named as save() names
+    them, not written for STALE_TEMP_SECONDS. Best effort: a file that cannot be removed stays."""
+    pattern = re.compile(re.escape(f".{name}.") + "[0-9a-f]{16}" + re.escape(".tmp"))
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return
+    cutoff = time.time() - STALE_TEMP_SECONDS
+    for entry in entries:
+        if not pattern.fullmatch(entry.name):
+            continue
+        try:
+            info = entry.stat(follow_symlinks=False)
+            if stat.S_ISREG(info.st_mode) and info.st_mtime < cutoff and info.st_uid == os.geteuid():
+                os.remove(entry.path)
+        except OSError:
+            pass
 
 
 def _fsync_directory(directory):
@@ -178,6 +228,9 @@ def _encode(value, tensors, path_in_obj, active):
     data = getattr(value, "data", None)
     if isinstance(data, np.ndarray):  # a Tensor, or anything else that wraps an array
         return _encode_array(data, tensors, path_in_obj)
+    if callable(getattr(value, "state_dict", None)):  # a Module or an optimizer: its state is what can be stored
+        raise TypeError(f"save: cannot store a {type(value).__name__} itself {_describe(path_in_obj)}; store its "
+                        f"state_dict() instead, e.g. cr.save(model.state_dict(), path)")
     raise TypeError(f"save: cannot store value of type {type(value).__name__} {_describe(path_in_obj)}")
 
 
@@ -232,32 +285,48 @@ def _add_tensor(tensors, array):
 # ----- loading -------------------------------------------------------------------------
 
 
-def load(path):
+def load(path, map_location=None, weights_only=None, mmap=None):
     """Read a checkpoint written by ``save`` and return the object, with fresh arrays.
 
     Dicts come back as plain dicts (in the saved order), tuples as tuples, NumPy scalars
     with their dtype, and arrays (including Tensors' arrays) as writable NumPy arrays.
+    A safetensors file that another program wrote (PyTorch's
+    ``safetensors.torch.save_file(model.state_dict(), path)``) comes back as a dict from
+    tensor name to array, ready for ``load_state_dict``. ``map_location``, ``weights_only``
+    and ``mmap`` are accepted for PyTorch's signature and change nothing: everything loads
+    onto the CPU, and only data is ever loaded.
+
     Raises FileNotFoundError if ``path`` does not exist, and CheckpointError for anything
-    that is not an intact chainrule checkpoint. Never executes code from the file.
+    that is not an intact checkpoint, including a file PyTorch pickled (``torch.save``),
+    with the one line that converts it. Never executes code from the file.
     """
     safetensors = _safetensors()
     path = os.fspath(path)
-    if not os.path.exists(path):
-        raise FileNotFoundError(errno.ENOENT, "chainrule.load: no such checkpoint file", path)
-    if os.path.isdir(path):
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise FileNotFoundError(errno.ENOENT, "chainrule.load: no such checkpoint file", path) from None
+    if stat.S_ISDIR(mode):
         raise IsADirectoryError(errno.EISDIR, "chainrule.load: expected a checkpoint file, got a directory", path)
+    if not stat.S_ISREG(mode):  # reading a FIFO would wait forever for a writer; a device never ends
+        raise CheckpointError(f"chainrule.load: {path!r} is {_file_kind(mode)}, not a regular file; "
+                              "a checkpoint is a file written by chainrule.save")
 
+    _refuse_pickle(path)
     _check_header_size(path)
     try:
         with safetensors.safe_open(path, framework="np") as file:
             metadata = file.metadata() or {}
             tensor_names = set(file.keys())
+            if METADATA_KEY not in metadata and CHECKSUM_KEY not in metadata:
+                return _plain_tensors(file, path)
             if METADATA_KEY not in metadata:
-                raise CheckpointError(
-                    f"chainrule.load: {path!r} is a safetensors file but not a chainrule checkpoint "
-                    f"(no {METADATA_KEY!r} metadata)"
-                )
+                raise CheckpointError(f"chainrule.load: {path!r} has a checksum but no {METADATA_KEY!r} metadata "
+                                      "(it is damaged)")
             text = metadata[METADATA_KEY]
+            if len(text) > MAX_METADATA_BYTES:  # before parsing it, or checksumming it (a copy)
+                raise CheckpointError(f"chainrule.load: {path!r} holds {len(text)} bytes of metadata, more than "
+                                      f"any checkpoint save() writes (limit {MAX_METADATA_BYTES})")
             if metadata.get(CHECKSUM_KEY) != str(zlib.crc32(text.encode("utf-8"))):
                 raise CheckpointError(
                     f"chainrule.load: {path!r} metadata does not match its checksum (it is damaged)"
@@ -280,6 +349,57 @@ def load(path):
         # safetensors and NumPy report malformed files with many exception types
         # (SafetensorError, TypeError for an unknown dtype, ...): all mean "bad file".
         raise CheckpointError(f"chainrule.load: {path!r} is not a valid checkpoint: {error}") from error
+
+
+def _file_kind(mode):
+    kinds = [(stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISCHR, "a character device"),
+             (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")]
+    return next((kind for test, kind in kinds if test(mode)), "not a regular file")
+
+
+def _plain_tensors(file, path):
+    """A safetensors file without chainrule's metadata (a state dict PyTorch or another library wrote): its
+    tensors by name, as fresh arrays."""
+    tensors = {}
+    for name in file.keys():
+        try:
+            tensors[name] = np.array(file.get_tensor(name), copy=True)
+        except TypeError as error:  # a dtype NumPy has no type for, such as bfloat16
+            raise CheckpointError(
+                f"chainrule.load: tensor {name!r} in {path!r} has a dtype NumPy cannot hold ({error}); convert it "
+                "in PyTorch first, e.g. {k: v.float() for k, v in state_dict.items()}"
+            ) from error
+    return tensors
+
+
+#: How PyTorch's ``torch.save`` files begin: a zip archive holding data.pkl (since PyTorch 1.6), or before that
+#: a protocol-2 pickle whose first object is PyTorch's magic number 0x1950a86a20f9469cfc6c.
+_ZIP_MAGIC = b"PK\x03\x04"
+_LEGACY_MAGIC = b"\x80\x02\x8a\x0a" + (0x1950A86A20F9469CFC6C).to_bytes(10, "little")
+
+
+def _refuse_pickle(path):
+    """Say so when ``path`` is a pickle (a PyTorch ``torch.save`` file), reading only its first bytes and, for a
+    zip archive, its list of names: nothing is unpickled."""
+    with open(path, "rb") as file:
+        start = file.read(len(_LEGACY_MAGIC))
+    if start[:4] == _ZIP_MAGIC:
+        try:
+            with zipfile.ZipFile(path) as archive:
+                pickled = any(name.endswith("data.pkl") for name in archive.namelist())
+        except zipfile.BadZipFile:
+            return
+    else:
+        pickled = start == _LEGACY_MAGIC
+    if pickled:
+        raise CheckpointError(
+            f"chainrule.load: {path!r} is a PyTorch pickle (written by torch.save), and chainrule never unpickles: "
+            "loading a pickle can run any code. Convert it once, where PyTorch is installed: "
+            "from safetensors.torch import save_file; "
+            "save_file(model.state_dict(), 'model.safetensors') "
+            f"(or save_file(torch.load({path!r}, weights_only=True), 'model.safetensors') for a saved state dict); "
+            "then chainrule.load('model.safetensors') gives the state dict."
+        )
 
 
 def _check_header_size(path):

@@ -1,4 +1,4 @@
-"""Keep freed memory in the process for the next training step.
+"""Keep freed memory in the process for the next training step (part of ``tune_process_for_training``).
 
 A training step allocates and frees the same large arrays every time (activations,
 im2col columns, gradients: megabytes each). With glibc's default settings, memory
@@ -21,10 +21,14 @@ The cost: the process's resident memory stays near its peak instead of shrinking
 between steps (it never grows past the peak because of this: only pages the process
 has already used are kept).
 
-These are settings of the whole process, made once when chainrule is imported, on
-Linux with glibc only (elsewhere nothing happens). Set ``CHAINRULE_MALLOC_KEEP=0``
-before importing chainrule to leave malloc alone, or to a number of bytes to choose
-how much freed memory to keep.
+These are settings of the whole process, so importing chainrule never makes them:
+``chainrule.tune_process_for_training()`` does (see chainrule/tuning.py), on Linux
+with glibc only (elsewhere nothing happens). ``CHAINRULE_MALLOC_KEEP=0`` makes that
+call leave malloc alone; a number of bytes chooses how much freed memory to keep.
+
+glibc has no call that reads these settings back, so this module remembers what it
+set (``current_keep``), and ``restore_glibc_defaults`` puts glibc's documented
+defaults back rather than whatever was there before.
 """
 
 import ctypes
@@ -34,7 +38,12 @@ import sys
 
 DEFAULT_KEEP = 512 * 2**20
 MMAP_THRESHOLD = 32 * 2**20  # the most glibc's own adjustment would reach (on 64-bit systems)
+# glibc's documented defaults (mallopt(3)): both thresholds start at 128 KiB.
+GLIBC_DEFAULT_TRIM_THRESHOLD = 128 * 2**10
+GLIBC_DEFAULT_MMAP_THRESHOLD = 128 * 2**10
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's <malloc.h> constants
+
+_current_keep = None  # bytes that keep_freed_memory asked glibc to keep, while that setting holds
 
 
 def keep_from_environment(environ=os.environ):
@@ -53,16 +62,46 @@ def setting_from_environment(name, default, expected, environ=os.environ):
     return int(text)
 
 
+def current_keep():
+    """The bytes of freed memory chainrule asked malloc to keep, or None when malloc has its own settings."""
+    return _current_keep
+
+
+def _mallopt():
+    """glibc's mallopt, or None (not Linux, or a libc without it: musl has none)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        mallopt = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").mallopt
+    except (OSError, AttributeError):
+        return None
+    mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
+    return mallopt
+
+
+def _set_thresholds(trim, mmap):
+    mallopt = _mallopt()
+    return mallopt is not None and mallopt(_M_TRIM_THRESHOLD, trim) == 1 and mallopt(_M_MMAP_THRESHOLD, mmap) == 1
+
+
 def keep_freed_memory(keep):
     """Ask glibc's malloc to keep up to ``keep`` bytes of freed memory and to serve arrays below
     MMAP_THRESHOLD from the heap; True if both were set."""
-    if keep <= 0 or not sys.platform.startswith("linux"):
+    global _current_keep
+    if keep <= 0 or not _set_thresholds(min(keep, 2**31 - 1), MMAP_THRESHOLD):
         return False
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):  # not glibc (musl has no mallopt)
+    _current_keep = keep
+    return True
+
+
+def restore_glibc_defaults():
+    """Set glibc's documented default thresholds again (128 KiB each); True if set.
+
+    Not the settings from before ``keep_freed_memory``, which glibc cannot report: its
+    dynamic raising of the mmap threshold, which any ``mallopt`` call turns off, stays off,
+    and values given through glibc's own variables (``GLIBC_TUNABLES``) are not restored."""
+    global _current_keep
+    if not _set_thresholds(GLIBC_DEFAULT_TRIM_THRESHOLD, GLIBC_DEFAULT_MMAP_THRESHOLD):
         return False
-    mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
-    return (mallopt(_M_TRIM_THRESHOLD, min(keep, 2**31 - 1)) == 1
-            and mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD) == 1)
+    _current_keep = None
+    return True

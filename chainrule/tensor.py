@@ -7,10 +7,11 @@ declarations by ``python -m chainrule.stubs``, shows all of them to editors and 
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from . import autograd, backend
+from . import autograd, backend, devices
 from .backend import xp
 from .types import DType, Index, TensorLike
 
@@ -57,22 +58,53 @@ class Tensor:
     # ----- what it is -------------------------------------------------------------
     @property
     def shape(self) -> tuple[int, ...]:
+        """The array's shape, a tuple of ints."""
         return self.data.shape
 
     @property
     def dtype(self) -> Any:
+        """The array's NumPy dtype."""
         return self.data.dtype
 
     @property
     def ndim(self) -> int:
+        """The number of dimensions."""
+        return self.data.ndim
+
+    def size(self, dim: int | None = None) -> Any:
+        """The shape, as PyTorch's ``size()``; ``size(d)`` is the length of dimension ``d`` (an int). For the
+        number of elements, use ``numel()``."""
+        if dim is None:
+            return self.data.shape
+        ndim = self.data.ndim
+        if isinstance(dim, bool) or not isinstance(dim, int) or not -max(ndim, 1) <= dim < max(ndim, 1):
+            raise IndexError(f"size: dimension {dim!r} is out of range for a tensor of shape {self.shape} "
+                             f"(valid: {-max(ndim, 1)} to {max(ndim, 1) - 1})")
+        return self.data.shape[dim] if ndim else 1
+
+    def numel(self) -> int:
+        """The number of elements."""
+        return self.data.size
+
+    def dim(self) -> int:
+        """The number of dimensions (``ndim``)."""
         return self.data.ndim
 
     @property
-    def size(self) -> int:
-        return self.data.size
+    def device(self) -> devices.device:
+        """Where the data lives: always the CPU (``chainrule.device("cpu")``)."""
+        return devices.CPU
+
+    @property
+    def is_cuda(self) -> bool:
+        return False
+
+    def is_floating_point(self) -> bool:
+        return backend.is_float(self.data.dtype)
 
     @property
     def is_leaf(self) -> bool:
+        """Whether no gate made this tensor (an input or a parameter)."""
         return self.gate is None
 
     def __len__(self) -> int:
@@ -86,8 +118,10 @@ class Tensor:
         return (self[i] for i in range(len(self.data)))
 
     def item(self) -> Any:
+        """The one element as a Python number."""
         if self.data.size != 1:
-            raise ValueError(f"item: the tensor has shape {self.shape} ({self.size} elements); item() needs exactly one")
+            raise ValueError(f"item: the tensor has shape {self.shape} ({self.data.size} elements); item() needs "
+                             "exactly one")
         return self.data.item()
 
     def numpy(self) -> Any:
@@ -116,12 +150,22 @@ class Tensor:
         return bool(self.data)
 
     def tolist(self) -> Any:
+        """The values as nested Python lists (a number for a 0-d tensor)."""
         return self.data.tolist()
+
+    def __format__(self, spec: str) -> str:
+        """``f"{loss:.4f}"`` formats a one-element tensor's value, as PyTorch does."""
+        if self.data.size == 1:
+            return format(self.data.item(), spec)
+        if not spec:
+            return str(self)
+        raise TypeError(f"format: {spec!r} formats a number, but the tensor has shape {self.shape}; format "
+                        "an element (t[0]) or t.tolist()")
 
     def __repr__(self) -> str:
         body = xp.array2string(self.data, separator=", ", precision=4, threshold=20, prefix="tensor(")
         extras = []
-        if self.data.dtype != backend.DEFAULT_FLOAT:
+        if self.data.dtype != backend.default_float():
             extras.append(f"dtype={self.data.dtype}")
         if self.gate is not None:
             extras.append(f"gate={self.gate.name}")
@@ -130,6 +174,11 @@ class Tensor:
         if self.name:
             extras.append(f"name={self.name!r}")
         return "tensor(" + body + "".join(", " + e for e in extras) + ")"
+
+    def _repr_html_(self) -> str:
+        """Jupyter shows the tensor as it prints, with its gradient beneath once it has one."""
+        text = repr(self) if self.grad is None else f"{self!r}\ngrad: {self.grad!r}"
+        return f"<pre>{html.escape(text)}</pre>"
 
     # ----- gradients --------------------------------------------------------------
     def backward(self, gradient: TensorLike | None = None, retain_graph: bool = False,
@@ -165,6 +214,7 @@ class Tensor:
             self.grad = previous + g
 
     def zero_grad(self) -> None:
+        """Forget the accumulated gradient (``grad`` becomes None)."""
         self.grad = None
 
     def retain_grad(self) -> None:
@@ -197,6 +247,7 @@ class Tensor:
         return Tensor(self.data)
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Start (or stop) recording operations on this tensor; returns it."""
         if requires_grad and not backend.is_float(self.data.dtype):
             raise TypeError(f"requires_grad_: only floating-point tensors can require grad; got dtype {self.dtype}")
         self.requires_grad = requires_grad
@@ -215,10 +266,17 @@ class Tensor:
                 "recording the graph; do it under chainrule.no_grad(), or use an out-of-place operation."
             )
 
-    def __setitem__(self, index: Index, value: TensorLike) -> None:
-        self._check_in_place("setitem")
-        self.data[_plain_index(index)] = value.data if isinstance(value, Tensor) else value
+    def _change_in_place(self, what: str, change: Callable[[Any], Any]) -> Tensor:
+        """Run ``change(array)`` on this tensor's memory under the in-place rules (``add_``, ``fill_``, ``t[i] = v``):
+        refused on a tensor that requires grad while the graph is recorded, then counted on the memory."""
+        self._check_in_place(what)
+        change(self.data)
         self._bump_version()
+        return self
+
+    def __setitem__(self, index: Index, value: TensorLike) -> None:
+        index, value = _plain_index(index), value.data if isinstance(value, Tensor) else value
+        self._change_in_place("setitem", lambda array: array.__setitem__(index, value))
 
     def _in_place(self, other: TensorLike, ufunc: Any, out_of_place: Callable[..., Tensor]) -> Tensor:
         if autograd.GradMode.enabled and (self.requires_grad or (isinstance(other, Tensor) and other.requires_grad)):
@@ -244,49 +302,6 @@ class Tensor:
         detached copy refuse to backpropagate through it."""
         autograd.InPlace.record(self.data)
 
-    def fill_(self, value: float) -> Tensor:
-        self._check_in_place("fill_")
-        self.data.fill(value)
-        self._bump_version()
-        return self
-
-    def copy_(self, source: TensorLike) -> Tensor:
-        self._check_in_place("copy_")
-        xp.copyto(self.data, source.data if isinstance(source, Tensor) else source)
-        self._bump_version()
-        return self
-
-    # ----- comparisons: results carry no gradient --------------------------------
-    def __lt__(self, other: TensorLike) -> Tensor:
-        return Tensor(self.data < _value(other))
-
-    def __le__(self, other: TensorLike) -> Tensor:
-        return Tensor(self.data <= _value(other))
-
-    def __gt__(self, other: TensorLike) -> Tensor:
-        return Tensor(self.data > _value(other))
-
-    def __ge__(self, other: TensorLike) -> Tensor:
-        return Tensor(self.data >= _value(other))
-
-    def __eq__(self, other: object) -> Tensor:  # type: ignore[override]
-        return Tensor(self.data == _value(other))
-
-    def __ne__(self, other: object) -> Tensor:  # type: ignore[override]
-        return Tensor(self.data != _value(other))
-
-    def any(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
-        return Tensor(self.data.any(axis=axis, keepdims=keepdims))
-
-    def all(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
-        return Tensor(self.data.all(axis=axis, keepdims=keepdims))
-
-    def argmax(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
-        return Tensor(self.data.argmax(axis=axis, keepdims=keepdims))
-
-    def argmin(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
-        return Tensor(self.data.argmin(axis=axis, keepdims=keepdims))
-
 
 class _HookHandle:
     def __init__(self, hooks: list[Any], hook: Any) -> None:
@@ -295,10 +310,6 @@ class _HookHandle:
     def remove(self) -> None:
         if self.hook in self.hooks:
             self.hooks.remove(self.hook)
-
-
-def _value(x):
-    return x.data if isinstance(x, Tensor) else x
 
 
 def _plain_index(index):
@@ -310,9 +321,15 @@ def _plain_index(index):
     return index
 
 
-def tensor(data: TensorLike, requires_grad: bool = False, dtype: DType = None, name: str | None = None) -> Tensor:
-    """Make a Tensor. Python floats become float32 unless ``dtype`` says otherwise."""
-    return Tensor(data, requires_grad=requires_grad, dtype=dtype, name=name)
+def tensor(data: TensorLike, requires_grad: bool = False, dtype: DType = None, name: str | None = None, *,
+           device: Any = None) -> Tensor:
+    """Make a Tensor (a copy of ``data``, as PyTorch's ``tensor``). Python floats become the default float
+    (float32) unless ``dtype`` says otherwise; ``device`` may only be the CPU."""
+    devices.check("tensor", device)
+    if isinstance(data, Tensor):
+        data = data.data
+    return Tensor(xp.array(data, dtype=dtype, copy=True) if isinstance(data, xp.ndarray) else data,
+                  requires_grad=requires_grad, dtype=dtype, name=name)
 
 
 # The operators and methods (x + y, x.exp(), x.sum(axis=0), ...) are attached by the

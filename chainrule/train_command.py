@@ -3,6 +3,7 @@
     chainrule train --model cnn --dataset digits --epochs 10 --out runs/digits-cnn
     chainrule train --model cnn --dataset mnist --data-dir data/mnist --download --epochs 3 --out runs/lenet
     chainrule train --resume runs/lenet/checkpoint.safetensors --epochs 5
+    chainrule train --model cnn --dataset digits --nproc 4 --out runs/ddp
     chainrule train --model gpt --dataset text --text book.txt --out runs/gpt
     chainrule train --model lstm --dataset digits-rows --out runs/lstm
 
@@ -11,6 +12,11 @@ checkpoint (model, data set, optimizer, learning rate, seed, output directory, .
 and ``--epochs`` is the total, counting the epochs already done. The gpt and lstm models
 take the settings of ``MODEL_DEFAULTS`` for every option not given (for gpt: AdamW, weight
 decay on matrices only, gradient clipping, a warm-up + cosine schedule).
+
+With ``--nproc N`` the command starts ``mpiexec -n N python -m mpi4py -m chainrule train ...``
+(``chainrule.distributed.launch``); each of those processes, like any started by a user's own
+``mpiexec``, sees that it is one rank of a job and trains data-parallel
+(``chainrule.distributed.DataParallel``): ``--batch-size`` is then the global batch.
 """
 
 import math
@@ -23,6 +29,7 @@ from . import io
 from .models import DATASETS, MODEL_NAMES
 from .training import (MODEL_DEFAULTS, OPTIMIZERS, SCHEDULES, ConfigError, LogLines, NonFiniteError, TrainConfig,
                        fit, load_checkpoint, plural)
+from .tuning import tune_process_for_training
 
 DESCRIPTION = ("Train a model on the bundled 8x8 digits, MNIST or a text; writes a checkpoint each epoch and a "
                "plot.")
@@ -98,6 +105,11 @@ def add_arguments(parser):
     parser.add_argument("--graph", action="store_true",
                         help="also draw one training step of the model (graph.svg, or graph.dot without Graphviz)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar, only one line per epoch")
+    parser.add_argument("--nproc", type=positive_int, metavar="N",
+                        help="train data-parallel with N processes under mpiexec (--batch-size is the global batch; "
+                             "needs chainrule[distributed])")
+    parser.add_argument("--timeout", type=positive_float, metavar="S",
+                        help="with --nproc: end the whole job after S seconds (MPIEXEC_TIMEOUT)")
     sequence = parser.add_argument_group("sequence models (gpt, lstm)")
     sequence.add_argument("--text", metavar="FILE", help="a UTF-8 text for the gpt (default: Python's own pydoc "
                                                          "topics, on every machine with Python)")
@@ -148,6 +160,13 @@ def print_line(line):
 def run(args):
     """Run ``chainrule train`` with parsed arguments; returns the exit status: 2 for bad input, 1 when
     training fails (a NaN loss, a full disk)."""
+    from .distributed import launch
+
+    if launch.started_by_mpiexec():
+        return run_rank(args)
+    if args.nproc is not None and args.nproc > 1:
+        return launch_ranks(args)
+    tune_process_for_training()  # each rank tunes itself; the launcher above only waits
     try:
         config = config_from_args(args)
         result = fit(config, callbacks=[LogLines(print_line)])
@@ -157,6 +176,12 @@ def run(args):
     except (NonFiniteError, OSError) as error:
         print(f"chainrule train: error: {error}", file=sys.stderr)
         return 1
+    print_summary(result, config)
+    return 0
+
+
+def print_summary(result, config):
+    """The test figures (in bits per character for a language model), the notes and the files written."""
     if config.dataset == "text":
         print(f"test loss: {result.test_loss:.4f} nats, {result.test_loss / math.log(2):.3f} bits per character "
               f"(next-character accuracy {result.test_accuracy:.2%}) after {plural(result.epochs, 'epoch')}, "
@@ -170,7 +195,77 @@ def run(args):
         print("wrote:")
         for what, path in result.paths.items():
             print(f"  {what:<10} {path}")
+
+
+# ----- several processes ---------------------------------------------------------------------------
+def launch_ranks(args):
+    """``--nproc N``: check the settings here (bad input fails before any process starts), then run N ranks
+    of this same command under mpiexec; returns mpiexec's exit status."""
+    from .distributed import launch
+
+    try:
+        config = config_from_args(args).validate()
+        if config.batch_size % args.nproc:
+            raise ConfigError(f"the batch size {config.batch_size} (--batch-size: the global batch, all processes "
+                              f"together) must be a multiple of --nproc {args.nproc}")
+        return launch.run(args.nproc, ["train", *arguments_of(args)], timeout=args.timeout)
+    except (ConfigError, io.CheckpointError, FileNotFoundError) as error:
+        print(f"chainrule train: error: {error}", file=sys.stderr)
+        return 2
+
+
+def arguments_of(args):
+    """The command line of parsed ``args``, without --nproc and --timeout (what each rank runs)."""
+    words = []
+    for action in add_arguments(argparse.ArgumentParser())._actions:
+        value = getattr(args, action.dest, None)
+        if not action.option_strings or action.dest in ("help", "nproc", "timeout") or value in (None, False):
+            continue
+        words += [action.option_strings[0]] if action.nargs == 0 else [action.option_strings[0], str(value)]
+    return words
+
+
+def run_rank(args):
+    """One rank of an MPI job (started by --nproc or by the user's own mpiexec): train data-parallel with every
+    rank; only rank 0 prints. An error raised by every rank alike (NaN loss, a disagreement between ranks) is
+    reported once and every rank exits with its status; an error of one rank alone is reported by that rank,
+    naming it, and ends the whole job at once (the others would wait for it forever)."""
+    from .distributed import DataParallel, comm, launch
+
+    try:
+        comm.init()
+    except ImportError as error:
+        print(f"chainrule train: error: {error}", file=sys.stderr)
+        return 2
+    launch.record_rank(comm.rank())
+    tune_process_for_training()
+    error = None
+    try:
+        config = config_from_args(args)
+        result = fit(config, callbacks=[DataParallel(), LogLines(print_line)])
+    except (ConfigError, io.CheckpointError) as caught:
+        error, status = caught, 2
+    except (NonFiniteError, comm.DistributedError, OSError) as caught:
+        error, status = caught, 1
+    finally:
+        launch.record_exit()  # for the launcher: this rank was not killed (also when an error unwinds from here)
+    if error is not None:
+        return _rank_failed(error, status)
+    if comm.rank() == 0:
+        print_summary(result, config)
     return 0
+
+
+def _rank_failed(error, status):
+    from .distributed import comm
+
+    if getattr(error, "collective", False):  # every rank raised it at the same point: say it once
+        if comm.rank() == 0:
+            print(f"chainrule train: error: {error}", file=sys.stderr, flush=True)
+        comm.end_together()
+        return status
+    print(f"chainrule train: error on rank {comm.rank()} of {comm.world_size()}: {error}", file=sys.stderr, flush=True)
+    comm.abort(status)
 
 
 def add_parser(subparsers):

@@ -92,3 +92,24 @@ def test_mypy_sees_tensor_methods_and_operators(tmp_path):
     assert good.returncode == 0, good.stdout + good.stderr
     wrong = subprocess.run(command + [str(bad)], capture_output=True, text=True, env=env, timeout=300)
     assert 'expression has type "Tensor", variable has type "str"' in wrong.stdout
+
+
+def test_the_readme_lists_the_pytorch_names_the_declarations_give():
+    text = (ROOT / "README.md").read_text()
+    start, end = text.index(stubs.NAMES_START), text.index(stubs.NAMES_END) + len(stubs.NAMES_END)
+    assert text[start:end] == stubs.render_names(), \
+        "README.md's list of PyTorch names is stale: run `python -m chainrule.stubs --readme README.md`"
+    for op in OPERATIONS.values():  # every declared method and export is in the list
+        for name in op.methods:
+            if not name.startswith("_"):
+                assert f"`{name}`" in text[start:end], name
+        if op.exported:
+            assert f"`{op.name}`" in text[start:end], op.name
+
+
+def test_readme_rewrite_puts_the_names_between_the_markers(tmp_path, monkeypatch):
+    monkeypatch.setattr(stubs, "STUB", tmp_path / "tensor.pyi")
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{stubs.NAMES_START}\nold\n{stubs.NAMES_END}\noutro\n")
+    assert stubs.main(["--readme", str(readme)]) == 0
+    assert readme.read_text() == f"intro\n{stubs.render_names()}\noutro\n"

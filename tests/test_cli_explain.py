@@ -79,7 +79,6 @@ def test_pictures_and_page(capsys, tmp_path):
     (["explain", "--model", "mlp", "--batch", "0"], "argument --batch: must be between 1 and 256, got 0"),
     (["explain", "--model", "mlp", "--batch", "a"], "argument --batch: not a whole number: 'a'"),
     (["explain", "--model", "mlp", "--seed", "-1"], "argument --seed: must be 0 or more, got -1"),
-    (["explain", "--model", "cnn", "--svg", "a.svg"], "the pictures (--svg, --png, --dot, --html) are for formulas"),
 ])
 def test_bad_input_exits_with_status_2_and_a_message(capsys, argv, message):
     status, out, err = run(capsys, *argv)
@@ -159,3 +158,14 @@ def test_an_expression_may_start_with_a_minus(capsys, argv):
     status, out, err = run(capsys, *argv)
     assert status == 0 and err == ""
     assert out.startswith("f = -x*y\n") and "df/dx = -2." in out and "df/dy = -1." in out
+
+
+@needs_dot
+def test_a_network_is_stepped_through_layer_by_layer(capsys, tmp_path):
+    page, svg = tmp_path / "cnn.html", tmp_path / "cnn.svg"
+    status, out, _ = run(capsys, "explain", "--model", "cnn", "--batch", "2", "--html", str(page), "--svg", str(svg))
+    assert status == 0 and f"wrote {page}" in out and f"wrote {svg}" in out
+    text = page.read_text()
+    assert "One training step of the digits cnn on a batch of 2 images (seed 0)" in text
+    assert "backward 2. layer 9 (Linear)" in text and 'id="module_4"' in text
+    assert 'id="module_4"' in svg.read_text()  # one box per layer

@@ -1,8 +1,6 @@
-"""chainrule.collector: the cycle collector's threshold set when chainrule is imported."""
+"""chainrule.collector: the cycle collector's threshold that tune_process_for_training raises."""
 
 import gc
-import subprocess
-import sys
 
 import pytest
 
@@ -47,20 +45,3 @@ def test_never_lowered_and_a_collector_switched_off_stays_off(thresholds):
     assert collector.collect_less_often(10_000) is False
     assert gc.get_threshold()[0] == 700 and not gc.isenabled()
 
-
-def _threshold_after_import(value):
-    code = "import gc, chainrule; print(gc.get_threshold()[0])"
-    env = {"PATH": ""} if value is None else {"PATH": "", "CHAINRULE_GC_THRESHOLD": value}
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
-
-
-def test_importing_sets_it_and_zero_leaves_it_alone():
-    default = subprocess.run([sys.executable, "-c", "import gc; print(gc.get_threshold()[0])"],
-                             capture_output=True, text=True, env={"PATH": ""}).stdout.strip()
-    assert _threshold_after_import(None).stdout.strip() == str(max(int(default), collector.DEFAULT_THRESHOLD))
-    assert _threshold_after_import("0").stdout.strip() == default
-
-
-def test_importing_with_a_bad_threshold_fails_clearly():
-    result = _threshold_after_import("often")
-    assert result.returncode != 0 and "CHAINRULE_GC_THRESHOLD: expected a number of objects" in result.stderr

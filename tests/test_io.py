@@ -5,9 +5,15 @@ import json
 import math
 import os
 import pickle
+import signal
+import stat
 import struct
+import subprocess
 import sys
 import tempfile
+import threading
+import time
+import tracemalloc
 import zlib
 
 import numpy as np
@@ -377,11 +383,13 @@ def test_huge_declared_header_is_refused(tmp_path):
         load(path)
 
 
-def test_plain_safetensors_file_is_not_a_chainrule_checkpoint(tmp_path):
+def test_plain_safetensors_file_loads_as_a_dict_of_arrays(tmp_path):
     path = tmp_path / "weights.safetensors"
-    safetensors_numpy.save_file({"w": np.ones(2, np.float32)}, str(path))
-    with pytest.raises(CheckpointError, match="not a chainrule checkpoint"):
-        load(path)
+    safetensors_numpy.save_file({"w": np.ones(2, np.float32), "b": np.arange(3)}, str(path))
+    loaded = load(path)
+    assert sorted(loaded) == ["b", "w"] and loaded["w"].dtype == np.float32
+    np.testing.assert_array_equal(loaded["b"], np.arange(3))
+    loaded["w"][0] = 5  # a private, writable copy
 
 
 def test_metadata_referring_to_a_missing_tensor(tmp_path):
@@ -493,3 +501,187 @@ def test_clear_import_error_without_safetensors(tmp_path, monkeypatch):
         save({"a": 1}, tmp_path / "ckpt")
     with pytest.raises(ImportError, match="need the 'safetensors' package"):
         load(tmp_path / "ckpt")
+
+
+# ----- bad files and bad runs (found by fuzzing) ---------------------------------------
+
+
+def test_oversized_metadata_is_refused_before_it_is_parsed(tmp_path):
+    import chainrule.io
+
+    path = tmp_path / "amplifier"
+    # Valid JSON with a valid checksum that json.loads would turn into a million lists (hundreds of MB).
+    write_raw(path, {}, "[" + "[]," * ((chainrule.io.MAX_METADATA_BYTES + 3) // 3) + "[]]")
+    tracemalloc.start()
+    try:
+        with pytest.raises(CheckpointError, match=r"holds \d+ bytes of metadata, more than any checkpoint save\(\) "
+                                                  r"writes \(limit 16777216\)"):
+            load(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 3 * chainrule.io.MAX_METADATA_BYTES  # the text itself, not the lists it describes
+
+
+def test_save_refuses_what_load_would_refuse(tmp_path, monkeypatch):
+    import chainrule.io
+
+    monkeypatch.setattr(chainrule.io, "MAX_METADATA_BYTES", 1000)
+    with pytest.raises(ValueError, match="limits: 1000 bytes of JSON"):
+        save({"history": list(range(1000))}, tmp_path / "ckpt")
+
+
+def test_a_write_error_from_safetensors_is_a_checkpoint_error(tmp_path, monkeypatch):
+    import safetensors
+
+    path = tmp_path / "ckpt.safetensors"
+    save({"epoch": 1}, path)
+
+    def full_disk(tensors, filename, metadata=None):
+        raise safetensors.SafetensorError("Error while serializing: IoError(No space left on device (os error 28))")
+
+    monkeypatch.setattr(safetensors_numpy, "save_file", full_disk)
+    with pytest.raises(CheckpointError, match=r"save: could not write .*ckpt.safetensors.*No space left on device"):
+        save({"epoch": 2}, path)
+    assert load(path) == {"epoch": 1}
+    assert os.listdir(tmp_path) == ["ckpt.safetensors"]
+
+
+KILLED_SAVE = """
+import os, signal, sys
+import safetensors.numpy
+from chainrule.io import save
+
+def killed_while_writing(tensors, filename, metadata=None):
+    with open(filename, "wb") as file:
+        file.write(b"half a checkpoint")
+    os.kill(os.getpid(), signal.SIGKILL)
+
+safetensors.numpy.save_file = killed_while_writing
+save({"epoch": 2}, sys.argv[1])
+"""
+
+
+def test_temp_files_of_killed_saves_are_removed_once_stale(tmp_path):
+    import chainrule.io
+
+    path = tmp_path / "ckpt.safetensors"
+    save({"epoch": 1}, path)
+    for _ in range(2):
+        killed = subprocess.run([sys.executable, "-c", KILLED_SAVE, str(path)], env={**os.environ, "PATH": ""})
+        assert killed.returncode == -signal.SIGKILL
+    leftovers = sorted(tmp_path.glob(".ckpt.safetensors.*.tmp"))
+    assert len(leftovers) == 2 and load(path) == {"epoch": 1}
+    old = time.time() - chainrule.io.STALE_TEMP_SECONDS - 60
+    os.utime(leftovers[0], (old, old))  # one killed long ago, one perhaps still being written
+    unrelated = [tmp_path / ".other.safetensors.0123456789abcdef.tmp", tmp_path / ".ckpt.safetensors.notmine.tmp",
+                 tmp_path / ".ckpt.safetensors.0123456789abcdef.tmp.keep"]
+    for other in unrelated:
+        other.write_bytes(b"x")
+        os.utime(other, (old, old))
+
+    save({"epoch": 3}, path)
+    assert not leftovers[0].exists() and leftovers[1].exists()
+    assert all(other.exists() for other in unrelated)
+    assert load(path) == {"epoch": 3}
+
+
+@pytest.mark.parametrize("mode", [0o600, 0o640])
+def test_saving_over_a_checkpoint_keeps_its_permissions(tmp_path, mode):
+    path = tmp_path / "private.safetensors"
+    save({"epoch": 1}, path)
+    os.chmod(path, mode)
+    save({"epoch": 2}, path)
+    assert stat.S_IMODE(path.stat().st_mode) == mode and load(path) == {"epoch": 2}
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes")
+def test_a_named_pipe_is_refused_instead_of_waited_on(tmp_path):
+    fifo = tmp_path / "pipe.safetensors"
+    os.mkfifo(fifo)
+    outcome = []
+
+    def try_loading():
+        try:
+            load(fifo)
+        except CheckpointError as error:
+            outcome.append(str(error))
+
+    reader = threading.Thread(target=try_loading, daemon=True)
+    reader.start()
+    reader.join(10)
+    assert outcome and "is a named pipe (FIFO), not a regular file" in outcome[0]
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/null"), reason="a character device")
+def test_a_device_is_refused():
+    with pytest.raises(CheckpointError, match="'/dev/null' is a character device, not a regular file"):
+        load("/dev/null")
+
+
+def test_saving_a_module_suggests_its_state_dict(tmp_path):
+    from chainrule import nn
+
+    with pytest.raises(TypeError, match=r"save: cannot store a Sequential itself at the top level; store its "
+                                        r"state_dict\(\) instead, e\.g\. cr\.save\(model\.state_dict\(\), path\)"):
+        save(nn.Sequential(nn.Linear(2, 2)), tmp_path / "model")
+    with pytest.raises(TypeError, match=r"cannot store a SGD itself at \['optimizer'\]"):
+        from chainrule import optim
+        save({"optimizer": optim.SGD(nn.Linear(2, 2).parameters(), lr=0.1)}, tmp_path / "model")
+
+
+# ----- PyTorch's files ------------------------------------------------------------------------------
+
+
+def test_pytorch_pickles_are_named_with_the_conversion_and_never_unpickled(tmp_path):
+    import zipfile
+
+    marker = tmp_path / "pwned"
+    payload = pickle.dumps({"weight": _Payload(str(marker))}, protocol=2)
+    archive = tmp_path / "model.pt"  # torch.save's format since PyTorch 1.6: a zip holding <name>/data.pkl
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("model/data.pkl", payload)
+        zf.writestr("model/version", "3\n")
+    legacy = tmp_path / "legacy.pt"  # before: a pickle of PyTorch's magic number, then the object
+    legacy.write_bytes(pickle.dumps(0x1950A86A20F9469CFC6C, protocol=2)[:-1] + payload[2:])
+    for path in (archive, legacy):
+        with pytest.raises(CheckpointError) as error:
+            load(path, map_location="cpu", weights_only=True)
+        message = str(error.value)
+        assert "is a PyTorch pickle (written by torch.save)" in message and path.name in message
+        assert "save_file(model.state_dict(), 'model.safetensors')" in message
+        assert not marker.exists()
+    other_zip = tmp_path / "other.zip"
+    with zipfile.ZipFile(other_zip, "w") as zf:
+        zf.writestr("readme.txt", "not a model")
+    with pytest.raises(CheckpointError, match="not a safetensors file"):
+        load(other_zip)
+
+
+def test_a_state_dict_pytorch_wrote_with_safetensors_loads_into_the_same_architecture(tmp_path):
+    torch = pytest.importorskip("torch")
+    safetensors_torch = pytest.importorskip("safetensors.torch")
+    import chainrule as cr
+    from chainrule import nn
+
+    def build(nn):
+        return nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.Flatten(),
+                             nn.Linear(4 * 5 * 5, 3), nn.LayerNorm(3))
+
+    torch.manual_seed(0)
+    theirs = build(torch.nn)
+    with torch.no_grad():
+        theirs(torch.randn(8, 1, 5, 5))  # move the running statistics off their starting values
+    theirs.eval()
+    path = tmp_path / "model.safetensors"
+    safetensors_torch.save_file(theirs.state_dict(), str(path))
+    state = cr.load(path)
+    assert state.keys() == theirs.state_dict().keys()
+    ours = build(nn)
+    ours.load_state_dict(state)
+    ours.eval()
+    x = np.random.default_rng(0).normal(size=(2, 1, 5, 5)).astype(np.float32)
+    with torch.no_grad():
+        expected = theirs(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(ours(cr.tensor(x)).data, expected, rtol=1e-5, atol=1e-5)
+    assert int(ours[1].num_batches_tracked) == 1

@@ -3,7 +3,7 @@
 Everything here works on NumPy arrays; only the DataLoader wraps its batches in Tensors.
 """
 
-from .dataset import Dataset, TensorDataset, train_test_split
+from .dataset import Dataset, Subset, TensorDataset, random_split, train_test_split
 from .digits import load_digits
 from .idx import read_idx, write_idx
 from .loader import DataLoader, default_collate
@@ -14,6 +14,8 @@ from .text import Vocabulary, default_corpus, read_text, windows
 __all__ = [
     "Dataset",
     "TensorDataset",
+    "Subset",
+    "random_split",
     "DataLoader",
     "default_collate",
     "StandardScaler",

@@ -7,6 +7,8 @@ import numpy as np
 from .. import checks
 
 
+from ..keywords import CheckedKeywords
+
 
 def as_array(x):
     """The NumPy array behind ``x``: a Tensor's ``.data``, an array as is, anything else via np.asarray."""
@@ -18,7 +20,7 @@ def as_array(x):
     return np.asarray(x)
 
 
-class Dataset:
+class Dataset(CheckedKeywords):
     """A collection of samples: ``len(ds)`` samples, ``ds[i]`` the i-th one (0 <= i < len(ds)).
 
     Subclass it and define ``__len__`` and ``__getitem__``; a DataLoader does the batching.
@@ -64,6 +66,55 @@ class TensorDataset(Dataset):
     def __repr__(self):
         shapes = ", ".join(f"{a.shape} {a.dtype}" for a in self.arrays)
         return f"TensorDataset({len(self)} samples: {shapes})"
+
+
+class Subset(Dataset):
+    """The samples of ``dataset`` at ``indices``, in that order: ``Subset(ds, [3, 1])[0] == ds[3]``."""
+
+    def __init__(self, dataset, indices):
+        self.dataset = dataset
+        self.indices = [int(i) for i in indices]
+
+    def __len__(self):
+        return len(self.indices)
+
+    def __getitem__(self, index):
+        if isinstance(index, (list, np.ndarray)):
+            return self.dataset[[self.indices[int(i)] for i in index]]
+        return self.dataset[self.indices[index]]
+
+    def __repr__(self):
+        return f"Subset({len(self)} of {type(self.dataset).__name__})"
+
+
+def random_split(dataset, lengths, generator=None):
+    """``dataset`` cut into non-overlapping ``Subset``s of the given ``lengths`` after one random permutation,
+    as PyTorch's ``random_split``: ``lengths`` are sample counts adding up to ``len(dataset)``, or fractions
+    adding up to 1 (each gets ``floor(fraction * n)`` samples, the rest dealt out one by one from the first).
+    The permutation comes from ``generator`` (a NumPy or chainrule Generator), by default from the one
+    ``chainrule.manual_seed`` seeds."""
+    from .. import random
+
+    n = len(dataset)
+    lengths = list(lengths)
+    if not lengths or any(not checks.is_real(v) or v < 0 for v in lengths):
+        raise ValueError(f"random_split: lengths must be non-negative numbers, got {lengths!r}")
+    if all(isinstance(v, numbers.Integral) for v in lengths):
+        counts = [int(v) for v in lengths]
+    elif math.isclose(sum(lengths), 1) and all(v <= 1 for v in lengths):
+        counts = [math.floor(n * v) for v in lengths]
+        for i in range(n - sum(counts)):
+            counts[i % len(counts)] += 1
+    else:
+        raise ValueError(f"random_split: fractions must add up to 1, got {lengths!r} (sum {sum(lengths)})")
+    if sum(counts) != n:
+        raise ValueError(f"random_split: lengths {counts} add up to {sum(counts)}, but the dataset has {n} samples")
+    order = random.generator_or_default(generator, "random_split").permutation(n)
+    splits, start = [], 0
+    for count in counts:
+        splits.append(Subset(dataset, order[start:start + count]))
+        start += count
+    return splits
 
 
 def train_test_split(X, y, test_size=0.2, seed=0):

@@ -23,6 +23,9 @@ IDX_TYPES = {
 }
 _TYPE_NAMES = ", ".join(f"0x{code:02X} {dtype.name}" for code, dtype in IDX_TYPES.items())
 _GZIP_MAGIC = b"\x1f\x8b"
+# Bytes asked of the file per read: a gzip stream hands back each read as a new bytes object
+# before it is copied into the result, so this bounds that second copy of the data.
+_CHUNK = 2**18
 
 
 def _read_exactly(f, n):
@@ -37,16 +40,23 @@ def _read_exactly(f, n):
     return b"".join(chunks)
 
 
-def _read_into(f, array):
-    """Fill the contiguous ``array`` from ``f``; the number of bytes read (less than its size at the end of the file)."""
-    view = memoryview(array.reshape(-1).view(np.uint8))  # flat bytes: cast() refuses empty shapes
+def _read_payload(f, size, known):
+    """Up to ``size`` bytes from ``f`` as a uint8 array (shorter only at the end of the file), and whether
+    anything follows them (one byte more is read to tell, never the rest).
+
+    With ``known`` (the file is known to hold exactly ``size`` bytes more) the array is allocated
+    at once; otherwise (gzip, whose size shows only by inflating it) it grows, doubling, with
+    the data actually found, so a header that claims gigabytes costs only what the file holds."""
+    data = np.empty(size if known else min(size, _CHUNK), dtype=np.uint8)
     filled = 0
-    while filled < len(view):
-        n = f.readinto(view[filled:])
+    while filled < size:
+        if filled == len(data):
+            data.resize(min(2 * len(data), size), refcheck=False)  # realloc: no copy held beside it on Linux
+        n = f.readinto(memoryview(data)[filled:filled + _CHUNK])
         if not n:
             break
         filled += n
-    return filled
+    return data[:filled], bool(f.read(1))
 
 
 def _parse(f, name, available=None):
@@ -66,21 +76,16 @@ def _parse(f, name, available=None):
     shape = struct.unpack(f">{ndim}I", dims)
     dtype = IDX_TYPES[code]
     expected = math.prod(shape) * dtype.itemsize
+    wrong_size = f"{name}: expected {expected} bytes of data for shape {shape} ({dtype.name}), found"
     # For a plain file the payload size is known up front: a bad header fails before any allocation.
     if available is not None and available - len(header) - len(dims) != expected:
-        found = available - len(header) - len(dims)
-        raise ValueError(f"{name}: expected {expected} bytes of data for shape {shape} ({dtype.name}), found {found}")
-    try:
-        array = np.empty(shape, dtype=dtype)
-    except (MemoryError, ValueError):
-        raise ValueError(f"{name}: the header claims shape {shape} ({expected} bytes), too large to allocate") from None
+        raise ValueError(f"{wrong_size} {available - len(header) - len(dims)}")
 
-    # Read straight into the result array: no intermediate copy of a 47 MB payload.
-    found = _read_into(f, array)
-    if found == array.nbytes:
-        found += len(f.read())  # anything past the promised payload is an error too
-    if found != array.nbytes:
-        raise ValueError(f"{name}: expected {array.nbytes} bytes of data for shape {shape} ({dtype.name}), found {found}")
+    # Read straight into the result's memory: no intermediate copy of a 47 MB payload.
+    data, more = _read_payload(f, expected, known=available is not None)
+    if len(data) != expected or more:
+        raise ValueError(f"{wrong_size} {'more' if more else len(data)}")
+    array = data.view(dtype).reshape(shape)
     native = dtype.newbyteorder("=")
     if native != dtype:  # swap in place rather than copy: native byte order is what NumPy computes with fast
         array = array.byteswap(inplace=True).view(native)
@@ -92,7 +97,9 @@ def read_idx(path):
 
     Gzip compression is recognised by the file's first bytes, not its name. Raises
     ValueError naming the file when the header is malformed or the data size does not
-    match the dimensions exactly (a truncated or padded file).
+    match the dimensions exactly (a truncated or padded file). Memory follows the data
+    the file actually holds, never the header's claim, and a gzip stream is inflated at
+    most one byte past the promised data, a quarter MiB at a time.
     """
     name = os.fspath(path)
     with open(path, "rb") as raw:

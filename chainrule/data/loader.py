@@ -1,11 +1,17 @@
 """DataLoader: walk a dataset in (optionally shuffled) batches of Tensors."""
 
+import collections
+import functools
+import itertools
 import numbers
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FuturesTimeout
 
 import numpy as np
 
 from .. import checks
-from .dataset import TensorDataset
+from ..keywords import CheckedKeywords
+from .dataset import Subset, TensorDataset
 
 
 def _tensor(array):
@@ -41,31 +47,54 @@ def default_collate(samples):
     return _collate_field(samples)
 
 
-class DataLoader:
-    """Iterate over ``dataset`` in batches of ``batch_size`` samples.
+class DataLoader(CheckedKeywords):
+    """Iterate over ``dataset`` in batches of ``batch_size`` samples, with PyTorch's arguments.
 
-    - ``shuffle``: a new random order every epoch (every ``iter(loader)``), drawn from one
-      NumPy Generator the loader keeps: ``seed=`` makes the sequence of epochs reproducible,
-      ``generator=`` shares a Generator you own.
+    - ``shuffle``: a new random order every epoch (every ``iter(loader)``), drawn from
+      ``generator=`` (a NumPy or chainrule Generator you own), from a Generator of the loader's
+      own seeded with ``seed=``, or else from the one ``chainrule.manual_seed`` seeds (as PyTorch
+      draws from its default generator), so a seeded program shuffles the same way every run.
+    - ``sampler``: an iterable of indices giving the order instead (``shuffle`` must then be False).
     - ``drop_last``: skip the final batch when it would be smaller than ``batch_size``.
     - ``collate_fn``: turns a list of samples into a batch. The default stacks each field
       into an array and wraps it in a Tensor; tuple samples give tuples of Tensors.
+    - ``num_workers``: with N > 0, N background threads build the next batches (up to
+      ``prefetch_factor`` each, default 2) while the training step runs; NumPy releases the GIL
+      while it copies and computes, and a dataset that reads files waits in parallel. Batches come
+      in the same order, with the same contents, as with ``num_workers=0``. Threads, not
+      processes: nothing is pickled, a dataset needs no special care, and ``worker_init_fn(i)`` runs
+      once in each thread; a dataset that draws random numbers in ``__getitem__`` draws them in an
+      order the threads decide, so use ``num_workers=0`` (or per-sample seeds) where that matters.
+      ``pin_memory``, ``persistent_workers`` and ``multiprocessing_context`` are accepted and change
+      nothing (there is no GPU; threads are started per epoch).
 
-    A TensorDataset with the default collate takes each batch with one fancy index per
-    array instead of a Python loop over samples.
+    A TensorDataset (or a ``Subset`` of one) with the default collate takes each batch with
+    one fancy index per array instead of a Python loop over samples.
     """
 
-    def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, seed=None, generator=None,
-                 collate_fn=None):
+    def __init__(self, dataset, batch_size=1, shuffle=False, *, sampler=None, num_workers=0, collate_fn=None,
+                 pin_memory=False, drop_last=False, timeout=0, worker_init_fn=None, generator=None,
+                 prefetch_factor=None, persistent_workers=False, multiprocessing_context=None, seed=None):
         if not checks.is_integer(batch_size) or batch_size < 1:
             raise ValueError(f"DataLoader: batch_size must be a positive integer, got {batch_size!r}")
         if generator is not None and seed is not None:
             raise ValueError("DataLoader: pass seed= or generator=, not both")
         if generator is not None and not isinstance(generator, np.random.Generator):
             raise TypeError(
-                f"DataLoader: generator must be a numpy.random.Generator (np.random.default_rng(seed)), "
-                f"got {type(generator).__name__}"
+                f"DataLoader: generator must be a chainrule.Generator or a numpy.random.Generator "
+                f"(np.random.default_rng(seed)), got {type(generator).__name__}"
             )
+        if sampler is not None and shuffle:
+            raise ValueError("DataLoader: sampler gives the order, so shuffle must be False")
+        if not checks.is_integer(num_workers) or num_workers < 0:
+            raise ValueError(f"DataLoader: num_workers must be a non-negative integer, got {num_workers!r}")
+        if prefetch_factor is not None and (not checks.is_integer(prefetch_factor) or prefetch_factor < 1):
+            raise ValueError(f"DataLoader: prefetch_factor must be a positive integer, got {prefetch_factor!r}")
+        if prefetch_factor is not None and num_workers == 0:
+            raise ValueError("DataLoader: prefetch_factor needs num_workers > 0 (it is how many batches each "
+                             "worker prepares ahead)")
+        if not checks.is_real(timeout) or timeout < 0:
+            raise ValueError(f"DataLoader: timeout must be a non-negative number of seconds, got {timeout!r}")
         try:
             len(dataset)
         except TypeError:
@@ -73,33 +102,86 @@ class DataLoader:
         self.dataset = dataset
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
+        self.sampler = sampler
         self.drop_last = bool(drop_last)
         self.collate_fn = collate_fn
-        self.generator = generator if generator is not None else np.random.default_rng(seed)
+        self.num_workers = int(num_workers)
+        self.prefetch_factor = 2 if prefetch_factor is None and num_workers else prefetch_factor
+        self.timeout = timeout
+        self.worker_init_fn = worker_init_fn
+        self.generator = generator if generator is not None or seed is None else np.random.default_rng(seed)
 
     def __len__(self):
-        n = len(self.dataset)
+        n = len(self.dataset) if self.sampler is None else len(self.sampler)
         if self.drop_last:
             return n // self.batch_size
         return -(-n // self.batch_size)  # ceiling division
 
     def __iter__(self):
-        n = len(self.dataset)
         # The order is drawn here, once per epoch, so each iter() gives a fresh shuffle.
-        order = self.generator.permutation(n) if self.shuffle else np.arange(n)
-        return self._batches(order)
+        if self.sampler is not None:
+            order = np.fromiter((int(i) for i in self.sampler), dtype=np.int64)
+            bad = order[(order < 0) | (order >= len(self.dataset))]
+            if len(bad):
+                raise IndexError(f"DataLoader: the sampler gave index {bad[0]} for a dataset of {len(self.dataset)} "
+                                 "samples")
+        elif self.shuffle:
+            from .. import random  # the generator manual_seed seeds; imported here, as the Tensor is
 
-    def _batches(self, order):
+            order = random.generator_or_default(self.generator, "DataLoader").permutation(len(self.dataset))
+        else:
+            order = np.arange(len(self.dataset))
         stop = len(self) * self.batch_size if self.drop_last else len(order)
-        fast = isinstance(self.dataset, TensorDataset) and self.collate_fn is None
-        collate = self.collate_fn or default_collate
-        for start in range(0, stop, self.batch_size):
-            indices = order[start:start + self.batch_size]
-            if fast:
-                yield tuple(_tensor(a[indices]) for a in self.dataset.arrays)
-            else:
-                yield collate([self.dataset[int(i)] for i in indices])
+        batches = [order[start:start + self.batch_size] for start in range(0, stop, self.batch_size)]
+        make = functools.partial(self._batch, _tensor_arrays(self.dataset) if self.collate_fn is None else None)
+        if self.num_workers == 0:
+            return map(make, batches)
+        return _prefetched(make, batches, self.num_workers, self.prefetch_factor, self.timeout, self.worker_init_fn)
+
+    def _batch(self, arrays, indices):
+        """The batch of the samples at ``indices``: rows of the arrays of a TensorDataset, else collated."""
+        if arrays is not None:
+            positions, arrays = arrays
+            rows = indices if positions is None else positions[indices]
+            return tuple(_tensor(a[rows]) for a in arrays)
+        return (self.collate_fn or default_collate)([self.dataset[int(i)] for i in indices])
 
     def __repr__(self):
+        order = f"sampler={self.sampler!r}" if self.sampler is not None else f"shuffle={self.shuffle}"
         return (f"DataLoader({type(self.dataset).__name__} of {len(self.dataset)}, batch_size={self.batch_size}, "
-                f"shuffle={self.shuffle}, drop_last={self.drop_last}, {len(self)} batches)")
+                f"{order}, drop_last={self.drop_last}, num_workers={self.num_workers}, {len(self)} batches)")
+
+
+def _tensor_arrays(dataset):
+    """For a TensorDataset, or Subsets of one: (the rows each index selects, or None for all; its arrays)."""
+    positions = None
+    while isinstance(dataset, Subset):
+        indices = np.asarray(dataset.indices, dtype=np.int64)
+        positions = indices if positions is None else indices[positions]
+        dataset = dataset.dataset
+    if not isinstance(dataset, TensorDataset):
+        return None
+    return positions, dataset.arrays
+
+
+def _prefetched(make, tasks, workers, depth, timeout, worker_init_fn):
+    """``make(task)`` for each task, yielded in order, while ``workers`` threads compute up to
+    ``workers * depth`` of the following ones ahead. Leaving the loop early cancels what has not started."""
+    numbers_given = itertools.count()
+    initializer = None if worker_init_fn is None else (lambda: worker_init_fn(next(numbers_given)))
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="chainrule-loader", initializer=initializer)
+    pending = collections.deque()
+    remaining = iter(tasks)
+    try:
+        for task in itertools.islice(remaining, workers * depth):
+            pending.append(pool.submit(make, task))
+        while pending:
+            try:
+                batch = pending.popleft().result(timeout=timeout or None)
+            except FuturesTimeout:
+                raise TimeoutError(f"DataLoader: a batch took more than timeout={timeout} seconds") from None
+            for task in itertools.islice(remaining, 1):
+                pending.append(pool.submit(make, task))
+            yield batch
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)

@@ -6,10 +6,11 @@ numbers, so no information from held-out data leaks into training.
 
 import numpy as np
 
+from ..keywords import CheckedKeywords
 from .dataset import as_array
 
 
-class _Scaler:
+class _Scaler(CheckedKeywords):
     """Shared checks: 2-d numeric data, no NaN/inf, fitted before use, the fitted width."""
 
     n_features_in_ = None
@@ -65,6 +66,7 @@ class StandardScaler(_Scaler):
         self.mean_ = self.var_ = self.scale_ = None
 
     def fit(self, X):
+        """Learn each feature's mean and standard deviation from ``X`` (samples, features); returns the scaler."""
         X = self._check(X, "fit")
         X64 = X.astype(np.float64, copy=False)
         self.n_features_in_ = X.shape[1]
@@ -82,6 +84,7 @@ class StandardScaler(_Scaler):
         return self
 
     def transform(self, X):
+        """``X`` with the fitted mean subtracted and divided by the fitted standard deviation, per feature."""
         X = self._check(X, "transform")
         out = X.copy()
         if self.with_mean:
@@ -91,6 +94,7 @@ class StandardScaler(_Scaler):
         return out
 
     def inverse_transform(self, X):
+        """Undo ``transform``: scaled data back in the original units."""
         X = self._check(X, "inverse_transform")
         out = X.copy()
         if self.with_std:
@@ -123,6 +127,7 @@ class MinMaxScaler(_Scaler):
         self.data_min_ = self.data_max_ = self.data_range_ = self.scale_ = self.min_ = None
 
     def fit(self, X):
+        """Learn each feature's minimum and maximum from ``X`` (samples, features); returns the scaler."""
         X = self._check(X, "fit")
         X64 = X.astype(np.float64, copy=False)
         low, high = self.feature_range
@@ -143,6 +148,7 @@ class MinMaxScaler(_Scaler):
     # X * scale_ + min_ in exact arithmetic; subtracting data_min_ first avoids cancelling
     # two large numbers when the range is small next to the values.
     def transform(self, X):
+        """``X`` mapped feature by feature so the fitted range becomes ``feature_range``."""
         X = self._check(X, "transform")
         out = X - self.data_min_.astype(X.dtype)
         out *= self.scale_.astype(X.dtype)
@@ -150,6 +156,7 @@ class MinMaxScaler(_Scaler):
         return out
 
     def inverse_transform(self, X):
+        """Undo ``transform``: scaled data back in the original units."""
         X = self._check(X, "inverse_transform")
         out = X - X.dtype.type(self.feature_range[0])
         out /= self.scale_.astype(X.dtype)

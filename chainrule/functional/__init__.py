@@ -15,23 +15,30 @@ Differences from PyTorch, all deliberate:
 
 Each function checks its arguments (through ``chainrule.checks``) and says which function,
 which shapes and what it expected when they do not fit. The module is split by what it
-holds: ``layers``, ``activations`` and ``losses``.
+holds: ``layers``, ``pooling``, ``resampling`` (padding, interpolation, pixel shuffle),
+``activations`` and ``losses``.
 """
 
 from .attention import scaled_dot_product_attention
 from .activations import elu, gelu, leaky_relu, log_softmax, relu, sigmoid, silu, softmax, softplus, tanh
-from .layers import (adaptive_avg_pool2d, avg_pool2d, batch_norm, conv2d, dropout, embedding, flatten, layer_norm,
-                     linear, max_pool2d, pad)
+from .layers import (batch_norm, conv1d, conv2d, conv_transpose1d, conv_transpose2d, cosine_similarity, dropout,
+                     embedding, flatten, group_norm, instance_norm, layer_norm, linear, normalize, pairwise_distance)
+from .pooling import (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_max_pool1d, adaptive_max_pool2d, avg_pool1d,
+                      avg_pool2d, max_pool1d, max_pool2d, max_unpool1d, max_unpool2d)
+from .resampling import interpolate, pad, pixel_shuffle, pixel_unshuffle
 from .losses import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, l1_loss,
                      multi_margin_loss, mse_loss, nll_loss)
 
 __all__ = [
-    "linear", "conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d",
-    "batch_norm", "layer_norm", "dropout", "embedding",
+    "linear", "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d",
+    "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "max_unpool1d", "max_unpool2d",
+    "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d",
+    "batch_norm", "layer_norm", "group_norm", "instance_norm", "dropout", "embedding",
+    "normalize", "cosine_similarity", "pairwise_distance",
     "relu", "leaky_relu", "sigmoid", "tanh", "gelu", "elu", "softplus", "silu",
     "softmax", "log_softmax",
     "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
     "multi_margin_loss",
-    "flatten", "pad",
+    "flatten", "pad", "interpolate", "pixel_shuffle", "pixel_unshuffle",
     "scaled_dot_product_attention",
 ]

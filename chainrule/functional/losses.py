@@ -145,7 +145,7 @@ def binary_cross_entropy(input, target, weight=None, *, reduction="mean"):
     checks.reduction(where, reduction)
     p, t = as_tensor(input), as_tensor(target)
     checks.same_shape(p, t, where)
-    if p.size and (p.data.min() < 0 or p.data.max() > 1):
+    if p.numel() and (p.data.min() < 0 or p.data.max() > 1):
         raise ValueError(f"{where}: input must hold probabilities in [0, 1], got values from {p.data.min()} to "
                          f"{p.data.max()}; use binary_cross_entropy_with_logits for logits")
     loss = BinaryCrossEntropy.apply(p, t)

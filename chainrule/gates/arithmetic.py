@@ -10,7 +10,8 @@ from __future__ import annotations
 from ..autograd import Gate
 from ..tensor import Tensor
 from ..types import TensorLike
-from .common import as_tensor, is_number, log, operation, plain_number, sum_to, where
+from .common import (as_tensor, floating, is_number, log, number_dtype, operands, operation, plain_number, sum_to,
+                     to_dtype, where)
 
 
 class Add(Gate):
@@ -119,6 +120,8 @@ class PowConstant(Gate):
     def backward(self, grad, out, x):
         if self.p == 2:
             return grad * 2 * x
+        if self.p == 0:  # x**0 is 1 everywhere, also at x = 0, where p * x**(p-1) would be 0 * inf (PyTorch: 0)
+            return grad * 0
         return grad * self.p * power(x, self.p - 1)
 
 
@@ -137,7 +140,8 @@ def power(x, p):
 
 
 class Pow(Gate):
-    """x ** y with a tensor exponent; d/dy needs x > 0 (where x = 0 it is taken as 0)."""
+    """x ** y with a tensor exponent; d/dy needs x > 0 (where x = 0 it is taken as 0), and d/dx is 0 where
+    y = 0 (x**0 is 1 everywhere, as PyTorch has it)."""
 
     derivative = "d/dx x^y = y*x^(y-1); d/dy x^y = x^y*ln(x)"
     fresh_gradients = True
@@ -146,7 +150,12 @@ class Pow(Gate):
         return x ** y
 
     def backward(self, grad, out, x, y):
-        gx = sum_to(grad * y * x ** (y - 1), x.shape) if self.wants(0) else None
+        gx = None
+        if self.wants(0):
+            # At x = y = 0 the factor y makes d/dx 0, but x**(y-1) would be inf (0 * inf = NaN): y = 1 is used
+            # there instead. (Only there: elsewhere the second derivative in y needs y itself.)
+            safe_y = where((x == 0) & (y == 0), 1, y)
+            gx = sum_to(grad * y * x ** (safe_y - 1), x.shape)
         gy = None
         if self.wants(1):
             positive = x > 0
@@ -156,55 +165,76 @@ class Pow(Gate):
 
 
 # ----- user-facing functions and operators ---------------------------------------
-# A number on either side becomes the constant of a one-input gate (the text's f_c and f_a).
+# A number on either side becomes the constant of a one-input gate (the text's f_c and f_a). Dtypes follow
+# PyTorch: a Python number never widens a tensor of its kind (float32 * 2.0 is float32), an integer tensor
+# meeting a float becomes the default float, and two tensors meet in their common dtype (``promoted``).
+def _next_to_number(x, number):
+    """Tensor-like ``x`` in the dtype it keeps next to a Python number: its own, unless an integer or boolean
+    tensor meets a float (then the default float) or a boolean one meets an int."""
+    x = as_tensor(x)
+    if x.data.dtype.kind == "f":
+        return x
+    return to_dtype(x, number_dtype(number, x.data.dtype))
+
+
 @operation("add", "__add__", "__radd__")
 def add(input: TensorLike, other: TensorLike) -> Tensor:
     """input + other, broadcasting."""
-    if isinstance(other, Tensor) and isinstance(input, Tensor):  # the common case, checked first
-        return Add.apply(input, other)
+    if isinstance(other, Tensor) and isinstance(input, Tensor) and input.data.dtype is other.data.dtype:
+        return Add.apply(input, other)  # the common case, checked first
     if is_number(other):
-        return AddConstant.apply(input, c=plain_number(other))
+        other = plain_number(other)
+        return AddConstant.apply(_next_to_number(input, other), c=other)
     if is_number(input):
-        return AddConstant.apply(other, c=plain_number(input))
-    return Add.apply(as_tensor(input), as_tensor(other))
+        input = plain_number(input)
+        return AddConstant.apply(_next_to_number(other, input), c=input)
+    return Add.apply(*operands(input, other))
 
 
 @operation("sub", "__sub__", reflected=("__rsub__",))
 def sub(input: TensorLike, other: TensorLike) -> Tensor:
     """input - other, broadcasting."""
-    if isinstance(other, Tensor) and isinstance(input, Tensor):  # the common case, checked first
-        return Sub.apply(input, other)
+    if isinstance(other, Tensor) and isinstance(input, Tensor) and input.data.dtype is other.data.dtype:
+        return Sub.apply(input, other)  # the common case, checked first
     if is_number(other):
-        return AddConstant.apply(input, c=-plain_number(other))
+        other = plain_number(other)
+        return AddConstant.apply(_next_to_number(input, other), c=-other)
     if is_number(input):
-        return AddConstant.apply(Neg.apply(other), c=plain_number(input))
-    return Sub.apply(as_tensor(input), as_tensor(other))
+        input = plain_number(input)
+        return AddConstant.apply(Neg.apply(_next_to_number(other, input)), c=input)
+    return Sub.apply(*operands(input, other))
 
 
 @operation("mul", "__mul__", "__rmul__")
 def mul(input: TensorLike, other: TensorLike) -> Tensor:
     """input * other elementwise, broadcasting."""
-    if isinstance(other, Tensor) and isinstance(input, Tensor):  # the common case, checked first
-        return Mul.apply(input, other)
+    if isinstance(other, Tensor) and isinstance(input, Tensor) and input.data.dtype is other.data.dtype:
+        return Mul.apply(input, other)  # the common case, checked first
     if is_number(other):
-        return Scale.apply(input, a=plain_number(other))
+        other = plain_number(other)
+        return Scale.apply(_next_to_number(input, other), a=other)
     if is_number(input):
-        return Scale.apply(other, a=plain_number(input))
-    return Mul.apply(as_tensor(input), as_tensor(other))
+        input = plain_number(input)
+        return Scale.apply(_next_to_number(other, input), a=input)
+    return Mul.apply(*operands(input, other))
 
 
 @operation("div", "__truediv__", reflected=("__rtruediv__",))
 def div(input: TensorLike, other: TensorLike) -> Tensor:
-    """input / other elementwise, broadcasting; dividing by zero gives inf or NaN, as IEEE arithmetic says."""
-    if isinstance(other, Tensor) and isinstance(input, Tensor):  # the common case, checked first
-        return Div.apply(input, other)
+    """input / other elementwise, broadcasting; true division, so integer tensors give the default float (as in
+    PyTorch). Dividing by zero gives inf or NaN, as IEEE arithmetic says."""
+    if isinstance(other, Tensor) and isinstance(input, Tensor) and input.data.dtype is other.data.dtype \
+            and input.data.dtype.kind == "f":
+        return Div.apply(input, other)  # the common case, checked first
     if is_number(other) and other != 0:
-        return Scale.apply(input, a=1 / plain_number(other))
+        return Scale.apply(floating(input), a=1 / plain_number(other))
     if is_number(input) and not is_number(other):
-        inverse = Reciprocal.apply(other)
+        inverse = Reciprocal.apply(floating(other))
         return inverse if input == 1 else Scale.apply(inverse, a=plain_number(input))
-    x = as_tensor(input, like=other if hasattr(other, "dtype") else None)
-    return Div.apply(x, as_tensor(other, like=x))
+    x, y = operands(input, other)
+    if x.data.dtype.kind != "f":
+        x, y = floating(x), floating(y)
+    return Div.apply(x, y)
 
 
 @operation("neg", "__neg__")
@@ -215,14 +245,14 @@ def neg(input: TensorLike) -> Tensor:
 
 @operation("reciprocal")
 def reciprocal(input: TensorLike) -> Tensor:
-    """1 / input."""
-    return Reciprocal.apply(input)
+    """1 / input (integer input gives the default float)."""
+    return Reciprocal.apply(floating(input))
 
 
 @operation("pow", "__pow__", reflected=("__rpow__",))
 def pow(input: TensorLike, exponent: TensorLike) -> Tensor:
     """input ** exponent; a number exponent is a constant of the gate."""
     if is_number(exponent):
-        return PowConstant.apply(input, p=plain_number(exponent))
-    x = as_tensor(input, like=exponent)
-    return Pow.apply(x, as_tensor(exponent, like=x))
+        exponent = plain_number(exponent)
+        return PowConstant.apply(_next_to_number(input, exponent), p=exponent)
+    return Pow.apply(*operands(input, exponent))

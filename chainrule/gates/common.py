@@ -6,7 +6,11 @@ both types have (``sum``, ``reshape``) work on either as they are; the
 few NumPy functions a backward needs are wrapped here to pick the right one.
 """
 
-from ..backend import DEFAULT_FLOAT, xp
+from typing import NamedTuple
+
+from .. import backend
+from ..backend import xp
+from ..scope import running
 from ..tensor import Tensor
 
 
@@ -116,12 +120,84 @@ def plain_number(x):
 
 
 def as_tensor(x, like=None):
-    """Tensors pass through; numbers and arrays become constant Tensors (numbers take ``like``'s dtype)."""
+    """Tensors pass through; numbers and arrays become constant Tensors. A Python number next to ``like`` (a
+    Tensor or array) takes its dtype when it fits it, as PyTorch's weakly typed numbers do: 2.0 with a float32
+    tensor is float32, 2 with an int32 tensor is int32, but 2.5 with an integer tensor is the default float."""
     if isinstance(x, Tensor):
         return x
-    if like is not None and isinstance(x, (int, float)):
-        return Tensor(xp.asarray(x, dtype=like.dtype))
+    if like is not None and isinstance(x, (int, float)) and hasattr(like, "dtype"):
+        return Tensor(xp.asarray(x, dtype=number_dtype(x, like.dtype)))
     return Tensor(x)
+
+
+_KIND_ORDER = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
+
+
+def number_dtype(number, dtype):
+    """The dtype a Python number takes next to a tensor of ``dtype`` (PyTorch's rule: a number never widens a
+    tensor of its own kind or a higher one; a float next to integers becomes the default float)."""
+    kind = bool if isinstance(number, bool) else int if isinstance(number, int) else float
+    number_order = {bool: 0, int: 1, float: 2}[kind]
+    if _KIND_ORDER[dtype.kind] >= number_order:
+        return dtype
+    return backend.default_float() if kind is float else xp.dtype(xp.int64)
+
+
+def result_dtype(x, y):
+    """The dtype PyTorch gives an operation on Tensors ``x`` and ``y``: the higher kind wins (bool < integer <
+    float), and within one kind a tensor with dimensions outranks a 0-d one (an int64 tensor plus a float32 one
+    is float32, a float32 one times a 0-d float64 one stays float32); otherwise NumPy's promotion."""
+    dx, dy = x.data.dtype, y.data.dtype
+    kx, ky = _KIND_ORDER.get(dx.kind, 3), _KIND_ORDER.get(dy.kind, 3)
+    if kx != ky:
+        return dx if kx > ky else dy
+    if (x.data.ndim == 0) != (y.data.ndim == 0):
+        return dy if x.data.ndim == 0 else dx
+    return xp.promote_types(dx, dy)
+
+
+def promoted(x, y):
+    """Tensors ``x`` and ``y`` in their common dtype (``result_dtype``); a float cast is a differentiable gate."""
+    dtype = result_dtype(x, y)
+    return to_dtype(x, dtype), to_dtype(y, dtype)
+
+
+def operands(input, other):
+    """Two operands as Tensors of one dtype, PyTorch's result dtype (numbers weakly typed, ``result_dtype``)."""
+    x = as_tensor(input, like=other if hasattr(other, "dtype") else None)
+    y = as_tensor(other, like=x)
+    if x.data.dtype is not y.data.dtype:
+        x, y = promoted(x, y)
+    return x, y
+
+
+def same_dtype(where, x, weight, names=("input", "weight")):
+    """Input and weights of one dtype, as PyTorch requires: float64 or integer data meeting float32 weights would
+    otherwise compute silently in float64 (or fail deep inside NumPy). The error names the layer running, if any."""
+    if x.dtype != weight.dtype:
+        layer = f"{running.modules[-1]._describe()}: " if running.modules else ""
+        raise TypeError(f"{layer}{where}: the {names[0]} is {x.dtype} but the {names[1]} is {weight.dtype}; they must "
+                        f"match. Convert the {names[0]} (x.float(), x.double()) or the model (model.double(), "
+                        f"model.float()).")
+
+
+def to_dtype(x, dtype):
+    """Tensor ``x`` in ``dtype``: itself if it is already, a differentiable cast if it requires grad, else a
+    plain cast of its values."""
+    if x.data.dtype == dtype:
+        return x
+    if x.requires_grad and dtype.kind == "f":
+        from .elementwise import Cast
+        return Cast.apply(x, dtype=dtype)
+    return Tensor(x.data.astype(dtype))
+
+
+class ValuesIndices(NamedTuple):
+    """What PyTorch's ``max(x, dim)``, ``min(x, dim)`` (and its sorting functions) return: the values and their
+    indices, as a pair that unpacks (``values, indices = x.max(1)``) and names its fields."""
+
+    values: Tensor
+    indices: Tensor
 
 
 class Operation:
@@ -191,10 +267,12 @@ def one_of(value, alias, name, alias_name, where, default=None):
 def floating(x):
     """``x`` as a floating-point Tensor: integer and boolean input becomes the default float (float32), as
     PyTorch's floating functions (exp, erf, sigmoid, ...) promote it."""
+    if isinstance(x, Tensor) and x.data.dtype.kind == "f":  # the common case, decided first
+        return x
     x = as_tensor(x)
     if x.data.dtype.kind == "f":
         return x
-    return Tensor(x.data.astype(DEFAULT_FLOAT))
+    return Tensor(x.data.astype(backend.default_float()))
 
 
 def normalize_axis(axis, ndim, where):

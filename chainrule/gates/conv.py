@@ -1,6 +1,6 @@
-"""Convolution and pooling gates on NCHW arrays.
+"""Convolution gates on NCHW arrays, and the window geometry the pooling gates (pooling.py) share.
 
-All of them look at the input through windows: output pixel (oh, ow) sees the
+Convolutions and pools look at the input through windows: output pixel (oh, ow) sees the
 kernel-sized patch that starts at (oh*stride, ow*stride) of the zero-padded input,
 with taps spaced ``dilation`` apart. ``Geometry`` holds those numbers. Taking the
 patches is free with strided views: for the kernel offset (i, j), the slice
@@ -19,35 +19,51 @@ layout, 14 ms; batch-last, 9.5 ms. A (N*OH*OW, C*kh*kw) layout copies 3-element 
 is 3-7x slower to build; dx as a transposed convolution, im2col of the gradient, is
 slower than col2im, and so is col2im straight into the unpadded gradient.)
 
+A transposed convolution is conv2d's input gradient used as a layer (ConvTranspose2d): its
+forward is col2im of w^T @ x, its input gradient the convolution of the upstream gradient,
+and its weight gradient the product of x with the gradient's columns. 1-d convolutions are
+these 2-d ones on a (N, C, 1, L) view (functional.layers).
+
 Under ``create_graph=True`` the backwards get Tensors and build the gradient from
-differentiable gates instead (Im2Col and Col2Im, each the other's backward; the
-pools' own adjoint pairs), so second derivatives work too.
+differentiable gates instead (Im2Col and Col2Im, each the other's backward; Conv2d and
+ConvTranspose2d, each the other's input gradient), so second derivatives work too.
 """
 
 from ..autograd import Gate
 from ..backend import xp
 from ..tensor import Tensor
 from .common import swap_last_two
-from .shape import scatter_add
 
 
 class Geometry:
-    """Where the windows of a conv or pool sit: kernel, stride, padding and dilation, per spatial axis."""
+    """Where the windows of a conv or pool sit: kernel, stride, padding and dilation, per spatial axis.
 
-    def __init__(self, input_shape, kernel, stride, padding, dilation, where):
+    ``ceil_mode`` (pooling) rounds the window count up, as PyTorch does: a last window that starts inside
+    the input or its left padding may hang over the end, so the padded image grows by ``extra`` rows and
+    columns at the bottom and right. ``output_hw`` sets the window count instead (a transposed convolution's
+    input size, which can be one less than what fits when output_padding reaches past the last window).
+    ``one_dim`` words the size error for a 1-d input seen as height 1."""
+
+    def __init__(self, input_shape, kernel, stride, padding, dilation, where, ceil_mode=False, output_hw=None,
+                 one_dim=False):
         self.input_shape = tuple(input_shape)
         n, c, h, w = self.input_shape
         (self.kh, self.kw), (self.sh, self.sw) = kernel, stride
         (self.ph, self.pw), (self.dh, self.dw) = padding, dilation
-        self.padded_shape = (n, c, h + 2 * self.ph, w + 2 * self.pw)
         extent_h, extent_w = self.dh * (self.kh - 1) + 1, self.dw * (self.kw - 1) + 1
-        if extent_h > self.padded_shape[2] or extent_w > self.padded_shape[3]:
-            dilated = f" (dilated to {extent_h}x{extent_w})" if (extent_h, extent_w) != (self.kh, self.kw) else ""
-            raise ValueError(f"{where}: kernel size {self.kh}x{self.kw}{dilated} is larger than the padded input "
-                             f"{self.padded_shape[2]}x{self.padded_shape[3]} (input {h}x{w}, padding "
-                             f"{(self.ph, self.pw)})")
-        self.oh = (self.padded_shape[2] - extent_h) // self.sh + 1
-        self.ow = (self.padded_shape[3] - extent_w) // self.sw + 1
+        room_h, room_w = h + 2 * self.ph, w + 2 * self.pw
+        if extent_h > room_h or extent_w > room_w:
+            raise ValueError(_too_large(where, (self.kh, self.kw), (extent_h, extent_w), (room_h, room_w), (h, w),
+                                        padding, one_dim))
+        if output_hw is not None:
+            self.oh, self.ow = output_hw
+        else:
+            self.oh = _window_count(room_h, extent_h, self.sh, self.ph, ceil_mode)
+            self.ow = _window_count(room_w, extent_w, self.sw, self.pw, ceil_mode)
+        # Rows and columns past the padding that the last windows reach (ceil_mode only; never negative).
+        self.extra = (max(0, (self.oh - 1) * self.sh + extent_h - room_h),
+                      max(0, (self.ow - 1) * self.sw + extent_w - room_w))
+        self.padded_shape = (n, c, room_h + self.extra[0], room_w + self.extra[1])
         self.output_hw = (self.oh, self.ow)
         # Windows that tile the input exactly: every input pixel is in exactly one window.
         self.tiles = (self.padded_shape[2:] == (self.oh * self.kh, self.ow * self.kw)
@@ -55,7 +71,7 @@ class Geometry:
 
     @property
     def padding(self):
-        return self.ph or self.pw
+        return self.ph or self.pw or self.extra[0] or self.extra[1]
 
     def pad(self, x, value=0, batch_last=None):
         """x inside a border of ``value``, laid out as x is or as ``batch_last`` asks (x itself when that needs
@@ -89,6 +105,28 @@ class Geometry:
         shape = self.padded_shape[:2] + (self.kh, self.kw, self.oh, self.ow)
         strides = (sn, sc, sh * self.dh, sw * self.dw, sh * self.sh, sw * self.sw)
         return xp.lib.stride_tricks.as_strided(padded, shape, strides, writeable=False)
+
+
+def _window_count(room, extent, stride, padding, ceil_mode):
+    """How many windows fit along an axis of ``room`` padded pixels (PyTorch's output-size rule)."""
+    if not ceil_mode:
+        return (room - extent) // stride + 1
+    count = -(-(room - extent) // stride) + 1
+    # The last window must start inside the input or the left padding, not in the right padding.
+    if (count - 1) * stride >= room - padding:
+        count -= 1
+    return count
+
+
+def _too_large(where, kernel, extent, room, size, padding, one_dim):
+    """The error for a kernel that does not fit in the padded input."""
+    if one_dim:
+        dilated = f" (dilated to {extent[1]})" if extent[1] != kernel[1] else ""
+        return (f"{where}: kernel size {kernel[1]}{dilated} is larger than the padded input {room[1]} (input length "
+                f"{size[1]}, padding {padding[1]})")
+    dilated = f" (dilated to {extent[0]}x{extent[1]})" if extent != kernel else ""
+    return (f"{where}: kernel size {kernel[0]}x{kernel[1]}{dilated} is larger than the padded input "
+            f"{room[0]}x{room[1]} (input {size[0]}x{size[1]}, padding {tuple(padding)})")
 
 
 # ----- im2col and col2im: a linear map and its adjoint ------------------------------
@@ -221,29 +259,22 @@ class Conv2d(Gate):
             weights = w.reshape(o, -1) if b is None else xp.concatenate([w.reshape(o, -1), b.reshape(o, 1)], axis=1)
             out = weights @ cols  # (O, OH*OW*N)
             return from_batch_last(out.reshape((o,) + self.geometry.output_hw + (n,)))
-        cols = im2col(x, self.geometry)
-        self.cols = cols
-        out = w.reshape(groups, o // groups, -1) @ cols.reshape(n, groups, -1, cols.shape[-1])
+        self.cols = cols = im2col(x, self.geometry)
+        out = grouped_product(w, cols, groups).reshape(n, o, -1)
         if b is not None:
-            out = out.reshape(n, o, -1)
             out += b.reshape(o, 1)
         return out.reshape((n, o) + self.geometry.output_hw)
 
     def backward(self, grad, out, x, w, b=None):
         if self.groups == 1 and not isinstance(grad, Tensor):
             return self._batch_last_backward(grad, w, b)
-        n, o, groups = grad.shape[0], w.shape[0], self.groups
-        g = grad.reshape(n, groups, o // groups, -1)  # (N, G, O/G, OH*OW)
-        w_grouped = w.reshape(groups, o // groups, -1)  # (G, O/G, C/G*kh*kw)
         dx = dw = db = None
         if self.wants(0):
-            dcols = swap_last_two(w_grouped) @ g  # (N, G, C/G*kh*kw, OH*OW)
-            dx = col2im(dcols.reshape(n, -1, dcols.shape[-1]), self.geometry)
+            dx = transposed_convolution(grad, w, self.geometry, self.groups)
         if self.wants(1):
             # Under create_graph, rebuild the columns from the x Tensor so dW stays differentiable in x.
             cols = im2col(x, self.geometry) if isinstance(grad, Tensor) else self.cols
-            cols = cols.reshape(n, groups, -1, cols.shape[-1])
-            dw = (g @ swap_last_two(cols)).sum(axis=0).reshape(w.shape)
+            dw = grouped_weight_gradient(grad, cols, w.shape, self.groups)
         if b is not None and self.wants(2):
             db = grad.sum(axis=(0, 2, 3))
         return (dx, dw) if b is None else (dx, dw, db)
@@ -262,6 +293,73 @@ class Conv2d(Gate):
         return (dx, dw) if b is None else (dx, dw, db)
 
 
+def grouped_product(w, cols, groups):
+    """Each group's weights (O/G, C/G*kh*kw) times its columns: w (O, C/G, kh, kw) and cols (N, C*kh*kw, L)
+    give (N, G, O/G, L), arrays or Tensors."""
+    n, length = cols.shape[0], cols.shape[-1]
+    return w.reshape(groups, w.shape[0] // groups, -1) @ cols.reshape(n, groups, -1, length)
+
+
+def transposed_convolution(g, w, geometry, groups):
+    """The adjoint of conv2d in its input: g (N, O, OH, OW) and w (O, C/G, kh, kw) give the (N, C, H, W)
+    image of ``geometry`` (col2im of w^T @ g per group). It is conv2d's input gradient and
+    conv_transpose2d's forward; arrays, or Tensors under create_graph."""
+    n, o = g.shape[:2]
+    if groups == 1 and not isinstance(g, Tensor):
+        return col2im_batch_last(swap_last_two(w.reshape(o, -1)) @ to_batch_last(g).reshape(o, -1), geometry)
+    dcols = swap_last_two(w.reshape(groups, o // groups, -1)) @ g.reshape(n, groups, o // groups, -1)
+    return col2im(dcols.reshape(n, -1, dcols.shape[-1]), geometry)
+
+
+def grouped_weight_gradient(g, cols, w_shape, groups):
+    """sum over the batch of g @ cols^T per group: g (N, O, ...) and cols (N, C*kh*kw, L) give w_shape."""
+    n, o = g.shape[:2]
+    cols = cols.reshape(n, groups, -1, cols.shape[-1])
+    return (g.reshape(n, groups, o // groups, -1) @ swap_last_two(cols)).sum(axis=0).reshape(w_shape)
+
+
+class ConvTranspose2d(Gate):
+    """The transposed convolution of x (N, C_in, H, W) with w (C_in, C_out/groups, kh, kw), plus an optional
+    bias (C_out,): conv2d's input gradient used as a layer. ``geometry`` describes the conv2d that maps the
+    (N, C_out, H_out, W_out) output back to x's size, with its window count fixed to (H, W)."""
+
+    derivative = ("d/dx conv_transpose(x,w) = conv(g, w); d/dw conv_transpose(x,w) = x @ im2col(g)^T summed over "
+                  "the batch; d/db conv_transpose(x,w)+b = g summed over N, H, W")
+    input_names = ("x", "w", "b")
+    fresh_gradients = True
+
+    def forward(self, x, w, b=None):
+        out = transposed_convolution(x, w, self.geometry, self.groups)
+        if b is not None:
+            out += b.reshape(1, -1, 1, 1)
+        return out
+
+    def backward(self, grad, out, x, w, b=None):
+        geometry, groups = self.geometry, self.groups
+        dx = dw = db = None
+        if isinstance(grad, Tensor):  # create_graph: gates all the way down
+            if self.wants(0):
+                dx = Conv2d.apply(grad, w, geometry=geometry, groups=groups)
+            if self.wants(1):
+                dw = grouped_weight_gradient(x, im2col(grad, geometry), w.shape, groups)
+        elif groups == 1:
+            c = w.shape[0]
+            cols = im2col_batch_last(grad, geometry)  # (C_out*kh*kw, H*W*N), shared by dx and dw
+            if self.wants(0):
+                dx = from_batch_last((w.reshape(c, -1) @ cols).reshape((c,) + geometry.output_hw + (len(x),)))
+            if self.wants(1):
+                dw = weight_gradient(to_batch_last(x).reshape(c, -1), cols).reshape(w.shape)
+        else:
+            cols = im2col(grad, geometry)
+            if self.wants(0):
+                dx = grouped_product(w, cols, groups).reshape(x.shape)
+            if self.wants(1):
+                dw = grouped_weight_gradient(x, cols, w.shape, groups)
+        if b is not None and self.wants(2):
+            db = grad.sum(axis=(0, 2, 3))
+        return (dx, dw) if b is None else (dx, dw, db)
+
+
 def weight_gradient(g, cols, piece=4096):
     """g @ cols^T for g (O, L) and cols (K, L), shaped for OpenBLAS, which (measured) is faster
     - with the longer side first: cols @ g^T took 0.71 ms where g @ cols^T took 1.07 (LeNet's second conv);
@@ -276,145 +374,8 @@ def weight_gradient(g, cols, piece=4096):
     return swap_last_two(cols @ swap_last_two(g)) if k > o else g @ swap_last_two(cols)
 
 
-# ----- pooling -------------------------------------------------------------------------
-class MaxPool2d(Gate):
-    """Largest value in each window. The gradient goes to the window's first maximum in
-    row-major order (as PyTorch does on ties), found again in backward by comparing
-    each kernel offset's view with the output, so forward is only kh*kw maximums. The
-    last offset needs no comparison: it takes every window whose maximum was not found
-    before (so a window whose maximum is NaN sends its gradient to its last position).
-
-    (Measured: the maximum over kh*kw strided views is 5-20x faster than reshaping to
-    (N, C, OH, kh, OW, kw) and reducing, even when the windows tile the input, and
-    recomputing the argmax in backward beats tracking it in forward.)"""
-
-    derivative = "d/dx max over window = 1 at the window's first maximum, 0 elsewhere"
-    fresh_gradients = True
-
-    def forward(self, x):
-        padded = self.geometry.pad(x, -xp.inf)
-        self.padded = padded if self.geometry.padding else None
-        return across_windows(xp.maximum, padded, self.geometry)
-
-    def backward(self, grad, out, x):
-        geometry = self.geometry
-        padded = self.padded if self.padded is not None else x
-        if isinstance(grad, Tensor):
-            return self._graph_backward(grad, padded.data if isinstance(padded, Tensor) else padded, out.data)
-        offsets = list(geometry.offsets())
-        layout = is_batch_last(padded)
-        if layout and not is_batch_last(grad):  # e.g. from a flatten: one copy beats mixed-layout passes below
-            grad = from_batch_last(to_batch_last(grad))
-        dpadded = new_image(geometry.padded_shape, grad.dtype, layout, fill=None if geometry.tiles else 0)
-        taken = None  # windows whose maximum has been found at an earlier offset
-        scratch = None if geometry.tiles else new_image(out.shape, grad.dtype, layout)
-        last = len(offsets) - 1
-        for k, (_, _, index) in enumerate(offsets):
-            if k == last and k > 0:
-                hit = xp.logical_not(taken, out=taken)  # the maximum is here if it was nowhere before
-            else:
-                hit = padded[index] == out
-            if taken is None:
-                taken = hit
-            elif k < last:
-                xp.greater(hit, taken, out=hit)  # on booleans: hit and not taken
-                taken |= hit
-            if geometry.tiles:
-                xp.multiply(grad, hit, out=dpadded[index])
-            else:
-                xp.multiply(grad, hit, out=scratch)
-                dpadded[index] += scratch
-        return geometry.crop(dpadded)
-
-    def _graph_backward(self, grad, padded, out):
-        """The same routing as a differentiable scatter of ``grad`` to the first maxima's flat positions."""
-        geometry = self.geometry
-        n, c, hp, wp = geometry.padded_shape
-        position = xp.zeros(out.shape, dtype=xp.int64)
-        found = xp.zeros(out.shape, dtype=bool)
-        rows = xp.arange(geometry.oh).reshape(-1, 1) * geometry.sh
-        columns = xp.arange(geometry.ow).reshape(1, -1) * geometry.sw
-        offsets = list(geometry.offsets())
-        for k, (i, j, index) in enumerate(offsets):
-            hit = ~found if k == len(offsets) - 1 else (padded[index] == out) & ~found  # as in backward
-            found |= hit
-            here = (rows + i * geometry.dh) * wp + columns + j * geometry.dw
-            position = xp.where(hit, here, position)
-        planes = (xp.arange(n * c) * (hp * wp)).reshape(n, c, 1, 1)
-        flat = scatter_add(grad.reshape(-1), (n * c * hp * wp,), (position + planes).reshape(-1))
-        return geometry.crop(flat.reshape(geometry.padded_shape))
 
 
-def across_windows(ufunc, padded, geometry):
-    """``ufunc`` (maximum, add) folded over the kh*kw kernel offsets' views: (N, C, OH, OW), a new array in
-    the input's memory order (batch-last stays batch-last)."""
-    views = [padded[index] for _, _, index in geometry.offsets()]
-    if len(views) == 1:
-        return views[0].copy(order="K")
-    total = ufunc(views[0], views[1])
-    for view in views[2:]:
-        ufunc(total, view, out=total)
-    return total
-
-
-def window_sum(padded, geometry):
-    """Sum over each window (N, C, OH, OW): kh*kw strided-view additions."""
-    return across_windows(xp.add, padded, geometry)
-
-
-def window_spread(grad, geometry):
-    """window_sum's adjoint: ``grad`` added to every position of its window, cropped to the input."""
-    padded = new_image(geometry.padded_shape, grad.dtype, is_batch_last(grad), fill=None if geometry.tiles else 0)
-    for _, _, index in geometry.offsets():
-        if geometry.tiles:
-            padded[index] = grad
-        else:
-            padded[index] += grad
-    return geometry.crop(padded)
-
-
-class AvgPool2d(Gate):
-    """Mean over each window; ``self.scale`` is 1/(kh*kw), or per output pixel 1/(count of
-    real input pixels in the window) when padding is not counted."""
-
-    derivative = "d/dx mean over window = 1/k for each of the window's k pixels"
-    fresh_gradients = True
-
-    def forward(self, x):
-        return window_sum(self.geometry.pad(x), self.geometry) * self.scale
-
-    def backward(self, grad, out, x):
-        if isinstance(grad, Tensor):
-            return AvgPool2dSpread.apply(grad, geometry=self.geometry, scale=self.scale)
-        return window_spread(grad * self.scale, self.geometry)
-
-
-class AvgPool2dSpread(Gate):
-    """AvgPool2d's backward as a gate (for gradients of gradients); its own backward is AvgPool2d."""
-
-    derivative = "d/dx spread(x) = 1/k (the gradient is averaged back over each window)"
-    fresh_gradients = True
-
-    def forward(self, grad):
-        return window_spread(grad * self.scale, self.geometry)
-
-    def backward(self, grad, out, g):
-        if isinstance(grad, Tensor):
-            return AvgPool2d.apply(grad, geometry=self.geometry, scale=self.scale)
-        return window_sum(self.geometry.pad(grad), self.geometry) * self.scale
-
-
-def average_scale(geometry, count_include_pad, divisor_override, dtype):
-    """The factor each window sum is multiplied by: a number, or an (OH, OW) array when padding is not counted."""
-    if divisor_override:
-        return 1 / divisor_override
-    if count_include_pad or not geometry.padding:
-        return 1 / (geometry.kh * geometry.kw)
-    one_channel = Geometry((1, 1) + geometry.input_shape[2:], (geometry.kh, geometry.kw), (geometry.sh, geometry.sw),
-                           (geometry.ph, geometry.pw), (geometry.dh, geometry.dw), "avg_pool2d")
-    counts = window_sum(one_channel.pad(xp.ones(one_channel.input_shape, dtype=dtype)), one_channel)[0, 0]
-    return (1 / counts).astype(dtype)
-
-
-__all__ = ["Geometry", "im2col", "col2im", "Im2Col", "Col2Im", "Conv2d", "MaxPool2d",
-           "AvgPool2d", "AvgPool2dSpread", "across_windows", "window_sum", "window_spread", "average_scale"]
+__all__ = ["Geometry", "im2col", "col2im", "Im2Col", "Col2Im", "Conv2d", "ConvTranspose2d", "transposed_convolution",
+           "grouped_product", "grouped_weight_gradient", "weight_gradient", "is_batch_last", "new_image",
+           "from_batch_last", "to_batch_last"]

@@ -13,7 +13,7 @@ from ..backend import xp
 from ..tensor import Tensor
 from . import common
 from ..types import DType, Number, TensorLike
-from .common import (as_tensor, data, float_like, floating, operation, plain_number, stable_sigmoid,
+from .common import (as_tensor, data, float_like, floating, operands, operation, plain_number, stable_sigmoid,
                      stable_softplus, sum_to)
 
 
@@ -307,16 +307,19 @@ def abs(input: TensorLike) -> Tensor:
 
 @operation("sin")
 def sin(input: TensorLike) -> Tensor:
+    """The sine, elementwise; d/dx sin x = cos x."""
     return Sin.apply(floating(input))
 
 
 @operation("cos")
 def cos(input: TensorLike) -> Tensor:
+    """The cosine, elementwise; d/dx cos x = -sin x."""
     return Cos.apply(floating(input))
 
 
 @operation("tanh", functional=True)
 def tanh(input: TensorLike) -> Tensor:
+    """The hyperbolic tangent, elementwise; d/dx tanh x = 1 - tanh(x)^2."""
     return Tanh.apply(floating(input))
 
 
@@ -379,22 +382,19 @@ def clip(input: TensorLike, min: Number | None = None, max: Number | None = None
 @operation("maximum")
 def maximum(input: TensorLike, other: TensorLike) -> Tensor:
     """Elementwise larger of two tensors (broadcasting); a tie splits the gradient evenly."""
-    x = as_tensor(input, like=other if hasattr(other, "dtype") else None)
-    return Maximum.apply(x, as_tensor(other, like=x))
+    return Maximum.apply(*operands(input, other))
 
 
 @operation("minimum")
 def minimum(input: TensorLike, other: TensorLike) -> Tensor:
     """Elementwise smaller of two tensors (broadcasting); a tie splits the gradient evenly."""
-    x = as_tensor(input, like=other if hasattr(other, "dtype") else None)
-    return Minimum.apply(x, as_tensor(other, like=x))
+    return Minimum.apply(*operands(input, other))
 
 
 @operation()
 def where(condition: TensorLike, input: TensorLike, other: TensorLike) -> Tensor:
     """Elementwise ``input`` where ``condition`` holds, else ``other`` (differentiable in both)."""
-    x = as_tensor(input, like=other if hasattr(other, "dtype") else None)
-    y = as_tensor(other, like=x)
+    x, y = operands(input, other)
     condition = xp.asarray(data(condition), dtype=bool)
     try:
         return Where.apply(x, y, condition=condition)
@@ -409,8 +409,12 @@ def where(condition: TensorLike, input: TensorLike, other: TensorLike) -> Tensor
 
 @operation("astype")
 def cast(input: TensorLike, dtype: DType) -> Tensor:
-    """A differentiable cast to another floating dtype (or a plain cast of a constant)."""
+    """A differentiable cast to another floating dtype; a cast to an integer or boolean dtype (or of a constant)
+    gives a tensor outside the graph, as in PyTorch."""
     x = as_tensor(input)
+    dtype = xp.dtype(dtype)
     if x.dtype == dtype:
         return x
-    return Cast.apply(x, dtype=xp.dtype(dtype))
+    if dtype.kind != "f":
+        return Tensor(x.data.astype(dtype))
+    return Cast.apply(x, dtype=dtype)

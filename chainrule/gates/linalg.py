@@ -6,7 +6,7 @@ from ..autograd import Gate
 from ..backend import xp
 from ..tensor import Tensor
 from ..types import TensorLike
-from .common import as_tensor, operation, sum_to, swap_last_two
+from .common import as_tensor, operation, same_dtype, sum_to, swap_last_two
 
 
 class MatMul(Gate):
@@ -51,6 +51,8 @@ def matmul(input: TensorLike, other: TensorLike) -> Tensor:
         xp.broadcast_shapes(x.shape[:-2], y.shape[:-2])
     except ValueError:
         raise ValueError(f"matmul: batch dimensions of shapes {x.shape} and {y.shape} cannot broadcast") from None
+    if x.data.dtype is not y.data.dtype:
+        same_dtype("matmul", x, y, ("first operand", "second operand"))
     return MatMul.apply(x, y)
 
 

@@ -163,6 +163,7 @@ class ClassTargets:
     def __init__(self, target, num_classes, weight, ignore_index, dtype):
         self.num_classes = num_classes
         self.valid = target != ignore_index
+        self.counted = self.valid.astype(dtype)  # the mask as numbers of the logits' dtype, for arithmetic
         self.index = target if self.valid.all() else xp.where(self.valid, target, 0)
         self.weight = weight  # (C,) array or None
         if weight is not None:
@@ -187,7 +188,7 @@ class ClassTargets:
         table = xp.zeros(shape, dtype=self.dtype)
         table[self.at_target] = self.sample_weight * (1 - smoothing)
         if smoothing:
-            table += (self.valid * (smoothing / self.num_classes))[:, None] * self.weight_along_classes(len(shape))
+            table += (self.counted * (smoothing / self.num_classes))[:, None] * self.weight_along_classes(len(shape))
         return table
 
 
@@ -222,7 +223,7 @@ class CrossEntropy(Gate):
         loss = (log_total - picked) * targets.sample_weight  # -w_t log p_t, 0 where ignored
         if smoothing:
             # -sum_c w_c log p_c = sum(w) * log(total) - sum_c w_c * shifted_c
-            smooth = (class_total * log_total - weighted_sum) * targets.valid
+            smooth = (class_total * log_total - weighted_sum) * targets.counted
             loss = loss * (1 - smoothing) + smooth * (smoothing / c)
         if self.reduction == "none":
             return loss.astype(x.dtype, copy=False)
@@ -244,7 +245,7 @@ class CrossEntropy(Gate):
         scale = targets.sample_weight * (1 - smoothing)
         if smoothing:
             weights_total = c if targets.weight is None else targets.weight.sum()
-            scale = scale + targets.valid * (smoothing / c * weights_total)  # a_i above
+            scale = scale + targets.counted * (smoothing / c * weights_total)  # a_i above
         if isinstance(grad, Tensor):
             # Differentiable in x through a softmax gate, and in the upstream gradient.
             softmax = Softmax.apply(x, axis=1)
@@ -255,7 +256,7 @@ class CrossEntropy(Gate):
         dx = self.exp * (upstream * scale / self.total)[:, None]
         dx[targets.at_target] -= upstream * targets.sample_weight * (1 - smoothing)
         if smoothing:
-            dx -= (upstream * targets.valid * (smoothing / c))[:, None] * targets.weight_along_classes(x.ndim)
+            dx -= (upstream * targets.counted * (smoothing / c))[:, None] * targets.weight_along_classes(x.ndim)
         return dx
 
 
@@ -374,6 +375,11 @@ class LayerNorm(Normalization):
     """Layer normalization: statistics over the trailing ``normalized_shape`` axes of each sample."""
 
 
+class GroupNorm(Normalization):
+    """Group (and instance) normalization: statistics over each sample's group of channels and all its
+    positions, on a (N, groups, channels per group, positions) view; weight and bias per channel."""
+
+
 # ----- binary cross-entropy, dropout, embedding ------------------------------------------
 class BinaryCrossEntropy(Gate):
     """-(t log p + (1-t) log(1-p)) elementwise, with the logs clamped at -100 as in PyTorch,
@@ -457,5 +463,5 @@ class Embedding(Gate):
 
 
 __all__ = ["Linear", "LogSoftmax", "Softmax", "ClassTargets", "CrossEntropy", "Normalization", "BatchNorm",
-           "LayerNorm", "BinaryCrossEntropy", "BinaryCrossEntropyWithLogits", "Dropout", "Embedding",
+           "LayerNorm", "GroupNorm", "BinaryCrossEntropy", "BinaryCrossEntropyWithLogits", "Dropout", "Embedding",
            "sum_of_products", "softmax", "log_softmax"]

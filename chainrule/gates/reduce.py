@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import builtins
 import math
+from typing import Any
 
 from ..autograd import Gate
 from ..backend import xp
 from ..tensor import Tensor
 from ..types import Dims, TensorLike
 from . import common
-from .common import as_tensor, broadcast_to, floating, normalize_axis, one_of, operation
+from .common import ValuesIndices, as_tensor, broadcast_to, floating, normalize_axis, one_of, operation
+from .elementwise import Sqrt, maximum, minimum
 from .shape import cat, stack
 
 
@@ -132,7 +134,7 @@ def _product_of_others_from_gates(x, axes):
     Dividing the product by each element would be shorter but gives NaN wherever an element is 0;
     instead, for each position k of a reduction group, multiply the group without its k-th element.
     That is n products per group, affordable for the second derivatives it is used for."""
-    if x.size == 0:
+    if x.data.size == 0:
         return x
     rest = [i for i in range(x.ndim) if i not in axes]
     moved = x.permute(rest + list(axes))
@@ -143,13 +145,31 @@ def _product_of_others_from_gates(x, axes):
     return others.permute([int(i) for i in xp.argsort(rest + list(axes))])
 
 
+class RootOfSquares(Sqrt):
+    """sqrt(s) of a sum of squares s (``norm``, ``std``). Where s = 0 every square sits at its minimum, with
+    gradient 0, so the gradient is taken as 0 there (PyTorch's value), not 0 * inf = NaN."""
+
+    derivative = "d/ds sqrt(s) = 1/(2*sqrt(s)), taken as 0 where s = 0"
+
+    def backward(self, grad, out, x):
+        zero = out == 0
+        if isinstance(grad, Tensor):
+            return common.where(zero, 0, grad * 0.5 / common.where(zero, 1, out))
+        return xp.where(zero, 0, grad * 0.5 / xp.where(zero, 1, out))
+
+
+def root_of_squares(squares):
+    return RootOfSquares.apply(squares)
+
+
 # ----- user-facing functions -------------------------------------------------------
 # PyTorch's dim and keepdim, with NumPy's axis and keepdims accepted as aliases.
 def _reduce(gate, input, dim, keepdim, axis, keepdims, where):
     x = as_tensor(input)
-    dim = one_of(dim, axis, "dim", "axis", where)
-    keepdim = bool(one_of(keepdim or None, keepdims, "keepdim", "keepdims", where))
-    return gate.apply(x, axes=normalize_axis(dim, x.ndim, where), keepdims=keepdim)
+    if axis is not None or keepdims is not None:  # NumPy's spellings
+        dim = one_of(dim, axis, "dim", "axis", where)
+        keepdim = bool(one_of(keepdim or None, keepdims, "keepdim", "keepdims", where))
+    return gate.apply(x, axes=normalize_axis(dim, x.ndim, where), keepdims=bool(keepdim))
 
 
 @operation("sum")
@@ -162,22 +182,67 @@ def sum(input: TensorLike, dim: Dims = None, keepdim: bool = False, *, axis: Dim
 @operation("mean")
 def mean(input: TensorLike, dim: Dims = None, keepdim: bool = False, *, axis: Dims = None,
          keepdims: bool | None = None) -> Tensor:
-    """Mean over ``dim`` (an int, a tuple, or None for all), keeping the reduced dimensions if ``keepdim``."""
-    return _reduce(Mean, input, dim, keepdim, axis, keepdims, "mean")
+    """Mean over ``dim`` (an int, a tuple, or None for all), keeping the reduced dimensions if ``keepdim``;
+    integer input gives the default float."""
+    return _reduce(Mean, floating(input), dim, keepdim, axis, keepdims, "mean")
 
 
 @operation("max")
-def max(input: TensorLike, dim: Dims = None, keepdim: bool = False, *, axis: Dims = None,
-        keepdims: bool | None = None) -> Tensor:
-    """Largest element over ``dim``; ties share the gradient evenly."""
+def max(input: TensorLike, dim: Dims | TensorLike = None, keepdim: bool = False, *, axis: Dims = None,
+        keepdims: bool | None = None) -> Any:
+    """The largest element, with PyTorch's meanings: ``max(x)`` over everything (ties share the gradient
+    evenly); ``max(x, dim)`` for one int ``dim`` the pair ``(values, indices)`` along it (the gradient goes to
+    the index, the first maximum); ``max(x, other)`` for a tensor ``other`` the elementwise ``maximum``.
+    NumPy's spelling ``axis=`` (an int or a tuple), like a tuple ``dim``, gives the values alone, as ``amax``."""
+    if isinstance(dim, (Tensor, xp.ndarray)):
+        return maximum(input, dim)
+    if axis is None and isinstance(dim, (int, xp.integer)) and not isinstance(dim, bool):
+        return _values_and_indices(input, dim, keepdim or bool(keepdims), xp.argmax, "max")
     return _reduce(Max, input, dim, keepdim, axis, keepdims, "max")
 
 
 @operation("min")
-def min(input: TensorLike, dim: Dims = None, keepdim: bool = False, *, axis: Dims = None,
-        keepdims: bool | None = None) -> Tensor:
-    """Smallest element over ``dim``; ties share the gradient evenly."""
+def min(input: TensorLike, dim: Dims | TensorLike = None, keepdim: bool = False, *, axis: Dims = None,
+        keepdims: bool | None = None) -> Any:
+    """The smallest element, with ``max``'s meanings: ``min(x)``, ``min(x, dim)`` -> ``(values, indices)``,
+    ``min(x, other)`` elementwise; ``axis=`` or a tuple ``dim`` gives the values alone, as ``amin``."""
+    if isinstance(dim, (Tensor, xp.ndarray)):
+        return minimum(input, dim)
+    if axis is None and isinstance(dim, (int, xp.integer)) and not isinstance(dim, bool):
+        return _values_and_indices(input, dim, keepdim or bool(keepdims), xp.argmin, "min")
     return _reduce(Min, input, dim, keepdim, axis, keepdims, "min")
+
+
+@operation("amax")
+def amax(input: TensorLike, dim: Dims = None, keepdim: bool = False, *, axis: Dims = None,
+         keepdims: bool | None = None) -> Tensor:
+    """Largest element over ``dim`` (an int, a tuple, or None for all), values only; ties share the gradient."""
+    return _reduce(Max, input, dim, keepdim, axis, keepdims, "amax")
+
+
+@operation("amin")
+def amin(input: TensorLike, dim: Dims = None, keepdim: bool = False, *, axis: Dims = None,
+         keepdims: bool | None = None) -> Tensor:
+    """Smallest element over ``dim`` (an int, a tuple, or None for all), values only; ties share the gradient."""
+    return _reduce(Min, input, dim, keepdim, axis, keepdims, "amin")
+
+
+def _values_and_indices(input, dim, keepdim, pick, where):
+    """PyTorch's ``max(x, dim)``: the values picked along ``dim`` (an index into x, so the gradient reaches the
+    picked element only) and their indices."""
+    x = as_tensor(input)
+    (axis,) = normalize_axis(dim, x.ndim, where) or (0,)
+    if x.data.size == 0:
+        raise ValueError(f"{where}: the tensor of shape {x.shape} is empty; it has no largest or smallest element")
+    if x.ndim == 0:
+        return ValuesIndices(x, Tensor(xp.zeros((), dtype=xp.int64)))
+    index = pick(x.data, axis=axis, keepdims=True)
+    positions = tuple(index if i == axis else xp.arange(n).reshape((-1,) + (1,) * (x.ndim - 1 - i))
+                      for i, n in enumerate(x.shape))
+    values = x[positions]
+    if not keepdim:
+        values, index = values.reshape(values.shape[:axis] + values.shape[axis + 1:]), index.squeeze(axis)
+    return ValuesIndices(values, Tensor(index))
 
 
 @operation("logsumexp")
@@ -208,11 +273,11 @@ def var(input: TensorLike, dim: Dims = None, keepdim: bool = False, *, correctio
 def std(input: TensorLike, dim: Dims = None, keepdim: bool = False, *, correction: int = 0, axis: Dims = None,
         keepdims: bool | None = None, ddof: int | None = None) -> Tensor:
     """Standard deviation: sqrt(var), with var's arguments."""
-    return _variance(input, dim, keepdim, correction, axis, keepdims, ddof, "std").sqrt()
+    return root_of_squares(_variance(input, dim, keepdim, correction, axis, keepdims, ddof, "std"))
 
 
 def _variance(input, dim, keepdim, correction, axis, keepdims, ddof, where):
-    x = as_tensor(input)
+    x = floating(input)
     dim = one_of(dim, axis, "dim", "axis", where)
     axes = normalize_axis(dim, x.ndim, where)
     keepdim = bool(one_of(keepdim or None, keepdims, "keepdim", "keepdims", where))
@@ -228,16 +293,32 @@ def _variance(input, dim, keepdim, correction, axis, keepdims, ddof, where):
 @operation("norm")
 def norm(input: TensorLike, p: float = 2, dim: Dims = None, keepdim: bool = False, *, ord: float | None = None,
          axis: Dims = None, keepdims: bool | None = None) -> Tensor:
-    """Vector norm over ``dim``: ``p`` 2 (Euclidean), 1, or inf (largest absolute value); ``ord`` is NumPy's
-    name for ``p``."""
-    x = as_tensor(input)
+    """Vector norm over ``dim``: (sum |x|^p)^(1/p) for any ``p`` > 0 (2, Euclidean, by default), or inf
+    (largest absolute value) or -inf (smallest); ``ord`` is NumPy's name for ``p``. At the zero vector the
+    gradient is 0, as in PyTorch (the norm has no derivative there)."""
+    x = floating(input)
     p = one_of(p, ord, "p", "ord", "norm", 2)
     dim = normalize_axis(one_of(dim, axis, "dim", "axis", "norm"), x.ndim, "norm")
     keepdim = bool(one_of(keepdim or None, keepdims, "keepdim", "keepdims", "norm"))
-    if p == 2:
-        return sum(x * x, dim, keepdim).sqrt()
+    if p == math.inf:
+        return amax(x.abs(), dim, keepdim)
+    if p == -math.inf:
+        return amin(x.abs(), dim, keepdim)
+    if isinstance(p, bool) or not isinstance(p, (int, float)) or not p > 0:
+        raise ValueError(f"norm: p must be a positive number, inf or -inf, got {p!r}")
     if p == 1:
         return sum(x.abs(), dim, keepdim)
-    if p == math.inf:
-        return max(x.abs(), dim, keepdim)
-    raise ValueError(f"norm: p must be 1, 2 or inf, got {p!r}")
+    if p == 2:
+        return root_of_squares(sum(x * x, dim, keepdim))
+    return _root(sum(x.abs() ** p, dim, keepdim), p)
+
+
+def _root(total, p):
+    """total ** (1/p) with gradient 0 where total is 0, where the root's own derivative is infinite and would
+    meet the inner zero derivative as 0 * inf = NaN: there the root reads a stand-in 1 and is replaced by 0,
+    so no gradient reaches it."""
+    zero = total.data == 0
+    if zero.any():
+        root = _root(common.where(zero, 1.0, total), p)
+        return common.where(zero, 0.0, root)
+    return total ** (1 / p)

@@ -189,6 +189,28 @@ def reshape(input: TensorLike, *shape: int | Shape) -> Tensor:
     return Reshape.apply(x, shape=target)
 
 
+@operation("view", exported=False)
+def view(input: TensorLike, *shape: int | Shape) -> Tensor:
+    """PyTorch's ``view``: the same elements in a new shape, as ``reshape`` (NumPy copies where a view cannot
+    be made, so no ``contiguous()`` is needed first)."""
+    if len(shape) == 1 and not isinstance(shape[0], (int, xp.integer, tuple, list)):
+        raise TypeError(f"view: expected a shape (ints, or one tuple of them), got {shape[0]!r}; to change the "
+                        "dtype, use .to(dtype)")
+    return reshape(input, *shape)
+
+
+@operation("view_as", "reshape_as", exported=False)
+def view_as(input: TensorLike, other: TensorLike) -> Tensor:
+    """The tensor reshaped to ``other``'s shape."""
+    return reshape(input, as_tensor(other).shape)
+
+
+@operation("expand_as", exported=False)
+def expand_as(input: TensorLike, other: TensorLike) -> Tensor:
+    """The tensor broadcast to ``other``'s shape (as ``expand``)."""
+    return broadcast_to(input, as_tensor(other).shape)
+
+
 def _resolve_shape(x, shape):
     """``shape`` with a -1 filled in, or a clear error when the sizes cannot match."""
     known = 1
@@ -196,10 +218,11 @@ def _resolve_shape(x, shape):
         if n != -1:
             known *= n
     unknown = [n for n in shape if n == -1]
-    fits = (known == x.size) if not unknown else (len(unknown) == 1 and known > 0 and x.size % known == 0)
+    size = x.data.size
+    fits = (known == size) if not unknown else (len(unknown) == 1 and known > 0 and size % known == 0)
     if not fits or any(n < -1 for n in shape):
-        raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} ({x.size} elements) into {shape}")
-    return tuple(x.size // known if n == -1 else int(n) for n in shape)
+        raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} ({size} elements) into {shape}")
+    return tuple(size // known if n == -1 else int(n) for n in shape)
 
 
 @operation("permute", properties=("T",))

@@ -14,7 +14,7 @@ class Embedding(Module):
     Initialised N(0, 1), as in PyTorch. The ``padding_idx`` row starts at zero and gets no
     gradient, so padding tokens stay zero vectors."""
 
-    def __init__(self, num_embeddings, embedding_dim, padding_idx=None, dtype=xp.float32):
+    def __init__(self, num_embeddings, embedding_dim, padding_idx=None, dtype=None):
         super().__init__()
         self.num_embeddings = checks.size("Embedding", "num_embeddings", num_embeddings)
         self.embedding_dim = checks.size("Embedding", "embedding_dim", embedding_dim)
@@ -30,6 +30,7 @@ class Embedding(Module):
         self.reset_parameters()
 
     def reset_parameters(self):
+        """Draw the table again from a standard normal (the padding row, if any, set to zero)."""
         init.normal_(self.weight)
         if self.padding_idx is not None:
             self.weight.data[self.padding_idx] = 0

@@ -20,7 +20,7 @@ class Linear(Module):
     and bias U(-1/sqrt(in), 1/sqrt(in)).
     """
 
-    def __init__(self, in_features, out_features, bias=True, dtype=xp.float32):
+    def __init__(self, in_features, out_features, bias=True, dtype=None):
         super().__init__()
         self.in_features = checks.size("Linear", "in_features", in_features)
         self.out_features = checks.size("Linear", "out_features", out_features)
@@ -35,12 +35,14 @@ class Linear(Module):
         self.reset_parameters()
 
     def reset_parameters(self):
+        """Draw the weight and bias again as PyTorch does: Kaiming uniform, bias uniform within 1/sqrt(in_features)."""
         init.kaiming_uniform_(self.weight, a=math.sqrt(5))
         if self.bias is not None:
             bound = 1 / math.sqrt(self.in_features)
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, x):
+        x = checks.layer_input(self, x)
         shape = x.shape
         if not shape or shape[-1] != self.in_features:
             got = f"{shape[-1]} features" if shape else "no feature axis"
@@ -53,9 +55,11 @@ class Linear(Module):
 
 
 class Identity(Module):
-    """Returns its input unchanged (a placeholder, e.g. to remove a layer). Ignores its arguments."""
+    """Returns its input unchanged (a placeholder, e.g. to remove a layer). Ignores positional arguments, so
+    ``Identity(64)`` can stand where ``Linear(64, 64)`` was; unlike PyTorch's, it refuses keywords rather than
+    swallowing them (chainrule takes no unknown keyword anywhere)."""
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args):
         super().__init__()
 
     def forward(self, x):

@@ -20,11 +20,13 @@ import collections.abc
 import operator
 
 from ..backend import xp
+from ..keywords import CheckedKeywords
+from ..gates.conversion import target_dtype
 from ..tensor import Tensor
 from ..scope import Annotations, running
 
 
-class Parameter(Tensor):
+class Parameter(Tensor, CheckedKeywords):
     """A tensor that is a learnable weight of a module (``requires_grad=True`` by default).
 
     Assigning a Parameter to a Module attribute registers it, so ``model.parameters()``
@@ -58,7 +60,7 @@ class RemovableHandle:
             self.hooks.remove(self.hook)
 
 
-class Module:
+class Module(CheckedKeywords):
     """Base class of every layer and model: subclass it, assign layers and parameters
     in ``__init__`` (after ``super().__init__()``), and write ``forward``::
 
@@ -185,6 +187,7 @@ class Module:
 
     # ----- running ----------------------------------------------------------------
     def forward(self, *args, **kwargs):
+        """What the module computes from its inputs; subclasses define it, and calling the module runs it."""
         raise NotImplementedError(f"{type(self).__name__} has no forward(); define forward(self, ...) in the "
                                   "Module subclass")
 
@@ -231,10 +234,12 @@ class Module:
                 yield from child.named_modules(f"{prefix}.{name}" if prefix else name, remove_duplicate, _memo)
 
     def modules(self):
+        """This module and every module inside it, each once."""
         for _, module in self.named_modules():
             yield module
 
     def named_children(self):
+        """``(name, module)`` for each direct submodule, each once."""
         seen = set()
         for name, child in self._modules.items():
             if child is not None and id(child) not in seen:
@@ -242,6 +247,7 @@ class Module:
                 yield name, child
 
     def children(self):
+        """The direct submodules, each once."""
         for _, child in self.named_children():
             yield child
 
@@ -263,10 +269,12 @@ class Module:
                 yield full_name, param
 
     def parameters(self, recurse=True):
+        """Every parameter, each shared one once (what an optimizer takes)."""
         for _, param in self.named_parameters(recurse=recurse):
             yield param
 
     def named_buffers(self, prefix="", recurse=True):
+        """``(dotted_name, array)`` for each buffer (state that is not trained, such as running means)."""
         seen = set()
         owners = self.named_modules(prefix) if recurse else [(prefix, self)]
         for owner_name, owner in owners:
@@ -276,6 +284,7 @@ class Module:
                     yield (f"{owner_name}.{name}" if owner_name else name), array
 
     def buffers(self, recurse=True):
+        """Every buffer, each once."""
         for _, array in self.named_buffers(recurse=recurse):
             yield array
 
@@ -329,15 +338,25 @@ class Module:
 
     def num_parameters(self, trainable_only=False):
         """How many numbers the model learns (shared parameters counted once)."""
-        return sum(p.size for p in self.parameters() if p.requires_grad or not trainable_only)
+        return sum(p.numel() for p in self.parameters() if p.requires_grad or not trainable_only)
 
     # ----- dtype ------------------------------------------------------------------
-    def to(self, dtype):
-        """Cast every parameter (and its gradient) and every floating-point buffer to ``dtype``.
+    def to(self, *args, dtype=None, device=None, non_blocking=False):
+        """Cast every parameter (and its gradient) and every floating-point buffer to a dtype, as PyTorch's
+        ``to(dtype)``, ``to(device)``, ``to(device, dtype)`` or ``to(tensor)`` (its dtype). The only device is
+        the CPU, so ``.to(device)`` with ``device`` the CPU changes nothing; another device is an error."""
+        dtype = target_dtype(f"{type(self).__name__}.to", args, dtype, device)
+        return self if dtype is None else self._cast(dtype)
 
-        ``"cpu"`` is accepted and does nothing, so PyTorch code with ``.to(device)`` runs."""
-        if isinstance(dtype, str) and dtype == "cpu":
-            return self
+    def cpu(self):
+        """The module itself: it is on the CPU already (the only device)."""
+        return self
+
+    def cuda(self, device=None):
+        raise RuntimeError(f"{type(self).__name__}.cuda: chainrule runs on the CPU only (NumPy); use "
+                           ".to(device) with device = 'cuda' if chainrule.cuda.is_available() else 'cpu'")
+
+    def _cast(self, dtype):
         try:
             dtype = xp.dtype(dtype)
         except TypeError:
@@ -359,10 +378,12 @@ class Module:
         return self
 
     def double(self):
-        return self.to(xp.float64)
+        """``to(float64)``: every parameter and floating-point buffer as float64; returns the module."""
+        return self._cast(xp.float64)
 
     def float(self):
-        return self.to(xp.float32)
+        """``to(float32)``: every parameter and floating-point buffer as float32; returns the module."""
+        return self._cast(xp.float32)
 
     # ----- checkpoints ----------------------------------------------------------------
     def _state_entries(self):
@@ -459,7 +480,7 @@ class Module:
 
     def summary(self):
         """A table of every parameter: name, shape, count, and whether it is trained; then the totals."""
-        rows = [(name, str(tuple(p.shape)), f"{p.size:,}", "yes" if p.requires_grad else "no")
+        rows = [(name, str(tuple(p.shape)), f"{p.numel():,}", "yes" if p.requires_grad else "no")
                 for name, p in self.named_parameters()]
         header = ("parameter", "shape", "count", "trained")
         widths = [max(len(row[i]) for row in rows + [header]) for i in range(4)]
@@ -510,6 +531,7 @@ class Sequential(Module):
         setattr(self, name, module)
 
     def append(self, module):
+        """Add ``module`` at the end; returns the Sequential."""
         if not isinstance(module, Module):
             raise TypeError(f"Sequential.append: expected a Module, got {type(module).__name__}")
         self.add_module(str(len(self)), module)
@@ -543,12 +565,14 @@ class ModuleList(Module):
         setattr(self, str(_position(self, index, len(self))), module)
 
     def append(self, module):
+        """Add ``module`` at the end; returns the list."""
         if not isinstance(module, Module):
             raise TypeError(f"ModuleList.append: expected a Module, got {type(module).__name__}")
         self.add_module(str(len(self)), module)
         return self
 
     def extend(self, modules):
+        """Add each of ``modules`` at the end; returns the list."""
         for module in modules:
             self.append(module)
         return self

@@ -1,4 +1,5 @@
-"""Normalisation layers: BatchNorm (per channel, over the batch) and LayerNorm (per example).
+"""Normalisation layers: BatchNorm (per channel, over the batch), LayerNorm (per example), GroupNorm
+(per example and group of channels) and InstanceNorm (per example and channel).
 
 BatchNorm keeps running estimates of each channel's mean and variance as buffers
 (NumPy arrays, saved in the state_dict): in training mode it normalises with the
@@ -7,6 +8,7 @@ running ones, so one example's output does not depend on the rest of its batch.
 """
 
 import numbers
+import warnings
 
 from .. import functional as F
 from ..backend import xp
@@ -14,31 +16,24 @@ from .. import checks
 from .module import Module, Parameter
 
 
-class _BatchNorm(Module):
-    #: which input ranks the layer accepts, and how to say it
-    ranks = ()
-    layout = ""
+class _NormBase(Module):
+    """What batch and instance normalisation share (PyTorch's _NormBase): ``num_features`` channels, eps,
+    momentum, an optional per-channel weight (ones) and bias (zeros), and optional running statistics
+    kept as buffers (running_mean, running_var, num_batches_tracked), the same names as PyTorch's."""
 
-    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True,
-                 dtype=xp.float32):
+    def __init__(self, num_features, eps, momentum, affine, track_running_stats, dtype, bias=True):
         super().__init__()
         layer = type(self).__name__
         self.num_features = checks.size(layer, "num_features", num_features)
         self.eps = checks.positive(layer, "eps", eps)
-        if momentum is not None and (not checks.is_real(momentum)
-                                     or not 0 <= momentum <= 1):
+        if momentum is not None and (not checks.is_real(momentum) or not 0 <= momentum <= 1):
             raise ValueError(f"{layer}: momentum must be a number in [0, 1] or None (cumulative average), "
                              f"got {momentum!r}")
         self.momentum = momentum
         self.affine = bool(affine)
         self.track_running_stats = bool(track_running_stats)
         dtype = checks.float_dtype(layer, dtype)
-        if self.affine:
-            self.weight = Parameter(xp.ones(self.num_features, dtype=dtype))
-            self.bias = Parameter(xp.zeros(self.num_features, dtype=dtype))
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine_parameters(self, self.num_features, self.affine, self.affine and bias, dtype)
         if self.track_running_stats:
             self.register_buffer("running_mean", xp.zeros(self.num_features, dtype=dtype))
             self.register_buffer("running_var", xp.ones(self.num_features, dtype=dtype))
@@ -54,7 +49,30 @@ class _BatchNorm(Module):
             self.running_var.fill(1)
             self.num_batches_tracked.fill(0)
 
+
+def _affine_parameters(module, size, weight, bias, dtype):
+    """A normalisation's optional weight (ones) and bias (zeros) of shape (size,), or None in their place."""
+    if weight:
+        module.weight = Parameter(xp.ones(size, dtype=dtype))
+    else:
+        module.register_parameter("weight", None)
+    if bias:
+        module.bias = Parameter(xp.zeros(size, dtype=dtype))
+    else:
+        module.register_parameter("bias", None)
+
+
+class _BatchNorm(_NormBase):
+    #: which input ranks the layer accepts, and how to say it
+    ranks = ()
+    layout = ""
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True,
+                 dtype=None):
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, dtype)
+
     def forward(self, x):
+        x = checks.layer_input(self, x)
         shape = x.shape
         if len(shape) not in self.ranks:
             raise ValueError(f"{self._describe()}: expected {self.layout}, got a {len(shape)}-d input of shape "
@@ -62,7 +80,7 @@ class _BatchNorm(Module):
         if shape[1] != self.num_features:
             raise ValueError(f"{self._describe()}: input has {shape[1]} channels (shape {tuple(shape)}), "
                              f"expected {self.num_features}")
-        if self.training and x.size == shape[1]:
+        if self.training and x.numel() == shape[1]:
             raise ValueError(f"{self._describe()}: expected more than 1 value per channel when training, got "
                              f"input of shape {tuple(shape)}; use a bigger batch or eval()")
         momentum = self.momentum
@@ -100,7 +118,7 @@ class LayerNorm(Module):
     """Normalise each example over its last ``len(normalized_shape)`` axes, then scale by
     ``weight`` (ones) and shift by ``bias`` (zeros), both of shape ``normalized_shape``."""
 
-    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, dtype=xp.float32):
+    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, dtype=None):
         super().__init__()
         if isinstance(normalized_shape, numbers.Integral):
             normalized_shape = (normalized_shape,)
@@ -121,6 +139,7 @@ class LayerNorm(Module):
             self.register_parameter("bias", None)
 
     def forward(self, x):
+        x = checks.layer_input(self, x)
         shape, k = tuple(x.shape), len(self.normalized_shape)
         if shape[len(shape) - k:] != self.normalized_shape or len(shape) < k:
             raise ValueError(f"{self._describe()}: input shape {shape} does not end with the normalized "
@@ -130,3 +149,80 @@ class LayerNorm(Module):
     def extra_repr(self):
         return (f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "
                 f"bias={self.bias is not None}")
+
+
+class GroupNorm(Module):
+    """Group normalisation of (N, C, ...) inputs: the C channels split into ``num_groups`` groups, each
+    example's group normalised over its channels and positions together, then scaled by ``weight`` (ones)
+    and shifted by ``bias`` (zeros), one per channel. Independent of the batch, so it behaves the same
+    in training and evaluation."""
+
+    def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, dtype=None, *, bias=True):
+        super().__init__()
+        self.num_groups = checks.size("GroupNorm", "num_groups", num_groups)
+        self.num_channels = checks.size("GroupNorm", "num_channels", num_channels)
+        if self.num_channels % self.num_groups:
+            raise ValueError(f"GroupNorm: num_channels ({self.num_channels}) must be divisible by num_groups "
+                             f"({self.num_groups})")
+        self.eps = checks.positive("GroupNorm", "eps", eps)
+        self.affine = bool(affine)
+        dtype = checks.float_dtype("GroupNorm", dtype)
+        _affine_parameters(self, self.num_channels, self.affine, self.affine and bias, dtype)
+
+    def forward(self, x):
+        x = checks.layer_input(self, x)
+        shape = tuple(x.shape)
+        if len(shape) < 2 or shape[1] != self.num_channels:
+            raise ValueError(f"{self._describe()}: expected an input (batch, {self.num_channels} channels, ...), got "
+                             f"shape {shape}")
+        return F.group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self):
+        return (f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
+                f"bias={self.bias is not None}")
+
+
+class _InstanceNorm(_NormBase):
+    dims = 2
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=False, track_running_stats=False,
+                 dtype=None, *, bias=True):
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, dtype, bias)
+
+    def forward(self, x):
+        x = checks.layer_input(self, x)
+        shape, dims = tuple(x.shape), self.dims
+        checks.layer_input_shape(self._describe(), shape, dims)
+        channels = shape[-dims - 1]
+        if channels != self.num_features:
+            if self.affine or self.track_running_stats:
+                raise ValueError(f"{self._describe()}: input has {channels} channels (shape {shape}), expected "
+                                 f"{self.num_features}")
+            warnings.warn(f"{type(self).__name__}: input has {channels} channels, not num_features "
+                          f"({self.num_features}); without affine parameters or running statistics that number is "
+                          "not used", stacklevel=2)
+        single = len(shape) == dims + 1
+        out = F.instance_norm(x.reshape((1,) + shape) if single else x, self.running_mean, self.running_var,
+                              self.weight, self.bias, self.training or not self.track_running_stats,
+                              0.0 if self.momentum is None else self.momentum, self.eps)
+        return out.reshape(shape) if single else out
+
+    def extra_repr(self):
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
+                f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}")
+
+
+class InstanceNorm1d(_InstanceNorm):
+    """Instance normalisation of (N, C, L) sequences (or one (C, L)): each example's channel normalised over
+    its length; see InstanceNorm2d."""
+
+    dims = 1
+
+
+class InstanceNorm2d(_InstanceNorm):
+    """Instance normalisation of (N, C, H, W) images (or one (C, H, W)): each image's channel normalised over
+    its pixels (style transfer's normalisation). PyTorch's defaults: no affine parameters
+    (``affine=True`` adds a per-channel weight and bias) and no running statistics
+    (``track_running_stats=True`` keeps them, updated in training and used in eval())."""
+
+    dims = 2

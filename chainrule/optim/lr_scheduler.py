@@ -11,15 +11,23 @@ as ``initial_lr``), so a resumed run lands on exactly the same numbers.
     for epoch in range(100):
         train_one_epoch(opt)
         sched.step()
+
+PyTorch's schedules are here under their names (``LambdaLR``, ``MultiStepLR``, ``LinearLR``,
+``ConstantLR``, ``PolynomialLR``, ``OneCycleLR``; ``ReduceLROnPlateau`` steps on a metric), with
+their arguments and values; PyTorch computes most of them step by step, so its numbers can differ
+from these closed forms in the last bits.
 """
 
+import bisect
 import math
 import numbers
 from .. import checks
 
 
+from ..keywords import CheckedKeywords
 
-class LRScheduler:
+
+class LRScheduler(CheckedKeywords):
     """Base class: subclasses write ``_lr_at(base_lr, epoch)``."""
 
     def __init__(self, optimizer, last_epoch=-1):
@@ -45,9 +53,13 @@ class LRScheduler:
     def step(self):
         """Move one epoch on and set every group's learning rate for it."""
         self.last_epoch += 1
-        self._last_lr = [self._lr_at(base_lr, self.last_epoch) for base_lr in self.base_lrs]
+        self._last_lr = self._lrs_at(self.last_epoch)
         for group, lr in zip(self.optimizer.param_groups, self._last_lr):
             group["lr"] = lr
+
+    def _lrs_at(self, epoch):
+        """Each group's learning rate at ``epoch``."""
+        return [self._lr_at(base_lr, epoch) for base_lr in self.base_lrs]
 
     def get_last_lr(self):
         """The learning rates (one per parameter group) the last ``step()`` set."""
@@ -144,3 +156,245 @@ class LinearWarmup(LRScheduler):
     def _lr_at(self, base_lr, epoch):
         progress = min(epoch, self.warmup_steps) / self.warmup_steps
         return base_lr * (self.start_factor + (1 - self.start_factor) * progress)
+
+
+def _per_group(scheduler, name, value):
+    """One value per parameter group: a list of that length, or one value for all (PyTorch's rule)."""
+    groups = scheduler.optimizer.param_groups
+    if isinstance(value, (list, tuple)):
+        if len(value) != len(groups):
+            raise ValueError(f"{scheduler._name}: expected {len(groups)} values of {name} (one per parameter "
+                             f"group), got {len(value)}")
+        return list(value)
+    return [value] * len(groups)
+
+
+class LambdaLR(LRScheduler):
+    """The learning rate times a function of the epoch: ``lr = base_lr * lr_lambda(epoch)`` (``lr_lambda`` one
+    function, or a list of one per parameter group). The functions are not saved by ``state_dict``."""
+
+    def __init__(self, optimizer, lr_lambda, last_epoch=-1):
+        self.optimizer = optimizer
+        self.lr_lambdas = _per_group(self, "lr_lambda", lr_lambda)
+        for f in self.lr_lambdas:
+            if not callable(f):
+                raise TypeError(f"{self._name}: lr_lambda must be a function of the epoch, got {f!r}")
+        super().__init__(optimizer, last_epoch)
+
+    def _lrs_at(self, epoch):
+        return [base_lr * f(epoch) for base_lr, f in zip(self.base_lrs, self.lr_lambdas)]
+
+    def state_dict(self):
+        state = super().state_dict()
+        del state["lr_lambdas"]  # functions: the program that made them makes them again
+        return state
+
+
+class MultiStepLR(LRScheduler):
+    """Multiply the learning rate by ``gamma`` at each of the ``milestones`` (epochs; a repeated one counts
+    each time): ``lr = base_lr * gamma ** (number of milestones <= epoch)``."""
+
+    def __init__(self, optimizer, milestones, gamma=0.1, last_epoch=-1):
+        milestones = list(milestones)
+        for m in milestones:
+            self._require("milestones", m, lambda v: isinstance(v, numbers.Integral) and v >= 0,
+                          "non-negative integers")
+        self._require("gamma", gamma, lambda v: v > 0, "positive")
+        self.milestones, self.gamma = sorted(milestones), gamma
+        super().__init__(optimizer, last_epoch)
+
+    def _lr_at(self, base_lr, epoch):
+        return base_lr * self.gamma ** bisect.bisect_right(self.milestones, epoch)
+
+
+class ConstantLR(LRScheduler):
+    """``factor * base_lr`` for the first ``total_iters`` epochs, then ``base_lr``."""
+
+    def __init__(self, optimizer, factor=1.0 / 3, total_iters=5, last_epoch=-1):
+        self._require("factor", factor, lambda v: 0 <= v <= 1, "in [0, 1]")
+        self._require("total_iters", total_iters, lambda v: isinstance(v, numbers.Integral) and v >= 0,
+                      "a non-negative integer")
+        self.factor, self.total_iters = factor, total_iters
+        super().__init__(optimizer, last_epoch)
+
+    def _lr_at(self, base_lr, epoch):
+        return base_lr * (self.factor if epoch < self.total_iters else 1.0)
+
+
+class LinearLR(LRScheduler):
+    """PyTorch's LinearLR: the factor grows (or shrinks) linearly from ``start_factor`` to ``end_factor`` over
+    ``total_iters`` epochs, then stays: ``lr = base_lr * (start + (end - start) * min(epoch, total_iters) /
+    total_iters)``. (``LinearWarmup`` is the same with ``end_factor=1``.)"""
+
+    def __init__(self, optimizer, start_factor=1.0 / 3, end_factor=1.0, total_iters=5, last_epoch=-1):
+        self._require("start_factor", start_factor, lambda v: 0 < v <= 1, "in (0, 1]")
+        self._require("end_factor", end_factor, lambda v: 0 <= v <= 1, "in [0, 1]")
+        self._require("total_iters", total_iters, lambda v: isinstance(v, numbers.Integral) and v > 0,
+                      "a positive integer")
+        self.start_factor, self.end_factor, self.total_iters = start_factor, end_factor, total_iters
+        super().__init__(optimizer, last_epoch)
+
+    def _lr_at(self, base_lr, epoch):
+        progress = min(epoch, self.total_iters) / self.total_iters
+        return base_lr * (self.start_factor + (self.end_factor - self.start_factor) * progress)
+
+
+class PolynomialLR(LRScheduler):
+    """Decay to 0 over ``total_iters`` epochs along a polynomial: ``lr = base_lr * (1 - min(epoch, total_iters)
+    / total_iters) ** power``."""
+
+    def __init__(self, optimizer, total_iters=5, power=1.0, last_epoch=-1):
+        self._require("total_iters", total_iters, lambda v: isinstance(v, numbers.Integral) and v > 0,
+                      "a positive integer")
+        self._require("power", power, lambda v: v >= 0, "non-negative")
+        self.total_iters, self.power = total_iters, power
+        super().__init__(optimizer, last_epoch)
+
+    def _lr_at(self, base_lr, epoch):
+        return base_lr * (1 - min(epoch, self.total_iters) / self.total_iters) ** self.power
+
+
+class OneCycleLR(LRScheduler):
+    """The 1cycle policy, stepped after every batch: the learning rate rises from ``max_lr / div_factor`` to
+    ``max_lr`` over the first ``pct_start`` of ``total_steps`` (or ``epochs * steps_per_epoch``), then falls to
+    ``max_lr / div_factor / final_div_factor`` (``anneal_strategy`` "cos" or "linear"; ``three_phase`` comes
+    back to the start first, then falls). With ``cycle_momentum`` the momentum (SGD's ``momentum`` or Adam's
+    first beta) moves the other way, between ``max_momentum`` and ``base_momentum``. As in PyTorch, it sets
+    each group's ``initial_lr``, ``max_lr`` and ``min_lr``, and stepping past ``total_steps`` is an error."""
+
+    def __init__(self, optimizer, max_lr, total_steps=None, epochs=None, steps_per_epoch=None, pct_start=0.3,
+                 anneal_strategy="cos", cycle_momentum=True, base_momentum=0.85, max_momentum=0.95,
+                 div_factor=25.0, final_div_factor=1e4, three_phase=False, last_epoch=-1):
+        self.optimizer = optimizer
+        if total_steps is None:
+            if epochs is None or steps_per_epoch is None:
+                raise ValueError(f"{self._name}: give total_steps, or epochs and steps_per_epoch")
+            for name, value in (("epochs", epochs), ("steps_per_epoch", steps_per_epoch)):
+                self._require(name, value, lambda v: isinstance(v, numbers.Integral) and v > 0, "a positive integer")
+            total_steps = epochs * steps_per_epoch
+        self._require("total_steps", total_steps, lambda v: isinstance(v, numbers.Integral) and v > 0,
+                      "a positive integer")
+        self._require("pct_start", pct_start, lambda v: 0 <= v <= 1, "in [0, 1]")
+        if anneal_strategy not in ("cos", "linear"):
+            raise ValueError(f"{self._name}: anneal_strategy must be 'cos' or 'linear', got {anneal_strategy!r}")
+        self.total_steps, self.anneal_strategy, self.cycle_momentum = int(total_steps), anneal_strategy, cycle_momentum
+        up = float(pct_start * total_steps) - 1
+        # (last step of the phase, lr from, lr to, momentum from, momentum to), by group keys
+        self.phases = ([(up, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
+                        (float(2 * pct_start * total_steps) - 2, "max_lr", "initial_lr", "base_momentum",
+                         "max_momentum"),
+                        (self.total_steps - 1, "initial_lr", "min_lr", "max_momentum", "max_momentum")]
+                       if three_phase else
+                       [(up, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
+                        (self.total_steps - 1, "max_lr", "min_lr", "base_momentum", "max_momentum")])
+        if last_epoch == -1:
+            for group, top in zip(optimizer.param_groups, _per_group(self, "max_lr", max_lr)):
+                group["initial_lr"] = top / div_factor
+                group["max_lr"] = top
+                group["min_lr"] = group["initial_lr"] / final_div_factor
+        if cycle_momentum:
+            if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
+                raise ValueError(f"{self._name}: cycle_momentum needs an optimizer with momentum or betas "
+                                 f"({type(optimizer).__name__} has neither); pass cycle_momentum=False")
+            self.use_beta1 = "betas" in optimizer.defaults
+            if last_epoch == -1:
+                for group, high, low in zip(optimizer.param_groups, _per_group(self, "max_momentum", max_momentum),
+                                            _per_group(self, "base_momentum", base_momentum)):
+                    self._set_momentum(group, high)
+                    group["max_momentum"], group["base_momentum"] = high, low
+        super().__init__(optimizer, last_epoch)
+
+    def _set_momentum(self, group, value):
+        if self.use_beta1:
+            group["betas"] = (value, *group["betas"][1:])
+        else:
+            group["momentum"] = value
+
+    def _anneal(self, start, end, fraction):
+        if self.anneal_strategy == "cos":
+            return end + (start - end) / 2.0 * (math.cos(math.pi * fraction) + 1)
+        return (end - start) * fraction + start
+
+    def _lrs_at(self, step):
+        if step > self.total_steps:
+            raise ValueError(f"{self._name}: stepped {step} times, but the cycle has total_steps={self.total_steps}")
+        lrs = []
+        for group in self.optimizer.param_groups:
+            start = 0.0
+            for i, (end, lr_from, lr_to, momentum_from, momentum_to) in enumerate(self.phases):
+                if step <= end or i == len(self.phases) - 1:
+                    fraction = (step - start) / (end - start)
+                    lrs.append(self._anneal(group[lr_from], group[lr_to], fraction))
+                    if self.cycle_momentum:
+                        self._set_momentum(group, self._anneal(group[momentum_from], group[momentum_to], fraction))
+                    break
+                start = end
+        return lrs
+
+
+class ReduceLROnPlateau:
+    """Divide the learning rate when a metric stops improving: ``step(metric)`` after each evaluation; after
+    more than ``patience`` epochs without an improvement (by ``threshold``, relative or absolute, for ``mode``
+    "min" or "max"), every group's lr is multiplied by ``factor`` (not below ``min_lr``), then ``cooldown``
+    epochs pass before counting again. PyTorch's rule and arguments."""
+
+    def __init__(self, optimizer, mode="min", factor=0.1, patience=10, threshold=1e-4, threshold_mode="rel",
+                 cooldown=0, min_lr=0, eps=1e-8):
+        if not hasattr(optimizer, "param_groups"):
+            raise TypeError(f"ReduceLROnPlateau: expected an optimizer, got {type(optimizer).__name__}")
+        if not checks.is_real(factor) or not 0 < factor < 1:
+            raise ValueError(f"ReduceLROnPlateau: factor must be in (0, 1), got {factor!r}")
+        if mode not in ("min", "max"):
+            raise ValueError(f"ReduceLROnPlateau: mode must be 'min' or 'max', got {mode!r}")
+        if threshold_mode not in ("rel", "abs"):
+            raise ValueError(f"ReduceLROnPlateau: threshold_mode must be 'rel' or 'abs', got {threshold_mode!r}")
+        self.optimizer = optimizer
+        self.mode, self.factor, self.patience, self.threshold = mode, factor, patience, threshold
+        self.threshold_mode, self.cooldown, self.eps = threshold_mode, cooldown, eps
+        groups = optimizer.param_groups
+        if isinstance(min_lr, (list, tuple)):
+            if len(min_lr) != len(groups):
+                raise ValueError(f"ReduceLROnPlateau: expected {len(groups)} values of min_lr, got {len(min_lr)}")
+            self.min_lrs = list(min_lr)
+        else:
+            self.min_lrs = [min_lr] * len(groups)
+        self.last_epoch = 0
+        self.best = math.inf if mode == "min" else -math.inf
+        self.num_bad_epochs = 0
+        self.cooldown_counter = 0
+        self._last_lr = [group["lr"] for group in groups]
+
+    def _is_better(self, value):
+        if self.mode == "min":
+            return value < (self.best * (1 - self.threshold) if self.threshold_mode == "rel"
+                            else self.best - self.threshold)
+        return value > (self.best * (1 + self.threshold) if self.threshold_mode == "rel"
+                        else self.best + self.threshold)
+
+    def step(self, metrics):
+        """Record this epoch's metric (a number or a one-element tensor) and lower the rates if it is time."""
+        value = float(metrics)
+        self.last_epoch += 1
+        if self._is_better(value):
+            self.best, self.num_bad_epochs = value, 0
+        else:
+            self.num_bad_epochs += 1
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.num_bad_epochs = 0
+        if self.num_bad_epochs > self.patience:
+            for group, floor in zip(self.optimizer.param_groups, self.min_lrs):
+                new_lr = max(group["lr"] * self.factor, floor)
+                if group["lr"] - new_lr > self.eps:
+                    group["lr"] = new_lr
+            self.cooldown_counter, self.num_bad_epochs = self.cooldown, 0
+        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+
+    def get_last_lr(self):
+        return list(self._last_lr)
+
+    def state_dict(self):
+        return {k: (list(v) if isinstance(v, list) else v) for k, v in vars(self).items() if k != "optimizer"}
+
+    def load_state_dict(self, state_dict):
+        self.__dict__.update({k: (list(v) if isinstance(v, list) else v) for k, v in state_dict.items()})

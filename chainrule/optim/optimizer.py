@@ -19,10 +19,11 @@ import copy
 
 from .. import blas, checks
 from ..backend import xp
+from ..keywords import CheckedKeywords
 from ..tensor import Tensor
 
 
-class Optimizer:
+class Optimizer(CheckedKeywords):
     """Base class: parameter groups, per-parameter state, ``zero_grad`` and checkpoints.
 
     ``params`` is an iterable of parameters, or of dicts (parameter groups) such as

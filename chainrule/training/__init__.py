@@ -36,11 +36,12 @@ from .config import (DEFAULT_LR, MODEL_DEFAULTS, OPTIMIZERS, SCHEDULES, ConfigEr
                      model_for)
 from .data import TEST_SPLIT_SEED, VAL_SPLIT_SEED, Splits, load_images, load_splits, load_text_splits, standardize
 from .evaluation import confusion_matrix, evaluate, evaluate_checkpoint, predict
-from .loop import GRAPH_NAME, PLOT_NAME, EpochMeter, Run, TrainResult, fit, learning_rate_schedule, seed_epoch
+from .loop import (GRAPH_NAME, PLOT_NAME, EpochMeter, OneProcess, Run, TrainResult, fit, learning_rate_schedule,
+                   seed_epoch)
 from .reports import draw_training_step, format_confusion_matrix, plot_history, plural
 
 __all__ = [
-    "TrainConfig", "ConfigError", "fit", "TrainResult", "Run", "EpochMeter",
+    "TrainConfig", "ConfigError", "fit", "TrainResult", "Run", "EpochMeter", "OneProcess",
     "Callback", "CallbackList", "StopOnNonFiniteLoss", "NonFiniteError", "LogLines", "Progress", "ProgressBar",
     "EarlyStopping", "ClipGradNorm", "WarmupCosine", "SaveCheckpoint", "PlotCurves", "DrawTrainingStep",
     "OPTIMIZERS", "DEFAULT_LR", "SCHEDULES", "MODEL_DEFAULTS", "make_optimizer", "model_for", "learning_rate_schedule", "seed_epoch",

@@ -43,7 +43,12 @@ class NonFiniteError(FloatingPointError):
 
 
 class Callback:
-    """Base class: every hook does nothing. Override the ones you need."""
+    """Base class: every hook does nothing. Override the ones you need.
+
+    ``main_process_only = True`` makes a callback run only in the first process of a
+    data-parallel run (``run.processes.rank == 0``): for those that print or write files."""
+
+    main_process_only = False
 
     def on_train_begin(self, run):
         """Before the first epoch: model, optimizer and data are ready, and a resumed run's weights,
@@ -86,7 +91,7 @@ class Callback:
 
 
 class CallbackList(Callback):
-    """Several callbacks called as one, in order."""
+    """Several callbacks called as one, in order (those for the main process only there)."""
 
     def __init__(self, callbacks):
         self.callbacks = list(callbacks)
@@ -95,40 +100,45 @@ class CallbackList(Callback):
                 raise TypeError(f"fit: callbacks must be chainrule.training.Callback instances, "
                                 f"got {type(callback).__name__}")
 
+    def _active(self, run):
+        for callback in self.callbacks:  # rank read at each callback: an earlier one may set run.processes
+            if not callback.main_process_only or run.processes.rank == 0:
+                yield callback
+
     def on_train_begin(self, run):
-        for callback in self.callbacks:
+        for callback in self._active(run):
             callback.on_train_begin(run)
 
     def on_epoch_begin(self, run):
-        for callback in self.callbacks:
+        for callback in self._active(run):
             callback.on_epoch_begin(run)
 
     def after_loss(self, run):
-        for callback in self.callbacks:
+        for callback in self._active(run):
             callback.after_loss(run)
 
     def after_backward(self, run):
-        for callback in self.callbacks:
+        for callback in self._active(run):
             callback.after_backward(run)
 
     def before_step(self, run):
-        for callback in self.callbacks:
+        for callback in self._active(run):
             callback.before_step(run)
 
     def on_batch_end(self, run):
-        for callback in self.callbacks:
+        for callback in self._active(run):
             callback.on_batch_end(run)
 
     def on_epoch_end(self, run):
-        for callback in self.callbacks:
+        for callback in self._active(run):
             callback.on_epoch_end(run)
 
     def on_checkpoint(self, run, state):
-        for callback in self.callbacks:
+        for callback in self._active(run):
             callback.on_checkpoint(run, state)
 
     def on_train_end(self, run):
-        for callback in self.callbacks:
+        for callback in self._active(run):
             callback.on_train_end(run)
 
 
@@ -138,19 +148,34 @@ class StopOnNonFiniteLoss(Callback):
     non-finite numbers never reach the weights or a checkpoint. Raises ``NonFiniteError``
     naming the epoch and batch, and whether the batch's inputs or the learning rate is to blame.
 
-    The loss is a number the loop reads anyway, so the check costs nothing."""
+    The loss is a number the loop reads anyway, so the check costs nothing in one process. In a
+    data-parallel run every process learns every loss (one small exchange per batch), so they
+    all stop together, naming the ranks whose loss went bad."""
 
     def after_loss(self, run):
-        if math.isfinite(run.loss_value):
+        finite = math.isfinite(run.loss_value)
+        if run.processes.size == 1 and finite:
             return
-        inputs = np.asarray(run.inputs.data)
-        bad_inputs = inputs.size - np.count_nonzero(np.isfinite(inputs))
+        bad_inputs = 0 if finite else _non_finite_count(run.inputs)
+        table = run.processes.gather([run.loss_value, bad_inputs])
+        bad = [r for r, (loss, _) in enumerate(table) if not math.isfinite(loss)]
+        if not bad:
+            return
+        loss, bad_inputs = table[bad[0]]
         if bad_inputs:
-            reason = f"the batch's inputs hold {bad_inputs} NaN or Inf value(s): check the data"
+            reason = f"the batch's inputs hold {int(bad_inputs)} NaN or Inf value(s): check the data"
         else:
             reason = f"training diverged: try a smaller learning rate than {run.lr:g} (--lr)"
-        raise NonFiniteError(f"epoch {run.epoch}, batch {run.batch} of {run.batches}: the loss is {run.loss_value}; "
-                             f"{reason}. Stopped before this step; nothing of this epoch was saved")
+        where = f" on rank{'s' * (len(bad) > 1)} {', '.join(map(str, bad))}" if run.processes.size > 1 else ""
+        error = NonFiniteError(f"epoch {run.epoch}, batch {run.batch} of {run.batches}: the loss is {loss}{where}; "
+                               f"{reason}. Stopped before this step; nothing of this epoch was saved")
+        error.collective = True  # every process raises it at the same batch
+        raise error
+
+
+def _non_finite_count(tensor):
+    values = np.asarray(tensor.data)
+    return values.size - np.count_nonzero(np.isfinite(values))
 
 
 # ----- the step ----------------------------------------------------------------------------------
@@ -190,6 +215,8 @@ class WarmupCosine(Callback):
 class LogLines(Callback):
     """One line when training starts and one per epoch (losses, accuracies, time, throughput), handed
     to ``write``: ``print`` for a terminal; by default the ``chainrule`` logger at INFO level."""
+
+    main_process_only = True
 
     def __init__(self, write=None):
         self.write = logger.info if write is None else write
@@ -246,6 +273,7 @@ class Progress:
         return "bar" if hasattr(stream, "isatty") and stream.isatty() else "lines"
 
     def update(self, samples, mean_loss):
+        """Move the bar (or print a line, at most every few seconds) by ``samples``, showing the running loss."""
         self.done += samples
         if self.bar is not None:
             self.bar.set_postfix(loss=f"{mean_loss:.4f}", refresh=False)
@@ -257,6 +285,7 @@ class Progress:
                   f"{rate:,.0f} samples/s", file=self.stream, flush=True)
 
     def close(self):
+        """Finish the bar, if there is one."""
         if self.bar is not None:
             self.bar.close()
 
@@ -264,7 +293,10 @@ class Progress:
 class ProgressBar(Callback):
     """A ``Progress`` display per epoch on ``stream`` (default stderr): a tqdm bar on a terminal, a plain
     line every ten seconds otherwise. The bar closes after the epoch's last batch, before the
-    epoch's line is logged."""
+    epoch's line is logged. In a data-parallel run it counts every process's samples and shows the
+    first process's running loss."""
+
+    main_process_only = True
 
     def __init__(self, stream=None):
         self.stream = stream
@@ -276,7 +308,7 @@ class ProgressBar(Callback):
                                  self.stream)
 
     def on_batch_end(self, run):
-        self.progress.update(len(run.targets), run.meter.mean_loss)
+        self.progress.update(len(run.targets) * run.processes.size, run.meter.mean_loss)
         if run.batch == run.batches:
             self._close()
 
@@ -331,7 +363,10 @@ class EarlyStopping(Callback):
 # ----- files ---------------------------------------------------------------------------------------
 class SaveCheckpoint(Callback):
     """Write each epoch's checkpoint to ``path`` (``run.paths["checkpoint"]``), unless its weights or
-    optimizer state hold NaN or Inf: then raise ``NonFiniteError`` and keep the file that is there."""
+    optimizer state hold NaN or Inf: then raise ``NonFiniteError`` and keep the file that is there.
+
+    In a data-parallel run every process checks (they hold the same weights, so they stop
+    together) and only the first one writes."""
 
     def __init__(self, path):
         self.path = path
@@ -343,9 +378,13 @@ class SaveCheckpoint(Callback):
                            if isinstance(value, np.ndarray)})
         bad = non_finite_entries(arrays)
         if bad:
-            raise NonFiniteError(f"epoch {run.epoch}: {bad[0]!r} holds NaN or Inf after the epoch's last step; "
-                                 f"{self.path} was not written over. Try a smaller learning rate than "
-                                 f"{run.lr:g} (--lr)")
+            error = NonFiniteError(f"epoch {run.epoch}: {bad[0]!r} holds NaN or Inf after the epoch's last step; "
+                                   f"{self.path} was not written over. Try a smaller learning rate than "
+                                   f"{run.lr:g} (--lr)")
+            error.collective = True  # every process holds the same weights
+            raise error
+        if run.processes.rank != 0:
+            return
         io.save(state, self.path)
         run.paths["checkpoint"] = self.path
 
@@ -353,6 +392,8 @@ class SaveCheckpoint(Callback):
 class PlotCurves(Callback):
     """At the end of a successful run, plot loss and accuracy per epoch to ``path`` (``run.paths["plot"]``);
     without matplotlib, say why in ``run.notes`` instead."""
+
+    main_process_only = True
 
     def __init__(self, path):
         self.path = path
@@ -369,6 +410,8 @@ class PlotCurves(Callback):
 class DrawTrainingStep(Callback):
     """Before training, draw one training step of the model (modules collapsed) to ``path_stem``.svg
     (``.dot`` without Graphviz); without the graphviz package, say why in ``run.notes``."""
+
+    main_process_only = True
 
     def __init__(self, path_stem, samples=16):
         self.path_stem, self.samples = path_stem, samples

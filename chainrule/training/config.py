@@ -65,6 +65,7 @@ class TrainConfig:
         return cls(**{"model": model, **MODEL_DEFAULTS.get(model, {}), **settings})
 
     def learning_rate(self):
+        """``lr``, or the optimizer's default learning rate when it is None."""
         return DEFAULT_LR[self.optimizer] if self.lr is None else self.lr
 
     def validate(self):

@@ -31,26 +31,43 @@ GRAPH_NAME = "graph"
 
 class EpochMeter:
     """Running loss and accuracy of one epoch, averaged over the samples seen so far. Logits hold the classes
-    on their last axis; a language model's (N, T, vocabulary) logits are T predictions per sample."""
+    on their last axis; a language model's (N, T, vocabulary) logits are T predictions per sample, and a sample
+    counts as the fraction of its T predictions that are right."""
 
     def __init__(self):
-        self.loss_sum, self.correct, self.samples, self.predictions = 0.0, 0, 0, 0
+        self.loss_sum, self.correct, self.samples = 0.0, 0, 0
         self.start = time.perf_counter()
 
     def add(self, loss_value, logits, labels):
+        """Count one batch: its mean loss, and how many of its predictions match the labels."""
         n = len(labels.data)
         self.loss_sum += loss_value * n
-        self.correct += int((logits.data.argmax(axis=-1) == labels.data).sum())
+        matches = int((logits.data.argmax(axis=-1) == labels.data).sum())
+        self.correct += matches * n / labels.data.size  # in samples: a language model makes T predictions each
         self.samples += n
-        self.predictions += labels.data.size
 
     @property
     def mean_loss(self):
+        """The loss averaged over the samples counted so far."""
         return self.loss_sum / self.samples
 
     @property
     def accuracy(self):
-        return self.correct / self.predictions
+        """The fraction of the samples counted so far that were predicted right."""
+        return self.correct / self.samples
+
+
+class OneProcess:
+    """The processes a run spans, as the loop and its callbacks see them: here this one alone.
+    Data-parallel training (``chainrule.distributed.DataParallel``) puts in its own, with the same
+    three members: ``rank``, ``size``, and ``gather(values)``, every process's ``values`` (a few
+    numbers) as one row each of a float64 array (a collective: every process must call it)."""
+
+    rank, size = 0, 1
+
+    def gather(self, values):
+        """Every process's ``values`` as one row each: here the one row of this process."""
+        return np.asarray([values], dtype=np.float64)
 
 
 @dataclasses.dataclass(eq=False)
@@ -66,6 +83,12 @@ class Run:
     history: dict  # one list per figure (HISTORY_KEYS), one entry per epoch done, a resumed run's included
     start_epoch: int  # epochs done before this run started: a resumed checkpoint's, else 0
     base_lr: float  # the configured learning rate (the cosine schedule starts from it)
+    # How the loop trains and measures, which a callback may change in on_train_begin (data-parallel
+    # training gives each process its shard of every batch and reduces the figures over all of them):
+    processes: OneProcess = dataclasses.field(default_factory=lambda: OneProcess())  # who trains together
+    batch_size: int = 0  # samples per batch in this process (fit sets config.batch_size)
+    sampler: object = None  # the training indices of an epoch (set_epoch, iter, len); None: all, shuffled
+    evaluate: object = evaluate  # (model, X, y) -> (mean loss, accuracy, predictions) of a split
     epoch: int = 0  # the current epoch, 1-based, counting start_epoch
     lr: float = math.nan  # this epoch's learning rate
     batches: int = 0  # batches per epoch
@@ -127,7 +150,8 @@ def fit(config, callbacks=(), log=None):
         history, done = {key: list(checkpoint["history"][key]) for key in history}, checkpoint["epoch"]
     schedule = learning_rate_schedule(optimizer, config, base_lr, done)
 
-    run = Run(config, model, optimizer, loss_for(config.model), splits, history, done, base_lr)
+    run = Run(config, model, optimizer, loss_for(config.model), splits, history, done, base_lr,
+              batch_size=config.batch_size)
     callbacks = CallbackList([StopOnNonFiniteLoss(), *callbacks, *_configured_callbacks(config, log, run)])
     # The loss guard reports NaN and Inf itself; NumPy's overflow warnings would only repeat it with source lines.
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
@@ -139,7 +163,7 @@ def fit(config, callbacks=(), log=None):
             raise
         finally:
             callbacks.on_train_end(run)
-    test_loss, test_accuracy, _ = evaluate(model, splits.X_test, splits.y_test)
+    test_loss, test_accuracy, _ = run.evaluate(model, splits.X_test, splits.y_test)
     return TrainResult(model, optimizer, history, test_loss, test_accuracy, history["epoch"][-1], seconds,
                        run.paths, run.notes)
 
@@ -153,8 +177,12 @@ def train_epochs(run, callbacks, schedule=None):
     seconds = 0.0
     for epoch in range(run.start_epoch + 1, config.epochs + 1):
         run.epoch, run.lr = epoch, optimizer.param_groups[0]["lr"]
-        loader = DataLoader(train_set, batch_size=config.batch_size, shuffle=True,
-                            generator=seed_epoch(model, config.seed, epoch))
+        generator = seed_epoch(model, config.seed, epoch)
+        if run.sampler is None:
+            loader = DataLoader(train_set, batch_size=run.batch_size, shuffle=True, generator=generator)
+        else:
+            run.sampler.set_epoch(epoch)
+            loader = DataLoader(train_set, batch_size=run.batch_size, sampler=run.sampler)
         run.batches, run.meter = len(loader), EpochMeter()
         callbacks.on_epoch_begin(run)
         model.train()
@@ -173,7 +201,7 @@ def train_epochs(run, callbacks, schedule=None):
             callbacks.on_batch_end(run)
         epoch_seconds = time.perf_counter() - run.meter.start
         seconds += epoch_seconds
-        val_loss, val_accuracy, _ = evaluate(model, splits.X_val, splits.y_val)
+        val_loss, val_accuracy, _ = run.evaluate(model, splits.X_val, splits.y_val)
         run.metrics = {"epoch": epoch, "train_loss": run.meter.mean_loss, "train_accuracy": run.meter.accuracy,
                        "val_loss": val_loss, "val_accuracy": val_accuracy, "seconds": epoch_seconds,
                        "samples_per_s": run.meter.samples / epoch_seconds if epoch_seconds > 0 else math.inf,

@@ -105,6 +105,11 @@ def _import_graphviz():
     return graphviz
 
 
+def unit_id(node, collapse_modules):
+    """The picture's node for a gate: its own (``gate3``), or its top-level module's box (``module_fc1``)."""
+    return f"module_{_slug(node.scope[0][0])}" if collapse_modules and node.scope else node.node_id
+
+
 class _Picture:
     """Decides what becomes a node (gate, module box, leaf) and writes nodes and edges to a Digraph."""
 
@@ -116,7 +121,7 @@ class _Picture:
         self.unit_of = {}
         self.unit_gates = {}
         for node in walk.gates:
-            unit = f"module_{_slug(node.scope[0][0])}" if collapse_modules and node.scope else node.node_id
+            unit = unit_id(node, collapse_modules)
             self.unit_of[node.index] = unit
             self.unit_gates.setdefault(unit, []).append(node)
         # A parameter that only feeds one module's box is listed inside the box rather than drawn.

@@ -33,11 +33,13 @@ def add_parser(subparsers):
     parser.add_argument("--batch", type=whole_number(1, 256), default=8, metavar="N", help="with --model: images in the batch "
                                                                             "(default 8)")
     parser.add_argument("--seed", type=whole_number(0), default=0, metavar="S", help="with --model: the weights' seed (default 0)")
-    parser.add_argument("--svg", metavar="PATH", help="write the picture as SVG (needs Graphviz's dot)")
+    parser.add_argument("--svg", metavar="PATH", help="write the picture as SVG (needs Graphviz's dot; with --model "
+                                                      "one box per layer)")
     parser.add_argument("--png", metavar="PATH", help="write the picture as PNG (needs Graphviz's dot)")
     parser.add_argument("--dot", metavar="PATH", help="write the picture as DOT text (needs nothing)")
     parser.add_argument("--html", metavar="PATH",
-                        help="write a page that steps through the pass (needs Graphviz's dot to make it)")
+                        help="write a page that steps through the pass (needs Graphviz's dot to make it); with "
+                             "--model it steps layer by layer")
     parser.set_defaults(run=run, parser=parser)
     return accept_leading_minus(parser)
 
@@ -56,7 +58,7 @@ def run(args):
         with one_line_warnings(args.parser.prog):
             explanation = explain(output, digits=args.digits)
         _print_report(args, output, leaves, explanation)
-        _write_pictures(args, output)
+        _write_pictures(args, output, f"f = {args.expression}")
     except (ValueError, GraphvizNotFoundError, ImportError, OSError) as error:
         args.parser.error(str(error))  # prints usage and the message to stderr, exits with status 2
     return 0
@@ -66,13 +68,15 @@ def _run_model(args):
     """One training step of a digits model, explained layer by layer."""
     if args.expression is not None or args.at:
         args.parser.error("--model explains a network: leave out EXPRESSION and --at")
-    if any([args.svg, args.png, args.dot, args.html]):
-        args.parser.error("--model prints its explanation; the pictures (--svg, --png, --dot, --html) are for formulas")
     loss = training_step(args.model, args.batch, args.seed)
-    print(f"One training step of the digits {args.model} on a batch of {args.batch} images (seed {args.seed}): "
-          f"loss {loss.item():.4f}")
+    title = f"One training step of the digits {args.model} on a batch of {args.batch} images (seed {args.seed})"
+    print(f"{title}: loss {loss.item():.4f}")
     print()
     print(explain(loss, level="layer", digits=args.digits))
+    try:
+        _write_pictures(args, loss, title, level="layer")
+    except (GraphvizNotFoundError, ImportError, OSError) as error:
+        args.parser.error(str(error))
     return 0
 
 
@@ -97,12 +101,13 @@ def _print_report(args, output, leaves, explanation):
     print(explanation.text(gradients=False))
 
 
-def _write_pictures(args, output):
+def _write_pictures(args, output, title, level="gate"):
+    """The pictures asked for; a network (``level="layer"``) is drawn one box per layer and stepped layer by layer."""
     wanted = [(path, kind) for path, kind in [(args.dot, "dot"), (args.svg, "svg"), (args.png, "png")] if path]
-    graph = draw(output, digits=args.digits) if wanted else None
+    graph = draw(output, digits=2 if args.digits is None else args.digits) if wanted else None
     for path, kind in wanted:
         save(graph, path, fmt=kind)
         print(f"wrote {path}")
     if args.html:
-        write_html(output, args.html, digits=args.digits, title=f"f = {args.expression}")
+        write_html(output, args.html, digits=args.digits, title=title, level=level)
         print(f"wrote {args.html}")

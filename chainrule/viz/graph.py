@@ -85,10 +85,12 @@ class Trace:
 
     @property
     def has_gradients(self):
+        """Whether the backward walk ran (the output had a gradient to start from)."""
         return self.root_gradient is not None
 
     @property
     def leaves(self):
+        """The wires no gate produced: inputs and parameters, in forward order."""
         return [w for w in self.wires if w.is_leaf]
 
 
@@ -232,7 +234,7 @@ def _add_wire(wires, tensor):
 
 def _root_gradient(output, gradient, where, required):
     if gradient is None:
-        if output.size == 1:
+        if output.data.size == 1:
             return xp.ones_like(output.data)
         if required:
             raise ValueError(f"{where}: the output has shape {tuple(output.shape)}, not a single element; "

@@ -35,6 +35,11 @@ class LayerStep:
     lines: list  # the story, first line first
 
     @property
+    def heading(self):
+        """How the layer is named: "layer 3 (Linear)" in a Sequential, "fc1 (Linear)", "crossentropy (CrossEntropy)"."""
+        return f"{'layer ' + self.name if self.name.isdigit() else self.name} ({self.kind})"
+
+    @property
     def text(self):
         return "\n".join(self.lines)
 
@@ -88,12 +93,12 @@ def explain_layers(output, gradient=None, *, digits=4):
     steps = []
     for key, nodes in groups.items():
         name, kind = key if isinstance(key, tuple) else (key.label, type(key.gate).__name__)
-        title = f"layer {name}" if name.isdigit() else name  # a Sequential's layers are named by position
+        step = LayerStep(len(steps) + 1, name, kind or type(nodes[0].gate).__name__, nodes, [])
         received = "dL/dL = 1" if walk.output is nodes[0].output else f"dL/dY {_shape(nodes[0].upstream)}"
-        lines = [f"{title} ({kind or type(nodes[0].gate).__name__}): receives {received}"]
+        step.lines.append(f"{step.heading}: receives {received}")
         for node in nodes:
-            lines += STORIES.get(type(node.gate).__name__, _other)(node, digits)
-        steps.append(LayerStep(len(steps) + 1, name, kind or type(nodes[0].gate).__name__, nodes, lines))
+            step.lines += STORIES.get(type(node.gate).__name__, _other)(node, digits)
+        steps.append(step)
     return LayerExplanation(steps, float(xp.asarray(walk.output.value).reshape(-1)[0]), digits)
 
 

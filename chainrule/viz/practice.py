@@ -20,7 +20,6 @@ come from ``explain``'s steps, so practice and explanation cannot disagree.
 of answers, one per line), ``.score`` and ``.explanation`` for the end.
 """
 
-import html
 import math
 import sys
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ from .explanation import explain, input_text, right_side, substitute
 from .expression import ExpressionError, build, compile_expression, parse
 from .graph import trace
 from .letters import gate_letters, graph_names
+from .page import inline
 from .text import number, product, shown_equation
 
 HINT_LEADS = ("The rule: ", "With the numbers: ", "")  # before each hint, in turn
@@ -59,13 +59,16 @@ class Question:
     digits: int
     attempts: int = 0
     solved: bool | None = None  # True: answered right; False: the answer was shown; None: still open
+    position: int | None = None  # for "local" and "sent": which input of the gate the question is about
 
     @property
     def done(self):
+        """Whether the question is over: answered right, or its answer shown."""
         return self.solved is not None
 
     @property
     def answer_text(self):
+        """The answer as shown, at the question's digits."""
         return number(self.answer, self.digits)
 
     def is_right(self, answer):
@@ -121,6 +124,7 @@ class Practice:
     questions: list
     explanation: object  # the Explanation of the same backward pass
     output_value: float = field(default=0.0)
+    trace: object = field(default=None, repr=False)  # the graph walked (a Trace), for the page's picture
 
     def __len__(self):
         return len(self.questions)
@@ -135,8 +139,7 @@ class Practice:
         """In Jupyter: the practice page itself, inline (an iframe holding the self-contained page)."""
         from .practice_page import practice_html  # the page module imports this one
 
-        page = html.escape(practice_html(self), quote=True)
-        return f'<iframe srcdoc="{page}" style="width: 100%; height: 640px; border: 1px solid #d0d7de"></iframe>'
+        return inline(practice_html(self), 760)
 
     @property
     def score(self):
@@ -144,6 +147,7 @@ class Practice:
         return sum(q.solved is True and q.attempts == 1 for q in self.questions), len(self.questions)
 
     def score_text(self):
+        """The score in words: right the first time, after a hint, answers shown, not answered."""
         first, total = self.score
         later = sum(q.solved is True and q.attempts > 1 for q in self.questions)
         shown = sum(q.solved is False for q in self.questions)
@@ -236,7 +240,7 @@ def practice(formula, at=None, *, digits=2, gradient=None):
         question.number = position
     leaves = [w for w in walk.leaves if w.name] or walk.leaves
     givens = ", ".join(f"{w.name or 'input'} = {number(w.value.reshape(()), digits)}" for w in leaves)
-    return Practice(title, givens, digits, questions, explanation, float(output.data.reshape(())))
+    return Practice(title, givens, digits, questions, explanation, float(output.data.reshape(())), walk)
 
 
 def _values(at):
@@ -267,7 +271,7 @@ def _backward_questions(explanation, digits):
     questions = []
     for step in explanation.steps[1:]:  # the first is the start, dL/dout = 1
         given = ", ".join(input_text(i.letter, i.name, i.value, digits) for i in step.inputs)
-        for item in step.inputs:
+        for position, item in enumerate(step.inputs):
             if item.sent is None or item.local is None:
                 continue  # an input that needs no gradient (a constant)
             local = float(item.local.reshape(()))
@@ -277,7 +281,8 @@ def _backward_questions(explanation, digits):
                 f"{rule}, whatever the values"
             questions.append(Question(0, "local", step.gate, step.node_id,
                                       f"backward, {step.gate} with {given}: the local derivative {_left_side(rule)} = ?",
-                                      local, (rule, filled, f"The answer is {number(local, digits)}."), digits))
+                                      local, (rule, filled, f"The answer is {number(local, digits)}."), digits,
+                                      position=position))
             (shown_local, shown_upstream), shown_sent = shown_equation([local, step.upstream], item.sent, digits,
                                                                        product)
             target = item.letter if item.target == item.letter else f"{item.letter} ({item.target})"
@@ -285,7 +290,7 @@ def _backward_questions(explanation, digits):
                                       f"backward, {step.gate}: upstream gradient {shown_upstream}; the gradient sent "
                                       f"to {target} = ?", float(item.sent.reshape(())),
                                       (CHAIN_RULE, f"local * upstream = {shown_local} * {shown_upstream}",
-                                       f"The answer is {shown_sent}."), digits))
+                                       f"The answer is {shown_sent}."), digits, position=position))
     return questions
 
 

@@ -11,44 +11,68 @@ Reset buttons or the Left / Right arrow keys (Home resets):
   output and shows dL/dout = 1, and each gate step highlights the gate, shows the
   gradients it sends on its incoming wires and prints its explanation line.
 
+With ``level="layer"`` the page steps through a network the way ``explain(loss,
+level="layer")`` tells it: the picture has one box per layer (module), the forward
+pass goes one layer at a time with its shapes, and each backward step is one layer's
+story (Linear's ``dL/dW = dL/dY^T X`` with its shapes and an example number, ...).
+
 For tests and tools the state is in the DOM: ``#stepper[data-step]`` (0-based index)
 and ``[data-phase]`` ("forward" or "backward"), the line in ``#step-text``, the
-highlighted node has class ``current`` (gates are ``g#gate<N>``, the output ``g#output``),
-and value / gradient labels are ``text.wire-value`` / ``text.wire-grad``, with class
-``hidden`` until the pass reaches them.
+highlighted node has class ``current`` (gates are ``g#gate<N>``, layers
+``g#module_<name>``, the output ``g#output``), and value / gradient labels are
+``text.wire-value`` / ``text.wire-grad``, with class ``hidden`` until the pass reaches them.
 """
 
 import html
 import json
-import os
 import re
 from importlib import resources
 
-from .drawing import GRADIENT_COLOR, VALUE_COLOR, draw, pipe
+from .drawing import GRADIENT_COLOR, VALUE_COLOR, draw, pipe, unit_id
 from .explanation import explain, input_text
-from .graph import trace
+from .graph import is_parameter, trace
 from .letters import gate_letters, graph_names
-from .text import value_text
+from .page import Page
+from .text import shape_text, value_text
+
+_SCRIPT_SAFE = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
 
 
-def write_html(output, path, gradient=None, *, digits=2, title=None, max_nodes=200):
-    """Write the stepper page for the graph behind ``output`` to ``path``; returns the path."""
-    page = stepper_html(output, gradient, digits=digits, title=title, max_nodes=max_nodes)
-    with open(os.fspath(path), "w", encoding="utf-8") as file:
-        file.write(page)
-    return path
+def write_html(output, path, gradient=None, *, digits=None, title=None, max_nodes=200, level="gate"):
+    """Write the stepper page for the graph behind ``output`` to ``path``; returns the path.
+
+    ``level="layer"`` steps through a network layer by layer (see the module docstring).
+    """
+    return step_through(output, gradient, digits=digits, title=title, max_nodes=max_nodes, level=level).save(path)
 
 
-def stepper_html(output, gradient=None, *, digits=2, title=None, max_nodes=200):
-    """The stepper page as a string (see the module docstring for what it shows)."""
+def step_through(output, gradient=None, *, digits=None, title=None, max_nodes=200, level="gate"):
+    """The stepper page as a :class:`~chainrule.viz.page.Page`: ``.save(path)`` writes it, Jupyter shows it inline."""
+    return Page(stepper_html(output, gradient, digits=digits, title=title, max_nodes=max_nodes, level=level), 760)
+
+
+def stepper_html(output, gradient=None, *, digits=None, title=None, max_nodes=200, level="gate"):
+    """The stepper page as a string (see the module docstring for what it shows).
+
+    Numbers are shown at ``digits`` decimals (2 for gates; 4 in the layer stories, 2 on the picture).
+    """
+    if level not in ("gate", "layer"):
+        raise ValueError(f"write_html: level must be 'gate' or 'layer', got {level!r}")
     walk = trace(output, gradient, where="write_html", gradients="required")
-    explanation = explain(walk, digits=digits)
-    graph = draw(walk, digits=digits, max_nodes=max_nodes, collapse_modules=False)
+    explanation = explain(walk, digits=digits, level=level)
+    picture_digits = 2 if digits is None else digits
+    graph = draw(walk, digits=picture_digits, max_nodes=max_nodes, collapse_modules=level == "layer")
     svg = _prepare_svg(pipe(graph, "svg", where="write_html").decode("utf-8"))
-    steps, edges = _steps(walk, explanation, digits)
-    data = json.dumps({"steps": steps, "edges": edges}).replace("</", "<\\/")
+    if level == "layer":
+        steps, edges = _layer_steps(walk, explanation)
+        title = title or "Backward pass, layer by layer"
+    else:
+        steps, edges = _steps(walk, explanation, picture_digits)
+        title = title or "Backward pass, step by step"
+    # Inside <script>, "</script>" or "<!--" would end or derail the block: JSON may spell <, > and & as escapes.
+    data = json.dumps({"steps": steps, "edges": edges}).translate(_SCRIPT_SAFE)
     template = resources.files("chainrule.viz").joinpath("stepper.html").read_text(encoding="utf-8")
-    fills = {"TITLE": html.escape(title or "Backward pass, step by step"), "DATA": data, "SVG": svg}
+    fills = {"TITLE": html.escape(title), "DATA": data, "SVG": svg}
     return re.sub(r"\{\{(TITLE|DATA|SVG)\}\}", lambda match: fills[match.group(1)], template)
 
 
@@ -77,6 +101,36 @@ def _steps(walk, explanation, digits):
             shown = 0 if wire.is_leaf else value_step[wire.producer.index]
             edges.append([f"edge_{node.index}_{position}", shown, gradient_step.get(node.index)])
     edges.append(["edge_output", value_step[walk.output.producer.index], start_step])
+    return steps, edges
+
+
+def _layer_steps(walk, explanation):
+    """The page's steps for a network: the input, one forward step per layer, the start, one backward step per
+    layer; and, per edge, the steps that reveal its labels (edge ids as ``draw`` gives them, layers collapsed)."""
+    inputs = [w for w in walk.leaves if not is_parameter(w)]
+    steps = [{"phase": "forward", "node": None,
+              "text": "Forward pass: the input, shape " + ", ".join(shape_text(w.value) for w in inputs)}]
+    value_step = {}  # picture node (a layer's box, or a gate outside any layer) -> the step that computes it
+    for layer in sorted(explanation, key=lambda layer: layer.gates[-1].index):  # gates are in backward order
+        unit = unit_id(layer.gates[0], True)
+        value_step[unit] = len(steps)
+        first, last = layer.gates[-1], layer.gates[0]
+        steps.append({"phase": "forward", "node": unit, "text": f"forward: {layer.heading}: "
+                      f"{shape_text(first.inputs[0].value)} \u2192 {shape_text(last.output.value)}"})
+    start_step = len(steps)
+    steps.append({"phase": "backward", "node": "output", "text": "backward: start: dL/dL = 1 at the loss"})
+    gradient_step = {}
+    for layer in explanation:
+        unit = unit_id(layer.gates[0], True)
+        gradient_step[unit] = len(steps)
+        steps.append({"phase": "backward", "node": unit, "text": f"backward {layer}"})
+    edges = []
+    for node in walk.gates:  # every id an edge into this gate may have; those not drawn are skipped by the page
+        unit = unit_id(node, True)
+        for position, wire in enumerate(node.inputs):
+            shown = 0 if wire.is_leaf else value_step.get(unit_id(wire.producer, True), 0)
+            edges.append([f"edge_{node.index}_{position}", shown, gradient_step.get(unit)])
+    edges.append(["edge_output", value_step[unit_id(walk.output.producer, True)], start_step])
     return steps, edges
 
 

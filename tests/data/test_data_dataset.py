@@ -101,3 +101,37 @@ def test_split_length_mismatch():
         train_test_split(np.zeros((10, 2)), np.zeros(9))
     with pytest.raises(ValueError, match="first .sample. dimension"):
         train_test_split(np.float32(1), np.zeros(9))
+
+
+# ----- Subset and random_split (PyTorch's torch.utils.data) ------------------------------------------------
+def test_random_split_by_counts_and_fractions():
+    import chainrule as cr
+    from chainrule.data import Subset, TensorDataset, random_split
+
+    ds = TensorDataset(np.arange(10))
+    train, test = random_split(ds, [7, 3], generator=np.random.default_rng(0))
+    assert isinstance(train, Subset) and len(train) == 7 and len(test) == 3
+    seen = sorted(int(train[i][0]) for i in range(7)) + sorted(int(test[i][0]) for i in range(3))
+    assert sorted(seen) == list(range(10))
+    np.testing.assert_array_equal(train.indices + test.indices, np.random.default_rng(0).permutation(10))
+    parts = random_split(ds, [0.5, 0.3, 0.2])
+    assert [len(p) for p in parts] == [5, 3, 2]
+    assert [len(p) for p in random_split(TensorDataset(np.arange(11)), [0.5, 0.5])] == [6, 5]  # the rest dealt out
+    cr.manual_seed(1)
+    a = random_split(ds, [5, 5])[0].indices
+    cr.manual_seed(1)
+    assert random_split(ds, [5, 5])[0].indices == a  # the default generator manual_seed seeds
+    with pytest.raises(ValueError, match=r"random_split: lengths \[4, 4\] add up to 8, but the dataset has 10"):
+        random_split(ds, [4, 4])
+    with pytest.raises(ValueError, match="random_split: fractions must add up to 1"):
+        random_split(ds, [0.5, 0.2])
+
+
+def test_utils_data_is_chainrule_data():
+    import chainrule
+    import chainrule.data
+    from chainrule.utils.data import DataLoader, Dataset, Subset, TensorDataset, random_split
+
+    assert DataLoader is chainrule.data.DataLoader and Dataset is chainrule.data.Dataset
+    assert TensorDataset is chainrule.data.TensorDataset and Subset is chainrule.data.Subset
+    assert random_split is chainrule.data.random_split and chainrule.utils.data.DataLoader is DataLoader

@@ -91,14 +91,18 @@ def test_fast_path_takes_rows_with_labels():
         assert xb.dtype == np.float32
 
 
+class Counting(TensorDataset):
+    """A TensorDataset that counts the samples read one by one (the fast path reads none)."""
+
+    calls = 0
+
+    def __getitem__(self, index):
+        Counting.calls += 1
+        return super().__getitem__(index)
+
+
 def test_fast_path_does_not_loop_over_samples():
-    class Counting(TensorDataset):
-        calls = 0
-
-        def __getitem__(self, index):
-            Counting.calls += 1
-            return super().__getitem__(index)
-
+    Counting.calls = 0
     epoch(DataLoader(Counting(np.zeros((100, 3))), batch_size=10, shuffle=True, seed=0))
     assert Counting.calls == 0
 
@@ -201,3 +205,120 @@ def test_collate_rejects_unknown_types(Tensor):
 
     with pytest.raises(TypeError, match="cannot batch samples of type str"):
         next(iter(DataLoader(Strings(), batch_size=2)))
+
+
+# ----- PyTorch's arguments: the default generator, samplers, background workers -------------------------------
+def test_shuffling_without_seed_or_generator_follows_manual_seed():
+    import chainrule as cr
+
+    ds = TensorDataset(np.arange(40))
+    cr.manual_seed(5)
+    first = [epoch(DataLoader(ds, batch_size=40, shuffle=True))[0][0] for _ in range(2)]
+    cr.manual_seed(5)
+    again = [epoch(DataLoader(ds, batch_size=40, shuffle=True))[0][0] for _ in range(2)]
+    np.testing.assert_array_equal(first[0], again[0])
+    np.testing.assert_array_equal(first[1], again[1])
+    assert not np.array_equal(first[0], first[1])  # the default generator moves on
+    loader = DataLoader(ds, batch_size=40, shuffle=True, generator=cr.Generator().manual_seed(2))
+    np.testing.assert_array_equal(epoch(loader)[0][0], np.random.default_rng(2).permutation(40))
+
+
+def test_a_sampler_gives_the_order():
+    ds = TensorDataset(np.arange(6))
+    loader = DataLoader(ds, batch_size=4, sampler=[5, 3, 1])
+    assert len(loader) == 1
+    np.testing.assert_array_equal(epoch(loader)[0][0], [5, 3, 1])
+    with pytest.raises(ValueError, match="DataLoader: sampler gives the order, so shuffle must be False"):
+        DataLoader(ds, sampler=[0], shuffle=True)
+
+
+class Slow(Dataset):
+    """A dataset that takes a moment per sample (as reading a file does) and notes which thread read it."""
+
+    def __init__(self, n, fail_at=None):
+        self.n, self.fail_at, self.threads, self.read = n, fail_at, set(), []
+
+    def __len__(self):
+        return self.n
+
+    def __getitem__(self, i):
+        import threading
+        import time
+
+        time.sleep(0.002)
+        if i == self.fail_at:
+            raise KeyError(f"sample {i} is missing")
+        self.threads.add(threading.current_thread().name)
+        self.read.append(i)
+        return np.array([i, -i], dtype=np.float32), np.int64(i % 3)
+
+
+@pytest.mark.parametrize("shuffle", [False, True])
+@pytest.mark.parametrize("workers", [1, 3])
+def test_workers_give_the_same_batches_in_the_same_order(shuffle, workers):
+    plain = epoch(DataLoader(Slow(37), batch_size=5, shuffle=shuffle, seed=1))
+    dataset = Slow(37)
+    threaded = epoch(DataLoader(dataset, batch_size=5, shuffle=shuffle, seed=1, num_workers=workers))
+    assert len(plain) == len(threaded) == 8
+    for (a, b), (c, d) in zip(plain, threaded):
+        np.testing.assert_array_equal(a, c)
+        np.testing.assert_array_equal(b, d)
+    assert dataset.threads and all(name.startswith("chainrule-loader") for name in dataset.threads)
+    fast = TensorDataset(np.arange(20.0).reshape(10, 2), np.arange(10))
+    for (a, b), (c, d) in zip(epoch(DataLoader(fast, batch_size=3, shuffle=shuffle, seed=4)),
+                              epoch(DataLoader(fast, batch_size=3, shuffle=shuffle, seed=4, num_workers=workers))):
+        np.testing.assert_array_equal(a, c)
+        np.testing.assert_array_equal(b, d)
+
+
+def test_workers_prepare_batches_ahead_and_stop_when_the_loop_does():
+    import time
+
+    dataset = Slow(100)
+    loader = DataLoader(dataset, batch_size=2, num_workers=2, prefetch_factor=3)
+    batches = iter(loader)
+    next(batches)
+    deadline = time.monotonic() + 5
+    while len(dataset.read) < 8 and time.monotonic() < deadline:  # 2 workers x 3 batches ahead, 2 samples each
+        time.sleep(0.01)
+    assert len(dataset.read) >= 8  # read before anyone asked for them
+    batches.close()  # leaving the loop early: nothing more is read
+    settled = len(dataset.read)
+    time.sleep(0.05)
+    assert len(dataset.read) == settled <= 2 + 2 * 2 * 3 + 2 * 2
+
+
+def test_a_worker_error_reaches_the_loop_in_order():
+    dataset = Slow(20, fail_at=9)
+    seen = []
+    with pytest.raises(KeyError, match="sample 9 is missing"):
+        for xb, _ in DataLoader(dataset, batch_size=4, num_workers=2):
+            seen.append(xb)
+    assert len(seen) == 2  # batches 0-3 and 4-7 arrived; the one holding sample 9 raised
+
+
+def test_worker_init_fn_runs_once_per_thread_and_accepted_arguments():
+    started = []
+    loader = DataLoader(Slow(12), batch_size=2, num_workers=3, worker_init_fn=started.append, pin_memory=True,
+                        persistent_workers=True, timeout=30)
+    assert len(list(loader)) == 6
+    assert sorted(started) == [0, 1, 2]
+    for bad, message in [({"num_workers": -1}, "num_workers must be a non-negative integer"),
+                         ({"prefetch_factor": 2}, "prefetch_factor needs num_workers > 0"),
+                         ({"num_workers": 1, "prefetch_factor": 0}, "prefetch_factor must be a positive integer"),
+                         ({"timeout": -1}, "timeout must be a non-negative number")]:
+        with pytest.raises(ValueError, match=message):
+            DataLoader(Slow(2), **bad)
+    assert "num_workers=3" in repr(loader)
+
+
+def test_subsets_take_the_fast_path_too():
+    from chainrule.data import Subset
+
+    Counting.calls = 0
+
+    ds = Counting(np.arange(10) * 10)
+    inner = Subset(Subset(ds, [9, 7, 5, 3, 1]), [4, 0, 2])  # samples 1, 9, 5
+    (batch,) = epoch(DataLoader(inner, batch_size=3))[0]
+    np.testing.assert_array_equal(batch, [10, 90, 50])
+    assert Counting.calls == 0

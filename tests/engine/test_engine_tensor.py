@@ -38,7 +38,7 @@ def test_dtype_is_kept_through_ops_and_gradients(name, dtype):
     x = cr.tensor(np.array([0.5, 1.25, 0.75, 1.75], dtype=dtype), requires_grad=True)
     out = OPERATIONS[name](x)
     assert out.dtype == dtype, f"{name} turned {np.dtype(dtype)} into {out.dtype}"
-    (out.sum() if out.size > 1 else out).backward()
+    (out.sum() if out.numel() > 1 else out).backward()
     assert x.grad.dtype == dtype, f"the gradient of {name} is {x.grad.dtype}, not {np.dtype(dtype)}"
 
 
@@ -125,7 +125,8 @@ def test_repr_is_readable():
 
 def test_basic_properties():
     x = cr.tensor(np.zeros((2, 3, 4)), requires_grad=True)
-    assert x.shape == (2, 3, 4) and x.ndim == 3 and x.size == 24 and len(x) == 2 and x.is_leaf
+    assert x.shape == (2, 3, 4) and x.ndim == 3 and x.numel() == 24 and len(x) == 2 and x.is_leaf
+    assert x.size() == (2, 3, 4) and x.size(-1) == 4
     assert x.T.shape == (4, 3, 2) and x.mT.shape == (2, 4, 3)
     assert not (x * 2).is_leaf
     assert cr.tensor(3.0).item() == 3.0 and float(cr.tensor(2.5)) == 2.5 and int(cr.tensor(4.0)) == 4

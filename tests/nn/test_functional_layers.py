@@ -83,7 +83,7 @@ def test_batch_norm_training_values_gradients_and_running_stats(shape):
     expected = ((x.data - mean.reshape(param_shape)) / np.sqrt(var.reshape(param_shape) + 1e-5)
                 * w.data.reshape(param_shape) + b.data.reshape(param_shape))
     np.testing.assert_allclose(out.data, expected, rtol=1e-10)
-    count = x.size // 3
+    count = x.numel() // 3
     np.testing.assert_allclose(running_mean, 0.8 * 0.5 + 0.2 * mean)
     np.testing.assert_allclose(running_var, 0.8 * 2.0 + 0.2 * var * count / (count - 1))  # unbiased
     fn = lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True)  # noqa: E731
@@ -186,7 +186,8 @@ def test_dropout_identity_in_eval_and_bad_p():
     for p in (-0.1, 1.0, 1.5):
         with pytest.raises(ValueError, match=r"dropout: p must be a probability in \[0, 1\)"):
             F.dropout(x, p)
-    with pytest.raises(TypeError, match=r"dropout: generator must be a numpy.random.Generator or None, got int"):
+    with pytest.raises(TypeError, match=r"dropout: generator must be a chainrule.Generator, a numpy.random.Generator "
+                                        r"or None, got int"):
         F.dropout(x, 0.5, True, generator=7)
 
 

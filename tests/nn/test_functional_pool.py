@@ -116,8 +116,6 @@ def test_adaptive_avg_pool():
     x = cr.tensor(rng.standard_normal((2, 3, 4, 6)), requires_grad=True)
     np.testing.assert_allclose(F.adaptive_avg_pool2d(x, 1).data, x.data.mean(axis=(2, 3), keepdims=True))
     np.testing.assert_allclose(F.adaptive_avg_pool2d(x, (2, 3)).data, F.avg_pool2d(x, 2).data)
-    with pytest.raises(ValueError, match=r"adaptive_avg_pool2d: input 4x6 is not a multiple of output_size \(3, 3\)"):
-        F.adaptive_avg_pool2d(x, 3)
 
 
 def test_float32_and_single_image():
@@ -138,8 +136,6 @@ def test_bad_pool_arguments():
         F.max_pool2d(x, 0)
     with pytest.raises(ValueError, match=r"max_pool2d: input must be 4-d"):
         F.max_pool2d(np.zeros((4, 4)), 2)
-    with pytest.raises(ValueError, match=r"ceil_mode=True is not supported"):
-        F.max_pool2d(x, 2, ceil_mode=True)
 
 
 @pytest.mark.parametrize("shape, kernel, stride, padding", POOLS)

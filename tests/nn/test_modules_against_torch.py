@@ -110,8 +110,9 @@ def test_default_initialisations_match_torch_scales():
         ours, theirs = make(nn), make(tnn)
         for (name, p), q in zip(ours.named_parameters(), theirs.parameters()):
             q = q.detach().numpy()
-            if p.size >= 1000:  # enough numbers for the spread to be a good estimate
+            if p.numel() >= 1000:  # enough numbers for the spread to be a good estimate
                 assert p.data.std() == pytest.approx(q.std(), rel=0.05), name
             if not isinstance(ours, nn.Embedding):  # uniform: the same bounds
-                bound = 1 / math.sqrt(p.size // p.shape[0] if p.ndim > 1 else ours.weight.size // ours.weight.shape[0])
+                fan_in = p.numel() // p.shape[0] if p.ndim > 1 else ours.weight.numel() // ours.weight.shape[0]
+                bound = 1 / math.sqrt(fan_in)
                 assert np.abs(p.data).max() <= bound and np.abs(q).max() <= bound, name

@@ -73,7 +73,6 @@ def test_layernorm_pooling_embedding_inputs():
     (lambda: nn.Conv2d(3, 8, 3, stride=2, padding="same"), r"Conv2d: padding='same' needs stride 1"),
     (lambda: nn.Conv2d(3, 8, 2, padding="same"), r"Conv2d: padding='same' .* would need uneven padding"),
     (lambda: nn.MaxPool2d(2, padding=2), r"MaxPool2d: padding 2 must be at most half the kernel size 2"),
-    (lambda: nn.AvgPool2d(2, ceil_mode=True), r"AvgPool2d: ceil_mode=True is not supported"),
     (lambda: nn.Embedding(5, 2, padding_idx=5), r"Embedding: padding_idx must be an index into the 5 embeddings"),
     (lambda: nn.MultiMarginLoss(p=3), r"MultiMarginLoss: p must be 1 or 2, got 3"),
     (lambda: nn.BatchNorm2d(0), r"BatchNorm2d: num_features must be an integer >= 1, got 0"),

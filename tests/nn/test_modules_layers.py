@@ -77,7 +77,7 @@ def test_linear_weight_is_stored_transposed_and_its_gradient_follows_any_layout(
 
 def test_identity_and_flatten():
     x = randn(2, 3, 4, 5)
-    assert nn.Identity(54, unused=True)(x) is x
+    assert nn.Identity(54)(x) is x  # positional arguments ignored; keywords refused (tests/test_keywords.py)
     assert nn.Flatten()(x).shape == (2, 60)
     assert nn.Flatten(0, 1)(x).shape == (6, 4, 5)
     assert nn.Flatten(start_dim=2)(x).shape == (2, 3, 20)
@@ -154,14 +154,14 @@ def test_batchnorm2d_training_normalises_each_channel_and_updates_running_stats(
 
 
 def test_batchnorm_eval_uses_running_statistics():
-    layer = nn.BatchNorm1d(3, momentum=None)  # momentum None: a plain average of all batches
+    layer = nn.BatchNorm1d(3, momentum=None, dtype=np.float64)  # momentum None: a plain average of all batches
     batches = [randn(6, 3) + i for i in range(3)]
     for b in batches:
         layer(b)
     means = np.mean([b.data.mean(axis=0) for b in batches], axis=0)
     np.testing.assert_allclose(layer.running_mean, means, rtol=1e-5)
     layer.eval()
-    x = randn(2, 3, dtype=np.float32)
+    x = randn(2, 3)
     expected = (x.data - layer.running_mean) / np.sqrt(layer.running_var + layer.eps)
     np.testing.assert_allclose(layer(x).data, expected, rtol=1e-4, atol=1e-5)
     one = layer(x[:1])  # one example is fine in evaluation
@@ -191,7 +191,7 @@ def test_layernorm_values_and_gradcheck():
     out = layer(x).data
     np.testing.assert_allclose(out.mean(axis=-1), 0, atol=1e-5)
     np.testing.assert_allclose(out.var(axis=-1), 1, atol=1e-3)
-    assert nn.LayerNorm((2, 4))(randn(3, 2, 4)).shape == (3, 2, 4)
+    assert nn.LayerNorm((2, 4))(randn(3, 2, 4, dtype=np.float32)).shape == (3, 2, 4)
     assert list(nn.LayerNorm(4, elementwise_affine=False).parameters()) == []
     layer = nn.LayerNorm((2, 3))
     nn.init.normal_(layer.weight)

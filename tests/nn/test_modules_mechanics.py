@@ -426,3 +426,24 @@ def test_summary_lists_parameters_and_totals():
     assert lines[0].split() == ["parameter", "shape", "count", "trained"]
     assert lines[1].split() == ["fc1.weight", "(8,", "4)", "32", "no"]
     assert lines[-1] == "total: 67 parameters (27 trainable)"
+
+
+def test_to_takes_a_device_a_dtype_or_both_as_pytorch():
+    import chainrule as cr
+
+    model = nn.Sequential(nn.Linear(2, 3), nn.BatchNorm1d(3))
+    device = cr.device("cuda" if cr.cuda.is_available() else "cpu")
+    assert model.to(device) is model and model.cpu() is model and model.to("cpu").to(device=device) is model
+    assert model[0].weight.dtype == np.float32
+    model.to(device, cr.float64)
+    assert model[0].weight.dtype == np.float64 and model[1].running_mean.dtype == np.float64
+    model.to(dtype=cr.float32)
+    assert model[0].weight.dtype == np.float32
+    model.to(cr.zeros(1, dtype=cr.float64))
+    assert model[0].bias.dtype == np.float64
+    with pytest.raises(RuntimeError, match="device: chainrule runs on the CPU only"):
+        model.to("cuda")
+    with pytest.raises(RuntimeError, match="Sequential.cuda: chainrule runs on the CPU only"):
+        model.cuda()
+    with pytest.raises(TypeError, match="Sequential.to: parameters must stay floating point"):
+        model.to(cr.int64)

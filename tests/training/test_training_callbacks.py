@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from chainrule import io
-from chainrule.training import (Callback, EarlyStopping, LogLines, NonFiniteError, StopOnNonFiniteLoss, TrainConfig,
-                                fit)
+from chainrule.training import (Callback, EarlyStopping, LogLines, NonFiniteError, OneProcess, StopOnNonFiniteLoss,
+                                TrainConfig, fit)
 
 
 def small(tmp_path, name="run", **settings):
@@ -191,9 +191,10 @@ def test_a_nan_pixel_that_reaches_training_is_blamed_on_the_data(tmp_path):
 
 def test_the_guard_reads_the_loss_it_is_given():
     guard = StopOnNonFiniteLoss()
-    run = types.SimpleNamespace(loss_value=2.3, inputs=None)
+    run = types.SimpleNamespace(loss_value=2.3, inputs=None, processes=OneProcess())
     guard.after_loss(run)  # finite: nothing happens, not even a look at the inputs
-    run = types.SimpleNamespace(loss_value=math.inf, inputs=np.ones(3), epoch=1, batch=2, batches=5, lr=0.5)
+    run = types.SimpleNamespace(loss_value=math.inf, inputs=np.ones(3), epoch=1, batch=2, batches=5, lr=0.5,
+                                processes=OneProcess())
     with pytest.raises(NonFiniteError, match="epoch 1, batch 2 of 5: the loss is inf; training diverged: try a "
                                              "smaller learning rate than 0.5"):
         guard.after_loss(run)

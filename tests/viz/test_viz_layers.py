@@ -84,7 +84,7 @@ def test_dropout_and_named_modules():
     cr.manual_seed(0)
     net = Net()
     net.train()
-    x = cr.tensor(np.random.default_rng(0).normal(size=(5, 6)))
+    x = cr.tensor(np.random.default_rng(0).normal(size=(5, 6)), dtype=np.float32)
     loss = nn.CrossEntropyLoss()(net(x), cr.tensor(np.array([0, 1, 2, 0, 1])))
     story = explain(loss, level="layer")
     assert [s.name for s in story] == ["crossentropy", "out", "dropout", "relu", "hidden"]
