@@ -12,6 +12,8 @@ import os
 
 import numpy as np
 
+from ..keywords import CheckedKeywords
+
 
 def default_corpus():
     """The pydoc topics of this Python, joined in the order of their names (see the module docstring)."""
@@ -36,7 +38,7 @@ def read_text(path):
     return text
 
 
-class Vocabulary:
+class Vocabulary(CheckedKeywords):
     """The characters of a text, sorted; ``encode`` maps a string to int64 ids, ``decode`` back."""
 
     def __init__(self, characters):
@@ -51,6 +53,7 @@ class Vocabulary:
         return "".join(dict.fromkeys(c for c in text if c not in self.index))
 
     def encode(self, text):
+        """The ids of ``text``'s characters (int64); a ValueError naming any character not in the vocabulary."""
         missing = self.unknown(text)
         if missing:
             raise ValueError(f"characters {missing!r} are not in the vocabulary of {len(self)} characters the model "
@@ -58,6 +61,7 @@ class Vocabulary:
         return np.array([self.index[c] for c in text], dtype=np.int64)
 
     def decode(self, ids):
+        """The text the ids (any shape, read in order) spell."""
         return "".join(self.characters[i] for i in np.asarray(ids).reshape(-1))
 
 

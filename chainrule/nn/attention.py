@@ -81,6 +81,7 @@ class MultiheadAttention(Module):
         self.reset_parameters()
 
     def reset_parameters(self):
+        """PyTorch's initialisation: Xavier-uniform projections, zero biases (out_proj's weight as a Linear's)."""
         if self._qkv_same_embed_dim:
             init.xavier_uniform_(self.in_proj_weight)
         else:

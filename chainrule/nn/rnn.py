@@ -104,6 +104,7 @@ class RNNBase(Module):
 
     @property
     def all_weights(self):
+        """The parameters of each layer and direction, ``[[w_ih, w_hh, b_ih, b_hh], ...]``, as in PyTorch."""
         return [[getattr(self, name) for name in names] for names in self._weights]
 
     # ----- forward ----------------------------------------------------------------------------

@@ -101,6 +101,7 @@ class TransformerEncoderLayer(_Layer):
 
     @property
     def dropout_ff(self):
+        """The dropout after the feed-forward block (``dropout2`` here, ``dropout3`` in a decoder layer)."""
         return self.dropout2
 
     def forward(self, src, src_mask=None, src_key_padding_mask=None, is_causal=False):
@@ -142,6 +143,7 @@ class TransformerDecoderLayer(_Layer):
 
     @property
     def dropout_ff(self):
+        """The dropout after the feed-forward block (``dropout3`` here, ``dropout2`` in an encoder layer)."""
         return self.dropout3
 
     def forward(self, tgt, memory, tgt_mask=None, memory_mask=None, tgt_key_padding_mask=None,

@@ -200,6 +200,7 @@ class WarmupCosine(Callback):
         self.warmup = warmup
 
     def factor(self, step, total):
+        """The fraction of the base rate for ``step`` (0-based) of ``total``."""
         if step < self.warmup:
             return (step + 1) / self.warmup
         return 0.5 * (1 + math.cos(math.pi * (step - self.warmup) / max(total - self.warmup, 1)))

@@ -21,7 +21,7 @@ def leaf(*shape, dtype=np.float64):
 
 def weighted_sum(outputs):
     """A loss that weighs every output element differently, so that no gradient cancels."""
-    return sum((o * np.cos(np.arange(o.size)).reshape(o.shape)).sum() for o in outputs)
+    return sum((o * np.cos(np.arange(o.numel())).reshape(o.shape)).sum() for o in outputs)
 
 
 # ----- the recurrence gates ----------------------------------------------------------------------------------
