@@ -83,29 +83,15 @@ FULL = Settings(repeats=15, warmup_s=0.5, sample_s=0.2, memory=True)
 
 
 _torch_ready = False
-#: Threads for each library: one per core, unless ``python -m benchmarks --threads N`` says otherwise (on a
-#: machine shared with other work, one thread each is the steadier comparison).
-THREADS_VARIABLE = "CHAINRULE_BENCHMARK_THREADS"
-
-
-def threads():
-    return int(os.environ.get(THREADS_VARIABLE) or os.cpu_count())
-
-
-def apply_thread_setting():
-    """Give NumPy's OpenBLAS ``threads()`` threads (PyTorch gets them in ``import_torch``)."""
-    if THREADS_VARIABLE in os.environ:
-        from chainrule.blas import _ROUTINES
-        if "threads" in _ROUTINES:
-            _ROUTINES["threads"][1](threads())
 
 
 def import_torch():
-    """PyTorch on the CPU with one thread per core (or ``--threads``), set once (call it inside a setup())."""
+    """PyTorch on the CPU with one thread per core (or as many as ``--threads`` says), set once (call it inside
+    a setup())."""
     global _torch_ready
     import torch
     if not _torch_ready:
-        torch.set_num_threads(threads())
+        torch.set_num_threads(int(os.environ.get("CHAINRULE_BENCHMARK_THREADS") or os.cpu_count()))
         _torch_ready = True
     return torch
 

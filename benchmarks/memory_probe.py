@@ -19,7 +19,7 @@ import json
 import time
 
 from . import registry
-from .harness import apply_thread_setting, current_and_peak_rss, reset_peak_rss, tune_process
+from .harness import current_and_peak_rss, reset_peak_rss, tune_process
 
 
 def main():
@@ -30,7 +30,6 @@ def main():
     parser.add_argument("--no-tune", action="store_true", help="without chainrule.tune_process_for_training()")
     args = parser.parse_args()
     tune_process(not args.no_tune)
-    apply_thread_setting()
     workload = registry.find(args.workload, args.quick)
     run = workload.implementations[args.implementation]()
     gc.collect()

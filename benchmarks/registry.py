@@ -1,7 +1,7 @@
 """The one list of workloads. To add one: write a function ``name(quick) -> Workload`` in a module under
 ``benchmarks/workloads/`` and append it to WORKLOADS."""
 
-from .workloads import engine, layers, networks, sequences
+from .workloads import engine, layers, networks, operations, sequences
 
 WORKLOADS = [
     engine.small_ops,
@@ -19,6 +19,11 @@ WORKLOADS = [
     layers.interpolate_bilinear,
     layers.interpolate_nearest,
     layers.interpolate_bilinear_large,
+    operations.einsum_attention,
+    operations.einsum_bilinear,
+    operations.gather,
+    operations.scatter_add,
+    operations.cumsum,
     sequences.transformer_block,
     sequences.lstm_layer,
     sequences.gpt_step,

@@ -6,7 +6,6 @@
     --no-tune      without chainrule.tune_process_for_training() (malloc and collector settings), here and
                    in the memory children; python -m benchmarks.tuning compares the two in one run
     --list         list the workloads and exit
-    --threads N    N threads for each library (NumPy's OpenBLAS and PyTorch; default: one per core)
 
 Results go to benchmarks/results/ (RESULTS.md, results.json, ratios.png).
 
@@ -24,6 +23,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OPENBLAS_OVERRIDES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 _REMOVED = "CHAINRULE_BENCHMARK_REMOVED_ENV"  # how the restarted process learns what was removed
+THREADS = "CHAINRULE_BENCHMARK_THREADS"  # --threads, for harness.import_torch
 
 
 def restart_without_openblas_overrides(module="benchmarks"):
@@ -51,8 +51,12 @@ def _parse(argv):
     parser.add_argument("--no-tune", action="store_true",
                         help="do not call chainrule.tune_process_for_training() (here and in the memory children)")
     parser.add_argument("--list", action="store_true", help="list the workloads and exit")
-    parser.add_argument("--threads", type=int, metavar="N", help="threads for each library (default: one per core)")
+    parser.add_argument("--threads", type=int, metavar="N",
+                        help="NumPy's BLAS and PyTorch on N threads (default: one per core); on a machine shared with "
+                             "other work, --threads 1 keeps one library's waiting threads from deciding the ratio")
     args = parser.parse_args(argv)
+    if args.threads is not None and args.threads < 1:
+        parser.error(f"--threads must be at least 1, got {args.threads}")
     args.only = [name for item in args.only for name in item.split(",") if name]
     return args
 
@@ -66,12 +70,11 @@ def main(argv=None):
     elif ROOT not in sys.path:
         sys.path.insert(0, ROOT)
     args = _parse(argv)
+    if args.threads:  # before NumPy loads its BLAS; the memory children inherit it too
+        for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", THREADS):
+            os.environ[name] = str(args.threads)
 
-    if args.threads:
-        os.environ["CHAINRULE_BENCHMARK_THREADS"] = str(args.threads)  # the memory children inherit it
     from benchmarks import harness, machine, registry, report
-
-    harness.apply_thread_setting()
 
     if args.list:
         for workload in registry.build(args.quick):

@@ -21,6 +21,7 @@ import inspect
 import pathlib
 import re
 import sys
+import typing
 
 STUB = pathlib.Path(__file__).with_name("tensor.pyi")
 
@@ -30,11 +31,11 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import Any, overload
 
 from . import devices
 from .autograd import Gate
-from .types import DType, Dims, Index, Number, Shape, TensorLike
+from .types import DType, Dims, Index, Number, Shape, TensorLike, ValuesIndices
 
 '''
 
@@ -71,6 +72,12 @@ def _signature(function):
 
 
 def _method(name, function, comment=""):
+    """The method's stub; an operation whose result type depends on its arguments (``max()`` a Tensor,
+    ``max(dim)`` values and indices) declares ``typing.overload`` signatures, and the stub shows those."""
+    overloads = typing.get_overloads(function)
+    if overloads:
+        return "".join(f"    @overload\n    def {name}{_builtin_types(_signature(variant))}: ...\n"
+                       for variant in overloads)
     return f"    def {name}{_builtin_types(_signature(function))}: ...{comment}\n"
 
 

@@ -97,9 +97,11 @@ class Tensor:
 
     @property
     def is_cuda(self) -> bool:
+        """False: chainrule runs on the CPU only."""
         return False
 
     def is_floating_point(self) -> bool:
+        """Whether the dtype is a floating-point one."""
         return backend.is_float(self.data.dtype)
 
     @property

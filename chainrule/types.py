@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any, NamedTuple, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -23,3 +23,12 @@ Shape = Sequence[int]
 DType = Union[npt.DTypeLike, None]
 #: An index into a tensor: ints, slices, None, Ellipsis, integer or boolean arrays or Tensors, or a tuple of them.
 Index = Any
+
+
+class ValuesIndices(NamedTuple):
+    """What sort, topk, kthvalue, median(dim), max(dim), min(dim), cummax and cummin return, as PyTorch's
+    ``torch.return_types``: a pair that unpacks (``values, indices = x.sort()``) or reads by name
+    (``x.max(1).indices``). The values carry the gradient; the indices are int64."""
+
+    values: Tensor
+    indices: Tensor

@@ -82,6 +82,9 @@ def test_mypy_sees_tensor_methods_and_operators(tmp_path):
         loss.backward()
         print(f"{loss.item():.3f}", x.grad, x.shape[0] + 1, x.reshape(-1, 2).split(1, dim=0)[0])
         out = nn.Linear(4, 2)(x)
+        values, indices = x.max(1)
+        top: cr.Tensor = x.max(dim=0).values + x.sort(1).indices + x.amax((0, 1)) + x.median() + x.cummax(0)[0]
+        mixed: cr.Tensor = cr.einsum("ij,jk->ik", x, w).gather(1, indices.unsqueeze(1)) % 2 + x.floor() + values
     """))
     bad = tmp_path / "bad.py"
     bad.write_text("import chainrule as cr\ns: str = cr.tensor([1.0]).exp()\n")

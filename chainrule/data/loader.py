@@ -86,6 +86,9 @@ class DataLoader(CheckedKeywords):
             )
         if sampler is not None and shuffle:
             raise ValueError("DataLoader: sampler gives the order, so shuffle must be False")
+        if sampler is not None and not (hasattr(sampler, "__iter__") and hasattr(sampler, "__len__")):
+            raise TypeError(f"DataLoader: sampler must be iterable and have a length (indices into the dataset), "
+                            f"got {type(sampler).__name__}")
         if not checks.is_integer(num_workers) or num_workers < 0:
             raise ValueError(f"DataLoader: num_workers must be a non-negative integer, got {num_workers!r}")
         if prefetch_factor is not None and (not checks.is_integer(prefetch_factor) or prefetch_factor < 1):

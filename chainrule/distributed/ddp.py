@@ -39,7 +39,7 @@ class Bucket:
 
     def __init__(self, params):
         self.params = params
-        self.offsets = np.cumsum([0] + [p.size for p in params])
+        self.offsets = np.cumsum([0] + [p.numel() for p in params])
         self.buffer = np.empty(int(self.offsets[-1]), dtype=params[0].data.dtype)
 
     def pack(self):

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import checks
+
 from ..autograd import Gate
 from ..gates import concatenate
 from ..nn.normalization import _BatchNorm
@@ -45,6 +47,7 @@ class SyncBatchNorm(_BatchNorm):
     layout = "a 2-d, 3-d or 4-d input (batch, channels, ...)"
 
     def forward(self, x):
+        x = checks.layer_input(self, x)
         if not self.training or not comm.is_initialized() or comm.world_size() == 1:
             return super().forward(x)
         shape = x.shape
@@ -53,7 +56,7 @@ class SyncBatchNorm(_BatchNorm):
         channels, dtype = shape[1], x.dtype
         axes = (0,) + tuple(range(2, len(shape)))
         wide = x.astype(np.float64)
-        count = np.array([x.size // channels], dtype=np.float64)
+        count = np.array([x.numel() // channels], dtype=np.float64)
         sums = AllReduceSum.apply(concatenate([wide.sum(axis=axes), (wide * wide).sum(axis=axes), Tensor(count)]))
         total = float(sums.data[-1])
         if total <= 1:

@@ -19,8 +19,10 @@ holds: ``layers``, ``pooling``, ``resampling`` (padding, interpolation, pixel sh
 ``activations`` and ``losses``.
 """
 
+from ..gates.indexing import one_hot
+from .activations import (celu, elu, gelu, hardsigmoid, hardswish, hardtanh, leaky_relu, log_softmax, logsigmoid,
+                          mish, relu, relu6, selu, sigmoid, silu, softmax, softplus, softsign, tanh)
 from .attention import scaled_dot_product_attention
-from .activations import elu, gelu, leaky_relu, log_softmax, relu, sigmoid, silu, softmax, softplus, tanh
 from .layers import (batch_norm, conv1d, conv2d, conv_transpose1d, conv_transpose2d, cosine_similarity, dropout,
                      embedding, flatten, group_norm, instance_norm, layer_norm, linear, normalize, pairwise_distance)
 from .pooling import (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_max_pool1d, adaptive_max_pool2d, avg_pool1d,
@@ -36,9 +38,10 @@ __all__ = [
     "batch_norm", "layer_norm", "group_norm", "instance_norm", "dropout", "embedding",
     "normalize", "cosine_similarity", "pairwise_distance",
     "relu", "leaky_relu", "sigmoid", "tanh", "gelu", "elu", "softplus", "silu",
+    "hardtanh", "relu6", "hardsigmoid", "hardswish", "mish", "selu", "celu", "softsign", "logsigmoid",
     "softmax", "log_softmax",
     "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
     "multi_margin_loss",
-    "flatten", "pad", "interpolate", "pixel_shuffle", "pixel_unshuffle",
+    "flatten", "pad", "interpolate", "pixel_shuffle", "pixel_unshuffle", "one_hot",
     "scaled_dot_product_attention",
 ]

@@ -4,6 +4,8 @@ compose gates (silu)."""
 
 from ..gates import elementwise
 from ..gates.common import as_tensor, data, floating
+from ..gates.activations import (celu, hardsigmoid, hardswish, hardtanh, logsigmoid, mish,  # noqa: F401
+                                  relu6, selu, softsign)
 from ..gates.elementwise import gelu, sigmoid, tanh  # noqa: F401  (the gates' operations, as they are)
 from ..gates.nn_ops import log_softmax, softmax  # noqa: F401
 

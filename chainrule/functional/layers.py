@@ -297,7 +297,7 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
         if running[0] is None:
             raise ValueError("instance_norm: running_mean and running_var are needed when use_input_stats=False")
         return _batch_norm_eval(x, running, params, names, (1, channels) + (1,) * (x.ndim - 2), eps)
-    positions = x.size // (n * channels) if x.size else 0
+    positions = x.numel() // (n * channels) if x.numel() else 0
     if positions <= 1:
         raise ValueError(f"instance_norm: expected more than 1 spatial element when training, got input shape "
                          f"{x.shape}")

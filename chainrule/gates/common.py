@@ -32,6 +32,8 @@ sqrt = either(xp.sqrt, "sqrt")
 sin = either(xp.sin, "sin")
 cos = either(xp.cos, "cos")
 tanh = either(xp.tanh, "tanh")
+sinh = either(xp.sinh, "sinh")
+cosh = either(xp.cosh, "cosh")
 broadcast_to = either(xp.broadcast_to, "broadcast_to")
 swap_last_two = either(lambda a: xp.swapaxes(a, -1, -2), "swap_last_two")
 
@@ -119,6 +121,31 @@ def plain_number(x):
     return x.item() if isinstance(x, xp.generic) else x
 
 
+def zeros_like(x):
+    """Zeros of x's shape and dtype, an array or a constant Tensor like x: the gradient of a piecewise-constant
+    gate (floor, sign), which is 0 even where the upstream gradient is inf or NaN (``grad * 0`` would not be)."""
+    if isinstance(x, Tensor):
+        return Tensor(xp.zeros_like(x.data))
+    return xp.zeros_like(x)
+
+
+def operands(input, other):
+    """Two operands of a binary operation as Tensors, promoted as PyTorch promotes them: a Python number takes
+    the tensor's dtype (``float32_tensor % 2`` stays float32) unless it is a float meeting an integer or
+    boolean tensor, which then becomes the default float."""
+    if is_number(input) and not is_number(other):
+        other, input = operands(other, input)
+        return input, other
+    x = as_tensor(input)
+    if is_number(other):
+        if isinstance(plain_number(other), float) and x.data.dtype.kind in "biu":
+            x = Tensor(x.data.astype(DEFAULT_FLOAT))
+        elif x.data.dtype.kind == "b":
+            x = Tensor(x.data.astype(xp.int64))
+        return x, Tensor(xp.asarray(other, dtype=x.data.dtype))
+    return x, as_tensor(other)
+
+
 def as_tensor(x, like=None):
     """Tensors pass through; numbers and arrays become constant Tensors. A Python number next to ``like`` (a
     Tensor or array) takes its dtype when it fits it, as PyTorch's weakly typed numbers do: 2.0 with a float32
@@ -190,14 +217,6 @@ def to_dtype(x, dtype):
         from .elementwise import Cast
         return Cast.apply(x, dtype=dtype)
     return Tensor(x.data.astype(dtype))
-
-
-class ValuesIndices(NamedTuple):
-    """What PyTorch's ``max(x, dim)``, ``min(x, dim)`` (and its sorting functions) return: the values and their
-    indices, as a pair that unpacks (``values, indices = x.max(1)``) and names its fields."""
-
-    values: Tensor
-    indices: Tensor
 
 
 class Operation:

@@ -155,25 +155,37 @@ class LeakyRelu(Gate):
 
 class Elu(Gate):
     """x where x > 0, alpha * (e^x - 1) elsewhere: max(x, 0) + alpha * expm1(min(x, 0)), exact on either side
-    (one of the two terms is 0)."""
+    (one of the two terms is 0). PyTorch's general form, which SELU and CELU use, scales the result by ``scale``
+    and the negative side's input by ``input_scale``: scale * (max(x, 0) + alpha * expm1(input_scale * min(x, 0)))."""
 
     derivative = "d/dx elu(x) = 1 if x>0 else elu(x)+alpha"
     fresh_gradients = True
+    scale = 1.0
+    input_scale = 1.0
 
     def forward(self, x):
         negative_part = xp.minimum(x, 0, out=float_like(x))
+        if self.input_scale != 1:
+            negative_part *= self.input_scale
         xp.expm1(negative_part, out=negative_part)
         negative_part *= self.alpha
-        return xp.add(xp.maximum(x, 0), negative_part, out=negative_part)
+        out = xp.add(xp.maximum(x, 0), negative_part, out=negative_part)
+        if self.scale != 1:
+            out *= self.scale
+        return out
 
     def backward(self, grad, out, x):
+        # Where x <= 0 the slope is input_scale * scale * alpha * e^(input_scale x) = input_scale * (out + scale * alpha).
         if isinstance(grad, Tensor):
-            return common.where(data(x) > 0, grad, grad * (out + self.alpha))
+            negative_slope = (out + self.scale * self.alpha) * self.input_scale
+            return common.where(data(x) > 0, grad * self.scale, grad * negative_slope)
         positive = x > 0
-        local = xp.minimum(out, 0, out=float_like(out))  # alpha * (e^x - 1) where x <= 0, else 0
-        local += self.alpha  # alpha * e^x = elu(x) + alpha where x <= 0
+        local = xp.minimum(out, 0, out=float_like(out))  # scale * alpha * (e^x - 1) where x <= 0, else 0
+        local += self.scale * self.alpha  # scale * alpha * e^x where x <= 0
+        if self.input_scale != 1:
+            local *= self.input_scale
         local *= xp.logical_not(positive)
-        local += positive  # 1 where x > 0: one of the two terms is 0, so either value is exact
+        local += positive if self.scale == 1 else positive * self.scale  # one of the two terms is 0: exact
         return grad * local
 
 
@@ -217,6 +229,28 @@ class Clip(Gate):
         if self.high is not None:
             inside &= x <= self.high
         return grad * inside
+
+
+class ClampBetween(Gate):
+    """min(max(x, low), high) with tensor bounds, broadcasting (a missing bound is an infinite constant).
+    As in PyTorch: x's gradient is 1 where low <= x <= high; low's where x < low < high; high's where x > high or
+    high < low (then the result is high everywhere)."""
+
+    derivative = ("d/dx clamp(x,l,h) = 1 if l<=x<=h else 0; d/dl clamp(x,l,h) = 1 if x<l<h else 0; "
+                  "d/dh clamp(x,l,h) = 1 if x>h or h<l else 0")
+    fresh_gradients = True
+    input_names = ("x", "low", "high")
+
+    def forward(self, x, low, high):
+        return xp.minimum(xp.maximum(x, low), high)
+
+    def backward(self, grad, out, x, low, high):
+        x, low, high = data(x), data(low), data(high)
+        inside = (x >= low) & (x <= high)
+        below = (x < low) & (low < high)
+        above = (x > high) | (high < low)
+        return tuple(sum_to(grad * mask, shape) if self.wants(i) else None
+                     for i, (mask, shape) in enumerate(((inside, x.shape), (below, low.shape), (above, high.shape))))
 
 
 class Maximum(Gate):
@@ -372,11 +406,50 @@ def softplus(input: TensorLike) -> Tensor:
 
 
 @operation("clip", "clamp")
-def clip(input: TensorLike, min: Number | None = None, max: Number | None = None) -> Tensor:
-    """Each element limited to [min, max] (either may be None); gradient 1 inside, 0 outside."""
+def clip(input: TensorLike, min: TensorLike | None = None, max: TensorLike | None = None) -> Tensor:
+    """Each element limited to [min, max] (either may be None; numbers or tensors that broadcast); gradient 1
+    inside (bounds included), 0 outside. Tensor bounds get the gradient where they win, as in PyTorch."""
     if min is None and max is None:
         raise ValueError("clip: give min, max or both")
-    return Clip.apply(input, low=plain_number(min), high=plain_number(max))
+    if (min is None or common.is_number(min)) and (max is None or common.is_number(max)):
+        return Clip.apply(input, low=plain_number(min), high=plain_number(max))
+    x = as_tensor(input)
+    low = _unbounded(x, below=True) if min is None else as_tensor(min, like=x)
+    high = _unbounded(x, below=False) if max is None else as_tensor(max, like=x)
+    return ClampBetween.apply(x, low, high)
+
+
+def _unbounded(x, below):
+    """The bound that never binds, in x's dtype: -inf or inf (an integer type's least or greatest value)."""
+    if x.dtype.kind == "f":
+        return Tensor(xp.asarray(-xp.inf if below else xp.inf, dtype=x.dtype))
+    info = xp.iinfo(x.dtype) if x.dtype.kind in "iu" else xp.iinfo(xp.int64)
+    return Tensor(xp.asarray(info.min if below else info.max, dtype=info.dtype))
+
+
+@operation("clamp_min")
+def clamp_min(input: TensorLike, min: TensorLike) -> Tensor:
+    """max(input, min) elementwise, as clamp(input, min=min) (gradient 1 where input >= min)."""
+    return clip(input, min=min)
+
+
+@operation("clamp_max")
+def clamp_max(input: TensorLike, max: TensorLike) -> Tensor:
+    """min(input, max) elementwise, as clamp(input, max=max) (gradient 1 where input <= max)."""
+    return clip(input, max=max)
+
+
+@operation("lerp")
+def lerp(input: TensorLike, end: TensorLike, weight: TensorLike) -> Tensor:
+    """input + weight * (end - input), broadcasting; written as end - (end - input) * (1 - weight) where
+    weight >= 0.5, as PyTorch does, so that weight 1 gives ``end`` exactly."""
+    start = as_tensor(input)
+    end = as_tensor(end, like=start)
+    difference = end - start
+    if common.is_number(weight):
+        return start + difference * weight if weight < 0.5 else end - difference * (1 - weight)
+    weight = as_tensor(weight, like=start)
+    return where(data(weight) < 0.5, start + difference * weight, end - difference * (1 - weight))
 
 
 @operation("maximum")

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import builtins
 import math
-from typing import Any
+from typing import overload
 
 from ..autograd import Gate
 from ..backend import xp
 from ..tensor import Tensor
-from ..types import Dims, TensorLike
+from ..types import Dims, TensorLike, ValuesIndices
 from . import common
-from .common import ValuesIndices, as_tensor, broadcast_to, floating, normalize_axis, one_of, operation
+from .common import as_tensor, broadcast_to, floating, normalize_axis, one_of, operation
 from .elementwise import Sqrt, maximum, minimum
 from .shape import cat, stack
 
@@ -63,6 +63,8 @@ class Max(Gate):
     def forward(self, x):
         kept = self.pick(x, axis=self.axes, keepdims=True)
         winners = x == kept
+        if x.dtype.kind == "f":
+            winners |= xp.isnan(x) & xp.isnan(kept)  # a NaN wins (and is the result), as in PyTorch
         self.share = (winners / winners.sum(axis=self.axes, keepdims=True)).astype(x.dtype)
         return kept if self.keepdims else kept.reshape(_reduced_shape(x.shape, self.axes))
 
@@ -187,30 +189,79 @@ def mean(input: TensorLike, dim: Dims = None, keepdim: bool = False, *, axis: Di
     return _reduce(Mean, floating(input), dim, keepdim, axis, keepdims, "mean")
 
 
+@operation("amax")
+def amax(input: TensorLike, dim: Dims = (), keepdim: bool = False, *, axis: Dims = None,
+         keepdims: bool | None = None) -> Tensor:
+    """Largest element over ``dim`` (an int, a tuple; () or None for all); ties share the gradient evenly."""
+    return _reduce(Max, input, dim if dim != () else None, keepdim, axis, keepdims, "amax")
+
+
+@operation("amin")
+def amin(input: TensorLike, dim: Dims = (), keepdim: bool = False, *, axis: Dims = None,
+         keepdims: bool | None = None) -> Tensor:
+    """Smallest element over ``dim`` (an int, a tuple; () or None for all); ties share the gradient evenly."""
+    return _reduce(Min, input, dim if dim != () else None, keepdim, axis, keepdims, "amin")
+
+
+@overload
+def max(input: TensorLike, dim: None = None, keepdim: bool = False, *, axis: None = None,
+        keepdims: bool | None = None) -> Tensor: ...
+@overload
+def max(input: TensorLike, dim: int, keepdim: bool = False, *, axis: None = None,
+        keepdims: bool | None = None) -> ValuesIndices: ...
+@overload
+def max(input: TensorLike, dim: None = None, keepdim: bool = False, *, axis: int,
+        keepdims: bool | None = None) -> ValuesIndices: ...
+@overload
+def max(input: TensorLike, dim: Tensor) -> Tensor: ...
 @operation("max")
-def max(input: TensorLike, dim: Dims | TensorLike = None, keepdim: bool = False, *, axis: Dims = None,
-        keepdims: bool | None = None) -> Any:
-    """The largest element, with PyTorch's meanings: ``max(x)`` over everything (ties share the gradient
-    evenly); ``max(x, dim)`` for one int ``dim`` the pair ``(values, indices)`` along it (the gradient goes to
-    the index, the first maximum); ``max(x, other)`` for a tensor ``other`` the elementwise ``maximum``.
-    NumPy's spelling ``axis=`` (an int or a tuple), like a tuple ``dim``, gives the values alone, as ``amax``."""
-    if isinstance(dim, (Tensor, xp.ndarray)):
-        return maximum(input, dim)
-    if axis is None and isinstance(dim, (int, xp.integer)) and not isinstance(dim, bool):
-        return _values_and_indices(input, dim, keepdim or bool(keepdims), xp.argmax, "max")
-    return _reduce(Max, input, dim, keepdim, axis, keepdims, "max")
+def max(input: TensorLike, dim: int | Tensor | None = None, keepdim: bool = False, *, axis: int | None = None,
+        keepdims: bool | None = None) -> Tensor | ValuesIndices:
+    """PyTorch's max: with no ``dim`` the largest element (ties share the gradient evenly); with ``dim`` the pair
+    (values, indices) along it (the first of equal maxima; its gradient goes to that element); with a tensor
+    in place of ``dim``, the elementwise ``maximum``. For the values alone over several dimensions, ``amax``."""
+    return _extreme(input, dim, keepdim, axis, keepdims, "max")
 
 
+@overload
+def min(input: TensorLike, dim: None = None, keepdim: bool = False, *, axis: None = None,
+        keepdims: bool | None = None) -> Tensor: ...
+@overload
+def min(input: TensorLike, dim: int, keepdim: bool = False, *, axis: None = None,
+        keepdims: bool | None = None) -> ValuesIndices: ...
+@overload
+def min(input: TensorLike, dim: None = None, keepdim: bool = False, *, axis: int,
+        keepdims: bool | None = None) -> ValuesIndices: ...
+@overload
+def min(input: TensorLike, dim: Tensor) -> Tensor: ...
 @operation("min")
-def min(input: TensorLike, dim: Dims | TensorLike = None, keepdim: bool = False, *, axis: Dims = None,
-        keepdims: bool | None = None) -> Any:
-    """The smallest element, with ``max``'s meanings: ``min(x)``, ``min(x, dim)`` -> ``(values, indices)``,
-    ``min(x, other)`` elementwise; ``axis=`` or a tuple ``dim`` gives the values alone, as ``amin``."""
+def min(input: TensorLike, dim: int | Tensor | None = None, keepdim: bool = False, *, axis: int | None = None,
+        keepdims: bool | None = None) -> Tensor | ValuesIndices:
+    """PyTorch's min, as ``max``: the smallest element, or (values, indices) along ``dim``, or ``minimum``."""
+    return _extreme(input, dim, keepdim, axis, keepdims, "min")
+
+
+def _extreme(input, dim, keepdim, axis, keepdims, where):
+    from .elementwise import maximum, minimum
+    from .indexing import select
+
     if isinstance(dim, (Tensor, xp.ndarray)):
-        return minimum(input, dim)
-    if axis is None and isinstance(dim, (int, xp.integer)) and not isinstance(dim, bool):
-        return _values_and_indices(input, dim, keepdim or bool(keepdims), xp.argmin, "min")
-    return _reduce(Min, input, dim, keepdim, axis, keepdims, "min")
+        return (maximum if where == "max" else minimum)(input, dim)
+    x = as_tensor(input)
+    dim = one_of(dim, axis, "dim", "axis", where)
+    keepdim = bool(one_of(keepdim or None, keepdims, "keepdim", "keepdims", where))
+    if dim is None:
+        return (Max if where == "max" else Min).apply(x, axes=tuple(range(x.ndim)), keepdims=False)
+    if isinstance(dim, (tuple, list)):
+        raise TypeError(f"{where}: dim must be one int (the result is values and indices); for the "
+                        f"{where}imum over several dimensions use a{where}(x, dim={tuple(dim)})")
+    d = normalize_axis(dim, x.ndim, where)
+    if x.ndim == 0:
+        return select(x, 0, xp.zeros((), dtype=xp.int64))
+    if x.shape[d[0]] == 0:
+        raise ValueError(f"{where}: dim {dim} of shape {x.shape} is empty, so it has no {where}imum")
+    index = (xp.argmax if where == "max" else xp.argmin)(x.data, axis=d[0], keepdims=True)
+    return select(x, d[0], index, keepdim)
 
 
 @operation("amax")
@@ -225,24 +276,6 @@ def amin(input: TensorLike, dim: Dims = None, keepdim: bool = False, *, axis: Di
          keepdims: bool | None = None) -> Tensor:
     """Smallest element over ``dim`` (an int, a tuple, or None for all), values only; ties share the gradient."""
     return _reduce(Min, input, dim, keepdim, axis, keepdims, "amin")
-
-
-def _values_and_indices(input, dim, keepdim, pick, where):
-    """PyTorch's ``max(x, dim)``: the values picked along ``dim`` (an index into x, so the gradient reaches the
-    picked element only) and their indices."""
-    x = as_tensor(input)
-    (axis,) = normalize_axis(dim, x.ndim, where) or (0,)
-    if x.data.size == 0:
-        raise ValueError(f"{where}: the tensor of shape {x.shape} is empty; it has no largest or smallest element")
-    if x.ndim == 0:
-        return ValuesIndices(x, Tensor(xp.zeros((), dtype=xp.int64)))
-    index = pick(x.data, axis=axis, keepdims=True)
-    positions = tuple(index if i == axis else xp.arange(n).reshape((-1,) + (1,) * (x.ndim - 1 - i))
-                      for i, n in enumerate(x.shape))
-    values = x[positions]
-    if not keepdim:
-        values, index = values.reshape(values.shape[:axis] + values.shape[axis + 1:]), index.squeeze(axis)
-    return ValuesIndices(values, Tensor(index))
 
 
 @operation("logsumexp")

@@ -133,6 +133,20 @@ class Flip(Gate):
         return flip(grad, self.axes) if isinstance(grad, Tensor) else xp.flip(grad, self.axes)
 
 
+class Roll(Gate):
+    derivative = "d/dx roll(x) = 1 (the gradient is rolled back)"
+    forwards_gradient = True
+
+    def forward(self, x):
+        return xp.roll(x, self.shifts, self.axes)
+
+    def backward(self, grad, out, x):
+        back = tuple(-s for s in self.shifts) if self.axes is not None else -self.shifts
+        if isinstance(grad, Tensor):
+            return roll(grad, back, self.axes)
+        return xp.roll(grad, back, self.axes)
+
+
 class Tile(Gate):
     derivative = "d/dx tile(x) = 1 (the copies' gradients are summed)"
     fresh_gradients = True
@@ -452,3 +466,29 @@ def repeat_interleave(input: TensorLike, repeats: int, dim: int | None = None, *
     if dim is None:
         x, dim = flatten(x), 0
     return Repeat.apply(x, repeats=int(repeats), axis=_dim(x, dim, "repeat_interleave"))
+
+
+@operation("roll")
+def roll(input: TensorLike, shifts: int | Sequence[int], dims: int | Sequence[int] | None = None) -> Tensor:
+    """The elements shifted ``shifts`` places along ``dims``, those pushed off the end coming back at the start;
+    with ``dims=None``, along the flattened tensor (the shape is kept)."""
+    x = as_tensor(input)
+    many = not isinstance(shifts, (int, xp.integer))
+    shifts = tuple(shifts) if many else shifts
+    if dims is None:
+        if many and len(shifts) != 1:
+            raise ValueError(f"roll: without dims, shifts must be one int, got {shifts}")
+        shift = shifts[0] if many else shifts
+        if isinstance(shift, bool) or not isinstance(shift, (int, xp.integer)):
+            raise TypeError(f"roll: shifts must be ints, got {shift!r}")
+        return Roll.apply(x, shifts=int(shift), axes=None)
+    dims = tuple(dims) if not isinstance(dims, (int, xp.integer)) else (dims,)
+    shifts = shifts if many else (shifts,)
+    if len(shifts) != len(dims):
+        raise ValueError(f"roll: shifts {shifts} and dims {dims} must have the same length")
+    if any(isinstance(s, bool) or not isinstance(s, (int, xp.integer)) for s in shifts):
+        raise TypeError(f"roll: shifts must be ints, got {shifts}")
+    axes = tuple(_dim(x, d, "roll") for d in dims)
+    if x.ndim == 0:
+        return Roll.apply(x, shifts=0, axes=None)  # one element: nothing moves
+    return Roll.apply(x, shifts=tuple(int(s) for s in shifts), axes=axes)

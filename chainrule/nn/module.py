@@ -353,6 +353,7 @@ class Module(CheckedKeywords):
         return self
 
     def cuda(self, device=None):
+        """An error: chainrule runs on the CPU only (``.to(device)`` with a CPU device works)."""
         raise RuntimeError(f"{type(self).__name__}.cuda: chainrule runs on the CPU only (NumPy); use "
                            ".to(device) with device = 'cuda' if chainrule.cuda.is_available() else 'cpu'")
 

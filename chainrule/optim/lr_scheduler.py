@@ -21,9 +21,8 @@ from these closed forms in the last bits.
 import bisect
 import math
 import numbers
+
 from .. import checks
-
-
 from ..keywords import CheckedKeywords
 
 
@@ -332,7 +331,7 @@ class OneCycleLR(LRScheduler):
         return lrs
 
 
-class ReduceLROnPlateau:
+class ReduceLROnPlateau(CheckedKeywords):
     """Divide the learning rate when a metric stops improving: ``step(metric)`` after each evaluation; after
     more than ``patience`` epochs without an improvement (by ``threshold``, relative or absolute, for ``mode``
     "min" or "max"), every group's lr is multiplied by ``factor`` (not below ``min_lr``), then ``cooldown``
@@ -391,10 +390,13 @@ class ReduceLROnPlateau:
         self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
 
     def get_last_lr(self):
+        """The learning rate of each parameter group after the last step."""
         return list(self._last_lr)
 
     def state_dict(self):
+        """Everything but the optimizer: the best value so far, the counters, the last rates."""
         return {k: (list(v) if isinstance(v, list) else v) for k, v in vars(self).items() if k != "optimizer"}
 
     def load_state_dict(self, state_dict):
+        """Restore what ``state_dict`` returned."""
         self.__dict__.update({k: (list(v) if isinstance(v, list) else v) for k, v in state_dict.items()})

@@ -60,7 +60,7 @@ def test_a_loader_with_a_sampler_batches_its_indices():
      "4 sample(s) cannot give each of 8 ranks one"),
     (lambda: DistributedSampler(range(4), num_replicas=2, rank=0).set_epoch(-1), ValueError,
      "epoch must be an integer >= 0"),
-    (lambda: DataLoader(range(4), sampler=[0, 1], shuffle=True), ValueError, "pass sampler= or shuffle=True"),
+    (lambda: DataLoader(range(4), sampler=[0, 1], shuffle=True), ValueError, "sampler gives the order, so shuffle must be False"),
     (lambda: DataLoader(range(4), sampler=iter([0])), TypeError, "sampler must be iterable and have a length"),
     (lambda: list(DataLoader(range(4), sampler=[0, 9])), IndexError, "the sampler gave index 9 for a dataset of 4"),
 ])

@@ -99,7 +99,7 @@ def test_index_out_of_range(index, described):
         leaf((3, 2))[index]
 
 
-@pytest.mark.parametrize("fn, name", [(cr.sum, "sum"), (cr.mean, "mean"), (cr.max, "max"), (cr.min, "min"),
+@pytest.mark.parametrize("fn, name", [(cr.sum, "sum"), (cr.mean, "mean"), (cr.amax, "amax"), (cr.amin, "amin"),
                                       (cr.logsumexp, "logsumexp"), (cr.prod, "prod"), (cr.var, "var"),
                                       (cr.std, "std"), (cr.norm, "norm")])
 @pytest.mark.parametrize("axis", [2, -3, (0, 5)])

@@ -211,7 +211,27 @@ def _workload():
                                    mode="bilinear")
     pooled, indices = nn.functional.max_pool2d(up, 2, return_indices=True)
     up = nn.functional.adaptive_max_pool2d(nn.functional.max_unpool2d(pooled, indices, 2), 5)
-    return total + s.sum() + up.sum()
+    return total + s.sum() + up.sum() + _more_elementwise(logits) + _indexing_and_scans(logits)
+
+
+def _more_elementwise(x):
+    F = nn.functional
+    inside, positive = x.tanh() * 0.9, x * x + 1.5
+    s = inside.asin() + inside.acos() + inside.atanh() + x.atan() + cr.atan2(x, x + 2) + x.sinh() + x.cosh()
+    s = s + x.asinh() + positive.acosh() + inside.tan() + positive.rsqrt() + positive.log2() + positive.log10()
+    s = s + x.exp2() + x.expm1() + positive.log1p() + cr.logaddexp(x, -x)
+    s = s + x.floor() + x.ceil() + x.round() + x.trunc() + x.sign() + x % 0.7 + x.fmod(0.7) + x // 0.7
+    s = s + F.hardtanh(x) + F.relu6(x) + F.hardsigmoid(x) + F.hardswish(x) + F.logsigmoid(x) + F.selu(x)
+    return (s + x.clamp(min=cr.tensor(np.full(5, -0.5)))).sum()
+
+
+def _indexing_and_scans(x):
+    order = np.argsort(x.data, axis=1)
+    s = x.cumsum(1) + x.cumprod(1) + x.logcumsumexp(1) + x.cummax(1).values + x.sort(1).values
+    s = s + x.gather(1, order) + x.scatter(1, order[:, :2], x[:, :2] * 2) + x.scatter_add(1, order, x)
+    for reduce in ("sum", "prod", "mean", "amax"):
+        s = s + x.scatter_reduce(1, order % 2, x, reduce)
+    return (s + x.max(1).values[:, None]).sum()
 
 
 def test_every_gate_that_claims_fresh_gradients_returns_memory_nothing_else_holds(monkeypatch):
@@ -239,8 +259,8 @@ def test_every_gate_that_claims_fresh_gradients_returns_memory_nothing_else_hold
             monkeypatch.setattr(cls, "backward", checking(cls, vars(cls)["backward"]))
     _workload().backward()
     unchecked = {cls.__name__ for cls in claiming if "backward" in vars(cls)} - {cls.__name__ for cls in checked}
-    # All but Im2Col run only under create_graph.
-    assert unchecked <= {"Im2Col", "Col2Im", "AvgPool2dSpread", "CopyPadFold"}, unchecked
+    # All but Im2Col run only under create_graph (ScatterAddAlong is gather's gradient as a gate).
+    assert unchecked <= {"Im2Col", "Col2Im", "AvgPool2dSpread", "CopyPadFold", "ScatterAddAlong"}, unchecked
 
 
 def test_relu_still_writes_in_place_after_a_product():

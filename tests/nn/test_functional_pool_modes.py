@@ -129,7 +129,7 @@ def test_unpooling_puts_the_maxima_back_and_zeros_elsewhere():
     assert restored.shape == x.shape
     kept = restored.data != 0
     np.testing.assert_array_equal(restored.data[kept], x.data[kept])
-    assert kept.sum() == values.size
+    assert kept.sum() == values.numel()
     with pytest.raises(ValueError, match=r"outside the output plane of 24 positions \(output size \(4, 6\)\)"):
         F.max_unpool2d(values, indices, 2)  # the default size, 4x6, lost the odd row and column
 

@@ -157,7 +157,7 @@ def test_default_initialisations_match_torch_scales():
         fan_in = theirs.weight.shape[1] * math.prod(theirs.weight.shape[2:])
         for (name, p), q in zip(ours.named_parameters(), theirs.parameters()):
             q = q.detach().numpy()
-            if p.size >= 1000:
+            if p.numel() >= 1000:
                 assert p.data.std() == pytest.approx(q.std(), rel=0.05), name
             assert np.abs(p.data).max() <= 1 / math.sqrt(fan_in) and np.abs(q).max() <= 1 / math.sqrt(fan_in), name
 
