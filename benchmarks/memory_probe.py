@@ -30,7 +30,6 @@ def main():
     parser.add_argument("--no-tune", action="store_true", help="without chainrule.tune_process_for_training()")
     args = parser.parse_args()
     tune_process(not args.no_tune)
-
     workload = registry.find(args.workload, args.quick)
     run = workload.implementations[args.implementation]()
     gc.collect()

@@ -1,7 +1,7 @@
 """The one list of workloads. To add one: write a function ``name(quick) -> Workload`` in a module under
 ``benchmarks/workloads/`` and append it to WORKLOADS."""
 
-from .workloads import engine, layers, networks, operations
+from .workloads import engine, layers, networks, operations, sequences
 
 WORKLOADS = [
     engine.small_ops,
@@ -24,6 +24,10 @@ WORKLOADS = [
     operations.gather,
     operations.scatter_add,
     operations.cumsum,
+    sequences.transformer_block,
+    sequences.lstm_layer,
+    sequences.gpt_step,
+    sequences.gpt_forward,
 ]
 
 

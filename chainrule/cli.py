@@ -10,10 +10,10 @@ import sys
 import warnings
 
 from . import __version__
-from . import demo, evaluate_command, train_command
+from . import demo, evaluate_command, sample_command, train_command
 from .viz import explain_command, practice_command
 
-SUBCOMMANDS = [demo, explain_command, practice_command, train_command, evaluate_command]
+SUBCOMMANDS = [demo, explain_command, practice_command, train_command, evaluate_command, sample_command]
 
 
 def make_parser():

@@ -1,6 +1,10 @@
-"""The main job: the reference text's two worked examples, then a convnet trained on real digits."""
+"""The main job: the reference text's two worked examples, a convnet trained on real digits, and a tiny
+character-level GPT trained for a few seconds on Python's own documentation, which then writes a few lines."""
 
+import os
 import sys
+
+import numpy as np
 
 import chainrule as cr
 
@@ -55,6 +59,29 @@ def train_digits(out_dir, epochs=DEMO_EPOCHS, seed=0, progress=False):
     return fit(config, callbacks=[LogLines(lambda line: print("  " + line, flush=True))])
 
 
+GPT_STEPS = 50  # a few seconds: enough to learn letters, spaces and short words, not sentences
+GPT_PROMPTS = ("The ", "If the ", "A class ")
+
+
+def train_tiny_gpt(out_dir, seed=0, steps=GPT_STEPS):
+    """A 2-layer, 64-wide GPT trained for ``steps`` steps of 32 windows of 32 characters on the default corpus
+    (Python's pydoc topics); returns the TrainResult and the vocabulary."""
+    from .data import Vocabulary, default_corpus
+    from .training import LogLines, TrainConfig, fit
+
+    config = TrainConfig.for_model("gpt", layers=2, width=64, heads=4, block_size=32, batch_size=32, epochs=1,
+                                   train_limit=32 * steps, warmup=10, lr=1e-2, seed=seed, out=out_dir, plot=False)
+    result = fit(config, callbacks=[LogLines(lambda line: print("  " + line, flush=True))])
+    return result, Vocabulary(default_corpus())  # the characters the run's vocabulary was made of
+
+
+def print_samples(model, vocabulary, seed=0, length=60):
+    generator = np.random.default_rng(seed)
+    for prompt in GPT_PROMPTS:
+        ids = model.generate(vocabulary.encode(prompt), length, temperature=0.8, top_k=10, generator=generator)
+        print("  | " + vocabulary.decode(ids).replace("\n", " "))
+
+
 def add_arguments(parser):
     parser.add_argument("--out", default="runs/demo", metavar="DIR", help="where to write (default runs/demo)")
     parser.add_argument("--epochs", type=int, default=DEMO_EPOCHS, metavar="N",
@@ -66,7 +93,7 @@ def add_arguments(parser):
 
 def add_parser(subparsers):
     """Register ``chainrule demo`` (the cli.py pattern: append this module to SUBCOMMANDS)."""
-    parser = subparsers.add_parser("demo", help="the worked examples, then a convnet trained on digits",
+    parser = subparsers.add_parser("demo", help="the worked examples, a convnet on digits, a tiny GPT on text",
                                    description=main.__doc__)
     add_arguments(parser)
     parser.set_defaults(run=run, parser=parser)
@@ -96,17 +123,26 @@ def run(args):
         print(f"chainrule demo: error: {error}", file=sys.stderr)
         return 2
     print(f"test accuracy: {result.test_accuracy:.2%} after {result.seconds:.1f} s of training")
+    paths, notes = dict(result.paths), list(result.notes)
+    print()
+    print(f"4. a tiny GPT trained for {GPT_STEPS} steps on Python's own documentation, then writing:")
+    gpt, vocabulary = train_tiny_gpt(os.path.join(args.out, "gpt"), args.seed)
+    print(f"  test loss {gpt.test_loss / np.log(2):.2f} bits per character after {gpt.seconds:.1f} s "
+          f"(uniform guessing: {np.log2(len(vocabulary)):.2f})")
+    print_samples(gpt.model, vocabulary, args.seed)
+    paths["gpt"] = gpt.paths.get("checkpoint")
     print("wrote:")
-    for what, path in result.paths.items():
+    for what, path in paths.items():
         print(f"  {what:<10} {path}")
-    for note in result.notes:
+    for note in notes + gpt.notes:
         print(f"note: {note}")
     return 0
 
 
 def main(argv=None):
-    """``chainrule demo``: the worked examples (values, gradients, the perceptron explained), then a
-    convnet trained on the bundled digits, ending with its test accuracy and the files written."""
+    """``chainrule demo``: the worked examples (values, gradients, the perceptron explained), a convnet trained
+    on the bundled digits (its test accuracy), and a tiny GPT trained for a few seconds that writes a few lines;
+    then the files written."""
     import argparse
 
     parser = argparse.ArgumentParser(prog="chainrule demo", description=main.__doc__)

@@ -5,6 +5,7 @@ test images are standardised with the stored pixel statistics.
 """
 
 import argparse
+import math
 import sys
 
 from .training import ConfigError, evaluate_checkpoint, format_confusion_matrix, plural
@@ -31,6 +32,10 @@ def run(args):
         print(f"chainrule evaluate: error: {error}", file=sys.stderr)
         return 2
     print(f"{report['dataset']} {report['model']} after {plural(report['epoch'], 'epoch')} ({args.checkpoint})")
+    if report["confusion"] is None:  # a language model
+        print(f"test loss: {report['loss']:.4f} nats, {report['loss'] / math.log(2):.3f} bits per character over "
+              f"{report['samples']:,} characters (next-character accuracy {report['accuracy']:.2%})")
+        return 0
     print(f"test accuracy: {report['accuracy']:.2%} ({round(report['accuracy'] * report['samples'])} of "
           f"{report['samples']}), test loss {report['loss']:.4f}")
     print("confusion matrix (rows: true digit, columns: predicted digit):")

@@ -4,10 +4,14 @@
     chainrule train --model cnn --dataset mnist --data-dir data/mnist --download --epochs 3 --out runs/lenet
     chainrule train --resume runs/lenet/checkpoint.safetensors --epochs 5
     chainrule train --model cnn --dataset digits --nproc 4 --out runs/ddp
+    chainrule train --model gpt --dataset text --text book.txt --out runs/gpt
+    chainrule train --model lstm --dataset digits-rows --out runs/lstm
 
 With ``--resume``, every option not given on the command line is taken from the
 checkpoint (model, data set, optimizer, learning rate, seed, output directory, ...),
-and ``--epochs`` is the total, counting the epochs already done.
+and ``--epochs`` is the total, counting the epochs already done. The gpt and lstm models
+take the settings of ``MODEL_DEFAULTS`` for every option not given (for gpt: AdamW, weight
+decay on matrices only, gradient clipping, a warm-up + cosine schedule).
 
 With ``--nproc N`` the command starts ``mpiexec -n N python -m mpi4py -m chainrule train ...``
 (``chainrule.distributed.launch``); each of those processes, like any started by a user's own
@@ -15,17 +19,20 @@ With ``--nproc N`` the command starts ``mpiexec -n N python -m mpi4py -m chainru
 (``chainrule.distributed.DataParallel``): ``--batch-size`` is then the global batch.
 """
 
+import math
+
 import argparse
 import dataclasses
 import sys
 
 from . import io
 from .models import DATASETS, MODEL_NAMES
-from .training import (OPTIMIZERS, SCHEDULES, ConfigError, LogLines, NonFiniteError, TrainConfig, fit,
-                       load_checkpoint, plural)
+from .training import (MODEL_DEFAULTS, OPTIMIZERS, SCHEDULES, ConfigError, LogLines, NonFiniteError, TrainConfig,
+                       fit, load_checkpoint, plural)
 from .tuning import tune_process_for_training
 
-DESCRIPTION = "Train a model on the bundled 8x8 digits or on MNIST; writes a checkpoint each epoch and a plot."
+DESCRIPTION = ("Train a model on the bundled 8x8 digits, MNIST or a text; writes a checkpoint each epoch and a "
+               "plot.")
 EPILOG = ("With --resume, every option not given is taken from the checkpoint, and --epochs is the total "
           "(counting the epochs already done). Example: chainrule train --model cnn --dataset mnist "
           "--data-dir data/mnist --epochs 4 --lr 0.002 --schedule cosine --out runs/lenet")
@@ -103,22 +110,40 @@ def add_arguments(parser):
                              "needs chainrule[distributed])")
     parser.add_argument("--timeout", type=positive_float, metavar="S",
                         help="with --nproc: end the whole job after S seconds (MPIEXEC_TIMEOUT)")
+    sequence = parser.add_argument_group("sequence models (gpt, lstm)")
+    sequence.add_argument("--text", metavar="FILE", help="a UTF-8 text for the gpt (default: Python's own pydoc "
+                                                         "topics, on every machine with Python)")
+    sequence.add_argument("--block-size", type=positive_int, metavar="T",
+                          help=f"the gpt's context in characters (default {defaults.block_size})")
+    sequence.add_argument("--layers", type=positive_int, metavar="L", help="layers (default: gpt 4, lstm 1)")
+    sequence.add_argument("--width", type=positive_int, metavar="W",
+                          help="embedding width (gpt, default 128) or hidden units (lstm, default 64)")
+    sequence.add_argument("--heads", type=positive_int, metavar="H",
+                          help=f"the gpt's attention heads (default {defaults.heads})")
+    sequence.add_argument("--clip", type=positive_float, metavar="NORM",
+                          help="clip the gradients' joint norm to NORM before each step (gpt default 1.0)")
+    sequence.add_argument("--warmup", type=non_negative_int, metavar="STEPS",
+                          help=f"warm-up steps of the warmup-cosine schedule (default {defaults.warmup})")
     return parser
 
 
 # Options that --resume takes from the checkpoint unless given again.
 _RESUMABLE = ("model", "dataset", "data_dir", "epochs", "batch_size", "lr", "optimizer", "momentum",
-              "weight_decay", "schedule", "seed", "val_fraction", "train_limit", "out")
+              "weight_decay", "schedule", "seed", "val_fraction", "train_limit", "out", "text", "block_size",
+              "layers", "width", "heads", "clip", "warmup")
 
 
 def config_from_args(args):
-    """A TrainConfig from parsed arguments: given options, else the checkpoint's (with --resume), else defaults."""
+    """A TrainConfig from parsed arguments: given options, else the checkpoint's (with --resume), else the
+    model's defaults (MODEL_DEFAULTS), else TrainConfig's."""
     settings = {}
     if args.resume:
         stored = load_checkpoint(args.resume)["config"]
         settings.update({key: stored[key] for key in _RESUMABLE if key in stored})
-    settings.update({key: value for key, value in vars(args).items()
-                     if key in _RESUMABLE and value is not None})
+    given = {key: value for key, value in vars(args).items() if key in _RESUMABLE and value is not None}
+    if not args.resume:
+        settings.update(MODEL_DEFAULTS.get(given.get("model"), {}))
+    settings.update(given)
     fields = {field.name for field in dataclasses.fields(TrainConfig)}
     config = TrainConfig(**{key: value for key, value in settings.items() if key in fields})
     config.resume = args.resume
@@ -151,13 +176,19 @@ def run(args):
     except (NonFiniteError, OSError) as error:
         print(f"chainrule train: error: {error}", file=sys.stderr)
         return 1
-    print_summary(result)
+    print_summary(result, config)
     return 0
 
 
-def print_summary(result):
-    print(f"test accuracy: {result.test_accuracy:.2%} (loss {result.test_loss:.4f}) after {plural(result.epochs, 'epoch')}, "
-          f"{result.seconds:.1f} s of training")
+def print_summary(result, config):
+    """The test figures (in bits per character for a language model), the notes and the files written."""
+    if config.dataset == "text":
+        print(f"test loss: {result.test_loss:.4f} nats, {result.test_loss / math.log(2):.3f} bits per character "
+              f"(next-character accuracy {result.test_accuracy:.2%}) after {plural(result.epochs, 'epoch')}, "
+              f"{result.seconds:.1f} s of training")
+    else:
+        print(f"test accuracy: {result.test_accuracy:.2%} (loss {result.test_loss:.4f}) after "
+              f"{plural(result.epochs, 'epoch')}, {result.seconds:.1f} s of training")
     for note in result.notes:
         print(f"note: {note}")
     if result.paths:
@@ -221,7 +252,7 @@ def run_rank(args):
     if error is not None:
         return _rank_failed(error, status)
     if comm.rank() == 0:
-        print_summary(result)
+        print_summary(result, config)
     return 0
 
 
@@ -239,7 +270,7 @@ def _rank_failed(error, status):
 
 def add_parser(subparsers):
     """Register the ``train`` subcommand."""
-    parser = subparsers.add_parser("train", help="train a model on the digits or MNIST", description=DESCRIPTION,
+    parser = subparsers.add_parser("train", help="train a model on the digits, MNIST or a text", description=DESCRIPTION,
                                    epilog=EPILOG)
     add_arguments(parser)
     parser.set_defaults(run=run)

@@ -51,3 +51,29 @@ def test_the_environment_can_switch_blas_off():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             env={"CHAINRULE_BLAS": "0", "PATH": ""})
     assert result.stdout.strip() == "False", result.stderr
+
+
+def test_one_thread_inside_and_the_count_restored_after():
+    threads = blas._ROUTINES.get("threads")
+    if threads is None:
+        with blas.one_thread():  # does nothing without NumPy's bundled OpenBLAS
+            pass
+        return
+    get, set_ = threads
+    before = get()
+    set_(2)
+    try:
+        with blas.one_thread():
+            assert get() == 1
+            with blas.one_thread():  # nested: still one, and the outer count comes back
+                assert get() == 1
+            assert get() == 1
+        assert get() == 2
+        try:
+            with blas.one_thread():
+                raise KeyError("inside")
+        except KeyError:
+            pass
+        assert get() == 2
+    finally:
+        set_(before)

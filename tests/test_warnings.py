@@ -13,7 +13,7 @@ from chainrule import cli
 PACKAGE = Path(cr.__file__).parent
 # Modules whose job is output: the command line and its helpers, the demo, and printing asked for
 # (Explanation.print(), the interactive practice, the progress display fit shows when configured to).
-PRINTING_ALLOWED = {"cli.py", "demo.py", "train_command.py", "evaluate_command.py", "stubs.py",
+PRINTING_ALLOWED = {"cli.py", "demo.py", "train_command.py", "evaluate_command.py", "sample_command.py", "stubs.py",
                     "viz/explain_command.py", "viz/practice_command.py", "viz/arguments.py", "viz/steps.py",
                     "viz/practice.py", "training/callbacks.py",
                     "distributed/launch.py"}  # the mpiexec launcher of chainrule train --nproc

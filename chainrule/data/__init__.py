@@ -1,4 +1,4 @@
-"""Data for training: datasets, batching, feature scaling, the bundled digits and MNIST.
+"""Data for training: datasets, batching, feature scaling, the bundled digits, MNIST and text.
 
 Everything here works on NumPy arrays; only the DataLoader wraps its batches in Tensors.
 """
@@ -9,6 +9,7 @@ from .idx import read_idx, write_idx
 from .loader import DataLoader, default_collate
 from .mnist import MNIST
 from .scaling import MinMaxScaler, StandardScaler
+from .text import Vocabulary, default_corpus, read_text, windows
 
 __all__ = [
     "Dataset",
@@ -24,4 +25,8 @@ __all__ = [
     "MNIST",
     "read_idx",
     "write_idx",
+    "Vocabulary",
+    "default_corpus",
+    "read_text",
+    "windows",
 ]

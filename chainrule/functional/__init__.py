@@ -22,6 +22,7 @@ holds: ``layers``, ``pooling``, ``resampling`` (padding, interpolation, pixel sh
 from ..gates.indexing import one_hot
 from .activations import (celu, elu, gelu, hardsigmoid, hardswish, hardtanh, leaky_relu, log_softmax, logsigmoid,
                           mish, relu, relu6, selu, sigmoid, silu, softmax, softplus, softsign, tanh)
+from .attention import scaled_dot_product_attention
 from .layers import (batch_norm, conv1d, conv2d, conv_transpose1d, conv_transpose2d, cosine_similarity, dropout,
                      embedding, flatten, group_norm, instance_norm, layer_norm, linear, normalize, pairwise_distance)
 from .pooling import (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_max_pool1d, adaptive_max_pool2d, avg_pool1d,
@@ -42,4 +43,5 @@ __all__ = [
     "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
     "multi_margin_loss",
     "flatten", "pad", "interpolate", "pixel_shuffle", "pixel_unshuffle", "one_hot",
+    "scaled_dot_product_attention",
 ]

@@ -17,7 +17,8 @@ The modules, by what they hold:
 
 ============== ==================================================================================
 config         TrainConfig and its checks, ConfigError, the optimizer factory
-data           the splits: loading, standardising, checking for empty or non-finite data
+data           the splits: loading, standardising, checking for empty or non-finite data; windows
+               of text for the language model
 loop           fit (the loop), Run (what callbacks see), the learning-rate schedule, seeding
 callbacks      Callback and the built-in ones: the loss guard, logging, progress, early
                stopping, checkpoints, plots
@@ -27,12 +28,13 @@ reports        the confusion table, the curves, the picture of one step
 ============== ==================================================================================
 """
 
-from .callbacks import (Callback, CallbackList, DrawTrainingStep, EarlyStopping, LogLines, NonFiniteError, PlotCurves,
-                        Progress, ProgressBar, SaveCheckpoint, StopOnNonFiniteLoss)
+from .callbacks import (Callback, CallbackList, ClipGradNorm, DrawTrainingStep, EarlyStopping, LogLines, NonFiniteError, PlotCurves,
+                        Progress, ProgressBar, SaveCheckpoint, StopOnNonFiniteLoss, WarmupCosine)
 from .checkpoints import (CHECKPOINT_FORMAT, CHECKPOINT_NAME, HISTORY_KEYS, checkpoint_state, load_checkpoint,
                           model_from_checkpoint)
-from .config import DEFAULT_LR, OPTIMIZERS, SCHEDULES, ConfigError, TrainConfig, make_optimizer
-from .data import TEST_SPLIT_SEED, VAL_SPLIT_SEED, Splits, load_images, load_splits, standardize
+from .config import (DEFAULT_LR, MODEL_DEFAULTS, OPTIMIZERS, SCHEDULES, ConfigError, TrainConfig, make_optimizer,
+                     model_for)
+from .data import TEST_SPLIT_SEED, VAL_SPLIT_SEED, Splits, load_images, load_splits, load_text_splits, standardize
 from .evaluation import confusion_matrix, evaluate, evaluate_checkpoint, predict
 from .loop import (GRAPH_NAME, PLOT_NAME, EpochMeter, OneProcess, Run, TrainResult, fit, learning_rate_schedule,
                    seed_epoch)
@@ -41,9 +43,9 @@ from .reports import draw_training_step, format_confusion_matrix, plot_history, 
 __all__ = [
     "TrainConfig", "ConfigError", "fit", "TrainResult", "Run", "EpochMeter", "OneProcess",
     "Callback", "CallbackList", "StopOnNonFiniteLoss", "NonFiniteError", "LogLines", "Progress", "ProgressBar",
-    "EarlyStopping", "SaveCheckpoint", "PlotCurves", "DrawTrainingStep",
-    "OPTIMIZERS", "DEFAULT_LR", "SCHEDULES", "make_optimizer", "learning_rate_schedule", "seed_epoch",
-    "Splits", "load_images", "load_splits", "standardize", "TEST_SPLIT_SEED", "VAL_SPLIT_SEED",
+    "EarlyStopping", "ClipGradNorm", "WarmupCosine", "SaveCheckpoint", "PlotCurves", "DrawTrainingStep",
+    "OPTIMIZERS", "DEFAULT_LR", "SCHEDULES", "MODEL_DEFAULTS", "make_optimizer", "model_for", "learning_rate_schedule", "seed_epoch",
+    "Splits", "load_images", "load_splits", "load_text_splits", "standardize", "TEST_SPLIT_SEED", "VAL_SPLIT_SEED",
     "CHECKPOINT_FORMAT", "CHECKPOINT_NAME", "HISTORY_KEYS", "PLOT_NAME", "GRAPH_NAME",
     "checkpoint_state", "load_checkpoint", "model_from_checkpoint",
     "predict", "evaluate", "evaluate_checkpoint", "confusion_matrix", "format_confusion_matrix",

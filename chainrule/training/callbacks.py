@@ -17,8 +17,9 @@ checkpoint, plot), so a callback that changes gradients or metrics (averaging th
 across data-parallel ranks) acts before anything logs or saves them.
 
 The callbacks here: ``StopOnNonFiniteLoss``, ``LogLines`` (a line per epoch, to a function
-or the ``chainrule`` logger), ``ProgressBar``, ``EarlyStopping``, ``SaveCheckpoint``,
-``PlotCurves`` and ``DrawTrainingStep``.
+or the ``chainrule`` logger), ``ProgressBar``, ``EarlyStopping``, ``ClipGradNorm``,
+``WarmupCosine`` (a learning rate set every step), ``SaveCheckpoint``, ``PlotCurves`` and
+``DrawTrainingStep``.
 """
 
 import logging
@@ -30,6 +31,7 @@ import numpy as np
 
 from .. import checks
 from .. import io
+from ..nn.utils import clip_grad_norm_
 from .checkpoints import non_finite_entries
 from .reports import draw_training_step, plot_history
 
@@ -176,6 +178,40 @@ def _non_finite_count(tensor):
     return values.size - np.count_nonzero(np.isfinite(values))
 
 
+# ----- the step ----------------------------------------------------------------------------------
+class ClipGradNorm(Callback):
+    """Before each step, scale the gradients together so that their joint norm is at most ``max_norm``
+    (``nn.utils.clip_grad_norm_``); ``run.grad_norm`` holds the norm before clipping."""
+
+    def __init__(self, max_norm):
+        self.max_norm = max_norm
+
+    def before_step(self, run):
+        run.grad_norm = clip_grad_norm_(run.model.parameters(), self.max_norm)
+
+
+class WarmupCosine(Callback):
+    """The learning rate of every step: rising linearly from ``base/warmup`` to the base rate over the first
+    ``warmup`` steps, then falling along a half cosine to 0 at the last step of the last epoch. Each group's
+    base rate is its ``initial_lr``. The step is counted from the epoch and batch, so a resumed run
+    continues the schedule exactly."""
+
+    def __init__(self, warmup):
+        self.warmup = warmup
+
+    def factor(self, step, total):
+        """The fraction of the base rate for ``step`` (0-based) of ``total``."""
+        if step < self.warmup:
+            return (step + 1) / self.warmup
+        return 0.5 * (1 + math.cos(math.pi * (step - self.warmup) / max(total - self.warmup, 1)))
+
+    def before_step(self, run):
+        step = (run.epoch - 1) * run.batches + run.batch - 1
+        factor = self.factor(step, run.config.epochs * run.batches)
+        for group in run.optimizer.param_groups:
+            group["lr"] = group["initial_lr"] * factor
+
+
 # ----- reporting ---------------------------------------------------------------------------------
 class LogLines(Callback):
     """One line when training starts and one per epoch (losses, accuracies, time, throughput), handed
@@ -188,17 +224,21 @@ class LogLines(Callback):
 
     def on_train_begin(self, run):
         config, splits = run.config, run.splits
+        kind = {"text": f"windows of {config.block_size} characters", "digits-rows": "sequences of 8 rows"}.get(
+            config.dataset, "images")
+        schedule = f" ({config.schedule})" if config.schedule != "constant" else ""
         self.write(f"training the {config.dataset} {config.model} ({run.model.num_parameters():,} parameters) on "
-                   f"{len(splits.y_train):,} images, validating on {len(splits.y_val):,}, testing on "
-                   f"{len(splits.y_test):,}; {config.optimizer} lr {run.base_lr:g}"
-                   f"{' (cosine)' if config.schedule == 'cosine' else ''}, batch {config.batch_size}, "
-                   f"seed {config.seed}" + (f"; resuming after epoch {run.start_epoch}" if run.start_epoch else ""))
+                   f"{len(splits.y_train):,} {kind}, validating on {len(splits.y_val):,}, testing on "
+                   f"{len(splits.y_test):,}; {config.optimizer} lr {run.base_lr:g}{schedule}, batch "
+                   f"{config.batch_size}, seed {config.seed}"
+                   + (f"; resuming after epoch {run.start_epoch}" if run.start_epoch else ""))
 
     def on_epoch_end(self, run):
         m = run.metrics
+        bits = f" ({m['val_loss'] / math.log(2):.3f} bits/char)" if run.config.dataset == "text" else ""
         self.write(f"epoch {m['epoch']}/{run.config.epochs}: train loss {m['train_loss']:.4f} "
-                   f"acc {m['train_accuracy']:.2%} | val loss {m['val_loss']:.4f} acc {m['val_accuracy']:.2%} | "
-                   f"{m['seconds']:.1f} s, {m['samples_per_s']:,.0f} samples/s")
+                   f"acc {m['train_accuracy']:.2%} | val loss {m['val_loss']:.4f}{bits} acc {m['val_accuracy']:.2%} "
+                   f"| {m['seconds']:.1f} s, {m['samples_per_s']:,.0f} samples/s")
 
 
 class Progress:

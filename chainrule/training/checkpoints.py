@@ -16,8 +16,8 @@ import os
 import numpy as np
 
 from .. import checks, io
-from ..models import DATASETS, MODEL_NAMES, build_model
-from .config import ConfigError, TrainConfig
+from ..models import DATASETS, MODEL_NAMES
+from .config import ConfigError, TrainConfig, model_for
 
 CHECKPOINT_FORMAT = "chainrule.training"
 CHECKPOINT_VERSION = 1
@@ -43,8 +43,16 @@ def checkpoint_state(config, epoch, model, optimizer, history, splits):
         "model_state": dict(model.state_dict()),
         "optimizer_state": optimizer.state_dict(),
         "history": history,
-        "preprocessing": {"pixel_mean": splits.pixel_mean, "pixel_std": splits.pixel_std},
+        "preprocessing": preprocessing(splits),
     }
+
+
+def preprocessing(splits):
+    """What turns raw data into the model's input: the pixel statistics, and a text's vocabulary."""
+    entries = {"pixel_mean": splits.pixel_mean, "pixel_std": splits.pixel_std}
+    if splits.vocabulary is not None:
+        entries["vocabulary"] = splits.vocabulary
+    return entries
 
 
 def non_finite_entries(state_dict):
@@ -82,6 +90,9 @@ def load_checkpoint(path):
     require("preprocessing.pixel_mean", lambda v: _is_number(v) and math.isfinite(v), "a finite number")
     require("preprocessing.pixel_std", lambda v: _is_number(v) and math.isfinite(v) and v > 0,
             "a positive finite number")
+    if state.get("dataset") == "text":
+        require("preprocessing.vocabulary", lambda v: isinstance(v, str) and len(v) > 0 and len(set(v)) == len(v),
+                "the characters of the text, each once")
     require("model_state", lambda v: isinstance(v, dict) and all(isinstance(a, np.ndarray) for a in v.values()),
             "a dict of arrays (the model's state_dict)")
     bad = non_finite_entries(state["model_state"])
@@ -93,9 +104,8 @@ def load_checkpoint(path):
         require(f"history.{key}", lambda v: isinstance(v, list) and len(v) == state["epoch"]
                 and all(_is_number(x) for x in v), f"a list of {state['epoch']} number(s), one per epoch")
     require("config", lambda v: isinstance(v, dict), "a dict of TrainConfig's settings")
-    fields = {field.name for field in dataclasses.fields(TrainConfig)}
     try:
-        TrainConfig(**{key: value for key, value in state["config"].items() if key in fields}).validate()
+        config_of(state).validate()
     except ConfigError as error:
         raise ConfigError(f"{where}: config is not a valid training configuration: {error}") from error
     for key in ("model", "dataset"):
@@ -117,9 +127,16 @@ def load_weights(model, state, source="the checkpoint"):
     return model
 
 
+def config_of(state):
+    """The TrainConfig stored in a checkpoint (checked by ``load_checkpoint``)."""
+    fields = {field.name for field in dataclasses.fields(TrainConfig)}
+    return TrainConfig(**{key: value for key, value in state["config"].items() if key in fields})
+
+
 def model_from_checkpoint(state, source="the checkpoint"):
     """The model a checkpoint describes, with its weights loaded, in evaluation mode."""
-    return load_weights(build_model(state["model"], state["dataset"]), state, source).eval()
+    model = model_for(config_of(state), state["preprocessing"].get("vocabulary"))
+    return load_weights(model, state, source).eval()
 
 
 def load_optimizer_state(optimizer, state, source="the checkpoint"):

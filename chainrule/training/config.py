@@ -5,7 +5,7 @@ import math
 import os
 
 from .. import checks, optim
-from ..models import DATASETS, MODEL_NAMES
+from ..models import DATASETS, MODEL_DATASETS, MODEL_NAMES, build_model
 
 #: The update rules a run may name, with the class each name builds.
 OPTIMIZER_CLASSES = {"sgd": optim.SGD, "adam": optim.Adam, "adamw": optim.AdamW, "rmsprop": optim.RMSprop,
@@ -13,7 +13,14 @@ OPTIMIZER_CLASSES = {"sgd": optim.SGD, "adam": optim.Adam, "adamw": optim.AdamW,
 OPTIMIZERS = tuple(OPTIMIZER_CLASSES)
 #: Learning rate used when none is given, per optimizer.
 DEFAULT_LR = {"sgd": 0.05, "adam": 1e-3, "adamw": 1e-3, "rmsprop": 1e-3, "adagrad": 1e-2}
-SCHEDULES = ("constant", "cosine")
+SCHEDULES = ("constant", "cosine", "warmup-cosine")
+#: Settings a model trains well with, used for every setting the command line (or the caller) leaves out:
+#: the language model with AdamW, weight decay on its matrices only, clipping and a warm-up + cosine schedule.
+MODEL_DEFAULTS = {
+    "gpt": {"dataset": "text", "optimizer": "adamw", "lr": 3e-3, "weight_decay": 0.1, "schedule": "warmup-cosine",
+            "clip": 1.0, "epochs": 3, "batch_size": 32},
+    "lstm": {"dataset": "digits-rows", "lr": 1e-2, "schedule": "cosine", "epochs": 20},
+}
 
 
 class ConfigError(ValueError):
@@ -44,6 +51,18 @@ class TrainConfig:
     progress: bool = False  # a progress bar (tqdm) on a terminal, plain lines otherwise (on stderr)
     plot: bool = True
     download: bool = False  # fetch the MNIST files missing from data_dir first (checksums verified)
+    text: str | None = None  # the text a gpt trains on (a UTF-8 file); None: Python's pydoc topics
+    block_size: int = 64  # the gpt's context: characters per training window and the position table's size
+    layers: int | None = None  # the sequence models' depth and width (None: the model's default)
+    width: int | None = None
+    heads: int = 4  # the gpt's attention heads
+    clip: float | None = None  # clip the gradients' joint norm to this before each step
+    warmup: int = 100  # the warmup-cosine schedule's warm-up, in steps
+
+    @classmethod
+    def for_model(cls, model, **settings):
+        """A configuration with ``MODEL_DEFAULTS[model]`` where ``settings`` say nothing."""
+        return cls(**{"model": model, **MODEL_DEFAULTS.get(model, {}), **settings})
 
     def learning_rate(self):
         """``lr``, or the optimizer's default learning rate when it is None."""
@@ -58,6 +77,22 @@ class TrainConfig:
         _require_int("epochs", self.epochs, minimum=1)
         _require_int("batch size", self.batch_size, minimum=1)
         _require_int("seed", self.seed, minimum=0)
+        if self.dataset not in MODEL_DATASETS[self.model]:
+            raise ConfigError(f"the {self.model} model reads {' or '.join(MODEL_DATASETS[self.model])}, not "
+                              f"{self.dataset}")
+        _require_int("block size", self.block_size, minimum=1)
+        _require_int("number of heads", self.heads, minimum=1)
+        _require_int("warm-up", self.warmup, minimum=0)
+        for what, value in (("number of layers", self.layers), ("width", self.width)):
+            if value is not None:
+                _require_int(what, value, minimum=1)
+        if self.model == "gpt" and (self.width or 128) % self.heads:
+            raise ConfigError(f"the width ({self.width or 128}) must be divisible by the number of heads "
+                              f"({self.heads})")
+        if self.clip is not None:
+            _require_number("gradient clipping norm", self.clip, positive=True)
+        if self.text is not None and self.dataset != "text":
+            raise ConfigError(f"a text file (--text) is for the text dataset, not {self.dataset}")
         if self.train_limit is not None:
             _require_int("train limit", self.train_limit, minimum=2)
         if self.lr is not None:
@@ -70,7 +105,7 @@ class TrainConfig:
         if not checks.is_real(self.val_fraction) \
                 or not 0 < self.val_fraction < 1:
             raise ConfigError(f"the validation fraction must be in (0, 1), got {self.val_fraction!r}")
-        for what in ("data_dir", "out", "resume"):
+        for what in ("data_dir", "out", "resume", "text"):
             value = getattr(self, what)
             if value is not None and not isinstance(value, (str, os.PathLike)):
                 raise ConfigError(f"{what} must be a path (str) or None, got {value!r}")
@@ -91,15 +126,28 @@ def check_download(dataset, download):
         raise ConfigError(f"download (--download) applies to the mnist dataset only; the {dataset} dataset is bundled")
 
 
-def make_optimizer(name, parameters, lr, momentum=0.0, weight_decay=None):
-    """One of OPTIMIZERS over ``parameters``; ``weight_decay=None`` keeps the optimizer's default."""
+def model_for(config, vocabulary=None):
+    """The model ``config`` describes (``vocabulary``: the characters of a text run), freshly initialised."""
+    return build_model(config.model, config.dataset, vocabulary_size=None if vocabulary is None else len(vocabulary),
+                       block_size=config.block_size, layers=config.layers, width=config.width, heads=config.heads)
+
+
+def make_optimizer(name, parameters, lr, momentum=0.0, weight_decay=None, decay_matrices_only=False):
+    """One of OPTIMIZERS over ``parameters``; ``weight_decay=None`` keeps the optimizer's default.
+
+    ``decay_matrices_only``: two parameter groups, weight decay on the matrices (weights and
+    embeddings, 2 or more dimensions) and none on biases and normalisation gains, as GPTs train."""
     _require_choice("optimizer", name, OPTIMIZERS)
     options = {"lr": lr}
     if name in ("sgd", "rmsprop"):
         options["momentum"] = momentum
     if weight_decay is not None:
         options["weight_decay"] = weight_decay
-    return OPTIMIZER_CLASSES[name](list(parameters), **options)
+    parameters = list(parameters)
+    if decay_matrices_only:
+        parameters = [{"params": [p for p in parameters if p.ndim >= 2]},
+                      {"params": [p for p in parameters if p.ndim < 2], "weight_decay": 0.0}]
+    return OPTIMIZER_CLASSES[name](parameters, **options)
 
 
 def _require_choice(what, value, choices):

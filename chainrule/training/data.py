@@ -1,10 +1,13 @@
-"""The images a run trains, validates and tests on, standardised, with clear errors for bad data.
+"""The data a run trains, validates and tests on, standardised, with clear errors for bad data.
 
-Pixels are scaled to [0, 1] (digits / 16, MNIST / 255), then standardised with one mean and
+For text (the gpt model) the splits are windows of characters, as ids: the first 90% of the text
+trains, the next 5% validates and the last 5% tests (see ``load_text_splits``). For images,
+pixels are scaled to [0, 1] (digits / 16, MNIST / 255), then standardised with one mean and
 standard deviation measured on the training split (stored in the checkpoint, so evaluation
 uses the same numbers). The test split is fixed (digits: 20% of the 1,797 images, split
 with seed 0; MNIST: its 10,000 test images) and a validation split is held out of the
-training data (``val_fraction``, also with a fixed seed).
+training data (``val_fraction``, also with a fixed seed). ``digits-rows`` is the digits data with
+each image as a sequence of its 8 rows, (N, 8, 8).
 """
 
 import dataclasses
@@ -13,7 +16,7 @@ import os
 
 import numpy as np
 
-from ..data import MNIST, load_digits, mnist, train_test_split
+from ..data import MNIST, Vocabulary, default_corpus, load_digits, mnist, read_text, train_test_split, windows
 from ..models import DATASETS
 from .config import ConfigError, check_download
 
@@ -23,7 +26,8 @@ VAL_SPLIT_SEED = 1
 
 @dataclasses.dataclass
 class Splits:
-    """Standardised float32 images (N, 1, H, W) and int64 labels for training, validation and test."""
+    """Standardised float32 images (N, 1, H, W) (or rows (N, 8, 8)) and int64 labels for training, validation
+    and test; for text, int64 windows of character ids (N, block_size) and their targets, and the vocabulary."""
 
     X_train: np.ndarray
     y_train: np.ndarray
@@ -33,6 +37,7 @@ class Splits:
     y_test: np.ndarray
     pixel_mean: float
     pixel_std: float
+    vocabulary: str | None = None  # the characters of the text, in id order (text only)
 
 
 def load_images(dataset, data_dir=None, part="train", download=False):
@@ -40,9 +45,11 @@ def load_images(dataset, data_dir=None, part="train", download=False):
 
     ``download=True`` first fetches the MNIST files missing from ``data_dir``."""
     check_download(dataset, download)
-    if dataset == "digits":
+    if dataset in ("digits", "digits-rows"):
         X, y = load_digits(as_images=True)
         X /= np.float32(16)
+        if dataset == "digits-rows":
+            X = X.reshape(len(X), 8, 8)  # each image a sequence of its 8 rows of 8 pixels
         X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2, seed=TEST_SPLIT_SEED)
         return (X_train, y_train) if part == "train" else (X_test, y_test)
     if dataset != "mnist":
@@ -79,9 +86,37 @@ def standardize(X, mean, std):
     return X
 
 
+def load_text_splits(text=None, block_size=64, train_limit=None, vocabulary=None):
+    """Windows of ``block_size`` character ids for training (the first 90% of the text), validation (the next
+    5%) and test (the last 5%), each window's targets shifted by one character. ``text`` is a UTF-8 file
+    (None: Python's pydoc topics, ``chainrule.data.text.default_corpus``); ``vocabulary`` (the characters
+    of a resumed checkpoint) must cover the text. ``train_limit`` keeps the first windows only."""
+    try:
+        corpus = default_corpus() if text is None else read_text(text)
+    except (OSError, ValueError) as error:
+        raise ConfigError(f"cannot read the text: {error}") from error
+    vocabulary = Vocabulary(corpus if vocabulary is None else vocabulary)
+    missing = vocabulary.unknown(corpus)
+    if missing:
+        raise ConfigError(f"the text holds characters {missing!r} that the checkpoint's vocabulary lacks; train on "
+                          f"the text it was trained on")
+    ids = vocabulary.encode(corpus)
+    cut_val, cut_test = int(len(ids) * 0.9), int(len(ids) * 0.95)
+    parts = [windows(part, block_size) for part in (ids[:cut_val], ids[cut_val:cut_test], ids[cut_test:])]
+    for name, (x, _) in zip(("training", "validation", "test"), parts):
+        if len(x) == 0:
+            raise ConfigError(f"the text ({len(ids):,} characters) is too short: its {name} part holds no window of "
+                              f"{block_size + 1} characters (--block-size {block_size}); give a longer text or a "
+                              f"smaller block size")
+    (X_train, y_train), (X_val, y_val), (X_test, y_test) = parts
+    if train_limit is not None:
+        X_train, y_train = X_train[:train_limit], y_train[:train_limit]
+    return Splits(X_train, y_train, X_val, y_val, X_test, y_test, 0.0, 1.0, vocabulary.characters)
+
+
 def load_splits(dataset, data_dir=None, val_fraction=0.1, train_limit=None, pixel_stats=None, download=False):
-    """Training, validation and test splits, standardised with the training pixels' mean and std
-    (or with ``pixel_stats=(mean, std)``, e.g. those stored in a checkpoint).
+    """Training, validation and test splits of the images, standardised with the training pixels' mean and
+    std (or with ``pixel_stats=(mean, std)``, e.g. those stored in a checkpoint).
 
     ConfigError if a split would be empty or the images hold NaN or Inf (which would turn the loss NaN)."""
     X, y = load_images(dataset, data_dir, "train", download)

@@ -7,12 +7,13 @@ import numpy as np
 from .. import nn
 from ..autograd import no_grad
 from ..tensor import Tensor
-from .checkpoints import load_checkpoint, model_from_checkpoint
-from .data import check_images, load_images, standardize
+from .checkpoints import config_of, load_checkpoint, model_from_checkpoint
+from .data import check_images, load_images, load_text_splits, standardize
 
 
 def predict(model, X, batch_size=1000):
-    """Logits of ``model`` on the images ``X``, in evaluation mode and without a graph."""
+    """Logits of ``model`` on the inputs ``X`` (images, sequences, windows of text), in evaluation mode and
+    without a graph."""
     model.eval()
     outputs = []
     with no_grad():
@@ -22,11 +23,13 @@ def predict(model, X, batch_size=1000):
 
 
 def evaluate(model, X, y, batch_size=1000):
-    """``(mean cross-entropy loss, accuracy, predicted classes)`` of ``model`` on ``(X, y)``."""
+    """``(mean cross-entropy loss, accuracy, predicted classes)`` of ``model`` on ``(X, y)``. The classes are
+    the logits' last axis; a language model's every position is one prediction (its loss in nats per
+    character)."""
     logits = predict(model, X, batch_size).astype(np.float64)  # the mean over many samples, in float64
     with no_grad():
-        loss = nn.functional.cross_entropy(logits, y).item()
-    predicted = logits.argmax(axis=1)
+        loss = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), np.reshape(y, -1)).item()
+    predicted = logits.argmax(axis=-1)
     return loss, float((predicted == y).mean()), predicted
 
 
@@ -41,9 +44,16 @@ def evaluate_checkpoint(path, data_dir=None, download=False):
     """Test loss, accuracy and confusion matrix of a training checkpoint:
     ``{"model", "dataset", "epoch", "loss", "accuracy", "confusion", "samples"}``.
     ``data_dir`` overrides the MNIST directory stored in the checkpoint; ``download=True``
-    fetches the MNIST files missing from it first."""
+    fetches the MNIST files missing from it first. For a language model, the test split is the last 5%
+    of its text, "confusion" is None and "samples" counts characters predicted."""
     state = load_checkpoint(path)
     model = model_from_checkpoint(state, f"training checkpoint {os.fspath(path)!r}")
+    if state["dataset"] == "text":
+        config = config_of(state)
+        splits = load_text_splits(config.text, config.block_size, vocabulary=state["preprocessing"]["vocabulary"])
+        loss, accuracy, _ = evaluate(model, splits.X_test, splits.y_test)
+        return {"model": state["model"], "dataset": state["dataset"], "epoch": state["epoch"], "loss": loss,
+                "accuracy": accuracy, "confusion": None, "samples": splits.y_test.size}
     data_dir = data_dir or state["config"].get("data_dir")
     X_test, y_test = load_images(state["dataset"], data_dir, "test", download)
     check_images(X_test, f"the {state['dataset']} test split")

@@ -16,13 +16,13 @@ import numpy as np
 
 from .. import nn, optim
 from ..data import DataLoader, TensorDataset
-from ..models import build_model
-from .callbacks import (CallbackList, DrawTrainingStep, LogLines, PlotCurves, ProgressBar, SaveCheckpoint,
-                        StopOnNonFiniteLoss)
+from ..models import loss_for
+from .callbacks import (CallbackList, ClipGradNorm, DrawTrainingStep, LogLines, PlotCurves, ProgressBar,
+                        SaveCheckpoint, StopOnNonFiniteLoss, WarmupCosine)
 from .checkpoints import (CHECKPOINT_NAME, checkpoint_state, empty_history, load_checkpoint, load_optimizer_state,
                           load_weights)
-from .config import ConfigError, TrainConfig, make_optimizer
-from .data import Splits, load_splits
+from .config import ConfigError, TrainConfig, make_optimizer, model_for
+from .data import Splits, load_splits, load_text_splits
 from .evaluation import evaluate
 
 PLOT_NAME = "curves.png"
@@ -30,7 +30,9 @@ GRAPH_NAME = "graph"
 
 
 class EpochMeter:
-    """Running loss and accuracy of one epoch, averaged over the samples seen so far."""
+    """Running loss and accuracy of one epoch, averaged over the samples seen so far. Logits hold the classes
+    on their last axis; a language model's (N, T, vocabulary) logits are T predictions per sample, and a sample
+    counts as the fraction of its T predictions that are right."""
 
     def __init__(self):
         self.loss_sum, self.correct, self.samples = 0.0, 0, 0
@@ -40,7 +42,8 @@ class EpochMeter:
         """Count one batch: its mean loss, and how many of its predictions match the labels."""
         n = len(labels.data)
         self.loss_sum += loss_value * n
-        self.correct += int((logits.data.argmax(axis=1) == labels.data).sum())
+        matches = int((logits.data.argmax(axis=-1) == labels.data).sum())
+        self.correct += matches * n / labels.data.size  # in samples: a language model makes T predictions each
         self.samples += n
 
     @property
@@ -95,6 +98,7 @@ class Run:
     logits: object = None  # the model's output on the batch
     loss: object = None  # the batch's loss (a 0-d Tensor) ...
     loss_value: float = math.nan  # ... and its value
+    grad_norm: float = math.nan  # the gradients' joint norm before clipping (set by ClipGradNorm)
     meter: EpochMeter = None  # the epoch's running loss and accuracy
     metrics: dict = dataclasses.field(default_factory=dict)  # the epoch's figures, at on_epoch_end
     stop: bool = False  # a callback sets it to end training after the current epoch
@@ -131,15 +135,13 @@ def fit(config, callbacks=(), log=None):
     config.validate()
     checkpoint = _resume_checkpoint(config)
     prepare_output_directory(config.out)
-    stats = None if checkpoint is None else (checkpoint["preprocessing"]["pixel_mean"],
-                                             checkpoint["preprocessing"]["pixel_std"])
-    splits = load_splits(config.dataset, config.data_dir, config.val_fraction, config.train_limit, stats,
-                         config.download)
+    splits = load_data(config, checkpoint)
 
     nn.init.manual_seed(config.seed)
-    model = build_model(config.model, config.dataset)
+    model = model_for(config, splits.vocabulary)
     base_lr = config.learning_rate()
-    optimizer = make_optimizer(config.optimizer, model.parameters(), base_lr, config.momentum, config.weight_decay)
+    optimizer = make_optimizer(config.optimizer, model.parameters(), base_lr, config.momentum, config.weight_decay,
+                               decay_matrices_only=config.model == "gpt")
     history, done = empty_history(), 0
     if checkpoint is not None:
         source = f"training checkpoint {os.fspath(config.resume)!r}"
@@ -148,7 +150,7 @@ def fit(config, callbacks=(), log=None):
         history, done = {key: list(checkpoint["history"][key]) for key in history}, checkpoint["epoch"]
     schedule = learning_rate_schedule(optimizer, config, base_lr, done)
 
-    run = Run(config, model, optimizer, nn.CrossEntropyLoss(), splits, history, done, base_lr,
+    run = Run(config, model, optimizer, loss_for(config.model), splits, history, done, base_lr,
               batch_size=config.batch_size)
     callbacks = CallbackList([StopOnNonFiniteLoss(), *callbacks, *_configured_callbacks(config, log, run)])
     # The loss guard reports NaN and Inf itself; NumPy's overflow warnings would only repeat it with source lines.
@@ -216,6 +218,16 @@ def train_epochs(run, callbacks, schedule=None):
 
 
 # ----- the pieces of a run -----------------------------------------------------------------------
+def load_data(config, checkpoint=None):
+    """The splits ``config`` trains on; a resumed run keeps its checkpoint's pixel statistics or vocabulary."""
+    preprocessing = {} if checkpoint is None else checkpoint["preprocessing"]
+    if config.dataset == "text":
+        return load_text_splits(config.text, config.block_size, config.train_limit, preprocessing.get("vocabulary"))
+    stats = (preprocessing["pixel_mean"], preprocessing["pixel_std"]) if preprocessing else None
+    return load_splits(config.dataset, config.data_dir, config.val_fraction, config.train_limit, stats,
+                       config.download)
+
+
 def _resume_checkpoint(config):
     """The checkpoint ``config.resume`` names, checked against the configuration; None without one."""
     if not config.resume:
@@ -258,12 +270,13 @@ def learning_rate_schedule(optimizer, config, base_lr, done):
 
 
 def seed_epoch(model, seed, epoch):
-    """Random state of one epoch, derived from (seed, epoch): the shuffle order and each Dropout's masks.
+    """Random state of one epoch, derived from (seed, epoch): the shuffle order and the masks of every module
+    that draws them (Dropout, the attention and recurrent layers' dropout: each holds a ``generator``).
 
     Deriving it afresh each epoch, rather than carrying generators along, is what makes a
     resumed run identical to an uninterrupted one."""
     for index, module in enumerate(model.modules()):
-        if isinstance(module, nn.Dropout):
+        if isinstance(getattr(module, "generator", None), np.random.Generator):
             module.generator = np.random.default_rng([seed, epoch, index])
     return np.random.default_rng([seed, epoch])
 
@@ -271,6 +284,10 @@ def seed_epoch(model, seed, epoch):
 def _configured_callbacks(config, log, run):
     """The callbacks ``config`` (and ``log``) ask for, in the order they run after the caller's."""
     callbacks = []
+    if config.clip is not None:
+        callbacks.append(ClipGradNorm(config.clip))
+    if config.schedule == "warmup-cosine":
+        callbacks.append(WarmupCosine(config.warmup))
     if config.progress:
         callbacks.append(ProgressBar())
     if log is not None:

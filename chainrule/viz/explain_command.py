@@ -1,6 +1,6 @@
 """``chainrule explain EXPRESSION --at NAME=VALUE ...``: the backward pass of a formula, told and drawn."""
 
-from ..models import MODEL_NAMES
+from ..models import IMAGE_MODELS
 from .arguments import accept_leading_minus, digits, one_line_warnings, values_at, whole_number
 from .drawing import GraphvizNotFoundError, draw, save
 from .explanation import explain
@@ -27,7 +27,7 @@ def add_parser(subparsers):
     parser.add_argument("--at", nargs="+", default=[], metavar="NAME=VALUE",
                         help="the value of every variable, e.g. --at w=2 x=-1 b=-3")
     parser.add_argument("--digits", type=digits, help="decimals shown (default 2; 4 with --model)")
-    parser.add_argument("--model", choices=MODEL_NAMES,
+    parser.add_argument("--model", choices=IMAGE_MODELS,
                         help="instead of a formula: one training step of this model on the bundled digits, told "
                              "layer by layer with its shapes and a few real numbers")
     parser.add_argument("--batch", type=whole_number(1, 256), default=8, metavar="N", help="with --model: images in the batch "

@@ -179,7 +179,11 @@ def _gate_step(step_number, node, digits, taken):
         sent = node.sent[position]
         inputs.append(InputGradient(letters[position], wire.name, wire.value, statement, substituted, local, sent,
                                     _arithmetic(local, node.upstream, sent, digits)))
-    upstream = _upstream_text(node.output.parts, node.upstream, digits)
+    if node.outputs is None:
+        upstream = _upstream_text(node.output.parts, node.upstream, digits)
+    else:  # one upstream gradient per output that got one
+        upstream = ", ".join(f"to output {k}: {_upstream_text(wire.parts, wire.grad, digits)}"
+                             for k, wire in enumerate(node.outputs) if wire is not None and wire.grad is not None)
     if len(inputs) == 1:
         text = f"{node.label}: {_local_text(inputs[0], scalar, digits)}; upstream {upstream}; {_sends_text(inputs[0])}"
     else:

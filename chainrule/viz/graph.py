@@ -55,10 +55,14 @@ class GateNode:
     gate: object
     label: str
     inputs: list
-    output: Wire
+    output: Wire  # the output the walk reached first (for a gate with several outputs)
     scope: tuple = ()  # the modules it was recorded in, below the root: ((name, class name or None), ...)
     upstream: xp.ndarray | None = None  # dL/d(output)
     sent: list = field(default_factory=list)  # the gradient sent to each input (None: none needed)
+    #: For a gate with several outputs (an LSTM's output and states): one Wire per output, in the gate's order,
+    #: None for an output nothing in the graph uses; their gradients (None where none came) in ``upstreams``.
+    outputs: list | None = None
+    upstreams: tuple | None = None
 
     @property
     def module_path(self):
@@ -173,15 +177,25 @@ def is_parameter(wire):
 def _walk_forward(output, where):
     """Wires (by id of their tensor) and gates, in left-to-right creation order; no recursion."""
     wires, gates, names = {}, [], {}
+    nodes = {}  # id(gate) -> its GateNode: a gate with several outputs is reached once per output
     stack = [(output, False)]
     while stack:
         tensor, inputs_done = stack.pop()
         if inputs_done:
             gate = tensor.gate
-            node = GateNode(index=len(gates), gate=gate, label=gate_label(gate),
-                            inputs=[wires[id(x)] for x in gate.inputs], output=_add_wire(wires, tensor),
-                            scope=module_scope(gate, names))
+            node = nodes.get(id(gate))
+            if node is not None:  # another output of a gate already walked
+                wire = _add_wire(wires, tensor)
+                wire.producer = node
+                node.outputs[_output_position(gate, tensor)] = wire
+                continue
+            node = nodes[id(gate)] = GateNode(index=len(gates), gate=gate, label=gate_label(gate),
+                                              inputs=[wires[id(x)] for x in gate.inputs],
+                                              output=_add_wire(wires, tensor), scope=module_scope(gate, names))
             node.output.producer = node
+            if gate.outputs is not None:
+                node.outputs = [None] * len(gate.outputs)
+                node.outputs[_output_position(gate, tensor)] = node.output
             for position, wire in enumerate(node.inputs):
                 wire.consumers.append((node, position))
             gates.append(node)
@@ -192,6 +206,9 @@ def _walk_forward(output, where):
         if gate is None:
             _add_wire(wires, tensor)
             continue
+        if id(gate) in nodes:  # a further output of a gate whose inputs are walked already
+            stack.append((tensor, True))
+            continue
         if gate.released or gate.inputs is None:
             raise ValueError(f"{where}: the graph behind this tensor was released by an earlier backward() "
                              f"(at its '{gate.name}' gate); call {where} before backward(), or pass "
@@ -201,6 +218,10 @@ def _walk_forward(output, where):
             if id(x) not in wires:
                 stack.append((x, False))
     return wires, gates
+
+
+def _output_position(gate, tensor):
+    return next(i for i, ref in enumerate(gate.outputs) if ref() is tensor)
 
 
 def _add_wire(wires, tensor):
@@ -228,27 +249,37 @@ def _root_gradient(output, gradient, where, required):
 
 def _walk_backward(result, root):
     """Run every gate's backward on arrays, consumers before producers, earliest-created first on ties."""
-    waiting = {}  # wire index -> uses not yet run
+    waiting = {}  # gate index -> uses of its outputs not yet run
     for wire in result.wires:
-        waiting[wire.index] = len(wire.consumers)
+        if wire.producer is not None:
+            waiting[wire.producer.index] = waiting.get(wire.producer.index, 0) + len(wire.consumers)
     result.output.parts.append(root)
     ready = [result.output.producer.index]
     order = []
     with no_grad():
         while ready:
             node = result.gates[heapq.heappop(ready)]
-            if node.output.parts:
+            outputs = node.outputs or [node.output]
+            if any(wire is not None and wire.parts for wire in outputs):
                 order.append(node)
-                node.upstream = node.output.grad = _sum(node.output.parts)
-                node.sent = _run_gate_backward(node, node.upstream)
-            else:  # no gradient reached this gate's output: it sends none, but its inputs stop waiting on it
+                for wire in outputs:
+                    if wire is not None and wire.parts:
+                        wire.grad = _sum(wire.parts)
+                node.upstream = node.output.grad
+                if node.outputs is None:
+                    node.sent = _run_gate_backward(node, node.upstream)
+                else:
+                    node.upstreams = tuple(None if w is None else w.grad for w in node.outputs)
+                    node.sent = _run_gate_backward(node, node.upstreams)
+            else:  # no gradient reached this gate's outputs: it sends none, but its inputs stop waiting on it
                 node.sent = [None] * len(node.inputs)
             for wire, sent in zip(node.inputs, node.sent):
                 if sent is not None:
                     wire.parts.append(sent)
-                waiting[wire.index] -= 1
-                if waiting[wire.index] == 0 and wire.producer is not None:
-                    heapq.heappush(ready, wire.producer.index)
+                if wire.producer is not None:
+                    waiting[wire.producer.index] -= 1
+                    if waiting[wire.producer.index] == 0:
+                        heapq.heappush(ready, wire.producer.index)
     for wire in result.wires:
         if wire.is_leaf and wire.parts:
             wire.grad = _sum(wire.parts)
@@ -256,10 +287,15 @@ def _walk_backward(result, root):
 
 
 def _run_gate_backward(node, upstream):
-    """The gate's own backward on arrays; gradients for inputs that need none are dropped, as the engine does."""
+    """The gate's own backward on arrays; gradients for inputs that need none are dropped, as the engine does.
+    A gate with several outputs gets a tuple of upstream gradients and one of outputs."""
     gate = node.gate
+    if node.outputs is None:
+        out = node.output.value
+    else:
+        out = tuple(_output_value(gate, i, wire) for i, wire in enumerate(node.outputs))
     with xp.errstate(all="ignore"):  # a non-finite gradient shows in the result; explain() warns in words
-        grads = gate.backward(upstream, node.output.value, *[w.value for w in node.inputs])
+        grads = gate.backward(upstream, out, *[w.value for w in node.inputs])
     if type(grads) is not tuple:
         grads = (grads,)
     sent = []
@@ -271,13 +307,20 @@ def _run_gate_backward(node, upstream):
     return sent
 
 
+def _output_value(gate, position, wire):
+    if wire is not None:
+        return wire.value
+    tensor = gate.outputs[position]()
+    return None if tensor is None else tensor.data
+
+
 def local_derivatives(node):
     """For a gate on one-element tensors: d(output)/d(input) for each input, by running backward with 1.
 
     Returns None where the gate is not elementwise on single numbers (then "local
     derivative" is a matrix, not a number) or where its backward does not run on a 1.
     """
-    if node.output.value.size != 1 or any(w.value.size != 1 for w in node.inputs):
+    if node.outputs is not None or node.output.value.size != 1 or any(w.value.size != 1 for w in node.inputs):
         return None
     try:
         with no_grad(), xp.errstate(all="ignore"):

@@ -68,11 +68,11 @@ def training_step(model="mlp", batch=8, seed=0):
     """
     from .. import nn
     from ..data import load_digits
-    from ..models import MODEL_NAMES, build_model
+    from ..models import IMAGE_MODELS, build_model
     from ..tensor import tensor
 
-    if model not in MODEL_NAMES:
-        raise ValueError(f"the model must be one of {', '.join(MODEL_NAMES)}, got {model!r}")
+    if model not in IMAGE_MODELS:
+        raise ValueError(f"the model must be one of {', '.join(IMAGE_MODELS)}, got {model!r}")
     if isinstance(batch, bool) or not isinstance(batch, int) or not 1 <= batch <= 256:
         raise ValueError(f"the batch must be a whole number from 1 to 256, got {batch!r}")
     nn.init.manual_seed(seed)

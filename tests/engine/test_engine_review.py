@@ -201,6 +201,10 @@ def _workload():
     s = s + kept + (logits.abs() + 1).log()
     emb = nn.Embedding(4, 5, dtype=np.float64)
     s = s + emb(np.array([0, 2]))
+    sequence = logits[:, :4].reshape(2, 1, 4)  # (L, N, E): attention heads, and each recurrence
+    s = s + nn.MultiheadAttention(4, 2, dtype=np.float64)(sequence, sequence, sequence)[0].sum()
+    for layer in (nn.LSTM(4, 3, dtype=np.float64), nn.GRU(4, 3, dtype=np.float64), nn.RNN(4, 3, dtype=np.float64)):
+        s = s + layer(sequence)[0].sum()
     # The window and resampling gates: transposed conv, copy padding, interpolation, pooling with indices.
     up = nn.functional.conv_transpose2d(x, np.random.default_rng(1).normal(size=(3, 2, 3, 3)), stride=2)
     up = nn.functional.interpolate(nn.functional.pad(up, (1, 1, 1, 1), mode="reflect"), scale_factor=1.5,

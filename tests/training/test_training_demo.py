@@ -16,6 +16,12 @@ def test_demo_prints_the_examples_then_trains(tmp_path, capsys):
     assert str(tmp_path / "demo" / "checkpoint.safetensors") in out
     assert (tmp_path / "demo" / "checkpoint.safetensors").exists()
     assert (tmp_path / "demo" / "curves.png").exists()
+    assert re.search(r"4\. a tiny GPT trained for 50 steps .*\n.*training the text gpt", out)
+    assert re.search(r"test loss \d\.\d\d bits per character after [\d.]+ s \(uniform guessing: \d\.\d\d\)", out)
+    lines = re.findall(r"^  \| (.*)$", out, re.MULTILINE)
+    assert [line[:len(prompt)] for line, prompt in zip(lines, demo.GPT_PROMPTS)] == list(demo.GPT_PROMPTS)
+    assert all(len(line) == len(prompt) + 60 for line, prompt in zip(lines, demo.GPT_PROMPTS))
+    assert (tmp_path / "demo" / "gpt" / "checkpoint.safetensors").exists()
 
 
 def test_demo_with_an_out_that_is_a_file_says_so(tmp_path, capsys):

@@ -1,13 +1,14 @@
-"""Gradient clipping: keep one bad batch from throwing the weights far away.
+"""``nn.utils``: gradient clipping (here) and, in ``nn.utils.rnn``, batches of sequences of unequal length.
 
-Both functions replace ``p.grad`` with a new, clipped array rather than writing into
+Gradient clipping keeps one bad batch from throwing the weights far away. Both functions replace ``p.grad`` with a new, clipped array rather than writing into
 it, because a gradient array may be shared (with another parameter, or the user).
 """
 
 import math
 
-from .. import checks
-from ..backend import xp
+from ... import checks
+from ...backend import xp
+from . import rnn  # noqa: F401  (nn.utils.rnn, as in PyTorch)
 
 
 def _with_grads(parameters):
