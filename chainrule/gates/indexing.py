@@ -322,8 +322,8 @@ def _cut(x, shape):
 # ----- user-facing functions -------------------------------------------------------
 @operation("gather")
 def gather(input: TensorLike, dim: int, index: TensorLike, *, sparse_grad: bool = False) -> Tensor:
-    """Values of ``input`` along ``dim`` at ``index`` (out[i][j] = input[index[i][j]][j] for dim 0); the result
-    has index's shape. The gradient adds up where an index repeats."""
+    """Values of ``input`` along ``dim`` at ``index`` (``out[i][j] = input[index[i][j]][j]`` for dim 0); the
+    result has index's shape. The gradient adds up where an index repeats."""
     index_argument = index
     x, dim, index, _ = _along(input, dim, index, "gather")
     cut = list(index.shape)
@@ -333,8 +333,8 @@ def gather(input: TensorLike, dim: int, index: TensorLike, *, sparse_grad: bool 
 
 @operation("scatter_add")
 def scatter_add(input: TensorLike, dim: int, index: TensorLike, src: TensorLike) -> Tensor:
-    """``input`` with ``src`` added at ``index`` along ``dim`` (the inverse of gather: out[index[i][j]][j] +=
-    src[i][j] for dim 0); repeated indices add up."""
+    """``input`` with ``src`` added at ``index`` along ``dim`` (the inverse of gather:
+    ``out[index[i][j]][j] += src[i][j]`` for dim 0); repeated indices add up."""
     x, dim, index, src = _along(input, dim, index, "scatter_add", src)
     return _shaped(ScatterAddInto.apply(x, src, dim=dim, index=index), xp.shape(data(input)))
 
