@@ -65,6 +65,7 @@ class InPlace:
 
     latest = 0
     stamps = {}
+    lock = threading.Lock()  # two threads stamping at once must not leave ``latest`` at the older reading
 
     @classmethod
     def record(cls, array):
@@ -80,8 +81,9 @@ class InPlace:
                 reference = weakref.ref(memory, lambda _, key=key: cls.stamps.pop(key, None))
             except TypeError:  # a buffer without weak references (bytes): hold it, so its id stays its own
                 reference = _Held(memory)
-        cls.stamps[key] = (reference, stamp)
-        cls.latest = stamp
+        with cls.lock:
+            cls.stamps[key] = (reference, stamp)
+            cls.latest = max(cls.latest, stamp)
         return stamp
 
     @classmethod
