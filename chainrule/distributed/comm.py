@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import time
 
 import numpy as np
 
@@ -67,7 +68,7 @@ class World:
         # match a user's MPI calls on COMM_WORLD.
         self.comm = world.Dup()
         self.watch = watchdog.Watchdog(world.Dup(), self.rank, self.size, stall_warning, stall_timeout,
-                                       world.Abort)
+                                       abort_after_report)
         self.sequence = 0  # collectives done so far: every rank must agree on it
         self.header = np.zeros(len(HEADER_FIELDS), dtype=np.int64)
         self.headers = np.zeros((self.size, len(HEADER_FIELDS)), dtype=np.int64)
@@ -138,7 +139,7 @@ def _abort_on_uncaught_exception(kind, value, traceback):
     world = _world
     logger.critical("chainrule.distributed: rank %d of %d stopped with an uncaught %s; aborting the MPI job",
                     world.rank, world.size, kind.__name__)
-    world.MPI.COMM_WORLD.Abort(1)
+    abort_after_report(1)
 
 
 def end_together() -> None:
@@ -152,6 +153,18 @@ def end_together() -> None:
 def abort(code: int = 1) -> None:
     """End every rank of the job now, with exit status ``code``."""
     world().MPI.COMM_WORLD.Abort(code)
+
+
+#: How long a rank that reports why it aborts waits before the abort: MPICH forwards each rank's output to
+#: mpiexec asynchronously, and an abort right after a message can drop it (seen in about 1 run in 5).
+REPORT_GRACE_S = 0.5
+
+
+def abort_after_report(code: int = 1) -> None:
+    """``abort``, after giving the message just logged time to reach mpiexec."""
+    sys.stderr.flush()
+    time.sleep(REPORT_GRACE_S)
+    abort(code)
 
 
 def is_initialized() -> bool:

@@ -6,8 +6,6 @@ both types have (``sum``, ``reshape``) work on either as they are; the
 few NumPy functions a backward needs are wrapped here to pick the right one.
 """
 
-from typing import NamedTuple
-
 from .. import backend
 from ..backend import xp
 from ..scope import running
@@ -127,23 +125,6 @@ def zeros_like(x):
     if isinstance(x, Tensor):
         return Tensor(xp.zeros_like(x.data))
     return xp.zeros_like(x)
-
-
-def operands(input, other):
-    """Two operands of a binary operation as Tensors, promoted as PyTorch promotes them: a Python number takes
-    the tensor's dtype (``float32_tensor % 2`` stays float32) unless it is a float meeting an integer or
-    boolean tensor, which then becomes the default float."""
-    if is_number(input) and not is_number(other):
-        other, input = operands(other, input)
-        return input, other
-    x = as_tensor(input)
-    if is_number(other):
-        if isinstance(plain_number(other), float) and x.data.dtype.kind in "biu":
-            x = Tensor(x.data.astype(DEFAULT_FLOAT))
-        elif x.data.dtype.kind == "b":
-            x = Tensor(x.data.astype(xp.int64))
-        return x, Tensor(xp.asarray(other, dtype=x.data.dtype))
-    return x, as_tensor(other)
 
 
 def as_tensor(x, like=None):

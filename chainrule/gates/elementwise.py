@@ -12,7 +12,7 @@ from ..autograd import Gate
 from ..backend import xp
 from ..tensor import Tensor
 from . import common
-from ..types import DType, Number, TensorLike
+from ..types import DType, TensorLike
 from .common import (as_tensor, data, float_like, floating, operands, operation, plain_number, stable_sigmoid,
                      stable_softplus, sum_to)
 

@@ -242,8 +242,7 @@ def min(input: TensorLike, dim: int | Tensor | None = None, keepdim: bool = Fals
 
 
 def _extreme(input, dim, keepdim, axis, keepdims, where):
-    from .elementwise import maximum, minimum
-    from .indexing import select
+    from .indexing import select  # indexing builds on this module
 
     if isinstance(dim, (Tensor, xp.ndarray)):
         return (maximum if where == "max" else minimum)(input, dim)
@@ -262,20 +261,6 @@ def _extreme(input, dim, keepdim, axis, keepdims, where):
         raise ValueError(f"{where}: dim {dim} of shape {x.shape} is empty, so it has no {where}imum")
     index = (xp.argmax if where == "max" else xp.argmin)(x.data, axis=d[0], keepdims=True)
     return select(x, d[0], index, keepdim)
-
-
-@operation("amax")
-def amax(input: TensorLike, dim: Dims = None, keepdim: bool = False, *, axis: Dims = None,
-         keepdims: bool | None = None) -> Tensor:
-    """Largest element over ``dim`` (an int, a tuple, or None for all), values only; ties share the gradient."""
-    return _reduce(Max, input, dim, keepdim, axis, keepdims, "amax")
-
-
-@operation("amin")
-def amin(input: TensorLike, dim: Dims = None, keepdim: bool = False, *, axis: Dims = None,
-         keepdims: bool | None = None) -> Tensor:
-    """Smallest element over ``dim`` (an int, a tuple, or None for all), values only; ties share the gradient."""
-    return _reduce(Min, input, dim, keepdim, axis, keepdims, "amin")
 
 
 @operation("logsumexp")

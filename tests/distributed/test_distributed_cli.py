@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from chainrule import cli, io
+from chainrule import cli
 from chainrule.training import load_checkpoint
 
 from .conftest import end_session, rank_environment, worker_command

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule import cli, nn
+from chainrule import cli
 from chainrule.data import Vocabulary, default_corpus, windows
 from chainrule.models import GPT, build_model, sample_token
 from chainrule.sample_command import generate_text
