@@ -161,8 +161,7 @@ REPORT_GRACE_S = 0.5
 
 
 def abort_after_report(code: int = 1) -> None:
-    """``abort``, after giving the message just logged time to reach mpiexec."""
-    sys.stderr.flush()
+    """``abort``, after giving the message just logged (logging flushes it) time to reach mpiexec."""
     time.sleep(REPORT_GRACE_S)
     abort(code)
 
