@@ -15,11 +15,19 @@ import chainrule as cr
 
 installed = Path(cr.__file__).resolve()
 assert "site-packages" in installed.parts, f"chainrule was imported from {installed}, not from the installed wheel"
-assert cr.__version__ == importlib.metadata.version("chainrule"), (cr.__version__, importlib.metadata.version("chainrule"))
+assert cr.__version__ == importlib.metadata.version("chainrule"), (
+    cr.__version__,
+    importlib.metadata.version("chainrule"),
+)
 
 # The package data (pyproject.toml's [tool.setuptools.package-data]), each file opened as the library opens it.
-for package, name in [("chainrule.viz", "stepper.html"), ("chainrule.viz", "practice.html"),
-                      ("chainrule.data", "digits.npz"), ("chainrule", "py.typed"), ("chainrule", "tensor.pyi")]:
+for package, name in [
+    ("chainrule.viz", "stepper.html"),
+    ("chainrule.viz", "practice.html"),
+    ("chainrule.data", "digits.npz"),
+    ("chainrule", "py.typed"),
+    ("chainrule", "tensor.pyi"),
+]:
     assert importlib.resources.files(package).joinpath(name).is_file(), f"{package}: {name} is missing from the wheel"
 template = importlib.resources.files("chainrule.viz").joinpath("stepper.html").read_text(encoding="utf-8")
 assert "{{DATA}}" in template and "{{SVG}}" in template

@@ -32,17 +32,29 @@ DEFAULT_MNIST = os.path.join(os.path.dirname(ROOT), "shared", "data", "mnist")
 
 #: name -> (bar, training settings). The bar is the test accuracy the run must reach.
 RUNS = {
-    "digits-mlp": (0.97, dict(model="mlp", dataset="digits", epochs=30, batch_size=32, optimizer="adam",
-                              lr=1e-3, schedule="cosine")),
-    "digits-cnn": (0.98, dict(model="cnn", dataset="digits", epochs=15, batch_size=32, optimizer="adam",
-                              lr=3e-3, schedule="cosine")),
-    "mnist-mlp": (0.98, dict(model="mlp", dataset="mnist", epochs=12, batch_size=128, optimizer="adam",
-                             lr=1e-3, schedule="cosine")),
-    "mnist-cnn": (0.99, dict(model="cnn", dataset="mnist", epochs=4, batch_size=64, optimizer="adam",
-                             lr=2e-3, schedule="cosine")),
+    "digits-mlp": (
+        0.97,
+        dict(model="mlp", dataset="digits", epochs=30, batch_size=32, optimizer="adam", lr=1e-3, schedule="cosine"),
+    ),
+    "digits-cnn": (
+        0.98,
+        dict(model="cnn", dataset="digits", epochs=15, batch_size=32, optimizer="adam", lr=3e-3, schedule="cosine"),
+    ),
+    "mnist-mlp": (
+        0.98,
+        dict(model="mlp", dataset="mnist", epochs=12, batch_size=128, optimizer="adam", lr=1e-3, schedule="cosine"),
+    ),
+    "mnist-cnn": (
+        0.99,
+        dict(model="cnn", dataset="mnist", epochs=4, batch_size=64, optimizer="adam", lr=2e-3, schedule="cosine"),
+    ),
     # Each digit read row by row: an LSTM of 64 hidden units over the 8 rows (chainrule train --model lstm).
-    "digits-rows-lstm": (0.95, dict(model="lstm", dataset="digits-rows", epochs=20, batch_size=64,
-                                    optimizer="adam", lr=1e-2, schedule="cosine")),
+    "digits-rows-lstm": (
+        0.95,
+        dict(
+            model="lstm", dataset="digits-rows", epochs=20, batch_size=64, optimizer="adam", lr=1e-2, schedule="cosine"
+        ),
+    ),
 }
 
 
@@ -51,8 +63,9 @@ def run_one(name, data_dir, seed):
     from chainrule.training import TrainConfig, fit
 
     bar, settings = RUNS[name]
-    config = TrainConfig(**settings, data_dir=data_dir if settings["dataset"] == "mnist" else None, seed=seed,
-                         progress=False, plot=False)
+    config = TrainConfig(
+        **settings, data_dir=data_dir if settings["dataset"] == "mnist" else None, seed=seed, progress=False, plot=False
+    )
     with tempfile.TemporaryDirectory() as out:
         config.out = out
         start = time.perf_counter()
@@ -79,9 +92,11 @@ def run_one(name, data_dir, seed):
     os.makedirs(FIGURES_DIR, exist_ok=True)
     with open(os.path.join(FIGURES_DIR, f"{name}.json"), "w") as file:
         json.dump(figures, file, indent=2)
-    print(f"[{name}] test accuracy {result.test_accuracy:.2%} (bar {bar:.0%}): "
-          f"{'PASS' if figures['passed'] else 'FAIL'}; {result.seconds:.0f} s training, {wall:.0f} s in all",
-          flush=True)
+    print(
+        f"[{name}] test accuracy {result.test_accuracy:.2%} (bar {bar:.0%}): "
+        f"{'PASS' if figures['passed'] else 'FAIL'}; {result.seconds:.0f} s training, {wall:.0f} s in all",
+        flush=True,
+    )
     return figures
 
 
@@ -121,18 +136,22 @@ def write_report():
     ]
     for row in rows:
         s = row["settings"]
-        settings = (f"{s['optimizer']} lr {s['lr']:g} ({s['schedule']}), batch {s['batch_size']}, seed {s['seed']}")
+        settings = f"{s['optimizer']} lr {s['lr']:g} ({s['schedule']}), batch {s['batch_size']}, seed {s['seed']}"
         verdict = "pass" if row["passed"] else "**FAIL**"
         fastest = f"{row['fastest_epoch_s']:.2f} s" if "fastest_epoch_s" in row else "-"
-        lines.append(f"| {row['name']} | {row['test_accuracy']:.2%} | {row['bar']:.0%} ({verdict}) | {row['epochs']} | "
-                     f"{row['train_seconds']:.0f} s | {fastest} | {row['samples_per_s']:,.0f} samples/s | "
-                     f"{settings} |")
+        lines.append(
+            f"| {row['name']} | {row['test_accuracy']:.2%} | {row['bar']:.0%} ({verdict}) | {row['epochs']} | "
+            f"{row['train_seconds']:.0f} s | {fastest} | {row['samples_per_s']:,.0f} samples/s | "
+            f"{settings} |"
+        )
     if rows:
         lines += ["", "Machines (training time depends on the load of other processes sharing them):", ""]
         for row in rows:
             m = row["machine"]
-            lines.append(f"- {row['name']}: {row['date']}, {m['cpu']}, {m['usable_cores']} usable cores, "
-                         f"Python {m['python']}, NumPy {m['numpy']}; `{row['command']}`")
+            lines.append(
+                f"- {row['name']}: {row['date']}, {m['cpu']}, {m['usable_cores']} usable cores, "
+                f"Python {m['python']}, NumPy {m['numpy']}; `{row['command']}`"
+            )
     os.makedirs(RESULTS_DIR, exist_ok=True)
     with open(REPORT, "w") as file:
         file.write("\n".join(lines) + "\n")

@@ -39,15 +39,27 @@ def activations(F):
     return {
         "relu": (lambda t: t.relu(), F.relu, lambda x, g: (np.maximum(x, 0), g * (x > 0))),
         "tanh": (lambda t: t.tanh(), F.tanh, lambda x, g: (np.tanh(x), g * (1 - np.tanh(x) ** 2))),
-        "sigmoid": (lambda t: t.sigmoid(), F.sigmoid,
-                    lambda x, g: (numpy_sigmoid(x), g * numpy_sigmoid(x) * (1 - numpy_sigmoid(x)))),
-        "leaky_relu 0.01": (lambda t: t.leaky_relu(0.01), lambda t: F.leaky_relu(t, 0.01),
-                            lambda x, g: (np.where(x > 0, x, 0.01 * x), g * np.where(x > 0, 1, 0.01))),
-        "elu": (lambda t: t.elu(), F.elu,
-                lambda x, g: (np.where(x > 0, x, np.expm1(x)), g * np.where(x > 0, 1, np.exp(x)))),
+        "sigmoid": (
+            lambda t: t.sigmoid(),
+            F.sigmoid,
+            lambda x, g: (numpy_sigmoid(x), g * numpy_sigmoid(x) * (1 - numpy_sigmoid(x))),
+        ),
+        "leaky_relu 0.01": (
+            lambda t: t.leaky_relu(0.01),
+            lambda t: F.leaky_relu(t, 0.01),
+            lambda x, g: (np.where(x > 0, x, 0.01 * x), g * np.where(x > 0, 1, 0.01)),
+        ),
+        "elu": (
+            lambda t: t.elu(),
+            F.elu,
+            lambda x, g: (np.where(x > 0, x, np.expm1(x)), g * np.where(x > 0, 1, np.exp(x))),
+        ),
         "softplus": (lambda t: t.softplus(), F.softplus, lambda x, g: (np.logaddexp(0, x), g * numpy_sigmoid(x))),
-        "gelu (tanh form)": (lambda t: t.gelu(approximate="tanh"), lambda t: F.gelu(t, approximate="tanh"),
-                             numpy_gelu_tanh),
+        "gelu (tanh form)": (
+            lambda t: t.gelu(approximate="tanh"),
+            lambda t: F.gelu(t, approximate="tanh"),
+            numpy_gelu_tanh,
+        ),
     }
 
 
@@ -58,6 +70,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     tune_process()  # the settings the command line trains under
     import chainrule
+
     torch = import_torch()
     rng = np.random.default_rng(0)
     x = rng.standard_normal(args.shape, dtype=np.float32) * 3
@@ -65,10 +78,14 @@ def main(argv=None):
     ours = chainrule.tensor(x, requires_grad=True)
     theirs = torch.from_numpy(x.copy()).requires_grad_()
     torch_upstream = torch.from_numpy(upstream)
-    lines = [summary_line(describe("python -m benchmarks.activations", [])), "",
-             f"forward+backward on a {tuple(args.shape)} float32 array: median ms",
-             f"{'':18s}{'chainrule':>10}{'PyTorch':>10}{'NumPy':>10}{'vs PyTorch':>12}{'vs NumPy':>10}"]
+    lines = [
+        summary_line(describe("python -m benchmarks.activations", [])),
+        "",
+        f"forward+backward on a {tuple(args.shape)} float32 array: median ms",
+        f"{'':18s}{'chainrule':>10}{'PyTorch':>10}{'NumPy':>10}{'vs PyTorch':>12}{'vs NumPy':>10}",
+    ]
     for name, (chainrule_call, torch_call, numpy_call) in activations(torch.nn.functional).items():
+
         def run_chainrule():
             ours.grad = None
             chainrule_call(ours).backward(gradient=upstream)
@@ -77,10 +94,14 @@ def main(argv=None):
             theirs.grad = None
             torch_call(theirs).backward(torch_upstream)
 
-        times = [median_us(run, args.repeats, number=5) / 1e3
-                 for run in (run_chainrule, run_torch, lambda: numpy_call(x, upstream))]
-        lines.append(f"{name:18s}{times[0]:10.2f}{times[1]:10.2f}{times[2]:10.2f}"
-                     f"{times[0] / times[1]:12.2f}{times[0] / times[2]:10.2f}")
+        times = [
+            median_us(run, args.repeats, number=5) / 1e3
+            for run in (run_chainrule, run_torch, lambda: numpy_call(x, upstream))
+        ]
+        lines.append(
+            f"{name:18s}{times[0]:10.2f}{times[1]:10.2f}{times[2]:10.2f}"
+            f"{times[0] / times[1]:12.2f}{times[0] / times[2]:10.2f}"
+        )
     write_text_result("activations.txt", "\n".join(lines))
 
 

@@ -45,8 +45,13 @@ def overlapping_ddp_class():
                 if not force and self.ready[index] < len(bucket.params):
                     break
                 if index == 0:
-                    comm.agree("gradients", sum(b.buffer.size for b in self.buckets), bucket.buffer.dtype,
-                               len(self.buckets), self.forwards)
+                    comm.agree(
+                        "gradients",
+                        sum(b.buffer.size for b in self.buckets),
+                        bucket.buffer.dtype,
+                        len(self.buckets),
+                        self.forwards,
+                    )
                 bucket.pack()
                 self.requests.append(self.world.comm.Iallreduce(MPI.IN_PLACE, bucket.buffer, MPI.SUM))
 
@@ -113,11 +118,22 @@ def main():
     rows = []
     for batch in (64, 512):
         results = {}
-        for round_ in range(3):  # the variants take turns, so a burst of load hits them alike
+        for _round in range(3):  # the variants take turns, so a burst of load hits them alike
             for variant in ("one bucket", "buckets", "overlap"):
-                command = [launch.find_mpiexec(), "-n", "2", sys.executable, "-m", "mpi4py", "-m",
-                           "benchmarks.ddp_overlap", "--worker", variant.split()[-1] if variant != "one bucket"
-                           else "one", str(batch), "40"]
+                command = [
+                    launch.find_mpiexec(),
+                    "-n",
+                    "2",
+                    sys.executable,
+                    "-m",
+                    "mpi4py",
+                    "-m",
+                    "benchmarks.ddp_overlap",
+                    "--worker",
+                    variant.split()[-1] if variant != "one bucket" else "one",
+                    str(batch),
+                    "40",
+                ]
                 done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=ROOT, timeout=600)
                 line = [x for x in done.stdout.splitlines() if x.startswith("RESULT ")]
                 if not line:
@@ -126,14 +142,21 @@ def main():
                 results.setdefault(variant, []).append(result)
         for variant, runs in results.items():
             step = float(np.median([r["step"] for r in runs]))
-            rows.append(f"  per-rank batch {batch:>4}  {variant:<11} {runs[0]['buckets']} bucket(s)  "
-                        f"{step * 1e3:7.2f} ms a step")
+            rows.append(
+                f"  per-rank batch {batch:>4}  {variant:<11} {runs[0]['buckets']} bucket(s)  "
+                f"{step * 1e3:7.2f} ms a step"
+            )
     from .machine import describe
 
     machine = describe("python -m benchmarks.ddp_overlap", [])
-    text = "\n".join([f"DDP overlap experiment: MLP 784-512-256-10, 2 ranks, one BLAS thread each, median of 3 jobs "
-                      f"x 40 steps (slowest rank); {machine['cpu']}, {machine['cores']} cores, load "
-                      f"{machine['load_average_at_start']}, {machine['date']}", *rows])
+    text = "\n".join(
+        [
+            f"DDP overlap experiment: MLP 784-512-256-10, 2 ranks, one BLAS thread each, median of 3 jobs "
+            f"x 40 steps (slowest rank); {machine['cpu']}, {machine['cores']} cores, load "
+            f"{machine['load_average_at_start']}, {machine['date']}",
+            *rows,
+        ]
+    )
     write_text_result("ddp_overlap.txt", text)
 
 

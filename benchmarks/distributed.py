@@ -36,8 +36,11 @@ ALLREDUCE_SIZES = (1, 1_000, 8_000, 62_000, 535_000, 5_000_000)  # float32 eleme
 HEADLINE_SIZES = (62_000, 535_000, 5_000_000)
 MODELS = {  # name -> (layers, input shape, parameters)
     "mlp": ("784-512-256-10 ReLU MLP", (784,), 784 * 512 + 512 + 512 * 256 + 256 + 256 * 10 + 10),
-    "cnn": ("LeNet-style CNN (conv 1-16, conv 16-32, linear 1568-10)", (1, 28, 28),
-            16 * 9 + 16 + 32 * 16 * 9 + 32 + 1568 * 10 + 10),
+    "cnn": (
+        "LeNet-style CNN (conv 1-16, conv 16-32, linear 1568-10)",
+        (1, 28, 28),
+        16 * 9 + 16 + 32 * 16 * 9 + 32 + 1568 * 10 + 10,
+    ),
 }
 STEPS = (("mlp", 128), ("mlp", 1024), ("cnn", 64))  # (model, global batch) measured at each job size
 COMPUTE_BATCHES = {"mlp": (16, 32, 64, 128, 256, 512), "cnn": (8, 16, 32, 64, 128)}
@@ -69,7 +72,7 @@ def worker_allreduce(quick):
         buffer = np.random.default_rng(0).standard_normal(size).astype(np.float32)
         repeats = 10 if quick else (100 if size <= 62_000 else 30)
         times = []
-        for i in range(3 + repeats):
+        for _ in range(3 + repeats):
             comm.Barrier()
             start = time.perf_counter()
             comm.Allreduce(MPI.IN_PLACE, buffer, MPI.SUM)
@@ -77,7 +80,7 @@ def worker_allreduce(quick):
         result[str(size)] = float(np.median(_slowest(comm, times[3:])))
     times = []
     one = np.zeros(1, dtype=np.float32)
-    for i in range(3 + (10 if quick else 100)):
+    for _ in range(3 + (10 if quick else 100)):
         comm.Barrier()
         start = time.perf_counter()
         dist.all_reduce(one)
@@ -91,8 +94,16 @@ def build(name):
     nn.init.manual_seed(0)
     if name == "mlp":
         return nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 256), nn.ReLU(), nn.Linear(256, 10))
-    return nn.Sequential(nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(16, 32, 3, padding=1),
-                         nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(1568, 10))
+    return nn.Sequential(
+        nn.Conv2d(1, 16, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(16, 32, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(1568, 10),
+    )
 
 
 def worker_step(name, batch, quick):
@@ -114,7 +125,7 @@ def worker_step(name, batch, quick):
     steps, compute, compute_cpu, reduce = [], [], [], []
     repeats = 8 if quick else 30
     comm.Barrier()
-    for i in range(3 + repeats):
+    for _ in range(3 + repeats):
         start, start_cpu = time.perf_counter(), time.thread_time()
         optimizer.zero_grad()
         nn.functional.cross_entropy(model(x), y).backward()
@@ -127,9 +138,10 @@ def worker_step(name, batch, quick):
         compute.append((backward_done - start) + (end - reduced))
         compute_cpu.append((backward_cpu - start_cpu) + (end_cpu - reduced_cpu))
         reduce.append(reduced - backward_done)
-    return {key: float(np.median(_slowest(comm, values[3:])))
-            for key, values in (("step", steps), ("compute", compute), ("compute_cpu", compute_cpu),
-                                ("reduce", reduce))}
+    return {
+        key: float(np.median(_slowest(comm, values[3:])))
+        for key, values in (("step", steps), ("compute", compute), ("compute_cpu", compute_cpu), ("reduce", reduce))
+    }
 
 
 def worker(arguments):
@@ -149,15 +161,26 @@ def worker(arguments):
 def job(nproc, *arguments, quick=False):
     from chainrule.distributed import launch
 
-    command = [launch.find_mpiexec(), "-n", str(nproc), sys.executable, "-m", "mpi4py", "-m",
-               "benchmarks.distributed", "--worker", *map(str, arguments), *(["--quick"] if quick else [])]
+    command = [
+        launch.find_mpiexec(),
+        "-n",
+        str(nproc),
+        sys.executable,
+        "-m",
+        "mpi4py",
+        "-m",
+        "benchmarks.distributed",
+        "--worker",
+        *map(str, arguments),
+        *(["--quick"] if quick else []),
+    ]
     env = launch.environment(os.environ)  # one BLAS thread per rank, as chainrule train --nproc gives
     env["PYTHONPATH"] = ROOT
     done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=1800, cwd=ROOT)
     lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
     if done.returncode or not lines:
         raise RuntimeError(f"{' '.join(command)} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
-    return json.loads(lines[-1][len("RESULT "):])
+    return json.loads(lines[-1][len("RESULT ") :])
 
 
 def fit_line(xs, ys):
@@ -209,28 +232,48 @@ def model_fit(results):
 def report(results, machine):
     fits, compute = model_fit(results)
     ranks, cores = results["ranks"], results["cores"]
-    lines = ["# Data-parallel training: measured and predicted", "",
-             f"`python -m benchmarks.distributed` on {machine['cpu']} ({cores} usable cores), "
-             f"{machine['date']}, load average at start {machine['load_average_at_start']}. MPICH "
-             "(the `mpich` wheel) over shared memory; one BLAS thread per rank. Each time is the median over "
-             "repeats of the slowest rank's time."
-             + (f" **{max(ranks)} ranks on {cores} cores time-share the cores: those rows measure oversubscription, "
-                f"not scaling.**" if max(ranks) > cores else ""), ""]
+    lines = [
+        "# Data-parallel training: measured and predicted",
+        "",
+        f"`python -m benchmarks.distributed` on {machine['cpu']} ({cores} usable cores), "
+        f"{machine['date']}, load average at start {machine['load_average_at_start']}. MPICH "
+        "(the `mpich` wheel) over shared memory; one BLAS thread per rank. Each time is the median over "
+        "repeats of the slowest rank's time."
+        + (
+            f" **{max(ranks)} ranks on {cores} cores time-share the cores: those rows measure oversubscription, "
+            f"not scaling.**"
+            if max(ranks) > cores
+            else ""
+        ),
+        "",
+    ]
 
-    lines += ["## Allreduce (float32, in place, SUM)", "", "| elements | MB | " +
-              " | ".join(f"{n} ranks" for n in ranks if n > 1) + " |", "|---:|---:|" + "---:|" * (len(ranks) - 1)]
+    lines += [
+        "## Allreduce (float32, in place, SUM)",
+        "",
+        "| elements | MB | " + " | ".join(f"{n} ranks" for n in ranks if n > 1) + " |",
+        "|---:|---:|" + "---:|" * (len(ranks) - 1),
+    ]
     for size in ALLREDUCE_SIZES:
         row = [f"{results['allreduce'][str(n)]['allreduce'][str(size)] * 1e3:.3f} ms" for n in ranks if n > 1]
         mark = "**" if size in HEADLINE_SIZES else ""
         lines.append(f"| {mark}{size:,}{mark} | {4 * size / 1e6:.3f} | " + " | ".join(row) + " |")
-    checked = [f"{n} ranks {results['allreduce'][str(n)]['checked_all_reduce_1'] * 1e6:.0f} us"
-               for n in ranks if n > 1]
-    lines += ["", "chainrule's own `all_reduce` of one element (a header exchange, then the Allreduce): "
-              + ", ".join(checked) + ".", ""]
+    checked = [f"{n} ranks {results['allreduce'][str(n)]['checked_all_reduce_1'] * 1e6:.0f} us" for n in ranks if n > 1]
+    lines += [
+        "",
+        "chainrule's own `all_reduce` of one element (a header exchange, then the Allreduce): "
+        + ", ".join(checked)
+        + ".",
+        "",
+    ]
 
-    lines += ["## Training steps (SGD, float32), strong scaling at a fixed global batch", "",
-              "| model | global batch | ranks | per-rank batch | step | compute | compute, CPU time | gradient "
-              "reduction | samples/s | efficiency |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines += [
+        "## Training steps (SGD, float32), strong scaling at a fixed global batch",
+        "",
+        "| model | global batch | ranks | per-rank batch | step | compute | compute, CPU time | gradient "
+        "reduction | samples/s | efficiency |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for name, batch in STEPS:
         one = results["steps"].get(f"{name} {batch} 1")
         for n in ranks:
@@ -238,38 +281,66 @@ def report(results, machine):
             if measured is None:
                 continue
             efficiency = one["step"] / (n * measured["step"]) if one else math.nan
-            lines.append(f"| {name} | {batch} | {n}{' (oversubscribed)' if n > cores else ''} | {batch // n} | "
-                         f"{measured['step'] * 1e3:.2f} ms | {measured['compute'] * 1e3:.2f} ms | "
-                         f"{measured['compute_cpu'] * 1e3:.2f} ms | {measured['reduce'] * 1e3:.2f} ms | {batch / measured['step']:,.0f} | {efficiency:.0%} |")
-    lines += ["", "Efficiency = one rank's step / (ranks x the step at that many ranks): 100% means the step "
-              "shrank in proportion to the ranks. Compute is forward, backward and the update (wall clock, and the "
-              "rank's own CPU time, which other processes on the machine do not inflate); the gradient reduction "
-              "includes waiting for the slowest rank.", ""]
+            lines.append(
+                f"| {name} | {batch} | {n}{' (oversubscribed)' if n > cores else ''} | {batch // n} | "
+                f"{measured['step'] * 1e3:.2f} ms | {measured['compute'] * 1e3:.2f} ms | "
+                f"{measured['compute_cpu'] * 1e3:.2f} ms | {measured['reduce'] * 1e3:.2f} ms | "
+                f"{batch / measured['step']:,.0f} | {efficiency:.0%} |"
+            )
+    lines += [
+        "",
+        "Efficiency = one rank's step / (ranks x the step at that many ranks): 100% means the step "
+        "shrank in proportion to the ranks. Compute is forward, backward and the update (wall clock, and the "
+        "rank's own CPU time, which other processes on the machine do not inflate); the gradient reduction "
+        "includes waiting for the slowest rank.",
+        "",
+    ]
 
-    lines += ["## The model", "",
-              "A ring allreduce of n bytes over N ranks runs 2(N-1) steps (N-1 to reduce-scatter, N-1 to "
-              "all-gather), each moving n/N bytes:", "",
-              "    T_allreduce(N, n) = 2(N-1) alpha + 2(N-1)/N * n * beta", "",
-              "with alpha the cost of one step that does not depend on its size (latency and software) and beta "
-              "the seconds per byte (1 / bandwidth). Fitted to the loopback times above (a straight line through "
-              "the times against the bytes, per job size):", ""]
+    lines += [
+        "## The model",
+        "",
+        "A ring allreduce of n bytes over N ranks runs 2(N-1) steps (N-1 to reduce-scatter, N-1 to "
+        "all-gather), each moving n/N bytes:",
+        "",
+        "    T_allreduce(N, n) = 2(N-1) alpha + 2(N-1)/N * n * beta",
+        "",
+        "with alpha the cost of one step that does not depend on its size (latency and software) and beta "
+        "the seconds per byte (1 / bandwidth). Fitted to the loopback times above (a straight line through "
+        "the times against the bytes, per job size):",
+        "",
+    ]
     for n, fit in sorted(fits.items()):
-        lines.append(f"- {n} ranks: alpha = {fit['alpha'] * 1e6:.1f} us, beta = {fit['beta'] * 1e9:.3f} ns/byte "
-                     f"({1 / fit['beta'] / 1e9:.1f} GB/s)")
+        lines.append(
+            f"- {n} ranks: alpha = {fit['alpha'] * 1e6:.1f} us, beta = {fit['beta'] * 1e9:.3f} ns/byte "
+            f"({1 / fit['beta'] / 1e9:.1f} GB/s)"
+        )
     alpha = fits[min(fits)]["alpha"]
-    lines += ["", f"The prediction uses the {min(fits)}-rank alpha ({alpha * 1e6:.1f} us, MPI's and mpi4py's own "
-              "cost per step) plus the wire's latency, and the network's bandwidth for beta: "
-              + "; ".join(f"{label}: {bits / 1e9:.0f} Gb/s, {latency * 1e6:.0f} us assumed per message"
-                          for label, (bits, latency) in NETWORKS.items()) + ". "
-              "A step is compute(b) + T_allreduce (chainrule reduces after backward, without overlap), with "
-              "compute(b) = c0 + c1 b fitted to one rank's steps at several per-rank batches b (CPU time: "
-              "what a core of its own would take):", ""]
+    lines += [
+        "",
+        f"The prediction uses the {min(fits)}-rank alpha ({alpha * 1e6:.1f} us, MPI's and mpi4py's own "
+        "cost per step) plus the wire's latency, and the network's bandwidth for beta: "
+        + "; ".join(
+            f"{label}: {bits / 1e9:.0f} Gb/s, {latency * 1e6:.0f} us assumed per message"
+            for label, (bits, latency) in NETWORKS.items()
+        )
+        + ". "
+        "A step is compute(b) + T_allreduce (chainrule reduces after backward, without overlap), with "
+        "compute(b) = c0 + c1 b fitted to one rank's steps at several per-rank batches b (CPU time: "
+        "what a core of its own would take):",
+        "",
+    ]
     for name, (c0, c1) in compute.items():
-        lines.append(f"- {name} ({MODELS[name][0]}, {MODELS[name][2]:,} parameters = "
-                     f"{4 * MODELS[name][2] / 1e6:.2f} MB of float32 gradients): c0 = {c0 * 1e3:.3f} ms, "
-                     f"c1 = {c1 * 1e6:.1f} us per sample")
-    lines += ["", "| model | network | ranks | T_allreduce | per-rank batch where compute = allreduce "
-              "(global batch) | per-rank batch for 90% efficiency (global) |", "|---|---|---:|---:|---:|---:|"]
+        lines.append(
+            f"- {name} ({MODELS[name][0]}, {MODELS[name][2]:,} parameters = "
+            f"{4 * MODELS[name][2] / 1e6:.2f} MB of float32 gradients): c0 = {c0 * 1e3:.3f} ms, "
+            f"c1 = {c1 * 1e6:.1f} us per sample"
+        )
+    lines += [
+        "",
+        "| model | network | ranks | T_allreduce | per-rank batch where compute = allreduce "
+        "(global batch) | per-rank batch for 90% efficiency (global) |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
     predictions = {}
     for name, (c0, c1) in compute.items():
         nbytes = 4 * MODELS[name][2]
@@ -279,17 +350,26 @@ def report(results, machine):
                 equal = max(1, math.ceil((t - c0) / c1))
                 ninety = max(1, math.ceil((9 * t - c0) / c1))  # communication a tenth of the step
                 predictions[f"{name} {label} {n}"] = {"allreduce": t, "batch_equal": equal, "batch_90": ninety}
-                lines.append(f"| {name} | {label} | {n} | {t * 1e3:.2f} ms | {equal:,} ({n * equal:,}) | "
-                             f"{ninety:,} ({n * ninety:,}) |")
-    lines += ["", "Reading it: below the first batch, communication takes longer than computing; overlapping "
-              "the two (reducing early buckets while backward still runs) could at best hide it once compute "
-              "exceeds it. The ring's latency term grows with N (2(N-1) alpha: "
-              f"{2 * 511 * (alpha + NETWORKS['10 Gb/s Ethernet (TCP)'][1]) * 1e3:.1f} ms at 512 ranks on "
-              "10 Gb/s): MPI libraries switch to recursive doubling or Rabenseifner's algorithm (2 log2 N "
-              "latencies) for such jobs, so for small models at 512 ranks the table is pessimistic; the bandwidth "
-              "term 2(N-1)/N n beta, which approaches 2 n beta, is what no algorithm avoids.", ""]
-    return "\n".join(lines), {"fits": {str(k): v for k, v in fits.items()}, "compute": compute,
-                              "predictions": predictions}
+                lines.append(
+                    f"| {name} | {label} | {n} | {t * 1e3:.2f} ms | {equal:,} ({n * equal:,}) | "
+                    f"{ninety:,} ({n * ninety:,}) |"
+                )
+    lines += [
+        "",
+        "Reading it: below the first batch, communication takes longer than computing; overlapping "
+        "the two (reducing early buckets while backward still runs) could at best hide it once compute "
+        "exceeds it. The ring's latency term grows with N (2(N-1) alpha: "
+        f"{2 * 511 * (alpha + NETWORKS['10 Gb/s Ethernet (TCP)'][1]) * 1e3:.1f} ms at 512 ranks on "
+        "10 Gb/s): MPI libraries switch to recursive doubling or Rabenseifner's algorithm (2 log2 N "
+        "latencies) for such jobs, so for small models at 512 ranks the table is pessimistic; the bandwidth "
+        "term 2(N-1)/N n beta, which approaches 2 n beta, is what no algorithm avoids.",
+        "",
+    ]
+    return "\n".join(lines), {
+        "fits": {str(k): v for k, v in fits.items()},
+        "compute": compute,
+        "predictions": predictions,
+    }
 
 
 def main(argv=None):

@@ -27,7 +27,7 @@ import tempfile
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
-WORKLOAD = '''
+WORKLOAD = """
 import gc
 import sys
 import numpy as np
@@ -60,11 +60,13 @@ else:
         loss = nn.functional.cross_entropy(model(cr.tensor(X)), Y)
         loss.backward()
         opt.step()
-'''
+"""
 
-WORKLOADS = {"small ops": "10 rounds of 16 small float32 ops, forward and backward",
-             "deep chain": "1,000 scalar gates, forward and backward",
-             "mlp step": "5 steps of a 64-32-10 MLP on 16 samples"}
+WORKLOADS = {
+    "small ops": "10 rounds of 16 small float32 ops, forward and backward",
+    "deep chain": "1,000 scalar gates, forward and backward",
+    "mlp step": "5 steps of a 64-32-10 MLP on 16 samples",
+}
 
 
 def instructions(tree, workload, repeat):
@@ -72,8 +74,15 @@ def instructions(tree, workload, repeat):
     # One BLAS thread: the spinning of idle OpenBLAS threads is counted too, and differs from run to run.
     env = dict(os.environ, PYTHONHASHSEED="0", PYTHONPATH=str(tree), OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
     command = (["setarch", platform.machine(), "-R"] if shutil.which("setarch") else []) + [
-        "valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, "-c", WORKLOAD,
-               workload, str(repeat)]
+        "valgrind",
+        "--tool=callgrind",
+        "--callgrind-out-file=/dev/null",
+        sys.executable,
+        "-c",
+        WORKLOAD,
+        workload,
+        str(repeat),
+    ]
     result = subprocess.run(command, cwd=tree, env=env, capture_output=True, text=True, timeout=1800)
     found = re.search(r"Collected : (\d+)", result.stderr)
     if result.returncode or not found:
@@ -87,7 +96,9 @@ def per_unit(tree, workload):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.engine_instructions", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.engine_instructions", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--against", metavar="REV", help="also count a git revision and print the ratio")
     args = parser.parse_args(argv)
     if shutil.which("valgrind") is None:
@@ -96,20 +107,28 @@ def main(argv=None):
     with tempfile.TemporaryDirectory() as scratch:
         if args.against:
             other = pathlib.Path(scratch) / "other"
-            subprocess.run(["git", "worktree", "add", "--detach", str(other), args.against], cwd=ROOT, check=True,
-                           capture_output=True)
+            subprocess.run(
+                ["git", "worktree", "add", "--detach", str(other), args.against],
+                cwd=ROOT,
+                check=True,
+                capture_output=True,
+            )
             trees[args.against] = other
         try:
-            print(f"{'workload':12} {'what':55} " + " ".join(f"{name:>14}" for name in trees)
-                  + ("  ratio" if args.against else ""))
+            print(
+                f"{'workload':12} {'what':55} "
+                + " ".join(f"{name:>14}" for name in trees)
+                + ("  ratio" if args.against else "")
+            )
             for workload, what in WORKLOADS.items():
                 counts = [per_unit(tree, workload) for tree in trees.values()]
                 ratio = f"  {counts[0] / counts[1]:.3f}" if args.against else ""
                 print(f"{workload:12} {what:55} " + " ".join(f"{c / 1e6:12.2f} M" for c in counts) + ratio)
         finally:
             if args.against:
-                subprocess.run(["git", "worktree", "remove", "--force", str(trees[args.against])], cwd=ROOT,
-                               capture_output=True)
+                subprocess.run(
+                    ["git", "worktree", "remove", "--force", str(trees[args.against])], cwd=ROOT, capture_output=True
+                )
 
 
 if __name__ == "__main__":

@@ -30,8 +30,8 @@ from .harness import RESULTS_DIR, write_text_result
 
 def train_chainrule(config):
     """fit() as chainrule train runs it; returns (result, batches, learning rates, initial state, vocabulary)."""
-    from chainrule.training import Callback, fit, load_text_splits, model_for
     import chainrule as cr
+    from chainrule.training import Callback, fit, load_text_splits, model_for
 
     batches, rates = [], []
 
@@ -50,13 +50,15 @@ def train_chainrule(config):
 def train_torch(torch, config, batches, rates, initial, splits):
     from .workloads.sequences import torch_gpt
 
-    model = torch_gpt(torch)(len(splits.vocabulary), config.block_size, config.layers or 4, config.width or 128,
-                             config.heads)
+    model = torch_gpt(torch)(
+        len(splits.vocabulary), config.block_size, config.layers or 4, config.width or 128, config.heads
+    )
     model.load_state_dict({key: torch.from_numpy(np.ascontiguousarray(value)) for key, value in initial.items()})
     decay = [p for p in model.parameters() if p.ndim >= 2]
     plain = [p for p in model.parameters() if p.ndim < 2]
-    optimizer = torch.optim.AdamW([{"params": decay}, {"params": plain, "weight_decay": 0.0}], lr=config.lr,
-                                  weight_decay=config.weight_decay)
+    optimizer = torch.optim.AdamW(
+        [{"params": decay}, {"params": plain, "weight_decay": 0.0}], lr=config.lr, weight_decay=config.weight_decay
+    )
     vocabulary = len(splits.vocabulary)
     model.train()
     start = time.perf_counter()
@@ -74,11 +76,12 @@ def train_torch(torch, config, batches, rates, initial, splits):
     with torch.no_grad():
         total, count = 0.0, 0
         for begin in range(0, len(splits.X_val), 256):
-            x = torch.from_numpy(splits.X_val[begin:begin + 256])
-            y = torch.from_numpy(splits.y_val[begin:begin + 256])
+            x = torch.from_numpy(splits.X_val[begin : begin + 256])
+            y = torch.from_numpy(splits.y_val[begin : begin + 256])
             logits = model(x).double()
-            total += torch.nn.functional.cross_entropy(logits.reshape(-1, vocabulary), y.reshape(-1),
-                                                       reduction="sum").item()
+            total += torch.nn.functional.cross_entropy(
+                logits.reshape(-1, vocabulary), y.reshape(-1), reduction="sum"
+            ).item()
             count += y.numel()
     return total / count, seconds
 
@@ -86,15 +89,18 @@ def train_torch(torch, config, batches, rates, initial, splits):
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m benchmarks.gpt_text", description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=1, help="epochs of the text (default 1, about 200 steps)")
-    parser.add_argument("--threads", type=int, default=os.cpu_count(), help="threads of each library (default: "
-                                                                              "the cores)")
+    parser.add_argument(
+        "--threads", type=int, default=os.cpu_count(), help="threads of each library (default: the cores)"
+    )
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
 
     from chainrule.blas import _ROUTINES
+
     if "threads" in _ROUTINES:
         _ROUTINES["threads"][1](args.threads)
     import torch
+
     torch.set_num_threads(args.threads)
     from chainrule.training import TrainConfig
 
@@ -104,14 +110,22 @@ def main(argv=None):
     ours_val = result.history["val_loss"][-1]
     theirs_val, theirs_seconds = train_torch(torch, config, batches, rates, initial, splits)
     figures = {
-        "steps": len(batches), "epochs": args.epochs, "threads": args.threads, "seed": args.seed,
-        "characters_per_step": config.batch_size * config.block_size, "parameters": result.model.num_parameters(),
+        "steps": len(batches),
+        "epochs": args.epochs,
+        "threads": args.threads,
+        "seed": args.seed,
+        "characters_per_step": config.batch_size * config.block_size,
+        "parameters": result.model.num_parameters(),
         "chainrule": {"val_loss": ours_val, "val_bits_per_char": ours_val / math.log(2), "seconds": result.seconds},
         "pytorch": {"val_loss": theirs_val, "val_bits_per_char": theirs_val / math.log(2), "seconds": theirs_seconds},
-        "load_average_at_start": load, "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
-        "cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(), "torch": torch.__version__,
-        "numpy": np.__version__, "python": platform.python_version(), "corpus_characters": int(
-            splits.X_train.size + splits.X_val.size + splits.X_test.size),
+        "load_average_at_start": load,
+        "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
+        "cpu": platform.processor() or platform.machine(),
+        "cores": os.cpu_count(),
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+        "corpus_characters": int(splits.X_train.size + splits.X_val.size + splits.X_test.size),
     }
     lines = [
         f"Character-level GPT ({figures['parameters']:,} parameters) on Python {figures['python']}'s pydoc topics, "
@@ -124,8 +138,10 @@ def main(argv=None):
     ]
     for name in ("chainrule", "pytorch"):
         entry = figures[name]
-        lines.append(f"| {name} | {entry['val_loss']:.4f} | {entry['val_bits_per_char']:.3f} | "
-                     f"{entry['seconds'] / 60:.1f} min ({entry['seconds'] / figures['steps'] * 1e3:.0f} ms/step) |")
+        lines.append(
+            f"| {name} | {entry['val_loss']:.4f} | {entry['val_bits_per_char']:.3f} | "
+            f"{entry['seconds'] / 60:.1f} min ({entry['seconds'] / figures['steps'] * 1e3:.0f} ms/step) |"
+        )
     difference = figures["chainrule"]["val_bits_per_char"] - figures["pytorch"]["val_bits_per_char"]
     lines += ["", f"difference (chainrule - PyTorch): {difference:+.4f} bits per character"]
     write_text_result("gpt_text.txt", "\n".join(lines))

@@ -90,6 +90,7 @@ def import_torch():
     a setup())."""
     global _torch_ready
     import torch
+
     if not _torch_ready:
         torch.set_num_threads(int(os.environ.get("CHAINRULE_BENCHMARK_THREADS") or os.cpu_count()))
         _torch_ready = True
@@ -102,6 +103,7 @@ def tune_process(enabled=True):
     if not enabled:
         return None
     import chainrule
+
     return chainrule.tune_process_for_training()
 
 
@@ -191,8 +193,14 @@ def _sample(run, number):
 def _summary(samples):
     ordered = sorted(samples)
     quartiles = statistics.quantiles(ordered, n=4) if len(ordered) > 1 else [ordered[0]] * 3
-    return {"median_s": statistics.median(ordered), "q1_s": quartiles[0], "q3_s": quartiles[2],
-            "min_s": ordered[0], "max_s": ordered[-1], "repeats": len(ordered)}
+    return {
+        "median_s": statistics.median(ordered),
+        "q1_s": quartiles[0],
+        "q3_s": quartiles[2],
+        "min_s": ordered[0],
+        "max_s": ordered[-1],
+        "repeats": len(ordered),
+    }
 
 
 def _ratios(samples, targets):
@@ -234,8 +242,14 @@ def _agreement(outputs, rtol):
         if len(theirs) != len(mine) or any(m.shape != t.shape for m, t in zip(mine, theirs)):
             agreement[label] = {"max_rel_diff": None, "ok": False, "note": "outputs differ in number or shape"}
             continue
-        worst = max((float(np.max(np.abs(m - t)) / max(float(np.max(np.abs(m))), float(np.max(np.abs(t))), 1e-30))
-                     if t.size else 0.0) for m, t in zip(mine, theirs))
+        worst = max(
+            (
+                float(np.max(np.abs(m - t)) / max(float(np.max(np.abs(m))), float(np.max(np.abs(t))), 1e-30))
+                if t.size
+                else 0.0
+            )
+            for m, t in zip(mine, theirs)
+        )
         agreement[label] = {"max_rel_diff": worst, "ok": bool(worst <= rtol), "rtol": rtol}
     return agreement
 
@@ -257,8 +271,11 @@ def measure_memory_in_child(workload, label, quick, tune=True):
     except subprocess.TimeoutExpired:
         return {"status": "timed out after 3600 s"}
     if finished.returncode != 0:
-        how = (f"killed by signal {-finished.returncode}" if finished.returncode < 0
-               else f"exit status {finished.returncode}")
+        how = (
+            f"killed by signal {-finished.returncode}"
+            if finished.returncode < 0
+            else f"exit status {finished.returncode}"
+        )
         last = (finished.stderr.strip().splitlines() or [""])[-1]
         return {"status": f"crashed ({how}): {last}"}
     report = json.loads(finished.stdout.strip().splitlines()[-1])
@@ -274,6 +291,7 @@ def current_and_peak_rss():
         return int(fields["VmRSS"].split()[0]) * 1024, int(fields["VmHWM"].split()[0]) * 1024
     except (OSError, KeyError):
         import resource
+
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         peak *= 1 if sys.platform == "darwin" else 1024  # bytes on macOS, KiB on Linux
         return None, peak

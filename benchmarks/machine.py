@@ -75,13 +75,16 @@ def _threadpools():
         import threadpoolctl
     except ImportError:
         return "threadpoolctl not installed"
-    return [{key: pool.get(key) for key in ("prefix", "internal_api", "version", "num_threads", "architecture")}
-            for pool in threadpoolctl.threadpool_info()]
+    return [
+        {key: pool.get(key) for key in ("prefix", "internal_api", "version", "num_threads", "architecture")}
+        for pool in threadpoolctl.threadpool_info()
+    ]
 
 
 def _torch():
     try:
         from .harness import import_torch
+
         torch = import_torch()
         return torch.__version__, torch.get_num_threads()
     except ImportError:
@@ -98,10 +101,12 @@ def _version(package):
 def _git():
     """The commit measured, and whether chainrule/ had uncommitted changes (read-only git commands)."""
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-                                text=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "chainrule"], cwd=ROOT, capture_output=True,
-                               text=True, timeout=10).stdout.strip()
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=10
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "chainrule"], cwd=ROOT, capture_output=True, text=True, timeout=10
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None
     return f"{commit}{' + uncommitted changes in chainrule/' if dirty else ''}" if commit else None
@@ -109,8 +114,16 @@ def _git():
 
 def summary_line(machine):
     """One line for the console."""
-    kernels = [f"{p['internal_api']} {p.get('architecture') or ''} x{p['num_threads']}".replace("  ", " ")
-               for p in machine["threadpools"]] if isinstance(machine["threadpools"], list) else []
-    return (f"{machine['cpu']}, {machine['cores']} cores, load {machine['load_average_at_start']}; "
-            f"numpy {machine['numpy']}, torch {machine['torch']} ({machine['torch_threads']} threads); "
-            f"thread pools: {', '.join(kernels) or machine['threadpools']}")
+    kernels = (
+        [
+            f"{p['internal_api']} {p.get('architecture') or ''} x{p['num_threads']}".replace("  ", " ")
+            for p in machine["threadpools"]
+        ]
+        if isinstance(machine["threadpools"], list)
+        else []
+    )
+    return (
+        f"{machine['cpu']}, {machine['cores']} cores, load {machine['load_average_at_start']}; "
+        f"numpy {machine['numpy']}, torch {machine['torch']} ({machine['torch_threads']} threads); "
+        f"thread pools: {', '.join(kernels) or machine['threadpools']}"
+    )

@@ -57,6 +57,7 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=15)
     args = parser.parse_args(argv)
     from threadpoolctl import threadpool_limits
+
     torch = import_torch()
     cores = os.cpu_count()
     made = products(args.batch, np.random.default_rng(0))

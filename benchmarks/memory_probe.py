@@ -40,15 +40,19 @@ def main():
     seconds = time.perf_counter() - start
     _, peak = current_and_peak_rss()
     del output
-    print(json.dumps({
-        "rss_before_bytes": before,
-        "peak_bytes": peak,
-        "extra_bytes": peak - before if before is not None else None,
-        "process_peak_bytes": max(peak, process_peak),
-        "cold_run_s": seconds,
-        "method": method,
-        "status": "ok",
-    }))
+    print(
+        json.dumps(
+            {
+                "rss_before_bytes": before,
+                "peak_bytes": peak,
+                "extra_bytes": peak - before if before is not None else None,
+                "process_peak_bytes": max(peak, process_peak),
+                "cold_run_s": seconds,
+                "method": method,
+                "status": "ok",
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -86,26 +86,40 @@ class Case:
 def cases(quick):
     chain_leaves = engine._leaves  # the same start values as the benchmark
     return [
-        Case("small_ops (1,000 ops on 10-element float32)", 1000,
-             lambda lib: _leaves(lib, chain_leaves((10,), np.float32)),
-             lambda x, a, b: engine.op_chain(x, a, b, 1000),
-             numpy_floor=lambda: numpy_forward(*chain_leaves((10,), np.float32), 1000),
-             repeats=9 if quick else 31, batch=5),
-        Case("perceptron (8 gates on 0-d float32)", 8,
-             lambda lib: _leaves(lib, [np.float32(v) for v in (engine._W0, engine._X0, engine._W1, engine._X1,
-                                                               engine._W2)]),
-             engine.perceptron_expression, repeats=9 if quick else 31, batch=500),
-        Case("deep_chain_100k (100,000 gates on 0-d float64)", 100_000,
-             lambda lib: _leaves(lib, chain_leaves((), np.float64)),
-             lambda x, a, b: engine.op_chain(x, a, b, 100_000),
-             numpy_floor=lambda: numpy_forward(*chain_leaves((), np.float64), 100_000),
-             repeats=3 if quick else 7),
+        Case(
+            "small_ops (1,000 ops on 10-element float32)",
+            1000,
+            lambda lib: _leaves(lib, chain_leaves((10,), np.float32)),
+            lambda x, a, b: engine.op_chain(x, a, b, 1000),
+            numpy_floor=lambda: numpy_forward(*chain_leaves((10,), np.float32), 1000),
+            repeats=9 if quick else 31,
+            batch=5,
+        ),
+        Case(
+            "perceptron (8 gates on 0-d float32)",
+            8,
+            lambda lib: _leaves(
+                lib, [np.float32(v) for v in (engine._W0, engine._X0, engine._W1, engine._X1, engine._W2)]
+            ),
+            engine.perceptron_expression,
+            repeats=9 if quick else 31,
+            batch=500,
+        ),
+        Case(
+            "deep_chain_100k (100,000 gates on 0-d float64)",
+            100_000,
+            lambda lib: _leaves(lib, chain_leaves((), np.float64)),
+            lambda x, a, b: engine.op_chain(x, a, b, 100_000),
+            numpy_floor=lambda: numpy_forward(*chain_leaves((), np.float64), 100_000),
+            repeats=3 if quick else 7,
+        ),
     ]
 
 
 def _leaves(lib, arrays):
     if lib == "chainrule":
         import chainrule
+
         return [chainrule.tensor(np.asarray(v), requires_grad=True) for v in arrays]
     torch = import_torch()
     return [torch.tensor(np.asarray(v), requires_grad=True) for v in arrays]
@@ -114,6 +128,7 @@ def _leaves(lib, arrays):
 def split(case, write):
     """Forward (no_grad / recording) and backward, per op, without a profiler; and with the cyclic GC off."""
     import chainrule
+
     torch = import_torch()
     rows = []
     timing = {"repeats": case.repeats, "batch": case.batch}
@@ -156,6 +171,7 @@ def split(case, write):
 def tracked_objects_per_gate(write):
     """Objects the cyclic garbage collector must track per recorded gate (it rescans them as the graph grows)."""
     import chainrule
+
     leaves = [chainrule.tensor(v, requires_grad=True) for v in engine._leaves((), np.float64)]
     gc.collect()
     before = len(gc.get_objects())
@@ -163,12 +179,20 @@ def tracked_objects_per_gate(write):
     gc.collect()
     per_gate = (len(gc.get_objects()) - before) / 10_000
     gate = root.gate
-    kinds = ", ".join(f"{name}: {type(value).__name__}" for name, value in
-                      (("tensor", root), ("gate", gate), ("gate.inputs", getattr(gate, "inputs", None)),
-                       ("gate.versions", getattr(gate, "versions", None)), ("tensor.data", root.data))
-                      if value is not None and gc.is_tracked(value))
-    write(f"  GC-tracked objects per recorded gate: {per_gate:.2f} (tracked: {kinds}); "
-          f"gc thresholds {gc.get_threshold()}")
+    kinds = ", ".join(
+        f"{name}: {type(value).__name__}"
+        for name, value in (
+            ("tensor", root),
+            ("gate", gate),
+            ("gate.inputs", getattr(gate, "inputs", None)),
+            ("gate.versions", getattr(gate, "versions", None)),
+            ("tensor.data", root.data),
+        )
+        if value is not None and gc.is_tracked(value)
+    )
+    write(
+        f"  GC-tracked objects per recorded gate: {per_gate:.2f} (tracked: {kinds}); gc thresholds {gc.get_threshold()}"
+    )
 
 
 def profile(case, unprofiled_seconds, top, write):
@@ -206,6 +230,7 @@ def reference_costs(write):
     import chainrule
     from chainrule import Tensor
     from chainrule.gates.arithmetic import Mul
+
     ten = np.linspace(-1, 1, 10, dtype=np.float32)
     zero_d = np.asarray(np.float32(0.5))
     t = chainrule.tensor(ten, requires_grad=True)
@@ -249,8 +274,11 @@ def main():
         lines.append(text)
 
     import chainrule
-    write(f"chainrule {chainrule.__version__}, numpy {np.__version__}, Python {sys.version.split()[0]}, "
-          f"load {os.getloadavg()[0]:.2f}, {time.strftime('%Y-%m-%d %H:%M')}")
+
+    write(
+        f"chainrule {chainrule.__version__}, numpy {np.__version__}, Python {sys.version.split()[0]}, "
+        f"load {os.getloadavg()[0]:.2f}, {time.strftime('%Y-%m-%d %H:%M')}"
+    )
     write()
     tracked_objects_per_gate(write)
     for case in cases(args.quick):

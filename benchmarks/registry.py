@@ -55,6 +55,8 @@ def select(patterns, quick):
         return workloads
     chosen = [w for w in workloads if any(w.name == p or w.name.startswith(p) for p in patterns)]
     if not chosen:
-        raise SystemExit(f"benchmarks: --only {' '.join(patterns)} matches no workload; "
-                         f"known: {', '.join(w.name for w in workloads)}")
+        raise SystemExit(
+            f"benchmarks: --only {' '.join(patterns)} matches no workload; "
+            f"known: {', '.join(w.name for w in workloads)}"
+        )
     return chosen

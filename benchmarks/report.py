@@ -95,7 +95,8 @@ def _workload_section(name, w):
         "",
         w["description"],
         "",
-        f"Measured by `{run['command']}` on {run['date']}" + (" (quick: few repeats, noisier)" if run["quick"] else "")
+        f"Measured by `{run['command']}` on {run['date']}"
+        + (" (quick: few repeats, noisier)" if run["quick"] else "")
         + f"; load average when it started: {w.get('load_average_at_start')}.",
         "",
     ]
@@ -110,31 +111,44 @@ def _workload_section(name, w):
     lines += [header, rule]
     for label, entry in w["implementations"].items():
         if "median_s" in entry:
-            row = (f"| {label} | {format_seconds(entry['median_s'])} |"
-                   + (f" {_rate_text(rate[1] / entry['median_s'])} |" if rate else "")
-                   + f" {format_seconds(entry['q1_s'])} – {format_seconds(entry['q3_s'])} | "
-                   f"{format_seconds(entry['min_s'])} | {entry['repeats']} × {entry['number']} | {entry['status']} |")
+            row = (
+                f"| {label} | {format_seconds(entry['median_s'])} |"
+                + (f" {_rate_text(rate[1] / entry['median_s'])} |" if rate else "")
+                + f" {format_seconds(entry['q1_s'])} – {format_seconds(entry['q3_s'])} | "
+                f"{format_seconds(entry['min_s'])} | {entry['repeats']} × {entry['number']} | {entry['status']} |"
+            )
         else:
             row = f"| {label} | - |" + (" - |" if rate else "") + f" - | - | - | {entry['status']} |"
         if with_memory:
             memory = entry.get("memory", {})
             if memory.get("status") == "ok":
-                row += (f" {format_bytes(memory['extra_bytes'])} | {memory['bytes_per_unit']:,.0f} | "
-                        f"{format_seconds(memory['cold_run_s'])} |")
+                row += (
+                    f" {format_bytes(memory['extra_bytes'])} | {memory['bytes_per_unit']:,.0f} | "
+                    f"{format_seconds(memory['cold_run_s'])} |"
+                )
             else:
                 row += f" {memory.get('status', '-')} | - | - |"
         lines.append(row)
     if w["ratios"]:
-        lines += ["", "| chainrule / | median ratio | range over rounds | ratio of medians | target | outputs agree |",
-                  "|---|---:|---:|---:|---|---|"]
+        lines += [
+            "",
+            "| chainrule / | median ratio | range over rounds | ratio of medians | target | outputs agree |",
+            "|---|---:|---:|---:|---|---|",
+        ]
         for label, ratio in w["ratios"].items():
-            target = (f"≤ {ratio['target']:g}: {'met' if ratio['met'] else 'missed'}" if "target" in ratio else "")
+            target = f"≤ {ratio['target']:g}: {'met' if ratio['met'] else 'missed'}" if "target" in ratio else ""
             agree = w["agreement"].get(label, {})
-            agree_text = ("-" if not agree else
-                          f"{'yes' if agree['ok'] else 'NO'} (max rel diff {agree['max_rel_diff']:.1e})"
-                          if agree.get("max_rel_diff") is not None else f"NO ({agree.get('note')})")
-            lines.append(f"| {label} | {ratio['median']:.3f} | {ratio['min']:.3f} – {ratio['max']:.3f} | "
-                         f"{ratio['of_medians']:.3f} | {target} | {agree_text} |")
+            agree_text = (
+                "-"
+                if not agree
+                else f"{'yes' if agree['ok'] else 'NO'} (max rel diff {agree['max_rel_diff']:.1e})"
+                if agree.get("max_rel_diff") is not None
+                else f"NO ({agree.get('note')})"
+            )
+            lines.append(
+                f"| {label} | {ratio['median']:.3f} | {ratio['min']:.3f} – {ratio['max']:.3f} | "
+                f"{ratio['of_medians']:.3f} | {target} | {agree_text} |"
+            )
     return lines
 
 
@@ -151,15 +165,22 @@ def _memory_scaling(results):
     lines = []
     for family, members in families.items():
         labels = list(members[0][1]["implementations"])
-        lines += ["", f"### Memory per {members[0][1]['unit']}: {family}", "",
-                  "| implementation | " + " | ".join(name for name, _ in members) + " |",
-                  "|---|" + "---:|" * len(members)]
+        lines += [
+            "",
+            f"### Memory per {members[0][1]['unit']}: {family}",
+            "",
+            "| implementation | " + " | ".join(name for name, _ in members) + " |",
+            "|---|" + "---:|" * len(members),
+        ]
         for label in labels:
             cells = []
             for _, w in members:
                 memory = w["implementations"].get(label, {}).get("memory", {})
-                cells.append(f"{memory['bytes_per_unit']:,.0f} B ({format_bytes(memory['extra_bytes'])})"
-                             if memory.get("status") == "ok" else memory.get("status", "-"))
+                cells.append(
+                    f"{memory['bytes_per_unit']:,.0f} B ({format_bytes(memory['extra_bytes'])})"
+                    if memory.get("status") == "ok"
+                    else memory.get("status", "-")
+                )
             lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return lines
 
@@ -174,21 +195,25 @@ def _blas_text(blas):
 def _threadpool_text(pools):
     if not isinstance(pools, list):
         return str(pools)
-    return "; ".join(f"{p['prefix']} {p.get('version') or ''} ({p['internal_api']}"
-                     + (f", kernel {p['architecture']}" if p.get("architecture") else "")
-                     + f", {p['num_threads']} threads)" for p in pools)
+    return "; ".join(
+        f"{p['prefix']} {p.get('version') or ''} ({p['internal_api']}"
+        + (f", kernel {p['architecture']}" if p.get("architecture") else "")
+        + f", {p['num_threads']} threads)"
+        for p in pools
+    )
 
 
 def _environment_text(removed):
     if not removed:
         return "no OpenBLAS overrides were set"
-    return ("removed for this run (they slow NumPy's BLAS): " + ", ".join(f"`{k}={v}`" for k, v in removed.items()))
+    return "removed for this run (they slow NumPy's BLAS): " + ", ".join(f"`{k}={v}`" for k, v in removed.items())
 
 
 def write_chart(results, path):
     """Horizontal bars of chainrule/baseline per workload, log scale; ticks mark the targets."""
     try:
         import matplotlib
+
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
@@ -207,8 +232,13 @@ def write_chart(results, path):
             if ratio is None:
                 continue
             y = j + (i - (len(baselines) - 1) / 2) * height
-            axes.barh(y, ratio["median"], height=height * 0.9, color=colors[i % len(colors)],
-                      label=f"chainrule / {BASELINE_NAMES.get(baseline, baseline)}")
+            axes.barh(
+                y,
+                ratio["median"],
+                height=height * 0.9,
+                color=colors[i % len(colors)],
+                label=f"chainrule / {BASELINE_NAMES.get(baseline, baseline)}",
+            )
             axes.text(ratio["median"] * 1.03, y, f"{ratio['median']:.2f}", va="center", fontsize=8)
             if "target" in ratio:
                 axes.plot([ratio["target"]] * 2, [y - height / 2, y + height / 2], color="black", linewidth=2)
@@ -223,8 +253,9 @@ def write_chart(results, path):
     low = min(r["median"] for n in names for r in results["workloads"][n]["ratios"].values())
     high = max(r["median"] for n in names for r in results["workloads"][n]["ratios"].values())
     axes.set_xlim(min(low, 0.5) / 1.5, max(high, 2) * 1.6)
-    axes.set_title(f"chainrule vs baselines ({results['machine']['date'][:10]}, {results['machine']['cpu']})",
-                   fontsize=9)
+    axes.set_title(
+        f"chainrule vs baselines ({results['machine']['date'][:10]}, {results['machine']['cpu']})", fontsize=9
+    )
     figure.tight_layout()
     figure.savefig(path, dpi=120)
     plt.close(figure)
@@ -240,10 +271,21 @@ def console_line(name, result):
             parts.append(f"{label} {entry['status']}")
         memory = entry.get("memory")
         if memory:
-            parts[-1] += (f" [{memory['bytes_per_unit']:,.0f} B/{result['unit']}]" if memory.get("status") == "ok"
-                          else f" [memory: {memory['status']}]")
+            parts[-1] += (
+                f" [{memory['bytes_per_unit']:,.0f} B/{result['unit']}]"
+                if memory.get("status") == "ok"
+                else f" [memory: {memory['status']}]"
+            )
     ratios = [f"/{label} {_ratio_text(r)}" for label, r in result["ratios"].items()]
-    problems = [f"{label} outputs differ (max rel diff {a['max_rel_diff']})"
-                for label, a in result["agreement"].items() if not a["ok"]]
-    return (f"  {name}: " + ", ".join(parts) + "\n    chainrule" + "; chainrule".join(ratios)
-            + ("\n    WARNING: " + "; ".join(problems) if problems else ""))
+    problems = [
+        f"{label} outputs differ (max rel diff {a['max_rel_diff']})"
+        for label, a in result["agreement"].items()
+        if not a["ok"]
+    ]
+    return (
+        f"  {name}: "
+        + ", ".join(parts)
+        + "\n    chainrule"
+        + "; chainrule".join(ratios)
+        + ("\n    WARNING: " + "; ".join(problems) if problems else "")
+    )

@@ -32,8 +32,11 @@ def restart_without_openblas_overrides(module="benchmarks"):
     if not found:
         return
     if "numpy" in sys.modules:
-        print("benchmarks: NumPy was imported before the OpenBLAS overrides could be removed; "
-              f"results are measured with {found}", file=sys.stderr)
+        print(
+            "benchmarks: NumPy was imported before the OpenBLAS overrides could be removed; "
+            f"results are measured with {found}",
+            file=sys.stderr,
+        )
         return
     environment = {k: v for k, v in os.environ.items() if k not in found}
     environment[_REMOVED] = ";".join(f"{k}={v}" for k, v in found.items())
@@ -45,15 +48,27 @@ def restart_without_openblas_overrides(module="benchmarks"):
 def _parse(argv):
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description="chainrule's benchmark suite")
     parser.add_argument("--quick", action="store_true", help="fewer rounds, shorter samples (noisier)")
-    parser.add_argument("--only", action="append", default=[], metavar="NAME",
-                        help="run the workloads named NAME or starting with NAME (repeatable, or comma-separated)")
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="run the workloads named NAME or starting with NAME (repeatable, or comma-separated)",
+    )
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory child processes")
-    parser.add_argument("--no-tune", action="store_true",
-                        help="do not call chainrule.tune_process_for_training() (here and in the memory children)")
+    parser.add_argument(
+        "--no-tune",
+        action="store_true",
+        help="do not call chainrule.tune_process_for_training() (here and in the memory children)",
+    )
     parser.add_argument("--list", action="store_true", help="list the workloads and exit")
-    parser.add_argument("--threads", type=int, metavar="N",
-                        help="NumPy's BLAS and PyTorch on N threads (default: one per core); on a machine shared with "
-                             "other work, --threads 1 keeps one library's waiting threads from deciding the ratio")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        metavar="N",
+        help="NumPy's BLAS and PyTorch on N threads (default: one per core); on a machine shared with "
+        "other work, --threads 1 keeps one library's waiting threads from deciding the ratio",
+    )
     args = parser.parse_args(argv)
     if args.threads is not None and args.threads < 1:
         parser.error(f"--threads must be at least 1, got {args.threads}")
@@ -82,8 +97,9 @@ def main(argv=None):
         return
     workloads = registry.select(args.only, args.quick)
     settings = harness.QUICK if args.quick else harness.FULL
-    settings = harness.Settings(**{**vars(settings), "memory": settings.memory and not args.no_memory,
-                                   "tune": not args.no_tune})
+    settings = harness.Settings(
+        **{**vars(settings), "memory": settings.memory and not args.no_memory, "tune": not args.no_tune}
+    )
     tuning = harness.tune_process(settings.tune)
     removed = dict(item.split("=", 1) for item in os.environ.get(_REMOVED, "").split(";") if item)
     command = " ".join(["python -m benchmarks", *argv])

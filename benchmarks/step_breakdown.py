@@ -32,18 +32,22 @@ from .machine import describe, summary_line
 from .workloads import networks
 
 # (title, layer spec, batch, input shape): the suite's four network steps.
-NETWORKS = [("MLP 784-512-256-10 step, batch 128", networks.mlp_spec(), 128, (784,)),
-            ("MLP 784-512-256-10 step, batch 1024", networks.mlp_spec(), 1024, (784,)),
-            ("LeNet-style CNN step, 1x28x28, batch 64", networks.cnn_spec(1, 16, 32, 28), 64, (1, 28, 28)),
-            ("wide CNN step, 3x32x32, batch 32", networks.cnn_spec(3, 64, 128, 32), 32, (3, 32, 32))]
+NETWORKS = [
+    ("MLP 784-512-256-10 step, batch 128", networks.mlp_spec(), 128, (784,)),
+    ("MLP 784-512-256-10 step, batch 1024", networks.mlp_spec(), 1024, (784,)),
+    ("LeNet-style CNN step, 1x28x28, batch 64", networks.cnn_spec(1, 16, 32, 28), 64, (1, 28, 28)),
+    ("wide CNN step, 3x32x32, batch 32", networks.cnn_spec(3, 64, 128, 32), 32, (3, 32, 32)),
+]
 
 # (kind, chainrule gate classes, substrings of PyTorch operator names), in the order printed.
-KINDS = [("convolution", ("Conv2d",), ("convolution",)),
-         ("max-pool", ("MaxPool2d",), ("max_pool2d",)),
-         ("ReLU", ("Relu",), ("relu", "clamp_min", "threshold_backward")),
-         ("linear", ("Linear",), ("addmm", "aten::mm")),
-         ("loss", ("CrossEntropy",), ("log_softmax", "nll_loss")),
-         ("optimizer", ("Optimizer",), ("Optimizer.", "_foreach", "aten::add_"))]
+KINDS = [
+    ("convolution", ("Conv2d",), ("convolution",)),
+    ("max-pool", ("MaxPool2d",), ("max_pool2d",)),
+    ("ReLU", ("Relu",), ("relu", "clamp_min", "threshold_backward")),
+    ("linear", ("Linear",), ("addmm", "aten::mm")),
+    ("loss", ("CrossEntropy",), ("log_softmax", "nll_loss")),
+    ("optimizer", ("Optimizer",), ("Optimizer.", "_foreach", "aten::add_")),
+]
 
 
 def median_step_ms(run, steps):
@@ -61,6 +65,7 @@ def chainrule_split(spec, x, y, steps):
     """{kind: ms per step} from timers around each gate call and the optimizer's step and zero_grad, and the
     step's median."""
     from chainrule import autograd, optim
+
     run = networks.chainrule_step(spec, x, y)
     plain = median_step_ms(run, steps)
     spent = collections.defaultdict(float)
@@ -102,6 +107,7 @@ def _timed(function, spent, kind):
             return function(*args, **kwargs)
         finally:
             spent[kind] += time.perf_counter() - start
+
     return timed
 
 
@@ -109,6 +115,7 @@ def pytorch_split(spec, x, y, steps):
     """{kind: ms per step} of the operators' self CPU time under torch.profiler, and the step's median."""
     import_torch()
     from torch.profiler import ProfilerActivity, profile
+
     run = networks.torch_step(spec, x, y)
     plain = median_step_ms(run, steps)
     with profile(activities=[ProfilerActivity.CPU]) as profiler:
@@ -129,9 +136,13 @@ def products_alone(spec, batch, input_shape, repeats=15):
     rng = np.random.default_rng(0)
     if spec == networks.mlp_spec():
         made = matmul_products.products(batch, rng)
-        return ("linear", sum(matmul_products.median_us(numpy_call, repeats) for _, numpy_call, _ in made) / 1e3,
-                sum(matmul_products.median_us(torch_call, repeats) for _, _, torch_call in made) / 1e3)
+        return (
+            "linear",
+            sum(matmul_products.median_us(numpy_call, repeats) for _, numpy_call, _ in made) / 1e3,
+            sum(matmul_products.median_us(torch_call, repeats) for _, _, torch_call in made) / 1e3,
+        )
     from chainrule.gates.conv import weight_gradient
+
     total, side = 0.0, input_shape[-1]
     for position, layer in enumerate(spec):
         if layer[0] == "pool":

@@ -36,6 +36,7 @@ def _collections():
 def child(name, tune, quick):
     """One workload's chainrule implementation in this (fresh) process; prints one JSON line."""
     from . import harness, registry
+
     tuning = harness.tune_process(tune)
     settings = harness.QUICK if quick else harness.FULL
     workload = registry.find(name, quick)
@@ -54,9 +55,17 @@ def child(name, tune, quick):
         collections += _collections() - collections_before
         calls += number
     units = calls * workload.count
-    print(json.dumps({"median_s": statistics.median(samples), "faults_per_unit": faults / units,
-                      "collections_per_unit": collections / units, "unit": workload.unit,
-                      "tuning": str(tuning) if tuning else "not tuned"}))
+    print(
+        json.dumps(
+            {
+                "median_s": statistics.median(samples),
+                "faults_per_unit": faults / units,
+                "collections_per_unit": collections / units,
+                "unit": workload.unit,
+                "tuning": str(tuning) if tuning else "not tuned",
+            }
+        )
+    )
 
 
 def measure(name, tune, quick):
@@ -70,8 +79,13 @@ def measure(name, tune, quick):
 
 
 def _time(seconds):
-    return f"{seconds:.2f} s" if seconds >= 1 else f"{seconds * 1e3:.2f} ms" if seconds >= 1e-3 else \
-        f"{seconds * 1e6:.2f} µs"
+    return (
+        f"{seconds:.2f} s"
+        if seconds >= 1
+        else f"{seconds * 1e3:.2f} ms"
+        if seconds >= 1e-3
+        else f"{seconds * 1e6:.2f} µs"
+    )
 
 
 def main(argv=None):
@@ -87,38 +101,57 @@ def main(argv=None):
         return child(args.child, args.tune, args.quick)
 
     from .run_all import restart_without_openblas_overrides
+
     restart_without_openblas_overrides("benchmarks.tuning")  # before anything imports NumPy
     from .harness import RESULTS_DIR
     from .machine import describe, summary_line
+
     command = " ".join(["python -m benchmarks.tuning", *argv])
-    lines = [f"{command}: chainrule with and without tune_process_for_training(), fresh processes taking turns",
-             summary_line(describe(command, {})), "",
-             f"{'workload':20} {'unit':12} {'untuned':>10} {'tuned':>10} {'untuned/tuned':>14} "
-             f"{'page faults/unit':>22} {'gc runs/unit':>18}",
-             f"{'':20} {'':12} {'':>10} {'':>10} {'':>14} {'untuned':>11}{'tuned':>11} {'untuned':>9}{'tuned':>9}"]
+    lines = [
+        f"{command}: chainrule with and without tune_process_for_training(), fresh processes taking turns",
+        summary_line(describe(command, {})),
+        "",
+        f"{'workload':20} {'unit':12} {'untuned':>10} {'tuned':>10} {'untuned/tuned':>14} "
+        f"{'page faults/unit':>22} {'gc runs/unit':>18}",
+        f"{'':20} {'':12} {'':>10} {'':>10} {'':>14} {'untuned':>11}{'tuned':>11} {'untuned':>9}{'tuned':>9}",
+    ]
     print("\n".join(lines), flush=True)
     spread = []
     for name in args.only or DEFAULT:
         results = {True: [], False: []}
         for round_index in range(args.rounds):
-            for tune in ((True, False) if round_index % 2 == 0 else (False, True)):
+            for tune in (True, False) if round_index % 2 == 0 else (False, True):
                 results[tune].append(measure(name, tune, args.quick))
-        tuned, untuned = ({key: statistics.median(r[key] for r in results[tune]) for key in
-                           ("median_s", "faults_per_unit", "collections_per_unit")} for tune in (True, False))
-        line = (f"{name:20} {results[True][0]['unit']:12} {_time(untuned['median_s']):>10} "
-                f"{_time(tuned['median_s']):>10} {untuned['median_s'] / tuned['median_s']:>14.2f} "
-                f"{untuned['faults_per_unit']:>11,.0f}{tuned['faults_per_unit']:>11,.0f} "
-                f"{untuned['collections_per_unit']:>9.3g}{tuned['collections_per_unit']:>9.3g}")
+        tuned, untuned = (
+            {
+                key: statistics.median(r[key] for r in results[tune])
+                for key in ("median_s", "faults_per_unit", "collections_per_unit")
+            }
+            for tune in (True, False)
+        )
+        line = (
+            f"{name:20} {results[True][0]['unit']:12} {_time(untuned['median_s']):>10} "
+            f"{_time(tuned['median_s']):>10} {untuned['median_s'] / tuned['median_s']:>14.2f} "
+            f"{untuned['faults_per_unit']:>11,.0f}{tuned['faults_per_unit']:>11,.0f} "
+            f"{untuned['collections_per_unit']:>9.3g}{tuned['collections_per_unit']:>9.3g}"
+        )
         lines.append(line)
         print(line, flush=True)
-        spread.append(f"{name}: untuned {', '.join(_time(r['median_s']) for r in results[False])}; "
-                      f"tuned {', '.join(_time(r['median_s']) for r in results[True])}")
-    lines += ["", "each child's median, in the order run:", *spread, "",
-              f"tuned children: {results[True][0]['tuning']}"]
+        spread.append(
+            f"{name}: untuned {', '.join(_time(r['median_s']) for r in results[False])}; "
+            f"tuned {', '.join(_time(r['median_s']) for r in results[True])}"
+        )
+    lines += [
+        "",
+        "each child's median, in the order run:",
+        *spread,
+        "",
+        f"tuned children: {results[True][0]['tuning']}",
+    ]
     os.makedirs(RESULTS_DIR, exist_ok=True)
     with open(os.path.join(RESULTS_DIR, "tuning.txt"), "w") as out:
         out.write("\n".join(lines) + "\n")
-    print("\n".join(lines[-len(spread) - 3:]))
+    print("\n".join(lines[-len(spread) - 3 :]))
 
 
 if __name__ == "__main__":

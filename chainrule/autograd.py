@@ -406,8 +406,7 @@ def _annotate(gate, outputs, inputs):
         gate.module_path = tuple(running.modules)
     if GradMode.anomaly:
         gate.call_site = "".join(traceback.format_stack()[:-3][-4:])
-        gate.made_non_finite = (not all(_finite(out) for out in outputs)
-                                and all(_finite(x.data) for x in inputs))
+        gate.made_non_finite = not all(_finite(out) for out in outputs) and all(_finite(x.data) for x in inputs)
 
 
 def _explain_broadcast_failure(gate, inputs):
@@ -532,8 +531,9 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, capt
                 grads = _backward_of_several(gate, node, g, pending, owned, captured, stored, create_graph)
             elif create_graph:
                 if gate.once_differentiable:
-                    grads = _once_differentiated(gate, gate.backward(g.data, node.data, *[x.data for x in inputs]),
-                                                 (g,), inputs)
+                    grads = _once_differentiated(
+                        gate, gate.backward(g.data, node.data, *[x.data for x in inputs]), (g,), inputs
+                    )
                 else:
                     grads = gate.backward(g, node, *inputs)
             elif len(inputs) == 1:
@@ -581,8 +581,9 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, capt
             if not retain_graph:
                 gate.inputs = None  # releases the cached tensors (and marks the gate released)
             if ready:
-                node = (heappop(ready) if node is None
-                        else heappushpop(ready, (-node.gate.sequence, id(node), node)))[2]
+                node = (heappop(ready) if node is None else heappushpop(ready, (-node.gate.sequence, id(node), node)))[
+                    2
+                ]
         for leaf in leaves:
             g = pending.pop(leaf, None)
             if g is not None:
@@ -628,8 +629,11 @@ def _backward_of_several(gate, node, g, pending, owned, captured, stored, create
         return gate.backward(tuple(grads), tuple(outs), *[x.data for x in inputs])
     if not gate.once_differentiable:
         return gate.backward(tuple(grads), tuple(outs), *inputs)
-    arrays = gate.backward(tuple(None if t is None else t.data for t in grads),
-                           tuple(None if t is None else t.data for t in outs), *[x.data for x in inputs])
+    arrays = gate.backward(
+        tuple(None if t is None else t.data for t in grads),
+        tuple(None if t is None else t.data for t in outs),
+        *[x.data for x in inputs],
+    )
     return _once_differentiated(gate, arrays, [t for t in grads if t is not None], inputs)
 
 
@@ -638,8 +642,9 @@ def _once_differentiated(gate, grads, upstream, inputs):
     the upstream gradients and the inputs through a gate whose backward raises, naming the gate."""
     if type(grads) is not tuple:
         grads = (grads,)
-    return tuple(None if gx is None else OnceDifferentiated.apply(*upstream, *inputs, value=gx, of=gate.name)
-                 for gx in grads)
+    return tuple(
+        None if gx is None else OnceDifferentiated.apply(*upstream, *inputs, value=gx, of=gate.name) for gx in grads
+    )
 
 
 class OnceDifferentiated(Gate):
@@ -704,7 +709,6 @@ def _finish_leaf(leaf, g, captured, stored, create_graph):
     if captured is None:
         for hook in PostAccumulate.of(leaf):
             hook(leaf)
-
 
 
 def _released(gate):

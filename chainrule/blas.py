@@ -7,8 +7,8 @@ weight on 2 cores (measured), about a tenth of an MLP training step.
 
 NumPy's wheels bundle OpenBLAS as "scipy-openblas", whose symbols have known names and
 integer widths; this module looks for that library next to NumPy and uses its saxpy and
-daxpy, and its thread setting for ``one_thread()``. With any other BLAS (conda's MKL, Apple's Accelerate, a system OpenBLAS: their
-names and integer widths differ), or with ``CHAINRULE_BLAS=0`` in the environment,
+daxpy, and its thread setting for ``one_thread()``. With any other BLAS (conda's MKL, Apple's
+Accelerate, a system OpenBLAS: their names and integer widths differ), or with ``CHAINRULE_BLAS=0`` in the environment,
 ``axpy`` returns False and the caller does the NumPy version, and ``one_thread()`` changes nothing.
 
 Why one thread: a loop of small products (a recurrence's W_hh h_t, step after step) hands
@@ -19,7 +19,6 @@ the product itself, and on a busy machine far more: measured on 2 shared cores, 
 """
 
 import contextlib
-
 import ctypes
 import glob
 import os
@@ -105,8 +104,14 @@ def axpy(alpha, x, y):
     no trusted BLAS, fewer than MIN_SIZE elements, different dtypes or shapes, a dtype other than float32 or
     float64, or arrays that are not contiguous in one same memory order (C or Fortran)."""
     routine = _ROUTINES.get(y.dtype)
-    if (routine is None or y.size < MIN_SIZE or x.dtype != y.dtype or x.shape != y.shape
-            or not y.flags.writeable or not same_contiguous_order(x, y)):
+    if (
+        routine is None
+        or y.size < MIN_SIZE
+        or x.dtype != y.dtype
+        or x.shape != y.shape
+        or not y.flags.writeable
+        or not same_contiguous_order(x, y)
+    ):
         return False
     routine(y.size, alpha, x.ctypes.data, 1, y.ctypes.data, 1)
     return True
@@ -114,5 +119,4 @@ def axpy(alpha, x, y):
 
 def same_contiguous_order(x, y):
     """Whether x and y are both C-contiguous or both Fortran-contiguous (so their flat memory lines up)."""
-    return ((x.flags.c_contiguous and y.flags.c_contiguous)
-            or (x.flags.f_contiguous and y.flags.f_contiguous))
+    return (x.flags.c_contiguous and y.flags.c_contiguous) or (x.flags.f_contiguous and y.flags.f_contiguous)

@@ -12,9 +12,31 @@ from .backend import xp
 from .gates.common import as_tensor, data, is_number, same_dtype
 from .tensor import Tensor
 
-__all__ = ["is_number", "is_integer", "is_real", "number", "size", "pair", "spatial", "adaptive_size", "float_dtype",
-           "positive", "probability", "reduction", "optional_array", "conv_padding", "channels_first", "layer_input", "layer_input_shape",
-           "image_batch", "signal_batch", "unbatch", "same_shape", "constant", "same_dtype"]
+__all__ = [
+    "is_number",
+    "is_integer",
+    "is_real",
+    "number",
+    "size",
+    "pair",
+    "spatial",
+    "adaptive_size",
+    "float_dtype",
+    "positive",
+    "probability",
+    "reduction",
+    "optional_array",
+    "conv_padding",
+    "channels_first",
+    "layer_input",
+    "layer_input_shape",
+    "image_batch",
+    "signal_batch",
+    "unbatch",
+    "same_shape",
+    "constant",
+    "same_dtype",
+]
 
 
 def is_integer(value):
@@ -49,11 +71,16 @@ def pair(where, name, value, minimum=1):
 def spatial(where, name, value, dims, minimum=1):
     """An int or ``dims`` ints (one per spatial axis), each >= ``minimum``, as a tuple: 3 -> (3,) * dims."""
     values = (value,) * dims if is_integer(value) else value
-    if (not isinstance(values, (tuple, list)) or len(values) != dims or not all(is_integer(v) for v in values)
-            or min(values) < minimum):
+    if (
+        not isinstance(values, (tuple, list))
+        or len(values) != dims
+        or not all(is_integer(v) for v in values)
+        or min(values) < minimum
+    ):
         several = {1: "a 1-tuple", 2: "a pair", 3: "a triple"}[dims]
-        raise ValueError(f"{where}: {name} must be an integer or {several} of integers, each at least {minimum}; "
-                         f"got {value!r}")
+        raise ValueError(
+            f"{where}: {name} must be an integer or {several} of integers, each at least {minimum}; got {value!r}"
+        )
     return tuple(int(v) for v in values)
 
 
@@ -62,8 +89,11 @@ def adaptive_size(where, output_size, sizes):
     side (None keeps the input's side)."""
     dims = len(sizes)
     values = (output_size,) * dims if output_size is None or is_integer(output_size) else output_size
-    if (not isinstance(values, (tuple, list)) or len(values) != dims
-            or not all(v is None or (is_integer(v) and v >= 1) for v in values)):
+    if (
+        not isinstance(values, (tuple, list))
+        or len(values) != dims
+        or not all(v is None or (is_integer(v) and v >= 1) for v in values)
+    ):
         several = "an int" if dims == 1 else "an int or a pair of ints (None keeps a side)"
         raise ValueError(f"{where}: output_size must be {several}, each at least 1; got {output_size!r}")
     return tuple(n if v is None else int(v) for v, n in zip(values, sizes))
@@ -90,10 +120,8 @@ def positive(where, name, value):
 
 def probability(where, name, value, top_included=False):
     """A number in [0, 1) (or [0, 1] with ``top_included``): dropout's p, label smoothing."""
-    if (not is_real(value) or not 0 <= value <= 1
-            or (value == 1 and not top_included)):
-        raise ValueError(f"{where}: {name} must be a probability in [0, 1{']' if top_included else ')'}, "
-                         f"got {value!r}")
+    if not is_real(value) or not 0 <= value <= 1 or (value == 1 and not top_included):
+        raise ValueError(f"{where}: {name} must be a probability in [0, 1{']' if top_included else ')'}, got {value!r}")
     return float(value)
 
 
@@ -122,8 +150,10 @@ def conv_padding(where, padding, kernel, stride, dilation):
         raise ValueError(f"{where}: padding='same' needs stride 1, got stride {_shown(stride)}")
     reach = [d * (k - 1) for k, d in zip(kernel, dilation)]
     if any(r % 2 for r in reach):
-        raise ValueError(f"{where}: padding='same' with kernel_size {_shown(kernel)} and dilation {_shown(dilation)} "
-                         "would need uneven padding, which is not supported; pad explicitly with F.pad")
+        raise ValueError(
+            f"{where}: padding='same' with kernel_size {_shown(kernel)} and dilation {_shown(dilation)} "
+            "would need uneven padding, which is not supported; pad explicitly with F.pad"
+        )
     return tuple(r // 2 for r in reach)
 
 
@@ -135,8 +165,10 @@ def _shown(values):
 #: The layouts a layer taking channels-first input accepts, by number of spatial axes: (batched, single).
 LAYOUTS = {1: ("(N, C, L)", "(C, L)"), 2: ("(N, C, H, W)", "(C, H, W)")}
 #: The same in words, for the layers' messages: (batched, one sample).
-LAYOUT_WORDS = {1: ("(batch, channels, length)", "sequence (channels, length)"),
-                2: ("(batch, channels, height, width)", "image (channels, height, width)")}
+LAYOUT_WORDS = {
+    1: ("(batch, channels, length)", "sequence (channels, length)"),
+    2: ("(batch, channels, height, width)", "image (channels, height, width)"),
+}
 
 
 def layer_input_shape(layer, shape, dims):
@@ -144,8 +176,9 @@ def layer_input_shape(layer, shape, dims):
     ``layer`` is how the layer describes itself (its repr)."""
     if len(shape) not in (dims + 1, dims + 2):
         batched, single = LAYOUT_WORDS[dims]
-        raise ValueError(f"{layer}: expected a {dims + 2}-d input {batched} or one {dims + 1}-d {single}, got "
-                         f"shape {tuple(shape)}")
+        raise ValueError(
+            f"{layer}: expected a {dims + 2}-d input {batched} or one {dims + 1}-d {single}, got shape {tuple(shape)}"
+        )
 
 
 def channels_first(x, where, dims):
@@ -156,8 +189,7 @@ def channels_first(x, where, dims):
         return x.reshape((1,) + x.shape), True
     if x.ndim != dims + 2:
         batched, single = LAYOUTS[dims]
-        raise ValueError(f"{where}: input must be {dims + 2}-d {batched} or {dims + 1}-d {single}, got shape "
-                         f"{x.shape}")
+        raise ValueError(f"{where}: input must be {dims + 2}-d {batched} or {dims + 1}-d {single}, got shape {x.shape}")
     return x, False
 
 
@@ -178,8 +210,10 @@ def unbatch(out, unbatched):
 
 def same_shape(x, target, where, names=("input", "target")):
     if x.shape != target.shape:
-        raise ValueError(f"{where}: {names[0]} has shape {x.shape} but {names[1]} has shape {target.shape}; "
-                         "they must be the same (no broadcasting)")
+        raise ValueError(
+            f"{where}: {names[0]} has shape {x.shape} but {names[1]} has shape {target.shape}; "
+            "they must be the same (no broadcasting)"
+        )
 
 
 def constant(value, like, where, name, expected_shape=None):
@@ -202,5 +236,6 @@ def layer_input(layer, x):
             return as_tensor(backend.as_array(x))
         except (ValueError, TypeError):  # ragged lists, lists of strings
             pass
-    raise TypeError(f"{layer._describe()}: expected a tensor (or an array or a list of numbers), got "
-                    f"{type(x).__name__}")
+    raise TypeError(
+        f"{layer._describe()}: expected a tensor (or an array or a list of numbers), got {type(x).__name__}"
+    )

@@ -9,8 +9,7 @@ import argparse
 import sys
 import warnings
 
-from . import __version__
-from . import demo, evaluate_command, sample_command, train_command
+from . import __version__, demo, evaluate_command, sample_command, train_command
 from .viz import explain_command, practice_command
 
 SUBCOMMANDS = [demo, explain_command, practice_command, train_command, evaluate_command, sample_command]

@@ -33,8 +33,9 @@ DEFAULT_THRESHOLD = 10_000
 
 def threshold_from_environment(environ=os.environ):
     """The threshold0 ``CHAINRULE_GC_THRESHOLD`` asks for (the default when unset; 0: leave it alone)."""
-    return setting_from_environment("CHAINRULE_GC_THRESHOLD", DEFAULT_THRESHOLD,
-                                    "objects (0 to leave the collector alone)", environ)
+    return setting_from_environment(
+        "CHAINRULE_GC_THRESHOLD", DEFAULT_THRESHOLD, "objects (0 to leave the collector alone)", environ
+    )
 
 
 def collect_less_often(threshold):

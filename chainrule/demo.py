@@ -54,8 +54,18 @@ def train_digits(out_dir, epochs=DEMO_EPOCHS, seed=0, progress=False):
     """Train the digits convnet; returns the TrainResult (test accuracy, paths written)."""
     from .training import LogLines, TrainConfig, fit
 
-    config = TrainConfig(model="cnn", dataset="digits", epochs=epochs, batch_size=32, optimizer="adam",
-                         lr=3e-3, schedule="cosine", seed=seed, out=out_dir, progress=progress)
+    config = TrainConfig(
+        model="cnn",
+        dataset="digits",
+        epochs=epochs,
+        batch_size=32,
+        optimizer="adam",
+        lr=3e-3,
+        schedule="cosine",
+        seed=seed,
+        out=out_dir,
+        progress=progress,
+    )
     return fit(config, callbacks=[LogLines(lambda line: print("  " + line, flush=True))])
 
 
@@ -69,8 +79,21 @@ def train_tiny_gpt(out_dir, seed=0, steps=GPT_STEPS):
     from .data import Vocabulary, default_corpus
     from .training import LogLines, TrainConfig, fit
 
-    config = TrainConfig.for_model("gpt", layers=2, width=64, heads=4, block_size=32, batch_size=32, epochs=1,
-                                   train_limit=32 * steps, warmup=10, lr=1e-2, seed=seed, out=out_dir, plot=False)
+    config = TrainConfig.for_model(
+        "gpt",
+        layers=2,
+        width=64,
+        heads=4,
+        block_size=32,
+        batch_size=32,
+        epochs=1,
+        train_limit=32 * steps,
+        warmup=10,
+        lr=1e-2,
+        seed=seed,
+        out=out_dir,
+        plot=False,
+    )
     result = fit(config, callbacks=[LogLines(lambda line: print("  " + line, flush=True))])
     return result, Vocabulary(default_corpus())  # the characters the run's vocabulary was made of
 
@@ -84,8 +107,9 @@ def print_samples(model, vocabulary, seed=0, length=60):
 
 def add_arguments(parser):
     parser.add_argument("--out", default="runs/demo", metavar="DIR", help="where to write (default runs/demo)")
-    parser.add_argument("--epochs", type=int, default=DEMO_EPOCHS, metavar="N",
-                        help=f"training epochs (default {DEMO_EPOCHS})")
+    parser.add_argument(
+        "--epochs", type=int, default=DEMO_EPOCHS, metavar="N", help=f"training epochs (default {DEMO_EPOCHS})"
+    )
     parser.add_argument("--seed", type=int, default=0, metavar="S", help="seed (default 0)")
     parser.add_argument("--progress", action="store_true", help="show a progress bar while training")
     return parser
@@ -93,8 +117,9 @@ def add_arguments(parser):
 
 def add_parser(subparsers):
     """Register ``chainrule demo`` (the cli.py pattern: append this module to SUBCOMMANDS)."""
-    parser = subparsers.add_parser("demo", help="the worked examples, a convnet on digits, a tiny GPT on text",
-                                   description=main.__doc__)
+    parser = subparsers.add_parser(
+        "demo", help="the worked examples, a convnet on digits, a tiny GPT on text", description=main.__doc__
+    )
     add_arguments(parser)
     parser.set_defaults(run=run, parser=parser)
     return parser
@@ -127,8 +152,10 @@ def run(args):
     print()
     print(f"4. a tiny GPT trained for {GPT_STEPS} steps on Python's own documentation, then writing:")
     gpt, vocabulary = train_tiny_gpt(os.path.join(args.out, "gpt"), args.seed)
-    print(f"  test loss {gpt.test_loss / np.log(2):.2f} bits per character after {gpt.seconds:.1f} s "
-          f"(uniform guessing: {np.log2(len(vocabulary)):.2f})")
+    print(
+        f"  test loss {gpt.test_loss / np.log(2):.2f} bits per character after {gpt.seconds:.1f} s "
+        f"(uniform guessing: {np.log2(len(vocabulary)):.2f})"
+    )
     print_samples(gpt.model, vocabulary, args.seed)
     paths["gpt"] = gpt.paths.get("checkpoint")
     print("wrote:")

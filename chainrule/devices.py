@@ -20,8 +20,10 @@ class device:
             raise TypeError(f"device: expected a string such as 'cpu', got {type!r}")
         kind, _, number = type.partition(":")
         if kind != "cpu":
-            raise RuntimeError(f"device: chainrule runs on the CPU only (NumPy), so device {type!r} is not "
-                               "available; use 'cpu' (chainrule.cuda.is_available() is False)")
+            raise RuntimeError(
+                f"device: chainrule runs on the CPU only (NumPy), so device {type!r} is not "
+                "available; use 'cpu' (chainrule.cuda.is_available() is False)"
+            )
         self.type = "cpu"
         self.index = int(number) if number else index
 

@@ -51,6 +51,7 @@ def is_floating_point(input: Any) -> bool:
 def is_tensor(obj: Any) -> bool:
     """Whether ``obj`` is a chainrule Tensor."""
     from .tensor import Tensor
+
     return isinstance(obj, Tensor)
 
 

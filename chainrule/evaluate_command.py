@@ -16,10 +16,14 @@ DESCRIPTION = "Measure a training checkpoint on the test set: accuracy and confu
 
 def add_arguments(parser):
     parser.add_argument("checkpoint", metavar="CKPT", help="a checkpoint.safetensors written by chainrule train")
-    parser.add_argument("--data-dir", metavar="DIR",
-                        help="folder with the MNIST files (default: the one stored in the checkpoint)")
-    parser.add_argument("--download", action="store_true",
-                        help="fetch the MNIST files missing from the data folder first (checksums verified)")
+    parser.add_argument(
+        "--data-dir", metavar="DIR", help="folder with the MNIST files (default: the one stored in the checkpoint)"
+    )
+    parser.add_argument(
+        "--download",
+        action="store_true",
+        help="fetch the MNIST files missing from the data folder first (checksums verified)",
+    )
     return parser
 
 
@@ -33,11 +37,15 @@ def run(args):
         return 2
     print(f"{report['dataset']} {report['model']} after {plural(report['epoch'], 'epoch')} ({args.checkpoint})")
     if report["confusion"] is None:  # a language model
-        print(f"test loss: {report['loss']:.4f} nats, {report['loss'] / math.log(2):.3f} bits per character over "
-              f"{report['samples']:,} characters (next-character accuracy {report['accuracy']:.2%})")
+        print(
+            f"test loss: {report['loss']:.4f} nats, {report['loss'] / math.log(2):.3f} bits per character over "
+            f"{report['samples']:,} characters (next-character accuracy {report['accuracy']:.2%})"
+        )
         return 0
-    print(f"test accuracy: {report['accuracy']:.2%} ({round(report['accuracy'] * report['samples'])} of "
-          f"{report['samples']}), test loss {report['loss']:.4f}")
+    print(
+        f"test accuracy: {report['accuracy']:.2%} ({round(report['accuracy'] * report['samples'])} of "
+        f"{report['samples']}), test loss {report['loss']:.4f}"
+    )
     print("confusion matrix (rows: true digit, columns: predicted digit):")
     print(format_confusion_matrix(report["confusion"]))
     return 0
@@ -45,7 +53,9 @@ def run(args):
 
 def add_parser(subparsers):
     """Register the ``evaluate`` subcommand."""
-    parser = subparsers.add_parser("evaluate", help="test accuracy and confusion matrix of a checkpoint", description=DESCRIPTION)
+    parser = subparsers.add_parser(
+        "evaluate", help="test accuracy and confusion matrix of a checkpoint", description=DESCRIPTION
+    )
     add_arguments(parser)
     parser.set_defaults(run=run)
     return parser

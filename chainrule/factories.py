@@ -71,24 +71,31 @@ def _fill_dtype(fill_value, dtype):
     return backend.default_float()
 
 
-def full(size: Any, fill_value: Any, *, dtype: DType = None, requires_grad: bool = False,
-         device: Any = None) -> Tensor:
+def full(size: Any, fill_value: Any, *, dtype: DType = None, requires_grad: bool = False, device: Any = None) -> Tensor:
     """A tensor of the given size with every element ``fill_value``."""
     shape = _size("full", (size,), None)
     array = xp.full(shape, data(fill_value), dtype=_fill_dtype(fill_value, dtype))
     return _made("full", array, requires_grad, device)
 
 
-def eye(n: int, m: int | None = None, *, dtype: DType = None, requires_grad: bool = False,
-        device: Any = None) -> Tensor:
+def eye(
+    n: int, m: int | None = None, *, dtype: DType = None, requires_grad: bool = False, device: Any = None
+) -> Tensor:
     """The n x m (default n x n) identity matrix."""
     rows, columns = _size("eye", (n, n if m is None else m), None)
     return _made("eye", xp.eye(rows, columns, dtype=_float_dtype(dtype)), requires_grad, device)
 
 
 # ----- ranges ---------------------------------------------------------------------------------
-def arange(start: float, end: float | None = None, step: float = 1, *, dtype: DType = None,
-           requires_grad: bool = False, device: Any = None) -> Tensor:
+def arange(
+    start: float,
+    end: float | None = None,
+    step: float = 1,
+    *,
+    dtype: DType = None,
+    requires_grad: bool = False,
+    device: Any = None,
+) -> Tensor:
     """Numbers from ``start`` (0 when only one argument is given) up to, not including, ``end`` by ``step``;
     int64 when all three are ints, else the default float."""
     if end is None:
@@ -102,8 +109,9 @@ def arange(start: float, end: float | None = None, step: float = 1, *, dtype: DT
     return _made("arange", xp.arange(*values).astype(dtype, copy=False), requires_grad, device)
 
 
-def linspace(start: float, end: float, steps: int, *, dtype: DType = None, requires_grad: bool = False,
-             device: Any = None) -> Tensor:
+def linspace(
+    start: float, end: float, steps: int, *, dtype: DType = None, requires_grad: bool = False, device: Any = None
+) -> Tensor:
     """``steps`` evenly spaced numbers from ``start`` to ``end``, both included."""
     (steps,) = _size("linspace", (steps,), None)
     array = xp.linspace(data(start), data(end), steps).astype(_float_dtype(dtype), copy=False)
@@ -130,8 +138,9 @@ def empty_like(input: TensorLike, *, dtype: DType = None, requires_grad: bool = 
     return _made("empty_like", xp.empty(xp.shape(data(input)), _like_dtype(input, dtype)), requires_grad, device)
 
 
-def full_like(input: TensorLike, fill_value: Any, *, dtype: DType = None, requires_grad: bool = False,
-              device: Any = None) -> Tensor:
+def full_like(
+    input: TensorLike, fill_value: Any, *, dtype: DType = None, requires_grad: bool = False, device: Any = None
+) -> Tensor:
     """``fill_value`` everywhere, in ``input``'s shape and (unless ``dtype``) dtype."""
     array = xp.full(xp.shape(data(input)), data(fill_value), _like_dtype(input, dtype))
     return _made("full_like", array, requires_grad, device)
@@ -145,24 +154,32 @@ def _random_float_dtype(where, dtype):
     return dtype
 
 
-def rand(*size: Any, generator: Any = None, dtype: DType = None, requires_grad: bool = False,
-         device: Any = None) -> Tensor:
+def rand(
+    *size: Any, generator: Any = None, dtype: DType = None, requires_grad: bool = False, device: Any = None
+) -> Tensor:
     """Uniform draws from [0, 1) of the given size."""
     source = random.generator_or_default(generator, "rand")
     array = source.random(_size("rand", size, None), dtype=_random_float_dtype("rand", dtype))
     return _made("rand", array, requires_grad, device)
 
 
-def randn(*size: Any, generator: Any = None, dtype: DType = None, requires_grad: bool = False,
-          device: Any = None) -> Tensor:
+def randn(
+    *size: Any, generator: Any = None, dtype: DType = None, requires_grad: bool = False, device: Any = None
+) -> Tensor:
     """Standard normal draws (mean 0, variance 1) of the given size."""
     source = random.generator_or_default(generator, "randn")
     array = source.standard_normal(_size("randn", size, None), dtype=_random_float_dtype("randn", dtype))
     return _made("randn", array, requires_grad, device)
 
 
-def randint(*args: Any, size: Any = None, generator: Any = None, dtype: DType = None, requires_grad: bool = False,
-            device: Any = None) -> Tensor:
+def randint(
+    *args: Any,
+    size: Any = None,
+    generator: Any = None,
+    dtype: DType = None,
+    requires_grad: bool = False,
+    device: Any = None,
+) -> Tensor:
     """Integers drawn uniformly from [low, high): ``randint(high, size)`` or ``randint(low, high, size)``, as
     PyTorch takes them; int64 unless ``dtype`` says otherwise."""
     if size is None and args and isinstance(args[-1], (tuple, list)):
@@ -177,8 +194,9 @@ def randint(*args: Any, size: Any = None, generator: Any = None, dtype: DType = 
     return _made("randint", array.astype(xp.int64 if dtype is None else dtype, copy=False), requires_grad, device)
 
 
-def randperm(n: int, *, generator: Any = None, dtype: DType = None, requires_grad: bool = False,
-             device: Any = None) -> Tensor:
+def randperm(
+    n: int, *, generator: Any = None, dtype: DType = None, requires_grad: bool = False, device: Any = None
+) -> Tensor:
     """A random order of 0..n-1 (int64 unless ``dtype`` says otherwise)."""
     (n,) = _size("randperm", (n,), None)
     source = random.generator_or_default(generator, "randperm")
@@ -186,31 +204,48 @@ def randperm(n: int, *, generator: Any = None, dtype: DType = None, requires_gra
     return _made("randperm", array, requires_grad, device)
 
 
-def rand_like(input: TensorLike, *, generator: Any = None, dtype: DType = None, requires_grad: bool = False,
-              device: Any = None) -> Tensor:
+def rand_like(
+    input: TensorLike, *, generator: Any = None, dtype: DType = None, requires_grad: bool = False, device: Any = None
+) -> Tensor:
     """Uniform draws from [0, 1) of ``input``'s shape and (unless ``dtype``) dtype."""
-    return rand(xp.shape(data(input)), generator=generator, dtype=_like_dtype(input, dtype),
-                requires_grad=requires_grad, device=device)
+    return rand(
+        xp.shape(data(input)),
+        generator=generator,
+        dtype=_like_dtype(input, dtype),
+        requires_grad=requires_grad,
+        device=device,
+    )
 
 
-def randn_like(input: TensorLike, *, generator: Any = None, dtype: DType = None, requires_grad: bool = False,
-               device: Any = None) -> Tensor:
+def randn_like(
+    input: TensorLike, *, generator: Any = None, dtype: DType = None, requires_grad: bool = False, device: Any = None
+) -> Tensor:
     """Standard normal draws of ``input``'s shape and (unless ``dtype``) dtype."""
-    return randn(xp.shape(data(input)), generator=generator, dtype=_like_dtype(input, dtype),
-                 requires_grad=requires_grad, device=device)
+    return randn(
+        xp.shape(data(input)),
+        generator=generator,
+        dtype=_like_dtype(input, dtype),
+        requires_grad=requires_grad,
+        device=device,
+    )
 
 
-def randint_like(input: TensorLike, low: int, high: int | None = None, *, generator: Any = None,
-                 dtype: DType = None, device: Any = None) -> Tensor:
+def randint_like(
+    input: TensorLike,
+    low: int,
+    high: int | None = None,
+    *,
+    generator: Any = None,
+    dtype: DType = None,
+    device: Any = None,
+) -> Tensor:
     """Integers from [low, high) (or [0, low) with one bound) of ``input``'s shape and (unless ``dtype``) dtype."""
     bounds = (low,) if high is None else (low, high)
-    return randint(*bounds, xp.shape(data(input)), generator=generator, dtype=_like_dtype(input, dtype),
-                   device=device)
+    return randint(*bounds, xp.shape(data(input)), generator=generator, dtype=_like_dtype(input, dtype), device=device)
 
 
 @operation("multinomial")
-def multinomial(input: TensorLike, num_samples: int, replacement: bool = False, *,
-                generator: Any = None) -> Tensor:
+def multinomial(input: TensorLike, num_samples: int, replacement: bool = False, *, generator: Any = None) -> Tensor:
     """Category indices drawn with probabilities proportional to the non-negative weights ``input`` (one row, or
     one draw of ``num_samples`` per row of a matrix); without ``replacement`` a category is drawn at most once."""
     weights = xp.asarray(data(input), dtype=xp.float64)
@@ -224,11 +259,17 @@ def multinomial(input: TensorLike, num_samples: int, replacement: bool = False, 
     if (totals <= 0).any():
         raise ValueError("multinomial: every row of weights needs a positive sum")
     if not replacement and num_samples > (rows > 0).sum(axis=1).min():
-        raise ValueError(f"multinomial: cannot draw {num_samples} samples without replacement from "
-                         f"{int((rows > 0).sum(axis=1).min())} categories of nonzero weight")
+        raise ValueError(
+            f"multinomial: cannot draw {num_samples} samples without replacement from "
+            f"{int((rows > 0).sum(axis=1).min())} categories of nonzero weight"
+        )
     source = random.generator_or_default(generator, "multinomial")
-    drawn = xp.stack([source.choice(rows.shape[1], size=num_samples, replace=replacement, p=row / total)
-                      for row, total in zip(rows, totals)]).astype(xp.int64)
+    drawn = xp.stack(
+        [
+            source.choice(rows.shape[1], size=num_samples, replace=replacement, p=row / total)
+            for row, total in zip(rows, totals)
+        ]
+    ).astype(xp.int64)
     return Tensor(drawn.reshape(weights.shape[:-1] + (num_samples,)))
 
 
@@ -251,36 +292,39 @@ def as_tensor(data: Any, dtype: DType = None, device: Any = None) -> Tensor:
 
 # ----- new tensors like an existing one (its dtype unless told otherwise) ------------------------------
 @operation("new_zeros", exported=False)
-def new_zeros(input: Tensor, *size: Any, dtype: DType = None, requires_grad: bool = False,
-              device: Any = None) -> Tensor:
+def new_zeros(
+    input: Tensor, *size: Any, dtype: DType = None, requires_grad: bool = False, device: Any = None
+) -> Tensor:
     """Zeros of the given size in ``input``'s dtype (unless ``dtype``)."""
     return zeros(*size, dtype=_like_dtype(input, dtype), requires_grad=requires_grad, device=device)
 
 
 @operation("new_ones", exported=False)
-def new_ones(input: Tensor, *size: Any, dtype: DType = None, requires_grad: bool = False,
-             device: Any = None) -> Tensor:
+def new_ones(input: Tensor, *size: Any, dtype: DType = None, requires_grad: bool = False, device: Any = None) -> Tensor:
     """Ones of the given size in ``input``'s dtype (unless ``dtype``)."""
     return ones(*size, dtype=_like_dtype(input, dtype), requires_grad=requires_grad, device=device)
 
 
 @operation("new_full", exported=False)
-def new_full(input: Tensor, size: Any, fill_value: Any, *, dtype: DType = None, requires_grad: bool = False,
-             device: Any = None) -> Tensor:
+def new_full(
+    input: Tensor, size: Any, fill_value: Any, *, dtype: DType = None, requires_grad: bool = False, device: Any = None
+) -> Tensor:
     """``fill_value`` everywhere, of the given size, in ``input``'s dtype (unless ``dtype``)."""
     return full(size, fill_value, dtype=_like_dtype(input, dtype), requires_grad=requires_grad, device=device)
 
 
 @operation("new_empty", exported=False)
-def new_empty(input: Tensor, *size: Any, dtype: DType = None, requires_grad: bool = False,
-              device: Any = None) -> Tensor:
+def new_empty(
+    input: Tensor, *size: Any, dtype: DType = None, requires_grad: bool = False, device: Any = None
+) -> Tensor:
     """Uninitialised memory of the given size in ``input``'s dtype (unless ``dtype``)."""
     return empty(*size, dtype=_like_dtype(input, dtype), requires_grad=requires_grad, device=device)
 
 
 @operation("new_tensor", exported=False)
-def new_tensor(input: Tensor, data: Any, *, dtype: DType = None, requires_grad: bool = False,
-               device: Any = None) -> Tensor:
+def new_tensor(
+    input: Tensor, data: Any, *, dtype: DType = None, requires_grad: bool = False, device: Any = None
+) -> Tensor:
     """A copy of ``data`` in ``input``'s dtype (unless ``dtype``)."""
     devices.check("new_tensor", device)
     values = data.data if isinstance(data, Tensor) else data

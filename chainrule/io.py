@@ -54,9 +54,17 @@ CHECKSUM_KEY = "chainrule.crc32"  # of the METADATA_KEY text, so damaged JSON is
 # The dtypes every safetensors release since 0.4 reads and writes.
 SUPPORTED_DTYPES = (
     "bool",
-    "int8", "int16", "int32", "int64",
-    "uint8", "uint16", "uint32", "uint64",
-    "float16", "float32", "float64",
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "uint8",
+    "uint16",
+    "uint32",
+    "uint64",
+    "float16",
+    "float32",
+    "float64",
 )
 
 # safetensors refuses headers over 100 MB; checking first gives clearer messages.
@@ -229,8 +237,10 @@ def _encode(value, tensors, path_in_obj, active):
     if isinstance(data, np.ndarray):  # a Tensor, or anything else that wraps an array
         return _encode_array(data, tensors, path_in_obj)
     if callable(getattr(value, "state_dict", None)):  # a Module or an optimizer: its state is what can be stored
-        raise TypeError(f"save: cannot store a {type(value).__name__} itself {_describe(path_in_obj)}; store its "
-                        f"state_dict() instead, e.g. cr.save(model.state_dict(), path)")
+        raise TypeError(
+            f"save: cannot store a {type(value).__name__} itself {_describe(path_in_obj)}; store its "
+            f"state_dict() instead, e.g. cr.save(model.state_dict(), path)"
+        )
     raise TypeError(f"save: cannot store value of type {type(value).__name__} {_describe(path_in_obj)}")
 
 
@@ -258,8 +268,13 @@ def _encode_array(array, tensors, path_in_obj):
     if not array.flags.c_contiguous:
         array = array.copy(order="C")
     name = _add_tensor(tensors, array)
-    return {"type": "array", "tensor": name, "dtype": array.dtype.name, "shape": list(array.shape),
-            "crc32": _crc32(array)}
+    return {
+        "type": "array",
+        "tensor": name,
+        "dtype": array.dtype.name,
+        "shape": list(array.shape),
+        "crc32": _crc32(array),
+    }
 
 
 def _check_dtype(dtype, what, path_in_obj):
@@ -309,8 +324,10 @@ def load(path, map_location=None, weights_only=None, mmap=None):
     if stat.S_ISDIR(mode):
         raise IsADirectoryError(errno.EISDIR, "chainrule.load: expected a checkpoint file, got a directory", path)
     if not stat.S_ISREG(mode):  # reading a FIFO would wait forever for a writer; a device never ends
-        raise CheckpointError(f"chainrule.load: {path!r} is {_file_kind(mode)}, not a regular file; "
-                              "a checkpoint is a file written by chainrule.save")
+        raise CheckpointError(
+            f"chainrule.load: {path!r} is {_file_kind(mode)}, not a regular file; "
+            "a checkpoint is a file written by chainrule.save"
+        )
 
     _refuse_pickle(path)
     _check_header_size(path)
@@ -321,16 +338,17 @@ def load(path, map_location=None, weights_only=None, mmap=None):
             if METADATA_KEY not in metadata and CHECKSUM_KEY not in metadata:
                 return _plain_tensors(file, path)
             if METADATA_KEY not in metadata:
-                raise CheckpointError(f"chainrule.load: {path!r} has a checksum but no {METADATA_KEY!r} metadata "
-                                      "(it is damaged)")
+                raise CheckpointError(
+                    f"chainrule.load: {path!r} has a checksum but no {METADATA_KEY!r} metadata (it is damaged)"
+                )
             text = metadata[METADATA_KEY]
             if len(text) > MAX_METADATA_BYTES:  # before parsing it, or checksumming it (a copy)
-                raise CheckpointError(f"chainrule.load: {path!r} holds {len(text)} bytes of metadata, more than "
-                                      f"any checkpoint save() writes (limit {MAX_METADATA_BYTES})")
-            if metadata.get(CHECKSUM_KEY) != str(zlib.crc32(text.encode("utf-8"))):
                 raise CheckpointError(
-                    f"chainrule.load: {path!r} metadata does not match its checksum (it is damaged)"
+                    f"chainrule.load: {path!r} holds {len(text)} bytes of metadata, more than "
+                    f"any checkpoint save() writes (limit {MAX_METADATA_BYTES})"
                 )
+            if metadata.get(CHECKSUM_KEY) != str(zlib.crc32(text.encode("utf-8"))):
+                raise CheckpointError(f"chainrule.load: {path!r} metadata does not match its checksum (it is damaged)")
             root = _read_document(text, path)
             decoder = _Decoder(file, tensor_names, path)
             result = decoder.decode(root)
@@ -352,8 +370,12 @@ def load(path, map_location=None, weights_only=None, mmap=None):
 
 
 def _file_kind(mode):
-    kinds = [(stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISCHR, "a character device"),
-             (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")]
+    kinds = [
+        (stat.S_ISFIFO, "a named pipe (FIFO)"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ]
     return next((kind for test, kind in kinds if test(mode)), "not a regular file")
 
 
@@ -429,12 +451,15 @@ def _read_document(text, path):
     if not isinstance(document, dict):
         raise CheckpointError(f"chainrule.load: {path!r} metadata is not a JSON object")
     if document.get("format") != FORMAT_NAME:
-        raise CheckpointError(f"chainrule.load: {path!r} metadata has format {document.get('format')!r}, "
-                              f"expected {FORMAT_NAME!r}")
+        raise CheckpointError(
+            f"chainrule.load: {path!r} metadata has format {document.get('format')!r}, expected {FORMAT_NAME!r}"
+        )
     version = document.get("version")
     if version != FORMAT_VERSION or isinstance(version, bool):
-        raise CheckpointError(f"chainrule.load: {path!r} has checkpoint format version {version!r}; "
-                              f"this chainrule reads version {FORMAT_VERSION}")
+        raise CheckpointError(
+            f"chainrule.load: {path!r} has checkpoint format version {version!r}; "
+            f"this chainrule reads version {FORMAT_VERSION}"
+        )
     if "root" not in document:
         raise CheckpointError(f"chainrule.load: {path!r} metadata has no 'root'")
     return document["root"]
@@ -518,8 +543,7 @@ class _Decoder:
         array = self.file.get_tensor(name)
         # The tensor must be what the metadata says it is, or the file was altered.
         if array.dtype.name != dtype or array.shape != shape:
-            self.fail(f"tensor {name!r} is {array.dtype.name} {array.shape}, "
-                      f"but the metadata says {dtype} {shape}")
+            self.fail(f"tensor {name!r} is {array.dtype.name} {array.shape}, but the metadata says {dtype} {shape}")
         if _crc32(array) != node["crc32"]:
             self.fail(f"tensor {name!r} does not match its checksum (the data bytes are damaged)")
         # A private, writable copy that does not depend on the file staying open.

@@ -118,17 +118,22 @@ class GPT(nn.Module):
         self.token_embedding = nn.Embedding(vocabulary_size, width)
         self.position_embedding = nn.Embedding(block_size, width)
         self.drop = nn.Dropout(dropout)
-        self.blocks = nn.ModuleList([
-            nn.TransformerEncoderLayer(width, heads, 4 * width, dropout, batch_first=True, norm_first=True)
-            for _ in range(layers)])
+        self.blocks = nn.ModuleList(
+            [
+                nn.TransformerEncoderLayer(width, heads, 4 * width, dropout, batch_first=True, norm_first=True)
+                for _ in range(layers)
+            ]
+        )
         self.norm = nn.LayerNorm(width)
         self.head = nn.Linear(width, vocabulary_size, bias=False)
 
     def forward(self, tokens):
         length = tokens.shape[-1]
         if tokens.ndim != 2 or length > self.block_size:
-            raise ValueError(f"{self._describe()}: tokens have shape {tuple(tokens.shape)}; expected (batch, "
-                             f"length) with length at most block_size={self.block_size} (the position table)")
+            raise ValueError(
+                f"{self._describe()}: tokens have shape {tuple(tokens.shape)}; expected (batch, "
+                f"length) with length at most block_size={self.block_size} (the position table)"
+            )
         x = self.drop(self.token_embedding(tokens) + self.position_embedding(xp.arange(length)))
         for block in self.blocks:
             x = block(x, is_causal=True)
@@ -150,7 +155,7 @@ class GPT(nn.Module):
         try:
             with no_grad():
                 for _ in range(count):
-                    context = np.array(tokens[-self.block_size:], dtype=np.int64)[None]
+                    context = np.array(tokens[-self.block_size :], dtype=np.int64)[None]
                     logits = self(context).data[0, -1].astype(np.float64)
                     tokens.append(sample_token(logits, temperature, top_k, generator))
         finally:

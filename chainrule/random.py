@@ -25,6 +25,7 @@ class Generator(xp.random.Generator):
 
     def __init__(self, device: object = "cpu", seed: int = DEFAULT_SEED) -> None:
         from . import devices
+
         devices.check("Generator", device)
         self._seed_sequence = xp.random.SeedSequence(seed)
         super().__init__(xp.random.PCG64(self._seed_sequence))
@@ -87,6 +88,8 @@ def generator_or_default(generator, where):
     if generator is None:
         return default_generator()
     if not isinstance(generator, xp.random.Generator):
-        raise TypeError(f"{where}: generator must be a chainrule.Generator, a numpy.random.Generator or None, "
-                        f"got {type(generator).__name__}")
+        raise TypeError(
+            f"{where}: generator must be a chainrule.Generator, a numpy.random.Generator or None, "
+            f"got {type(generator).__name__}"
+        )
     return generator

@@ -21,15 +21,31 @@ DESCRIPTION = "Generate text with a language model trained by chainrule train --
 
 
 def add_arguments(parser):
-    parser.add_argument("checkpoint", metavar="CKPT", help="a checkpoint.safetensors written by chainrule train "
-                                                           "--model gpt")
+    parser.add_argument(
+        "checkpoint", metavar="CKPT", help="a checkpoint.safetensors written by chainrule train --model gpt"
+    )
     parser.add_argument("--prompt", default="\n", help="the text to continue (default: a new line)")
-    parser.add_argument("--tokens", type=non_negative_int, default=200, metavar="N",
-                        help="how many characters to generate (default 200)")
-    parser.add_argument("--temperature", type=non_negative_float, default=1.0, metavar="T",
-                        help="below 1 more predictable, above 1 more surprising, 0 the likeliest (default 1)")
-    parser.add_argument("--top-k", type=positive_int, default=None, metavar="K",
-                        help="draw among the K likeliest characters only (default: all)")
+    parser.add_argument(
+        "--tokens",
+        type=non_negative_int,
+        default=200,
+        metavar="N",
+        help="how many characters to generate (default 200)",
+    )
+    parser.add_argument(
+        "--temperature",
+        type=non_negative_float,
+        default=1.0,
+        metavar="T",
+        help="below 1 more predictable, above 1 more surprising, 0 the likeliest (default 1)",
+    )
+    parser.add_argument(
+        "--top-k",
+        type=positive_int,
+        default=None,
+        metavar="K",
+        help="draw among the K likeliest characters only (default: all)",
+    )
     parser.add_argument("--seed", type=non_negative_int, default=0, metavar="S", help="seed (default 0)")
     return parser
 
@@ -39,13 +55,17 @@ def generate_text(path, prompt, tokens, temperature=1.0, top_k=None, seed=0):
     checkpoint that is not a language model's or a prompt with characters it does not know."""
     state = load_checkpoint(path)
     if state["model"] != "gpt":
-        raise ConfigError(f"{path!r} holds a {state['dataset']} {state['model']}, not a language model (train one "
-                          f"with chainrule train --model gpt)")
+        raise ConfigError(
+            f"{path!r} holds a {state['dataset']} {state['model']}, not a language model (train one "
+            f"with chainrule train --model gpt)"
+        )
     vocabulary = Vocabulary(state["preprocessing"]["vocabulary"])
     missing = vocabulary.unknown(prompt)
     if missing:
-        raise ConfigError(f"the prompt holds characters {missing!r} that the model never saw; its vocabulary is "
-                          f"{vocabulary.characters!r}")
+        raise ConfigError(
+            f"the prompt holds characters {missing!r} that the model never saw; its vocabulary is "
+            f"{vocabulary.characters!r}"
+        )
     if not prompt:
         raise ConfigError("the prompt is empty; give at least one character (--prompt)")
     model = model_from_checkpoint(state, f"training checkpoint {path!r}")
@@ -66,8 +86,9 @@ def run(args):
 
 def add_parser(subparsers):
     """Register the ``sample`` subcommand."""
-    parser = subparsers.add_parser("sample", help="generate text with a trained language model",
-                                   description=DESCRIPTION)
+    parser = subparsers.add_parser(
+        "sample", help="generate text with a trained language model", description=DESCRIPTION
+    )
     add_arguments(parser)
     parser.set_defaults(run=run)
     return parser

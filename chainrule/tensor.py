@@ -37,8 +37,9 @@ class Tensor:
     __array_ufunc__ = None
     __hash__ = object.__hash__
 
-    def __init__(self, data: TensorLike, requires_grad: bool = False, dtype: DType = None,
-                 name: str | None = None) -> None:
+    def __init__(
+        self, data: TensorLike, requires_grad: bool = False, dtype: DType = None, name: str | None = None
+    ) -> None:
         if isinstance(data, Tensor):
             data = data.data
         data = backend.as_array(data, dtype)
@@ -78,8 +79,10 @@ class Tensor:
             return self.data.shape
         ndim = self.data.ndim
         if isinstance(dim, bool) or not isinstance(dim, int) or not -max(ndim, 1) <= dim < max(ndim, 1):
-            raise IndexError(f"size: dimension {dim!r} is out of range for a tensor of shape {self.shape} "
-                             f"(valid: {-max(ndim, 1)} to {max(ndim, 1) - 1})")
+            raise IndexError(
+                f"size: dimension {dim!r} is out of range for a tensor of shape {self.shape} "
+                f"(valid: {-max(ndim, 1)} to {max(ndim, 1) - 1})"
+            )
         return self.data.shape[dim] if ndim else 1
 
     def numel(self) -> int:
@@ -122,8 +125,9 @@ class Tensor:
     def item(self) -> Any:
         """The one element as a Python number."""
         if self.data.size != 1:
-            raise ValueError(f"item: the tensor has shape {self.shape} ({self.data.size} elements); item() needs "
-                             "exactly one")
+            raise ValueError(
+                f"item: the tensor has shape {self.shape} ({self.data.size} elements); item() needs exactly one"
+            )
         return self.data.item()
 
     def numpy(self) -> Any:
@@ -136,8 +140,10 @@ class Tensor:
         if dtype is None or xp.dtype(dtype) == self.data.dtype:
             return self.data.copy() if copy else self.data
         if copy is False:
-            raise ValueError(f"__array__: converting a {self.data.dtype} tensor to {xp.dtype(dtype)} needs a copy, "
-                             "but copy=False was given")
+            raise ValueError(
+                f"__array__: converting a {self.data.dtype} tensor to {xp.dtype(dtype)} needs a copy, "
+                "but copy=False was given"
+            )
         return self.data.astype(dtype)
 
     def __float__(self) -> float:
@@ -161,8 +167,10 @@ class Tensor:
             return format(self.data.item(), spec)
         if not spec:
             return str(self)
-        raise TypeError(f"format: {spec!r} formats a number, but the tensor has shape {self.shape}; format "
-                        "an element (t[0]) or t.tolist()")
+        raise TypeError(
+            f"format: {spec!r} formats a number, but the tensor has shape {self.shape}; format "
+            "an element (t[0]) or t.tolist()"
+        )
 
     def __repr__(self) -> str:
         body = xp.array2string(self.data, separator=", ", precision=4, threshold=20, prefix="tensor(")
@@ -183,8 +191,9 @@ class Tensor:
         return f"<pre>{html.escape(text)}</pre>"
 
     # ----- gradients --------------------------------------------------------------
-    def backward(self, gradient: TensorLike | None = None, retain_graph: bool = False,
-                 create_graph: bool = False) -> None:
+    def backward(
+        self, gradient: TensorLike | None = None, retain_graph: bool = False, create_graph: bool = False
+    ) -> None:
         """Backpropagate from this tensor: every leaf that requires grad gets ``.grad``.
 
         A one-element output needs no ``gradient``; any other needs dL/dthis as ``gradient=``.
@@ -323,15 +332,20 @@ def _plain_index(index):
     return index
 
 
-def tensor(data: TensorLike, requires_grad: bool = False, dtype: DType = None, name: str | None = None, *,
-           device: Any = None) -> Tensor:
+def tensor(
+    data: TensorLike, requires_grad: bool = False, dtype: DType = None, name: str | None = None, *, device: Any = None
+) -> Tensor:
     """Make a Tensor (a copy of ``data``, as PyTorch's ``tensor``). Python floats become the default float
     (float32) unless ``dtype`` says otherwise; ``device`` may only be the CPU."""
     devices.check("tensor", device)
     if isinstance(data, Tensor):
         data = data.data
-    return Tensor(xp.array(data, dtype=dtype, copy=True) if isinstance(data, xp.ndarray) else data,
-                  requires_grad=requires_grad, dtype=dtype, name=name)
+    return Tensor(
+        xp.array(data, dtype=dtype, copy=True) if isinstance(data, xp.ndarray) else data,
+        requires_grad=requires_grad,
+        dtype=dtype,
+        name=name,
+    )
 
 
 # The operators and methods (x + y, x.exp(), x.sum(axis=0), ...) are attached by the

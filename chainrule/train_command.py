@@ -19,23 +19,33 @@ With ``--nproc N`` the command starts ``mpiexec -n N python -m mpi4py -m chainru
 (``chainrule.distributed.DataParallel``): ``--batch-size`` is then the global batch.
 """
 
-import math
-
 import argparse
 import dataclasses
+import math
 import sys
 
 from . import io
 from .models import DATASETS, MODEL_NAMES
-from .training import (MODEL_DEFAULTS, OPTIMIZERS, SCHEDULES, ConfigError, LogLines, NonFiniteError, TrainConfig,
-                       fit, load_checkpoint, plural)
+from .training import (
+    MODEL_DEFAULTS,
+    OPTIMIZERS,
+    SCHEDULES,
+    ConfigError,
+    LogLines,
+    NonFiniteError,
+    TrainConfig,
+    fit,
+    load_checkpoint,
+    plural,
+)
 from .tuning import tune_process_for_training
 
-DESCRIPTION = ("Train a model on the bundled 8x8 digits, MNIST or a text; writes a checkpoint each epoch and a "
-               "plot.")
-EPILOG = ("With --resume, every option not given is taken from the checkpoint, and --epochs is the total "
-          "(counting the epochs already done). Example: chainrule train --model cnn --dataset mnist "
-          "--data-dir data/mnist --epochs 4 --lr 0.002 --schedule cosine --out runs/lenet")
+DESCRIPTION = "Train a model on the bundled 8x8 digits, MNIST or a text; writes a checkpoint each epoch and a plot."
+EPILOG = (
+    "With --resume, every option not given is taken from the checkpoint, and --epochs is the total "
+    "(counting the epochs already done). Example: chainrule train --model cnn --dataset mnist "
+    "--data-dir data/mnist --epochs 4 --lr 0.002 --schedule cosine --out runs/lenet"
+)
 
 
 def _integer(text, minimum, kind):
@@ -62,8 +72,7 @@ def _number(text, positive):
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
     if not value == value or value in (float("inf"), float("-inf")) or (value <= 0 if positive else value < 0):
-        raise argparse.ArgumentTypeError(f"must be a {'positive' if positive else 'non-negative'} number, "
-                                         f"got {text}")
+        raise argparse.ArgumentTypeError(f"must be a {'positive' if positive else 'non-negative'} number, got {text}")
     return value
 
 
@@ -81,56 +90,130 @@ def add_arguments(parser):
     parser.add_argument("--model", choices=MODEL_NAMES, help=f"which network (default {defaults.model})")
     parser.add_argument("--dataset", choices=tuple(DATASETS), help=f"which data (default {defaults.dataset})")
     parser.add_argument("--data-dir", metavar="DIR", help="folder with the four MNIST files (needed for mnist)")
-    parser.add_argument("--download", action="store_true",
-                        help="fetch the MNIST files missing from --data-dir first (checksums verified)")
-    parser.add_argument("--epochs", type=positive_int, metavar="N",
-                        help=f"total number of epochs (default {defaults.epochs})")
-    parser.add_argument("--batch-size", type=positive_int, metavar="B",
-                        help=f"samples per step (default {defaults.batch_size})")
-    parser.add_argument("--lr", type=positive_float, metavar="LR",
-                        help="learning rate (default: 0.05 for sgd, 0.01 for adagrad, 0.001 otherwise)")
+    parser.add_argument(
+        "--download",
+        action="store_true",
+        help="fetch the MNIST files missing from --data-dir first (checksums verified)",
+    )
+    parser.add_argument(
+        "--epochs", type=positive_int, metavar="N", help=f"total number of epochs (default {defaults.epochs})"
+    )
+    parser.add_argument(
+        "--batch-size", type=positive_int, metavar="B", help=f"samples per step (default {defaults.batch_size})"
+    )
+    parser.add_argument(
+        "--lr",
+        type=positive_float,
+        metavar="LR",
+        help="learning rate (default: 0.05 for sgd, 0.01 for adagrad, 0.001 otherwise)",
+    )
     parser.add_argument("--optimizer", choices=OPTIMIZERS, help=f"update rule (default {defaults.optimizer})")
-    parser.add_argument("--momentum", type=non_negative_float, metavar="M",
-                        help="momentum for sgd and rmsprop (default 0)")
-    parser.add_argument("--weight-decay", type=non_negative_float, metavar="WD",
-                        help="weight decay (default: the optimizer's, 0 or 0.01 for adamw)")
-    parser.add_argument("--schedule", choices=SCHEDULES,
-                        help="learning rate over the epochs: constant (default) or cosine down to 0")
-    parser.add_argument("--seed", type=non_negative_int, metavar="S",
-                        help=f"seed for weights, shuffling and dropout (default {defaults.seed})")
-    parser.add_argument("--train-limit", type=positive_int, metavar="N",
-                        help="train on only the first N training images (quick experiments)")
+    parser.add_argument(
+        "--momentum", type=non_negative_float, metavar="M", help="momentum for sgd and rmsprop (default 0)"
+    )
+    parser.add_argument(
+        "--weight-decay",
+        type=non_negative_float,
+        metavar="WD",
+        help="weight decay (default: the optimizer's, 0 or 0.01 for adamw)",
+    )
+    parser.add_argument(
+        "--schedule", choices=SCHEDULES, help="learning rate over the epochs: constant (default) or cosine down to 0"
+    )
+    parser.add_argument(
+        "--seed",
+        type=non_negative_int,
+        metavar="S",
+        help=f"seed for weights, shuffling and dropout (default {defaults.seed})",
+    )
+    parser.add_argument(
+        "--train-limit",
+        type=positive_int,
+        metavar="N",
+        help="train on only the first N training images (quick experiments)",
+    )
     parser.add_argument("--out", metavar="DIR", help=f"output folder (default {defaults.out})")
     parser.add_argument("--resume", metavar="CKPT", help="continue from this checkpoint")
-    parser.add_argument("--graph", action="store_true",
-                        help="also draw one training step of the model (graph.svg, or graph.dot without Graphviz)")
+    parser.add_argument(
+        "--graph",
+        action="store_true",
+        help="also draw one training step of the model (graph.svg, or graph.dot without Graphviz)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar, only one line per epoch")
-    parser.add_argument("--nproc", type=positive_int, metavar="N",
-                        help="train data-parallel with N processes under mpiexec (--batch-size is the global batch; "
-                             "needs chainrule[distributed])")
-    parser.add_argument("--timeout", type=positive_float, metavar="S",
-                        help="with --nproc: end the whole job after S seconds (MPIEXEC_TIMEOUT)")
+    parser.add_argument(
+        "--nproc",
+        type=positive_int,
+        metavar="N",
+        help="train data-parallel with N processes under mpiexec (--batch-size is the global batch; "
+        "needs chainrule[distributed])",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=positive_float,
+        metavar="S",
+        help="with --nproc: end the whole job after S seconds (MPIEXEC_TIMEOUT)",
+    )
     sequence = parser.add_argument_group("sequence models (gpt, lstm)")
-    sequence.add_argument("--text", metavar="FILE", help="a UTF-8 text for the gpt (default: Python's own pydoc "
-                                                         "topics, on every machine with Python)")
-    sequence.add_argument("--block-size", type=positive_int, metavar="T",
-                          help=f"the gpt's context in characters (default {defaults.block_size})")
+    sequence.add_argument(
+        "--text",
+        metavar="FILE",
+        help="a UTF-8 text for the gpt (default: Python's own pydoc topics, on every machine with Python)",
+    )
+    sequence.add_argument(
+        "--block-size",
+        type=positive_int,
+        metavar="T",
+        help=f"the gpt's context in characters (default {defaults.block_size})",
+    )
     sequence.add_argument("--layers", type=positive_int, metavar="L", help="layers (default: gpt 4, lstm 1)")
-    sequence.add_argument("--width", type=positive_int, metavar="W",
-                          help="embedding width (gpt, default 128) or hidden units (lstm, default 64)")
-    sequence.add_argument("--heads", type=positive_int, metavar="H",
-                          help=f"the gpt's attention heads (default {defaults.heads})")
-    sequence.add_argument("--clip", type=positive_float, metavar="NORM",
-                          help="clip the gradients' joint norm to NORM before each step (gpt default 1.0)")
-    sequence.add_argument("--warmup", type=non_negative_int, metavar="STEPS",
-                          help=f"warm-up steps of the warmup-cosine schedule (default {defaults.warmup})")
+    sequence.add_argument(
+        "--width",
+        type=positive_int,
+        metavar="W",
+        help="embedding width (gpt, default 128) or hidden units (lstm, default 64)",
+    )
+    sequence.add_argument(
+        "--heads", type=positive_int, metavar="H", help=f"the gpt's attention heads (default {defaults.heads})"
+    )
+    sequence.add_argument(
+        "--clip",
+        type=positive_float,
+        metavar="NORM",
+        help="clip the gradients' joint norm to NORM before each step (gpt default 1.0)",
+    )
+    sequence.add_argument(
+        "--warmup",
+        type=non_negative_int,
+        metavar="STEPS",
+        help=f"warm-up steps of the warmup-cosine schedule (default {defaults.warmup})",
+    )
     return parser
 
 
 # Options that --resume takes from the checkpoint unless given again.
-_RESUMABLE = ("model", "dataset", "data_dir", "epochs", "batch_size", "lr", "optimizer", "momentum",
-              "weight_decay", "schedule", "seed", "val_fraction", "train_limit", "out", "text", "block_size",
-              "layers", "width", "heads", "clip", "warmup")
+_RESUMABLE = (
+    "model",
+    "dataset",
+    "data_dir",
+    "epochs",
+    "batch_size",
+    "lr",
+    "optimizer",
+    "momentum",
+    "weight_decay",
+    "schedule",
+    "seed",
+    "val_fraction",
+    "train_limit",
+    "out",
+    "text",
+    "block_size",
+    "layers",
+    "width",
+    "heads",
+    "clip",
+    "warmup",
+)
 
 
 def config_from_args(args):
@@ -183,12 +266,16 @@ def run(args):
 def print_summary(result, config):
     """The test figures (in bits per character for a language model), the notes and the files written."""
     if config.dataset == "text":
-        print(f"test loss: {result.test_loss:.4f} nats, {result.test_loss / math.log(2):.3f} bits per character "
-              f"(next-character accuracy {result.test_accuracy:.2%}) after {plural(result.epochs, 'epoch')}, "
-              f"{result.seconds:.1f} s of training")
+        print(
+            f"test loss: {result.test_loss:.4f} nats, {result.test_loss / math.log(2):.3f} bits per character "
+            f"(next-character accuracy {result.test_accuracy:.2%}) after {plural(result.epochs, 'epoch')}, "
+            f"{result.seconds:.1f} s of training"
+        )
     else:
-        print(f"test accuracy: {result.test_accuracy:.2%} (loss {result.test_loss:.4f}) after "
-              f"{plural(result.epochs, 'epoch')}, {result.seconds:.1f} s of training")
+        print(
+            f"test accuracy: {result.test_accuracy:.2%} (loss {result.test_loss:.4f}) after "
+            f"{plural(result.epochs, 'epoch')}, {result.seconds:.1f} s of training"
+        )
     for note in result.notes:
         print(f"note: {note}")
     if result.paths:
@@ -206,8 +293,10 @@ def launch_ranks(args):
     try:
         config = config_from_args(args).validate()
         if config.batch_size % args.nproc:
-            raise ConfigError(f"the batch size {config.batch_size} (--batch-size: the global batch, all processes "
-                              f"together) must be a multiple of --nproc {args.nproc}")
+            raise ConfigError(
+                f"the batch size {config.batch_size} (--batch-size: the global batch, all processes "
+                f"together) must be a multiple of --nproc {args.nproc}"
+            )
         return launch.run(args.nproc, ["train", *arguments_of(args)], timeout=args.timeout)
     except (ConfigError, io.CheckpointError, FileNotFoundError) as error:
         print(f"chainrule train: error: {error}", file=sys.stderr)
@@ -270,8 +359,9 @@ def _rank_failed(error, status):
 
 def add_parser(subparsers):
     """Register the ``train`` subcommand."""
-    parser = subparsers.add_parser("train", help="train a model on the digits, MNIST or a text", description=DESCRIPTION,
-                                   epilog=EPILOG)
+    parser = subparsers.add_parser(
+        "train", help="train a model on the digits, MNIST or a text", description=DESCRIPTION, epilog=EPILOG
+    )
     add_arguments(parser)
     parser.set_defaults(run=run)
     return parser

@@ -100,8 +100,10 @@ def tune_process_for_training(*, malloc_keep: int | None = None, gc_threshold: i
         gc_threshold = _from_environment(collector.threshold_from_environment)
     for name, value in (("malloc_keep", malloc_keep), ("gc_threshold", gc_threshold)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ValueError(f"tune_process_for_training: {name} must be a whole number >= 0 (0 leaves the "
-                             f"setting alone), got {value!r}")
+            raise ValueError(
+                f"tune_process_for_training: {name} must be a whole number >= 0 (0 leaves the "
+                f"setting alone), got {value!r}"
+            )
     with _lock:
         malloc_before, gc_before = memory.current_keep(), gc.get_threshold()
         if malloc_keep != malloc_before:
@@ -114,6 +116,7 @@ def _from_environment(read: Callable[[], int]) -> int:
     try:
         return read()
     except ValueError as error:  # leaving a setting alone is always safe; crashing a training run is not
-        warnings.warn(f"tune_process_for_training: {error}; leaving that setting alone", RuntimeWarning,
-                      stacklevel=3)  # the caller of tune_process_for_training
+        warnings.warn(
+            f"tune_process_for_training: {error}; leaving that setting alone", RuntimeWarning, stacklevel=3
+        )  # the caller of tune_process_for_training
         return 0

@@ -12,15 +12,15 @@ if TYPE_CHECKING:
     from .tensor import Tensor
 
 #: Anything an operation turns into a Tensor: a Tensor, a NumPy array, a Python or NumPy number, nested lists.
-TensorLike = Union["Tensor", npt.ArrayLike]
+TensorLike = Union["Tensor", npt.ArrayLike]  # noqa: UP007  (a forward reference: no | at run time)
 #: A number taken as a constant (not a bool).
-Number = Union[int, float, np.integer, np.floating]
+Number = int | float | np.integer | np.floating
 #: One dimension, several, or None for all of them.
-Dims = Union[int, Sequence[int], None]
+Dims = int | Sequence[int] | None
 #: A shape, as a tuple or list of ints.
 Shape = Sequence[int]
 #: A dtype as NumPy takes it (np.float32, "float64", ...), or None for the default.
-DType = Union[npt.DTypeLike, None]
+DType = npt.DTypeLike | None
 #: An index into a tensor: ints, slices, None, Ellipsis, integer or boolean arrays or Tensors, or a tuple of them.
 Index = Any
 

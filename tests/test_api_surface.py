@@ -65,11 +65,14 @@ def test_stub_check_command_reports_a_stale_stub(tmp_path, monkeypatch):
     assert stubs.main([]) == 0 and stubs.main(["--check"]) == 0
 
 
-@pytest.mark.skipif(shutil.which("mypy", path=str(pathlib.Path(sys.executable).parent)) is None,
-                    reason="mypy is not installed (pip install -e '.[test]')")
+@pytest.mark.skipif(
+    shutil.which("mypy", path=str(pathlib.Path(sys.executable).parent)) is None,
+    reason="mypy is not installed (pip install -e '.[test]')",
+)
 def test_mypy_sees_tensor_methods_and_operators(tmp_path):
     script = tmp_path / "user.py"
-    script.write_text(textwrap.dedent("""
+    script.write_text(
+        textwrap.dedent("""
         import numpy as np
         import chainrule as cr
         from chainrule import nn
@@ -85,23 +88,26 @@ def test_mypy_sees_tensor_methods_and_operators(tmp_path):
         values, indices = x.max(1)
         top: cr.Tensor = x.max(dim=0).values + x.sort(1).indices + x.amax((0, 1)) + x.median() + x.cummax(0)[0]
         mixed: cr.Tensor = cr.einsum("ij,jk->ik", x, w).gather(1, indices.unsqueeze(1)) % 2 + x.floor() + values
-    """))
+    """)
+    )
     bad = tmp_path / "bad.py"
     bad.write_text("import chainrule as cr\ns: str = cr.tensor([1.0]).exp()\n")
     mypy = pathlib.Path(sys.executable).parent / "mypy"
     env = {"MYPYPATH": str(ROOT), "PATH": "/usr/bin:/bin"}
     command = [str(mypy), "--follow-imports=silent", "--no-incremental"]
-    good = subprocess.run(command + [str(script)], capture_output=True, text=True, env=env, timeout=300)
+    # From tmp_path, so that mypy reads no configuration of the project's (a user's own settings, not ours).
+    good = subprocess.run(command + [str(script)], capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path)
     assert good.returncode == 0, good.stdout + good.stderr
-    wrong = subprocess.run(command + [str(bad)], capture_output=True, text=True, env=env, timeout=300)
+    wrong = subprocess.run(command + [str(bad)], capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path)
     assert 'expression has type "Tensor", variable has type "str"' in wrong.stdout
 
 
 def test_the_readme_lists_the_pytorch_names_the_declarations_give():
     text = (ROOT / "README.md").read_text()
     start, end = text.index(stubs.NAMES_START), text.index(stubs.NAMES_END) + len(stubs.NAMES_END)
-    assert text[start:end] == stubs.render_names(), \
+    assert text[start:end] == stubs.render_names(), (
         "README.md's list of PyTorch names is stale: run `python -m chainrule.stubs --readme README.md`"
+    )
     for op in OPERATIONS.values():  # every declared method and export is in the list
         for name in op.methods:
             if not name.startswith("_"):

@@ -26,14 +26,17 @@ def test_axpy_adds_the_scaled_array_in_place(dtype, order):
     np.testing.assert_allclose(y, expected, rtol=1e-6 if dtype == np.float32 else 1e-14)
 
 
-@pytest.mark.parametrize("x, y", [
-    (np.ones(10, np.float32), np.ones(10, np.float32)),  # small: NumPy is faster
-    (np.ones(SIZE, np.int64), np.ones(SIZE, np.int64)),  # not a float BLAS type
-    (np.ones(SIZE, np.float32), np.ones(SIZE, np.float64)),  # dtypes differ
-    (np.ones(SIZE, np.float32, order="F"), np.ones(SIZE, np.float32)),  # memory orders differ
-    (np.ones(SIZE, np.float32), np.ones(SIZE[::-1], np.float32)),  # shapes differ
-    (np.ones((SIZE[0], 2 * SIZE[1]), np.float32)[:, ::2], np.ones(SIZE, np.float32)),  # not contiguous
-])
+@pytest.mark.parametrize(
+    "x, y",
+    [
+        (np.ones(10, np.float32), np.ones(10, np.float32)),  # small: NumPy is faster
+        (np.ones(SIZE, np.int64), np.ones(SIZE, np.int64)),  # not a float BLAS type
+        (np.ones(SIZE, np.float32), np.ones(SIZE, np.float64)),  # dtypes differ
+        (np.ones(SIZE, np.float32, order="F"), np.ones(SIZE, np.float32)),  # memory orders differ
+        (np.ones(SIZE, np.float32), np.ones(SIZE[::-1], np.float32)),  # shapes differ
+        (np.ones((SIZE[0], 2 * SIZE[1]), np.float32)[:, ::2], np.ones(SIZE, np.float32)),  # not contiguous
+    ],
+)
 def test_axpy_declines_what_blas_cannot_take_and_changes_nothing(x, y):
     before = y.copy()
     assert blas.axpy(2.0, x, y) is False
@@ -48,8 +51,9 @@ def test_axpy_declines_a_read_only_target():
 
 def test_the_environment_can_switch_blas_off():
     code = "from chainrule import blas; print(blas.available())"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            env={"CHAINRULE_BLAS": "0", "PATH": ""})
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env={"CHAINRULE_BLAS": "0", "PATH": ""}
+    )
     assert result.stdout.strip() == "False", result.stderr
 
 

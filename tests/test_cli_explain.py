@@ -10,8 +10,9 @@ import pytest
 from chainrule.cli import main
 
 PERCEPTRON = ["explain", "1/(1+exp(-(w0*x0+w1*x1+w2)))", "--at", "w0=2", "x0=-1", "w1=-3", "x1=-2", "w2=-3"]
-needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed "
-                               "(apt-get install graphviz)")
+needs_dot = pytest.mark.skipif(
+    shutil.which("dot") is None, reason="Graphviz's dot is not installed (apt-get install graphviz)"
+)
 
 
 def run(capsys, *argv):
@@ -31,8 +32,17 @@ def test_perceptron(capsys):
     for line in ["df/dw0 = -0.20", "df/dx0 = 0.39", "df/dw1 = -0.39", "df/dx1 = -0.59", "df/dw2 = 0.20"]:
         assert f"  {line}\n" in out
     steps = [line for line in out.splitlines() if line[:1].isdigit()]
-    assert [s.split(":")[0] for s in steps] == ["1. start", "2. 1/x", "3. +1", "4. exp", "5. *-1", "6. add",
-                                                 "7. add", "8. mul", "9. mul"]
+    assert [s.split(":")[0] for s in steps] == [
+        "1. start",
+        "2. 1/x",
+        "3. +1",
+        "4. exp",
+        "5. *-1",
+        "6. add",
+        "7. add",
+        "8. mul",
+        "9. mul",
+    ]
     assert steps[3] == "4. exp: local d/dx e^x = e^x = e^(-1.00) = 0.37; upstream -0.53; sends 0.37 * -0.53 = -0.20"
 
 
@@ -56,8 +66,9 @@ def test_dot_file_needs_no_graphviz_program(capsys, tmp_path, monkeypatch):
 @needs_dot
 def test_pictures_and_page(capsys, tmp_path):
     paths = {kind: tmp_path / f"f.{kind}" for kind in ["svg", "png", "html"]}
-    status, _, _ = run(capsys, *PERCEPTRON, "--svg", str(paths["svg"]), "--png", str(paths["png"]),
-                       "--html", str(paths["html"]))
+    status, _, _ = run(
+        capsys, *PERCEPTRON, "--svg", str(paths["svg"]), "--png", str(paths["png"]), "--html", str(paths["html"])
+    )
     assert status == 0
     assert "<svg" in paths["svg"].read_text()
     assert paths["png"].read_bytes().startswith(b"\x89PNG")
@@ -65,21 +76,24 @@ def test_pictures_and_page(capsys, tmp_path):
     assert "f = 1/(1+exp(-(w0*x0+w1*x1+w2)))" in page and "backward 4. exp" in page
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["explain", "foo(x)", "--at", "x=1"], "unknown function 'foo'"),
-    (["explain", "__import__('os')", "--at", "x=1"], "names starting with '__' are not allowed"),
-    (["explain", "(x+1", "--at", "x=1"], "expected ')' to close the '('"),
-    (["explain", "x*y", "--at", "x=1"], "no value for variable y"),
-    (["explain", "x*y", "--at", "x=1", "y=two"], "the value of y is not a number: 'two'"),
-    (["explain", "x", "--at", "x=1", "z=2"], "z does not appear in the expression"),
-    (["explain", "2+3"], "no variables, so there is nothing to differentiate"),
-    (["explain"], "give an EXPRESSION with --at, or --model mlp|cnn"),
-    (["explain", "--model", "rnn"], "argument --model: invalid choice: 'rnn' (choose from 'mlp', 'cnn')"),
-    (["explain", "x*2", "--model", "mlp"], "--model explains a network: leave out EXPRESSION and --at"),
-    (["explain", "--model", "mlp", "--batch", "0"], "argument --batch: must be between 1 and 256, got 0"),
-    (["explain", "--model", "mlp", "--batch", "a"], "argument --batch: not a whole number: 'a'"),
-    (["explain", "--model", "mlp", "--seed", "-1"], "argument --seed: must be 0 or more, got -1"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["explain", "foo(x)", "--at", "x=1"], "unknown function 'foo'"),
+        (["explain", "__import__('os')", "--at", "x=1"], "names starting with '__' are not allowed"),
+        (["explain", "(x+1", "--at", "x=1"], "expected ')' to close the '('"),
+        (["explain", "x*y", "--at", "x=1"], "no value for variable y"),
+        (["explain", "x*y", "--at", "x=1", "y=two"], "the value of y is not a number: 'two'"),
+        (["explain", "x", "--at", "x=1", "z=2"], "z does not appear in the expression"),
+        (["explain", "2+3"], "no variables, so there is nothing to differentiate"),
+        (["explain"], "give an EXPRESSION with --at, or --model mlp|cnn"),
+        (["explain", "--model", "rnn"], "argument --model: invalid choice: 'rnn' (choose from 'mlp', 'cnn')"),
+        (["explain", "x*2", "--model", "mlp"], "--model explains a network: leave out EXPRESSION and --at"),
+        (["explain", "--model", "mlp", "--batch", "0"], "argument --batch: must be between 1 and 256, got 0"),
+        (["explain", "--model", "mlp", "--batch", "a"], "argument --batch: not a whole number: 'a'"),
+        (["explain", "--model", "mlp", "--seed", "-1"], "argument --seed: must be 0 or more, got -1"),
+    ],
+)
 def test_bad_input_exits_with_status_2_and_a_message(capsys, argv, message):
     status, out, err = run(capsys, *argv)
     assert status == 2 and out == ""
@@ -97,11 +111,19 @@ def test_no_subcommand_prints_help(capsys):
 
 
 def test_console_entry_point():
-    result = subprocess.run([sys.executable, "-m", "chainrule.cli", "explain", "x*y", "--at", "x=2", "y=3"],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "chainrule.cli", "explain", "x*y", "--at", "x=2", "y=3"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0 and "df/dx = 3.00" in result.stdout
-    result = subprocess.run([sys.executable, "-m", "chainrule.cli", "explain", "x*", "--at", "x=2"],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "chainrule.cli", "explain", "x*", "--at", "x=2"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2 and "the expression ends too early" in result.stderr
     assert "Traceback" not in result.stderr
 
@@ -118,8 +140,11 @@ def test_gate_letters_never_clash_with_the_variables(capsys):
 
 
 def test_shown_arithmetic_checks_out_by_hand(capsys):
-    for argv in [PERCEPTRON, ["explain", "exp(a*b)/(a+3*b)", "--at", "a=0.37", "b=-1.21"],
-                 ["explain", "x*x*x + x/3", "--at", "x=0.77", "--digits", "1"]]:
+    for argv in [
+        PERCEPTRON,
+        ["explain", "exp(a*b)/(a+3*b)", "--at", "a=0.37", "b=-1.21"],
+        ["explain", "x*x*x + x/3", "--at", "x=0.77", "--digits", "1"],
+    ]:
         status, out, _ = run(capsys, *argv)
         assert status == 0
         digits = 1 if "--digits" in argv else 2
@@ -136,24 +161,35 @@ def test_shown_arithmetic_checks_out_by_hand(capsys):
 def test_a_gate_outside_its_domain_warns_in_one_line(capsys):
     status, out, err = run(capsys, "explain", "log(x)", "--at", "x=-1")
     assert status == 0 and "forward: f = nan" in out
-    assert err == ("chainrule explain: warning: the log gate gives nan at x = -1.00 (outside where it is "
-                   "defined); the gradients through it are not meaningful\n")
+    assert err == (
+        "chainrule explain: warning: the log gate gives nan at x = -1.00 (outside where it is "
+        "defined); the gradients through it are not meaningful\n"
+    )
     status, out, err = run(capsys, "explain", "sqrt(x)*2", "--at", "x=0")
     assert status == 0 and err.count("\n") == 1
     assert "warning: the sqrt gate sends a gradient that is not finite at x = 0.00" in err
 
 
 def test_numpys_warnings_do_not_reach_the_terminal():
-    result = subprocess.run([sys.executable, "-m", "chainrule.cli", "explain", "log(x)*sqrt(x)", "--at", "x=0"],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "chainrule.cli", "explain", "log(x)*sqrt(x)", "--at", "x=0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0
     assert "RuntimeWarning" not in result.stderr and "warnings.warn" not in result.stderr
     assert all(line.startswith("chainrule explain: warning: ") for line in result.stderr.splitlines())
 
 
-@pytest.mark.parametrize("argv", [["explain", "-x*y", "--at", "x=1", "y=2"],
-                                  ["explain", "-x*y", "--digits", "1", "--at", "x=1", "y=2"],
-                                  ["explain", "--at", "x=1", "y=2", "--", "-x*y"]])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["explain", "-x*y", "--at", "x=1", "y=2"],
+        ["explain", "-x*y", "--digits", "1", "--at", "x=1", "y=2"],
+        ["explain", "--at", "x=1", "y=2", "--", "-x*y"],
+    ],
+)
 def test_an_expression_may_start_with_a_minus(capsys, argv):
     status, out, err = run(capsys, *argv)
     assert status == 0 and err == ""

@@ -4,7 +4,6 @@ import subprocess
 import sys
 
 import pytest
-
 from test_cli_explain import run
 
 SIMPLE = ["practice", "(x+y)*z", "--at", "x=-2", "y=5", "z=-4"]
@@ -12,8 +11,9 @@ SIMPLE_ANSWERS = "3\n-12\n-4\n-4\n3\n3\n1\n-4\n1\n-4\n"
 
 
 def practice(*argv, answers=""):
-    return subprocess.run([sys.executable, "-m", "chainrule.cli", *argv], input=answers, capture_output=True,
-                          text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "chainrule.cli", *argv], input=answers, capture_output=True, text=True, timeout=60
+    )
 
 
 def test_answers_from_standard_input():
@@ -53,8 +53,10 @@ def test_an_expression_may_start_with_a_minus():
 def test_a_gate_outside_its_domain_warns_in_one_line():
     result = practice("practice", "log(x)", "--at", "x=-1")
     assert result.returncode == 0
-    assert result.stderr == ("chainrule practice: warning: the log gate gives nan at x = -1.00 (outside where it is "
-                             "defined); the gradients through it are not meaningful\n")
+    assert result.stderr == (
+        "chainrule practice: warning: the log gate gives nan at x = -1.00 (outside where it is "
+        "defined); the gradients through it are not meaningful\n"
+    )
 
 
 def test_html_page(capsys, tmp_path):
@@ -65,23 +67,26 @@ def test_html_page(capsys, tmp_path):
     assert page.startswith("<!DOCTYPE html>") and "Practice: f = (x+y)*z" in page and "<script src" not in page
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["practice"], "give an EXPRESSION with --at, or --random"),
-    (["practice", "x*y", "--at", "x=1"], "no value for variable y"),
-    (["practice", "x*", "--at", "x=1"], "the expression ends too early"),
-    (["practice", "x", "--at", "x"], "argument --at: cannot read 'x': write each value as NAME=NUMBER"),
-    (["practice", "x", "--at", "x=one"], "argument --at: the value of x is not a number: 'one'"),
-    (["practice", "x", "--at", "x=1", "--digits", "16"], "argument --digits: must be between 0 and 15, got 16"),
-    (["practice", "x", "--at", "x=1", "--digits", "two"], "argument --digits: not a whole number: 'two'"),
-    (["practice", "--random", "--level", "4"], "argument --level: must be 1, 2 or 3, got '4'"),
-    (["practice", "--random", "--level", "one"], "argument --level: must be 1, 2 or 3, got 'one'"),
-    (["practice", "--random", "--seed", "-3"], "argument --seed: must be 0 or more, got -3"),
-    (["practice", "--random", "--seed", "x"], "argument --seed: not a whole number: 'x'"),
-    (["practice", "x", "--at", "x=1", "--level", "2"], "--level and --seed go with --random"),
-    (["practice", "x", "--random"], "--random makes its own formula: leave out EXPRESSION and --at"),
-    (["practice", "x*2", "--at", "x=1", "--html", "/nonexistent/dir/p.html"], "No such file or directory"),
-    (["practice", "x", "--at", "x=1"], "the expression does not depend on its variables"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["practice"], "give an EXPRESSION with --at, or --random"),
+        (["practice", "x*y", "--at", "x=1"], "no value for variable y"),
+        (["practice", "x*", "--at", "x=1"], "the expression ends too early"),
+        (["practice", "x", "--at", "x"], "argument --at: cannot read 'x': write each value as NAME=NUMBER"),
+        (["practice", "x", "--at", "x=one"], "argument --at: the value of x is not a number: 'one'"),
+        (["practice", "x", "--at", "x=1", "--digits", "16"], "argument --digits: must be between 0 and 15, got 16"),
+        (["practice", "x", "--at", "x=1", "--digits", "two"], "argument --digits: not a whole number: 'two'"),
+        (["practice", "--random", "--level", "4"], "argument --level: must be 1, 2 or 3, got '4'"),
+        (["practice", "--random", "--level", "one"], "argument --level: must be 1, 2 or 3, got 'one'"),
+        (["practice", "--random", "--seed", "-3"], "argument --seed: must be 0 or more, got -3"),
+        (["practice", "--random", "--seed", "x"], "argument --seed: not a whole number: 'x'"),
+        (["practice", "x", "--at", "x=1", "--level", "2"], "--level and --seed go with --random"),
+        (["practice", "x", "--random"], "--random makes its own formula: leave out EXPRESSION and --at"),
+        (["practice", "x*2", "--at", "x=1", "--html", "/nonexistent/dir/p.html"], "No such file or directory"),
+        (["practice", "x", "--at", "x=1"], "the expression does not depend on its variables"),
+    ],
+)
 def test_bad_input_exits_with_status_2_and_a_message(capsys, argv, message):
     status, out, err = run(capsys, *argv)
     assert status == 2 and out == ""

@@ -44,4 +44,3 @@ def test_never_lowered_and_a_collector_switched_off_stays_off(thresholds):
     gc.disable()
     assert collector.collect_less_often(10_000) is False
     assert gc.get_threshold()[0] == 700 and not gc.isenabled()
-

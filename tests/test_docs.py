@@ -23,8 +23,12 @@ def python_blocks(page):
 
 
 def test_the_pages_have_examples():
-    assert {page.name for page in PAGES if python_blocks(page)} >= {"index.md", "tutorial.md", "gates.md",
-                                                                    "teaching.md"}
+    assert {page.name for page in PAGES if python_blocks(page)} >= {
+        "index.md",
+        "tutorial.md",
+        "gates.md",
+        "teaching.md",
+    }
 
 
 @pytest.mark.parametrize("page", PAGES, ids=[page.stem for page in PAGES])

@@ -100,15 +100,29 @@ class FakeTensor:
 def test_model_and_optimizer_state_round_trip(tmp_path):
     rng = np.random.default_rng(0)
     model = collections.OrderedDict(
-        [("fc1.weight", rng.standard_normal((4, 3)).astype(np.float32)),
-         ("fc1.bias", np.zeros(4, np.float32)),
-         ("bn.num_batches_tracked", np.array(7, np.int64))]
+        [
+            ("fc1.weight", rng.standard_normal((4, 3)).astype(np.float32)),
+            ("fc1.bias", np.zeros(4, np.float32)),
+            ("bn.num_batches_tracked", np.array(7, np.int64)),
+        ]
     )
     optimizer = {
-        "state": {0: {"step": 5, "momentum_buffer": rng.standard_normal((4, 3))},
-                  1: {"step": np.int64(5), "exp_avg": np.ones(4, np.float32)}},
-        "param_groups": [{"lr": 0.1, "momentum": 0.9, "params": [0, 1], "nesterov": False,
-                          "betas": (0.9, 0.999), "weight_decay": 0.0, "foreach": None, "name": "all"}],
+        "state": {
+            0: {"step": 5, "momentum_buffer": rng.standard_normal((4, 3))},
+            1: {"step": np.int64(5), "exp_avg": np.ones(4, np.float32)},
+        },
+        "param_groups": [
+            {
+                "lr": 0.1,
+                "momentum": 0.9,
+                "params": [0, 1],
+                "nesterov": False,
+                "betas": (0.9, 0.999),
+                "weight_decay": 0.0,
+                "foreach": None,
+                "name": "all",
+            }
+        ],
     }
     checkpoint = {"model": model, "optimizer": optimizer, "epoch": 3, "history": {"loss": [2.5, 1.25, 0.1, 1e-300]}}
 
@@ -133,8 +147,24 @@ def test_tuples_and_lists_stay_apart():
 
 
 def test_python_scalars_round_trip():
-    obj = [None, True, False, 0, -1, 2**80, 1.0, -0.0, 0.1, 5e-324, 1e308,
-           float("nan"), float("inf"), float("-inf"), "", "héllo ☃ \x00 \"quoted\""]
+    obj = [
+        None,
+        True,
+        False,
+        0,
+        -1,
+        2**80,
+        1.0,
+        -0.0,
+        0.1,
+        5e-324,
+        1e308,
+        float("nan"),
+        float("inf"),
+        float("-inf"),
+        "",
+        'héllo ☃ \x00 "quoted"',
+    ]
     assert_same(round_trip(obj), obj)
 
 
@@ -153,11 +183,14 @@ def test_every_dtype_and_shape(dtype, shape):
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(hnp.arrays(
-    dtype=st.sampled_from(SUPPORTED_DTYPES).flatmap(
-        lambda name: st.sampled_from([np.dtype(name), np.dtype(name).newbyteorder(">")])),
-    shape=hnp.array_shapes(min_dims=0, max_dims=4, min_side=0, max_side=4),
-))
+@given(
+    hnp.arrays(
+        dtype=st.sampled_from(SUPPORTED_DTYPES).flatmap(
+            lambda name: st.sampled_from([np.dtype(name), np.dtype(name).newbyteorder(">")])
+        ),
+        shape=hnp.array_shapes(min_dims=0, max_dims=4, min_side=0, max_side=4),
+    )
+)
 def test_arrays_round_trip_bit_exact(array):
     # Elements include nan, inf, -0.0 and subnormals; big-endian input comes back native.
     assert_same(round_trip({"a": array}), {"a": array})
@@ -165,8 +198,13 @@ def test_arrays_round_trip_bit_exact(array):
 
 def test_non_contiguous_arrays_are_stored_by_value():
     base = np.arange(24, dtype=np.float32).reshape(4, 6)
-    views = {"transpose": base.T, "strided": base[::2, 1::3], "fortran": np.asfortranarray(base),
-             "reversed": base[::-1], "zero_d_view": base[1, 2, ...]}
+    views = {
+        "transpose": base.T,
+        "strided": base[::2, 1::3],
+        "fortran": np.asfortranarray(base),
+        "reversed": base[::-1],
+        "zero_d_view": base[1, 2, ...],
+    }
     assert_same(round_trip(views), {k: np.array(v) for k, v in views.items()})
 
 
@@ -186,7 +224,11 @@ def test_loaded_arrays_are_writable_copies(tmp_path):
 
 # Nested structures: Python scalars, arrays and NumPy scalars inside dicts, lists and tuples.
 _leaves = st.one_of(
-    st.none(), st.booleans(), st.integers(), st.floats(), st.text(),
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(),
+    st.text(),
     hnp.arrays(st.sampled_from(SUPPORTED_DTYPES), hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=3)),
     st.sampled_from(SUPPORTED_DTYPES).map(lambda name: np.ones((), name)[()]),
 )
@@ -218,10 +260,22 @@ def test_unsupported_value_names_its_path(tmp_path):
     assert str(error.value) == "save: cannot store value of type set at ['optimizer']['state'][0]['x']"
 
 
-@pytest.mark.parametrize("value", [
-    lambda: 0, object(), {1, 2}, frozenset(), b"bytes", 1 + 2j, np.zeros(2, np.complex128),
-    np.array(["a", "b"]), np.array([None], dtype=object), np.datetime64("2024-01-01"), np.complex128(1),
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        lambda: 0,
+        object(),
+        {1, 2},
+        frozenset(),
+        b"bytes",
+        1 + 2j,
+        np.zeros(2, np.complex128),
+        np.array(["a", "b"]),
+        np.array([None], dtype=object),
+        np.datetime64("2024-01-01"),
+        np.complex128(1),
+    ],
+)
 def test_unsupported_values_raise_type_error(tmp_path, value):
     with pytest.raises(TypeError, match=r"at \['a'\]\[1\]"):
         save({"a": [0, value]}, tmp_path / "ckpt")
@@ -253,8 +307,10 @@ def test_too_large_structure_is_refused_with_a_hint(tmp_path, monkeypatch):
 def test_same_object_twice_is_fine():
     shared = [1, 2]
     weight = np.ones(2)
-    assert_same(round_trip({"a": shared, "b": shared, "w": weight, "v": weight}),
-                {"a": shared, "b": shared, "w": weight, "v": weight})
+    assert_same(
+        round_trip({"a": shared, "b": shared, "w": weight, "v": weight}),
+        {"a": shared, "b": shared, "w": weight, "v": weight},
+    )
 
 
 # ----- atomic writes -------------------------------------------------------------------
@@ -395,10 +451,13 @@ def test_plain_safetensors_file_loads_as_a_dict_of_arrays(tmp_path):
 def test_metadata_referring_to_a_missing_tensor(tmp_path):
     path = tmp_path / "tampered"
     w = np.ones(2, np.float32)
-    root = {"type": "dict", "items": [
-        ["w", {"type": "array", "tensor": "t0", "dtype": "float32", "shape": [2], "crc32": crc(w)}],
-        ["v", {"type": "array", "tensor": "t7", "dtype": "float32", "shape": [2], "crc32": crc(w)}],
-    ]}
+    root = {
+        "type": "dict",
+        "items": [
+            ["w", {"type": "array", "tensor": "t0", "dtype": "float32", "shape": [2], "crc32": crc(w)}],
+            ["v", {"type": "array", "tensor": "t7", "dtype": "float32", "shape": [2], "crc32": crc(w)}],
+        ],
+    }
     write_raw(path, {"t0": w}, document(root))
     with pytest.raises(CheckpointError, match="refers to tensor 't7', which is not in the file"):
         load(path)
@@ -411,32 +470,38 @@ def _array_node(name, array):
 W = np.arange(4, dtype=np.float32)
 
 
-@pytest.mark.parametrize("text, tensors, message", [
-    ("[1, 2]", {}, "not a JSON object"),
-    ('"just a string"', {}, "not a JSON object"),
-    ("{not json", {}, "not valid JSON"),
-    (json.dumps({"format": "chainrule.checkpoint", "version": 99, "root": None}), {}, "version 99"),
-    (json.dumps({"format": "pickle", "version": 1, "root": None}), {}, "has format 'pickle'"),
-    (json.dumps({"format": "chainrule.checkpoint", "version": 1}), {}, "no 'root'"),
-    (json.dumps(document({"type": "exec", "code": "print(1)"})), {}, "unknown node type 'exec'"),
-    (json.dumps(document({"type": ["dict"], "items": []})), {}, "unknown node type"),
-    (json.dumps(document({"type": "list", "items": {}})), {}, "items are not a list"),
-    (json.dumps(document({"type": "list", "items": [], "extra": 1})), {}, "list node has fields"),
-    (json.dumps(document({"type": "dict", "items": [[1.5, None]]})), {}, "is not a str or int"),
-    (json.dumps(document({"type": "dict", "items": [["a", 1], ["a", 2]]})), {}, "appears twice"),
-    (json.dumps(document({"type": "dict", "items": [["a"]]})), {}, "not a \\[key, value\\] pair"),
-    (json.dumps(document({"type": "float", "value": "1e5"})), {}, "float node has value"),
-    (json.dumps(document([1, 2])), {}, "got JSON list"),
-    ('{"format": "chainrule.checkpoint", "version": 1, "root": NaN}', {}, "non-JSON constant NaN"),
-    (json.dumps(document({"type": "list", "items": [_array_node("t0", W), _array_node("t0", W)]})), {"t0": W},
-     "referred to twice"),
-    (json.dumps(document({"type": "list", "items": []})), {"t0": W}, "never refers to"),
-    (json.dumps(document({**_array_node("t0", W), "shape": [2, 2]})), {"t0": W}, "but the metadata says"),
-    (json.dumps(document({**_array_node("t0", W), "dtype": "int32"})), {"t0": W}, "but the metadata says"),
-    (json.dumps(document({**_array_node("t0", W), "shape": "4"})), {"t0": W}, "not a list of integers"),
-    (json.dumps(document({**_array_node("t0", W), "crc32": 0})), {"t0": W}, "does not match its checksum"),
-    ("[" * 100_000 + "]" * 100_000, {}, "nested too deeply"),
-])
+@pytest.mark.parametrize(
+    "text, tensors, message",
+    [
+        ("[1, 2]", {}, "not a JSON object"),
+        ('"just a string"', {}, "not a JSON object"),
+        ("{not json", {}, "not valid JSON"),
+        (json.dumps({"format": "chainrule.checkpoint", "version": 99, "root": None}), {}, "version 99"),
+        (json.dumps({"format": "pickle", "version": 1, "root": None}), {}, "has format 'pickle'"),
+        (json.dumps({"format": "chainrule.checkpoint", "version": 1}), {}, "no 'root'"),
+        (json.dumps(document({"type": "exec", "code": "print(1)"})), {}, "unknown node type 'exec'"),
+        (json.dumps(document({"type": ["dict"], "items": []})), {}, "unknown node type"),
+        (json.dumps(document({"type": "list", "items": {}})), {}, "items are not a list"),
+        (json.dumps(document({"type": "list", "items": [], "extra": 1})), {}, "list node has fields"),
+        (json.dumps(document({"type": "dict", "items": [[1.5, None]]})), {}, "is not a str or int"),
+        (json.dumps(document({"type": "dict", "items": [["a", 1], ["a", 2]]})), {}, "appears twice"),
+        (json.dumps(document({"type": "dict", "items": [["a"]]})), {}, "not a \\[key, value\\] pair"),
+        (json.dumps(document({"type": "float", "value": "1e5"})), {}, "float node has value"),
+        (json.dumps(document([1, 2])), {}, "got JSON list"),
+        ('{"format": "chainrule.checkpoint", "version": 1, "root": NaN}', {}, "non-JSON constant NaN"),
+        (
+            json.dumps(document({"type": "list", "items": [_array_node("t0", W), _array_node("t0", W)]})),
+            {"t0": W},
+            "referred to twice",
+        ),
+        (json.dumps(document({"type": "list", "items": []})), {"t0": W}, "never refers to"),
+        (json.dumps(document({**_array_node("t0", W), "shape": [2, 2]})), {"t0": W}, "but the metadata says"),
+        (json.dumps(document({**_array_node("t0", W), "dtype": "int32"})), {"t0": W}, "but the metadata says"),
+        (json.dumps(document({**_array_node("t0", W), "shape": "4"})), {"t0": W}, "not a list of integers"),
+        (json.dumps(document({**_array_node("t0", W), "crc32": 0})), {"t0": W}, "does not match its checksum"),
+        ("[" * 100_000 + "]" * 100_000, {}, "nested too deeply"),
+    ],
+)
 def test_tampered_metadata_is_refused(tmp_path, text, tensors, message):
     path = tmp_path / "tampered"
     write_raw(path, tensors, text)
@@ -454,10 +519,12 @@ def test_metadata_checksum_mismatch(tmp_path):
 def test_unreadable_tensor_dtype_is_refused(tmp_path):
     # A hand-made file whose tensor has a dtype NumPy cannot represent (bfloat16).
     text = json.dumps(document({"type": "array", "tensor": "t0", "dtype": "bfloat16", "shape": [2], "crc32": 0}))
-    header = json.dumps({
-        "__metadata__": {"chainrule": text, "chainrule.crc32": str(zlib.crc32(text.encode()))},
-        "t0": {"dtype": "BF16", "shape": [2], "data_offsets": [0, 4]},
-    }).encode()
+    header = json.dumps(
+        {
+            "__metadata__": {"chainrule": text, "chainrule.crc32": str(zlib.crc32(text.encode()))},
+            "t0": {"dtype": "BF16", "shape": [2], "data_offsets": [0, 4]},
+        }
+    ).encode()
     path = tmp_path / "bf16"
     path.write_bytes(struct.pack("<Q", len(header)) + header + bytes(4))
     with pytest.raises(CheckpointError, match="bf16"):
@@ -465,13 +532,19 @@ def test_unreadable_tensor_dtype_is_refused(tmp_path):
 
 
 _json = st.recursive(
-    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False, allow_infinity=False),
-              st.text(max_size=4),
-              st.sampled_from(["dict", "list", "tuple", "float", "array", "scalar", "t0", "nan", "float32"])),
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(),
+        st.floats(allow_nan=False, allow_infinity=False),
+        st.text(max_size=4),
+        st.sampled_from(["dict", "list", "tuple", "float", "array", "scalar", "t0", "nan", "float32"]),
+    ),
     lambda children: st.one_of(
         st.lists(children, max_size=3),
-        st.dictionaries(st.sampled_from(["type", "items", "tensor", "dtype", "shape", "value", "crc32"]), children,
-                        max_size=5),
+        st.dictionaries(
+            st.sampled_from(["type", "items", "tensor", "dtype", "shape", "value", "crc32"]), children, max_size=5
+        ),
     ),
     max_leaves=15,
 )
@@ -514,8 +587,11 @@ def test_oversized_metadata_is_refused_before_it_is_parsed(tmp_path):
     write_raw(path, {}, "[" + "[]," * ((chainrule.io.MAX_METADATA_BYTES + 3) // 3) + "[]]")
     tracemalloc.start()
     try:
-        with pytest.raises(CheckpointError, match=r"holds \d+ bytes of metadata, more than any checkpoint save\(\) "
-                                                  r"writes \(limit 16777216\)"):
+        with pytest.raises(
+            CheckpointError,
+            match=r"holds \d+ bytes of metadata, more than any checkpoint save\(\) "
+            r"writes \(limit 16777216\)",
+        ):
             load(path)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
@@ -574,8 +650,11 @@ def test_temp_files_of_killed_saves_are_removed_once_stale(tmp_path):
     assert len(leftovers) == 2 and load(path) == {"epoch": 1}
     old = time.time() - chainrule.io.STALE_TEMP_SECONDS - 60
     os.utime(leftovers[0], (old, old))  # one killed long ago, one perhaps still being written
-    unrelated = [tmp_path / ".other.safetensors.0123456789abcdef.tmp", tmp_path / ".ckpt.safetensors.notmine.tmp",
-                 tmp_path / ".ckpt.safetensors.0123456789abcdef.tmp.keep"]
+    unrelated = [
+        tmp_path / ".other.safetensors.0123456789abcdef.tmp",
+        tmp_path / ".ckpt.safetensors.notmine.tmp",
+        tmp_path / ".ckpt.safetensors.0123456789abcdef.tmp.keep",
+    ]
     for other in unrelated:
         other.write_bytes(b"x")
         os.utime(other, (old, old))
@@ -622,11 +701,15 @@ def test_a_device_is_refused():
 def test_saving_a_module_suggests_its_state_dict(tmp_path):
     from chainrule import nn
 
-    with pytest.raises(TypeError, match=r"save: cannot store a Sequential itself at the top level; store its "
-                                        r"state_dict\(\) instead, e\.g\. cr\.save\(model\.state_dict\(\), path\)"):
+    with pytest.raises(
+        TypeError,
+        match=r"save: cannot store a Sequential itself at the top level; store its "
+        r"state_dict\(\) instead, e\.g\. cr\.save\(model\.state_dict\(\), path\)",
+    ):
         save(nn.Sequential(nn.Linear(2, 2)), tmp_path / "model")
     with pytest.raises(TypeError, match=r"cannot store a SGD itself at \['optimizer'\]"):
         from chainrule import optim
+
         save({"optimizer": optim.SGD(nn.Linear(2, 2).parameters(), lr=0.1)}, tmp_path / "model")
 
 
@@ -665,8 +748,14 @@ def test_a_state_dict_pytorch_wrote_with_safetensors_loads_into_the_same_archite
     from chainrule import nn
 
     def build(nn):
-        return nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.Flatten(),
-                             nn.Linear(4 * 5 * 5, 3), nn.LayerNorm(3))
+        return nn.Sequential(
+            nn.Conv2d(1, 4, 3, padding=1),
+            nn.BatchNorm2d(4),
+            nn.ReLU(),
+            nn.Flatten(),
+            nn.Linear(4 * 5 * 5, 3),
+            nn.LayerNorm(3),
+        )
 
     torch.manual_seed(0)
     theirs = build(torch.nn)

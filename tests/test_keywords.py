@@ -9,40 +9,65 @@ import pytest
 from chainrule import data, nn, optim
 from chainrule.keywords import CheckedKeywords
 
-PUBLIC_CLASSES = [getattr(module, name) for module in (nn, optim, data) for name in module.__all__
-                  if isinstance(getattr(module, name), type)]
+PUBLIC_CLASSES = [
+    getattr(module, name)
+    for module in (nn, optim, data)
+    for name in module.__all__
+    if isinstance(getattr(module, name), type)
+]
 
 
 def test_every_public_class_checks_its_keywords():
     unchecked = [cls.__name__ for cls in PUBLIC_CLASSES if not issubclass(cls, CheckedKeywords)]
     assert unchecked == []
-    swallowing = [cls.__name__ for cls in PUBLIC_CLASSES
-                  if any(p.kind is p.VAR_KEYWORD for p in inspect.signature(cls).parameters.values())]
+    swallowing = [
+        cls.__name__
+        for cls in PUBLIC_CLASSES
+        if any(p.kind is p.VAR_KEYWORD for p in inspect.signature(cls).parameters.values())
+    ]
     assert swallowing == []
 
 
 @pytest.mark.parametrize("cls", PUBLIC_CLASSES, ids=lambda cls: cls.__name__)
 def test_an_unknown_keyword_names_the_class_and_lists_the_valid_ones(cls):
-    valid = [name for name, p in inspect.signature(cls).parameters.items()
-             if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    valid = [
+        name
+        for name, p in inspect.signature(cls).parameters.items()
+        if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+    ]
     with pytest.raises(TypeError) as raised:
         cls(no_such_option=1)  # refused before the constructor runs, so no other argument is needed
-    assert str(raised.value) == (f"{cls.__name__}: unexpected keyword argument 'no_such_option'; "
-                                 f"valid keywords: {', '.join(valid) or 'none'}")
+    assert str(raised.value) == (
+        f"{cls.__name__}: unexpected keyword argument 'no_such_option'; valid keywords: {', '.join(valid) or 'none'}"
+    )
 
 
-@pytest.mark.parametrize("make, message", [
-    (lambda: nn.Linear(4, 2, bais=False), "Linear: unexpected keyword argument 'bais' (did you mean 'bias'?); "
-                                          "valid keywords: in_features, out_features, bias, dtype"),
-    (lambda: nn.CrossEntropyLoss(reduce="sum"), "CrossEntropyLoss: unexpected keyword argument 'reduce' "
-                                                "(did you mean 'reduction'?)"),
-    (lambda: optim.SGD(nn.Linear(2, 2).parameters(), lr=0.1, momentun=0.9),
-     "SGD: unexpected keyword argument 'momentun' (did you mean 'momentum'?)"),
-    (lambda: data.DataLoader(data.TensorDataset(np.zeros(3)), batchsize=2),
-     "DataLoader: unexpected keyword argument 'batchsize' (did you mean 'batch_size'?)"),
-    (lambda: nn.Identity(4, out_features=4), "Identity: unexpected keyword argument 'out_features'; valid keywords: "
-                                             "none"),
-])
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (
+            lambda: nn.Linear(4, 2, bais=False),
+            "Linear: unexpected keyword argument 'bais' (did you mean 'bias'?); "
+            "valid keywords: in_features, out_features, bias, dtype",
+        ),
+        (
+            lambda: nn.CrossEntropyLoss(reduce="sum"),
+            "CrossEntropyLoss: unexpected keyword argument 'reduce' (did you mean 'reduction'?)",
+        ),
+        (
+            lambda: optim.SGD(nn.Linear(2, 2).parameters(), lr=0.1, momentun=0.9),
+            "SGD: unexpected keyword argument 'momentun' (did you mean 'momentum'?)",
+        ),
+        (
+            lambda: data.DataLoader(data.TensorDataset(np.zeros(3)), batchsize=2),
+            "DataLoader: unexpected keyword argument 'batchsize' (did you mean 'batch_size'?)",
+        ),
+        (
+            lambda: nn.Identity(4, out_features=4),
+            "Identity: unexpected keyword argument 'out_features'; valid keywords: none",
+        ),
+    ],
+)
 def test_a_typo_gets_the_closest_valid_keyword(make, message):
     with pytest.raises(TypeError, match=re.escape(message)):
         make()
@@ -66,7 +91,9 @@ def test_a_users_module_is_checked_too_unless_it_takes_any_keyword():
             super().__init__()
             self.settings = settings
 
-    with pytest.raises(TypeError, match=re.escape("Net: unexpected keyword argument 'widht' (did you mean 'width'?); "
-                                                  "valid keywords: width")):
+    with pytest.raises(
+        TypeError,
+        match=re.escape("Net: unexpected keyword argument 'widht' (did you mean 'width'?); valid keywords: width"),
+    ):
         Net(widht=8)
     assert Flexible(anything=1).settings == {"anything": 1}

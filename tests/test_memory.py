@@ -26,4 +26,3 @@ def test_zero_leaves_malloc_alone():
 @pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's mallopt")
 def test_glibc_takes_the_settings():
     assert memory.keep_freed_memory(memory.DEFAULT_KEEP) is True
-

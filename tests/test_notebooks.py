@@ -17,8 +17,12 @@ NEED_DOT = {"02_worked_examples.ipynb", "04_network.ipynb"}
 
 
 def test_the_four_notebooks_are_there():
-    assert [path.name for path in NOTEBOOKS] == ["01_gates.ipynb", "02_worked_examples.ipynb", "03_practice.ipynb",
-                                                 "04_network.ipynb"]
+    assert [path.name for path in NOTEBOOKS] == [
+        "01_gates.ipynb",
+        "02_worked_examples.ipynb",
+        "03_practice.ipynb",
+        "04_network.ipynb",
+    ]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[path.stem for path in NOTEBOOKS])
@@ -30,11 +34,16 @@ def test_notebook_runs(path, tmp_path):
         pytest.skip("Graphviz's dot is not installed (apt-get install graphviz)")
     notebook = nbformat.read(path, as_version=4)
     assert not any(cell.get("outputs") for cell in notebook.cells), f"{path.name} is committed with outputs"
-    client = nbclient.NotebookClient(notebook, timeout=120, kernel_name="python3",
-                                     resources={"metadata": {"path": str(tmp_path)}})
+    client = nbclient.NotebookClient(
+        notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    )
     client.execute()  # raises CellExecutionError, with the cell and its traceback, when a cell fails
     errors = [output for cell in notebook.cells for output in cell.get("outputs", []) if output.output_type == "error"]
     assert errors == []
-    shown = [output for cell in notebook.cells for output in cell.get("outputs", [])
-             if output.output_type in ("display_data", "execute_result")]
+    shown = [
+        output
+        for cell in notebook.cells
+        for output in cell.get("outputs", [])
+        if output.output_type in ("display_data", "execute_result")
+    ]
     assert any("text/html" in output.data for output in shown)  # tensors, explanations or pages shown richly

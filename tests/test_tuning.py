@@ -41,8 +41,9 @@ print(before == gc.get_threshold(), (held - resident()) // 2**20)
 def probe(mode):
     """(collector thresholds unchanged?, MiB of the freed 96 MiB handed back) in a fresh interpreter."""
     env = {"PATH": "", "PYTHONPATH": ":".join(sys.path)}
-    result = subprocess.run([sys.executable, "-c", MALLOC_PROBE, mode], capture_output=True, text=True, env=env,
-                            check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", MALLOC_PROBE, mode], capture_output=True, text=True, env=env, check=True
+    )
     unchanged, returned = result.stdout.split()
     return unchanged == "True", int(returned)
 
@@ -50,7 +51,7 @@ def probe(mode):
 @pytest.mark.skipif(not GLIBC_LINUX, reason="glibc's malloc on Linux, /proc/self/statm")
 def test_import_changes_neither_the_collector_nor_malloc_and_undo_puts_malloc_back():
     assert probe("import") == (True, pytest.approx(96, abs=16))  # untouched: freed memory goes back
-    assert probe("tune") == (False, pytest.approx(0, abs=8))     # the probe tells: tuned malloc keeps it
+    assert probe("tune") == (False, pytest.approx(0, abs=8))  # the probe tells: tuned malloc keeps it
     assert probe("undo") == (True, pytest.approx(96, abs=16))
 
 
@@ -125,13 +126,17 @@ def test_bad_arguments_name_the_setting(settings):
 
 @pytest.mark.skipif(not GLIBC_LINUX, reason="glibc's mallopt")
 def test_malloc_setting_is_recorded_and_undone_in_a_fresh_process():
-    code = ("import chainrule; from chainrule import memory\n"
-            "t = chainrule.tune_process_for_training(gc_threshold=0)\n"
-            "print(t.malloc_before, t.malloc_after, memory.current_keep(), str(t))\n"
-            "t.undo(); print(memory.current_keep())")
+    code = (
+        "import chainrule; from chainrule import memory\n"
+        "t = chainrule.tune_process_for_training(gc_threshold=0)\n"
+        "print(t.malloc_before, t.malloc_after, memory.current_keep(), str(t))\n"
+        "t.undo(); print(memory.current_keep())"
+    )
     lines = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.splitlines()
-    assert lines[0].startswith(f"None {512 * 2**20} {512 * 2**20} process tuning: malloc: glibc's own settings -> "
-                               "keep up to 512 MiB of freed memory")
+    assert lines[0].startswith(
+        f"None {512 * 2**20} {512 * 2**20} process tuning: malloc: glibc's own settings -> "
+        "keep up to 512 MiB of freed memory"
+    )
     assert lines[1] == "None"
 
 
@@ -139,9 +144,14 @@ class Tuned(Exception):
     pass
 
 
-@pytest.mark.parametrize("module, argv", [(train_command, ["train", "--dataset", "digits"]),
-                                          (evaluate_command, ["evaluate", "missing.safetensors"]),
-                                          (demo, ["demo"])])
+@pytest.mark.parametrize(
+    "module, argv",
+    [
+        (train_command, ["train", "--dataset", "digits"]),
+        (evaluate_command, ["evaluate", "missing.safetensors"]),
+        (demo, ["demo"]),
+    ],
+)
 def test_train_evaluate_and_demo_tune_the_process_first(module, argv, monkeypatch):
     def record():
         raise Tuned
@@ -151,4 +161,3 @@ def test_train_evaluate_and_demo_tune_the_process_first(module, argv, monkeypatc
     monkeypatch.setattr(chainrule, "tune_process_for_training", record)
     with pytest.raises(Tuned):
         cli.main(argv)
-

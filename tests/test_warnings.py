@@ -13,10 +13,21 @@ from chainrule import cli
 PACKAGE = Path(cr.__file__).parent
 # Modules whose job is output: the command line and its helpers, the demo, and printing asked for
 # (Explanation.print(), the interactive practice, the progress display fit shows when configured to).
-PRINTING_ALLOWED = {"cli.py", "demo.py", "train_command.py", "evaluate_command.py", "sample_command.py", "stubs.py",
-                    "viz/explain_command.py", "viz/practice_command.py", "viz/arguments.py", "viz/steps.py",
-                    "viz/practice.py", "training/callbacks.py",
-                    "distributed/launch.py"}  # the mpiexec launcher of chainrule train --nproc
+PRINTING_ALLOWED = {
+    "cli.py",
+    "demo.py",
+    "train_command.py",
+    "evaluate_command.py",
+    "sample_command.py",
+    "stubs.py",
+    "viz/explain_command.py",
+    "viz/practice_command.py",
+    "viz/arguments.py",
+    "viz/steps.py",
+    "viz/practice.py",
+    "training/callbacks.py",
+    "distributed/launch.py",
+}  # the mpiexec launcher of chainrule train --nproc
 
 
 def writes_to_the_terminal(source):
@@ -29,9 +40,12 @@ def writes_to_the_terminal(source):
 
 
 def test_library_modules_do_not_print():
-    offenders = [name for path in sorted(PACKAGE.rglob("*.py"))
-                 if (name := path.relative_to(PACKAGE).as_posix()) not in PRINTING_ALLOWED
-                 and writes_to_the_terminal(path.read_text())]
+    offenders = [
+        name
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if (name := path.relative_to(PACKAGE).as_posix()) not in PRINTING_ALLOWED
+        and writes_to_the_terminal(path.read_text())
+    ]
     assert offenders == []
 
 
@@ -55,8 +69,10 @@ def test_the_command_line_shows_any_warning_as_one_line(capsys, monkeypatch):
     monkeypatch.setenv("CHAINRULE_GC_THRESHOLD", "often")  # tune_process_for_training warns, evaluate goes on
     assert cli.main(["evaluate", "missing.safetensors"]) == 2
     warning = capsys.readouterr().err.splitlines()[0]
-    assert warning == ("chainrule: warning: tune_process_for_training: CHAINRULE_GC_THRESHOLD: expected a number of "
-                       "objects (0 to leave the collector alone), got 'often'; leaving that setting alone")
+    assert warning == (
+        "chainrule: warning: tune_process_for_training: CHAINRULE_GC_THRESHOLD: expected a number of "
+        "objects (0 to leave the collector alone), got 'often'; leaving that setting alone"
+    )
 
 
 def test_warnings_can_be_silenced_or_made_errors():

@@ -47,6 +47,7 @@ def op_chain(x, a, b, n_ops):
 
 def chainrule_chain(shape, n_ops, dtype=np.float32):
     import chainrule
+
     leaves = [chainrule.tensor(v, requires_grad=True) for v in _leaves(shape, dtype)]
 
     def run():
@@ -100,6 +101,7 @@ def _np_mul(y, a, grad_a, tape):
     def backward(g):
         np.add(grad_a, g * y, out=grad_a)
         return g * a
+
     tape.append(backward)
     return y * a
 
@@ -108,6 +110,7 @@ def _np_add(y, b, grad_b, tape):
     def backward(g):
         np.add(grad_b, g, out=grad_b)
         return g
+
     tape.append(backward)
     return y + b
 
@@ -139,9 +142,11 @@ def small_ops(quick):
         title="1,000 small elementwise ops (10 float32), forward+backward",
         unit="op",
         count=n_ops,
-        description=(f"A chain of {n_ops:,} ops on 10-element float32 tensors, cycling {_CYCLE_TEXT}, "
-                     "then sum() and backward: the per-op overhead of recording and backpropagating a gate. "
-                     "The NumPy baseline is a minimal tape of backward closures (the floor for a NumPy engine)."),
+        description=(
+            f"A chain of {n_ops:,} ops on 10-element float32 tensors, cycling {_CYCLE_TEXT}, "
+            "then sum() and backward: the per-op overhead of recording and backpropagating a gate. "
+            "The NumPy baseline is a minimal tape of backward closures (the floor for a NumPy engine)."
+        ),
         implementations={
             "chainrule": lambda: chainrule_chain((10,), n_ops),
             "pytorch": lambda: pytorch_chain((10,), n_ops),
@@ -157,12 +162,14 @@ def _deep_chain(n_gates, quick, repeats):
         title=f"deep chain of {n_gates:,} scalar gates, forward+backward",
         unit="gate",
         count=n_gates,
-        description=(f"{n_gates:,} ops on 0-d float64 tensors cycling {_CYCLE_TEXT}, then backward: time per gate "
-                     "and peak memory of the whole graph (fresh process per implementation); it must not crash "
-                     "(no recursion in the graph walk or in freeing the graph). float64, because near 0 the "
-                     "cycle is neutral and float32 rounding differences between PyTorch's and NumPy's exp grow "
-                     "along a million ops until the gradients cannot be compared; a 0-d op costs the same in "
-                     "either dtype."),
+        description=(
+            f"{n_gates:,} ops on 0-d float64 tensors cycling {_CYCLE_TEXT}, then backward: time per gate "
+            "and peak memory of the whole graph (fresh process per implementation); it must not crash "
+            "(no recursion in the graph walk or in freeing the graph). float64, because near 0 the "
+            "cycle is neutral and float32 rounding differences between PyTorch's and NumPy's exp grow "
+            "along a million ops until the gradients cannot be compared; a 0-d op costs the same in "
+            "either dtype."
+        ),
         implementations={
             "chainrule": lambda: chainrule_chain((), n_gates, np.float64),
             "pytorch": lambda: pytorch_chain((), n_gates, np.float64),
@@ -196,6 +203,7 @@ def perceptron_expression(w0, x0, w1, x1, w2):
 
 def chainrule_perceptron():
     import chainrule
+
     leaves = [chainrule.tensor(v, requires_grad=True) for v in (_W0, _X0, _W1, _X1, _W2)]
 
     def run():
@@ -222,6 +230,7 @@ def pytorch_perceptron():
 
 def micrograd_perceptron():
     from micrograd.engine import Value
+
     if not hasattr(Value, "exp"):
         Value.exp = _micrograd_exp
     leaves = [Value(v) for v in (_W0, _X0, _W1, _X1, _W2)]
@@ -238,10 +247,12 @@ def micrograd_perceptron():
 def _micrograd_exp(self):
     """micrograd's Value has no exp; this one is written the way its own ops are (as in its author's lecture)."""
     from micrograd.engine import Value
+
     out = Value(math.exp(self.data), (self,), "exp")
 
     def _backward():
         self.grad += out.data * out.grad
+
     out._backward = _backward
     return out
 
@@ -264,11 +275,13 @@ def perceptron(quick):
         title="perceptron 1/(1+exp(-(w0*x0+w1*x1+w2))), one forward+backward",
         unit="pass",
         count=1,
-        description=("The reference text's two-input sigmoid neuron on scalars (w=(2,-3,-3), x=(-1,-2), all five "
-                     "need gradients), written with operators exactly as in the text (8 gates: 2 mul, 2 add, neg, "
-                     "exp, +1, 1/x): chainrule and PyTorch 0-d tensors, micrograd Values (with an exp written in "
-                     "micrograd's style, since its Value has none) and, as the floor, a hand-written forward and "
-                     "backward with Python floats (labelled numpy)."),
+        description=(
+            "The reference text's two-input sigmoid neuron on scalars (w=(2,-3,-3), x=(-1,-2), all five "
+            "need gradients), written with operators exactly as in the text (8 gates: 2 mul, 2 add, neg, "
+            "exp, +1, 1/x): chainrule and PyTorch 0-d tensors, micrograd Values (with an exp written in "
+            "micrograd's style, since its Value has none) and, as the floor, a hand-written forward and "
+            "backward with Python floats (labelled numpy)."
+        ),
         implementations={
             "chainrule": chainrule_perceptron,
             "pytorch": pytorch_perceptron,

@@ -31,6 +31,7 @@ def arrays(shapes, seed=0):
 def chainrule_layer(call, shapes, out_shape):
     import chainrule
     from chainrule.nn import functional as F
+
     inputs = [chainrule.tensor(a, requires_grad=True) for a in arrays(shapes)]
     upstream = arrays([out_shape], seed=1)[0]
 
@@ -65,9 +66,18 @@ def layer(name, title, description, call, shapes, out_shape, numpy=None, rate="i
     }
     if numpy is not None:
         implementations["numpy"] = lambda: numpy(shapes, out_shape)
-    return Workload(name=name, title=title, unit="pass", count=1, description=description,
-                    implementations=implementations, targets={"pytorch": 2.0}, memory=True, rtol=2e-3,
-                    rate=(rate, shapes[0][0]))
+    return Workload(
+        name=name,
+        title=title,
+        unit="pass",
+        count=1,
+        description=description,
+        implementations=implementations,
+        targets={"pytorch": 2.0},
+        memory=True,
+        rtol=2e-3,
+        rate=(rate, shapes[0][0]),
+    )
 
 
 # ----- conv1d ------------------------------------------------------------------------------
@@ -84,10 +94,10 @@ def numpy_conv1d(shapes, out_shape):
 
     def run():
         padded = np.zeros((c, length + 2 * p, n), dtype=x.dtype)
-        padded[:, p:p + length] = x.transpose(1, 2, 0)
+        padded[:, p : p + length] = x.transpose(1, 2, 0)
         cols = np.empty((c, k, length, n), dtype=x.dtype)
         for j in range(k):
-            cols[:, j] = padded[:, j:j + length]
+            cols[:, j] = padded[:, j : j + length]
         cols = cols.reshape(c * k, -1)
         _ = w.reshape(o, -1) @ cols + b[:, None]  # the forward, (O, L*N); backward needs only the columns
         g = np.ascontiguousarray(upstream.transpose(1, 2, 0)).reshape(o, -1)
@@ -96,31 +106,39 @@ def numpy_conv1d(shapes, out_shape):
         dcols = (w.reshape(o, -1).T @ g).reshape(c, k, length, n)
         dpadded = np.zeros_like(padded)
         for j in range(k):
-            dpadded[:, j:j + length] += dcols[:, j]
-        return [dpadded[:, p:p + length].transpose(2, 0, 1), dw, db]
+            dpadded[:, j : j + length] += dcols[:, j]
+        return [dpadded[:, p : p + length].transpose(2, 0, 1), dw, db]
 
     return run
 
 
 def conv1d(quick):
     return layer(
-        "conv1d", "conv1d forward+backward, (64, 64, 256) float32, 64 filters of width 5",
+        "conv1d",
+        "conv1d forward+backward, (64, 64, 256) float32, 64 filters of width 5",
         "F.conv1d(x, w, b, padding=2) with x (64, 64, 256), w (64, 64, 5), b (64,), float32, then backward with a "
         "fixed upstream gradient; gradients of x, w and b compared. NumPy: im2col (one copy per tap), one product, "
         "backward as two products and col2im. Rate: sequences per second.",
-        lambda F, x, w, b: F.conv1d(x, w, b, padding=CONV1D["padding"]), CONV1D["shapes"], CONV1D["out_shape"],
-        numpy=numpy_conv1d, rate="sequences/s")
+        lambda F, x, w, b: F.conv1d(x, w, b, padding=CONV1D["padding"]),
+        CONV1D["shapes"],
+        CONV1D["out_shape"],
+        numpy=numpy_conv1d,
+        rate="sequences/s",
+    )
 
 
 # ----- conv_transpose2d ----------------------------------------------------------------------
 def conv_transpose2d(quick):
     return layer(
-        "conv_transpose2d", "conv_transpose2d forward+backward, DCGAN layer 128->64 channels, 16x16 -> 32x32, batch 64",
+        "conv_transpose2d",
+        "conv_transpose2d forward+backward, DCGAN layer 128->64 channels, 16x16 -> 32x32, batch 64",
         "F.conv_transpose2d(x, w, b, stride=2, padding=1) with x (64, 128, 16, 16), w (128, 64, 4, 4), b (64,), "
         "float32: output (64, 64, 32, 32); backward with a fixed upstream gradient; gradients of x, w and b "
         "compared. Rate: images per second.",
         lambda F, x, w, b: F.conv_transpose2d(x, w, b, stride=2, padding=1),
-        [(64, 128, 16, 16), (128, 64, 4, 4), (64,)], (64, 64, 32, 32))
+        [(64, 128, 16, 16), (128, 64, 4, 4), (64,)],
+        (64, 64, 32, 32),
+    )
 
 
 # ----- interpolate ---------------------------------------------------------------------------
@@ -129,11 +147,15 @@ def interpolate(mode, shape=(32, 64, 32, 32), suffix=""):
         options = dict(scale_factor=2, mode=mode, **({"align_corners": False} if mode == "bilinear" else {}))
         out_shape = shape[:2] + (2 * shape[2], 2 * shape[3])
         return layer(
-            f"interpolate_{mode}{suffix}", f"interpolate {mode} x2 forward+backward, {shape} float32",
+            f"interpolate_{mode}{suffix}",
+            f"interpolate {mode} x2 forward+backward, {shape} float32",
             f"F.interpolate(x, scale_factor=2, mode={mode!r}{', align_corners=False' if mode == 'bilinear' else ''}) "
             f"of x {shape} float32 to {out_shape[2]}x{out_shape[3]}, then backward with a fixed upstream gradient; "
             "the gradient of x compared. Rate: images per second.",
-            lambda F, x: F.interpolate(x, **options), [shape], out_shape)
+            lambda F, x: F.interpolate(x, **options),
+            [shape],
+            out_shape,
+        )
 
     workload.__name__ = f"interpolate_{mode}{suffix}"
     return workload

@@ -32,7 +32,9 @@ import numpy as np
 from ..harness import Workload, import_torch
 
 # The real MNIST files beside the checkout on the project's machines (or wherever CHAINRULE_MNIST says).
-MNIST_ROOT = os.environ.get("CHAINRULE_MNIST", str(Path(__file__).resolve().parents[2].parent / "shared" / "data" / "mnist"))
+MNIST_ROOT = os.environ.get(
+    "CHAINRULE_MNIST", str(Path(__file__).resolve().parents[2].parent / "shared" / "data" / "mnist")
+)
 LR = 0.01
 
 
@@ -44,8 +46,16 @@ def mlp_spec():
 
 def cnn_spec(channels, c1, c2, size):
     flat = c2 * (size // 4) ** 2
-    return [("conv", channels, c1), ("relu",), ("pool",), ("conv", c1, c2), ("relu",), ("pool",), ("flatten",),
-            ("linear", flat, 10)]
+    return [
+        ("conv", channels, c1),
+        ("relu",),
+        ("pool",),
+        ("conv", c1, c2),
+        ("relu",),
+        ("pool",),
+        ("flatten",),
+        ("linear", flat, 10),
+    ]
 
 
 def initial_weights(spec, seed=0):
@@ -60,8 +70,12 @@ def initial_weights(spec, seed=0):
         else:
             continue
         bound = 1 / np.sqrt(fan_in)
-        weights.append((rng.uniform(-bound, bound, shape).astype(np.float32),
-                        rng.uniform(-bound, bound, shape[0]).astype(np.float32)))
+        weights.append(
+            (
+                rng.uniform(-bound, bound, shape).astype(np.float32),
+                rng.uniform(-bound, bound, shape[0]).astype(np.float32),
+            )
+        )
     return weights
 
 
@@ -119,6 +133,7 @@ def chainrule_step(spec, x_np, y_np):
     import chainrule
     from chainrule import optim
     from chainrule.nn import functional as F
+
     model = chainrule_model(spec, initial_weights(spec))
     optimizer = optim.SGD(model.parameters(), lr=LR)
     x, y = chainrule.tensor(x_np), chainrule.tensor(y_np)
@@ -248,7 +263,7 @@ def np_im2col(x):
     cols = np.empty((n, c, 3, 3, h, w), dtype=x.dtype)
     for i in range(3):
         for j in range(3):
-            cols[:, :, i, j] = padded[:, :, i:i + h, j:j + w]
+            cols[:, :, i, j] = padded[:, :, i : i + h, j : j + w]
     return cols.reshape(n, c * 9, h * w)
 
 
@@ -258,7 +273,7 @@ def np_col2im(dcols, shape):
     padded = np.zeros((n, c, h + 2, w + 2), dtype=dcols.dtype)
     for i in range(3):
         for j in range(3):
-            padded[:, :, i:i + h, j:j + w] += parts[:, :, i, j]
+            padded[:, :, i : i + h, j : j + w] += parts[:, :, i, j]
     return padded[:, :, 1:-1, 1:-1]
 
 
@@ -295,11 +310,13 @@ def mlp_step(batch, target):
         title=f"MLP 784-512-256-10 training step, batch {batch} (float32, SGD)",
         unit="step",
         count=1,
-        description=(f"One step of a 784-512-256-10 ReLU MLP: zero_grad, forward, cross-entropy (mean), backward, "
-                     f"SGD lr {LR}; batch {batch} of random float32 inputs, same initial weights everywhere. "
-                     f"numpy_matmul runs only the step's 8 matrix products (3 forward, 3 weight gradients, "
-                     f"2 input gradients). GFLOP counted as 3 x forward = {gflop:.3f} per step (GFLOP/s = that / "
-                     f"time); the fraction of NumPy's matrix-product rate is 1 / (chainrule/numpy_matmul)."),
+        description=(
+            f"One step of a 784-512-256-10 ReLU MLP: zero_grad, forward, cross-entropy (mean), backward, "
+            f"SGD lr {LR}; batch {batch} of random float32 inputs, same initial weights everywhere. "
+            f"numpy_matmul runs only the step's 8 matrix products (3 forward, 3 weight gradients, "
+            f"2 input gradients). GFLOP counted as 3 x forward = {gflop:.3f} per step (GFLOP/s = that / "
+            f"time); the fraction of NumPy's matrix-product rate is 1 / (chainrule/numpy_matmul)."
+        ),
         implementations={
             "chainrule": lambda: chainrule_step(spec, *data()),
             "pytorch": lambda: torch_step(spec, *data()),
@@ -329,11 +346,13 @@ def cnn_step(name, title, channels, c1, c2, size, batch, target):
         title=title,
         unit="step",
         count=1,
-        description=(f"One SGD step (lr {LR}) of conv {channels}->{c1} 3x3 pad 1, ReLU, maxpool 2, conv {c1}->{c2} "
-                     f"3x3 pad 1, ReLU, maxpool 2, linear {c2 * (size // 4) ** 2}->10, cross-entropy (mean), on a "
-                     f"batch of {batch} random {channels}x{size}x{size} float32 images, same initial weights "
-                     "everywhere. NumPy: im2col (copies per kernel offset), batched matmul, col2im, pooling by "
-                     "reshape."),
+        description=(
+            f"One SGD step (lr {LR}) of conv {channels}->{c1} 3x3 pad 1, ReLU, maxpool 2, conv {c1}->{c2} "
+            f"3x3 pad 1, ReLU, maxpool 2, linear {c2 * (size // 4) ** 2}->10, cross-entropy (mean), on a "
+            f"batch of {batch} random {channels}x{size}x{size} float32 images, same initial weights "
+            "everywhere. NumPy: im2col (copies per kernel offset), batched matmul, col2im, pooling by "
+            "reshape."
+        ),
         implementations={
             "chainrule": lambda: chainrule_step(spec, *data()),
             "pytorch": lambda: torch_step(spec, *data()),
@@ -351,8 +370,9 @@ def lenet_step(quick):
 
 
 def wide_cnn_step(quick):
-    return cnn_step("wide_cnn_step", "Wider CNN training step (64/128 channels), 3x32x32, batch 32",
-                    3, 64, 128, 32, 32, 1.2)
+    return cnn_step(
+        "wide_cnn_step", "Wider CNN training step (64/128 channels), 3x32x32, batch 32", 3, 64, 128, 32, 32, 1.2
+    )
 
 
 # ----- one MNIST epoch ------------------------------------------------------------------
@@ -361,9 +381,10 @@ QUICK_FRACTION = 10
 
 def mnist_arrays(flatten, quick):
     from chainrule.data import MNIST
+
     X, y = MNIST(MNIST_ROOT).arrays(flatten=flatten)
     if quick:
-        X, y = X[:len(X) // QUICK_FRACTION], y[:len(y) // QUICK_FRACTION]
+        X, y = X[: len(X) // QUICK_FRACTION], y[: len(y) // QUICK_FRACTION]
     return np.ascontiguousarray(X), y
 
 
@@ -371,6 +392,7 @@ def chainrule_epoch(spec, flatten, batch, quick):
     from chainrule import optim
     from chainrule.data import DataLoader, TensorDataset
     from chainrule.nn import functional as F
+
     X, y = mnist_arrays(flatten, quick)
     model = chainrule_model(spec, initial_weights(spec))
     optimizer = optim.SGD(model.parameters(), lr=LR)
@@ -405,8 +427,9 @@ def torch_epoch(spec, flatten, batch, quick):
     model = torch_model(spec, initial_weights(spec))
     optimizer = torch.optim.SGD(model.parameters(), lr=LR)
     dataset = torch.utils.data.TensorDataset(torch.from_numpy(X), torch.from_numpy(y))
-    loader = torch.utils.data.DataLoader(dataset, batch_size=batch, shuffle=True,
-                                         generator=torch.Generator().manual_seed(0))
+    loader = torch.utils.data.DataLoader(
+        dataset, batch_size=batch, shuffle=True, generator=torch.Generator().manual_seed(0)
+    )
 
     return lambda: epoch_with_api(loader, model, optimizer, F)
 
@@ -420,7 +443,7 @@ def numpy_epoch(spec, flatten, batch, quick):
         order = rng.permutation(len(X))
         total, steps = 0.0, 0
         for start in range(0, len(X), batch):
-            indices = order[start:start + batch]
+            indices = order[start : start + batch]
             total += network.loss_and_gradients(X[indices], y[indices])
             network.sgd_step(LR)
             steps += 1
@@ -437,11 +460,13 @@ def mnist_epoch(name, spec, flatten, batch, model_text, quick):
         title=f"MNIST training, {model_text}, batch {batch}: {part}, data loading included",
         unit="epoch" if not quick else "tenth-epoch",
         count=1,
-        description=(f"{part.capitalize()} of MNIST training of the {model_text} (SGD lr {LR}, cross-entropy, "
-                     f"batch {batch}, shuffled): chainrule DataLoader(TensorDataset) vs torch DataLoader"
-                     f"(TensorDataset) vs NumPy indexing a permutation; each sums loss.item() per step. Samples/s = "
-                     f"{images:,} / time. The shuffles differ between libraries "
-                     "(chainrule and NumPy share one), so only the epoch's mean loss is compared, loosely."),
+        description=(
+            f"{part.capitalize()} of MNIST training of the {model_text} (SGD lr {LR}, cross-entropy, "
+            f"batch {batch}, shuffled): chainrule DataLoader(TensorDataset) vs torch DataLoader"
+            f"(TensorDataset) vs NumPy indexing a permutation; each sums loss.item() per step. Samples/s = "
+            f"{images:,} / time. The shuffles differ between libraries "
+            "(chainrule and NumPy share one), so only the epoch's mean loss is compared, loosely."
+        ),
         implementations={
             "chainrule": lambda: chainrule_epoch(spec, flatten, batch, quick),
             "pytorch": lambda: torch_epoch(spec, flatten, batch, quick),

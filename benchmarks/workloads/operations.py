@@ -36,6 +36,7 @@ def _library_run(library, expression, arrays, constants):
             return [leaf.grad.numpy() for leaf in leaves]
     else:
         import chainrule as torch
+
         leaves = [torch.tensor(a, requires_grad=True) for a in arrays]
         fixed = [torch.tensor(c) for c in constants]
 
@@ -53,7 +54,11 @@ def _library_run(library, expression, arrays, constants):
 
 def _workload(name, title, description, expression, arrays, constants, numpy_run):
     return Workload(
-        name=name, title=title, unit="pass", count=1, description=description,
+        name=name,
+        title=title,
+        unit="pass",
+        count=1,
+        description=description,
         implementations={
             "chainrule": lambda: _library_run("chainrule", expression, arrays, constants),
             "pytorch": lambda: _library_run("torch", expression, arrays, constants),
@@ -73,10 +78,16 @@ def einsum_attention(quick):
         del scores
         return [direction @ k, direction.swapaxes(-1, -2) @ q]
 
-    return _workload("einsum_attention", "einsum bhqd,bhkd->bhqk (32x8x64x64), forward+backward",
-                     "Attention scores of batch 32, 8 heads, 64 queries and keys of width 64, float32: the einsum, "
-                     "times a fixed random tensor, summed, backward to both operands.",
-                     lambda lib, a, b, d: lib.einsum("bhqd,bhkd->bhqk", a, b) * d, [q, k], [direction], numpy_run)
+    return _workload(
+        "einsum_attention",
+        "einsum bhqd,bhkd->bhqk (32x8x64x64), forward+backward",
+        "Attention scores of batch 32, 8 heads, 64 queries and keys of width 64, float32: the einsum, "
+        "times a fixed random tensor, summed, backward to both operands.",
+        lambda lib, a, b, d: lib.einsum("bhqd,bhkd->bhqk", a, b) * d,
+        [q, k],
+        [direction],
+        numpy_run,
+    )
 
 
 def einsum_bilinear(quick):
@@ -86,15 +97,22 @@ def einsum_bilinear(quick):
         xw = np.einsum("bi,oij->boj", x, w, optimize=True)
         out = np.einsum("boj,bj->bo", xw, y, optimize=True)
         del out
-        return [np.einsum("bo,oij,bj->bi", direction, w, y, optimize=True),
-                np.einsum("bo,bi,bj->oij", direction, x, y, optimize=True),
-                np.einsum("bo,boj->bj", direction, xw, optimize=True)]
+        return [
+            np.einsum("bo,oij,bj->bi", direction, w, y, optimize=True),
+            np.einsum("bo,bi,bj->oij", direction, x, y, optimize=True),
+            np.einsum("bo,boj->bj", direction, xw, optimize=True),
+        ]
 
-    return _workload("einsum_bilinear", "einsum bi,oij,bj->bo (256, 64x64 -> 32), forward+backward",
-                     "A bilinear layer of batch 256, inputs of 64 and 64, 32 outputs, float32: three operands "
-                     "contracted pairwise, backward to all three. NumPy: np.einsum with optimize=True.",
-                     lambda lib, a, b, c, d: lib.einsum("bi,oij,bj->bo", a, b, c) * d, [x, w, y], [direction],
-                     numpy_run)
+    return _workload(
+        "einsum_bilinear",
+        "einsum bi,oij,bj->bo (256, 64x64 -> 32), forward+backward",
+        "A bilinear layer of batch 256, inputs of 64 and 64, 32 outputs, float32: three operands "
+        "contracted pairwise, backward to all three. NumPy: np.einsum with optimize=True.",
+        lambda lib, a, b, c, d: lib.einsum("bi,oij,bj->bo", a, b, c) * d,
+        [x, w, y],
+        [direction],
+        numpy_run,
+    )
 
 
 # ----- gather and scatter_add --------------------------------------------------------------------
@@ -115,10 +133,16 @@ def gather(quick):
     def expression(lib, a, d):
         return a.gather(1, lib.tensor(index)) * d
 
-    return _workload("gather", "gather (1024, 512) -> (1024, 64) along dim 1, forward+backward",
-                     "x.gather(1, index) picking 64 random columns (repeats allowed) of each row of a (1024, 512) "
-                     "float32 batch, times a fixed tensor, summed, backward (a scatter-add).",
-                     expression, [x], [direction], numpy_run)
+    return _workload(
+        "gather",
+        "gather (1024, 512) -> (1024, 64) along dim 1, forward+backward",
+        "x.gather(1, index) picking 64 random columns (repeats allowed) of each row of a (1024, 512) "
+        "float32 batch, times a fixed tensor, summed, backward (a scatter-add).",
+        expression,
+        [x],
+        [direction],
+        numpy_run,
+    )
 
 
 def scatter_add(quick):
@@ -133,10 +157,16 @@ def scatter_add(quick):
     def expression(lib, a, s, d):
         return a.scatter_add(1, lib.tensor(index), s) * d
 
-    return _workload("scatter_add", "scatter_add (1024, 64) into (1024, 512) along dim 1, forward+backward",
-                     "x.scatter_add(1, index, src) adding a (1024, 64) float32 src at random columns (repeats add "
-                     "up), times a fixed tensor, summed, backward to x and src (a gather).",
-                     expression, [x, src], [direction], numpy_run)
+    return _workload(
+        "scatter_add",
+        "scatter_add (1024, 64) into (1024, 512) along dim 1, forward+backward",
+        "x.scatter_add(1, index, src) adding a (1024, 64) float32 src at random columns (repeats add "
+        "up), times a fixed tensor, summed, backward to x and src (a gather).",
+        expression,
+        [x, src],
+        [direction],
+        numpy_run,
+    )
 
 
 # ----- cumsum ------------------------------------------------------------------------------------
@@ -147,7 +177,13 @@ def cumsum(quick):
         np.cumsum(x, 1)
         return [np.flip(np.cumsum(np.flip(direction, 1), 1), 1)]
 
-    return _workload("cumsum", "cumsum (1024, 512) along dim 1, forward+backward",
-                     "x.cumsum(1) of a (1024, 512) float32 batch, times a fixed tensor, summed, backward (a reversed "
-                     "cumulative sum). NumPy: np.cumsum both ways.",
-                     lambda lib, a, d: a.cumsum(1) * d, [x], [direction], numpy_run)
+    return _workload(
+        "cumsum",
+        "cumsum (1024, 512) along dim 1, forward+backward",
+        "x.cumsum(1) of a (1024, 512) float32 batch, times a fixed tensor, summed, backward (a reversed "
+        "cumulative sum). NumPy: np.cumsum both ways.",
+        lambda lib, a, d: a.cumsum(1) * d,
+        [x],
+        [direction],
+        numpy_run,
+    )

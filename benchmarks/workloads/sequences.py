@@ -36,13 +36,13 @@ def _block(lib):
 
 def _block_data():
     rng = np.random.default_rng(0)
-    return rng.standard_normal((16, 128, 128), dtype=np.float32), rng.standard_normal((16, 128, 128),
-                                                                                     dtype=np.float32)
+    return rng.standard_normal((16, 128, 128), dtype=np.float32), rng.standard_normal((16, 128, 128), dtype=np.float32)
 
 
 def chainrule_block():
     import chainrule as cr
     from chainrule import nn
+
     cr.manual_seed(0)
     layer = _block(nn)
     x_np, weights = _block_data()
@@ -60,6 +60,7 @@ def chainrule_block():
 def torch_block():
     import chainrule as cr
     from chainrule import nn
+
     torch = import_torch()
     cr.manual_seed(0)
     layer = _load_into_torch(_block(torch.nn), _block(nn))
@@ -82,9 +83,11 @@ def transformer_block(quick):
         title="Transformer block fwd+bwd, batch 16, seq 128, width 128, 4 heads",
         unit="pass",
         count=1,
-        description=("Forward and backward of a pre-norm TransformerEncoderLayer(128, 4, dim_feedforward=512, "
-                     "dropout=0) with causal self-attention on a (16, 128, 128) float32 batch, the output weighted "
-                     "by a fixed random array and summed; the same weights in both libraries."),
+        description=(
+            "Forward and backward of a pre-norm TransformerEncoderLayer(128, 4, dim_feedforward=512, "
+            "dropout=0) with causal self-attention on a (16, 128, 128) float32 batch, the output weighted "
+            "by a fixed random array and summed; the same weights in both libraries."
+        ),
         implementations={"chainrule": chainrule_block, "pytorch": torch_block},
         targets={"pytorch": 1.2},
         rtol=2e-3,
@@ -100,6 +103,7 @@ def _lstm_data():
 def chainrule_lstm():
     import chainrule as cr
     from chainrule import nn
+
     cr.manual_seed(0)
     lstm = nn.LSTM(64, 128, batch_first=True)
     x_np, weights = _lstm_data()
@@ -118,6 +122,7 @@ def chainrule_lstm():
 def torch_lstm():
     import chainrule as cr
     from chainrule import nn
+
     torch = import_torch()
     cr.manual_seed(0)
     lstm = _load_into_torch(torch.nn.LSTM(64, 128, batch_first=True), nn.LSTM(64, 128, batch_first=True))
@@ -140,8 +145,10 @@ def lstm_layer(quick):
         title="LSTM layer fwd+bwd, batch 64, seq 32, input 64, hidden 128",
         unit="pass",
         count=1,
-        description=("Forward and backward of LSTM(64, 128, batch_first=True) on a (64, 32, 64) float32 batch; the "
-                     "output weighted by a fixed random array plus h_n and c_n are summed; the same weights in both."),
+        description=(
+            "Forward and backward of LSTM(64, 128, batch_first=True) on a (64, 32, 64) float32 batch; the "
+            "output weighted by a fixed random array plus h_n and c_n are summed; the same weights in both."
+        ),
         implementations={"chainrule": chainrule_lstm, "pytorch": torch_lstm},
         targets={"pytorch": 1.0},
         rtol=2e-3,
@@ -159,9 +166,12 @@ def torch_gpt(torch):
             self.token_embedding = nn.Embedding(vocabulary_size, width)
             self.position_embedding = nn.Embedding(block_size, width)
             self.drop = nn.Dropout(0.0)
-            self.blocks = nn.ModuleList([
-                nn.TransformerEncoderLayer(width, heads, 4 * width, 0.0, batch_first=True, norm_first=True)
-                for _ in range(layers)])
+            self.blocks = nn.ModuleList(
+                [
+                    nn.TransformerEncoderLayer(width, heads, 4 * width, 0.0, batch_first=True, norm_first=True)
+                    for _ in range(layers)
+                ]
+            )
             self.norm = nn.LayerNorm(width)
             self.head = nn.Linear(width, vocabulary_size, bias=False)
             self.register_buffer("mask", nn.Transformer.generate_square_subsequent_mask(block_size), persistent=False)
@@ -186,6 +196,7 @@ def chainrule_gpt_parts():
     import chainrule as cr
     from chainrule.models import GPT
     from chainrule.training import make_optimizer
+
     cr.manual_seed(0)
     model = GPT(VOCABULARY, BLOCK)
     optimizer = make_optimizer("adamw", model.parameters(), 1e-3, weight_decay=0.1, decay_matrices_only=True)
@@ -197,14 +208,16 @@ def torch_gpt_parts():
     model = _load_into_torch(torch_gpt(torch)(VOCABULARY, BLOCK), chainrule_gpt_parts()[0])
     decay = [p for p in model.parameters() if p.ndim >= 2]
     plain = [p for p in model.parameters() if p.ndim < 2]
-    optimizer = torch.optim.AdamW([{"params": decay}, {"params": plain, "weight_decay": 0.0}], lr=1e-3,
-                                  weight_decay=0.1)
+    optimizer = torch.optim.AdamW(
+        [{"params": decay}, {"params": plain, "weight_decay": 0.0}], lr=1e-3, weight_decay=0.1
+    )
     return model, optimizer
 
 
 def chainrule_gpt_step(step=True):
     import chainrule.nn.functional as F
     from chainrule import nn
+
     model, optimizer = chainrule_gpt_parts()
     tokens, targets = gpt_batch()
 
@@ -247,11 +260,13 @@ def gpt_step(quick):
         title="GPT training step (chainrule train --model gpt), batch 32 x 64 characters",
         unit="step",
         count=1,
-        description=("One AdamW step (weight decay on matrices only, gradients clipped to norm 1) of the default "
-                     "character-level GPT: token and position embeddings (width 128), 4 pre-norm Transformer blocks "
-                     "(4 heads, causal, feed-forward 512, ReLU), LayerNorm, linear head to 103 characters; 32 windows "
-                     "of 64 characters; same initial weights in both. The loss changes every step, so only the "
-                     "first call's loss is compared."),
+        description=(
+            "One AdamW step (weight decay on matrices only, gradients clipped to norm 1) of the default "
+            "character-level GPT: token and position embeddings (width 128), 4 pre-norm Transformer blocks "
+            "(4 heads, causal, feed-forward 512, ReLU), LayerNorm, linear head to 103 characters; 32 windows "
+            "of 64 characters; same initial weights in both. The loss changes every step, so only the "
+            "first call's loss is compared."
+        ),
         implementations={"chainrule": chainrule_gpt_step, "pytorch": torch_gpt_step},
         memory=True,
         repeats=7 if quick else 11,
@@ -266,10 +281,14 @@ def gpt_forward(quick):
         title="GPT forward and loss, graph kept (memory held at the end of forward)",
         unit="pass",
         count=1,
-        description=("The gpt_step model's forward and cross-entropy on the same batch, with the graph recorded "
-                     "for backward; the peak memory of one call is what the graph holds at the end of forward."),
-        implementations={"chainrule": lambda: chainrule_gpt_step(step=False),
-                         "pytorch": lambda: torch_gpt_step(step=False)},
+        description=(
+            "The gpt_step model's forward and cross-entropy on the same batch, with the graph recorded "
+            "for backward; the peak memory of one call is what the graph holds at the end of forward."
+        ),
+        implementations={
+            "chainrule": lambda: chainrule_gpt_step(step=False),
+            "pytorch": lambda: torch_gpt_step(step=False),
+        },
         memory=True,
         rtol=1e-4,
     )

@@ -4,9 +4,8 @@ import math
 import numbers
 
 import numpy as np
+
 from .. import checks
-
-
 from ..keywords import CheckedKeywords
 
 
@@ -112,7 +111,7 @@ def random_split(dataset, lengths, generator=None):
     order = random.generator_or_default(generator, "random_split").permutation(n)
     splits, start = [], 0
     for count in counts:
-        splits.append(Subset(dataset, order[start:start + count]))
+        splits.append(Subset(dataset, order[start : start + count]))
         start += count
     return splits
 
@@ -127,7 +126,9 @@ def train_test_split(X, y, test_size=0.2, seed=0):
     """
     X, y = as_array(X), as_array(y)
     if X.ndim == 0 or y.ndim == 0:
-        raise ValueError(f"train_test_split: X and y need a first (sample) dimension; got shapes {X.shape} and {y.shape}")
+        raise ValueError(
+            f"train_test_split: X and y need a first (sample) dimension; got shapes {X.shape} and {y.shape}"
+        )
     n = len(X)
     if len(y) != n:
         raise ValueError(f"train_test_split: X has {n} samples but y has {len(y)}; they must match")

@@ -52,7 +52,7 @@ def _read_payload(f, size, known):
     while filled < size:
         if filled == len(data):
             data.resize(min(2 * len(data), size), refcheck=False)  # realloc: no copy held beside it on Linux
-        n = f.readinto(memoryview(data)[filled:filled + _CHUNK])
+        n = f.readinto(memoryview(data)[filled : filled + _CHUNK])
         if not n:
             break
         filled += n
@@ -72,7 +72,9 @@ def _parse(f, name, available=None):
         raise ValueError(f"{name}: the IDX header says 0 dimensions; expected at least 1")
     dims = _read_exactly(f, 4 * ndim)
     if len(dims) < 4 * ndim:
-        raise ValueError(f"{name}: the header promises {ndim} dimension sizes ({4 * ndim} bytes), found {len(dims)} bytes")
+        raise ValueError(
+            f"{name}: the header promises {ndim} dimension sizes ({4 * ndim} bytes), found {len(dims)} bytes"
+        )
     shape = struct.unpack(f">{ndim}I", dims)
     dtype = IDX_TYPES[code]
     expected = math.prod(shape) * dtype.itemsize

@@ -72,9 +72,25 @@ class DataLoader(CheckedKeywords):
     one fancy index per array instead of a Python loop over samples.
     """
 
-    def __init__(self, dataset, batch_size=1, shuffle=False, *, sampler=None, num_workers=0, collate_fn=None,
-                 pin_memory=False, drop_last=False, timeout=0, worker_init_fn=None, generator=None,
-                 prefetch_factor=None, persistent_workers=False, multiprocessing_context=None, seed=None):
+    def __init__(
+        self,
+        dataset,
+        batch_size=1,
+        shuffle=False,
+        *,
+        sampler=None,
+        num_workers=0,
+        collate_fn=None,
+        pin_memory=False,
+        drop_last=False,
+        timeout=0,
+        worker_init_fn=None,
+        generator=None,
+        prefetch_factor=None,
+        persistent_workers=False,
+        multiprocessing_context=None,
+        seed=None,
+    ):
         if not checks.is_integer(batch_size) or batch_size < 1:
             raise ValueError(f"DataLoader: batch_size must be a positive integer, got {batch_size!r}")
         if generator is not None and seed is not None:
@@ -87,15 +103,18 @@ class DataLoader(CheckedKeywords):
         if sampler is not None and shuffle:
             raise ValueError("DataLoader: sampler gives the order, so shuffle must be False")
         if sampler is not None and not (hasattr(sampler, "__iter__") and hasattr(sampler, "__len__")):
-            raise TypeError(f"DataLoader: sampler must be iterable and have a length (indices into the dataset), "
-                            f"got {type(sampler).__name__}")
+            raise TypeError(
+                f"DataLoader: sampler must be iterable and have a length (indices into the dataset), "
+                f"got {type(sampler).__name__}"
+            )
         if not checks.is_integer(num_workers) or num_workers < 0:
             raise ValueError(f"DataLoader: num_workers must be a non-negative integer, got {num_workers!r}")
         if prefetch_factor is not None and (not checks.is_integer(prefetch_factor) or prefetch_factor < 1):
             raise ValueError(f"DataLoader: prefetch_factor must be a positive integer, got {prefetch_factor!r}")
         if prefetch_factor is not None and num_workers == 0:
-            raise ValueError("DataLoader: prefetch_factor needs num_workers > 0 (it is how many batches each "
-                             "worker prepares ahead)")
+            raise ValueError(
+                "DataLoader: prefetch_factor needs num_workers > 0 (it is how many batches each worker prepares ahead)"
+            )
         if not checks.is_real(timeout) or timeout < 0:
             raise ValueError(f"DataLoader: timeout must be a non-negative number of seconds, got {timeout!r}")
         try:
@@ -126,8 +145,9 @@ class DataLoader(CheckedKeywords):
             order = np.fromiter((int(i) for i in self.sampler), dtype=np.int64)
             bad = order[(order < 0) | (order >= len(self.dataset))]
             if len(bad):
-                raise IndexError(f"DataLoader: the sampler gave index {bad[0]} for a dataset of {len(self.dataset)} "
-                                 "samples")
+                raise IndexError(
+                    f"DataLoader: the sampler gave index {bad[0]} for a dataset of {len(self.dataset)} samples"
+                )
         elif self.shuffle:
             from .. import random  # the generator manual_seed seeds; imported here, as the Tensor is
 
@@ -135,7 +155,7 @@ class DataLoader(CheckedKeywords):
         else:
             order = np.arange(len(self.dataset))
         stop = len(self) * self.batch_size if self.drop_last else len(order)
-        batches = [order[start:start + self.batch_size] for start in range(0, stop, self.batch_size)]
+        batches = [order[start : start + self.batch_size] for start in range(0, stop, self.batch_size)]
         make = functools.partial(self._batch, _tensor_arrays(self.dataset) if self.collate_fn is None else None)
         if self.num_workers == 0:
             return map(make, batches)
@@ -151,8 +171,10 @@ class DataLoader(CheckedKeywords):
 
     def __repr__(self):
         order = f"sampler={self.sampler!r}" if self.sampler is not None else f"shuffle={self.shuffle}"
-        return (f"DataLoader({type(self.dataset).__name__} of {len(self.dataset)}, batch_size={self.batch_size}, "
-                f"{order}, drop_last={self.drop_last}, num_workers={self.num_workers}, {len(self)} batches)")
+        return (
+            f"DataLoader({type(self.dataset).__name__} of {len(self.dataset)}, batch_size={self.batch_size}, "
+            f"{order}, drop_last={self.drop_last}, num_workers={self.num_workers}, {len(self)} batches)"
+        )
 
 
 def _tensor_arrays(dataset):

@@ -134,8 +134,9 @@ class MNIST(Dataset):
     loop over samples.
     """
 
-    def __init__(self, root, train=True, download=False, base_url=DEFAULT_BASE_URL, normalize=False,
-                 checksums=None, timeout=60):
+    def __init__(
+        self, root, train=True, download=False, base_url=DEFAULT_BASE_URL, normalize=False, checksums=None, timeout=60
+    ):
         self.root = Path(root).expanduser()
         self.train = bool(train)
         self.base_url = base_url
@@ -145,11 +146,13 @@ class MNIST(Dataset):
         image_file, label_file = (self._find(name) for name in FILES[self.train])
         images, labels = read_idx(image_file), read_idx(label_file)
         if images.ndim != 3 or images.shape[1:] != (28, 28) or images.dtype != np.uint8:
-            raise ValueError(f"MNIST: {image_file} holds {images.dtype} of shape {images.shape}; "
-                             f"expected uint8 of shape (N, 28, 28)")
+            raise ValueError(
+                f"MNIST: {image_file} holds {images.dtype} of shape {images.shape}; expected uint8 of shape (N, 28, 28)"
+            )
         if labels.ndim != 1 or labels.dtype != np.uint8:
-            raise ValueError(f"MNIST: {label_file} holds {labels.dtype} of shape {labels.shape}; "
-                             f"expected uint8 of shape (N,)")
+            raise ValueError(
+                f"MNIST: {label_file} holds {labels.dtype} of shape {labels.shape}; expected uint8 of shape (N,)"
+            )
         if len(images) != len(labels):
             raise ValueError(f"MNIST: {image_file} has {len(images)} images but {label_file} has {len(labels)} labels")
         if len(labels) and labels.max() > 9:

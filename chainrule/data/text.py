@@ -20,8 +20,10 @@ def default_corpus():
     try:
         from pydoc_data.topics import topics
     except ImportError as error:  # some distributions leave pydoc's data out
-        raise FileNotFoundError("the default corpus (Python's pydoc_data.topics) is missing from this Python; "
-                                "give a text file instead (--text FILE)") from error
+        raise FileNotFoundError(
+            "the default corpus (Python's pydoc_data.topics) is missing from this Python; "
+            "give a text file instead (--text FILE)"
+        ) from error
     return "".join(topics[name] for name in sorted(topics))
 
 
@@ -31,8 +33,9 @@ def read_text(path):
         with open(path, encoding="utf-8") as handle:
             text = handle.read()
     except UnicodeDecodeError as error:
-        raise ValueError(f"the text file {os.fspath(path)!r} is not UTF-8 text ({error.reason} at byte "
-                         f"{error.start})") from None
+        raise ValueError(
+            f"the text file {os.fspath(path)!r} is not UTF-8 text ({error.reason} at byte {error.start})"
+        ) from None
     if not text:
         raise ValueError(f"the text file {os.fspath(path)!r} is empty")
     return text
@@ -56,8 +59,9 @@ class Vocabulary(CheckedKeywords):
         """The ids of ``text``'s characters (int64); a ValueError naming any character not in the vocabulary."""
         missing = self.unknown(text)
         if missing:
-            raise ValueError(f"characters {missing!r} are not in the vocabulary of {len(self)} characters the model "
-                             f"was trained on")
+            raise ValueError(
+                f"characters {missing!r} are not in the vocabulary of {len(self)} characters the model was trained on"
+            )
         return np.array([self.index[c] for c in text], dtype=np.int64)
 
     def decode(self, ids):
@@ -69,8 +73,8 @@ def windows(ids, block_size):
     """Inputs and targets (each (count, block_size), int64) from non-overlapping windows of ``block_size + 1``
     ids: the targets are the inputs shifted by one character."""
     count = (len(ids) - 1) // block_size
-    x = ids[:count * block_size].reshape(count, block_size)
-    y = ids[1:count * block_size + 1].reshape(count, block_size)
+    x = ids[: count * block_size].reshape(count, block_size)
+    y = ids[1 : count * block_size + 1].reshape(count, block_size)
     return x.copy(), y.copy()
 
 

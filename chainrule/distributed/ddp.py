@@ -51,9 +51,11 @@ class Bucket:
             elif isinstance(grad, np.ndarray):
                 self.buffer[start:stop] = grad.reshape(-1)
             else:
-                raise TypeError(f"DistributedDataParallel.reduce_gradients: parameter {param.name!r} holds a "
-                                f"Tensor gradient (from backward(create_graph=True)); averaging across ranks needs "
-                                f"plain array gradients")
+                raise TypeError(
+                    f"DistributedDataParallel.reduce_gradients: parameter {param.name!r} holds a "
+                    f"Tensor gradient (from backward(create_graph=True)); averaging across ranks needs "
+                    f"plain array gradients"
+                )
 
     def unpack(self):
         """Give every parameter its averaged gradient: a view into the buffer, like PyTorch's bucket views."""
@@ -115,8 +117,13 @@ class DistributedDataParallel(nn.Module):
         many forward passes as the others."""
         size = self.world.size
         if size > 1:
-            comm.agree("gradients", sum(b.buffer.size for b in self.buckets),
-                       self.buckets[0].buffer.dtype if self.buckets else None, len(self.buckets), self.forwards)
+            comm.agree(
+                "gradients",
+                sum(b.buffer.size for b in self.buckets),
+                self.buckets[0].buffer.dtype if self.buckets else None,
+                len(self.buckets),
+                self.forwards,
+            )
         MPI = self.world.MPI
         for bucket in self.buckets:
             bucket.pack()
@@ -130,8 +137,10 @@ class DistributedDataParallel(nn.Module):
         the others (counters) from rank 0, so every rank evaluates and saves the same model."""
         floating = [b for _, b in self.module.named_buffers() if b.dtype.kind == "f"]
         others = [b for _, b in self.module.named_buffers() if b.dtype.kind != "f"]
-        for group, reduce in ((floating, lambda flat: comm.all_reduce(flat, "mean")),
-                              (others, lambda flat: comm.broadcast(flat, 0))):
+        for group, reduce in (
+            (floating, lambda flat: comm.all_reduce(flat, "mean")),
+            (others, lambda flat: comm.broadcast(flat, 0)),
+        ):
             for arrays in _by_dtype(group):
                 flat = np.concatenate([a.reshape(-1) for a in arrays])
                 reduce(flat)
@@ -140,8 +149,10 @@ class DistributedDataParallel(nn.Module):
 
 def model_signature(module):
     """Every parameter and buffer as [kind, name, shape, dtype, requires_grad], in the model's order."""
-    entries = [["parameter", name, list(p.shape), p.data.dtype.name, bool(p.requires_grad)]
-               for name, p in module.named_parameters()]
+    entries = [
+        ["parameter", name, list(p.shape), p.data.dtype.name, bool(p.requires_grad)]
+        for name, p in module.named_parameters()
+    ]
     entries += [["buffer", name, list(b.shape), b.dtype.name, False] for name, b in module.named_buffers()]
     return entries
 
@@ -154,24 +165,30 @@ def check_same_model(module):
     differing = [r for r, signature in enumerate(signatures) if signature != reference]
     if differing:
         first = differing[0]
-        raise comm.DistributedError(f"DistributedDataParallel: the ranks hold different models: "
-                                    f"{comm.ranks_text(differing)} differ{'s' * (len(differing) == 1)} from rank 0; "
-                                    f"first difference: {first_difference(reference, signatures[first], first)}")
+        raise comm.DistributedError(
+            f"DistributedDataParallel: the ranks hold different models: "
+            f"{comm.ranks_text(differing)} differ{'s' * (len(differing) == 1)} from rank 0; "
+            f"first difference: {first_difference(reference, signatures[first], first)}"
+        )
 
 
 def first_difference(reference, other, rank):
     """The first entry where two model signatures differ, in words."""
+
     def show(entry):
         kind, name, shape, dtype, trains = entry
-        return f"{kind} {name!r} of shape {tuple(shape)} {dtype}{' (frozen)' if kind == 'parameter' and not trains else ''}"
+        frozen = " (frozen)" if kind == "parameter" and not trains else ""
+        return f"{kind} {name!r} of shape {tuple(shape)} {dtype}{frozen}"
 
     for index, (a, b) in enumerate(zip(reference, other)):
         if a != b:
             return f"entry {index} is the {show(a)} on rank 0 but the {show(b)} on rank {rank}"
     common = min(len(reference), len(other))
     holder, extra = (0, reference[common]) if len(reference) > common else (rank, other[common])
-    return (f"rank 0 has {len(reference)} parameters and buffers, rank {rank} has {len(other)}; the first extra one "
-            f"(on rank {holder}) is the {show(extra)}")
+    return (
+        f"rank 0 has {len(reference)} parameters and buffers, rank {rank} has {len(other)}; the first extra one "
+        f"(on rank {holder}) is the {show(extra)}"
+    )
 
 
 def all_gather_json(value):
@@ -212,5 +229,5 @@ def _scatter(flat, arrays):
     """Copy consecutive pieces of ``flat`` back into ``arrays``, in place."""
     start = 0
     for array in arrays:
-        np.copyto(array, flat[start:start + array.size].reshape(array.shape))
+        np.copyto(array, flat[start : start + array.size].reshape(array.shape))
         start += array.size

@@ -35,8 +35,12 @@ RANK_DIR_VARIABLE = "CHAINRULE_RANK_DIR"
 #: Variables an MPI launcher sets in each process it starts (MPICH's Hydra, Open MPI, PMIx, Slurm's PMI).
 LAUNCHER_VARIABLES = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "MPI_LOCALNRANKS")
 #: What Open MPI needs to run as root and with more ranks than cores (MPICH needs nothing): versions 4 and 5.
-OPEN_MPI_SETTINGS = {"OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
-                     "OMPI_MCA_rmaps_base_oversubscribe": "1", "PRTE_MCA_rmaps_default_mapping_policy": ":oversubscribe"}
+OPEN_MPI_SETTINGS = {
+    "OMPI_ALLOW_RUN_AS_ROOT": "1",
+    "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
+    "OMPI_MCA_rmaps_base_oversubscribe": "1",
+    "PRTE_MCA_rmaps_default_mapping_policy": ":oversubscribe",
+}
 
 
 def started_by_mpiexec() -> bool:
@@ -52,8 +56,10 @@ def find_mpiexec() -> str:
         return beside
     found = shutil.which("mpiexec")
     if found is None:
-        raise FileNotFoundError("--nproc needs MPI's mpiexec, found neither next to this Python nor on PATH: "
-                                "pip install 'chainrule[distributed]' (mpi4py and the mpich wheel)")
+        raise FileNotFoundError(
+            "--nproc needs MPI's mpiexec, found neither next to this Python nor on PATH: "
+            "pip install 'chainrule[distributed]' (mpi4py and the mpich wheel)"
+        )
     return found
 
 
@@ -73,15 +79,24 @@ def command(nproc: int, arguments: list[str], mpiexec: str) -> list[str]:
     return [mpiexec, "-n", str(nproc), sys.executable, "-m", "mpi4py", "-m", "chainrule", *arguments]
 
 
-def environment(base: dict, kind: str = "mpich", timeout: float | None = None, stall_warning: float | None = None,
-                stall_timeout: float | None = None, rank_dir: str | None = None) -> dict:
+def environment(
+    base: dict,
+    kind: str = "mpich",
+    timeout: float | None = None,
+    stall_warning: float | None = None,
+    stall_timeout: float | None = None,
+    rank_dir: str | None = None,
+) -> dict:
     """The ranks' environment: ``base`` with one BLAS thread each (unless set), the job and stall timeouts,
     the rank directory, and what Open MPI needs to run as root."""
     env = dict(base)
     for name in BLAS_THREAD_VARIABLES:
         env.setdefault(name, "1")
-    for name, value in (("MPIEXEC_TIMEOUT", timeout), ("CHAINRULE_STALL_WARNING", stall_warning),
-                        ("CHAINRULE_STALL_TIMEOUT", stall_timeout)):
+    for name, value in (
+        ("MPIEXEC_TIMEOUT", timeout),
+        ("CHAINRULE_STALL_WARNING", stall_warning),
+        ("CHAINRULE_STALL_TIMEOUT", stall_timeout),
+    ):
         if value is not None:
             env[name] = f"{int(value) if name == 'MPIEXEC_TIMEOUT' else value:g}"
     if rank_dir is not None:
@@ -149,12 +164,19 @@ class FirstToEnd(threading.Thread):
 
     def abrupt(self):
         """The first ranks to end that did not record an orderly exit."""
-        return [(rank, pid) for rank, pid in self.first
-                if not os.path.exists(os.path.join(self.rank_dir, f"{pid}.exit"))]
+        return [
+            (rank, pid) for rank, pid in self.first if not os.path.exists(os.path.join(self.rank_dir, f"{pid}.exit"))
+        ]
 
 
-def run(nproc: int, arguments: list[str], timeout: float | None = None, stall_warning: float | None = None,
-        stall_timeout: float | None = None, stderr=None) -> int:
+def run(
+    nproc: int,
+    arguments: list[str],
+    timeout: float | None = None,
+    stall_warning: float | None = None,
+    stall_timeout: float | None = None,
+    stderr=None,
+) -> int:
     """Run ``chainrule <arguments>`` as ``nproc`` ranks under ``mpiexec`` on this machine and return its exit
     status. When the job fails because a rank ended abruptly (killed, or crashed below Python), a line on
     ``stderr`` names that rank."""
@@ -175,6 +197,10 @@ def run(nproc: int, arguments: list[str], timeout: float | None = None, stall_wa
         abrupt = watch.abrupt()
         if status != 0 and abrupt:
             names = ", ".join(f"rank {rank} (process {pid})" for rank, pid in abrupt)
-            print(f"chainrule train: {names} ended first, abruptly (killed by a signal, or crashed without a "
-                  f"Python error); mpiexec stopped the other ranks", file=stderr, flush=True)
+            print(
+                f"chainrule train: {names} ended first, abruptly (killed by a signal, or crashed without a "
+                f"Python error); mpiexec stopped the other ranks",
+                file=stderr,
+                flush=True,
+            )
     return status

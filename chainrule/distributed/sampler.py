@@ -29,13 +29,19 @@ class DistributedSampler:
     construction also checks that every rank's dataset has the same length (an error names the
     ranks otherwise). Give both to shard without MPI (tests, simulations)."""
 
-    def __init__(self, dataset, num_replicas: int | None = None, rank: int | None = None, shuffle: bool = True,
-                 seed: int = 0, drop_last: bool = False):
+    def __init__(
+        self,
+        dataset,
+        num_replicas: int | None = None,
+        rank: int | None = None,
+        shuffle: bool = True,
+        seed: int = 0,
+        drop_last: bool = False,
+    ):
         try:
             self.dataset_size = len(dataset)
         except TypeError:
-            raise TypeError(f"DistributedSampler: the dataset ({type(dataset).__name__}) must define __len__") \
-                from None
+            raise TypeError(f"DistributedSampler: the dataset ({type(dataset).__name__}) must define __len__") from None
         from_job = num_replicas is None and rank is None
         if from_job:
             num_replicas, rank = comm.world_size(), comm.rank()
@@ -48,13 +54,18 @@ class DistributedSampler:
         self.seed = _integer("seed", seed, 0)
         self.shuffle, self.drop_last = bool(shuffle), bool(drop_last)
         if from_job and self.num_replicas > 1:
-            comm.check_same(self.dataset_size, "DistributedSampler: the lengths of the ranks' datasets",
-                            "every rank must load the same dataset, the sampler takes each rank's shard of it")
+            comm.check_same(
+                self.dataset_size,
+                "DistributedSampler: the lengths of the ranks' datasets",
+                "every rank must load the same dataset, the sampler takes each rank's shard of it",
+            )
         n, parts = self.dataset_size, self.num_replicas
         self.num_samples = n // parts if self.drop_last else -(-n // parts)
         if self.num_samples == 0:
-            raise ValueError(f"DistributedSampler: {n} sample(s) cannot give each of {parts} ranks one "
-                             f"(drop_last=True drops them all); use fewer ranks or drop_last=False")
+            raise ValueError(
+                f"DistributedSampler: {n} sample(s) cannot give each of {parts} ranks one "
+                f"(drop_last=True drops them all); use fewer ranks or drop_last=False"
+            )
         self.total_size = self.num_samples * parts
         self.epoch = 0
 
@@ -68,7 +79,7 @@ class DistributedSampler:
         order = np.random.default_rng([self.seed, self.epoch]).permutation(n) if self.shuffle else np.arange(n)
         if self.total_size > n:  # pad with the order's own beginning, repeated as often as needed
             order = np.resize(order, self.total_size)
-        return order[self.rank:self.total_size:self.num_replicas]
+        return order[self.rank : self.total_size : self.num_replicas]
 
     def __iter__(self):
         return iter(self.indices())
@@ -77,8 +88,10 @@ class DistributedSampler:
         return self.num_samples
 
     def __repr__(self):
-        return (f"DistributedSampler(rank {self.rank} of {self.num_replicas}, {self.num_samples} of "
-                f"{self.dataset_size} samples, shuffle={self.shuffle}, seed={self.seed}, drop_last={self.drop_last})")
+        return (
+            f"DistributedSampler(rank {self.rank} of {self.num_replicas}, {self.num_samples} of "
+            f"{self.dataset_size} samples, shuffle={self.shuffle}, seed={self.seed}, drop_last={self.drop_last})"
+        )
 
 
 def _integer(name, value, minimum):

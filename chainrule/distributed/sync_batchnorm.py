@@ -16,7 +16,6 @@ from __future__ import annotations
 import numpy as np
 
 from .. import checks
-
 from ..autograd import Gate
 from ..gates import concatenate
 from ..nn.normalization import _BatchNorm
@@ -60,10 +59,12 @@ class SyncBatchNorm(_BatchNorm):
         sums = AllReduceSum.apply(concatenate([wide.sum(axis=axes), (wide * wide).sum(axis=axes), Tensor(count)]))
         total = float(sums.data[-1])
         if total <= 1:
-            raise ValueError(f"{self._describe()}: expected more than 1 value per channel over all ranks when "
-                             f"training, got {int(total)}")
+            raise ValueError(
+                f"{self._describe()}: expected more than 1 value per channel over all ranks when "
+                f"training, got {int(total)}"
+            )
         mean = sums[:channels] / total
-        var = sums[channels:2 * channels] / total - mean * mean
+        var = sums[channels : 2 * channels] / total - mean * mean
         param_shape = (1, channels) + (1,) * (len(shape) - 2)
         invstd = ((var + self.eps) ** -0.5).astype(dtype).reshape(param_shape)
         y = (x - mean.astype(dtype).reshape(param_shape)) * invstd
@@ -86,9 +87,14 @@ class SyncBatchNorm(_BatchNorm):
         """``module`` with every BatchNorm1d/BatchNorm2d (itself included) replaced by a SyncBatchNorm holding the
         same parameters and running statistics; returns the (possibly new) top module."""
         if isinstance(module, _BatchNorm) and not isinstance(module, SyncBatchNorm):
-            converted = cls(module.num_features, module.eps, module.momentum, module.affine,
-                            module.track_running_stats, dtype=module.running_mean.dtype
-                            if module.running_mean is not None else np.float32)
+            converted = cls(
+                module.num_features,
+                module.eps,
+                module.momentum,
+                module.affine,
+                module.track_running_stats,
+                dtype=module.running_mean.dtype if module.running_mean is not None else np.float32,
+            )
             converted.load_state_dict(module.state_dict())
             if module.affine:
                 converted.weight, converted.bias = module.weight, module.bias  # the same Parameters

@@ -59,8 +59,10 @@ class DataParallel(Callback):
         comm.init()
         size, batch_size = comm.world_size(), run.config.batch_size
         if batch_size % size:
-            raise ConfigError(f"the batch size {batch_size} (--batch-size: the global batch, all processes "
-                              f"together) must be a multiple of the {size} processes, which share each batch equally")
+            raise ConfigError(
+                f"the batch size {batch_size} (--batch-size: the global batch, all processes "
+                f"together) must be a multiple of the {size} processes, which share each batch equally"
+            )
         run.processes = Processes()
         self.ddp = DistributedDataParallel(run.model, self.bucket_cap_mb)
         run.batch_size = batch_size // size
@@ -70,9 +72,11 @@ class DataParallel(Callback):
     def on_epoch_begin(self, run):
         # Count forward passes from here: rank 0 alone may have run one before (DrawTrainingStep's picture).
         self.ddp.forwards = 0
-        comm.check_same(run.batches, f"epoch {run.epoch}: the numbers of batches of the ranks",
-                        "every rank must take as many steps (DistributedSampler pads or drops to make the shards "
-                        "equal)")
+        comm.check_same(
+            run.batches,
+            f"epoch {run.epoch}: the numbers of batches of the ranks",
+            "every rank must take as many steps (DistributedSampler pads or drops to make the shards equal)",
+        )
         if run.processes.rank > 0:  # Dropout: masks of its own on each rank (rank 0 keeps one process's)
             for index, module in enumerate(run.model.modules()):
                 if isinstance(module, nn.Dropout):
@@ -84,7 +88,8 @@ class DataParallel(Callback):
     def on_epoch_end(self, run):
         meter, metrics = run.meter, run.metrics
         loss_sum, correct, samples, seconds = run.processes.gather(
-            [meter.loss_sum, meter.correct, meter.samples, metrics["seconds"]]).T
+            [meter.loss_sum, meter.correct, meter.samples, metrics["seconds"]]
+        ).T
         metrics["train_loss"] = float(loss_sum.sum() / samples.sum())
         metrics["train_accuracy"] = float(correct.sum() / samples.sum())
         metrics["seconds"] = float(seconds.max())  # the epoch lasts as long as its slowest process
@@ -97,11 +102,15 @@ class DataParallel(Callback):
         self.ddp.sync_buffers()
         bounds = np.linspace(0, len(y), comm.world_size() + 1).round().astype(int)
         start, stop = bounds[comm.rank()], bounds[comm.rank() + 1]
-        loss, accuracy, predicted = evaluate(model, X[start:stop], y[start:stop], batch_size) if stop > start \
+        loss, accuracy, predicted = (
+            evaluate(model, X[start:stop], y[start:stop], batch_size)
+            if stop > start
             else (0.0, 0.0, np.zeros(0, dtype=np.int64))
+        )
         n = stop - start
-        loss_sum, correct, count = comm.all_gather(np.array([loss * n, round(accuracy * n), n],
-                                                            dtype=np.float64)).sum(axis=0)
+        loss_sum, correct, count = comm.all_gather(np.array([loss * n, round(accuracy * n), n], dtype=np.float64)).sum(
+            axis=0
+        )
         return float(loss_sum / count), float(correct / count), predicted
 
     def check_weights_agree(self, run):
@@ -109,5 +118,8 @@ class DataParallel(Callback):
         checksum = 0
         for param in run.model.parameters():
             checksum = zlib.crc32(np.ascontiguousarray(param.data).view(np.uint8), checksum)
-        comm.check_same(checksum, f"after epoch {run.epoch}, the checksums (CRC-32) of the ranks' weights",
-                        "every rank must reduce the gradients at every step and take the same optimizer step")
+        comm.check_same(
+            checksum,
+            f"after epoch {run.epoch}, the checksums (CRC-32) of the ranks' weights",
+            "every rank must reduce the gradients at every step and take the same optimizer step",
+        )

@@ -28,6 +28,7 @@ def ranks_text(ranks):
     """'rank 2' or 'ranks 1, 3'."""
     return f"rank{'s' * (len(ranks) > 1)} {', '.join(map(str, ranks))}"
 
+
 ASK, ANSWER = 101, 102  # message tags on the watchdog's communicator
 SPIN_S = 50e-6  # poll without pause this long: most waits end within it
 YIELD_S = 5e-3  # then give the core away between polls, and after this sleep a little
@@ -66,16 +67,31 @@ class Watchdog:
                 if elapsed > self.warning and asked_at is None:
                     self._ask(sequence)
                     asked_at = elapsed
-                if asked_at is not None and not warned and (len(self.answers) == self.size - 1
-                                                            or elapsed - asked_at > ANSWER_GRACE_S):
-                    logger.warning("chainrule.distributed: rank %d has waited %.0f s in %s (collective #%d): %s",
-                                   self.rank, elapsed, what, sequence, self._missing(sequence))
+                if (
+                    asked_at is not None
+                    and not warned
+                    and (len(self.answers) == self.size - 1 or elapsed - asked_at > ANSWER_GRACE_S)
+                ):
+                    logger.warning(
+                        "chainrule.distributed: rank %d has waited %.0f s in %s (collective #%d): %s",
+                        self.rank,
+                        elapsed,
+                        what,
+                        sequence,
+                        self._missing(sequence),
+                    )
                     warned = True
                 if self.timeout is not None and elapsed > self.timeout:
-                    logger.critical("chainrule.distributed: rank %d aborts the job after waiting %.0f s in %s "
-                                    "(collective #%d, stall timeout %.0f s): %s", self.rank, elapsed, what, sequence,
-                                    self.timeout, self._missing(sequence) if asked_at is not None else
-                                    "the other ranks did not arrive")
+                    logger.critical(
+                        "chainrule.distributed: rank %d aborts the job after waiting %.0f s in %s "
+                        "(collective #%d, stall timeout %.0f s): %s",
+                        self.rank,
+                        elapsed,
+                        what,
+                        sequence,
+                        self.timeout,
+                        self._missing(sequence) if asked_at is not None else "the other ranks did not arrive",
+                    )
                     self.abort(1)
                 if elapsed < YIELD_S:
                     os.sched_yield()
@@ -110,8 +126,10 @@ class Watchdog:
         elsewhere = {r: at for r, at in self.answers.items() if at != sequence}
         parts = []
         if silent:
-            parts.append(f"{ranks_text(silent)} {'have' if len(silent) > 1 else 'has'} not arrived (no answer: still "
-                         f"computing, stuck, or waiting outside chainrule.distributed)")
+            parts.append(
+                f"{ranks_text(silent)} {'have' if len(silent) > 1 else 'has'} not arrived (no answer: still "
+                f"computing, stuck, or waiting outside chainrule.distributed)"
+            )
         for r, at in sorted(elsewhere.items()):
             parts.append(f"rank {r} waits in collective #{at} instead")
         return "; ".join(parts) if parts else "every rank has arrived; the transfer itself is slow"

@@ -3,11 +3,20 @@ ones here add PyTorch's extra arguments (``inplace``, softplus's ``beta`` and ``
 compose gates (silu)."""
 
 from ..gates import elementwise
+from ..gates.activations import (
+    celu,
+    hardsigmoid,
+    hardswish,
+    hardtanh,
+    logsigmoid,
+    mish,
+    relu6,
+    selu,
+    softsign,
+)
 from ..gates.common import as_tensor, data, floating
-from ..gates.activations import (celu, hardsigmoid, hardswish, hardtanh, logsigmoid, mish,  # noqa: F401
-                                  relu6, selu, softsign)
-from ..gates.elementwise import gelu, sigmoid, tanh  # noqa: F401  (the gates' operations, as they are)
-from ..gates.nn_ops import log_softmax, softmax  # noqa: F401
+from ..gates.elementwise import gelu, sigmoid, tanh
+from ..gates.nn_ops import log_softmax, softmax
 
 # ``inplace`` is accepted for PyTorch's signatures; the result is always a new tensor, so that the
 # engine's gradients stay right.
@@ -39,3 +48,27 @@ def softplus(input, beta=1.0, threshold=20.0):
     x = floating(input)
     smooth = elementwise.softplus(x) if beta == 1 else elementwise.softplus(x * beta) * (1 / beta)
     return elementwise.where(data(x) * beta > threshold, x, smooth)
+
+
+# The gates' operations as they are, and the functions above.
+__all__ = [
+    "celu",
+    "elu",
+    "gelu",
+    "hardsigmoid",
+    "hardswish",
+    "hardtanh",
+    "leaky_relu",
+    "log_softmax",
+    "logsigmoid",
+    "mish",
+    "relu",
+    "relu6",
+    "selu",
+    "sigmoid",
+    "silu",
+    "softmax",
+    "softplus",
+    "softsign",
+    "tanh",
+]

@@ -17,8 +17,9 @@ from ..gates.common import floating
 from ..tensor import Tensor
 
 
-def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None, *,
-                                 generator=None):
+def scaled_dot_product_attention(
+    query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None, *, generator=None
+):
     """softmax(query @ key^T * scale + mask) @ value, in one gate.
 
     ``query`` (..., L, E), ``key`` (..., S, E), ``value`` (..., S, Ev) -> (..., L, Ev); the leading
@@ -31,8 +32,10 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     where = "scaled_dot_product_attention"
     q, k, v = check_qkv(query, key, value, where)
     if is_causal and attn_mask is not None:
-        raise ValueError(f"{where}: give attn_mask or is_causal=True, not both (a causal mask is built for "
-                         f"is_causal); got attn_mask of shape {tuple(attn_mask.shape)}")
+        raise ValueError(
+            f"{where}: give attn_mask or is_causal=True, not both (a causal mask is built for "
+            f"is_causal); got attn_mask of shape {tuple(attn_mask.shape)}"
+        )
     shape = attention_shape(q, k)
     bias, mask = None, None
     if attn_mask is not None:
@@ -55,8 +58,9 @@ def attend(q, k, v, bias, mask, dropout_p, scale, generator, where, with_weights
         generator = random.generator_or_default(generator, where)
         keep = generator.random(attention_shape(q, k), dtype=xp.float32) >= dropout_p
     inputs = (q, k, v) if mask is None else (q, k, v, mask)
-    return ScaledDotProductAttention.apply(*inputs, scale=scale, bias=bias, keep=keep, dropout_p=dropout_p,
-                                           with_weights=with_weights)
+    return ScaledDotProductAttention.apply(
+        *inputs, scale=scale, bias=bias, keep=keep, dropout_p=dropout_p, with_weights=with_weights
+    )
 
 
 def check_qkv(query, key, value, where):
@@ -64,22 +68,30 @@ def check_qkv(query, key, value, where):
     q, k, v = floating(query), floating(key), floating(value)
     for name, t in (("query", q), ("key", k), ("value", v)):
         if t.ndim < 2:
-            raise ValueError(f"{where}: {name} must have at least 2 dimensions (..., length, features), got "
-                             f"shape {tuple(t.shape)}")
+            raise ValueError(
+                f"{where}: {name} must have at least 2 dimensions (..., length, features), got shape {tuple(t.shape)}"
+            )
     if q.shape[-1] != k.shape[-1]:
-        raise ValueError(f"{where}: query and key must have the same last dimension (the features compared), "
-                         f"got query {tuple(q.shape)} and key {tuple(k.shape)}")
+        raise ValueError(
+            f"{where}: query and key must have the same last dimension (the features compared), "
+            f"got query {tuple(q.shape)} and key {tuple(k.shape)}"
+        )
     if k.shape[-2] != v.shape[-2]:
-        raise ValueError(f"{where}: key and value must hold the same number of positions (dimension -2), got "
-                         f"key {tuple(k.shape)} and value {tuple(v.shape)}")
+        raise ValueError(
+            f"{where}: key and value must hold the same number of positions (dimension -2), got "
+            f"key {tuple(k.shape)} and value {tuple(v.shape)}"
+        )
     try:
         xp.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])
     except ValueError:
-        raise ValueError(f"{where}: the batch dimensions of query {tuple(q.shape)}, key {tuple(k.shape)} and value "
-                         f"{tuple(v.shape)} cannot broadcast together") from None
+        raise ValueError(
+            f"{where}: the batch dimensions of query {tuple(q.shape)}, key {tuple(k.shape)} and value "
+            f"{tuple(v.shape)} cannot broadcast together"
+        ) from None
     if not q.dtype == k.dtype == v.dtype:
-        raise TypeError(f"{where}: query, key and value must have the same dtype, got {q.dtype}, {k.dtype} and "
-                        f"{v.dtype}")
+        raise TypeError(
+            f"{where}: query, key and value must have the same dtype, got {q.dtype}, {k.dtype} and {v.dtype}"
+        )
     return q, k, v
 
 
@@ -96,15 +108,18 @@ def split_mask(mask, dtype, shape, where, name, allowed):
     array = mask.data if isinstance(mask, Tensor) else xp.asarray(mask)
     kind = array.dtype.kind
     if kind not in "bf":
-        raise TypeError(f"{where}: {name} must be boolean or floating point, got dtype {array.dtype} "
-                        f"(shape {tuple(array.shape)})")
+        raise TypeError(
+            f"{where}: {name} must be boolean or floating point, got dtype {array.dtype} (shape {tuple(array.shape)})"
+        )
     try:
         fits = xp.broadcast_shapes(array.shape, shape) == tuple(shape)
     except ValueError:
         fits = False
     if not fits:
-        raise ValueError(f"{where}: {name} of shape {tuple(array.shape)} does not broadcast to the attention "
-                         f"weights' shape {tuple(shape)} (batch..., target length L, source length S)")
+        raise ValueError(
+            f"{where}: {name} of shape {tuple(array.shape)} does not broadcast to the attention "
+            f"weights' shape {tuple(shape)} (batch..., target length L, source length S)"
+        )
     if kind == "b":
         return additive(array if allowed else ~array, dtype), None
     if isinstance(mask, Tensor) and mask.requires_grad:
@@ -128,5 +143,12 @@ def combine(*biases):
     return total
 
 
-__all__ = ["scaled_dot_product_attention", "attend", "check_qkv", "attention_shape", "split_mask", "additive",
-           "combine"]
+__all__ = [
+    "scaled_dot_product_attention",
+    "attend",
+    "check_qkv",
+    "attention_shape",
+    "split_mask",
+    "additive",
+    "combine",
+]

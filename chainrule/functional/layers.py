@@ -22,8 +22,10 @@ def linear(input, weight, bias=None):
     if w.ndim != 2:
         raise ValueError(f"linear: weight must be 2-d (out_features, in_features), got shape {w.shape}")
     if x.ndim == 0 or x.shape[-1] != w.shape[1]:
-        raise ValueError(f"linear: input has {x.shape[-1] if x.ndim else 0} features (shape {x.shape}), "
-                         f"weight expects {w.shape[1]} (weight shape {w.shape})")
+        raise ValueError(
+            f"linear: input has {x.shape[-1] if x.ndim else 0} features (shape {x.shape}), "
+            f"weight expects {w.shape[1]} (weight shape {w.shape})"
+        )
     checks.same_dtype("linear", x, w)
     if bias is None:
         return Linear.apply(x, w)
@@ -79,8 +81,17 @@ def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_paddi
     w = _weight(weight, 3, "conv_transpose1d", "(in_channels, out_channels/groups, k)")
     inputs = _conv_inputs(x, w, bias, groups, "conv_transpose1d", transposed=True)
     n, c, length = x.shape
-    geometry = _transposed_geometry((n, c, 1, length), w.shape[1] * groups, (1,) + w.shape[2:], stride, padding,
-                                    output_padding, dilation, "conv_transpose1d", dims=1)
+    geometry = _transposed_geometry(
+        (n, c, 1, length),
+        w.shape[1] * groups,
+        (1,) + w.shape[2:],
+        stride,
+        padding,
+        output_padding,
+        dilation,
+        "conv_transpose1d",
+        dims=1,
+    )
     inputs[:2] = [x.reshape(n, c, 1, length), w.reshape(w.shape[:2] + (1,) + w.shape[2:])]
     out = ConvTranspose2d.apply(*inputs, geometry=geometry, groups=int(groups))
     return checks.unbatch(out.reshape(out.shape[:2] + out.shape[3:]), unbatched)
@@ -98,8 +109,9 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     x, unbatched = checks.image_batch(input, "conv_transpose2d")
     w = _weight(weight, 4, "conv_transpose2d", "(in_channels, out_channels/groups, kh, kw)")
     inputs = _conv_inputs(x, w, bias, groups, "conv_transpose2d", transposed=True)
-    geometry = _transposed_geometry(x.shape, w.shape[1] * groups, w.shape[2:], stride, padding, output_padding,
-                                    dilation, "conv_transpose2d", dims=2)
+    geometry = _transposed_geometry(
+        x.shape, w.shape[1] * groups, w.shape[2:], stride, padding, output_padding, dilation, "conv_transpose2d", dims=2
+    )
     return checks.unbatch(ConvTranspose2d.apply(*inputs, geometry=geometry, groups=int(groups)), unbatched)
 
 
@@ -119,26 +131,32 @@ def _conv_inputs(x, w, bias, groups, where, transposed=False):
     if transposed:
         expected, out_channels = w.shape[0], w.shape[1] * groups
         if channels != expected:
-            raise ValueError(f"{where}: input has {channels} channels, weight expects {expected} (weight shape "
-                             f"{w.shape}: in_channels first)")
+            raise ValueError(
+                f"{where}: input has {channels} channels, weight expects {expected} (weight shape "
+                f"{w.shape}: in_channels first)"
+            )
         if channels % groups:
-            raise ValueError(f"{where}: in_channels ({channels}, weight shape {w.shape}) is not divisible by "
-                             f"groups ({groups})")
+            raise ValueError(
+                f"{where}: in_channels ({channels}, weight shape {w.shape}) is not divisible by groups ({groups})"
+            )
     else:
         expected, out_channels = w.shape[1] * groups, w.shape[0]
         if channels != expected:
             per_group = f"{w.shape[1]} per group x {groups} groups; " if groups > 1 else ""
-            raise ValueError(f"{where}: input has {channels} channels, weight expects {expected} "
-                             f"({per_group}weight shape {w.shape})")
+            raise ValueError(
+                f"{where}: input has {channels} channels, weight expects {expected} ({per_group}weight shape {w.shape})"
+            )
         if out_channels % groups:
-            raise ValueError(f"{where}: out_channels ({out_channels}, weight shape {w.shape}) is not divisible by "
-                             f"groups ({groups})")
+            raise ValueError(
+                f"{where}: out_channels ({out_channels}, weight shape {w.shape}) is not divisible by groups ({groups})"
+            )
     if bias is None:
         return [x, w]
     b = as_tensor(bias)
     if b.shape != (out_channels,):
-        raise ValueError(f"{where}: bias must have shape ({out_channels},) to match weight shape {w.shape}, "
-                         f"got {b.shape}")
+        raise ValueError(
+            f"{where}: bias must have shape ({out_channels},) to match weight shape {w.shape}, got {b.shape}"
+        )
     return [x, w, b]
 
 
@@ -148,21 +166,40 @@ def _transposed_geometry(input_shape, out_channels, kernel, stride, padding, out
     the width axis of a (N, C, 1, L) input (and ``kernel`` is (1, k))."""
     stride, padding, output_padding, dilation = (
         (fill,) * (2 - dims) + checks.spatial(where, name, value, dims, minimum)
-        for name, value, minimum, fill in (("stride", stride, 1, 1), ("padding", padding, 0, 0),
-                                           ("output_padding", output_padding, 0, 0), ("dilation", dilation, 1, 1)))
+        for name, value, minimum, fill in (
+            ("stride", stride, 1, 1),
+            ("padding", padding, 0, 0),
+            ("output_padding", output_padding, 0, 0),
+            ("dilation", dilation, 1, 1),
+        )
+    )
     sizes = input_shape[2:]
     if any(op >= max(s, d) for op, s, d in zip(output_padding, stride, dilation)):
-        raise ValueError(f"{where}: output_padding must be smaller than stride or dilation, got output_padding "
-                         f"{_shown(output_padding, dims)}, stride {_shown(stride, dims)} and dilation "
-                         f"{_shown(dilation, dims)}")
-    output = tuple((n - 1) * s - 2 * p + d * (k - 1) + op + 1
-                   for n, s, p, d, k, op in zip(sizes, stride, padding, dilation, kernel, output_padding))
+        raise ValueError(
+            f"{where}: output_padding must be smaller than stride or dilation, got output_padding "
+            f"{_shown(output_padding, dims)}, stride {_shown(stride, dims)} and dilation "
+            f"{_shown(dilation, dims)}"
+        )
+    output = tuple(
+        (n - 1) * s - 2 * p + d * (k - 1) + op + 1
+        for n, s, p, d, k, op in zip(sizes, stride, padding, dilation, kernel, output_padding)
+    )
     if min(output) < 1:
-        raise ValueError(f"{where}: the output size would be {_shown(output, dims)} for input size "
-                         f"{_shown(sizes, dims)} (stride {_shown(stride, dims)}, padding {_shown(padding, dims)}, "
-                         f"kernel size {_shown(kernel, dims)}); it must be positive: use less padding")
-    return Geometry(input_shape[:1] + (out_channels,) + output, kernel, stride, padding, dilation, where,
-                    output_hw=sizes, one_dim=dims == 1)
+        raise ValueError(
+            f"{where}: the output size would be {_shown(output, dims)} for input size "
+            f"{_shown(sizes, dims)} (stride {_shown(stride, dims)}, padding {_shown(padding, dims)}, "
+            f"kernel size {_shown(kernel, dims)}); it must be positive: use less padding"
+        )
+    return Geometry(
+        input_shape[:1] + (out_channels,) + output,
+        kernel,
+        stride,
+        padding,
+        dilation,
+        where,
+        output_hw=sizes,
+        one_dim=dims == 1,
+    )
 
 
 def _shown(values, dims):
@@ -211,8 +248,9 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     if x.numel() // channels <= 1:
         raise ValueError(f"batch_norm: expected more than 1 value per channel when training, got input shape {x.shape}")
     track = (running[0], running[1], momentum) if running[0] is not None else None
-    return BatchNorm.apply(x, *params, axes=axes, param_shape=param_shape, param_axes=axes, eps=eps, affine=names,
-                           running=track)
+    return BatchNorm.apply(
+        x, *params, axes=axes, param_shape=param_shape, param_axes=axes, eps=eps, affine=names, running=track
+    )
 
 
 def _running_statistics(running_mean, running_var, x, where):
@@ -223,8 +261,10 @@ def _running_statistics(running_mean, running_var, x, where):
         if value is not None:
             value = data(value)
             if not isinstance(value, xp.ndarray) or value.shape != (channels,):
-                raise ValueError(f"{where}: {name} must be an array of shape ({channels},) for input shape "
-                                 f"{x.shape}, got {getattr(value, 'shape', type(value).__name__)}")
+                raise ValueError(
+                    f"{where}: {name} must be an array of shape ({channels},) for input shape "
+                    f"{x.shape}, got {getattr(value, 'shape', type(value).__name__)}"
+                )
         running.append(value)
     if (running[0] is None) != (running[1] is None):
         raise ValueError(f"{where}: give both running_mean and running_var, or neither")
@@ -246,17 +286,26 @@ def _batch_norm_eval(x, running, params, names, param_shape, eps):
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     """Normalize each sample over its trailing ``normalized_shape`` axes, then * weight + bias (that shape)."""
     x = as_tensor(input)
-    normalized_shape = (normalized_shape,) if isinstance(normalized_shape, numbers.Integral) else tuple(
-        normalized_shape)
+    normalized_shape = (
+        (normalized_shape,) if isinstance(normalized_shape, numbers.Integral) else tuple(normalized_shape)
+    )
     count = len(normalized_shape)
-    if count == 0 or x.shape[x.ndim - count:] != normalized_shape or count > x.ndim:
+    if count == 0 or x.shape[x.ndim - count :] != normalized_shape or count > x.ndim:
         raise ValueError(f"layer_norm: input shape {x.shape} does not end with normalized_shape {normalized_shape}")
     params, names = _affine(weight, bias, normalized_shape, "layer_norm")
     for param in params:
         checks.same_dtype("layer_norm", x, param)
     leading = x.ndim - count
-    return LayerNorm.apply(x, *params, axes=tuple(range(leading, x.ndim)), param_shape=normalized_shape,
-                           param_axes=tuple(range(leading)), eps=eps, affine=names, running=None)
+    return LayerNorm.apply(
+        x,
+        *params,
+        axes=tuple(range(leading, x.ndim)),
+        param_shape=normalized_shape,
+        param_axes=tuple(range(leading)),
+        eps=eps,
+        affine=names,
+        running=None,
+    )
 
 
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
@@ -269,17 +318,28 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
         raise ValueError(f"group_norm: input must have shape (N, C, ...), got {x.shape}")
     n, channels = x.shape[:2]
     if channels % groups:
-        raise ValueError(f"group_norm: the number of channels ({channels}, input shape {x.shape}) must be "
-                         f"divisible by num_groups ({groups})")
+        raise ValueError(
+            f"group_norm: the number of channels ({channels}, input shape {x.shape}) must be "
+            f"divisible by num_groups ({groups})"
+        )
     params, names = _affine(weight, bias, (channels,), "group_norm")
     grouped = x.reshape(n, groups, channels // groups, -1)
-    out = GroupNorm.apply(grouped, *params, axes=(2, 3), param_shape=(1, groups, channels // groups, 1),
-                          param_axes=(0, 3), eps=eps, affine=names, running=None)
+    out = GroupNorm.apply(
+        grouped,
+        *params,
+        axes=(2, 3),
+        param_shape=(1, groups, channels // groups, 1),
+        param_axes=(0, 3),
+        eps=eps,
+        affine=names,
+        running=None,
+    )
     return out.reshape(x.shape)
 
 
-def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None, use_input_stats=True,
-                  momentum=0.1, eps=1e-5):
+def instance_norm(
+    input, running_mean=None, running_var=None, weight=None, bias=None, use_input_stats=True, momentum=0.1, eps=1e-5
+):
     """Instance normalization of input (N, C, ...): each sample's channel normalized over its positions,
     then * weight + bias per channel (C,).
 
@@ -299,13 +359,15 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
         return _batch_norm_eval(x, running, params, names, (1, channels) + (1,) * (x.ndim - 2), eps)
     positions = x.numel() // (n * channels) if x.numel() else 0
     if positions <= 1:
-        raise ValueError(f"instance_norm: expected more than 1 spatial element when training, got input shape "
-                         f"{x.shape}")
+        raise ValueError(
+            f"instance_norm: expected more than 1 spatial element when training, got input shape {x.shape}"
+        )
     if running[0] is not None:
         _update_instance_statistics(x.data.reshape(n, channels, -1), running, momentum)
     flat = x.reshape(n, channels, -1)
-    out = GroupNorm.apply(flat, *params, axes=(2,), param_shape=(1, channels, 1), param_axes=(0, 2), eps=eps,
-                          affine=names, running=None)
+    out = GroupNorm.apply(
+        flat, *params, axes=(2,), param_shape=(1, channels, 1), param_axes=(0, 2), eps=eps, affine=names, running=None
+    )
     return out.reshape(x.shape)
 
 
@@ -378,8 +440,9 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
     except ValueError:
         raise ValueError(f"cosine_similarity: x1 {a.shape} and x2 {b.shape} cannot broadcast together") from None
     a, b = a.broadcast_to(shape), b.broadcast_to(shape)
-    return ((a / _at_least(norm(a, 2, dim, keepdim=True), eps)) *
-            (b / _at_least(norm(b, 2, dim, keepdim=True), eps))).sum(dim)
+    return (
+        (a / _at_least(norm(a, 2, dim, keepdim=True), eps)) * (b / _at_least(norm(b, 2, dim, keepdim=True), eps))
+    ).sum(dim)
 
 
 def _at_least(value, floor):

@@ -8,8 +8,7 @@ from .. import checks
 from ..backend import xp
 from ..gates import elementwise
 from ..gates.common import as_tensor, data
-from ..gates.nn_ops import (BinaryCrossEntropy, BinaryCrossEntropyWithLogits, ClassTargets, CrossEntropy,
-                            log_softmax)
+from ..gates.nn_ops import BinaryCrossEntropy, BinaryCrossEntropyWithLogits, ClassTargets, CrossEntropy, log_softmax
 from ..tensor import Tensor
 
 
@@ -27,16 +26,19 @@ def _class_indices(target, logits_shape, ignore_index, where, input_name):
         raise TypeError(f"{where}: target must hold integer class indices, got dtype {target.dtype}")
     expected = logits_shape[:1] + logits_shape[2:]
     if target.shape != expected:
-        raise ValueError(f"{where}: target has shape {target.shape}, but {input_name} of shape {logits_shape} need "
-                         f"class indices of shape {expected}" +
-                         (f" or class probabilities of shape {logits_shape}" if where == "cross_entropy" else ""))
+        raise ValueError(
+            f"{where}: target has shape {target.shape}, but {input_name} of shape {logits_shape} need "
+            f"class indices of shape {expected}"
+            + (f" or class probabilities of shape {logits_shape}" if where == "cross_entropy" else "")
+        )
     classes = logits_shape[1]
     wrong = (target < 0) | (target >= classes)
     if ignore_index is not None:
         wrong &= target != ignore_index
     if wrong.any():
-        raise ValueError(f"{where}: target contains class {target[wrong].flat[0]}, but {input_name} have "
-                         f"{classes} classes")
+        raise ValueError(
+            f"{where}: target contains class {target[wrong].flat[0]}, but {input_name} have {classes} classes"
+        )
     return target.astype(xp.int64, copy=False)
 
 
@@ -44,8 +46,9 @@ def _logits_and_target(input, target, where, input_name):
     """Logits as (N, C, ...) and the target as an array; a single sample (C,) becomes a batch of one."""
     x = as_tensor(input)
     if x.ndim == 0:
-        raise ValueError(f"{where}: {input_name} must have a class axis: shape (C,), (N, C) or (N, C, d1, ...), "
-                         "got a 0-d tensor")
+        raise ValueError(
+            f"{where}: {input_name} must have a class axis: shape (C,), (N, C) or (N, C, d1, ...), got a 0-d tensor"
+        )
     target_is_tensor = isinstance(target, Tensor)
     t = target if target_is_tensor else xp.asarray(target)
     single = x.ndim == 1
@@ -85,8 +88,10 @@ def cross_entropy(input, target, weight=None, *, ignore_index=-100, reduction="m
 def _soft_cross_entropy(x, target, weight, reduction, smoothing):
     """Probability targets, composed from gates (so the target may require grad too)."""
     if target.shape == x.shape[:1] + x.shape[2:]:
-        raise TypeError(f"cross_entropy: target of shape {target.shape} has dtype {target.dtype}; class indices "
-                        "must be integers (a float target is read as class probabilities of the logits' shape)")
+        raise TypeError(
+            f"cross_entropy: target of shape {target.shape} has dtype {target.dtype}; class indices "
+            "must be integers (a float target is read as class probabilities of the logits' shape)"
+        )
     checks.same_shape(x, target, "cross_entropy", ("logits", "probability target"))
     classes = x.shape[1]
     if smoothing:
@@ -146,8 +151,10 @@ def binary_cross_entropy(input, target, weight=None, *, reduction="mean"):
     p, t = as_tensor(input), as_tensor(target)
     checks.same_shape(p, t, where)
     if p.numel() and (p.data.min() < 0 or p.data.max() > 1):
-        raise ValueError(f"{where}: input must hold probabilities in [0, 1], got values from {p.data.min()} to "
-                         f"{p.data.max()}; use binary_cross_entropy_with_logits for logits")
+        raise ValueError(
+            f"{where}: input must hold probabilities in [0, 1], got values from {p.data.min()} to "
+            f"{p.data.max()}; use binary_cross_entropy_with_logits for logits"
+        )
     loss = BinaryCrossEntropy.apply(p, t)
     if weight is not None:
         loss = loss * checks.constant(weight, p, where, "weight")

@@ -7,8 +7,15 @@ from .. import checks
 from ..backend import xp
 from ..gates.common import as_tensor, data
 from ..gates.conv import Geometry
-from ..gates.pooling import (AdaptiveMaxPool2d, AvgPool2d, MaxPool2d, MaxPool2dWithIndices, MaxUnpool,
-                             average_scale, window_positions)
+from ..gates.pooling import (
+    AdaptiveMaxPool2d,
+    AvgPool2d,
+    MaxPool2d,
+    MaxPool2dWithIndices,
+    MaxUnpool,
+    average_scale,
+    window_positions,
+)
 from ..gates.resample import Resample, area_map, is_identity
 
 
@@ -34,11 +41,21 @@ def _pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode, where, 
     for p, limit in zip(padding, max_padding(kernel, dilation)):
         if p > limit:
             shown = (lambda v: v[0]) if dims == 1 else tuple  # noqa: E731
-            raise ValueError(f"{where}: padding should be at most half of the (effective) kernel size, got padding "
-                             f"{shown(padding)} for kernel_size {shown(kernel)} and dilation {shown(dilation)}")
+            raise ValueError(
+                f"{where}: padding should be at most half of the (effective) kernel size, got padding "
+                f"{shown(padding)} for kernel_size {shown(kernel)} and dilation {shown(dilation)}"
+            )
     lift = lambda values, fill: (fill,) * (2 - dims) + values  # noqa: E731
-    return Geometry(x.shape, lift(kernel, 1), lift(stride, 1), lift(padding, 0), lift(dilation, 1), where,
-                    ceil_mode=bool(ceil_mode), one_dim=dims == 1)
+    return Geometry(
+        x.shape,
+        lift(kernel, 1),
+        lift(stride, 1),
+        lift(padding, 0),
+        lift(dilation, 1),
+        where,
+        ceil_mode=bool(ceil_mode),
+        one_dim=dims == 1,
+    )
 
 
 def _max_padding(kernel, dilation):
@@ -68,8 +85,9 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
 
 def _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, where, dims):
     x, unbatched = checks.channels_first(input, where, dims)
-    geometry = _pool_geometry(_lift(x, dims), kernel_size, stride, padding, dilation, ceil_mode, where, dims,
-                              _max_padding)
+    geometry = _pool_geometry(
+        _lift(x, dims), kernel_size, stride, padding, dilation, ceil_mode, where, dims, _max_padding
+    )
     if not return_indices:
         return _lower(MaxPool2d.apply(_lift(x, dims), geometry=geometry), dims, unbatched)
     out, indices = MaxPool2dWithIndices.apply(_lift(x, dims), geometry=geometry)
@@ -82,13 +100,15 @@ def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
     return _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad, None, "avg_pool1d", 1)
 
 
-def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
-               divisor_override=None):
+def avg_pool2d(
+    input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True, divisor_override=None
+):
     """Mean of each window; ``stride`` defaults to ``kernel_size``; zero padding counts toward
     the mean unless ``count_include_pad=False`` (PyTorch's default: it counts). With ``ceil_mode``,
     a last window hanging over the edge averages only what it covers, as in PyTorch."""
-    return _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override,
-                     "avg_pool2d", 2)
+    return _avg_pool(
+        input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override, "avg_pool2d", 2
+    )
 
 
 def _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override, where, dims):
@@ -121,11 +141,15 @@ def _max_unpool(input, indices, kernel_size, stride, padding, output_size, where
     x, unbatched = checks.channels_first(input, where, dims)
     index = xp.asarray(data(indices))
     if index.dtype.kind not in "iu":
-        raise TypeError(f"{where}: indices must be integers (from max_pool{dims}d(..., return_indices=True)), got "
-                        f"dtype {index.dtype}")
+        raise TypeError(
+            f"{where}: indices must be integers (from max_pool{dims}d(..., return_indices=True)), got "
+            f"dtype {index.dtype}"
+        )
     if index.shape != as_tensor(input).shape:
-        raise ValueError(f"{where}: indices have shape {index.shape} but input has shape {as_tensor(input).shape}; "
-                         "they must be the same")
+        raise ValueError(
+            f"{where}: indices have shape {index.shape} but input has shape {as_tensor(input).shape}; "
+            "they must be the same"
+        )
     kernel = checks.spatial(where, "kernel_size", kernel_size, dims, 1)
     stride = kernel if stride is None else checks.spatial(where, "stride", stride, dims, 1)
     padding = checks.spatial(where, "padding", padding, dims, 0)
@@ -135,8 +159,10 @@ def _max_unpool(input, indices, kernel_size, stride, padding, output_size, where
     plane = int(xp.prod(size))
     bad = (flat < 0) | (flat >= plane)
     if bad.any():
-        raise ValueError(f"{where}: index {int(flat[bad][0])} is outside the output plane of {plane} positions "
-                         f"(output size {size[0] if dims == 1 else size})")
+        raise ValueError(
+            f"{where}: index {int(flat[bad][0])} is outside the output plane of {plane} positions "
+            f"(output size {size[0] if dims == 1 else size})"
+        )
     positions = (xp.arange(n * c).reshape(-1, 1), flat)
     return checks.unbatch(MaxUnpool.apply(x, positions=positions, output_shape=size), unbatched)
 
@@ -152,11 +178,12 @@ def _unpool_size(sizes, kernel, stride, padding, output_size, where, dims):
             raise ValueError(f"{where}: output_size must hold {dims} or {dims + 2} integers, got {output_size!r}")
         for axis, (wanted, usual, s) in enumerate(zip(size, default, stride)):
             if not usual - s < wanted < usual + s:
-                raise ValueError(f"{where}: invalid output_size {tuple(output_size)} (dim {axis} must be between "
-                                 f"{usual - s} and {usual + s}, exclusive)")
+                raise ValueError(
+                    f"{where}: invalid output_size {tuple(output_size)} (dim {axis} must be between "
+                    f"{usual - s} and {usual + s}, exclusive)"
+                )
     if min(size) < 1:
-        raise ValueError(f"{where}: the output size would be {size} for input size {tuple(sizes)}; it must be "
-                         "positive")
+        raise ValueError(f"{where}: the output size would be {size} for input size {tuple(sizes)}; it must be positive")
     return tuple(int(v) for v in size)
 
 
@@ -209,5 +236,15 @@ def _adaptive(input, output_size, maximum, where, dims, return_indices=False):
     return _lower(Resample.apply(lifted, rows=rows, columns=columns), dims, unbatched)
 
 
-__all__ = ["max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "max_unpool1d", "max_unpool2d",
-           "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d"]
+__all__ = [
+    "max_pool1d",
+    "max_pool2d",
+    "avg_pool1d",
+    "avg_pool2d",
+    "max_unpool1d",
+    "max_unpool2d",
+    "adaptive_avg_pool1d",
+    "adaptive_avg_pool2d",
+    "adaptive_max_pool1d",
+    "adaptive_max_pool2d",
+]

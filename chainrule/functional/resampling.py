@@ -30,18 +30,23 @@ def pad(input, pad, mode="constant", value=None):
     if mode not in PAD_MODES:
         raise ValueError(f"pad: mode must be one of {', '.join(map(repr, PAD_MODES))}, got {mode!r}")
     if len(widths) % 2 or len(widths) // 2 > x.ndim or not all(checks.is_integer(p) for p in widths):
-        raise ValueError(f"pad: pad must hold (before, after) pairs of integers for at most {x.ndim} axes (shape "
-                         f"{x.shape}), got {widths}")
+        raise ValueError(
+            f"pad: pad must hold (before, after) pairs of integers for at most {x.ndim} axes (shape "
+            f"{x.shape}), got {widths}"
+        )
     axes = len(widths) // 2
     pairs = [(x.ndim - 1 - k, int(widths[2 * k]), int(widths[2 * k + 1])) for k in range(axes)]
     if mode != "constant":
         if value is not None and value != 0:
-            raise ValueError(f"pad: mode {mode!r} takes no value (it pads with the input's own values), got "
-                             f"value={value!r}")
+            raise ValueError(
+                f"pad: mode {mode!r} takes no value (it pads with the input's own values), got value={value!r}"
+            )
         if axes > 3 or x.ndim not in (axes + 1, axes + 2):
-            raise ValueError(f"pad: mode {mode!r} pads the last 1, 2 or 3 axes of a tensor with one or two more "
-                             f"axes than that (channels, or batch and channels); got {axes} axes to pad for shape "
-                             f"{x.shape}")
+            raise ValueError(
+                f"pad: mode {mode!r} pads the last 1, 2 or 3 axes of a tensor with one or two more "
+                f"axes than that (channels, or batch and channels); got {axes} axes to pad for shape "
+                f"{x.shape}"
+            )
     cropping = any(before < 0 or after < 0 for _, before, after in pairs)
     if cropping and mode == "circular":  # PyTorch wraps around what is left after cropping
         x, cropping = _crop(x, pairs), False
@@ -71,8 +76,10 @@ def _padded(x, widths, mode, value):
         limit = {"reflect": size - 1, "circular": size}.get(mode, math.inf)  # replicate repeats the edge: any width
         if max(before, after) > limit or size == 0:
             rule = "less than" if mode == "reflect" else "at most"
-            raise ValueError(f"pad: mode {mode!r} needs each width {rule} the size of its axis; got widths "
-                             f"({before}, {after}) for axis {axis} of size {size} (shape {x.shape})")
+            raise ValueError(
+                f"pad: mode {mode!r} needs each width {rule} the size of its axis; got widths "
+                f"({before}, {after}) for axis {axis} of size {size} (shape {x.shape})"
+            )
         if before or after:
             copies.append((axis, source_positions(mode, size, before, after), before))
     if not copies:
@@ -81,12 +88,18 @@ def _padded(x, widths, mode, value):
 
 
 # ----- interpolation ----------------------------------------------------------------------------
-INTERPOLATION_MODES = {"nearest": (1, 2), "nearest-exact": (1, 2), "linear": (1,), "bilinear": (2,),
-                       "area": (1, 2)}
+INTERPOLATION_MODES = {"nearest": (1, 2), "nearest-exact": (1, 2), "linear": (1,), "bilinear": (2,), "area": (1, 2)}
 
 
-def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
-                recompute_scale_factor=None, antialias=False):
+def interpolate(
+    input,
+    size=None,
+    scale_factor=None,
+    mode="nearest",
+    align_corners=None,
+    recompute_scale_factor=None,
+    antialias=False,
+):
     """Resize input (N, C, L) or (N, C, H, W) to ``size`` or by ``scale_factor`` (one of them; an int/float
     for every side or one per side), as PyTorch's F.interpolate.
 
@@ -100,18 +113,23 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     """
     x = as_tensor(input)
     if mode not in INTERPOLATION_MODES:
-        raise ValueError(f"interpolate: mode must be one of {', '.join(map(repr, INTERPOLATION_MODES))} (bicubic "
-                         f"and trilinear are not supported), got {mode!r}")
+        raise ValueError(
+            f"interpolate: mode must be one of {', '.join(map(repr, INTERPOLATION_MODES))} (bicubic "
+            f"and trilinear are not supported), got {mode!r}"
+        )
     dims = x.ndim - 2
     if dims not in INTERPOLATION_MODES[mode]:
         needed = " or ".join(f"{d + 2}-d" for d in INTERPOLATION_MODES[mode])
-        raise ValueError(f"interpolate: mode {mode!r} needs {needed} input (batch, channels, then "
-                         f"{'length' if INTERPOLATION_MODES[mode] == (1,) else 'the spatial sides'}), got shape "
-                         f"{x.shape}")
+        raise ValueError(
+            f"interpolate: mode {mode!r} needs {needed} input (batch, channels, then "
+            f"{'length' if INTERPOLATION_MODES[mode] == (1,) else 'the spatial sides'}), got shape "
+            f"{x.shape}"
+        )
     linear = mode in ("linear", "bilinear")
     if align_corners is not None and not linear:
-        raise ValueError("interpolate: align_corners can only be set with the interpolating modes linear and "
-                         f"bilinear, not {mode!r}")
+        raise ValueError(
+            f"interpolate: align_corners can only be set with the interpolating modes linear and bilinear, not {mode!r}"
+        )
     if antialias:
         raise ValueError("interpolate: antialias=True is not supported")
     sizes = x.shape[2:]
@@ -145,16 +163,20 @@ def _output_sizes(size, scale_factor, recompute_scale_factor, sizes, dims):
         raise ValueError(f"interpolate: scale_factor must be positive, got {scale_factor!r}")
     output = tuple(math.floor(n * s) for n, s in zip(sizes, scales))
     if min(output) < 1:
-        raise ValueError(f"interpolate: scale_factor {scale_factor!r} gives output size {output} for input size "
-                         f"{tuple(sizes)}; each side must be at least 1")
+        raise ValueError(
+            f"interpolate: scale_factor {scale_factor!r} gives output size {output} for input size "
+            f"{tuple(sizes)}; each side must be at least 1"
+        )
     return output, (None,) * dims if recompute_scale_factor else scales
 
 
 def _per_side(value, dims, name, kind):
     values = (value,) * dims if kind(value) else value
     if not isinstance(values, (tuple, list)) or len(values) != dims or not all(kind(v) for v in values):
-        raise ValueError(f"interpolate: {name} must be a number or {dims} numbers (one per spatial side) for "
-                         f"{dims + 2}-d input, got {value!r}")
+        raise ValueError(
+            f"interpolate: {name} must be a number or {dims} numbers (one per spatial side) for "
+            f"{dims + 2}-d input, got {value!r}"
+        )
     return tuple(values)
 
 
@@ -168,8 +190,10 @@ def pixel_shuffle(input, upscale_factor):
         raise ValueError(f"pixel_shuffle: input must have at least 3 dimensions (*, C, H, W), got shape {x.shape}")
     *batch, channels, h, w = x.shape
     if channels % (r * r):
-        raise ValueError(f"pixel_shuffle: the channel dimension ({channels}, shape {x.shape}) must be divisible by "
-                         f"upscale_factor squared ({r * r})")
+        raise ValueError(
+            f"pixel_shuffle: the channel dimension ({channels}, shape {x.shape}) must be divisible by "
+            f"upscale_factor squared ({r * r})"
+        )
     k = len(batch)
     blocks = x.reshape(*batch, channels // (r * r), r, r, h, w)
     order = tuple(range(k + 1)) + (k + 3, k + 1, k + 4, k + 2)
@@ -184,8 +208,9 @@ def pixel_unshuffle(input, downscale_factor):
         raise ValueError(f"pixel_unshuffle: input must have at least 3 dimensions (*, C, H, W), got shape {x.shape}")
     *batch, channels, h, w = x.shape
     if h % r or w % r:
-        raise ValueError(f"pixel_unshuffle: height and width ({h}, {w}; shape {x.shape}) must be divisible by "
-                         f"downscale_factor ({r})")
+        raise ValueError(
+            f"pixel_unshuffle: height and width ({h}, {w}; shape {x.shape}) must be divisible by downscale_factor ({r})"
+        )
     k = len(batch)
     blocks = x.reshape(*batch, channels, h // r, r, w // r, r)
     order = tuple(range(k + 1)) + (k + 2, k + 4, k + 1, k + 3)

@@ -10,8 +10,19 @@ from __future__ import annotations
 from ..autograd import Gate
 from ..tensor import Tensor
 from ..types import TensorLike
-from .common import (as_tensor, floating, is_number, log, number_dtype, operands, operation, plain_number, sum_to,
-                     to_dtype, where)
+from .common import (
+    as_tensor,
+    floating,
+    is_number,
+    log,
+    number_dtype,
+    operands,
+    operation,
+    plain_number,
+    sum_to,
+    to_dtype,
+    where,
+)
 
 
 class Add(Gate):
@@ -43,8 +54,10 @@ class Mul(Gate):
 
     def backward(self, grad, out, x, y):
         x_input, y_input = self.inputs
-        return (sum_to(grad * y, x.shape) if x_input.requires_grad else None,
-                sum_to(grad * x, y.shape) if y_input.requires_grad else None)
+        return (
+            sum_to(grad * y, x.shape) if x_input.requires_grad else None,
+            sum_to(grad * x, y.shape) if y_input.requires_grad else None,
+        )
 
 
 class Div(Gate):
@@ -56,8 +69,7 @@ class Div(Gate):
 
     def backward(self, grad, out, x, y):
         gx = grad / y
-        return (sum_to(gx, x.shape) if self.wants(0) else None,
-                sum_to(-gx * x / y, y.shape) if self.wants(1) else None)
+        return (sum_to(gx, x.shape) if self.wants(0) else None, sum_to(-gx * x / y, y.shape) if self.wants(1) else None)
 
 
 class Neg(Gate):
@@ -136,7 +148,7 @@ def power(x, p):
     if p == 4:
         square = x * x
         return square * square
-    return x ** p
+    return x**p
 
 
 class Pow(Gate):
@@ -147,7 +159,7 @@ class Pow(Gate):
     fresh_gradients = True
 
     def forward(self, x, y):
-        return x ** y
+        return x**y
 
     def backward(self, grad, out, x, y):
         gx = None
@@ -223,8 +235,12 @@ def mul(input: TensorLike, other: TensorLike) -> Tensor:
 def div(input: TensorLike, other: TensorLike) -> Tensor:
     """input / other elementwise, broadcasting; true division, so integer tensors give the default float (as in
     PyTorch). Dividing by zero gives inf or NaN, as IEEE arithmetic says."""
-    if isinstance(other, Tensor) and isinstance(input, Tensor) and input.data.dtype is other.data.dtype \
-            and input.data.dtype.kind == "f":
+    if (
+        isinstance(other, Tensor)
+        and isinstance(input, Tensor)
+        and input.data.dtype is other.data.dtype
+        and input.data.dtype.kind == "f"
+    ):
         return Div.apply(input, other)  # the common case, checked first
     if is_number(other) and other != 0:
         return Scale.apply(floating(input), a=1 / plain_number(other))

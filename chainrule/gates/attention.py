@@ -52,9 +52,11 @@ class ScaledDotProductAttention(Gate):
     A fourth input, when given, is a float mask that needs a gradient (added to the scores).
     """
 
-    derivative = ("d/dq attention = (P*(dP - rowsum(dP*P))) @ k * scale with dP = g @ v^T; "
-                  "d/dk attention = (P*(dP - rowsum(dP*P)))^T @ q * scale; d/dv attention = P^T @ g; "
-                  "d/dmask attention = P*(dP - rowsum(dP*P))")
+    derivative = (
+        "d/dq attention = (P*(dP - rowsum(dP*P))) @ k * scale with dP = g @ v^T; "
+        "d/dk attention = (P*(dP - rowsum(dP*P)))^T @ q * scale; d/dv attention = P^T @ g; "
+        "d/dmask attention = P*(dP - rowsum(dP*P))"
+    )
     input_names = ("q", "k", "v", "mask")
 
     def forward(self, q, k, v, mask=None):
@@ -137,10 +139,12 @@ class SplitHeads(Gate):
         shape = (n, self.heads, length, width // (self.chunks * self.heads))
         if isinstance(x, Tensor):
             from .shape import stack
+
             pieces = [Tensor(xp.zeros(shape, x.dtype)) if g is None else g for g in grads]
             return stack([p.permute(0, 2, 1, 3) for p in pieces], 2).reshape(x.shape)
         dx = (xp.empty if all(g is not None for g in grads) else xp.zeros)(
-            (n, length, self.chunks) + shape[1:2] + shape[3:], dtype=x.dtype)
+            (n, length, self.chunks) + shape[1:2] + shape[3:], dtype=x.dtype
+        )
         for c, g in enumerate(grads):
             if g is not None:
                 dx[:, :, c] = g.transpose(0, 2, 1, 3)

@@ -89,6 +89,7 @@ def where(condition, a, b):
     """Elementwise choice; differentiable in ``a`` and ``b`` when they are Tensors."""
     if isinstance(a, Tensor) or isinstance(b, Tensor):
         from .elementwise import where as tensor_where
+
         return tensor_where(condition, a, b)
     return xp.where(data(condition), a, b)
 
@@ -184,9 +185,11 @@ def same_dtype(where, x, weight, names=("input", "weight")):
     otherwise compute silently in float64 (or fail deep inside NumPy). The error names the layer running, if any."""
     if x.dtype != weight.dtype:
         layer = f"{running.modules[-1]._describe()}: " if running.modules else ""
-        raise TypeError(f"{layer}{where}: the {names[0]} is {x.dtype} but the {names[1]} is {weight.dtype}; they must "
-                        f"match. Convert the {names[0]} (x.float(), x.double()) or the model (model.double(), "
-                        f"model.float()).")
+        raise TypeError(
+            f"{layer}{where}: the {names[0]} is {x.dtype} but the {names[1]} is {weight.dtype}; they must "
+            f"match. Convert the {names[0]} (x.float(), x.double()) or the model (model.double(), "
+            f"model.float())."
+        )
 
 
 def to_dtype(x, dtype):
@@ -196,6 +199,7 @@ def to_dtype(x, dtype):
         return x
     if x.requires_grad and dtype.kind == "f":
         from .elementwise import Cast
+
         return Cast.apply(x, dtype=dtype)
     return Tensor(x.data.astype(dtype))
 
@@ -204,8 +208,8 @@ class Operation:
     """One user-facing operation, declared once, where its gate is defined.
 
     ``function`` is the operation (``chainrule.<name>`` unless ``exported`` is False, and
-    ``nn.functional.<name>`` when ``functional``; ``aliases`` are more names for it); ``methods`` are the Tensor methods that call
-    it with the tensor first, ``reflected`` the operators that call it with the tensor second
+    ``nn.functional.<name>`` when ``functional``; ``aliases`` are more names for it); ``methods`` are the Tensor
+    methods that call it with the tensor first, ``reflected`` the operators that call it with the tensor second
     (``__rsub__``), ``properties`` the Tensor properties (``T``). The stub ``tensor.pyi`` is
     generated from these declarations (``python -m chainrule.stubs``), and the tests check that
     the stub, the Tensor class and the exports agree with them.
@@ -231,8 +235,9 @@ def operation(*methods, reflected=(), properties=(), exported=True, functional=F
     ``chainrule.*`` names for the same function (NumPy's ``concatenate`` for ``cat``)."""
 
     def declare(function):
-        OPERATIONS[function.__name__] = Operation(function, methods, reflected, properties, exported, functional,
-                                                  aliases)
+        OPERATIONS[function.__name__] = Operation(
+            function, methods, reflected, properties, exported, functional, aliases
+        )
         for name in methods:
             setattr(Tensor, name, function)
         for name in reflected:
@@ -259,8 +264,10 @@ def one_of(value, alias, name, alias_name, where, default=None):
     if alias is None:
         return value
     if value is not None and value != default and value != alias:
-        raise ValueError(f"{where}: got {name}={value!r} and {alias_name}={alias!r}; {alias_name} is NumPy's "
-                        f"name for {name}, give one")
+        raise ValueError(
+            f"{where}: got {name}={value!r} and {alias_name}={alias!r}; {alias_name} is NumPy's "
+            f"name for {name}, give one"
+        )
     return alias
 
 
@@ -285,8 +292,10 @@ def normalize_axis(axis, ndim, where):
     result = set()
     for a in axes:
         if not isinstance(a, (int, xp.integer)) or not -bound <= a < bound:
-            raise ValueError(f"{where}: dimension {a} is out of range for a tensor with {ndim} dimensions "
-                             f"(valid: {-bound} to {bound - 1})")
+            raise ValueError(
+                f"{where}: dimension {a} is out of range for a tensor with {ndim} dimensions "
+                f"(valid: {-bound} to {bound - 1})"
+            )
         if ndim:
             result.add(int(a) % ndim)
     return tuple(sorted(result))

@@ -22,8 +22,10 @@ def _compare(ufunc, where_, input, other):
         return Tensor(ufunc(a, b))
     except ValueError:
         shapes = [getattr(v, "shape", ()) for v in (a, b)]
-        raise ValueError(f"{where_}: shapes {shapes[0]} and {shapes[1]} cannot broadcast together; aligned from "
-                         "the right, each pair of dimensions must be equal or one of them 1") from None
+        raise ValueError(
+            f"{where_}: shapes {shapes[0]} and {shapes[1]} cannot broadcast together; aligned from "
+            "the right, each pair of dimensions must be equal or one of them 1"
+        ) from None
 
 
 @operation("eq", "__eq__")
@@ -136,35 +138,48 @@ def _reduced(method, input, dim, keepdim, axis, keepdims, where_, one_dim=False)
         axes = normalize_axis(dim, array.ndim, where_)
         dim = (axes[0] if axes else None) if one_dim else axes
     if one_dim and array.size == 0:
-        raise ValueError(f"{where_}: the tensor of shape {array.shape} is empty; it has no largest or smallest "
-                         "element")
+        raise ValueError(f"{where_}: the tensor of shape {array.shape} is empty; it has no largest or smallest element")
     return Tensor(xp.asarray(method(array, axis=dim, keepdims=keepdim)))
 
 
 @operation("argmax")
-def argmax(input: TensorLike, dim: int | None = None, keepdim: bool = False, *, axis: int | None = None,
-           keepdims: bool | None = None) -> Tensor:
+def argmax(
+    input: TensorLike,
+    dim: int | None = None,
+    keepdim: bool = False,
+    *,
+    axis: int | None = None,
+    keepdims: bool | None = None,
+) -> Tensor:
     """Index of the largest element along ``dim`` (None: in the flattened tensor); the first one on ties."""
     return _reduced(xp.argmax, input, dim, keepdim, axis, keepdims, "argmax", one_dim=True)
 
 
 @operation("argmin")
-def argmin(input: TensorLike, dim: int | None = None, keepdim: bool = False, *, axis: int | None = None,
-           keepdims: bool | None = None) -> Tensor:
+def argmin(
+    input: TensorLike,
+    dim: int | None = None,
+    keepdim: bool = False,
+    *,
+    axis: int | None = None,
+    keepdims: bool | None = None,
+) -> Tensor:
     """Index of the smallest element along ``dim`` (None: in the flattened tensor); the first one on ties."""
     return _reduced(xp.argmin, input, dim, keepdim, axis, keepdims, "argmin", one_dim=True)
 
 
 @operation("any")
-def any(input: TensorLike, dim: Dims = None, keepdim: bool = False, *, axis: Dims = None,
-        keepdims: bool | None = None) -> Tensor:
+def any(
+    input: TensorLike, dim: Dims = None, keepdim: bool = False, *, axis: Dims = None, keepdims: bool | None = None
+) -> Tensor:
     """Whether any element along ``dim`` (None: all of them) is nonzero (a boolean tensor)."""
     return _reduced(xp.any, input, dim, keepdim, axis, keepdims, "any")
 
 
 @operation("all")
-def all(input: TensorLike, dim: Dims = None, keepdim: bool = False, *, axis: Dims = None,
-        keepdims: bool | None = None) -> Tensor:
+def all(
+    input: TensorLike, dim: Dims = None, keepdim: bool = False, *, axis: Dims = None, keepdims: bool | None = None
+) -> Tensor:
     """Whether every element along ``dim`` (None: all of them) is nonzero (a boolean tensor)."""
     return _reduced(xp.all, input, dim, keepdim, axis, keepdims, "all")
 
@@ -186,8 +201,9 @@ def masked_fill(input: TensorLike, mask: TensorLike, value: Number | TensorLike)
     except ValueError:
         shape = None
     if shape != x.shape:
-        raise ValueError(f"masked_fill: mask of shape {condition.shape} does not broadcast to the input's shape "
-                         f"{x.shape}")
+        raise ValueError(
+            f"masked_fill: mask of shape {condition.shape} does not broadcast to the input's shape {x.shape}"
+        )
     fill = as_tensor(value, like=x)
     if fill.dtype != x.dtype:
         fill = fill.astype(x.dtype) if fill.requires_grad else Tensor(fill.data.astype(x.dtype))

@@ -98,8 +98,9 @@ def gradient_equation(equation, position, shapes):
 
 
 # ----- the contraction --------------------------------------------------------------------
-_Pair = collections.namedtuple("_Pair", "first second first_order second_order first_shape second_shape kind "
-                                        "letters result_shape")
+_Pair = collections.namedtuple(
+    "_Pair", "first second first_order second_order first_shape second_shape kind letters result_shape"
+)
 
 
 @functools.lru_cache(maxsize=512)
@@ -163,8 +164,7 @@ def _pair(letters, a, b, output, sizes):
     else:
         kind = "matmul"
     result = "".join(batch + rows + columns)
-    return _Pair(a, b, first_order, second_order, (nb, m, k), (nb, k, n), kind, result,
-                 tuple(sizes[c] for c in result))
+    return _Pair(a, b, first_order, second_order, (nb, m, k), (nb, k, n), kind, result, tuple(sizes[c] for c in result))
 
 
 def contract(equation, arrays):
@@ -202,8 +202,10 @@ def _canonical(equation, shapes):
     """``equation`` for operands of ``shapes`` in canonical form, and for each operand the shape it is
     reshaped to first (dimensions of size 1 that broadcast squeezed out), or None."""
     if not isinstance(equation, str):
-        raise TypeError(f"einsum: the equation must be a string such as 'ij,jk->ik', got {equation!r} (the "
-                        "sublist form is not supported)")
+        raise TypeError(
+            f"einsum: the equation must be a string such as 'ij,jk->ik', got {equation!r} (the "
+            "sublist form is not supported)"
+        )
     text = equation.replace(" ", "")
     if text.count("->") > 1 or any(c not in LETTERS + ".,->" for c in text):
         raise ValueError(f"einsum: {equation!r} is not an equation of letters, ',', '...' and one '->'")
@@ -213,16 +215,18 @@ def _canonical(equation, shapes):
         raise ValueError(f"einsum: {equation!r} names {len(terms)} operands but {len(shapes)} were given")
     spare = [c for c in LETTERS if c not in text]
     ranks = [_ellipsis_rank(term, shape, k, equation) for k, (term, shape) in enumerate(zip(terms, shapes))]
-    ellipsis = "".join(spare[:max([r for r in ranks if r is not None], default=0)])
-    named = [term.replace("...", ellipsis[len(ellipsis) - r:]) if r is not None else term
-             for term, r in zip(terms, ranks)]
+    ellipsis = "".join(spare[: max([r for r in ranks if r is not None], default=0)])
+    named = [
+        term.replace("...", ellipsis[len(ellipsis) - r :]) if r is not None else term for term, r in zip(terms, ranks)
+    ]
     if arrow:
         if "." in output.replace("...", "") or output.count("...") > 1:
             raise ValueError(f"einsum: the output of {equation!r} may hold one '...' and letters")
         output = output.replace("...", ellipsis)
         if len(set(output)) != len(output) or not set(output) <= set("".join(named)):
-            raise ValueError(f"einsum: the output subscripts of {equation!r} must be distinct letters that "
-                             "appear among the inputs")
+            raise ValueError(
+                f"einsum: the output subscripts of {equation!r} must be distinct letters that appear among the inputs"
+            )
     else:
         counts = collections.Counter("".join(named))
         output = ellipsis + "".join(sorted(c for c, n in counts.items() if n == 1 and c not in ellipsis))
@@ -230,12 +234,16 @@ def _canonical(equation, shapes):
     for k, (subscripts, shape) in enumerate(zip(named, shapes)):
         for c in set(subscripts):
             if len({n for d, n in zip(subscripts, shape) if d == c}) > 1:
-                raise ValueError(f"einsum: subscript {c!r} repeats in operand {k} of {equation!r} over "
-                                 f"dimensions of different sizes (shape {shape})")
+                raise ValueError(
+                    f"einsum: subscript {c!r} repeats in operand {k} of {equation!r} over "
+                    f"dimensions of different sizes (shape {shape})"
+                )
         for c, n in zip(subscripts, shape):
             if c in sizes and n != sizes[c] and 1 not in (n, sizes[c]):
-                raise ValueError(f"einsum: subscript {c!r} has size {n} in operand {k} (shape {shape}) but "
-                                 f"{sizes[c]} elsewhere in {equation!r}; sizes must match or be 1")
+                raise ValueError(
+                    f"einsum: subscript {c!r} has size {n} in operand {k} (shape {shape}) but "
+                    f"{sizes[c]} elsewhere in {equation!r}; sizes must match or be 1"
+                )
             sizes[c] = max(n, sizes.get(c, n))
     canonical, reshapes = [], []
     for subscripts, shape in zip(named, shapes):
@@ -252,12 +260,16 @@ def _ellipsis_rank(term, shape, k, equation):
         raise ValueError(f"einsum: operand {k}'s subscripts {term!r} in {equation!r} may hold one '...' and letters")
     if "..." not in term:
         if len(term) != len(shape):
-            raise ValueError(f"einsum: operand {k} has shape {shape} ({len(shape)} dimensions) but its "
-                             f"subscripts {term!r} in {equation!r} name {len(term)}")
+            raise ValueError(
+                f"einsum: operand {k} has shape {shape} ({len(shape)} dimensions) but its "
+                f"subscripts {term!r} in {equation!r} name {len(term)}"
+            )
         return None
     if len(letters) > len(shape):
-        raise ValueError(f"einsum: operand {k} has shape {shape} but its subscripts {term!r} in {equation!r} "
-                         f"name {len(letters)} dimensions besides '...'")
+        raise ValueError(
+            f"einsum: operand {k} has shape {shape} but its subscripts {term!r} in {equation!r} "
+            f"name {len(letters)} dimensions besides '...'"
+        )
     return len(shape) - len(letters)
 
 

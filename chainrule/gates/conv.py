@@ -44,8 +44,9 @@ class Geometry:
     input size, which can be one less than what fits when output_padding reaches past the last window).
     ``one_dim`` words the size error for a 1-d input seen as height 1."""
 
-    def __init__(self, input_shape, kernel, stride, padding, dilation, where, ceil_mode=False, output_hw=None,
-                 one_dim=False):
+    def __init__(
+        self, input_shape, kernel, stride, padding, dilation, where, ceil_mode=False, output_hw=None, one_dim=False
+    ):
         self.input_shape = tuple(input_shape)
         n, c, h, w = self.input_shape
         (self.kh, self.kw), (self.sh, self.sw) = kernel, stride
@@ -53,21 +54,27 @@ class Geometry:
         extent_h, extent_w = self.dh * (self.kh - 1) + 1, self.dw * (self.kw - 1) + 1
         room_h, room_w = h + 2 * self.ph, w + 2 * self.pw
         if extent_h > room_h or extent_w > room_w:
-            raise ValueError(_too_large(where, (self.kh, self.kw), (extent_h, extent_w), (room_h, room_w), (h, w),
-                                        padding, one_dim))
+            raise ValueError(
+                _too_large(where, (self.kh, self.kw), (extent_h, extent_w), (room_h, room_w), (h, w), padding, one_dim)
+            )
         if output_hw is not None:
             self.oh, self.ow = output_hw
         else:
             self.oh = _window_count(room_h, extent_h, self.sh, self.ph, ceil_mode)
             self.ow = _window_count(room_w, extent_w, self.sw, self.pw, ceil_mode)
         # Rows and columns past the padding that the last windows reach (ceil_mode only; never negative).
-        self.extra = (max(0, (self.oh - 1) * self.sh + extent_h - room_h),
-                      max(0, (self.ow - 1) * self.sw + extent_w - room_w))
+        self.extra = (
+            max(0, (self.oh - 1) * self.sh + extent_h - room_h),
+            max(0, (self.ow - 1) * self.sw + extent_w - room_w),
+        )
         self.padded_shape = (n, c, room_h + self.extra[0], room_w + self.extra[1])
         self.output_hw = (self.oh, self.ow)
         # Windows that tile the input exactly: every input pixel is in exactly one window.
-        self.tiles = (self.padded_shape[2:] == (self.oh * self.kh, self.ow * self.kw)
-                      and (self.sh, self.sw) == (self.kh, self.kw) and (self.dh, self.dw) == (1, 1))
+        self.tiles = (
+            self.padded_shape[2:] == (self.oh * self.kh, self.ow * self.kw)
+            and (self.sh, self.sw) == (self.kh, self.kw)
+            and (self.dh, self.dw) == (1, 1)
+        )
 
     @property
     def padding(self):
@@ -89,7 +96,7 @@ class Geometry:
         if not self.padding:
             return padded
         h, w = self.input_shape[2:]
-        return padded[:, :, self.ph:self.ph + h, self.pw:self.pw + w]
+        return padded[:, :, self.ph : self.ph + h, self.pw : self.pw + w]
 
     def offsets(self):
         """(i, j, index) for each kernel offset: ``padded[index]`` is tap (i, j) of every window, (N, C, OH, OW)."""
@@ -122,11 +129,15 @@ def _too_large(where, kernel, extent, room, size, padding, one_dim):
     """The error for a kernel that does not fit in the padded input."""
     if one_dim:
         dilated = f" (dilated to {extent[1]})" if extent[1] != kernel[1] else ""
-        return (f"{where}: kernel size {kernel[1]}{dilated} is larger than the padded input {room[1]} (input length "
-                f"{size[1]}, padding {padding[1]})")
+        return (
+            f"{where}: kernel size {kernel[1]}{dilated} is larger than the padded input {room[1]} (input length "
+            f"{size[1]}, padding {padding[1]})"
+        )
     dilated = f" (dilated to {extent[0]}x{extent[1]})" if extent != kernel else ""
-    return (f"{where}: kernel size {kernel[0]}x{kernel[1]}{dilated} is larger than the padded input "
-            f"{room[0]}x{room[1]} (input {size[0]}x{size[1]}, padding {tuple(padding)})")
+    return (
+        f"{where}: kernel size {kernel[0]}x{kernel[1]}{dilated} is larger than the padded input "
+        f"{room[0]}x{room[1]} (input {size[0]}x{size[1]}, padding {tuple(padding)})"
+    )
 
 
 # ----- im2col and col2im: a linear map and its adjoint ------------------------------
@@ -244,9 +255,11 @@ class Conv2d(Gate):
     w (O, C/groups, kh, kw), plus an optional bias (O,). Groups split the channels into
     independent convolutions; they ride along as a batch dimension of the products."""
 
-    derivative = ("d/dx conv(x,w) = conv_transpose(g, w) (col2im of w^T @ g); "
-                  "d/dw conv(x,w) = g @ im2col(x)^T summed over the batch; "
-                  "d/db conv(x,w)+b = g summed over N, H, W")
+    derivative = (
+        "d/dx conv(x,w) = conv_transpose(g, w) (col2im of w^T @ g); "
+        "d/dw conv(x,w) = g @ im2col(x)^T summed over the batch; "
+        "d/db conv(x,w)+b = g summed over N, H, W"
+    )
     input_names = ("x", "w", "b")
     fresh_gradients = True
 
@@ -288,7 +301,7 @@ class Conv2d(Gate):
             dx = col2im_batch_last(swap_last_two(w2d) @ g, self.geometry)
         if self.wants(1) or (b is not None and self.wants(2)):
             dwb = weight_gradient(g, self.cols)  # (O, C*kh*kw), and the bias column last when there is a bias
-            dw = dwb[:, :w2d.shape[1]].reshape(w.shape)
+            dw = dwb[:, : w2d.shape[1]].reshape(w.shape)
             db = None if b is None else dwb[:, -1]
         return (dx, dw) if b is None else (dx, dw, db)
 
@@ -323,8 +336,10 @@ class ConvTranspose2d(Gate):
     bias (C_out,): conv2d's input gradient used as a layer. ``geometry`` describes the conv2d that maps the
     (N, C_out, H_out, W_out) output back to x's size, with its window count fixed to (H, W)."""
 
-    derivative = ("d/dx conv_transpose(x,w) = conv(g, w); d/dw conv_transpose(x,w) = x @ im2col(g)^T summed over "
-                  "the batch; d/db conv_transpose(x,w)+b = g summed over N, H, W")
+    derivative = (
+        "d/dx conv_transpose(x,w) = conv(g, w); d/dw conv_transpose(x,w) = x @ im2col(g)^T summed over "
+        "the batch; d/db conv_transpose(x,w)+b = g summed over N, H, W"
+    )
     input_names = ("x", "w", "b")
     fresh_gradients = True
 
@@ -369,13 +384,25 @@ def weight_gradient(g, cols, piece=4096):
     if o * k <= 4096 and length >= 4 * piece:
         total = g[:, :piece] @ swap_last_two(cols[:, :piece])
         for start in range(piece, length, piece):
-            total += g[:, start:start + piece] @ swap_last_two(cols[:, start:start + piece])
+            total += g[:, start : start + piece] @ swap_last_two(cols[:, start : start + piece])
         return total
     return swap_last_two(cols @ swap_last_two(g)) if k > o else g @ swap_last_two(cols)
 
 
-
-
-__all__ = ["Geometry", "im2col", "col2im", "Im2Col", "Col2Im", "Conv2d", "ConvTranspose2d", "transposed_convolution",
-           "grouped_product", "grouped_weight_gradient", "weight_gradient", "is_batch_last", "new_image",
-           "from_batch_last", "to_batch_last"]
+__all__ = [
+    "Geometry",
+    "im2col",
+    "col2im",
+    "Im2Col",
+    "Col2Im",
+    "Conv2d",
+    "ConvTranspose2d",
+    "transposed_convolution",
+    "grouped_product",
+    "grouped_weight_gradient",
+    "weight_gradient",
+    "is_batch_last",
+    "new_image",
+    "from_batch_last",
+    "to_batch_last",
+]

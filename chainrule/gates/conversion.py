@@ -23,13 +23,22 @@ def _dtype_of(where, value):
     try:
         return xp.dtype(value)
     except TypeError:
-        raise TypeError(f"{where}: expected a dtype (chainrule.float32, chainrule.long, ...), a device ('cpu') or "
-                        f"a tensor, got {value!r}") from None
+        raise TypeError(
+            f"{where}: expected a dtype (chainrule.float32, chainrule.long, ...), a device ('cpu') or "
+            f"a tensor, got {value!r}"
+        ) from None
 
 
 @operation("to", exported=False)
-def to(input: TensorLike, *args: Any, dtype: DType = None, device: Any = None, non_blocking: bool = False,
-       copy: bool = False, memory_format: Any = None) -> Tensor:
+def to(
+    input: TensorLike,
+    *args: Any,
+    dtype: DType = None,
+    device: Any = None,
+    non_blocking: bool = False,
+    copy: bool = False,
+    memory_format: Any = None,
+) -> Tensor:
     """The tensor in another dtype or on another device, as PyTorch's ``to``: ``to(dtype)``, ``to("cpu")``,
     ``to(device, dtype)``, ``to(other)`` (other's dtype). The tensor itself when nothing changes, unless
     ``copy=True``; ``non_blocking`` and ``memory_format`` are accepted and change nothing here."""
@@ -104,8 +113,10 @@ def cpu(input: TensorLike) -> Tensor:
 @operation("cuda", exported=False)
 def cuda(input: TensorLike, device: Any = None, non_blocking: bool = False) -> Tensor:
     """Refused: chainrule computes on the CPU only (``chainrule.cuda.is_available()`` is False)."""
-    raise RuntimeError("cuda: chainrule runs on the CPU only (NumPy); there is no GPU to move the tensor to. "
-                       "Use .to(device) with device = 'cuda' if chainrule.cuda.is_available() else 'cpu'.")
+    raise RuntimeError(
+        "cuda: chainrule runs on the CPU only (NumPy); there is no GPU to move the tensor to. "
+        "Use .to(device) with device = 'cuda' if chainrule.cuda.is_available() else 'cpu'."
+    )
 
 
 class Clone(Gate):

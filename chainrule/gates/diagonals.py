@@ -24,8 +24,9 @@ def _offset(diagonal, where_):
 def _triangle(input, diagonal, lower, where_):
     x = as_tensor(input)
     if x.ndim < 2:
-        raise ValueError(f"{where_}: needs a tensor of at least 2 dimensions (a matrix or a batch of them), got "
-                         f"shape {x.shape}")
+        raise ValueError(
+            f"{where_}: needs a tensor of at least 2 dimensions (a matrix or a batch of them), got shape {x.shape}"
+        )
     rows, columns = x.shape[-2:]
     k = _offset(diagonal, where_)
     keep = xp.tri(rows, columns, k, dtype=bool) if lower else ~xp.tri(rows, columns, k - 1, dtype=bool)

@@ -11,10 +11,20 @@ import math
 from ..autograd import Gate
 from ..backend import xp
 from ..tensor import Tensor
-from . import common
 from ..types import DType, TensorLike
-from .common import (as_tensor, data, float_like, floating, operands, operation, plain_number, stable_sigmoid,
-                     stable_softplus, sum_to)
+from . import common
+from .common import (
+    as_tensor,
+    data,
+    float_like,
+    floating,
+    operands,
+    operation,
+    plain_number,
+    stable_sigmoid,
+    stable_softplus,
+    sum_to,
+)
 
 
 class Exp(Gate):
@@ -175,7 +185,8 @@ class Elu(Gate):
         return out
 
     def backward(self, grad, out, x):
-        # Where x <= 0 the slope is input_scale * scale * alpha * e^(input_scale x) = input_scale * (out + scale * alpha).
+        # Where x <= 0 the slope is input_scale * scale * alpha * e^(input_scale x)
+        #   = input_scale * (out + scale * alpha).
         if isinstance(grad, Tensor):
             negative_slope = (out + self.scale * self.alpha) * self.input_scale
             return common.where(data(x) > 0, grad * self.scale, grad * negative_slope)
@@ -236,8 +247,10 @@ class ClampBetween(Gate):
     As in PyTorch: x's gradient is 1 where low <= x <= high; low's where x < low < high; high's where x > high or
     high < low (then the result is high everywhere)."""
 
-    derivative = ("d/dx clamp(x,l,h) = 1 if l<=x<=h else 0; d/dl clamp(x,l,h) = 1 if x<l<h else 0; "
-                  "d/dh clamp(x,l,h) = 1 if x>h or h<l else 0")
+    derivative = (
+        "d/dx clamp(x,l,h) = 1 if l<=x<=h else 0; d/dl clamp(x,l,h) = 1 if x<l<h else 0; "
+        "d/dh clamp(x,l,h) = 1 if x>h or h<l else 0"
+    )
     fresh_gradients = True
     input_names = ("x", "low", "high")
 
@@ -249,8 +262,10 @@ class ClampBetween(Gate):
         inside = (x >= low) & (x <= high)
         below = (x < low) & (low < high)
         above = (x > high) | (high < low)
-        return tuple(sum_to(grad * mask, shape) if self.wants(i) else None
-                     for i, (mask, shape) in enumerate(((inside, x.shape), (below, low.shape), (above, high.shape))))
+        return tuple(
+            sum_to(grad * mask, shape) if self.wants(i) else None
+            for i, (mask, shape) in enumerate(((inside, x.shape), (below, low.shape), (above, high.shape)))
+        )
 
 
 class Maximum(Gate):
@@ -298,8 +313,10 @@ class Where(Gate):
 
     def backward(self, grad, out, x, y):
         zero = grad * 0
-        return (sum_to(common.where(self.condition, grad, zero), x.shape) if self.wants(0) else None,
-                sum_to(common.where(self.condition, zero, grad), y.shape) if self.wants(1) else None)
+        return (
+            sum_to(common.where(self.condition, grad, zero), x.shape) if self.wants(0) else None,
+            sum_to(common.where(self.condition, zero, grad), y.shape) if self.wants(1) else None,
+        )
 
 
 class Cast(Gate):
@@ -392,7 +409,7 @@ def gelu(input: TensorLike, approximate: str = "none") -> Tensor:
     """x * Phi(x), composed from gates; ``approximate="tanh"`` uses the tanh formula."""
     x = floating(input)
     if approximate == "tanh":
-        inner = (x + x ** 3 * 0.044715) * math.sqrt(2 / math.pi)
+        inner = (x + x**3 * 0.044715) * math.sqrt(2 / math.pi)
         return x * (tanh(inner) + 1) * 0.5
     if approximate != "none":
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
@@ -475,8 +492,10 @@ def where(condition: TensorLike, input: TensorLike, other: TensorLike) -> Tensor
         try:
             xp.broadcast_shapes(condition.shape, x.shape, y.shape)
         except ValueError:
-            raise ValueError(f"where: condition {condition.shape}, x {x.shape} and y {y.shape} cannot broadcast "
-                             "together; aligned from the right, dimensions must be equal or 1") from None
+            raise ValueError(
+                f"where: condition {condition.shape}, x {x.shape} and y {y.shape} cannot broadcast "
+                "together; aligned from the right, dimensions must be equal or 1"
+            ) from None
         raise
 
 

@@ -108,8 +108,10 @@ class LogAddExp(Gate):
     def backward(self, grad, out, x, y):
         with xp.errstate(invalid="ignore"):
             share_x = common.sigmoid(x - y)
-        return (sum_to(grad * share_x, x.shape) if self.wants(0) else None,
-                sum_to(grad - grad * share_x, y.shape) if self.wants(1) else None)
+        return (
+            sum_to(grad * share_x, x.shape) if self.wants(0) else None,
+            sum_to(grad - grad * share_x, y.shape) if self.wants(1) else None,
+        )
 
 
 # ----- user-facing functions -------------------------------------------------------

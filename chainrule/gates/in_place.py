@@ -25,12 +25,16 @@ def _ufunc_in_place(tensor, what, ufunc, other):
         except TypeError:  # NumPy's UFuncTypeError: the result's dtype cannot be written back
             operand = type(other) if isinstance(other, (int, float)) else xp.asarray(other).dtype
             result = ufunc.resolve_dtypes((array.dtype, operand, None))[-1]
-            raise TypeError(f"{what}: the result is {result}, which cannot be written into this {array.dtype} "
-                            f"tensor in place; use the out-of-place form or convert the tensor first") from None
+            raise TypeError(
+                f"{what}: the result is {result}, which cannot be written into this {array.dtype} "
+                f"tensor in place; use the out-of-place form or convert the tensor first"
+            ) from None
         except ValueError:
             shape = xp.shape(other)
-            raise ValueError(f"{what}: an operand of shape {shape} cannot be broadcast to this tensor's shape "
-                             f"{array.shape} (an in-place result keeps the tensor's shape)") from None
+            raise ValueError(
+                f"{what}: an operand of shape {shape} cannot be broadcast to this tensor's shape "
+                f"{array.shape} (an in-place result keeps the tensor's shape)"
+            ) from None
 
     return tensor._change_in_place(what, change)
 
@@ -96,8 +100,9 @@ def copy_(input: Tensor, src: TensorLike, non_blocking: bool = False) -> Tensor:
         try:
             xp.copyto(array, source, casting="unsafe")
         except ValueError:
-            raise ValueError(f"copy_: a source of shape {xp.shape(source)} cannot be broadcast to this tensor's "
-                             f"shape {array.shape}") from None
+            raise ValueError(
+                f"copy_: a source of shape {xp.shape(source)} cannot be broadcast to this tensor's shape {array.shape}"
+            ) from None
 
     return input._change_in_place("copy_", change)
 
@@ -110,14 +115,16 @@ def masked_fill_(input: Tensor, mask: TensorLike, value: Number | TensorLike) ->
         raise TypeError(f"masked_fill_: mask must be a boolean tensor, got dtype {condition.dtype}")
     fill = xp.asarray(data(value)).item() if xp.size(data(value)) == 1 else None
     if fill is None:
-        raise ValueError(f"masked_fill_: value must be a number or a one-element tensor, got shape "
-                         f"{xp.shape(data(value))}")
+        raise ValueError(
+            f"masked_fill_: value must be a number or a one-element tensor, got shape {xp.shape(data(value))}"
+        )
 
     def change(array):
         try:
             xp.copyto(array, fill, where=xp.broadcast_to(condition, array.shape), casting="unsafe")
         except ValueError:
-            raise ValueError(f"masked_fill_: mask of shape {condition.shape} does not broadcast to the tensor's "
-                             f"shape {array.shape}") from None
+            raise ValueError(
+                f"masked_fill_: mask of shape {condition.shape} does not broadcast to the tensor's shape {array.shape}"
+            ) from None
 
     return input._change_in_place("masked_fill_", change)

@@ -145,8 +145,10 @@ class Scatter(Gate):
         return out
 
     def backward(self, grad, out, x, src):
-        return (grad * self.kept if self.wants(0) else None,
-                gathered(grad, self.dim, self.index) if self.wants(1) else None)
+        return (
+            grad * self.kept if self.wants(0) else None,
+            gathered(grad, self.dim, self.index) if self.wants(1) else None,
+        )
 
 
 _IDENTITY = {"sum": 0, "mean": 0, "prod": 1}
@@ -230,8 +232,9 @@ class ScatterReduce(Gate):
 def _scatter_reduce(x, src, dim, index, reduce, include_self):
     """scatter_reduce on arrays or Tensors (a Tensor on either side records the gate)."""
     if isinstance(x, Tensor) or isinstance(src, Tensor):
-        return ScatterReduce.apply(as_tensor(x), as_tensor(src), dim=dim, index=index, reduce=reduce,
-                                   include_self=include_self)
+        return ScatterReduce.apply(
+            as_tensor(x), as_tensor(src), dim=dim, index=index, reduce=reduce, include_self=include_self
+        )
     return _scatter_reduce_arrays(x, src, dim, index, reduce, include_self)[0]
 
 
@@ -276,8 +279,9 @@ def _index_array(index, where, name="index"):
 def _check_bounds(index, size, dim, where):
     if index.size and (index.min() < 0 or index.max() >= size):
         bad = index.min() if index.min() < 0 else index.max()
-        raise IndexError(f"{where}: index {bad} is out of bounds for dimension {dim} with size {size} "
-                         f"(valid: 0 to {size - 1})")
+        raise IndexError(
+            f"{where}: index {bad} is out of bounds for dimension {dim} with size {size} (valid: 0 to {size - 1})"
+        )
 
 
 def _along(input, dim, index, where, src=None):
@@ -290,19 +294,25 @@ def _along(input, dim, index, where, src=None):
         index = index.reshape(1) if index.ndim == 0 else index
     dim = _dim(x, dim, where)
     if index.ndim != x.ndim:
-        raise ValueError(f"{where}: index has {index.ndim} dimensions (shape {index.shape}) but input has "
-                         f"{x.ndim} (shape {x.shape}); they must have the same number")
+        raise ValueError(
+            f"{where}: index has {index.ndim} dimensions (shape {index.shape}) but input has "
+            f"{x.ndim} (shape {x.shape}); they must have the same number"
+        )
     if any(i > n for d, (i, n) in enumerate(zip(index.shape, x.shape)) if d != dim):
-        raise ValueError(f"{where}: index of shape {index.shape} is larger than input of shape {x.shape} in a "
-                         f"dimension other than dim {dim}")
+        raise ValueError(
+            f"{where}: index of shape {index.shape} is larger than input of shape {x.shape} in a "
+            f"dimension other than dim {dim}"
+        )
     _check_bounds(index, x.shape[dim], dim, where)
     if src is not None:
         src = as_tensor(src)
         if src.ndim == 0 and index.ndim == 1:
             src = src.reshape(1)  # a 0-d input, handled as 1-d
         if src.ndim != index.ndim or any(i > n for i, n in zip(index.shape, src.shape)):
-            raise ValueError(f"{where}: src of shape {src.shape} must have index's number of dimensions and be "
-                             f"at least as large as index ({index.shape}) in each")
+            raise ValueError(
+                f"{where}: src of shape {src.shape} must have index's number of dimensions and be "
+                f"at least as large as index ({index.shape}) in each"
+            )
         src = _cut(src, index.shape)
     return x, dim, index, src
 
@@ -340,8 +350,15 @@ def scatter_add(input: TensorLike, dim: int, index: TensorLike, src: TensorLike)
 
 
 @operation("scatter")
-def scatter(input: TensorLike, dim: int, index: TensorLike, src: TensorLike | float | None = None, *,
-            value: float | None = None, reduce: str | None = None) -> Tensor:
+def scatter(
+    input: TensorLike,
+    dim: int,
+    index: TensorLike,
+    src: TensorLike | float | None = None,
+    *,
+    value: float | None = None,
+    reduce: str | None = None,
+) -> Tensor:
     """``input`` with ``src`` (or the number ``value``) written at ``index`` along ``dim``. Where an index
     repeats, one of the values is kept (the last, here). ``reduce="add"`` or ``"multiply"`` reduces instead,
     as ``scatter_reduce`` with "sum" or "prod"."""
@@ -362,8 +379,9 @@ def scatter(input: TensorLike, dim: int, index: TensorLike, src: TensorLike | fl
 
 
 @operation("scatter_reduce")
-def scatter_reduce(input: TensorLike, dim: int, index: TensorLike, src: TensorLike, reduce: str, *,
-                   include_self: bool = True) -> Tensor:
+def scatter_reduce(
+    input: TensorLike, dim: int, index: TensorLike, src: TensorLike, reduce: str, *, include_self: bool = True
+) -> Tensor:
     """``src`` reduced into ``input`` at ``index`` along ``dim``: ``reduce`` is "sum", "prod", "mean", "amax"
     or "amin"; with ``include_self=False`` the values of ``input`` where something lands are left out.
 
@@ -371,8 +389,7 @@ def scatter_reduce(input: TensorLike, dim: int, index: TensorLike, src: TensorLi
     share its gradient evenly. (PyTorch counts ``input``'s value among the ties even with
     ``include_self=False``; here it is left out there, so the shares add up to the whole gradient.)"""
     if reduce not in _ACCUMULATE:
-        raise ValueError(f"scatter_reduce: reduce must be one of 'sum', 'prod', 'mean', 'amax', 'amin'; got "
-                         f"{reduce!r}")
+        raise ValueError(f"scatter_reduce: reduce must be one of 'sum', 'prod', 'mean', 'amax', 'amin'; got {reduce!r}")
     x, dim, index, src = _along(input, dim, index, "scatter_reduce", src)
     out = ScatterReduce.apply(x, src, dim=dim, index=index, reduce=reduce, include_self=bool(include_self))
     return _shaped(out, xp.shape(data(input)))
@@ -405,8 +422,9 @@ def masked_select(input: TensorLike, mask: TensorLike) -> Tensor:
     try:
         shape = xp.broadcast_shapes(x.shape, mask.shape)
     except ValueError:
-        raise ValueError(f"masked_select: mask of shape {mask.shape} does not broadcast with input of shape "
-                         f"{x.shape}") from None
+        raise ValueError(
+            f"masked_select: mask of shape {mask.shape} does not broadcast with input of shape {x.shape}"
+        ) from None
     return broadcast_to(x, shape)[xp.broadcast_to(mask, shape)]
 
 
@@ -422,17 +440,22 @@ def take_along_dim(input: TensorLike, indices: TensorLike, dim: int | None = Non
     else:
         dim = _dim(x, dim, "take_along_dim")
     if index.ndim != x.ndim:
-        raise ValueError(f"take_along_dim: indices have {index.ndim} dimensions (shape {index.shape}) but input "
-                         f"has {x.ndim} (shape {x.shape})")
+        raise ValueError(
+            f"take_along_dim: indices have {index.ndim} dimensions (shape {index.shape}) but input "
+            f"has {x.ndim} (shape {x.shape})"
+        )
     _check_bounds(index, x.shape[dim], dim, "take_along_dim")
     try:
-        shape = xp.broadcast_shapes(x.shape[:dim] + (1,) + x.shape[dim + 1:],
-                                    index.shape[:dim] + (1,) + index.shape[dim + 1:])
+        shape = xp.broadcast_shapes(
+            x.shape[:dim] + (1,) + x.shape[dim + 1 :], index.shape[:dim] + (1,) + index.shape[dim + 1 :]
+        )
     except ValueError:
-        raise ValueError(f"take_along_dim: input of shape {x.shape} and indices of shape {index.shape} do not "
-                         f"broadcast off dim {dim}") from None
-    x = broadcast_to(x, shape[:dim] + (x.shape[dim],) + shape[dim + 1:])
-    index = xp.broadcast_to(index, shape[:dim] + (index.shape[dim],) + shape[dim + 1:])
+        raise ValueError(
+            f"take_along_dim: input of shape {x.shape} and indices of shape {index.shape} do not "
+            f"broadcast off dim {dim}"
+        ) from None
+    x = broadcast_to(x, shape[:dim] + (x.shape[dim],) + shape[dim + 1 :])
+    index = xp.broadcast_to(index, shape[:dim] + (index.shape[dim],) + shape[dim + 1 :])
     return Gather.apply(x, dim=dim, index=xp.ascontiguousarray(index))
 
 
@@ -451,4 +474,3 @@ def one_hot(tensor: TensorLike, num_classes: int = -1) -> Tensor:
         bad = labels.min() if labels.min() < 0 else labels.max()
         raise ValueError(f"one_hot: class {bad} is outside 0..{num_classes - 1} (num_classes={num_classes})")
     return Tensor((labels[..., None] == xp.arange(num_classes)).astype(xp.int64))
-

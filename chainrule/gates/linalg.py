@@ -22,8 +22,7 @@ class MatMul(Gate):
         x2 = x if x.ndim > 1 else x.reshape((1,) + x.shape)
         y2 = y if y.ndim > 1 else y.reshape(y.shape + (1,))
         if x.ndim == 1 or y.ndim == 1:
-            grad = grad.reshape(grad.shape[:grad.ndim - (x.ndim > 1) - (y.ndim > 1)]
-                                + (x2.shape[-2], y2.shape[-1]))
+            grad = grad.reshape(grad.shape[: grad.ndim - (x.ndim > 1) - (y.ndim > 1)] + (x2.shape[-2], y2.shape[-1]))
         gx = gy = None
         if self.wants(0):
             gx = sum_to(grad @ swap_last_two(y2), x2.shape)
@@ -44,9 +43,11 @@ def matmul(input: TensorLike, other: TensorLike) -> Tensor:
     inner_x = x.shape[-1]
     inner_y = y.shape[-2] if y.ndim > 1 else y.shape[0]
     if inner_x != inner_y:
-        raise ValueError(f"matmul: inner dimensions differ: x has shape {x.shape}, y has shape {y.shape}; "
-                         f"x's last dimension ({inner_x}) must equal y's "
-                         f"{'second-to-last' if y.ndim > 1 else 'only'} dimension ({inner_y})")
+        raise ValueError(
+            f"matmul: inner dimensions differ: x has shape {x.shape}, y has shape {y.shape}; "
+            f"x's last dimension ({inner_x}) must equal y's "
+            f"{'second-to-last' if y.ndim > 1 else 'only'} dimension ({inner_y})"
+        )
     try:
         xp.broadcast_shapes(x.shape[:-2], y.shape[:-2])
     except ValueError:

@@ -142,7 +142,7 @@ def log_softmax(input: TensorLike, dim: int = -1, *, axis: int | None = None) ->
 
 def sum_of_products(a, b, axes, keepdims=False):
     """sum(a * b) over ``axes`` (non-negative ints) without building a * b (einsum reduces as it multiplies)."""
-    letters = string.ascii_letters[:a.ndim]
+    letters = string.ascii_letters[: a.ndim]
     kept = "".join(letter for i, letter in enumerate(letters) if i not in axes)
     total = xp.einsum(f"{letters},{letters}->{kept}", a, b)
     if keepdims:
@@ -173,8 +173,9 @@ class ClassTargets:
         self.total_weight = self.sample_weight.sum()
         self.dtype = dtype
         # (arange(N), index, arange(d1), ...), each shaped to broadcast against index.
-        positions = [xp.arange(n).reshape((-1,) + (1,) * (target.ndim - 1 - axis))
-                     for axis, n in enumerate(target.shape)]
+        positions = [
+            xp.arange(n).reshape((-1,) + (1,) * (target.ndim - 1 - axis)) for axis, n in enumerate(target.shape)
+        ]
         self.at_target = (positions[0], self.index) + tuple(positions[1:])
 
     def weight_along_classes(self, ndim):
@@ -274,8 +275,11 @@ class Normalization(Gate):
 
     fresh_gradients = True
 
-    statements = {"x": "d/dx norm(x) = (g - mean(g) - xhat*mean(g*xhat)) / std (g scaled by the weight)",
-                  "weight": "d/dw norm(x)*w+b = g*xhat summed", "bias": "d/db norm(x)*w+b = g summed"}
+    statements = {
+        "x": "d/dx norm(x) = (g - mean(g) - xhat*mean(g*xhat)) / std (g scaled by the weight)",
+        "weight": "d/dw norm(x)*w+b = g*xhat summed",
+        "bias": "d/db norm(x)*w+b = g summed",
+    }
     #: True when weight and bias are constant along the normalized axes (batch norm: one per channel).
     per_channel = False
 
@@ -409,8 +413,10 @@ class BinaryCrossEntropyWithLogits(Gate):
     """Sigmoid and binary cross-entropy in one stable gate: (1-t) x + m * softplus(-x) with
     m = 1 + (pos_weight - 1) t; softplus never overflows, so neither does the loss."""
 
-    derivative = ("d/dx bce_logits(x,t) = sigmoid(x) - t (without pos_weight); "
-                  "d/dt bce_logits(x,t) = -x + (pos_weight-1)*softplus(-x)")
+    derivative = (
+        "d/dx bce_logits(x,t) = sigmoid(x) - t (without pos_weight); "
+        "d/dt bce_logits(x,t) = -x + (pos_weight-1)*softplus(-x)"
+    )
     fresh_gradients = True
     input_names = ("x", "t")
 
@@ -462,6 +468,21 @@ class Embedding(Gate):
         return scatter_add(grad, weight.shape, self.indices)
 
 
-__all__ = ["Linear", "LogSoftmax", "Softmax", "ClassTargets", "CrossEntropy", "Normalization", "BatchNorm",
-           "LayerNorm", "GroupNorm", "BinaryCrossEntropy", "BinaryCrossEntropyWithLogits", "Dropout", "Embedding",
-           "sum_of_products", "softmax", "log_softmax"]
+__all__ = [
+    "Linear",
+    "LogSoftmax",
+    "Softmax",
+    "ClassTargets",
+    "CrossEntropy",
+    "Normalization",
+    "BatchNorm",
+    "LayerNorm",
+    "GroupNorm",
+    "BinaryCrossEntropy",
+    "BinaryCrossEntropyWithLogits",
+    "Dropout",
+    "Embedding",
+    "sum_of_products",
+    "softmax",
+    "log_softmax",
+]

@@ -68,7 +68,7 @@ def fold(grad, axes, shape):
     for axis, positions, before in reversed(axes):
         size = shape[axis]
         moved = xp.moveaxis(grad, axis, 0)
-        folded = moved[before:before + size].copy()
+        folded = moved[before : before + size].copy()
         for j in [*range(before), *range(before + size, len(positions))]:
             folded[positions[j]] += moved[j]
         grad = xp.moveaxis(folded, 0, axis)

@@ -252,12 +252,24 @@ def average_scale(geometry, count_include_pad, divisor_override, dtype):
     h, w = geometry.input_shape[2:]
     counted = xp.zeros((1, 1) + geometry.padded_shape[2:], dtype=dtype)
     if count_include_pad:
-        counted[:, :, :h + 2 * geometry.ph, :w + 2 * geometry.pw] = 1
+        counted[:, :, : h + 2 * geometry.ph, : w + 2 * geometry.pw] = 1
     else:
-        counted[:, :, geometry.ph:geometry.ph + h, geometry.pw:geometry.pw + w] = 1
+        counted[:, :, geometry.ph : geometry.ph + h, geometry.pw : geometry.pw + w] = 1
     return (1 / window_sum(counted, geometry)[0, 0]).astype(dtype)
 
 
-__all__ = ["MaxPool2d", "MaxPool2dWithIndices", "MaxUnpool", "AdaptiveMaxPool2d", "AvgPool2d", "AvgPool2dSpread",
-           "first_maxima", "adaptive_windows", "window_positions", "across_windows", "window_sum", "window_spread",
-           "average_scale"]
+__all__ = [
+    "MaxPool2d",
+    "MaxPool2dWithIndices",
+    "MaxUnpool",
+    "AdaptiveMaxPool2d",
+    "AvgPool2d",
+    "AvgPool2dSpread",
+    "first_maxima",
+    "adaptive_windows",
+    "window_positions",
+    "across_windows",
+    "window_sum",
+    "window_spread",
+    "average_scale",
+]

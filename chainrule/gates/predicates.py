@@ -43,15 +43,17 @@ def _close(input, other, rtol, atol, equal_nan, where):
 
 
 @operation("isclose")
-def isclose(input: TensorLike, other: TensorLike, rtol: float = 1e-05, atol: float = 1e-08,
-            equal_nan: bool = False) -> Tensor:
+def isclose(
+    input: TensorLike, other: TensorLike, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False
+) -> Tensor:
     """True where |input - other| <= atol + rtol * |other| (equal infinities are close; NaN is close to NaN
     only with ``equal_nan``), broadcasting; boolean, no gradient."""
     return Tensor(xp.asarray(_close(input, other, rtol, atol, equal_nan, "isclose")))
 
 
 @operation("allclose")
-def allclose(input: TensorLike, other: TensorLike, rtol: float = 1e-05, atol: float = 1e-08,
-             equal_nan: bool = False) -> bool:
+def allclose(
+    input: TensorLike, other: TensorLike, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False
+) -> bool:
     """Whether every element of ``input`` is close to ``other``'s (see ``isclose``): a Python bool."""
     return bool(_close(input, other, rtol, atol, equal_nan, "allclose").all())

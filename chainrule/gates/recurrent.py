@@ -134,16 +134,18 @@ class LSTMRecurrence(Recurrence):
 
     # Per step, back in time: dc_t = dh_t*o*(1-tanh(c_t)^2) + dc_{t+1}*f_{t+1};
     # da_t = [dc*g*i(1-i), dc*c_{t-1}*f(1-f), dc*i*(1-g^2), dh*tanh(c_t)*o(1-o)]; dh_{t-1} = da_t W_hh (+ above).
-    derivative = ("d/dx_t lstm = da_t W_ih with da_t = [dc*g*i(1-i), dc*c_{t-1}*f(1-f), dc*i*(1-g^2), "
-                  "dh*tanh(c_t)*o(1-o)] and dc_t = dh_t*o*(1-tanh(c_t)^2) + dc_{t+1}*f_{t+1}; "
-                  "d/dW_ih lstm = sum_t da_t^T x_t; d/dW_hh lstm = sum_t da_t^T h_{t-1}; d/db_ih lstm = sum_t da_t; "
-                  "d/db_hh lstm = sum_t da_t; d/dh0 lstm = da_0 W_hh; d/dc0 lstm = dc_0*f_0")
+    derivative = (
+        "d/dx_t lstm = da_t W_ih with da_t = [dc*g*i(1-i), dc*c_{t-1}*f(1-f), dc*i*(1-g^2), "
+        "dh*tanh(c_t)*o(1-o)] and dc_t = dh_t*o*(1-tanh(c_t)^2) + dc_{t+1}*f_{t+1}; "
+        "d/dW_ih lstm = sum_t da_t^T x_t; d/dW_hh lstm = sum_t da_t^T h_{t-1}; d/db_ih lstm = sum_t da_t; "
+        "d/db_hh lstm = sum_t da_t; d/dh0 lstm = da_0 W_hh; d/dc0 lstm = dc_0*f_0"
+    )
 
     def forward(self, x, w_ih, w_hh, b_ih, b_hh, h0, c0):
         steps, n = self._setup(x, w_hh)
         h, dtype = self.hidden, w_hh.dtype
         half = xp.ones((4 * h, 1), dtype=dtype)  # sigmoid(a) = 0.5 tanh(a/2) + 0.5 for i, f and o
-        half[:2 * h] = half[3 * h:] = 0.5
+        half[: 2 * h] = half[3 * h :] = 0.5
         shift = (half != 1).astype(dtype) * 0.5
         gates = self._project(x, w_ih * half)  # (T, 4H, N): a_t (halved where a sigmoid follows), activated below
         gates += ((b_ih + b_hh) * half[:, 0])[:, None]
@@ -160,7 +162,7 @@ class LSTMRecurrence(Recurrence):
                 xp.tanh(a, out=a)
                 a *= half
                 a += shift
-                i, f, g, o = a[:h], a[h:2 * h], a[2 * h:3 * h], a[3 * h:]
+                i, f, g, o = a[:h], a[h : 2 * h], a[2 * h : 3 * h], a[3 * h :]
                 c = cells[t]
                 xp.multiply(f, c_prev, out=c)
                 xp.multiply(i, g, out=product[:h])
@@ -184,18 +186,18 @@ class LSTMRecurrence(Recurrence):
         # da = [dc * g*i(1-i), dc * c_{t-1}*f(1-f), dc * i*(1-g^2), dh * tanh(c_t)*o(1-o)].
         d_pre = 1 - gates
         d_pre *= gates  # s(1-s) for the sigmoids ...
-        i_all, g_all = gates[:, :h], gates[:, 2 * h:3 * h]
-        xp.multiply(g_all, g_all, out=d_pre[:, 2 * h:3 * h])
-        xp.subtract(1, d_pre[:, 2 * h:3 * h], out=d_pre[:, 2 * h:3 * h])  # ... and 1-g^2 for g
+        i_all, g_all = gates[:, :h], gates[:, 2 * h : 3 * h]
+        xp.multiply(g_all, g_all, out=d_pre[:, 2 * h : 3 * h])
+        xp.subtract(1, d_pre[:, 2 * h : 3 * h], out=d_pre[:, 2 * h : 3 * h])  # ... and 1-g^2 for g
         d_pre[:, :h] *= g_all
-        d_pre[:, 2 * h:3 * h] *= i_all
-        d_pre[:, 3 * h:] *= tanh_cells
+        d_pre[:, 2 * h : 3 * h] *= i_all
+        d_pre[:, 3 * h :] *= tanh_cells
         before, after = (slice(1, None), slice(None, -1)) if self.reverse else (slice(None, -1), slice(1, None))
-        d_pre[after, h:2 * h] *= cells[before]  # c_{t-1}: the cell state of the step before
-        d_pre[-1 if self.reverse else 0, h:2 * h] *= self.c0
+        d_pre[after, h : 2 * h] *= cells[before]  # c_{t-1}: the cell state of the step before
+        d_pre[-1 if self.reverse else 0, h : 2 * h] *= self.c0
         through_tanh = tanh_cells * tanh_cells
         xp.subtract(1, through_tanh, out=through_tanh)
-        through_tanh *= gates[:, 3 * h:]  # dc_t gets dh_t * o * (1 - tanh(c_t)^2)
+        through_tanh *= gates[:, 3 * h :]  # dc_t gets dh_t * o * (1 - tanh(c_t)^2)
         scratch = xp.empty((h, n), dtype=dtype)
         w_t = w_hh.T
         with one_thread():  # small products in a loop: waking BLAS's threads costs more than they save
@@ -206,10 +208,10 @@ class LSTMRecurrence(Recurrence):
                 xp.multiply(dh, through_tanh[t], out=scratch)
                 dc += scratch  # dL/dc_t: through h_t, and from step t+1
                 da = d_pre[t]
-                i_f_g = da[:3 * h].reshape(3, h, n)
+                i_f_g = da[: 3 * h].reshape(3, h, n)
                 i_f_g *= dc  # i, f and g: dc times their factors
-                da[3 * h:] *= dh  # o: dh times its factor
-                dc *= gates[t, h:2 * h]  # dL/dc_{t-1} = dc * f
+                da[3 * h :] *= dh  # o: dh times its factor
+                dc *= gates[t, h : 2 * h]  # dL/dc_{t-1} = dc * f
                 xp.matmul(w_t, da, out=dh)  # dL/dh_{t-1} = da W_hh
                 if passed is not None:
                     dh += passed[0]
@@ -221,24 +223,26 @@ class GRURecurrence(Recurrence):
     """r, z = sigmoid(x W_i{r,z}^T + b_i{r,z} + h W_h{r,z}^T + b_h{r,z});
     n = tanh(x W_in^T + b_in + r * (h W_hn^T + b_hn));  h_t = (1 - z) * n + z * h_{t-1} (PyTorch's order r, z, n)."""
 
-    derivative = ("d/dx_t gru = da_t W_ih with da_t = [da_n*(W_hn h+b_hn)*r(1-r), dh*(h_{t-1}-n)*z(1-z), da_n], "
-                  "da_n = dh*(1-z)*(1-n^2) and dh_{t-1} = dh*z + [da_r, da_z, da_n*r] W_hh; "
-                  "d/dW_ih gru = sum_t da_t^T x_t; d/dW_hh gru = sum_t [da_r, da_z, da_n*r]^T h_{t-1}; "
-                  "d/db_ih gru = sum_t da_t; d/db_hh gru = sum_t [da_r, da_z, da_n*r]; "
-                  "d/dh0 gru = the dh_{t-1} of the first step")
+    derivative = (
+        "d/dx_t gru = da_t W_ih with da_t = [da_n*(W_hn h+b_hn)*r(1-r), dh*(h_{t-1}-n)*z(1-z), da_n], "
+        "da_n = dh*(1-z)*(1-n^2) and dh_{t-1} = dh*z + [da_r, da_z, da_n*r] W_hh; "
+        "d/dW_ih gru = sum_t da_t^T x_t; d/dW_hh gru = sum_t [da_r, da_z, da_n*r]^T h_{t-1}; "
+        "d/db_ih gru = sum_t da_t; d/db_hh gru = sum_t [da_r, da_z, da_n*r]; "
+        "d/dh0 gru = the dh_{t-1} of the first step"
+    )
     input_names = ("x", "w_ih", "w_hh", "b_ih", "b_hh", "h0")
 
     def forward(self, x, w_ih, w_hh, b_ih, b_hh, h0):
         steps, n = self._setup(x, w_hh)
         h, dtype = self.hidden, w_hh.dtype
         half = xp.ones((3 * h, 1), dtype=dtype)  # sigmoid(a) = 0.5 tanh(a/2) + 0.5 for r and z
-        half[:2 * h] = 0.5
+        half[: 2 * h] = 0.5
         inputs = self._project(x, w_ih * half)  # (T, 3H, N)
         bias = b_ih.copy()
-        bias[:2 * h] += b_hh[:2 * h]  # b_hr and b_hz add like the input biases; b_hn sits inside r * (...)
+        bias[: 2 * h] += b_hh[: 2 * h]  # b_hr and b_hz add like the input biases; b_hn sits inside r * (...)
         inputs += (bias * half[:, 0])[:, None]
         weight = w_hh * half
-        b_n = b_hh[2 * h:, None]
+        b_n = b_hh[2 * h :, None]
         reset_update, new, hidden_new, states = (xp.empty((steps, k * h, n), dtype=dtype) for k in (2, 1, 1, 1))
         h_prev = self.h0 = xp.ascontiguousarray(h0.T)
         product = xp.empty((3 * h, n), dtype=dtype)
@@ -246,15 +250,15 @@ class GRURecurrence(Recurrence):
             for t in self.order:
                 xp.matmul(weight, h_prev, out=product)
                 rz = reset_update[t]
-                xp.add(inputs[t, :2 * h], product[:2 * h], out=rz)
+                xp.add(inputs[t, : 2 * h], product[: 2 * h], out=rz)
                 xp.tanh(rz, out=rz)
                 rz *= 0.5
                 rz += 0.5
                 hn = hidden_new[t]
-                xp.add(product[2 * h:], b_n, out=hn)
+                xp.add(product[2 * h :], b_n, out=hn)
                 candidate = new[t]
                 xp.multiply(rz[:h], hn, out=candidate)
-                candidate += inputs[t, 2 * h:]
+                candidate += inputs[t, 2 * h :]
                 xp.tanh(candidate, out=candidate)
                 h_new = states[t]
                 xp.subtract(h_prev, candidate, out=h_new)
@@ -288,29 +292,31 @@ class GRURecurrence(Recurrence):
                 passed = self._split_by_validity(t, dh)
                 h_prev = self._previous(states, self.h0, t)
                 da = d_pre[t]
-                xp.multiply(dh, d_new[t], out=da[2 * h:])  # da_n
-                xp.multiply(da[2 * h:], d_rz[t, :h], out=da[:h])  # da_r
+                xp.multiply(dh, d_new[t], out=da[2 * h :])  # da_n
+                xp.multiply(da[2 * h :], d_rz[t, :h], out=da[:h])  # da_r
                 xp.subtract(h_prev, new[t], out=difference)
                 difference *= dh
-                xp.multiply(difference, d_rz[t, h:], out=da[h:2 * h])  # da_z
-                d_hidden[:2 * h] = da[:2 * h]
-                xp.multiply(da[2 * h:], rz[t, :h], out=d_hidden[2 * h:])  # W_hn h + b_hn gets da_n * r
+                xp.multiply(difference, d_rz[t, h:], out=da[h : 2 * h])  # da_z
+                d_hidden[: 2 * h] = da[: 2 * h]
+                xp.multiply(da[2 * h :], rz[t, :h], out=d_hidden[2 * h :])  # W_hn h + b_hn gets da_n * r
                 dh *= rz[t, h:]  # straight through: h_t = ... + z * h_{t-1}
                 dh += w_t @ d_hidden
                 if passed is not None:
                     dh += passed[0]
         d_hidden = d_pre.copy()
-        d_hidden[:, 2 * h:] *= rz[:, :h]  # every step's gradient of W_hh h_{t-1} + b_hh
+        d_hidden[:, 2 * h :] *= rz[:, :h]  # every step's gradient of W_hh h_{t-1} + b_hh
         return self._gradients(x, w_ih, d_pre, d_hidden, states, dh)
 
 
 class RNNRecurrence(Recurrence):
     """h_t = tanh(a_t) (or relu(a_t) with ``nonlinearity="relu"``)."""
 
-    derivative = ("d/dx_t rnn = da_t W_ih with da_t = dh_t*(1-h_t^2) (tanh) or dh_t*[h_t>0] (relu) and "
-                  "dh_{t-1} = da_t W_hh + (from above); d/dW_ih rnn = sum_t da_t^T x_t; "
-                  "d/dW_hh rnn = sum_t da_t^T h_{t-1}; d/db_ih rnn = sum_t da_t; d/db_hh rnn = sum_t da_t; "
-                  "d/dh0 rnn = da_0 W_hh")
+    derivative = (
+        "d/dx_t rnn = da_t W_ih with da_t = dh_t*(1-h_t^2) (tanh) or dh_t*[h_t>0] (relu) and "
+        "dh_{t-1} = da_t W_hh + (from above); d/dW_ih rnn = sum_t da_t^T x_t; "
+        "d/dW_hh rnn = sum_t da_t^T h_{t-1}; d/db_ih rnn = sum_t da_t; d/db_hh rnn = sum_t da_t; "
+        "d/dh0 rnn = da_0 W_hh"
+    )
     input_names = ("x", "w_ih", "w_hh", "b_ih", "b_hh", "h0")
 
     def forward(self, x, w_ih, w_hh, b_ih, b_hh, h0):

@@ -122,7 +122,7 @@ def _product_of_others(x, axes):
         return xp.ones_like(x)
     rest = [i for i in range(x.ndim) if i not in axes]
     moved = x.transpose(rest + list(axes))
-    flat = moved.reshape(moved.shape[:len(rest)] + (-1,))
+    flat = moved.reshape(moved.shape[: len(rest)] + (-1,))
     ones = xp.ones(flat.shape[:-1] + (1,), dtype=x.dtype)
     before = xp.cumprod(xp.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
     after = xp.flip(xp.cumprod(xp.concatenate([ones, xp.flip(flat, -1)[..., :-1]], axis=-1), axis=-1), -1)
@@ -140,9 +140,9 @@ def _product_of_others_from_gates(x, axes):
         return x
     rest = [i for i in range(x.ndim) if i not in axes]
     moved = x.permute(rest + list(axes))
-    flat = moved.reshape(moved.shape[:len(rest)] + (-1,))
+    flat = moved.reshape(moved.shape[: len(rest)] + (-1,))
     n = flat.shape[-1]
-    columns = [cat([flat[..., :k], flat[..., k + 1:]], -1).prod(dim=-1) for k in range(n)]
+    columns = [cat([flat[..., :k], flat[..., k + 1 :]], -1).prod(dim=-1) for k in range(n)]
     others = stack(columns, -1).reshape(moved.shape)
     return others.permute([int(i) for i in xp.argsort(rest + list(axes))])
 
@@ -175,48 +175,61 @@ def _reduce(gate, input, dim, keepdim, axis, keepdims, where):
 
 
 @operation("sum")
-def sum(input: TensorLike, dim: Dims = None, keepdim: bool = False, *, axis: Dims = None,
-        keepdims: bool | None = None) -> Tensor:
+def sum(
+    input: TensorLike, dim: Dims = None, keepdim: bool = False, *, axis: Dims = None, keepdims: bool | None = None
+) -> Tensor:
     """Sum over ``dim`` (an int, a tuple, or None for all), keeping the reduced dimensions if ``keepdim``."""
     return _reduce(Sum, input, dim, keepdim, axis, keepdims, "sum")
 
 
 @operation("mean")
-def mean(input: TensorLike, dim: Dims = None, keepdim: bool = False, *, axis: Dims = None,
-         keepdims: bool | None = None) -> Tensor:
+def mean(
+    input: TensorLike, dim: Dims = None, keepdim: bool = False, *, axis: Dims = None, keepdims: bool | None = None
+) -> Tensor:
     """Mean over ``dim`` (an int, a tuple, or None for all), keeping the reduced dimensions if ``keepdim``;
     integer input gives the default float."""
     return _reduce(Mean, floating(input), dim, keepdim, axis, keepdims, "mean")
 
 
 @operation("amax")
-def amax(input: TensorLike, dim: Dims = (), keepdim: bool = False, *, axis: Dims = None,
-         keepdims: bool | None = None) -> Tensor:
+def amax(
+    input: TensorLike, dim: Dims = (), keepdim: bool = False, *, axis: Dims = None, keepdims: bool | None = None
+) -> Tensor:
     """Largest element over ``dim`` (an int, a tuple; () or None for all); ties share the gradient evenly."""
     return _reduce(Max, input, dim if dim != () else None, keepdim, axis, keepdims, "amax")
 
 
 @operation("amin")
-def amin(input: TensorLike, dim: Dims = (), keepdim: bool = False, *, axis: Dims = None,
-         keepdims: bool | None = None) -> Tensor:
+def amin(
+    input: TensorLike, dim: Dims = (), keepdim: bool = False, *, axis: Dims = None, keepdims: bool | None = None
+) -> Tensor:
     """Smallest element over ``dim`` (an int, a tuple; () or None for all); ties share the gradient evenly."""
     return _reduce(Min, input, dim if dim != () else None, keepdim, axis, keepdims, "amin")
 
 
 @overload
-def max(input: TensorLike, dim: None = None, keepdim: bool = False, *, axis: None = None,
-        keepdims: bool | None = None) -> Tensor: ...
+def max(
+    input: TensorLike, dim: None = None, keepdim: bool = False, *, axis: None = None, keepdims: bool | None = None
+) -> Tensor: ...
 @overload
-def max(input: TensorLike, dim: int, keepdim: bool = False, *, axis: None = None,
-        keepdims: bool | None = None) -> ValuesIndices: ...
+def max(
+    input: TensorLike, dim: int, keepdim: bool = False, *, axis: None = None, keepdims: bool | None = None
+) -> ValuesIndices: ...
 @overload
-def max(input: TensorLike, dim: None = None, keepdim: bool = False, *, axis: int,
-        keepdims: bool | None = None) -> ValuesIndices: ...
+def max(
+    input: TensorLike, dim: None = None, keepdim: bool = False, *, axis: int, keepdims: bool | None = None
+) -> ValuesIndices: ...
 @overload
 def max(input: TensorLike, dim: Tensor) -> Tensor: ...
 @operation("max")
-def max(input: TensorLike, dim: int | Tensor | None = None, keepdim: bool = False, *, axis: int | None = None,
-        keepdims: bool | None = None) -> Tensor | ValuesIndices:
+def max(
+    input: TensorLike,
+    dim: int | Tensor | None = None,
+    keepdim: bool = False,
+    *,
+    axis: int | None = None,
+    keepdims: bool | None = None,
+) -> Tensor | ValuesIndices:
     """PyTorch's max: with no ``dim`` the largest element (ties share the gradient evenly); with ``dim`` the pair
     (values, indices) along it (the first of equal maxima; its gradient goes to that element); with a tensor
     in place of ``dim``, the elementwise ``maximum``. For the values alone over several dimensions, ``amax``."""
@@ -224,19 +237,28 @@ def max(input: TensorLike, dim: int | Tensor | None = None, keepdim: bool = Fals
 
 
 @overload
-def min(input: TensorLike, dim: None = None, keepdim: bool = False, *, axis: None = None,
-        keepdims: bool | None = None) -> Tensor: ...
+def min(
+    input: TensorLike, dim: None = None, keepdim: bool = False, *, axis: None = None, keepdims: bool | None = None
+) -> Tensor: ...
 @overload
-def min(input: TensorLike, dim: int, keepdim: bool = False, *, axis: None = None,
-        keepdims: bool | None = None) -> ValuesIndices: ...
+def min(
+    input: TensorLike, dim: int, keepdim: bool = False, *, axis: None = None, keepdims: bool | None = None
+) -> ValuesIndices: ...
 @overload
-def min(input: TensorLike, dim: None = None, keepdim: bool = False, *, axis: int,
-        keepdims: bool | None = None) -> ValuesIndices: ...
+def min(
+    input: TensorLike, dim: None = None, keepdim: bool = False, *, axis: int, keepdims: bool | None = None
+) -> ValuesIndices: ...
 @overload
 def min(input: TensorLike, dim: Tensor) -> Tensor: ...
 @operation("min")
-def min(input: TensorLike, dim: int | Tensor | None = None, keepdim: bool = False, *, axis: int | None = None,
-        keepdims: bool | None = None) -> Tensor | ValuesIndices:
+def min(
+    input: TensorLike,
+    dim: int | Tensor | None = None,
+    keepdim: bool = False,
+    *,
+    axis: int | None = None,
+    keepdims: bool | None = None,
+) -> Tensor | ValuesIndices:
     """PyTorch's min, as ``max``: the smallest element, or (values, indices) along ``dim``, or ``minimum``."""
     return _extreme(input, dim, keepdim, axis, keepdims, "min")
 
@@ -252,8 +274,10 @@ def _extreme(input, dim, keepdim, axis, keepdims, where):
     if dim is None:
         return (Max if where == "max" else Min).apply(x, axes=tuple(range(x.ndim)), keepdims=False)
     if isinstance(dim, (tuple, list)):
-        raise TypeError(f"{where}: dim must be one int (the result is values and indices); for the "
-                        f"{where}imum over several dimensions use a{where}(x, dim={tuple(dim)})")
+        raise TypeError(
+            f"{where}: dim must be one int (the result is values and indices); for the "
+            f"{where}imum over several dimensions use a{where}(x, dim={tuple(dim)})"
+        )
     d = normalize_axis(dim, x.ndim, where)
     if x.ndim == 0:
         return select(x, 0, xp.zeros((), dtype=xp.int64))
@@ -264,22 +288,32 @@ def _extreme(input, dim, keepdim, axis, keepdims, where):
 
 
 @operation("logsumexp")
-def logsumexp(input: TensorLike, dim: Dims = None, keepdim: bool = False, *, axis: Dims = None,
-              keepdims: bool | None = None) -> Tensor:
+def logsumexp(
+    input: TensorLike, dim: Dims = None, keepdim: bool = False, *, axis: Dims = None, keepdims: bool | None = None
+) -> Tensor:
     """log(sum(exp(input))) over ``dim``, without overflow."""
     return _reduce(LogSumExp, floating(input), dim, keepdim, axis, keepdims, "logsumexp")
 
 
 @operation("prod")
-def prod(input: TensorLike, dim: Dims = None, keepdim: bool = False, *, axis: Dims = None,
-         keepdims: bool | None = None) -> Tensor:
+def prod(
+    input: TensorLike, dim: Dims = None, keepdim: bool = False, *, axis: Dims = None, keepdims: bool | None = None
+) -> Tensor:
     """Product over ``dim``; the gradient is exact where elements are 0."""
     return _reduce(Prod, input, dim, keepdim, axis, keepdims, "prod")
 
 
 @operation("var")
-def var(input: TensorLike, dim: Dims = None, keepdim: bool = False, *, correction: int = 0, axis: Dims = None,
-        keepdims: bool | None = None, ddof: int | None = None) -> Tensor:
+def var(
+    input: TensorLike,
+    dim: Dims = None,
+    keepdim: bool = False,
+    *,
+    correction: int = 0,
+    axis: Dims = None,
+    keepdims: bool | None = None,
+    ddof: int | None = None,
+) -> Tensor:
     """Variance over ``dim``, composed from gates, dividing by n - ``correction`` (NumPy's ``ddof``).
 
     The default correction is 0 (NumPy's), where PyTorch's is 1: pass ``correction=1`` for the sample
@@ -288,8 +322,16 @@ def var(input: TensorLike, dim: Dims = None, keepdim: bool = False, *, correctio
 
 
 @operation("std")
-def std(input: TensorLike, dim: Dims = None, keepdim: bool = False, *, correction: int = 0, axis: Dims = None,
-        keepdims: bool | None = None, ddof: int | None = None) -> Tensor:
+def std(
+    input: TensorLike,
+    dim: Dims = None,
+    keepdim: bool = False,
+    *,
+    correction: int = 0,
+    axis: Dims = None,
+    keepdims: bool | None = None,
+    ddof: int | None = None,
+) -> Tensor:
     """Standard deviation: sqrt(var), with var's arguments."""
     return root_of_squares(_variance(input, dim, keepdim, correction, axis, keepdims, ddof, "std"))
 
@@ -302,15 +344,24 @@ def _variance(input, dim, keepdim, correction, axis, keepdims, ddof, where):
     correction = one_of(correction or None, ddof, "correction", "ddof", where) or 0
     count = math.prod(x.shape[a] for a in axes)
     if count - correction <= 0:
-        raise ValueError(f"{where}: {count} elements over dim {dim} of shape {x.shape} is too few for "
-                         f"correction={correction}")
+        raise ValueError(
+            f"{where}: {count} elements over dim {dim} of shape {x.shape} is too few for correction={correction}"
+        )
     centered = x - mean(x, axes, keepdim=True)
     return sum(centered * centered, axes, keepdim) * (1 / (count - correction))
 
 
 @operation("norm")
-def norm(input: TensorLike, p: float = 2, dim: Dims = None, keepdim: bool = False, *, ord: float | None = None,
-         axis: Dims = None, keepdims: bool | None = None) -> Tensor:
+def norm(
+    input: TensorLike,
+    p: float = 2,
+    dim: Dims = None,
+    keepdim: bool = False,
+    *,
+    ord: float | None = None,
+    axis: Dims = None,
+    keepdims: bool | None = None,
+) -> Tensor:
     """Vector norm over ``dim``: (sum |x|^p)^(1/p) for any ``p`` > 0 (2, Euclidean, by default), or inf
     (largest absolute value) or -inf (smallest); ``ord`` is NumPy's name for ``p``. At the zero vector the
     gradient is 0, as in PyTorch (the norm has no derivative there)."""

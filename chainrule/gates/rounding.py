@@ -78,8 +78,10 @@ class Remainder(Gate):
     def backward(self, grad, out, x, y):
         with xp.errstate(divide="ignore", invalid="ignore"):
             quotient = xp.floor_divide(data(x), data(y))
-        return (sum_to(grad, x.shape) if self.wants(0) else None,
-                sum_to(-grad * quotient, y.shape) if self.wants(1) else None)
+        return (
+            sum_to(grad, x.shape) if self.wants(0) else None,
+            sum_to(-grad * quotient, y.shape) if self.wants(1) else None,
+        )
 
 
 class Fmod(Gate):
@@ -94,8 +96,10 @@ class Fmod(Gate):
     def backward(self, grad, out, x, y):
         with xp.errstate(divide="ignore", invalid="ignore"):
             quotient = xp.trunc(data(x) / data(y))
-        return (sum_to(grad, x.shape) if self.wants(0) else None,
-                sum_to(-grad * quotient, y.shape) if self.wants(1) else None)
+        return (
+            sum_to(grad, x.shape) if self.wants(0) else None,
+            sum_to(-grad * quotient, y.shape) if self.wants(1) else None,
+        )
 
 
 class FloorDivide(Gate):
@@ -164,8 +168,9 @@ def sign(input: TensorLike) -> Tensor:
 def _divided(gate, input, other, where):
     x, y = operands(input, other)
     if x.data.dtype.kind in "biu" and y.data.dtype.kind in "biu" and not xp.all(y.data):
-        raise ZeroDivisionError(f"{where}: integer division by zero (divisor of shape {y.shape} holds a 0); "
-                                "floats give inf or NaN instead")
+        raise ZeroDivisionError(
+            f"{where}: integer division by zero (divisor of shape {y.shape} holds a 0); floats give inf or NaN instead"
+        )
     return gate.apply(x, y)
 
 

@@ -44,7 +44,7 @@ def running_sum(x, dim, reverse=False):
     and closer to the exact sums in float32 (fewer additions in sequence). Short dimensions, integers and
     layouts that would make many tiny products take NumPy's cumsum."""
     n = x.shape[dim]
-    pre, post = math.prod(x.shape[:dim]), math.prod(x.shape[dim + 1:])
+    pre, post = math.prod(x.shape[:dim]), math.prod(x.shape[dim + 1 :])
     if x.dtype.kind != "f" or n < 4 * _BLOCK or 1 < post < 16:
         if reverse:
             return xp.flip(xp.cumsum(xp.flip(x, dim), dim), dim)
@@ -68,7 +68,7 @@ def running_sum(x, dim, reverse=False):
     if head < n:
         if reverse:
             out[:, head:] = xp.flip(xp.cumsum(xp.flip(tail, 1), 1), 1)
-            offsets += out[:, head:head + 1]  # everything before the tail also sums the tail
+            offsets += out[:, head : head + 1]  # everything before the tail also sums the tail
         else:
             out[:, head:] = xp.cumsum(tail, 1) + (offsets[:, -1:] + totals[:, -1:])
     within += offsets[:, :, None, :]
@@ -153,6 +153,7 @@ class LogCumSumExp(Gate):
             return _logcumsumexp_gradient_from_gates(x, out, grad, self.dim)
         dim = self.dim
         with xp.errstate(divide="ignore", invalid="ignore"):
+
             def part(weights):
                 logs = xp.log(weights) - out
                 reversed_logs = xp.flip(xp.logaddexp.accumulate(xp.flip(logs, dim), axis=dim), dim)
@@ -233,4 +234,3 @@ def cummax(input: TensorLike, dim: int) -> ValuesIndices:
 def cummin(input: TensorLike, dim: int) -> ValuesIndices:
     """(values, indices) of the running minimum along ``dim``, as cummax."""
     return _running_extreme(input, dim, xp.minimum.accumulate, "cummin")
-

@@ -171,7 +171,7 @@ class Repeat(Gate):
 
     def backward(self, grad, out, x):
         n = x.shape[self.axis]
-        split = grad.reshape(x.shape[:self.axis] + (n, self.repeats) + x.shape[self.axis + 1:])
+        split = grad.reshape(x.shape[: self.axis] + (n, self.repeats) + x.shape[self.axis + 1 :])
         return split.sum(axis=self.axis + 1)
 
 
@@ -188,8 +188,10 @@ def _dim(input, dim, where, extra=0):
     ndim = input.ndim + extra
     bound = builtins.max(ndim, 1)
     if isinstance(dim, bool) or not isinstance(dim, (int, xp.integer)) or not -bound <= dim < bound:
-        raise ValueError(f"{where}: dimension {dim!r} is out of range for a tensor of shape {input.shape} "
-                         f"(valid: {-bound} to {bound - 1})")
+        raise ValueError(
+            f"{where}: dimension {dim!r} is out of range for a tensor of shape {input.shape} "
+            f"(valid: {-bound} to {bound - 1})"
+        )
     return int(dim) % bound
 
 
@@ -208,8 +210,10 @@ def view(input: TensorLike, *shape: int | Shape) -> Tensor:
     """PyTorch's ``view``: the same elements in a new shape, as ``reshape`` (NumPy copies where a view cannot
     be made, so no ``contiguous()`` is needed first)."""
     if len(shape) == 1 and not isinstance(shape[0], (int, xp.integer, tuple, list)):
-        raise TypeError(f"view: expected a shape (ints, or one tuple of them), got {shape[0]!r}; to change the "
-                        "dtype, use .to(dtype)")
+        raise TypeError(
+            f"view: expected a shape (ints, or one tuple of them), got {shape[0]!r}; to change the "
+            "dtype, use .to(dtype)"
+        )
     return reshape(input, *shape)
 
 
@@ -305,8 +309,8 @@ def flatten(input: TensorLike, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     start, end = _dim(x, start_dim, "flatten"), _dim(x, end_dim, "flatten")
     if start > end:
         raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for shape {x.shape}")
-    merged = math.prod(x.shape[start:end + 1])
-    return reshape(x, x.shape[:start] + (merged,) + x.shape[end + 1:])
+    merged = math.prod(x.shape[start : end + 1])
+    return reshape(x, x.shape[:start] + (merged,) + x.shape[end + 1 :])
 
 
 @operation("broadcast_to", "expand")
@@ -336,7 +340,9 @@ def getitem(input: TensorLike, index: Index) -> Tensor:
     try:
         return GetItem.apply(x, index=index)
     except IndexError as error:
-        raise IndexError(f"getitem: index {_describe(index)} does not fit a tensor of shape {x.shape}: {error}") from None
+        raise IndexError(
+            f"getitem: index {_describe(index)} does not fit a tensor of shape {x.shape}: {error}"
+        ) from None
 
 
 def _describe(index):
@@ -356,9 +362,11 @@ def cat(tensors: Sequence[TensorLike], dim: int = 0, *, axis: int | None = None)
     dim = _dim(tensors[0], one_of(dim, axis, "dim", "axis", "cat", 0), "cat")
     first = tensors[0].shape
     for position, t in enumerate(tensors):
-        if t.ndim != len(first) or t.shape[:dim] + t.shape[dim + 1:] != first[:dim] + first[dim + 1:]:
-            raise ValueError(f"cat: tensor {position} has shape {t.shape}, but tensor 0 has shape {first}; "
-                             f"all dimensions except dim {dim} must match")
+        if t.ndim != len(first) or t.shape[:dim] + t.shape[dim + 1 :] != first[:dim] + first[dim + 1 :]:
+            raise ValueError(
+                f"cat: tensor {position} has shape {t.shape}, but tensor 0 has shape {first}; "
+                f"all dimensions except dim {dim} must match"
+            )
     return Concatenate.apply(*tensors, axis=dim)
 
 
@@ -373,15 +381,18 @@ def stack(tensors: Sequence[TensorLike], dim: int = 0, *, axis: int | None = Non
         raise ValueError("stack: needs at least one tensor")
     for position, t in enumerate(tensors):
         if t.shape != tensors[0].shape:
-            raise ValueError(f"stack: tensor {position} has shape {t.shape}, but tensor 0 has shape "
-                             f"{tensors[0].shape}; all must have the same shape")
+            raise ValueError(
+                f"stack: tensor {position} has shape {t.shape}, but tensor 0 has shape "
+                f"{tensors[0].shape}; all must have the same shape"
+            )
     dim = _dim(tensors[0], one_of(dim, axis, "dim", "axis", "stack", 0), "stack", extra=1)
     return cat([unsqueeze(t, dim) for t in tensors], dim)
 
 
 @operation("split")
-def split(tensor: TensorLike, split_size_or_sections: int | Sequence[int], dim: int = 0, *,
-          axis: int | None = None) -> list[Tensor]:
+def split(
+    tensor: TensorLike, split_size_or_sections: int | Sequence[int], dim: int = 0, *, axis: int | None = None
+) -> list[Tensor]:
     """Pieces along ``dim``, as PyTorch cuts them: an int is the size of each piece (the last may be smaller),
     a list the size of each piece in turn (summing to the dimension's size)."""
     x = as_tensor(tensor)
@@ -395,8 +406,10 @@ def split(tensor: TensorLike, split_size_or_sections: int | Sequence[int], dim: 
     else:
         sizes = [int(size) for size in sizes]
         if any(size < 0 for size in sizes) or builtins.sum(sizes) != n:
-            raise ValueError(f"split: section sizes {sizes} must be non-negative and add up to {n}, the size of "
-                             f"dim {dim} of shape {x.shape}")
+            raise ValueError(
+                f"split: section sizes {sizes} must be non-negative and add up to {n}, the size of "
+                f"dim {dim} of shape {x.shape}"
+            )
     lead = (slice(None),) * dim
     pieces, start = [], 0
     for size in sizes:
@@ -412,8 +425,10 @@ def pad(input: TensorLike, widths: Sequence[tuple[int, int]], value: float = 0.0
     x = as_tensor(input)
     widths = tuple((int(a), int(b)) for a, b in widths)
     if len(widths) != x.ndim or any(a < 0 or b < 0 for a, b in widths):
-        raise ValueError(f"pad: widths {widths} must be one non-negative (before, after) pair for each of the "
-                         f"{x.ndim} dimensions of shape {x.shape}")
+        raise ValueError(
+            f"pad: widths {widths} must be one non-negative (before, after) pair for each of the "
+            f"{x.ndim} dimensions of shape {x.shape}"
+        )
     if not any(a or b for a, b in widths):
         return x  # nothing to pad (NumPy's pad also rejects the empty widths of a 0-d array)
     return Pad.apply(x, widths=widths, value=value)
@@ -450,14 +465,15 @@ def repeat(input: TensorLike, *sizes: int | Shape) -> Tensor:
     x = as_tensor(input)
     sizes = _shape_argument(sizes)
     if len(sizes) < x.ndim:
-        raise ValueError(f"repeat: {len(sizes)} repetitions {sizes} for a tensor of shape {x.shape}; give at least "
-                         f"one per dimension ({x.ndim})")
+        raise ValueError(
+            f"repeat: {len(sizes)} repetitions {sizes} for a tensor of shape {x.shape}; give at least "
+            f"one per dimension ({x.ndim})"
+        )
     return tile(x, sizes)
 
 
 @operation("repeat_interleave")
-def repeat_interleave(input: TensorLike, repeats: int, dim: int | None = None, *,
-                      axis: int | None = None) -> Tensor:
+def repeat_interleave(input: TensorLike, repeats: int, dim: int | None = None, *, axis: int | None = None) -> Tensor:
     """Each element repeated ``repeats`` times along ``dim`` (None: the flattened tensor), as NumPy's repeat."""
     x = as_tensor(input)
     dim = one_of(dim, axis, "dim", "axis", "repeat_interleave")

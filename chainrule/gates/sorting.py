@@ -45,8 +45,9 @@ def _result(pair, zero_d):
 
 def _check_k(k, low, high, where, shape, dim):
     if isinstance(k, bool) or not isinstance(k, (int, xp.integer)) or not low <= k <= high:
-        raise ValueError(f"{where}: k must be an int from {low} to {high} (the size of dim {dim} of shape "
-                         f"{shape}), got {k!r}")
+        raise ValueError(
+            f"{where}: k must be an int from {low} to {high} (the size of dim {dim} of shape {shape}), got {k!r}"
+        )
     return int(k)
 
 
@@ -122,7 +123,7 @@ def median(input: TensorLike, dim: int | None = None, keepdim: bool = False) -> 
     if n == 0:
         raise ValueError(f"median: dim {d} of shape {x.shape} is empty")
     order = sort_order(x.data, d)
-    position = xp.full(x.shape[:d] + (1,) + x.shape[d + 1:], (n - 1) // 2)
+    position = xp.full(x.shape[:d] + (1,) + x.shape[d + 1 :], (n - 1) // 2)
     if x.data.dtype.kind == "f":
         nans = xp.isnan(x.data).sum(axis=d, keepdims=True)
         position = xp.where(nans > 0, n - nans, position)  # the first NaN, as sorted (stably) to the end

@@ -88,8 +88,10 @@ class Atan2(Gate):
         squared = x * x + y * y
         radius = common.where(data(squared) == 0, 1, squared)  # at the origin the numerators are 0
         scaled = grad / radius
-        return (sum_to(scaled * y, x.shape) if self.wants(0) else None,
-                sum_to(-scaled * x, y.shape) if self.wants(1) else None)
+        return (
+            sum_to(scaled * y, x.shape) if self.wants(0) else None,
+            sum_to(-scaled * x, y.shape) if self.wants(1) else None,
+        )
 
 
 class Sinh(Gate):

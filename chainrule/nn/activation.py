@@ -4,7 +4,6 @@
 result is always a new tensor.
 """
 
-
 from .. import checks
 from .. import functional as F
 from .module import Module

@@ -43,18 +43,33 @@ class MultiheadAttention(Module):
     (a Linear). Initialised as PyTorch does: Xavier-uniform projections, zero biases.
     """
 
-    def __init__(self, embed_dim, num_heads, dropout=0.0, bias=True, add_bias_kv=False, add_zero_attn=False,
-                 kdim=None, vdim=None, batch_first=False, dtype=xp.float32):
+    def __init__(
+        self,
+        embed_dim,
+        num_heads,
+        dropout=0.0,
+        bias=True,
+        add_bias_kv=False,
+        add_zero_attn=False,
+        kdim=None,
+        vdim=None,
+        batch_first=False,
+        dtype=xp.float32,
+    ):
         super().__init__()
         where = "MultiheadAttention"
         self.embed_dim = checks.size(where, "embed_dim", embed_dim)
         self.num_heads = checks.size(where, "num_heads", num_heads)
         if self.embed_dim % self.num_heads:
-            raise ValueError(f"{where}: embed_dim ({self.embed_dim}) must be divisible by num_heads "
-                             f"({self.num_heads}): each head takes embed_dim / num_heads features")
+            raise ValueError(
+                f"{where}: embed_dim ({self.embed_dim}) must be divisible by num_heads "
+                f"({self.num_heads}): each head takes embed_dim / num_heads features"
+            )
         if add_bias_kv or add_zero_attn:
-            raise ValueError(f"{where}: add_bias_kv and add_zero_attn are not supported (got add_bias_kv="
-                             f"{add_bias_kv!r}, add_zero_attn={add_zero_attn!r})")
+            raise ValueError(
+                f"{where}: add_bias_kv and add_zero_attn are not supported (got add_bias_kv="
+                f"{add_bias_kv!r}, add_zero_attn={add_zero_attn!r})"
+            )
         self.kdim = self.embed_dim if kdim is None else checks.size(where, "kdim", kdim)
         self.vdim = self.embed_dim if vdim is None else checks.size(where, "vdim", vdim)
         self.dropout = checks.probability(where, "dropout", dropout)
@@ -98,16 +113,35 @@ class MultiheadAttention(Module):
         return text + f", batch_first={self.batch_first}"
 
     # ----- forward ------------------------------------------------------------------------
-    def forward(self, query, key, value, key_padding_mask=None, need_weights=True, attn_mask=None,
-                average_attn_weights=True, is_causal=False):
+    def forward(
+        self,
+        query,
+        key,
+        value,
+        key_padding_mask=None,
+        need_weights=True,
+        attn_mask=None,
+        average_attn_weights=True,
+        is_causal=False,
+    ):
         query, key, value = as_tensor(query), as_tensor(key), as_tensor(value)
         unbatched = self._check_inputs(query, key, value)
         q, k, v = (self._batch_major(t, unbatched) for t in (query, key, value))
         n, length, source = q.shape[0], q.shape[1], k.shape[1]
         bias = self._mask_bias(key_padding_mask, attn_mask, is_causal, n, length, source, q.dtype, unbatched)
         q, k, v = self._project(q, k, v, query is key and key is value)
-        result = A.attend(q, k, v, bias, None, self.dropout if self.training else 0.0, None, self.generator,
-                          "MultiheadAttention", with_weights=need_weights)
+        result = A.attend(
+            q,
+            k,
+            v,
+            bias,
+            None,
+            self.dropout if self.training else 0.0,
+            None,
+            self.generator,
+            "MultiheadAttention",
+            with_weights=need_weights,
+        )
         out, weights = result if need_weights else (result, None)
         out = self.out_proj(out.permute(0, 2, 1, 3).reshape(n, length, self.embed_dim))
         if unbatched:
@@ -129,12 +163,14 @@ class MultiheadAttention(Module):
             return SplitHeads.apply(linear(q, self.in_proj_weight, b), chunks=3, heads=heads)
         if self._qkv_same_embed_dim:
             w = self.in_proj_weight
-            weights = (w[:e], w[e:2 * e], w[2 * e:])
+            weights = (w[:e], w[e : 2 * e], w[2 * e :])
         else:
             weights = (self.q_proj_weight, self.k_proj_weight, self.v_proj_weight)
-        biases = (None,) * 3 if b is None else (b[:e], b[e:2 * e], b[2 * e:])
-        return tuple(SplitHeads.apply(linear(x, w, bias), chunks=1, heads=heads)
-                     for x, w, bias in zip((q, k, v), weights, biases))
+        biases = (None,) * 3 if b is None else (b[:e], b[e : 2 * e], b[2 * e :])
+        return tuple(
+            SplitHeads.apply(linear(x, w, bias), chunks=1, heads=heads)
+            for x, w, bias in zip((q, k, v), weights, biases)
+        )
 
     def _batch_major(self, t, unbatched):
         if unbatched:
@@ -146,25 +182,36 @@ class MultiheadAttention(Module):
         layer = self._describe()
         layout = "(N, L, E)" if self.batch_first else "(L, N, E)"
         if query.ndim not in (2, 3):
-            raise ValueError(f"{layer}: query must be 3-d {layout} or 2-d (L, E) unbatched, got shape "
-                             f"{tuple(query.shape)}")
+            raise ValueError(
+                f"{layer}: query must be 3-d {layout} or 2-d (L, E) unbatched, got shape {tuple(query.shape)}"
+            )
         for name, t in (("key", key), ("value", value)):
             if t.ndim != query.ndim:
-                raise ValueError(f"{layer}: {name} has shape {tuple(t.shape)} but query has shape "
-                                 f"{tuple(query.shape)}; both must be {'batched' if query.ndim == 3 else 'unbatched'}")
-        for name, t, width, argument in (("query", query, self.embed_dim, "embed_dim"),
-                                         ("key", key, self.kdim, "kdim"), ("value", value, self.vdim, "vdim")):
+                raise ValueError(
+                    f"{layer}: {name} has shape {tuple(t.shape)} but query has shape "
+                    f"{tuple(query.shape)}; both must be {'batched' if query.ndim == 3 else 'unbatched'}"
+                )
+        for name, t, width, argument in (
+            ("query", query, self.embed_dim, "embed_dim"),
+            ("key", key, self.kdim, "kdim"),
+            ("value", value, self.vdim, "vdim"),
+        ):
             if t.shape[-1] != width:
-                raise ValueError(f"{layer}: {name} has {t.shape[-1]} features (shape {tuple(t.shape)}), expected "
-                                 f"{argument}={width}")
+                raise ValueError(
+                    f"{layer}: {name} has {t.shape[-1]} features (shape {tuple(t.shape)}), expected {argument}={width}"
+                )
         if key.shape[:-1] != value.shape[:-1]:
-            raise ValueError(f"{layer}: key {tuple(key.shape)} and value {tuple(value.shape)} must agree in every "
-                             f"dimension but the last")
+            raise ValueError(
+                f"{layer}: key {tuple(key.shape)} and value {tuple(value.shape)} must agree in every "
+                f"dimension but the last"
+            )
         if query.ndim == 3:
             batch_axis = 0 if self.batch_first else 1
             if query.shape[batch_axis] != key.shape[batch_axis]:
-                raise ValueError(f"{layer}: query {tuple(query.shape)} and key {tuple(key.shape)} have different "
-                                 f"batch sizes (dimension {batch_axis}, batch_first={self.batch_first})")
+                raise ValueError(
+                    f"{layer}: query {tuple(query.shape)} and key {tuple(key.shape)} have different "
+                    f"batch sizes (dimension {batch_axis}, batch_first={self.batch_first})"
+                )
         return query.ndim == 2
 
     def _mask_bias(self, key_padding_mask, attn_mask, is_causal, n, length, source, dtype, unbatched):
@@ -174,10 +221,23 @@ class MultiheadAttention(Module):
         if key_padding_mask is not None:
             expected = (source,) if unbatched else (n, source)
             mask = _constant(key_padding_mask)
-            _check_mask(mask, expected, layer, "key_padding_mask", "(S,) for an unbatched input" if unbatched
-                        else "(N, S): one row per sequence, True where a key is padding")
-            padding, _ = A.split_mask(mask.reshape(-1, 1, 1, source), dtype, (n, heads, length, source), layer,
-                                      "key_padding_mask", allowed=False)
+            _check_mask(
+                mask,
+                expected,
+                layer,
+                "key_padding_mask",
+                "(S,) for an unbatched input"
+                if unbatched
+                else "(N, S): one row per sequence, True where a key is padding",
+            )
+            padding, _ = A.split_mask(
+                mask.reshape(-1, 1, 1, source),
+                dtype,
+                (n, heads, length, source),
+                layer,
+                "key_padding_mask",
+                allowed=False,
+            )
         if attn_mask is not None:
             mask = _constant(attn_mask)
             shapes = [(length, source), (n * heads, length, source)]
@@ -197,8 +257,9 @@ def _check_mask(mask, expected, layer, name, description):
     """A mask of one of the expected shapes, boolean or floating point (or a clear error)."""
     shapes = expected if isinstance(expected, list) else [expected]
     if mask.dtype.kind not in "bf":
-        raise TypeError(f"{layer}: {name} must be boolean or floating point, got dtype {mask.dtype} "
-                        f"(shape {tuple(mask.shape)})")
+        raise TypeError(
+            f"{layer}: {name} must be boolean or floating point, got dtype {mask.dtype} (shape {tuple(mask.shape)})"
+        )
     if tuple(mask.shape) not in [tuple(s) for s in shapes]:
         raise ValueError(f"{layer}: {name} has shape {tuple(mask.shape)}, expected {description}")
 

@@ -19,8 +19,20 @@ class _ConvNd(Module):
     dims = 2  # spatial axes
     transposed = False
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias, padding_mode,
-                 dtype, output_padding=0):
+    def __init__(
+        self,
+        in_channels,
+        out_channels,
+        kernel_size,
+        stride,
+        padding,
+        dilation,
+        groups,
+        bias,
+        padding_mode,
+        dtype,
+        output_padding=0,
+    ):
         super().__init__()
         layer, dims = type(self).__name__, self.dims
         self.in_channels = checks.size(layer, "in_channels", in_channels)
@@ -32,24 +44,29 @@ class _ConvNd(Module):
             self.padding = checks.spatial(layer, "padding", padding, dims, minimum=0)
             self.output_padding = checks.spatial(layer, "output_padding", output_padding, dims, minimum=0)
             if any(op >= max(s, d) for op, s, d in zip(self.output_padding, self.stride, self.dilation)):
-                raise ValueError(f"{layer}: output_padding must be smaller than stride or dilation, got "
-                                 f"output_padding {self.output_padding}, stride {self.stride} and dilation "
-                                 f"{self.dilation}")
+                raise ValueError(
+                    f"{layer}: output_padding must be smaller than stride or dilation, got "
+                    f"output_padding {self.output_padding}, stride {self.stride} and dilation "
+                    f"{self.dilation}"
+                )
         else:
             self.padding = checks.conv_padding(layer, padding, self.kernel_size, self.stride, self.dilation)
             self.output_padding = (0,) * dims
         self.groups = checks.size(layer, "groups", groups)
         if self.in_channels % self.groups or self.out_channels % self.groups:
-            raise ValueError(f"{layer}: in_channels ({self.in_channels}) and out_channels ({self.out_channels}) "
-                             f"must both be divisible by groups ({self.groups})")
+            raise ValueError(
+                f"{layer}: in_channels ({self.in_channels}) and out_channels ({self.out_channels}) "
+                f"must both be divisible by groups ({self.groups})"
+            )
         allowed = ("zeros",) if self.transposed else PADDING_MODES
         if padding_mode not in allowed:
             raise ValueError(f"{layer}: padding_mode must be {' or '.join(map(repr, allowed))}, got {padding_mode!r}")
         self.padding_mode = padding_mode
         dtype = checks.float_dtype(layer, dtype)
         # PyTorch's layouts: (out, in/groups, *kernel) for a convolution, (in, out/groups, *kernel) transposed.
-        first, second = (self.in_channels, self.out_channels) if self.transposed else \
-            (self.out_channels, self.in_channels)
+        first, second = (
+            (self.in_channels, self.out_channels) if self.transposed else (self.out_channels, self.in_channels)
+        )
         self.weight = Parameter(xp.empty((first, second // self.groups) + self.kernel_size, dtype=dtype))
         if bias:
             self.bias = Parameter(xp.empty(self.out_channels, dtype=dtype))
@@ -70,15 +87,19 @@ class _ConvNd(Module):
         shape, dims = tuple(x.shape), self.dims
         checks.layer_input_shape(self._describe(), shape, dims)
         if shape[-dims - 1] != self.in_channels:
-            raise ValueError(f"{self._describe()}: input has {shape[-dims - 1]} channels (shape {shape}), "
-                             f"expected {self.in_channels}")
+            raise ValueError(
+                f"{self._describe()}: input has {shape[-dims - 1]} channels (shape {shape}), "
+                f"expected {self.in_channels}"
+            )
         if self.transposed:
             return
         sides = ("length",) if dims == 1 else ("height", "width")
         for side, n, k, p, d in zip(sides, shape[-dims:], self.kernel_size, self.padding, self.dilation):
             if n + 2 * p < d * (k - 1) + 1:
-                raise ValueError(f"{self._describe()}: input {side} {n} (shape {shape}, padding {p}) is "
-                                 f"smaller than the kernel's reach {d * (k - 1) + 1}")
+                raise ValueError(
+                    f"{self._describe()}: input {side} {n} (shape {shape}, padding {p}) is "
+                    f"smaller than the kernel's reach {d * (k - 1) + 1}"
+                )
 
     def _padded(self, x):
         """The input with a padding_mode other than zeros applied (the convolution then pads nothing)."""
@@ -106,10 +127,22 @@ class _ConvNd(Module):
 class _Conv(_ConvNd):
     convolve = None  # F.conv1d or F.conv2d
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
-                 padding_mode="zeros", dtype=None):
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
-                         padding_mode, dtype)
+    def __init__(
+        self,
+        in_channels,
+        out_channels,
+        kernel_size,
+        stride=1,
+        padding=0,
+        dilation=1,
+        groups=1,
+        bias=True,
+        padding_mode="zeros",
+        dtype=None,
+    ):
+        super().__init__(
+            in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias, padding_mode, dtype
+        )
 
     def forward(self, x):
         x = checks.layer_input(self, x)
@@ -150,10 +183,33 @@ class _ConvTranspose(_ConvNd):
     transposed = True
     convolve = None  # F.conv_transpose1d or F.conv_transpose2d
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1,
-                 bias=True, dilation=1, padding_mode="zeros", dtype=None):
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
-                         padding_mode, dtype, output_padding)
+    def __init__(
+        self,
+        in_channels,
+        out_channels,
+        kernel_size,
+        stride=1,
+        padding=0,
+        output_padding=0,
+        groups=1,
+        bias=True,
+        dilation=1,
+        padding_mode="zeros",
+        dtype=None,
+    ):
+        super().__init__(
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            groups,
+            bias,
+            padding_mode,
+            dtype,
+            output_padding,
+        )
 
     def forward(self, x, output_size=None):
         """The transposed convolution; ``output_size`` (the spatial sides, or with batch and channels in front)
@@ -161,8 +217,9 @@ class _ConvTranspose(_ConvNd):
         x = checks.layer_input(self, x)
         self._check_input(x)
         output_padding = self._output_padding(x, output_size)
-        return type(self).convolve(x, self.weight, self.bias, self.stride, self.padding, output_padding,
-                                   self.groups, self.dilation)
+        return type(self).convolve(
+            x, self.weight, self.bias, self.stride, self.padding, output_padding, self.groups, self.dilation
+        )
 
     def _output_padding(self, x, output_size):
         if output_size is None:
@@ -172,14 +229,20 @@ class _ConvTranspose(_ConvNd):
         if len(wanted) == len(shape):
             wanted = wanted[-dims:]
         if len(wanted) != dims:
-            raise ValueError(f"{self._describe()}: output_size must hold {dims} sides (or all {len(shape)} sizes) "
-                             f"for input shape {shape}, got {tuple(output_size)}")
-        smallest = tuple((n - 1) * s - 2 * p + d * (k - 1) + 1 for n, s, p, d, k in
-                         zip(shape[-dims:], self.stride, self.padding, self.dilation, self.kernel_size))
+            raise ValueError(
+                f"{self._describe()}: output_size must hold {dims} sides (or all {len(shape)} sizes) "
+                f"for input shape {shape}, got {tuple(output_size)}"
+            )
+        smallest = tuple(
+            (n - 1) * s - 2 * p + d * (k - 1) + 1
+            for n, s, p, d, k in zip(shape[-dims:], self.stride, self.padding, self.dilation, self.kernel_size)
+        )
         largest = tuple(low + s - 1 for low, s in zip(smallest, self.stride))
         if any(not low <= n <= high for n, low, high in zip(wanted, smallest, largest)):
-            raise ValueError(f"{self._describe()}: requested an output size of {wanted}, but valid sizes range from "
-                             f"{smallest} to {largest} for an input of {shape[-dims:]}")
+            raise ValueError(
+                f"{self._describe()}: requested an output size of {wanted}, but valid sizes range from "
+                f"{smallest} to {largest} for an input of {shape[-dims:]}"
+            )
         return tuple(n - low for n, low in zip(wanted, smallest))
 
 

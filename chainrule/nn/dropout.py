@@ -1,6 +1,5 @@
 """Dropout: zero a random fraction of activations while training, to regularise."""
 
-
 from .. import checks
 from .. import functional as F
 from ..backend import xp
@@ -21,8 +20,7 @@ class Dropout(Module):
     def __init__(self, p=0.5, inplace=False, seed=None):
         super().__init__()
         if not checks.is_real(p) or not 0 <= p < 1:
-            raise ValueError(f"Dropout: p is the probability of zeroing an element and must be in [0, 1), "
-                             f"got {p!r}")
+            raise ValueError(f"Dropout: p is the probability of zeroing an element and must be in [0, 1), got {p!r}")
         self.p = float(p)
         self.inplace = bool(inplace)
         self.generator = init.default_generator().spawn(1)[0] if seed is None else xp.random.default_rng(seed)

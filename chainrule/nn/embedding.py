@@ -1,9 +1,8 @@
 """Embedding: a lookup table from integer ids (words, tokens) to learned vectors."""
 
-
+from .. import checks
 from .. import functional as F
 from ..backend import xp
-from .. import checks
 from . import init
 from .module import Module, Parameter
 
@@ -19,10 +18,11 @@ class Embedding(Module):
         self.num_embeddings = checks.size("Embedding", "num_embeddings", num_embeddings)
         self.embedding_dim = checks.size("Embedding", "embedding_dim", embedding_dim)
         if padding_idx is not None:
-            if not checks.is_integer(padding_idx) \
-                    or not -self.num_embeddings <= padding_idx < self.num_embeddings:
-                raise ValueError(f"Embedding: padding_idx must be an index into the {self.num_embeddings} "
-                                 f"embeddings, got {padding_idx!r}")
+            if not checks.is_integer(padding_idx) or not -self.num_embeddings <= padding_idx < self.num_embeddings:
+                raise ValueError(
+                    f"Embedding: padding_idx must be an index into the {self.num_embeddings} "
+                    f"embeddings, got {padding_idx!r}"
+                )
             padding_idx = int(padding_idx) % self.num_embeddings
         self.padding_idx = padding_idx
         dtype = checks.float_dtype("Embedding", dtype)
@@ -39,8 +39,10 @@ class Embedding(Module):
         if not hasattr(indices, "dtype"):
             indices = xp.asarray(indices)  # a list of ids
         if indices.dtype.kind not in "iu":
-            raise TypeError(f"{self._describe()}: indices must be integers, got dtype {indices.dtype} "
-                            f"(shape {tuple(indices.shape)})")
+            raise TypeError(
+                f"{self._describe()}: indices must be integers, got dtype {indices.dtype} "
+                f"(shape {tuple(indices.shape)})"
+            )
         return F.embedding(indices, self.weight, self.padding_idx)
 
     def extra_repr(self):

@@ -18,8 +18,8 @@ forward (``mode="fan_in"``) or gradients going backward (``mode="fan_out"``); Xa
 
 import math
 
-from ..backend import xp
 from .. import checks, random
+from ..backend import xp
 from ..random import DEFAULT_SEED, default_generator, manual_seed  # noqa: F401  (the one generator, seeded there)
 from ..tensor import Tensor
 
@@ -29,8 +29,17 @@ def calculate_gain(nonlinearity, param=None):
     """The factor by which to scale the standard deviation for a nonlinearity (as in PyTorch):
     1 for linear/conv/sigmoid, 5/3 for tanh, sqrt(2) for relu, sqrt(2 / (1 + slope^2)) for
     leaky_relu (``param`` is the slope, default 0.01), 3/4 for selu."""
-    linear = ("linear", "identity", "conv1d", "conv2d", "conv3d",
-              "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "sigmoid")
+    linear = (
+        "linear",
+        "identity",
+        "conv1d",
+        "conv2d",
+        "conv3d",
+        "conv_transpose1d",
+        "conv_transpose2d",
+        "conv_transpose3d",
+        "sigmoid",
+    )
     if nonlinearity in linear:
         return 1.0
     if nonlinearity == "tanh":
@@ -44,11 +53,13 @@ def calculate_gain(nonlinearity, param=None):
             slope = float(param)
         else:
             raise ValueError(f"calculate_gain: negative_slope must be a number, got {param!r}")
-        return math.sqrt(2.0 / (1 + slope ** 2))
+        return math.sqrt(2.0 / (1 + slope**2))
     if nonlinearity == "selu":
         return 3.0 / 4
-    raise ValueError(f"calculate_gain: unsupported nonlinearity {nonlinearity!r}; expected one of "
-                     f"{list(linear) + ['tanh', 'relu', 'leaky_relu', 'selu']}")
+    raise ValueError(
+        f"calculate_gain: unsupported nonlinearity {nonlinearity!r}; expected one of "
+        f"{list(linear) + ['tanh', 'relu', 'leaky_relu', 'selu']}"
+    )
 
 
 def _calculate_fan_in_and_fan_out(tensor):
@@ -74,8 +85,7 @@ def _array(t, where, floating=True):
     if not isinstance(array, xp.ndarray):
         raise TypeError(f"{where}: expected a Tensor, Parameter or NumPy array, got {type(t).__name__}")
     if floating and array.dtype.kind != "f":
-        raise TypeError(f"{where}: expected a floating-point tensor, got dtype {array.dtype} "
-                        f"(shape {array.shape})")
+        raise TypeError(f"{where}: expected a floating-point tensor, got dtype {array.dtype} (shape {array.shape})")
     return array
 
 
@@ -143,8 +153,9 @@ def trunc_normal_(t, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
             return _fill(t, values)
         values[outside] = rng.normal(mean, std, size=int(outside.sum()))
         outside = (values < a) | (values > b)
-    raise ValueError(f"trunc_normal_: [a, b] = [{a}, {b}] holds almost none of N({mean}, {std}^2); "
-                     "choose bounds nearer the mean")
+    raise ValueError(
+        f"trunc_normal_: [a, b] = [{a}, {b}] holds almost none of N({mean}, {std}^2); choose bounds nearer the mean"
+    )
 
 
 def xavier_uniform_(t, gain=1.0, generator=None):

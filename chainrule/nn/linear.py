@@ -2,9 +2,9 @@
 
 import math
 
+from .. import checks
 from .. import functional as F
 from ..backend import xp
-from .. import checks
 from . import init
 from .module import Module, Parameter
 
@@ -46,8 +46,7 @@ class Linear(Module):
         shape = x.shape
         if not shape or shape[-1] != self.in_features:
             got = f"{shape[-1]} features" if shape else "no feature axis"
-            raise ValueError(f"{self._describe()}: input has {got} (shape {tuple(shape)}), "
-                             f"expected {self.in_features}")
+            raise ValueError(f"{self._describe()}: input has {got} (shape {tuple(shape)}), expected {self.in_features}")
         return F.linear(x, self.weight, self.bias)
 
     def extra_repr(self):

@@ -5,9 +5,8 @@
 Class weights are kept as buffers (NumPy arrays), so they travel with the state_dict.
 """
 
-
-from .. import functional as F
 from .. import checks
+from .. import functional as F
 from .module import Module
 
 
@@ -29,18 +28,22 @@ class CrossEntropyLoss(_Loss):
         super().__init__(reduction)
         self.register_buffer("weight", checks.optional_array(weight))
         self.ignore_index = ignore_index
-        if not checks.is_real(label_smoothing) \
-                or not 0 <= label_smoothing <= 1:
+        if not checks.is_real(label_smoothing) or not 0 <= label_smoothing <= 1:
             raise ValueError(f"CrossEntropyLoss: label_smoothing must be in [0, 1], got {label_smoothing!r}")
         self.label_smoothing = float(label_smoothing)
 
     def forward(self, input, target):
-        return F.cross_entropy(input, target, weight=self.weight, ignore_index=self.ignore_index,
-                               reduction=self.reduction, label_smoothing=self.label_smoothing)
+        return F.cross_entropy(
+            input,
+            target,
+            weight=self.weight,
+            ignore_index=self.ignore_index,
+            reduction=self.reduction,
+            label_smoothing=self.label_smoothing,
+        )
 
     def extra_repr(self):
-        parts = [super().extra_repr()] + ([f"label_smoothing={self.label_smoothing}"]
-                                          if self.label_smoothing else [])
+        parts = [super().extra_repr()] + ([f"label_smoothing={self.label_smoothing}"] if self.label_smoothing else [])
         return ", ".join(p for p in parts if p)
 
 
@@ -54,8 +57,7 @@ class NLLLoss(_Loss):
         self.ignore_index = ignore_index
 
     def forward(self, input, target):
-        return F.nll_loss(input, target, weight=self.weight, ignore_index=self.ignore_index,
-                          reduction=self.reduction)
+        return F.nll_loss(input, target, weight=self.weight, ignore_index=self.ignore_index, reduction=self.reduction)
 
 
 class MSELoss(_Loss):
@@ -94,8 +96,9 @@ class BCEWithLogitsLoss(_Loss):
         self.register_buffer("pos_weight", checks.optional_array(pos_weight))
 
     def forward(self, input, target):
-        return F.binary_cross_entropy_with_logits(input, target, weight=self.weight, pos_weight=self.pos_weight,
-                                                  reduction=self.reduction)
+        return F.binary_cross_entropy_with_logits(
+            input, target, weight=self.weight, pos_weight=self.pos_weight, reduction=self.reduction
+        )
 
 
 class MultiMarginLoss(_Loss):
@@ -116,6 +119,9 @@ class MultiMarginLoss(_Loss):
         return F.multi_margin_loss(input, target, self.p, self.margin, self.weight, reduction=self.reduction)
 
     def extra_repr(self):
-        parts = [f"p={self.p}" if self.p != 1 else "", f"margin={self.margin}" if self.margin != 1 else "",
-                 super().extra_repr()]
+        parts = [
+            f"p={self.p}" if self.p != 1 else "",
+            f"margin={self.margin}" if self.margin != 1 else "",
+            super().extra_repr(),
+        ]
         return ", ".join(p for p in parts if p)

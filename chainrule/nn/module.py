@@ -20,10 +20,10 @@ import collections.abc
 import operator
 
 from ..backend import xp
-from ..keywords import CheckedKeywords
 from ..gates.conversion import target_dtype
-from ..tensor import Tensor
+from ..keywords import CheckedKeywords
 from ..scope import Annotations, running
+from ..tensor import Tensor
 
 
 class Parameter(Tensor, CheckedKeywords):
@@ -115,13 +115,17 @@ class Module(CheckedKeywords):
             self._parameters[name] = None
         elif name in self._modules:
             if value is not None:
-                raise TypeError(f"{type(self).__name__}: cannot assign a {type(value).__name__} to sub-module "
-                                f"'{name}'; expected a Module or None")
+                raise TypeError(
+                    f"{type(self).__name__}: cannot assign a {type(value).__name__} to sub-module "
+                    f"'{name}'; expected a Module or None"
+                )
             self._modules[name] = None
         elif name in self._buffers:
             if value is not None and not isinstance(value, xp.ndarray):
-                raise TypeError(f"{type(self).__name__}: cannot assign a {type(value).__name__} to buffer "
-                                f"'{name}'; expected a NumPy array or None")
+                raise TypeError(
+                    f"{type(self).__name__}: cannot assign a {type(value).__name__} to buffer "
+                    f"'{name}'; expected a NumPy array or None"
+                )
             self._buffers[name] = value
         object.__setattr__(self, name, value)
 
@@ -137,24 +141,30 @@ class Module(CheckedKeywords):
 
     def _check_new_name(self, kind, name):
         if "_parameters" not in self.__dict__:
-            raise AttributeError(f"{type(self).__name__}: cannot register {kind} '{name}' before "
-                                 "Module.__init__() has run; call super().__init__() first")
+            raise AttributeError(
+                f"{type(self).__name__}: cannot register {kind} '{name}' before "
+                "Module.__init__() has run; call super().__init__() first"
+            )
         if not isinstance(name, str):
             raise TypeError(f"{type(self).__name__}: a {kind} name must be a string, got {type(name).__name__}")
         if name == "" or "." in name:
-            raise KeyError(f"{type(self).__name__}: invalid {kind} name {name!r}: it must be non-empty and "
-                           "contain no '.'")
+            raise KeyError(
+                f"{type(self).__name__}: invalid {kind} name {name!r}: it must be non-empty and contain no '.'"
+            )
         registered = name in self._parameters or name in self._buffers or name in self._modules
         if hasattr(self, name) and not registered:
-            raise KeyError(f"{type(self).__name__}: cannot register {kind} '{name}': an attribute of that "
-                           "name already exists")
+            raise KeyError(
+                f"{type(self).__name__}: cannot register {kind} '{name}': an attribute of that name already exists"
+            )
 
     def register_parameter(self, name, param):
         """Register ``param`` (a Parameter, or None for an absent one such as ``bias=False``)."""
         self._check_new_name("parameter", name)
         if param is not None and not isinstance(param, Parameter):
-            raise TypeError(f"{type(self).__name__}.register_parameter: '{name}' must be a Parameter or None, "
-                            f"got {type(param).__name__}")
+            raise TypeError(
+                f"{type(self).__name__}.register_parameter: '{name}' must be a Parameter or None, "
+                f"got {type(param).__name__}"
+            )
         self._forget(name)
         self._parameters[name] = param
         object.__setattr__(self, name, param)
@@ -167,8 +177,10 @@ class Module(CheckedKeywords):
         and is cast by ``double()`` / ``float()`` when it holds floats."""
         self._check_new_name("buffer", name)
         if array is not None and not isinstance(array, xp.ndarray):
-            raise TypeError(f"{type(self).__name__}.register_buffer: '{name}' must be a NumPy array or None, "
-                            f"got {type(array).__name__}")
+            raise TypeError(
+                f"{type(self).__name__}.register_buffer: '{name}' must be a NumPy array or None, "
+                f"got {type(array).__name__}"
+            )
         self._forget(name)
         self._buffers[name] = array
         if not persistent:
@@ -179,8 +191,9 @@ class Module(CheckedKeywords):
         """Register ``module`` under ``name`` (what ``self.name = module`` does)."""
         self._check_new_name("sub-module", name)
         if module is not None and not isinstance(module, Module):
-            raise TypeError(f"{type(self).__name__}.add_module: '{name}' must be a Module or None, "
-                            f"got {type(module).__name__}")
+            raise TypeError(
+                f"{type(self).__name__}.add_module: '{name}' must be a Module or None, got {type(module).__name__}"
+            )
         self._forget(name)
         self._modules[name] = module
         object.__setattr__(self, name, module)
@@ -188,8 +201,9 @@ class Module(CheckedKeywords):
     # ----- running ----------------------------------------------------------------
     def forward(self, *args, **kwargs):
         """What the module computes from its inputs; subclasses define it, and calling the module runs it."""
-        raise NotImplementedError(f"{type(self).__name__} has no forward(); define forward(self, ...) in the "
-                                  "Module subclass")
+        raise NotImplementedError(
+            f"{type(self).__name__} has no forward(); define forward(self, ...) in the Module subclass"
+        )
 
     def __call__(self, *args, **kwargs):
         # The stack lets gates recorded during forward note which layers made them.
@@ -294,8 +308,10 @@ class Module(CheckedKeywords):
         for part in target.split(".") if target else []:
             child = module._modules.get(part)
             if child is None:
-                raise AttributeError(f"{type(self).__name__}.get_submodule: no sub-module '{part}' in "
-                                     f"'{target}'; {type(module).__name__} has {list(module._modules)}")
+                raise AttributeError(
+                    f"{type(self).__name__}.get_submodule: no sub-module '{part}' in "
+                    f"'{target}'; {type(module).__name__} has {list(module._modules)}"
+                )
             module = child
         return module
 
@@ -354,15 +370,18 @@ class Module(CheckedKeywords):
 
     def cuda(self, device=None):
         """An error: chainrule runs on the CPU only (``.to(device)`` with a CPU device works)."""
-        raise RuntimeError(f"{type(self).__name__}.cuda: chainrule runs on the CPU only (NumPy); use "
-                           ".to(device) with device = 'cuda' if chainrule.cuda.is_available() else 'cpu'")
+        raise RuntimeError(
+            f"{type(self).__name__}.cuda: chainrule runs on the CPU only (NumPy); use "
+            ".to(device) with device = 'cuda' if chainrule.cuda.is_available() else 'cpu'"
+        )
 
     def _cast(self, dtype):
         try:
             dtype = xp.dtype(dtype)
         except TypeError:
-            raise TypeError(f"{type(self).__name__}.to: expected a floating dtype such as numpy.float64, "
-                            f"got {dtype!r}") from None
+            raise TypeError(
+                f"{type(self).__name__}.to: expected a floating dtype such as numpy.float64, got {dtype!r}"
+            ) from None
         if dtype.kind != "f":
             raise TypeError(f"{type(self).__name__}.to: parameters must stay floating point; got dtype {dtype}")
         for param in self.parameters():
@@ -430,19 +449,22 @@ class Module(CheckedKeywords):
             value = state_dict[key]
             value = xp.asarray(value.data if isinstance(value, Tensor) else value)
             if value.shape != target.shape:
-                problems.append(f"shape mismatch for '{key}': the checkpoint has {value.shape}, "
-                                f"the model has {target.shape}")
+                problems.append(
+                    f"shape mismatch for '{key}': the checkpoint has {value.shape}, the model has {target.shape}"
+                )
             elif not xp.can_cast(value.dtype, target.dtype, casting="same_kind"):
-                problems.append(f"dtype mismatch for '{key}': the checkpoint has {value.dtype}, "
-                                f"the model has {target.dtype}")
+                problems.append(
+                    f"dtype mismatch for '{key}': the checkpoint has {value.dtype}, the model has {target.dtype}"
+                )
             else:
                 sources[key] = value
         if strict:
             if missing:
                 problems.insert(0, f"missing keys (in the model, not in the checkpoint): {missing}")
             if unexpected:
-                problems.insert(len(missing) > 0, f"unexpected keys (in the checkpoint, not in the model): "
-                                                  f"{unexpected}")
+                problems.insert(
+                    len(missing) > 0, f"unexpected keys (in the checkpoint, not in the model): {unexpected}"
+                )
         if problems:
             raise RuntimeError(f"{cls}.load_state_dict: " + "; ".join(problems) + ". Nothing was loaded.")
         for key, value in sources.items():
@@ -481,8 +503,10 @@ class Module(CheckedKeywords):
 
     def summary(self):
         """A table of every parameter: name, shape, count, and whether it is trained; then the totals."""
-        rows = [(name, str(tuple(p.shape)), f"{p.numel():,}", "yes" if p.requires_grad else "no")
-                for name, p in self.named_parameters()]
+        rows = [
+            (name, str(tuple(p.shape)), f"{p.numel():,}", "yes" if p.requires_grad else "no")
+            for name, p in self.named_parameters()
+        ]
         header = ("parameter", "shape", "count", "trained")
         widths = [max(len(row[i]) for row in rows + [header]) for i in range(4)]
         lines = ["  ".join(cell.ljust(width) for cell, width in zip(header, widths)).rstrip()]
@@ -586,8 +610,9 @@ def _position(container, index, length):
     try:
         index = operator.index(index)
     except TypeError:
-        raise TypeError(f"{type(container).__name__}: indices must be integers or slices, "
-                        f"got {type(index).__name__}") from None
+        raise TypeError(
+            f"{type(container).__name__}: indices must be integers or slices, got {type(index).__name__}"
+        ) from None
     if not -length <= index < length:
         raise IndexError(f"{type(container).__name__}: index {index} is out of range for {length} modules")
     return index % length

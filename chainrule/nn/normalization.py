@@ -10,9 +10,9 @@ running ones, so one example's output does not depend on the rest of its batch.
 import numbers
 import warnings
 
+from .. import checks
 from .. import functional as F
 from ..backend import xp
-from .. import checks
 from .module import Module, Parameter
 
 
@@ -27,8 +27,9 @@ class _NormBase(Module):
         self.num_features = checks.size(layer, "num_features", num_features)
         self.eps = checks.positive(layer, "eps", eps)
         if momentum is not None and (not checks.is_real(momentum) or not 0 <= momentum <= 1):
-            raise ValueError(f"{layer}: momentum must be a number in [0, 1] or None (cumulative average), "
-                             f"got {momentum!r}")
+            raise ValueError(
+                f"{layer}: momentum must be a number in [0, 1] or None (cumulative average), got {momentum!r}"
+            )
         self.momentum = momentum
         self.affine = bool(affine)
         self.track_running_stats = bool(track_running_stats)
@@ -67,22 +68,26 @@ class _BatchNorm(_NormBase):
     ranks = ()
     layout = ""
 
-    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True,
-                 dtype=None):
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, dtype=None):
         super().__init__(num_features, eps, momentum, affine, track_running_stats, dtype)
 
     def forward(self, x):
         x = checks.layer_input(self, x)
         shape = x.shape
         if len(shape) not in self.ranks:
-            raise ValueError(f"{self._describe()}: expected {self.layout}, got a {len(shape)}-d input of shape "
-                             f"{tuple(shape)}")
+            raise ValueError(
+                f"{self._describe()}: expected {self.layout}, got a {len(shape)}-d input of shape {tuple(shape)}"
+            )
         if shape[1] != self.num_features:
-            raise ValueError(f"{self._describe()}: input has {shape[1]} channels (shape {tuple(shape)}), "
-                             f"expected {self.num_features}")
+            raise ValueError(
+                f"{self._describe()}: input has {shape[1]} channels (shape {tuple(shape)}), "
+                f"expected {self.num_features}"
+            )
         if self.training and x.numel() == shape[1]:
-            raise ValueError(f"{self._describe()}: expected more than 1 value per channel when training, got "
-                             f"input of shape {tuple(shape)}; use a bigger batch or eval()")
+            raise ValueError(
+                f"{self._describe()}: expected more than 1 value per channel when training, got "
+                f"input of shape {tuple(shape)}; use a bigger batch or eval()"
+            )
         momentum = self.momentum
         if self.training and self.track_running_stats:
             self.num_batches_tracked += 1
@@ -90,12 +95,22 @@ class _BatchNorm(_NormBase):
                 momentum = 1.0 / float(self.num_batches_tracked)
         # Batch statistics while training, or always when no running statistics are kept.
         use_batch_stats = self.training or self.running_mean is None
-        return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
-                            use_batch_stats, 0.0 if momentum is None else momentum, self.eps)
+        return F.batch_norm(
+            x,
+            self.running_mean,
+            self.running_var,
+            self.weight,
+            self.bias,
+            use_batch_stats,
+            0.0 if momentum is None else momentum,
+            self.eps,
+        )
 
     def extra_repr(self):
-        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
-                f"track_running_stats={self.track_running_stats}")
+        return (
+            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
+            f"track_running_stats={self.track_running_stats}"
+        )
 
 
 class BatchNorm1d(_BatchNorm):
@@ -123,8 +138,10 @@ class LayerNorm(Module):
         if isinstance(normalized_shape, numbers.Integral):
             normalized_shape = (normalized_shape,)
         if not isinstance(normalized_shape, (tuple, list)) or not normalized_shape:
-            raise ValueError(f"LayerNorm: normalized_shape must be an integer or a non-empty tuple of integers, "
-                             f"got {normalized_shape!r}")
+            raise ValueError(
+                f"LayerNorm: normalized_shape must be an integer or a non-empty tuple of integers, "
+                f"got {normalized_shape!r}"
+            )
         self.normalized_shape = tuple(checks.size("LayerNorm", "normalized_shape", n) for n in normalized_shape)
         self.eps = checks.positive("LayerNorm", "eps", eps)
         self.elementwise_affine = bool(elementwise_affine)
@@ -141,14 +158,18 @@ class LayerNorm(Module):
     def forward(self, x):
         x = checks.layer_input(self, x)
         shape, k = tuple(x.shape), len(self.normalized_shape)
-        if shape[len(shape) - k:] != self.normalized_shape or len(shape) < k:
-            raise ValueError(f"{self._describe()}: input shape {shape} does not end with the normalized "
-                             f"shape {self.normalized_shape}")
+        if shape[len(shape) - k :] != self.normalized_shape or len(shape) < k:
+            raise ValueError(
+                f"{self._describe()}: input shape {shape} does not end with the normalized "
+                f"shape {self.normalized_shape}"
+            )
         return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self):
-        return (f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "
-                f"bias={self.bias is not None}")
+        return (
+            f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "
+            f"bias={self.bias is not None}"
+        )
 
 
 class GroupNorm(Module):
@@ -162,8 +183,9 @@ class GroupNorm(Module):
         self.num_groups = checks.size("GroupNorm", "num_groups", num_groups)
         self.num_channels = checks.size("GroupNorm", "num_channels", num_channels)
         if self.num_channels % self.num_groups:
-            raise ValueError(f"GroupNorm: num_channels ({self.num_channels}) must be divisible by num_groups "
-                             f"({self.num_groups})")
+            raise ValueError(
+                f"GroupNorm: num_channels ({self.num_channels}) must be divisible by num_groups ({self.num_groups})"
+            )
         self.eps = checks.positive("GroupNorm", "eps", eps)
         self.affine = bool(affine)
         dtype = checks.float_dtype("GroupNorm", dtype)
@@ -173,20 +195,24 @@ class GroupNorm(Module):
         x = checks.layer_input(self, x)
         shape = tuple(x.shape)
         if len(shape) < 2 or shape[1] != self.num_channels:
-            raise ValueError(f"{self._describe()}: expected an input (batch, {self.num_channels} channels, ...), got "
-                             f"shape {shape}")
+            raise ValueError(
+                f"{self._describe()}: expected an input (batch, {self.num_channels} channels, ...), got shape {shape}"
+            )
         return F.group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
 
     def extra_repr(self):
-        return (f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
-                f"bias={self.bias is not None}")
+        return (
+            f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
+            f"bias={self.bias is not None}"
+        )
 
 
 class _InstanceNorm(_NormBase):
     dims = 2
 
-    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=False, track_running_stats=False,
-                 dtype=None, *, bias=True):
+    def __init__(
+        self, num_features, eps=1e-5, momentum=0.1, affine=False, track_running_stats=False, dtype=None, *, bias=True
+    ):
         super().__init__(num_features, eps, momentum, affine, track_running_stats, dtype, bias)
 
     def forward(self, x):
@@ -196,20 +222,33 @@ class _InstanceNorm(_NormBase):
         channels = shape[-dims - 1]
         if channels != self.num_features:
             if self.affine or self.track_running_stats:
-                raise ValueError(f"{self._describe()}: input has {channels} channels (shape {shape}), expected "
-                                 f"{self.num_features}")
-            warnings.warn(f"{type(self).__name__}: input has {channels} channels, not num_features "
-                          f"({self.num_features}); without affine parameters or running statistics that number is "
-                          "not used", stacklevel=2)
+                raise ValueError(
+                    f"{self._describe()}: input has {channels} channels (shape {shape}), expected {self.num_features}"
+                )
+            warnings.warn(
+                f"{type(self).__name__}: input has {channels} channels, not num_features "
+                f"({self.num_features}); without affine parameters or running statistics that number is "
+                "not used",
+                stacklevel=2,
+            )
         single = len(shape) == dims + 1
-        out = F.instance_norm(x.reshape((1,) + shape) if single else x, self.running_mean, self.running_var,
-                              self.weight, self.bias, self.training or not self.track_running_stats,
-                              0.0 if self.momentum is None else self.momentum, self.eps)
+        out = F.instance_norm(
+            x.reshape((1,) + shape) if single else x,
+            self.running_mean,
+            self.running_var,
+            self.weight,
+            self.bias,
+            self.training or not self.track_running_stats,
+            0.0 if self.momentum is None else self.momentum,
+            self.eps,
+        )
         return out.reshape(shape) if single else out
 
     def extra_repr(self):
-        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
-                f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}")
+        return (
+            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
+            f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}"
+        )
 
 
 class InstanceNorm1d(_InstanceNorm):

@@ -36,8 +36,10 @@ class _Pool(Module):
         sides = ("length",) if dims == 1 else ("height", "width")
         for side, n, reach, p in zip(sides, shape[-dims:], self._reach, self._padding):
             if n + 2 * p < reach:
-                raise ValueError(f"{self._describe()}: input {side} {n} (shape {shape}, padding {p}) is "
-                                 f"smaller than the window {reach}")
+                raise ValueError(
+                    f"{self._describe()}: input {side} {n} (shape {shape}, padding {p}) is "
+                    f"smaller than the window {reach}"
+                )
 
 
 class _MaxPool(_Pool):
@@ -50,12 +52,15 @@ class _MaxPool(_Pool):
     def forward(self, x):
         x = checks.layer_input(self, x)
         self._check_input(x)
-        return type(self).pool(x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
-                               self.return_indices)
+        return type(self).pool(
+            x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode, self.return_indices
+        )
 
     def extra_repr(self):
-        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
-                f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
+        return (
+            f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+            f"dilation={self.dilation}, ceil_mode={self.ceil_mode}"
+        )
 
 
 class MaxPool1d(_MaxPool):
@@ -82,10 +87,14 @@ class AvgPool1d(_Pool):
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
         super().__init__(kernel_size, stride, padding, 1, ceil_mode)
         # Shown as 1-tuples, as PyTorch keeps them for this layer.
-        self.kernel_size, self.stride, self.padding = (checks.spatial("AvgPool1d", name, value, 1, minimum)
-                                                       for name, value, minimum in
-                                                       (("kernel_size", self.kernel_size, 1),
-                                                        ("stride", self.stride, 1), ("padding", self.padding, 0)))
+        self.kernel_size, self.stride, self.padding = (
+            checks.spatial("AvgPool1d", name, value, 1, minimum)
+            for name, value, minimum in (
+                ("kernel_size", self.kernel_size, 1),
+                ("stride", self.stride, 1),
+                ("padding", self.padding, 0),
+            )
+        )
         self.count_include_pad = bool(count_include_pad)
 
     def forward(self, x):
@@ -104,8 +113,9 @@ class AvgPool2d(_Pool):
 
     dims = 2
 
-    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
-                 divisor_override=None):
+    def __init__(
+        self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True, divisor_override=None
+    ):
         super().__init__(kernel_size, stride, padding, 1, ceil_mode)
         self.count_include_pad = bool(count_include_pad)
         self.divisor_override = divisor_override
@@ -113,8 +123,15 @@ class AvgPool2d(_Pool):
     def forward(self, x):
         x = checks.layer_input(self, x)
         self._check_input(x)
-        return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad,
-                            self.divisor_override)
+        return F.avg_pool2d(
+            x,
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.ceil_mode,
+            self.count_include_pad,
+            self.divisor_override,
+        )
 
     def extra_repr(self):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"

@@ -42,8 +42,9 @@ def _recur(mode, x, w_ih, w_hh, b_ih, b_hh, h0, c0=None, reverse=False, lengths=
     if b_ih is None:
         b_ih = b_hh = Tensor(xp.zeros(w_hh.shape[0], dtype=w_hh.dtype))
     inputs = (x, w_ih, w_hh, b_ih, b_hh, h0) if c0 is None else (x, w_ih, w_hh, b_ih, b_hh, h0, c0)
-    outs = RECURRENCES[mode].apply(*inputs, reverse=reverse, lengths=lengths,
-                                   nonlinearity="relu" if mode == "RNN_RELU" else "tanh")
+    outs = RECURRENCES[mode].apply(
+        *inputs, reverse=reverse, lengths=lengths, nonlinearity="relu" if mode == "RNN_RELU" else "tanh"
+    )
     return outs if mode == "LSTM" else (*outs, None)
 
 
@@ -52,8 +53,19 @@ class RNNBase(Module):
 
     mode = None
 
-    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
-                 bidirectional=False, proj_size=0, nonlinearity="tanh", dtype=xp.float32):
+    def __init__(
+        self,
+        input_size,
+        hidden_size,
+        num_layers=1,
+        bias=True,
+        batch_first=False,
+        dropout=0.0,
+        bidirectional=False,
+        proj_size=0,
+        nonlinearity="tanh",
+        dtype=xp.float32,
+    ):
         super().__init__()
         where = type(self).__name__
         self.mode = _mode(where if where in ("LSTM", "GRU") else "RNN", nonlinearity)
@@ -135,8 +147,18 @@ class RNNBase(Module):
                 params = [getattr(self, name) for name in self._weights[index]]
                 w_ih, w_hh = params[:2]
                 b_ih, b_hh = params[2:] if self.bias else (None, None)
-                out, h_n, c_n = _recur(self.mode, x, w_ih, w_hh, b_ih, b_hh, h0[index],
-                                       None if c0 is None else c0[index], reverse=bool(direction), lengths=lengths)
+                out, h_n, c_n = _recur(
+                    self.mode,
+                    x,
+                    w_ih,
+                    w_hh,
+                    b_ih,
+                    b_hh,
+                    h0[index],
+                    None if c0 is None else c0[index],
+                    reverse=bool(direction),
+                    lengths=lengths,
+                )
                 outputs.append(out)
                 h_finals.append(h_n)
                 c_finals.append(c_n)
@@ -160,8 +182,10 @@ class RNNBase(Module):
         """Whether the input is unbatched; a clear error when its shape does not fit."""
         layout = "(N, T, input_size)" if self.batch_first else "(T, N, input_size)"
         if x.ndim not in (2, 3) or x.shape[-1] != self.input_size:
-            raise ValueError(f"{self._describe()}: input has shape {tuple(x.shape)}; expected {layout} (or "
-                             f"(T, input_size) unbatched) with input_size={self.input_size}")
+            raise ValueError(
+                f"{self._describe()}: input has shape {tuple(x.shape)}; expected {layout} (or "
+                f"(T, input_size) unbatched) with input_size={self.input_size}"
+            )
         if x.shape[0 if x.ndim == 2 or not self.batch_first else 1] == 0:
             raise ValueError(f"{self._describe()}: input has no time steps (shape {tuple(x.shape)})")
         return x.ndim == 2
@@ -175,16 +199,19 @@ class RNNBase(Module):
             return zeros, (zeros if self.mode == "LSTM" else None)
         if self.mode == "LSTM":
             if not isinstance(hx, (tuple, list)) or len(hx) != 2:
-                raise TypeError(f"{self._describe()}: hx must be a tuple (h_0, c_0) for an LSTM, got "
-                                f"{type(hx).__name__}")
+                raise TypeError(
+                    f"{self._describe()}: hx must be a tuple (h_0, c_0) for an LSTM, got {type(hx).__name__}"
+                )
             states = [as_tensor(s) for s in hx]
         else:
             states = [as_tensor(hx)]
         checked = []
         for name, state in zip(("h_0", "c_0"), states):
             if tuple(state.shape) != shape:
-                raise ValueError(f"{self._describe()}: {name} has shape {tuple(state.shape)}, expected {shape} "
-                                 f"(num_layers * num_directions, {'' if unbatched else 'batch, '}hidden_size)")
+                raise ValueError(
+                    f"{self._describe()}: {name} has shape {tuple(state.shape)}, expected {shape} "
+                    f"(num_layers * num_directions, {'' if unbatched else 'batch, '}hidden_size)"
+                )
             if unbatched:
                 state = state.reshape((count, 1, self.hidden_size))
             elif packed is not None and packed.sorted_indices is not None:
@@ -196,8 +223,10 @@ class RNNBase(Module):
         """A PackedSequence as a padded (T, N, input_size) tensor, longest first, and its lengths."""
         data = as_tensor(sequence.data)
         if data.ndim != 2 or data.shape[1] != self.input_size:
-            raise ValueError(f"{self._describe()}: the packed data has shape {tuple(data.shape)}; expected "
-                             f"(total steps, input_size={self.input_size})")
+            raise ValueError(
+                f"{self._describe()}: the packed data has shape {tuple(data.shape)}; expected "
+                f"(total steps, input_size={self.input_size})"
+            )
         batch_sizes = xp.asarray(sequence.batch_sizes)
         steps, batch = len(batch_sizes), int(batch_sizes[0])
         index = xp.full((steps, batch), len(data.data))  # the padding row, where a sequence has ended
@@ -208,8 +237,9 @@ class RNNBase(Module):
 
     def _pack(self, padded, sequence):
         steps_index, positions = packed_positions(xp.asarray(sequence.batch_sizes))
-        return PackedSequence(padded[steps_index, positions], sequence.batch_sizes, sequence.sorted_indices,
-                              sequence.unsorted_indices)
+        return PackedSequence(
+            padded[steps_index, positions], sequence.batch_sizes, sequence.sorted_indices, sequence.unsorted_indices
+        )
 
 
 class RNN(RNNBase):
@@ -218,10 +248,29 @@ class RNN(RNNBase):
     ``RNN(input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True, batch_first=False,
     dropout=0.0, bidirectional=False)``; ``forward(input, hx=None)`` returns ``(output, h_n)``."""
 
-    def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True, batch_first=False,
-                 dropout=0.0, bidirectional=False, dtype=xp.float32):
-        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
-                         nonlinearity=nonlinearity, dtype=dtype)
+    def __init__(
+        self,
+        input_size,
+        hidden_size,
+        num_layers=1,
+        nonlinearity="tanh",
+        bias=True,
+        batch_first=False,
+        dropout=0.0,
+        bidirectional=False,
+        dtype=xp.float32,
+    ):
+        super().__init__(
+            input_size,
+            hidden_size,
+            num_layers,
+            bias,
+            batch_first,
+            dropout,
+            bidirectional,
+            nonlinearity=nonlinearity,
+            dtype=dtype,
+        )
 
 
 class LSTM(RNNBase):
@@ -231,10 +280,21 @@ class LSTM(RNNBase):
     ``LSTM(input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
     bidirectional=False)``; ``forward(input, (h_0, c_0)=None)`` returns ``(output, (h_n, c_n))``."""
 
-    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
-                 bidirectional=False, proj_size=0, dtype=xp.float32):
-        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, proj_size,
-                         dtype=dtype)
+    def __init__(
+        self,
+        input_size,
+        hidden_size,
+        num_layers=1,
+        bias=True,
+        batch_first=False,
+        dropout=0.0,
+        bidirectional=False,
+        proj_size=0,
+        dtype=xp.float32,
+    ):
+        super().__init__(
+            input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, proj_size, dtype=dtype
+        )
 
 
 class GRU(RNNBase):
@@ -244,10 +304,18 @@ class GRU(RNNBase):
     ``GRU(input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
     bidirectional=False)``; ``forward(input, hx=None)`` returns ``(output, h_n)``."""
 
-    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
-                 bidirectional=False, dtype=xp.float32):
-        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
-                         dtype=dtype)
+    def __init__(
+        self,
+        input_size,
+        hidden_size,
+        num_layers=1,
+        bias=True,
+        batch_first=False,
+        dropout=0.0,
+        bidirectional=False,
+        dtype=xp.float32,
+    ):
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype=dtype)
 
 
 # ----- cells: one time step ----------------------------------------------------------------------
@@ -285,8 +353,10 @@ class RNNCellBase(Module):
     def _step(self, input, states):
         x = as_tensor(input)
         if x.ndim not in (1, 2) or x.shape[-1] != self.input_size:
-            raise ValueError(f"{self._describe()}: input has shape {tuple(x.shape)}; expected (N, input_size) or "
-                             f"(input_size,) with input_size={self.input_size}")
+            raise ValueError(
+                f"{self._describe()}: input has shape {tuple(x.shape)}; expected (N, input_size) or "
+                f"(input_size,) with input_size={self.input_size}"
+            )
         unbatched = x.ndim == 1
         n = 1 if unbatched else x.shape[0]
         shape = (self.hidden_size,) if unbatched else (n, self.hidden_size)
@@ -297,12 +367,21 @@ class RNNCellBase(Module):
             else:
                 state = as_tensor(state)
                 if tuple(state.shape) != shape:
-                    raise ValueError(f"{self._describe()}: {name} has shape {tuple(state.shape)}, expected {shape} "
-                                     f"for input of shape {tuple(x.shape)}")
+                    raise ValueError(
+                        f"{self._describe()}: {name} has shape {tuple(state.shape)}, expected {shape} "
+                        f"for input of shape {tuple(x.shape)}"
+                    )
                 state = state.reshape((n, self.hidden_size))
             checked.append(state)
-        _, h, c = _recur(self.mode, x.reshape((1, n, self.input_size)), self.weight_ih, self.weight_hh, self.bias_ih,
-                         self.bias_hh, *checked)
+        _, h, c = _recur(
+            self.mode,
+            x.reshape((1, n, self.input_size)),
+            self.weight_ih,
+            self.weight_hh,
+            self.bias_ih,
+            self.bias_hh,
+            *checked,
+        )
         if unbatched:
             h = h.reshape(shape)
             c = c.reshape(shape) if c is not None else None

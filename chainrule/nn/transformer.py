@@ -45,13 +45,16 @@ class _Layer(Module):
         self.d_model = checks.size(where, "d_model", d_model)
         checks.size(where, "nhead", nhead)
         if d_model % nhead:
-            raise ValueError(f"{where}: d_model ({d_model}) must be divisible by nhead ({nhead}): each head takes "
-                             f"d_model / nhead features")
+            raise ValueError(
+                f"{where}: d_model ({d_model}) must be divisible by nhead ({nhead}): each head takes "
+                f"d_model / nhead features"
+            )
         dropout = checks.probability(where, "dropout", dropout)
         self.norm_first, self.batch_first = bool(norm_first), bool(batch_first)
         self.activation = _activation(activation, where)
-        return dict(dropout=dropout, bias=bias, batch_first=batch_first, dtype=dtype), \
-            dict(eps=layer_norm_eps, bias=bias, dtype=dtype)
+        return dict(dropout=dropout, bias=bias, batch_first=batch_first, dtype=dtype), dict(
+            eps=layer_norm_eps, bias=bias, dtype=dtype
+        )
 
     def _feed_forward(self, dim_feedforward, attention):
         """linear1, dropout, linear2, registered in PyTorch's order."""
@@ -60,8 +63,9 @@ class _Layer(Module):
         self.linear2 = Linear(dim_feedforward, self.d_model, bias=attention["bias"], dtype=attention["dtype"])
 
     def _sa_block(self, x, attn_mask, key_padding_mask, is_causal):
-        x = self.self_attn(x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask, need_weights=False,
-                           is_causal=is_causal)[0]
+        x = self.self_attn(
+            x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask, need_weights=False, is_causal=is_causal
+        )[0]
         return self.dropout1(x)
 
     def _ff_block(self, x):
@@ -70,8 +74,10 @@ class _Layer(Module):
     def _check(self, x, name):
         layout = "(N, L, d_model)" if self.batch_first else "(L, N, d_model)"
         if x.ndim not in (2, 3) or x.shape[-1] != self.d_model:
-            raise ValueError(f"{self._describe()}: {name} has shape {tuple(x.shape)}; expected {layout} (or "
-                             f"(L, d_model) unbatched) with d_model={self.d_model}")
+            raise ValueError(
+                f"{self._describe()}: {name} has shape {tuple(x.shape)}; expected {layout} (or "
+                f"(L, d_model) unbatched) with d_model={self.d_model}"
+            )
 
     def extra_repr(self):
         return f"d_model={self.d_model}, norm_first={self.norm_first}, batch_first={self.batch_first}"
@@ -87,11 +93,23 @@ class TransformerEncoderLayer(_Layer):
     ``self_attn``, ``linear1``, ``dropout``, ``linear2``, ``norm1``, ``norm2``, ``dropout1``, ``dropout2``.
     """
 
-    def __init__(self, d_model, nhead, dim_feedforward=2048, dropout=0.1, activation="relu", layer_norm_eps=1e-5,
-                 batch_first=False, norm_first=False, bias=True, dtype=xp.float32):
+    def __init__(
+        self,
+        d_model,
+        nhead,
+        dim_feedforward=2048,
+        dropout=0.1,
+        activation="relu",
+        layer_norm_eps=1e-5,
+        batch_first=False,
+        norm_first=False,
+        bias=True,
+        dtype=xp.float32,
+    ):
         super().__init__()
-        attention, norm = self._settings(d_model, nhead, dropout, activation, layer_norm_eps, batch_first,
-                                         norm_first, bias, dtype)
+        attention, norm = self._settings(
+            d_model, nhead, dropout, activation, layer_norm_eps, batch_first, norm_first, bias, dtype
+        )
         self.self_attn = MultiheadAttention(d_model, nhead, **attention)
         self._feed_forward(dim_feedforward, attention)
         self.norm1 = LayerNorm(d_model, **norm)
@@ -126,11 +144,23 @@ class TransformerDecoderLayer(_Layer):
     ``dropout1``-``dropout3``.
     """
 
-    def __init__(self, d_model, nhead, dim_feedforward=2048, dropout=0.1, activation="relu", layer_norm_eps=1e-5,
-                 batch_first=False, norm_first=False, bias=True, dtype=xp.float32):
+    def __init__(
+        self,
+        d_model,
+        nhead,
+        dim_feedforward=2048,
+        dropout=0.1,
+        activation="relu",
+        layer_norm_eps=1e-5,
+        batch_first=False,
+        norm_first=False,
+        bias=True,
+        dtype=xp.float32,
+    ):
         super().__init__()
-        attention, norm = self._settings(d_model, nhead, dropout, activation, layer_norm_eps, batch_first,
-                                         norm_first, bias, dtype)
+        attention, norm = self._settings(
+            d_model, nhead, dropout, activation, layer_norm_eps, batch_first, norm_first, bias, dtype
+        )
         self.self_attn = MultiheadAttention(d_model, nhead, **attention)
         self.multihead_attn = MultiheadAttention(d_model, nhead, **attention)
         self._feed_forward(dim_feedforward, attention)
@@ -146,8 +176,17 @@ class TransformerDecoderLayer(_Layer):
         """The dropout after the feed-forward block (``dropout3`` here, ``dropout2`` in an encoder layer)."""
         return self.dropout3
 
-    def forward(self, tgt, memory, tgt_mask=None, memory_mask=None, tgt_key_padding_mask=None,
-                memory_key_padding_mask=None, tgt_is_causal=False, memory_is_causal=False):
+    def forward(
+        self,
+        tgt,
+        memory,
+        tgt_mask=None,
+        memory_mask=None,
+        tgt_key_padding_mask=None,
+        memory_key_padding_mask=None,
+        tgt_is_causal=False,
+        memory_is_causal=False,
+    ):
         self._check(tgt, "tgt")
         self._check(memory, "memory")
         x = tgt
@@ -160,8 +199,15 @@ class TransformerDecoderLayer(_Layer):
         return self.norm3(x + self._ff_block(x))
 
     def _mha_block(self, x, memory, attn_mask, key_padding_mask, is_causal):
-        x = self.multihead_attn(x, memory, memory, attn_mask=attn_mask, key_padding_mask=key_padding_mask,
-                                need_weights=False, is_causal=is_causal)[0]
+        x = self.multihead_attn(
+            x,
+            memory,
+            memory,
+            attn_mask=attn_mask,
+            key_padding_mask=key_padding_mask,
+            need_weights=False,
+            is_causal=is_causal,
+        )[0]
         return self.dropout2(x)
 
 
@@ -211,13 +257,29 @@ class TransformerDecoder(Module):
         self.num_layers = len(self.layers)
         self.norm = norm
 
-    def forward(self, tgt, memory, tgt_mask=None, memory_mask=None, tgt_key_padding_mask=None,
-                memory_key_padding_mask=None, tgt_is_causal=None, memory_is_causal=False):
+    def forward(
+        self,
+        tgt,
+        memory,
+        tgt_mask=None,
+        memory_mask=None,
+        tgt_key_padding_mask=None,
+        memory_key_padding_mask=None,
+        tgt_is_causal=None,
+        memory_is_causal=False,
+    ):
         x = tgt
         for layer in self.layers:
-            x = layer(x, memory, tgt_mask=tgt_mask, memory_mask=memory_mask,
-                      tgt_key_padding_mask=tgt_key_padding_mask, memory_key_padding_mask=memory_key_padding_mask,
-                      tgt_is_causal=bool(tgt_is_causal), memory_is_causal=memory_is_causal)
+            x = layer(
+                x,
+                memory,
+                tgt_mask=tgt_mask,
+                memory_mask=memory_mask,
+                tgt_key_padding_mask=tgt_key_padding_mask,
+                memory_key_padding_mask=memory_key_padding_mask,
+                tgt_is_causal=bool(tgt_is_causal),
+                memory_is_causal=memory_is_causal,
+            )
         return self.norm(x) if self.norm is not None else x
 
 

@@ -57,10 +57,10 @@ class Adam(Optimizer):
             v = v_max
 
         xp.sqrt(v, out=work)  # work = denom
-        work /= math.sqrt(1.0 - beta2 ** t)
+        work /= math.sqrt(1.0 - beta2**t)
         work += eps
         xp.divide(m, work, out=work)
-        self._add_scaled(p.data, work, -lr / (1.0 - beta1 ** t))
+        self._add_scaled(p.data, work, -lr / (1.0 - beta1**t))
 
     def _gradient(self, p, grad, group):
         """Adam folds weight decay into the gradient (L2); AdamW overrides this."""

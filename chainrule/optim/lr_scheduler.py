@@ -39,8 +39,10 @@ class LRScheduler(CheckedKeywords):
         else:
             for i, group in enumerate(optimizer.param_groups):
                 if "initial_lr" not in group:
-                    raise KeyError(f"{self._name}: resuming at last_epoch={last_epoch} needs 'initial_lr' "
-                                   f"in parameter group {i}; load the optimizer's state dict first")
+                    raise KeyError(
+                        f"{self._name}: resuming at last_epoch={last_epoch} needs 'initial_lr' "
+                        f"in parameter group {i}; load the optimizer's state dict first"
+                    )
         self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
         self.last_epoch = last_epoch
         self.step()
@@ -93,8 +95,7 @@ class StepLR(LRScheduler):
     """
 
     def __init__(self, optimizer, step_size, gamma=0.1, last_epoch=-1):
-        self._require("step_size", step_size, lambda v: isinstance(v, numbers.Integral) and v > 0,
-                      "a positive integer")
+        self._require("step_size", step_size, lambda v: isinstance(v, numbers.Integral) and v > 0, "a positive integer")
         self._require("gamma", gamma, lambda v: v > 0, "positive")
         self.step_size, self.gamma = step_size, gamma
         super().__init__(optimizer, last_epoch)
@@ -115,7 +116,7 @@ class ExponentialLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def _lr_at(self, base_lr, epoch):
-        return base_lr * self.gamma ** epoch
+        return base_lr * self.gamma**epoch
 
 
 class CosineAnnealingLR(LRScheduler):
@@ -146,8 +147,9 @@ class LinearWarmup(LRScheduler):
     """
 
     def __init__(self, optimizer, warmup_steps, start_factor=1.0 / 3, last_epoch=-1):
-        self._require("warmup_steps", warmup_steps, lambda v: isinstance(v, numbers.Integral) and v > 0,
-                      "a positive integer")
+        self._require(
+            "warmup_steps", warmup_steps, lambda v: isinstance(v, numbers.Integral) and v > 0, "a positive integer"
+        )
         self._require("start_factor", start_factor, lambda v: 0 <= v <= 1, "in [0, 1]")
         self.warmup_steps, self.start_factor = warmup_steps, start_factor
         super().__init__(optimizer, last_epoch)
@@ -162,8 +164,10 @@ def _per_group(scheduler, name, value):
     groups = scheduler.optimizer.param_groups
     if isinstance(value, (list, tuple)):
         if len(value) != len(groups):
-            raise ValueError(f"{scheduler._name}: expected {len(groups)} values of {name} (one per parameter "
-                             f"group), got {len(value)}")
+            raise ValueError(
+                f"{scheduler._name}: expected {len(groups)} values of {name} (one per parameter "
+                f"group), got {len(value)}"
+            )
         return list(value)
     return [value] * len(groups)
 
@@ -196,8 +200,9 @@ class MultiStepLR(LRScheduler):
     def __init__(self, optimizer, milestones, gamma=0.1, last_epoch=-1):
         milestones = list(milestones)
         for m in milestones:
-            self._require("milestones", m, lambda v: isinstance(v, numbers.Integral) and v >= 0,
-                          "non-negative integers")
+            self._require(
+                "milestones", m, lambda v: isinstance(v, numbers.Integral) and v >= 0, "non-negative integers"
+            )
         self._require("gamma", gamma, lambda v: v > 0, "positive")
         self.milestones, self.gamma = sorted(milestones), gamma
         super().__init__(optimizer, last_epoch)
@@ -211,8 +216,9 @@ class ConstantLR(LRScheduler):
 
     def __init__(self, optimizer, factor=1.0 / 3, total_iters=5, last_epoch=-1):
         self._require("factor", factor, lambda v: 0 <= v <= 1, "in [0, 1]")
-        self._require("total_iters", total_iters, lambda v: isinstance(v, numbers.Integral) and v >= 0,
-                      "a non-negative integer")
+        self._require(
+            "total_iters", total_iters, lambda v: isinstance(v, numbers.Integral) and v >= 0, "a non-negative integer"
+        )
         self.factor, self.total_iters = factor, total_iters
         super().__init__(optimizer, last_epoch)
 
@@ -228,8 +234,9 @@ class LinearLR(LRScheduler):
     def __init__(self, optimizer, start_factor=1.0 / 3, end_factor=1.0, total_iters=5, last_epoch=-1):
         self._require("start_factor", start_factor, lambda v: 0 < v <= 1, "in (0, 1]")
         self._require("end_factor", end_factor, lambda v: 0 <= v <= 1, "in [0, 1]")
-        self._require("total_iters", total_iters, lambda v: isinstance(v, numbers.Integral) and v > 0,
-                      "a positive integer")
+        self._require(
+            "total_iters", total_iters, lambda v: isinstance(v, numbers.Integral) and v > 0, "a positive integer"
+        )
         self.start_factor, self.end_factor, self.total_iters = start_factor, end_factor, total_iters
         super().__init__(optimizer, last_epoch)
 
@@ -243,8 +250,9 @@ class PolynomialLR(LRScheduler):
     / total_iters) ** power``."""
 
     def __init__(self, optimizer, total_iters=5, power=1.0, last_epoch=-1):
-        self._require("total_iters", total_iters, lambda v: isinstance(v, numbers.Integral) and v > 0,
-                      "a positive integer")
+        self._require(
+            "total_iters", total_iters, lambda v: isinstance(v, numbers.Integral) and v > 0, "a positive integer"
+        )
         self._require("power", power, lambda v: v >= 0, "non-negative")
         self.total_iters, self.power = total_iters, power
         super().__init__(optimizer, last_epoch)
@@ -261,9 +269,23 @@ class OneCycleLR(LRScheduler):
     first beta) moves the other way, between ``max_momentum`` and ``base_momentum``. As in PyTorch, it sets
     each group's ``initial_lr``, ``max_lr`` and ``min_lr``, and stepping past ``total_steps`` is an error."""
 
-    def __init__(self, optimizer, max_lr, total_steps=None, epochs=None, steps_per_epoch=None, pct_start=0.3,
-                 anneal_strategy="cos", cycle_momentum=True, base_momentum=0.85, max_momentum=0.95,
-                 div_factor=25.0, final_div_factor=1e4, three_phase=False, last_epoch=-1):
+    def __init__(
+        self,
+        optimizer,
+        max_lr,
+        total_steps=None,
+        epochs=None,
+        steps_per_epoch=None,
+        pct_start=0.3,
+        anneal_strategy="cos",
+        cycle_momentum=True,
+        base_momentum=0.85,
+        max_momentum=0.95,
+        div_factor=25.0,
+        final_div_factor=1e4,
+        three_phase=False,
+        last_epoch=-1,
+    ):
         self.optimizer = optimizer
         if total_steps is None:
             if epochs is None or steps_per_epoch is None:
@@ -271,21 +293,27 @@ class OneCycleLR(LRScheduler):
             for name, value in (("epochs", epochs), ("steps_per_epoch", steps_per_epoch)):
                 self._require(name, value, lambda v: isinstance(v, numbers.Integral) and v > 0, "a positive integer")
             total_steps = epochs * steps_per_epoch
-        self._require("total_steps", total_steps, lambda v: isinstance(v, numbers.Integral) and v > 0,
-                      "a positive integer")
+        self._require(
+            "total_steps", total_steps, lambda v: isinstance(v, numbers.Integral) and v > 0, "a positive integer"
+        )
         self._require("pct_start", pct_start, lambda v: 0 <= v <= 1, "in [0, 1]")
         if anneal_strategy not in ("cos", "linear"):
             raise ValueError(f"{self._name}: anneal_strategy must be 'cos' or 'linear', got {anneal_strategy!r}")
         self.total_steps, self.anneal_strategy, self.cycle_momentum = int(total_steps), anneal_strategy, cycle_momentum
         up = float(pct_start * total_steps) - 1
         # (last step of the phase, lr from, lr to, momentum from, momentum to), by group keys
-        self.phases = ([(up, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
-                        (float(2 * pct_start * total_steps) - 2, "max_lr", "initial_lr", "base_momentum",
-                         "max_momentum"),
-                        (self.total_steps - 1, "initial_lr", "min_lr", "max_momentum", "max_momentum")]
-                       if three_phase else
-                       [(up, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
-                        (self.total_steps - 1, "max_lr", "min_lr", "base_momentum", "max_momentum")])
+        self.phases = (
+            [
+                (up, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
+                (float(2 * pct_start * total_steps) - 2, "max_lr", "initial_lr", "base_momentum", "max_momentum"),
+                (self.total_steps - 1, "initial_lr", "min_lr", "max_momentum", "max_momentum"),
+            ]
+            if three_phase
+            else [
+                (up, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
+                (self.total_steps - 1, "max_lr", "min_lr", "base_momentum", "max_momentum"),
+            ]
+        )
         if last_epoch == -1:
             for group, top in zip(optimizer.param_groups, _per_group(self, "max_lr", max_lr)):
                 group["initial_lr"] = top / div_factor
@@ -293,12 +321,17 @@ class OneCycleLR(LRScheduler):
                 group["min_lr"] = group["initial_lr"] / final_div_factor
         if cycle_momentum:
             if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
-                raise ValueError(f"{self._name}: cycle_momentum needs an optimizer with momentum or betas "
-                                 f"({type(optimizer).__name__} has neither); pass cycle_momentum=False")
+                raise ValueError(
+                    f"{self._name}: cycle_momentum needs an optimizer with momentum or betas "
+                    f"({type(optimizer).__name__} has neither); pass cycle_momentum=False"
+                )
             self.use_beta1 = "betas" in optimizer.defaults
             if last_epoch == -1:
-                for group, high, low in zip(optimizer.param_groups, _per_group(self, "max_momentum", max_momentum),
-                                            _per_group(self, "base_momentum", base_momentum)):
+                for group, high, low in zip(
+                    optimizer.param_groups,
+                    _per_group(self, "max_momentum", max_momentum),
+                    _per_group(self, "base_momentum", base_momentum),
+                ):
                     self._set_momentum(group, high)
                     group["max_momentum"], group["base_momentum"] = high, low
         super().__init__(optimizer, last_epoch)
@@ -337,8 +370,18 @@ class ReduceLROnPlateau(CheckedKeywords):
     "min" or "max"), every group's lr is multiplied by ``factor`` (not below ``min_lr``), then ``cooldown``
     epochs pass before counting again. PyTorch's rule and arguments."""
 
-    def __init__(self, optimizer, mode="min", factor=0.1, patience=10, threshold=1e-4, threshold_mode="rel",
-                 cooldown=0, min_lr=0, eps=1e-8):
+    def __init__(
+        self,
+        optimizer,
+        mode="min",
+        factor=0.1,
+        patience=10,
+        threshold=1e-4,
+        threshold_mode="rel",
+        cooldown=0,
+        min_lr=0,
+        eps=1e-8,
+    ):
         if not hasattr(optimizer, "param_groups"):
             raise TypeError(f"ReduceLROnPlateau: expected an optimizer, got {type(optimizer).__name__}")
         if not checks.is_real(factor) or not 0 < factor < 1:
@@ -365,10 +408,12 @@ class ReduceLROnPlateau(CheckedKeywords):
 
     def _is_better(self, value):
         if self.mode == "min":
-            return value < (self.best * (1 - self.threshold) if self.threshold_mode == "rel"
-                            else self.best - self.threshold)
-        return value > (self.best * (1 + self.threshold) if self.threshold_mode == "rel"
-                        else self.best + self.threshold)
+            return value < (
+                self.best * (1 - self.threshold) if self.threshold_mode == "rel" else self.best - self.threshold
+            )
+        return value > (
+            self.best * (1 + self.threshold) if self.threshold_mode == "rel" else self.best + self.threshold
+        )
 
     def step(self, metrics):
         """Record this epoch's metric (a number or a one-element tensor) and lower the rates if it is time."""

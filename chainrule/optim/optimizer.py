@@ -39,21 +39,27 @@ class Optimizer(CheckedKeywords):
         self._check_options(self.defaults)
 
         if hasattr(params, "data") and hasattr(params, "grad"):
-            raise TypeError(f"{self._name}: params must be an iterable of parameters or of dicts, "
-                            f"got a single {type(params).__name__}; wrap it in a list")
+            raise TypeError(
+                f"{self._name}: params must be an iterable of parameters or of dicts, "
+                f"got a single {type(params).__name__}; wrap it in a list"
+            )
         if isinstance(params, dict):
             params = [params]
         if isinstance(params, (set, frozenset)):
-            raise TypeError(f"{self._name}: params must have a fixed order (checkpoints refer to "
-                            f"parameters by position); got a set, pass a list instead")
+            raise TypeError(
+                f"{self._name}: params must have a fixed order (checkpoints refer to "
+                f"parameters by position); got a set, pass a list instead"
+            )
         params = list(params)
         if not params:
             raise ValueError(f"{self._name}: got an empty parameter list")
         if all(isinstance(entry, dict) for entry in params):
             groups = params
         elif any(isinstance(entry, dict) for entry in params):
-            raise TypeError(f"{self._name}: params mixes parameters and dicts; pass either a list of "
-                            f"parameters or a list of parameter groups (dicts with a 'params' key)")
+            raise TypeError(
+                f"{self._name}: params mixes parameters and dicts; pass either a list of "
+                f"parameters or a list of parameter groups (dicts with a 'params' key)"
+            )
         else:
             groups = [{"params": params}]
         for group in groups:
@@ -72,8 +78,7 @@ class Optimizer(CheckedKeywords):
         if not isinstance(param_group, dict):
             raise TypeError(f"{self._name}: a parameter group must be a dict, got {type(param_group).__name__}")
         if "params" not in param_group:
-            raise ValueError(f"{self._name}: a parameter group needs a 'params' entry; got keys "
-                             f"{sorted(param_group)}")
+            raise ValueError(f"{self._name}: a parameter group needs a 'params' entry; got keys {sorted(param_group)}")
         group = dict(param_group)
         params = group["params"]
         if hasattr(params, "data") and hasattr(params, "grad"):
@@ -87,9 +92,11 @@ class Optimizer(CheckedKeywords):
         seen = {id(p) for g in self.param_groups for p in g["params"]}
         for i, p in enumerate(group["params"]):
             if id(p) in seen:
-                raise ValueError(f"{self._name}: parameter {i} of group {len(self.param_groups)} "
-                                 f"(shape {p.data.shape}) appears twice; each parameter may be "
-                                 f"listed only once across all groups")
+                raise ValueError(
+                    f"{self._name}: parameter {i} of group {len(self.param_groups)} "
+                    f"(shape {p.data.shape}) appears twice; each parameter may be "
+                    f"listed only once across all groups"
+                )
             seen.add(id(p))
 
         for option, value in self.defaults.items():
@@ -99,14 +106,17 @@ class Optimizer(CheckedKeywords):
 
     def _check_parameter(self, p):
         if not (hasattr(p, "data") and hasattr(p, "grad")):
-            raise TypeError(f"{self._name}: expected parameters (objects with .data and .grad), "
-                            f"got {type(p).__name__}")
+            raise TypeError(f"{self._name}: expected parameters (objects with .data and .grad), got {type(p).__name__}")
         if not xp.issubdtype(p.data.dtype, xp.floating):
-            raise TypeError(f"{self._name}: can only optimize floating-point parameters, got dtype "
-                            f"{p.data.dtype} (shape {p.data.shape})")
+            raise TypeError(
+                f"{self._name}: can only optimize floating-point parameters, got dtype "
+                f"{p.data.dtype} (shape {p.data.shape})"
+            )
         if not getattr(p, "is_leaf", True):
-            raise ValueError(f"{self._name}: can't optimize a non-leaf tensor (shape {p.data.shape}): "
-                             f"it is recomputed from other tensors; optimize those instead")
+            raise ValueError(
+                f"{self._name}: can't optimize a non-leaf tensor (shape {p.data.shape}): "
+                f"it is recomputed from other tensors; optimize those instead"
+            )
 
     # ----- option checks ------------------------------------------------------------
     def _check_options(self, group):
@@ -208,7 +218,7 @@ class Optimizer(CheckedKeywords):
         size = flat_target.size
         for start in range(0, size, self.BLOCK):
             stop = min(start + self.BLOCK, size)
-            scaled = block[:stop - start]
+            scaled = block[: stop - start]
             xp.multiply(flat_values[start:stop], scale, out=scaled)
             xp.add(flat_target[start:stop], scaled, out=flat_target[start:stop])
 
@@ -246,31 +256,41 @@ class Optimizer(CheckedKeywords):
         parameter's shape; otherwise a ValueError says where they differ.
         """
         if not isinstance(state_dict, dict) or not {"state", "param_groups"} <= set(state_dict):
-            raise ValueError(f"{self._name}: expected a dict with 'state' and 'param_groups' "
-                             f"(from state_dict()), got {type(state_dict).__name__}")
+            raise ValueError(
+                f"{self._name}: expected a dict with 'state' and 'param_groups' "
+                f"(from state_dict()), got {type(state_dict).__name__}"
+            )
         saved_groups = state_dict["param_groups"]
         if len(saved_groups) != len(self.param_groups):
-            raise ValueError(f"{self._name}: the state dict has {len(saved_groups)} parameter group(s), "
-                             f"but this optimizer has {len(self.param_groups)}")
+            raise ValueError(
+                f"{self._name}: the state dict has {len(saved_groups)} parameter group(s), "
+                f"but this optimizer has {len(self.param_groups)}"
+            )
         by_index = {}
         for g, (saved, group) in enumerate(zip(saved_groups, self.param_groups)):
             if len(saved["params"]) != len(group["params"]):
-                raise ValueError(f"{self._name}: parameter group {g} has {len(saved['params'])} "
-                                 f"parameter(s) in the state dict, but {len(group['params'])} here")
+                raise ValueError(
+                    f"{self._name}: parameter group {g} has {len(saved['params'])} "
+                    f"parameter(s) in the state dict, but {len(group['params'])} here"
+                )
             by_index.update(zip(saved["params"], group["params"]))
 
         new_state = {}
         for index, saved_state in state_dict["state"].items():
             if index not in by_index:
-                raise ValueError(f"{self._name}: the state dict has state for parameter {index}, "
-                                 f"which none of its parameter groups lists")
+                raise ValueError(
+                    f"{self._name}: the state dict has state for parameter {index}, "
+                    f"which none of its parameter groups lists"
+                )
             p = by_index[index]
             restored = {}
             for key, value in saved_state.items():
                 if isinstance(value, xp.ndarray):
                     if value.shape != p.data.shape:
-                        raise ValueError(f"{self._name}: state '{key}' of parameter {index} has shape "
-                                         f"{value.shape}, but the parameter has shape {p.data.shape}")
+                        raise ValueError(
+                            f"{self._name}: state '{key}' of parameter {index} has shape "
+                            f"{value.shape}, but the parameter has shape {p.data.shape}"
+                        )
                     value = xp.array(value, dtype=p.data.dtype)  # a copy, in the parameter's dtype
                 restored[key] = value
             new_state[p] = restored

@@ -21,16 +21,17 @@ class SGD(Optimizer):
     """
 
     def __init__(self, params, lr, momentum=0, dampening=0, weight_decay=0, nesterov=False):
-        defaults = dict(lr=lr, momentum=momentum, dampening=dampening,
-                        weight_decay=weight_decay, nesterov=nesterov)
+        defaults = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay, nesterov=nesterov)
         super().__init__(params, defaults)
 
     def _check_options(self, group):
         super()._check_options(group)
         self._check(group, "dampening", "non-negative")
         if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
-            raise ValueError(f"SGD: nesterov momentum requires momentum > 0 and dampening = 0, "
-                             f"got momentum={group['momentum']!r}, dampening={group['dampening']!r}")
+            raise ValueError(
+                f"SGD: nesterov momentum requires momentum > 0 and dampening = 0, "
+                f"got momentum={group['momentum']!r}, dampening={group['dampening']!r}"
+            )
 
     def _update(self, p, grad, state, group):
         lr, momentum = float(group["lr"]), float(group["momentum"])

@@ -29,8 +29,7 @@ import time
 
 import numpy as np
 
-from .. import checks
-from .. import io
+from .. import checks, io
 from ..nn.utils import clip_grad_norm_
 from .checkpoints import non_finite_entries
 from .reports import draw_training_step, plot_history
@@ -97,8 +96,9 @@ class CallbackList(Callback):
         self.callbacks = list(callbacks)
         for callback in self.callbacks:
             if not isinstance(callback, Callback):
-                raise TypeError(f"fit: callbacks must be chainrule.training.Callback instances, "
-                                f"got {type(callback).__name__}")
+                raise TypeError(
+                    f"fit: callbacks must be chainrule.training.Callback instances, got {type(callback).__name__}"
+                )
 
     def _active(self, run):
         for callback in self.callbacks:  # rank read at each callback: an earlier one may set run.processes
@@ -167,8 +167,10 @@ class StopOnNonFiniteLoss(Callback):
         else:
             reason = f"training diverged: try a smaller learning rate than {run.lr:g} (--lr)"
         where = f" on rank{'s' * (len(bad) > 1)} {', '.join(map(str, bad))}" if run.processes.size > 1 else ""
-        error = NonFiniteError(f"epoch {run.epoch}, batch {run.batch} of {run.batches}: the loss is {loss}{where}; "
-                               f"{reason}. Stopped before this step; nothing of this epoch was saved")
+        error = NonFiniteError(
+            f"epoch {run.epoch}, batch {run.batch} of {run.batches}: the loss is {loss}{where}; "
+            f"{reason}. Stopped before this step; nothing of this epoch was saved"
+        )
         error.collective = True  # every process raises it at the same batch
         raise error
 
@@ -225,20 +227,25 @@ class LogLines(Callback):
     def on_train_begin(self, run):
         config, splits = run.config, run.splits
         kind = {"text": f"windows of {config.block_size} characters", "digits-rows": "sequences of 8 rows"}.get(
-            config.dataset, "images")
+            config.dataset, "images"
+        )
         schedule = f" ({config.schedule})" if config.schedule != "constant" else ""
-        self.write(f"training the {config.dataset} {config.model} ({run.model.num_parameters():,} parameters) on "
-                   f"{len(splits.y_train):,} {kind}, validating on {len(splits.y_val):,}, testing on "
-                   f"{len(splits.y_test):,}; {config.optimizer} lr {run.base_lr:g}{schedule}, batch "
-                   f"{config.batch_size}, seed {config.seed}"
-                   + (f"; resuming after epoch {run.start_epoch}" if run.start_epoch else ""))
+        self.write(
+            f"training the {config.dataset} {config.model} ({run.model.num_parameters():,} parameters) on "
+            f"{len(splits.y_train):,} {kind}, validating on {len(splits.y_val):,}, testing on "
+            f"{len(splits.y_test):,}; {config.optimizer} lr {run.base_lr:g}{schedule}, batch "
+            f"{config.batch_size}, seed {config.seed}"
+            + (f"; resuming after epoch {run.start_epoch}" if run.start_epoch else "")
+        )
 
     def on_epoch_end(self, run):
         m = run.metrics
         bits = f" ({m['val_loss'] / math.log(2):.3f} bits/char)" if run.config.dataset == "text" else ""
-        self.write(f"epoch {m['epoch']}/{run.config.epochs}: train loss {m['train_loss']:.4f} "
-                   f"acc {m['train_accuracy']:.2%} | val loss {m['val_loss']:.4f}{bits} acc {m['val_accuracy']:.2%} "
-                   f"| {m['seconds']:.1f} s, {m['samples_per_s']:,.0f} samples/s")
+        self.write(
+            f"epoch {m['epoch']}/{run.config.epochs}: train loss {m['train_loss']:.4f} "
+            f"acc {m['train_accuracy']:.2%} | val loss {m['val_loss']:.4f}{bits} acc {m['val_accuracy']:.2%} "
+            f"| {m['seconds']:.1f} s, {m['samples_per_s']:,.0f} samples/s"
+        )
 
 
 class Progress:
@@ -258,8 +265,15 @@ class Progress:
         if mode == "bar":
             from tqdm import tqdm
 
-            self.bar = tqdm(total=total, desc=description, unit="sample", unit_scale=True, leave=False,
-                            file=self.stream, dynamic_ncols=True)
+            self.bar = tqdm(
+                total=total,
+                desc=description,
+                unit="sample",
+                unit_scale=True,
+                leave=False,
+                file=self.stream,
+                dynamic_ncols=True,
+            )
 
     @staticmethod
     def choose_mode(enabled, stream=None):
@@ -282,8 +296,11 @@ class Progress:
         elif self.mode == "lines" and time.perf_counter() - self.last_line >= self.LINE_EVERY_S:
             self.last_line = now = time.perf_counter()
             rate = self.done / max(now - self.start, 1e-9)
-            print(f"  {self.description}: {self.done}/{self.total} samples, loss {mean_loss:.4f}, "
-                  f"{rate:,.0f} samples/s", file=self.stream, flush=True)
+            print(
+                f"  {self.description}: {self.done}/{self.total} samples, loss {mean_loss:.4f}, {rate:,.0f} samples/s",
+                file=self.stream,
+                flush=True,
+            )
 
     def close(self):
         """Finish the bar, if there is one."""
@@ -305,8 +322,9 @@ class ProgressBar(Callback):
         self.progress = None
 
     def on_epoch_begin(self, run):
-        self.progress = Progress(self.mode, len(run.splits.y_train), f"epoch {run.epoch}/{run.config.epochs}",
-                                 self.stream)
+        self.progress = Progress(
+            self.mode, len(run.splits.y_train), f"epoch {run.epoch}/{run.config.epochs}", self.stream
+        )
 
     def on_batch_end(self, run):
         self.progress.update(len(run.targets) * run.processes.size, run.meter.mean_loss)
@@ -351,8 +369,10 @@ class EarlyStopping(Callback):
         self._record(run.metrics[self.monitor])
         if self.bad_epochs >= self.patience:
             run.stop = True
-            run.notes.append(f"stopped early after epoch {run.epoch}: {self.monitor} has not improved for "
-                             f"{self.bad_epochs} epochs (best {self.sign * self.best:.4f}, patience {self.patience})")
+            run.notes.append(
+                f"stopped early after epoch {run.epoch}: {self.monitor} has not improved for "
+                f"{self.bad_epochs} epochs (best {self.sign * self.best:.4f}, patience {self.patience})"
+            )
 
     def _record(self, value):
         if self.sign * value < self.best - self.min_delta:
@@ -375,13 +395,20 @@ class SaveCheckpoint(Callback):
     def on_checkpoint(self, run, state):
         arrays = dict(state["model_state"])
         for index, entry in state["optimizer_state"]["state"].items():
-            arrays.update({f"optimizer state {key} of parameter {index}": value for key, value in entry.items()
-                           if isinstance(value, np.ndarray)})
+            arrays.update(
+                {
+                    f"optimizer state {key} of parameter {index}": value
+                    for key, value in entry.items()
+                    if isinstance(value, np.ndarray)
+                }
+            )
         bad = non_finite_entries(arrays)
         if bad:
-            error = NonFiniteError(f"epoch {run.epoch}: {bad[0]!r} holds NaN or Inf after the epoch's last step; "
-                                   f"{self.path} was not written over. Try a smaller learning rate than "
-                                   f"{run.lr:g} (--lr)")
+            error = NonFiniteError(
+                f"epoch {run.epoch}: {bad[0]!r} holds NaN or Inf after the epoch's last step; "
+                f"{self.path} was not written over. Try a smaller learning rate than "
+                f"{run.lr:g} (--lr)"
+            )
             error.collective = True  # every process holds the same weights
             raise error
         if run.processes.rank != 0:
@@ -420,7 +447,8 @@ class DrawTrainingStep(Callback):
     def on_train_begin(self, run):
         few = min(len(run.splits.X_train), run.config.batch_size, self.samples)
         try:
-            run.paths["graph"] = draw_training_step(run.model, run.loss_fn, run.splits.X_train[:few],
-                                                    run.splits.y_train[:few], self.path_stem)
+            run.paths["graph"] = draw_training_step(
+                run.model, run.loss_fn, run.splits.X_train[:few], run.splits.y_train[:few], self.path_stem
+            )
         except ImportError as error:
             run.notes.append(f"no graph: {error}")

@@ -57,8 +57,11 @@ def preprocessing(splits):
 
 def non_finite_entries(state_dict):
     """Names of the floating-point arrays in ``state_dict`` that hold NaN or Inf."""
-    return [name for name, value in state_dict.items()
-            if np.issubdtype(np.asarray(value).dtype, np.inexact) and not np.isfinite(value).all()]
+    return [
+        name
+        for name, value in state_dict.items()
+        if np.issubdtype(np.asarray(value).dtype, np.inexact) and not np.isfinite(value).all()
+    ]
 
 
 # ----- reading -----------------------------------------------------------------------------------
@@ -71,8 +74,9 @@ def load_checkpoint(path):
     except (OSError, io.CheckpointError) as error:
         raise ConfigError(f"cannot read checkpoint {os.fspath(path)!r}: {error}") from error
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
-        raise ConfigError(f"{os.fspath(path)!r} is a chainrule checkpoint but not a training checkpoint "
-                          f"(written by chainrule train)")
+        raise ConfigError(
+            f"{os.fspath(path)!r} is a chainrule checkpoint but not a training checkpoint (written by chainrule train)"
+        )
     missing = [key for key in ("version",) + _FIELDS if key not in state]
     if missing:
         raise ConfigError(f"{where} lacks {', '.join(missing)}")
@@ -88,28 +92,38 @@ def load_checkpoint(path):
     require("epoch", lambda v: _is_int(v) and v >= 1, "an integer >= 1")
     require("preprocessing", lambda v: isinstance(v, dict), "a dict with pixel_mean and pixel_std")
     require("preprocessing.pixel_mean", lambda v: _is_number(v) and math.isfinite(v), "a finite number")
-    require("preprocessing.pixel_std", lambda v: _is_number(v) and math.isfinite(v) and v > 0,
-            "a positive finite number")
+    require(
+        "preprocessing.pixel_std", lambda v: _is_number(v) and math.isfinite(v) and v > 0, "a positive finite number"
+    )
     if state.get("dataset") == "text":
-        require("preprocessing.vocabulary", lambda v: isinstance(v, str) and len(v) > 0 and len(set(v)) == len(v),
-                "the characters of the text, each once")
-    require("model_state", lambda v: isinstance(v, dict) and all(isinstance(a, np.ndarray) for a in v.values()),
-            "a dict of arrays (the model's state_dict)")
+        require(
+            "preprocessing.vocabulary",
+            lambda v: isinstance(v, str) and len(v) > 0 and len(set(v)) == len(v),
+            "the characters of the text, each once",
+        )
+    require(
+        "model_state",
+        lambda v: isinstance(v, dict) and all(isinstance(a, np.ndarray) for a in v.values()),
+        "a dict of arrays (the model's state_dict)",
+    )
     bad = non_finite_entries(state["model_state"])
     if bad:
         raise ConfigError(f"{where}: model_state[{bad[0]!r}] holds NaN or Inf; expected finite weights")
     _check_optimizer_state(state["optimizer_state"], where)
     require("history", lambda v: isinstance(v, dict), f"a dict of lists ({', '.join(HISTORY_KEYS)})")
     for key in HISTORY_KEYS:
-        require(f"history.{key}", lambda v: isinstance(v, list) and len(v) == state["epoch"]
-                and all(_is_number(x) for x in v), f"a list of {state['epoch']} number(s), one per epoch")
+        require(
+            f"history.{key}",
+            lambda v: isinstance(v, list) and len(v) == state["epoch"] and all(_is_number(x) for x in v),
+            f"a list of {state['epoch']} number(s), one per epoch",
+        )
     require("config", lambda v: isinstance(v, dict), "a dict of TrainConfig's settings")
     try:
         config_of(state).validate()
     except ConfigError as error:
         raise ConfigError(f"{where}: config is not a valid training configuration: {error}") from error
     for key in ("model", "dataset"):
-        require(f"config.{key}", lambda v: v == state[key], f"{state[key]!r}, the checkpoint's {key}")
+        require(f"config.{key}", lambda v, key=key: v == state[key], f"{state[key]!r}, the checkpoint's {key}")
     return state
 
 
@@ -122,8 +136,9 @@ def load_weights(model, state, source="the checkpoint"):
     try:
         model.load_state_dict(state["model_state"])
     except (RuntimeError, TypeError, ValueError) as error:
-        raise ConfigError(f"{source}: model_state does not fit the {state['dataset']} {state['model']}: "
-                          f"{error}") from error
+        raise ConfigError(
+            f"{source}: model_state does not fit the {state['dataset']} {state['model']}: {error}"
+        ) from error
     return model
 
 
@@ -152,8 +167,7 @@ def load_optimizer_state(optimizer, state, source="the checkpoint"):
         try:  # the optimizer's own checks of its settings, on a throwaway copy
             type(optimizer)(fresh["params"], **options)
         except (TypeError, ValueError) as error:
-            raise ConfigError(f"{source}: optimizer_state.param_groups[{g}] does not suit {name}: {error}") \
-                from error
+            raise ConfigError(f"{source}: optimizer_state.param_groups[{g}] does not suit {name}: {error}") from error
     try:
         optimizer.load_state_dict(saved)
     except (TypeError, ValueError) as error:
@@ -205,5 +219,5 @@ def _show(value, width=60):
     """``value`` for an error message: its type and a repr cut to ``width`` characters."""
     text = " ".join(repr(value).split())  # one line, even for an array
     if len(text) > width:
-        text = text[:width - 3] + "..."
+        text = text[: width - 3] + "..."
     return "None" if value is None else f"{text} ({type(value).__name__})"

@@ -8,8 +8,13 @@ from .. import checks, optim
 from ..models import DATASETS, MODEL_DATASETS, MODEL_NAMES, build_model
 
 #: The update rules a run may name, with the class each name builds.
-OPTIMIZER_CLASSES = {"sgd": optim.SGD, "adam": optim.Adam, "adamw": optim.AdamW, "rmsprop": optim.RMSprop,
-                     "adagrad": optim.Adagrad}
+OPTIMIZER_CLASSES = {
+    "sgd": optim.SGD,
+    "adam": optim.Adam,
+    "adamw": optim.AdamW,
+    "rmsprop": optim.RMSprop,
+    "adagrad": optim.Adagrad,
+}
 OPTIMIZERS = tuple(OPTIMIZER_CLASSES)
 #: Learning rate used when none is given, per optimizer.
 DEFAULT_LR = {"sgd": 0.05, "adam": 1e-3, "adamw": 1e-3, "rmsprop": 1e-3, "adagrad": 1e-2}
@@ -17,8 +22,16 @@ SCHEDULES = ("constant", "cosine", "warmup-cosine")
 #: Settings a model trains well with, used for every setting the command line (or the caller) leaves out:
 #: the language model with AdamW, weight decay on its matrices only, clipping and a warm-up + cosine schedule.
 MODEL_DEFAULTS = {
-    "gpt": {"dataset": "text", "optimizer": "adamw", "lr": 3e-3, "weight_decay": 0.1, "schedule": "warmup-cosine",
-            "clip": 1.0, "epochs": 3, "batch_size": 32},
+    "gpt": {
+        "dataset": "text",
+        "optimizer": "adamw",
+        "lr": 3e-3,
+        "weight_decay": 0.1,
+        "schedule": "warmup-cosine",
+        "clip": 1.0,
+        "epochs": 3,
+        "batch_size": 32,
+    },
     "lstm": {"dataset": "digits-rows", "lr": 1e-2, "schedule": "cosine", "epochs": 20},
 }
 
@@ -78,8 +91,9 @@ class TrainConfig:
         _require_int("batch size", self.batch_size, minimum=1)
         _require_int("seed", self.seed, minimum=0)
         if self.dataset not in MODEL_DATASETS[self.model]:
-            raise ConfigError(f"the {self.model} model reads {' or '.join(MODEL_DATASETS[self.model])}, not "
-                              f"{self.dataset}")
+            raise ConfigError(
+                f"the {self.model} model reads {' or '.join(MODEL_DATASETS[self.model])}, not {self.dataset}"
+            )
         _require_int("block size", self.block_size, minimum=1)
         _require_int("number of heads", self.heads, minimum=1)
         _require_int("warm-up", self.warmup, minimum=0)
@@ -87,8 +101,9 @@ class TrainConfig:
             if value is not None:
                 _require_int(what, value, minimum=1)
         if self.model == "gpt" and (self.width or 128) % self.heads:
-            raise ConfigError(f"the width ({self.width or 128}) must be divisible by the number of heads "
-                              f"({self.heads})")
+            raise ConfigError(
+                f"the width ({self.width or 128}) must be divisible by the number of heads ({self.heads})"
+            )
         if self.clip is not None:
             _require_number("gradient clipping norm", self.clip, positive=True)
         if self.text is not None and self.dataset != "text":
@@ -102,8 +117,7 @@ class TrainConfig:
             raise ConfigError(f"momentum applies to sgd and rmsprop only, not {self.optimizer} (got {self.momentum})")
         if self.weight_decay is not None:
             _require_number("weight decay", self.weight_decay)
-        if not checks.is_real(self.val_fraction) \
-                or not 0 < self.val_fraction < 1:
+        if not checks.is_real(self.val_fraction) or not 0 < self.val_fraction < 1:
             raise ConfigError(f"the validation fraction must be in (0, 1), got {self.val_fraction!r}")
         for what in ("data_dir", "out", "resume", "text"):
             value = getattr(self, what)
@@ -113,9 +127,11 @@ class TrainConfig:
             if not isinstance(getattr(self, what), bool):
                 raise ConfigError(f"{what} must be True or False, got {getattr(self, what)!r}")
         if self.dataset == "mnist" and not self.data_dir:
-            raise ConfigError("the mnist dataset needs a data directory (--data-dir DIR) holding "
-                              "train-images-idx3-ubyte(.gz) and the other three MNIST files, or where "
-                              "--download may put them")
+            raise ConfigError(
+                "the mnist dataset needs a data directory (--data-dir DIR) holding "
+                "train-images-idx3-ubyte(.gz) and the other three MNIST files, or where "
+                "--download may put them"
+            )
         check_download(self.dataset, self.download)
         return self
 
@@ -128,8 +144,15 @@ def check_download(dataset, download):
 
 def model_for(config, vocabulary=None):
     """The model ``config`` describes (``vocabulary``: the characters of a text run), freshly initialised."""
-    return build_model(config.model, config.dataset, vocabulary_size=None if vocabulary is None else len(vocabulary),
-                       block_size=config.block_size, layers=config.layers, width=config.width, heads=config.heads)
+    return build_model(
+        config.model,
+        config.dataset,
+        vocabulary_size=None if vocabulary is None else len(vocabulary),
+        block_size=config.block_size,
+        layers=config.layers,
+        width=config.width,
+        heads=config.heads,
+    )
 
 
 def make_optimizer(name, parameters, lr, momentum=0.0, weight_decay=None, decay_matrices_only=False):
@@ -145,8 +168,10 @@ def make_optimizer(name, parameters, lr, momentum=0.0, weight_decay=None, decay_
         options["weight_decay"] = weight_decay
     parameters = list(parameters)
     if decay_matrices_only:
-        parameters = [{"params": [p for p in parameters if p.ndim >= 2]},
-                      {"params": [p for p in parameters if p.ndim < 2], "weight_decay": 0.0}]
+        parameters = [
+            {"params": [p for p in parameters if p.ndim >= 2]},
+            {"params": [p for p in parameters if p.ndim < 2], "weight_decay": 0.0},
+        ]
     return OPTIMIZER_CLASSES[name](parameters, **options)
 
 

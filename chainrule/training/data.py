@@ -57,22 +57,27 @@ def load_images(dataset, data_dir=None, part="train", download=False):
     if not data_dir:
         raise ConfigError("the mnist dataset needs a data directory (--data-dir DIR)")
     if os.path.exists(data_dir) and not os.path.isdir(data_dir):
-        raise ConfigError(f"the MNIST data directory {os.fspath(data_dir)!r} is a file; expected a directory "
-                          f"holding the four MNIST files (or where --download may put them)")
+        raise ConfigError(
+            f"the MNIST data directory {os.fspath(data_dir)!r} is a file; expected a directory "
+            f"holding the four MNIST files (or where --download may put them)"
+        )
     if download:
         try:
             mnist.download(data_dir)
         except (OSError, ValueError) as error:  # no network, a failed checksum
             raise ConfigError(f"cannot download MNIST into {os.fspath(data_dir)!r}: {error}") from error
     if not os.path.isdir(data_dir):
-        raise ConfigError(f"the MNIST data directory {os.fspath(data_dir)!r} does not exist; add --download "
-                          f"to fetch MNIST into it")
+        raise ConfigError(
+            f"the MNIST data directory {os.fspath(data_dir)!r} does not exist; add --download to fetch MNIST into it"
+        )
     train = part == "train"
     missing = [name for name in mnist.FILES[train] if mnist.find_file(data_dir, name) is None]
     if missing:
-        raise ConfigError(f"MNIST: {missing[0]} (or {missing[0]}.gz) not found in {os.fspath(data_dir)!r}; "
-                          f"add --download to fetch the four files (checksums verified), or put files "
-                          f"fetched elsewhere into that directory")
+        raise ConfigError(
+            f"MNIST: {missing[0]} (or {missing[0]}.gz) not found in {os.fspath(data_dir)!r}; "
+            f"add --download to fetch the four files (checksums verified), or put files "
+            f"fetched elsewhere into that directory"
+        )
     try:
         return MNIST(data_dir, train=train).arrays()
     except (OSError, ValueError) as error:  # unreadable, truncated or malformed files
@@ -98,16 +103,20 @@ def load_text_splits(text=None, block_size=64, train_limit=None, vocabulary=None
     vocabulary = Vocabulary(corpus if vocabulary is None else vocabulary)
     missing = vocabulary.unknown(corpus)
     if missing:
-        raise ConfigError(f"the text holds characters {missing!r} that the checkpoint's vocabulary lacks; train on "
-                          f"the text it was trained on")
+        raise ConfigError(
+            f"the text holds characters {missing!r} that the checkpoint's vocabulary lacks; train on "
+            f"the text it was trained on"
+        )
     ids = vocabulary.encode(corpus)
     cut_val, cut_test = int(len(ids) * 0.9), int(len(ids) * 0.95)
     parts = [windows(part, block_size) for part in (ids[:cut_val], ids[cut_val:cut_test], ids[cut_test:])]
     for name, (x, _) in zip(("training", "validation", "test"), parts):
         if len(x) == 0:
-            raise ConfigError(f"the text ({len(ids):,} characters) is too short: its {name} part holds no window of "
-                              f"{block_size + 1} characters (--block-size {block_size}); give a longer text or a "
-                              f"smaller block size")
+            raise ConfigError(
+                f"the text ({len(ids):,} characters) is too short: its {name} part holds no window of "
+                f"{block_size + 1} characters (--block-size {block_size}); give a longer text or a "
+                f"smaller block size"
+            )
     (X_train, y_train), (X_val, y_val), (X_test, y_test) = parts
     if train_limit is not None:
         X_train, y_train = X_train[:train_limit], y_train[:train_limit]
@@ -124,16 +133,20 @@ def load_splits(dataset, data_dir=None, val_fraction=0.1, train_limit=None, pixe
     try:
         X_train, X_val, y_train, y_val = train_test_split(X, y, test_size=val_fraction, seed=VAL_SPLIT_SEED)
     except ValueError as error:  # too few images to hold out a validation split
-        raise ConfigError(f"cannot hold out a validation split (val_fraction={val_fraction}) from the {dataset} "
-                          f"training data's {len(y)} image(s): {error}") from error
+        raise ConfigError(
+            f"cannot hold out a validation split (val_fraction={val_fraction}) from the {dataset} "
+            f"training data's {len(y)} image(s): {error}"
+        ) from error
     if train_limit is not None:
         X_train, y_train = X_train[:train_limit], y_train[:train_limit]
     for name, images in (("training", X_train), ("validation", X_val), ("test", X_test)):
         check_images(images, f"the {dataset} {name} split")
     mean, std = pixel_stats if pixel_stats else (float(X_train.mean()), float(X_train.std()))
     if not (math.isfinite(mean) and math.isfinite(std) and std > 0):
-        raise ConfigError(f"cannot standardise the {dataset} images with pixel mean {mean!r} and standard deviation "
-                          f"{std!r}; expected finite numbers and a positive deviation (the images are all alike)")
+        raise ConfigError(
+            f"cannot standardise the {dataset} images with pixel mean {mean!r} and standard deviation "
+            f"{std!r}; expected finite numbers and a positive deviation (the images are all alike)"
+        )
     for part in (X_train, X_val, X_test):
         standardize(part, mean, std)
     return Splits(X_train, y_train, X_val, y_val, X_test, y_test, mean, std)
@@ -145,5 +158,6 @@ def check_images(images, what):
         raise ConfigError(f"{what} holds no images; expected at least one")
     bad = np.size(images) - np.count_nonzero(np.isfinite(images))
     if bad:
-        raise ConfigError(f"{what} holds {bad} NaN or Inf pixel(s); expected finite numbers (they would turn "
-                          f"the loss into NaN)")
+        raise ConfigError(
+            f"{what} holds {bad} NaN or Inf pixel(s); expected finite numbers (they would turn the loss into NaN)"
+        )

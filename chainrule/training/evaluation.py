@@ -18,7 +18,7 @@ def predict(model, X, batch_size=1000):
     outputs = []
     with no_grad():
         for start in range(0, len(X), batch_size):
-            outputs.append(model(Tensor(X[start:start + batch_size])).data)
+            outputs.append(model(Tensor(X[start : start + batch_size])).data)
     return np.concatenate(outputs)
 
 
@@ -52,12 +52,26 @@ def evaluate_checkpoint(path, data_dir=None, download=False):
         config = config_of(state)
         splits = load_text_splits(config.text, config.block_size, vocabulary=state["preprocessing"]["vocabulary"])
         loss, accuracy, _ = evaluate(model, splits.X_test, splits.y_test)
-        return {"model": state["model"], "dataset": state["dataset"], "epoch": state["epoch"], "loss": loss,
-                "accuracy": accuracy, "confusion": None, "samples": splits.y_test.size}
+        return {
+            "model": state["model"],
+            "dataset": state["dataset"],
+            "epoch": state["epoch"],
+            "loss": loss,
+            "accuracy": accuracy,
+            "confusion": None,
+            "samples": splits.y_test.size,
+        }
     data_dir = data_dir or state["config"].get("data_dir")
     X_test, y_test = load_images(state["dataset"], data_dir, "test", download)
     check_images(X_test, f"the {state['dataset']} test split")
     standardize(X_test, state["preprocessing"]["pixel_mean"], state["preprocessing"]["pixel_std"])
     loss, accuracy, predicted = evaluate(model, X_test, y_test)
-    return {"model": state["model"], "dataset": state["dataset"], "epoch": state["epoch"], "loss": loss,
-            "accuracy": accuracy, "confusion": confusion_matrix(y_test, predicted), "samples": len(y_test)}
+    return {
+        "model": state["model"],
+        "dataset": state["dataset"],
+        "epoch": state["epoch"],
+        "loss": loss,
+        "accuracy": accuracy,
+        "confusion": confusion_matrix(y_test, predicted),
+        "samples": len(y_test),
+    }

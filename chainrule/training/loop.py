@@ -17,10 +17,25 @@ import numpy as np
 from .. import nn, optim
 from ..data import DataLoader, TensorDataset
 from ..models import loss_for
-from .callbacks import (CallbackList, ClipGradNorm, DrawTrainingStep, LogLines, PlotCurves, ProgressBar,
-                        SaveCheckpoint, StopOnNonFiniteLoss, WarmupCosine)
-from .checkpoints import (CHECKPOINT_NAME, checkpoint_state, empty_history, load_checkpoint, load_optimizer_state,
-                          load_weights)
+from .callbacks import (
+    CallbackList,
+    ClipGradNorm,
+    DrawTrainingStep,
+    LogLines,
+    PlotCurves,
+    ProgressBar,
+    SaveCheckpoint,
+    StopOnNonFiniteLoss,
+    WarmupCosine,
+)
+from .checkpoints import (
+    CHECKPOINT_NAME,
+    checkpoint_state,
+    empty_history,
+    load_checkpoint,
+    load_optimizer_state,
+    load_weights,
+)
 from .config import ConfigError, TrainConfig, make_optimizer, model_for
 from .data import Splits, load_splits, load_text_splits
 from .evaluation import evaluate
@@ -140,8 +155,14 @@ def fit(config, callbacks=(), log=None):
     nn.init.manual_seed(config.seed)
     model = model_for(config, splits.vocabulary)
     base_lr = config.learning_rate()
-    optimizer = make_optimizer(config.optimizer, model.parameters(), base_lr, config.momentum, config.weight_decay,
-                               decay_matrices_only=config.model == "gpt")
+    optimizer = make_optimizer(
+        config.optimizer,
+        model.parameters(),
+        base_lr,
+        config.momentum,
+        config.weight_decay,
+        decay_matrices_only=config.model == "gpt",
+    )
     history, done = empty_history(), 0
     if checkpoint is not None:
         source = f"training checkpoint {os.fspath(config.resume)!r}"
@@ -150,8 +171,9 @@ def fit(config, callbacks=(), log=None):
         history, done = {key: list(checkpoint["history"][key]) for key in history}, checkpoint["epoch"]
     schedule = learning_rate_schedule(optimizer, config, base_lr, done)
 
-    run = Run(config, model, optimizer, loss_for(config.model), splits, history, done, base_lr,
-              batch_size=config.batch_size)
+    run = Run(
+        config, model, optimizer, loss_for(config.model), splits, history, done, base_lr, batch_size=config.batch_size
+    )
     callbacks = CallbackList([StopOnNonFiniteLoss(), *callbacks, *_configured_callbacks(config, log, run)])
     # The loss guard reports NaN and Inf itself; NumPy's overflow warnings would only repeat it with source lines.
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
@@ -164,8 +186,9 @@ def fit(config, callbacks=(), log=None):
         finally:
             callbacks.on_train_end(run)
     test_loss, test_accuracy, _ = run.evaluate(model, splits.X_test, splits.y_test)
-    return TrainResult(model, optimizer, history, test_loss, test_accuracy, history["epoch"][-1], seconds,
-                       run.paths, run.notes)
+    return TrainResult(
+        model, optimizer, history, test_loss, test_accuracy, history["epoch"][-1], seconds, run.paths, run.notes
+    )
 
 
 def train_epochs(run, callbacks, schedule=None):
@@ -202,10 +225,16 @@ def train_epochs(run, callbacks, schedule=None):
         epoch_seconds = time.perf_counter() - run.meter.start
         seconds += epoch_seconds
         val_loss, val_accuracy, _ = run.evaluate(model, splits.X_val, splits.y_val)
-        run.metrics = {"epoch": epoch, "train_loss": run.meter.mean_loss, "train_accuracy": run.meter.accuracy,
-                       "val_loss": val_loss, "val_accuracy": val_accuracy, "seconds": epoch_seconds,
-                       "samples_per_s": run.meter.samples / epoch_seconds if epoch_seconds > 0 else math.inf,
-                       "lr": run.lr}
+        run.metrics = {
+            "epoch": epoch,
+            "train_loss": run.meter.mean_loss,
+            "train_accuracy": run.meter.accuracy,
+            "val_loss": val_loss,
+            "val_accuracy": val_accuracy,
+            "seconds": epoch_seconds,
+            "samples_per_s": run.meter.samples / epoch_seconds if epoch_seconds > 0 else math.inf,
+            "lr": run.lr,
+        }
         callbacks.on_epoch_end(run)
         for key in run.history:
             run.history[key].append(run.metrics[key])
@@ -224,8 +253,7 @@ def load_data(config, checkpoint=None):
     if config.dataset == "text":
         return load_text_splits(config.text, config.block_size, config.train_limit, preprocessing.get("vocabulary"))
     stats = (preprocessing["pixel_mean"], preprocessing["pixel_std"]) if preprocessing else None
-    return load_splits(config.dataset, config.data_dir, config.val_fraction, config.train_limit, stats,
-                       config.download)
+    return load_splits(config.dataset, config.data_dir, config.val_fraction, config.train_limit, stats, config.download)
 
 
 def _resume_checkpoint(config):
@@ -234,11 +262,15 @@ def _resume_checkpoint(config):
         return None
     checkpoint = load_checkpoint(config.resume)
     if (checkpoint["model"], checkpoint["dataset"]) != (config.model, config.dataset):
-        raise ConfigError(f"the checkpoint {config.resume!r} holds a {checkpoint['dataset']} "
-                          f"{checkpoint['model']}, not a {config.dataset} {config.model}")
+        raise ConfigError(
+            f"the checkpoint {config.resume!r} holds a {checkpoint['dataset']} "
+            f"{checkpoint['model']}, not a {config.dataset} {config.model}"
+        )
     if checkpoint["epoch"] >= config.epochs:
-        raise ConfigError(f"the checkpoint {config.resume!r} has already done {checkpoint['epoch']} of "
-                          f"{config.epochs} epochs; ask for more epochs (--epochs is the total)")
+        raise ConfigError(
+            f"the checkpoint {config.resume!r} has already done {checkpoint['epoch']} of "
+            f"{config.epochs} epochs; ask for more epochs (--epochs is the total)"
+        )
     return checkpoint
 
 
@@ -248,15 +280,18 @@ def prepare_output_directory(out):
     if not out:
         return
     if os.path.exists(out) and not os.path.isdir(out):
-        raise ConfigError(f"the output directory {os.fspath(out)!r} (--out) is a file; expected a directory "
-                          f"(it will be created if missing)")
+        raise ConfigError(
+            f"the output directory {os.fspath(out)!r} (--out) is a file; expected a directory "
+            f"(it will be created if missing)"
+        )
     try:
         os.makedirs(out, exist_ok=True)
         with tempfile.TemporaryFile(dir=out):
             pass
     except OSError as error:
-        raise ConfigError(f"cannot write to the output directory {os.fspath(out)!r} (--out): "
-                          f"{error.strerror or error}") from error
+        raise ConfigError(
+            f"cannot write to the output directory {os.fspath(out)!r} (--out): {error.strerror or error}"
+        ) from error
 
 
 def learning_rate_schedule(optimizer, config, base_lr, done):

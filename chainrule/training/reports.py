@@ -30,8 +30,7 @@ def plot_history(history, path):
         matplotlib.use("Agg")  # files only: no display needed
         import matplotlib.pyplot as plt
     except ImportError as error:
-        raise ImportError("plotting the training curves needs matplotlib: pip install 'chainrule[extras]'") \
-            from error
+        raise ImportError("plotting the training curves needs matplotlib: pip install 'chainrule[extras]'") from error
     epochs = history["epoch"]
     figure, (loss_axes, accuracy_axes) = plt.subplots(1, 2, figsize=(10, 4))
     loss_axes.plot(epochs, history["train_loss"], "o-", label="training")

@@ -12,11 +12,28 @@ the graph: they run each gate's own backward on the side (see ``graph.trace``).
 from .drawing import GraphvizNotFoundError, draw, save
 from .explanation import Explanation, NonFiniteWarning, Step, explain
 from .graph import Trace, trace
+from .page import Page
 from .practice import Practice, Question, practice
 from .practice_page import practice_html, write_practice_html
-from .page import Page
 from .stepper import step_through, stepper_html, write_html
 
-__all__ = ["Explanation", "GraphvizNotFoundError", "NonFiniteWarning", "Page", "Practice", "Question", "Step", "Trace",
-           "draw", "explain", "practice", "practice_html", "save", "step_through", "stepper_html", "trace", "write_html",
-           "write_practice_html"]
+__all__ = [
+    "Explanation",
+    "GraphvizNotFoundError",
+    "NonFiniteWarning",
+    "Page",
+    "Practice",
+    "Question",
+    "Step",
+    "Trace",
+    "draw",
+    "explain",
+    "practice",
+    "practice_html",
+    "save",
+    "step_through",
+    "stepper_html",
+    "trace",
+    "write_html",
+    "write_practice_html",
+]

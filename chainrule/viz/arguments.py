@@ -1,7 +1,7 @@
 """What the formula subcommands (``explain``, ``practice``) share on the command line.
 
-Whole-number options (``--digits``, ``--seed``, ...) are read the same way by both; an expression that starts with a minus
-("-x*y") is taken as the expression, not as an unknown option; and warnings come out
+Whole-number options (``--digits``, ``--seed``, ...) are read the same way by both; an expression that starts
+with a minus ("-x*y") is taken as the expression, not as an unknown option; and warnings come out
 as one line each ("chainrule explain: warning: ..."), without Python's source line.
 """
 

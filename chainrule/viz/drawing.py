@@ -20,16 +20,17 @@ VALUE_COLOR = "#1a7f37"  # forward values: green, as in the text's figures
 GRADIENT_COLOR = "#cf222e"  # gradients: red
 FONT = "Helvetica"
 
-INSTALL_GRAPHVIZ = ("install Graphviz, the program that lays graphs out: apt-get install graphviz "
-                    "(Debian/Ubuntu), brew install graphviz (macOS) or conda install graphviz")
+INSTALL_GRAPHVIZ = (
+    "install Graphviz, the program that lays graphs out: apt-get install graphviz "
+    "(Debian/Ubuntu), brew install graphviz (macOS) or conda install graphviz"
+)
 
 
 class GraphvizNotFoundError(RuntimeError):
     """Graphviz's ``dot`` program, which turns DOT text into SVG or PNG, is not installed."""
 
 
-def draw(output, gradient=None, *, digits=2, max_nodes=200, collapse_modules=None, rankdir="LR",
-         gradients=True):
+def draw(output, gradient=None, *, digits=2, max_nodes=200, collapse_modules=None, rankdir="LR", gradients=True):
     """A picture of the graph behind ``output``, as a ``graphviz.Digraph``.
 
     Gradients are computed for the picture (one-element outputs get dL/dout = 1, others
@@ -50,8 +51,15 @@ def draw(output, gradient=None, *, digits=2, max_nodes=200, collapse_modules=Non
     # ordering=in keeps each gate's inputs in argument order, top to bottom (w0 above x0, as in the text).
     graph = graphviz.Digraph(
         "chainrule",
-        graph_attr={"rankdir": rankdir, "ordering": "in", "bgcolor": "white", "nodesep": "0.3", "ranksep": "0.45",
-                    "fontname": FONT, "pad": "0.2"},
+        graph_attr={
+            "rankdir": rankdir,
+            "ordering": "in",
+            "bgcolor": "white",
+            "nodesep": "0.3",
+            "ranksep": "0.45",
+            "fontname": FONT,
+            "pad": "0.2",
+        },
         node_attr={"fontname": FONT, "fontsize": "12"},
         edge_attr={"fontname": FONT, "fontsize": "11", "color": "#57606a", "arrowsize": "0.7"},
     )
@@ -72,8 +80,9 @@ def save(graph, path, fmt=None):
             file.write(graph.source)
         return path
     if fmt not in ("svg", "png", "pdf"):
-        raise ValueError(f"save: cannot tell the format from {path!r}; use a name ending in .svg, .png, .pdf or "
-                         ".dot, or pass fmt=")
+        raise ValueError(
+            f"save: cannot tell the format from {path!r}; use a name ending in .svg, .png, .pdf or .dot, or pass fmt="
+        )
     if fmt == "png":
         graph = graph.copy()
         graph.graph_attr["dpi"] = "144"  # crisp on screens and in documents
@@ -92,16 +101,19 @@ def pipe(graph, fmt, where="draw"):
         raise GraphvizNotFoundError(
             f"{where}: Graphviz's 'dot' program was not found, so no {fmt.upper()} can be made; "
             f"{INSTALL_GRAPHVIZ}. The DOT text can still be written without it: graph.source, or "
-            "save(graph, 'graph.dot')") from None
+            "save(graph, 'graph.dot')"
+        ) from None
 
 
 def _import_graphviz():
     try:
         import graphviz
     except ImportError:
-        raise ImportError("draw: drawing graphs needs the graphviz Python package: "
-                          "pip install 'chainrule[extras]' (and the Graphviz program: "
-                          f"{INSTALL_GRAPHVIZ})") from None
+        raise ImportError(
+            "draw: drawing graphs needs the graphviz Python package: "
+            "pip install 'chainrule[extras]' (and the Graphviz program: "
+            f"{INSTALL_GRAPHVIZ})"
+        ) from None
     return graphviz
 
 
@@ -158,24 +170,49 @@ class _Picture:
                 if source == target:
                     continue  # a wire inside a collapsed module
                 key = (wire.index, target) if self.collapse else (node.index, position)
-                edge = edges.setdefault(key, {"source": source, "target": target, "wire": wire, "sent": [],
-                                              "id": f"edge_{node.index}_{position}"})
+                edge = edges.setdefault(
+                    key,
+                    {
+                        "source": source,
+                        "target": target,
+                        "wire": wire,
+                        "sent": [],
+                        "id": f"edge_{node.index}_{position}",
+                    },
+                )
                 edge["sent"].append(node.sent[position] if node.sent else None)
         for wire in leaves.values():
             self._leaf_node(graph, clusters, wire)
         _write_clusters(graph, clusters)
         if left_out:
-            graph.node("omitted", f"{len(left_out)} more gates not drawn\n(max_nodes={max_nodes})",
-                       id="omitted", shape="note", style="filled", fillcolor="#fff8c5", color="#9a6700")
+            graph.node(
+                "omitted",
+                f"{len(left_out)} more gates not drawn\n(max_nodes={max_nodes})",
+                id="omitted",
+                shape="note",
+                style="filled",
+                fillcolor="#fff8c5",
+                color="#9a6700",
+            )
         for edge in edges.values():
             sent = [g for g in edge["sent"] if g is not None]
             grad = _sum(sent) if sent else None
             graph.edge(edge["source"], edge["target"], id=edge["id"], label=self._wire_label(edge["wire"].value, grad))
         output = self.walk.output
-        graph.node("output", html.escape(output.name or "out"), id="output", shape="plaintext",
-                   fontcolor="#24292f", fontsize="13")
-        graph.edge(self.unit_of[output.producer.index], "output", id="edge_output",
-                   label=self._wire_label(output.value, self.walk.root_gradient))
+        graph.node(
+            "output",
+            html.escape(output.name or "out"),
+            id="output",
+            shape="plaintext",
+            fontcolor="#24292f",
+            fontsize="13",
+        )
+        graph.edge(
+            self.unit_of[output.producer.index],
+            "output",
+            id="edge_output",
+            label=self._wire_label(output.value, self.walk.root_gradient),
+        )
 
     def _units_nearest_output(self, max_nodes):
         seen = {node.index for node in self.walk.backward_order}
@@ -194,19 +231,40 @@ class _Picture:
         if unit.startswith("module_"):
             name, kind = gates[0].scope[0]
             small = '<font point-size="10">{}</font>'
-            lines = [f"<b>{html.escape(name)}</b>" + (f" {small.format(html.escape(kind))}" if kind else ""),
-                     small.format(f"{len(gates)} gate{'s' if len(gates) > 1 else ''}")]
+            lines = [
+                f"<b>{html.escape(name)}</b>" + (f" {small.format(html.escape(kind))}" if kind else ""),
+                small.format(f"{len(gates)} gate{'s' if len(gates) > 1 else ''}"),
+            ]
             for wire in self.absorbed.get(unit, []):
                 short = html.escape((wire.name or "parameter").rsplit(".", 1)[-1])
                 lines.append(small.format(f"{short}: {html.escape(wire_lines(wire.value)[0])}"))
-            graph.node(unit, "<" + "<br/>".join(lines) + ">", id=unit, shape="box", style="rounded,filled",
-                       fillcolor="#ddf4ff", color="#0969da")
+            graph.node(
+                unit,
+                "<" + "<br/>".join(lines) + ">",
+                id=unit,
+                shape="box",
+                style="rounded,filled",
+                fillcolor="#ddf4ff",
+                color="#0969da",
+            )
             return
         node = gates[0]
         clusters.setdefault(node.scope, []).append(
-            (unit, html.escape(node.label, quote=False),
-             dict(id=unit, shape="circle", style="filled", fillcolor="#f6f8fa", color="#57606a", fontsize="12",
-                  width="0.5", margin="0.02")))
+            (
+                unit,
+                html.escape(node.label, quote=False),
+                dict(
+                    id=unit,
+                    shape="circle",
+                    style="filled",
+                    fillcolor="#f6f8fa",
+                    color="#57606a",
+                    fontsize="12",
+                    width="0.5",
+                    margin="0.02",
+                ),
+            )
+        )
 
     def _leaf_node(self, graph, clusters, wire):
         if wire.name:
@@ -217,14 +275,20 @@ class _Picture:
             label, color = f"input {shape_text(wire.value)}", "#6e7781"
         scope = _common_prefix([node.scope for node, _ in wire.consumers]) if is_parameter(wire) else ()
         clusters.setdefault(scope, []).append(
-            (f"wire{wire.index}", html.escape(label, quote=False),
-             dict(id=f"wire{wire.index}", shape="plaintext", fontcolor=color, fontsize="13")))
+            (
+                f"wire{wire.index}",
+                html.escape(label, quote=False),
+                dict(id=f"wire{wire.index}", shape="plaintext", fontcolor=color, fontsize="13"),
+            )
+        )
 
     def _wire_label(self, value, grad):
         lines = [f'<font color="{VALUE_COLOR}">{html.escape(line)}</font>' for line in wire_lines(value, self.digits)]
         if grad is not None:
-            lines += [f'<font color="{GRADIENT_COLOR}">{html.escape(line)}</font>'
-                      for line in gradient_lines(grad, self.digits)]
+            lines += [
+                f'<font color="{GRADIENT_COLOR}">{html.escape(line)}</font>'
+                for line in gradient_lines(grad, self.digits)
+            ]
         return "<" + "<br/>".join(lines) + ">"
 
 
@@ -240,11 +304,12 @@ def _write_cluster(parent, scope, clusters):
     with parent.subgraph(name="cluster_" + "_".join(_slug(name) for name, _ in scope)) as sub:
         name, kind = scope[-1]
         label = ".".join(n for n, _ in scope) + (f" ({kind})" if kind else "")
-        sub.attr(label=label, style="rounded,dashed", color="#0969da", fontcolor="#0969da", fontname=FONT,
-                 fontsize="11")
+        sub.attr(
+            label=label, style="rounded,dashed", color="#0969da", fontcolor="#0969da", fontname=FONT, fontsize="11"
+        )
         for statement in clusters.get(scope, []):
             sub.node(statement[0], statement[1], **statement[2])
-        for child in _unique(s[:len(scope) + 1] for s in clusters if len(s) > len(scope) and s[:len(scope)] == scope):
+        for child in _unique(s[: len(scope) + 1] for s in clusters if len(s) > len(scope) and s[: len(scope)] == scope):
             _write_cluster(sub, child, clusters)
 
 

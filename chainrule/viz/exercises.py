@@ -32,7 +32,7 @@ def random_exercise(level, seed):
 
 
 def _level_1(rng):
-    names = ["x", "y", "z", "w"][:rng.choice((3, 4))]
+    names = ["x", "y", "z", "w"][: rng.choice((3, 4))]
     tree = _combine(rng, names, unary=(), binary=("+", "*"))
     return _write(tree), {name: float(rng.choice([v for v in range(-5, 6) if v])) for name in names}
 
@@ -70,7 +70,7 @@ def _combine(rng, names, unary, binary, extra=0):
             parts[i] = (rng.choice(unary), parts[i])
         else:
             i = rng.randrange(len(parts) - 1)
-            parts[i:i + 2] = [(rng.choice(binary), parts[i], parts[i + 1])]
+            parts[i : i + 2] = [(rng.choice(binary), parts[i], parts[i + 1])]
     return parts[0]
 
 

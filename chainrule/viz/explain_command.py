@@ -15,31 +15,52 @@ EXAMPLE = 'chainrule explain "1/(1+exp(-(w0*x0+w1*x1+w2)))" --at w0=2 x0=-1 w1=-
 def add_parser(subparsers):
     """Register the ``explain`` subcommand."""
     parser = subparsers.add_parser(
-        "explain", help="explain the backward pass of a formula step by step",
+        "explain",
+        help="explain the backward pass of a formula step by step",
         description="Build the graph of EXPRESSION from elementary gates, run the forward and backward pass at "
-                    "the given values, and print every step of the backward pass. Operators: + - * / ** and "
-                    "parentheses; functions: exp log sqrt tanh sigmoid relu abs sin cos max(a,b) min(a,b). "
-                    "An expression may start with '-' (\"-x*y\") when it comes before --at. With --model, a "
-                    "network's training step is told layer by layer instead.",
-        epilog=f"example: {EXAMPLE}")
-    parser.add_argument("expression", metavar="EXPRESSION", nargs="?",
-                        help="the formula, e.g. \"1/(1+exp(-(w*x+b)))\" (leave out with --model)")
-    parser.add_argument("--at", nargs="+", default=[], metavar="NAME=VALUE",
-                        help="the value of every variable, e.g. --at w=2 x=-1 b=-3")
+        "the given values, and print every step of the backward pass. Operators: + - * / ** and "
+        "parentheses; functions: exp log sqrt tanh sigmoid relu abs sin cos max(a,b) min(a,b). "
+        "An expression may start with '-' (\"-x*y\") when it comes before --at. With --model, a "
+        "network's training step is told layer by layer instead.",
+        epilog=f"example: {EXAMPLE}",
+    )
+    parser.add_argument(
+        "expression",
+        metavar="EXPRESSION",
+        nargs="?",
+        help='the formula, e.g. "1/(1+exp(-(w*x+b)))" (leave out with --model)',
+    )
+    parser.add_argument(
+        "--at", nargs="+", default=[], metavar="NAME=VALUE", help="the value of every variable, e.g. --at w=2 x=-1 b=-3"
+    )
     parser.add_argument("--digits", type=digits, help="decimals shown (default 2; 4 with --model)")
-    parser.add_argument("--model", choices=IMAGE_MODELS,
-                        help="instead of a formula: one training step of this model on the bundled digits, told "
-                             "layer by layer with its shapes and a few real numbers")
-    parser.add_argument("--batch", type=whole_number(1, 256), default=8, metavar="N", help="with --model: images in the batch "
-                                                                            "(default 8)")
-    parser.add_argument("--seed", type=whole_number(0), default=0, metavar="S", help="with --model: the weights' seed (default 0)")
-    parser.add_argument("--svg", metavar="PATH", help="write the picture as SVG (needs Graphviz's dot; with --model "
-                                                      "one box per layer)")
+    parser.add_argument(
+        "--model",
+        choices=IMAGE_MODELS,
+        help="instead of a formula: one training step of this model on the bundled digits, told "
+        "layer by layer with its shapes and a few real numbers",
+    )
+    parser.add_argument(
+        "--batch",
+        type=whole_number(1, 256),
+        default=8,
+        metavar="N",
+        help="with --model: images in the batch (default 8)",
+    )
+    parser.add_argument(
+        "--seed", type=whole_number(0), default=0, metavar="S", help="with --model: the weights' seed (default 0)"
+    )
+    parser.add_argument(
+        "--svg", metavar="PATH", help="write the picture as SVG (needs Graphviz's dot; with --model one box per layer)"
+    )
     parser.add_argument("--png", metavar="PATH", help="write the picture as PNG (needs Graphviz's dot)")
     parser.add_argument("--dot", metavar="PATH", help="write the picture as DOT text (needs nothing)")
-    parser.add_argument("--html", metavar="PATH",
-                        help="write a page that steps through the pass (needs Graphviz's dot to make it); with "
-                             "--model it steps layer by layer")
+    parser.add_argument(
+        "--html",
+        metavar="PATH",
+        help="write a page that steps through the pass (needs Graphviz's dot to make it); with "
+        "--model it steps layer by layer",
+    )
     parser.set_defaults(run=run, parser=parser)
     return accept_leading_minus(parser)
 

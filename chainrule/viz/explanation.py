@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from ..backend import xp
 from .graph import Trace, format_constant, local_derivatives, trace
 from .layers import explain_layers
-from .steps import NumberedSteps
 from .letters import gate_letters, graph_names
+from .steps import NumberedSteps
 from .text import gradient_text, number, product, shown_equation, value_text
 
 #: Gate attributes that derivative texts use as constants (f_c(x) = c + x, f_a(x) = ax, x^p, ...).
@@ -100,7 +100,6 @@ class Explanation(NumberedSteps):
         return "\n".join(lines)
 
 
-
 def explain(output, gradient=None, *, digits=None, print=False, level="gate"):
     """Explain the backward pass from ``output``, gate by gate; returns an :class:`Explanation`.
 
@@ -141,16 +140,20 @@ def _warn_non_finite(walk, taken, digits):
         if not all(_finite(wire.value) for wire in node.inputs):
             continue  # not this gate's doing: an earlier one is warned about
         letters, _ = gate_letters(node.gate, [wire.name for wire in node.inputs], taken)
-        where = ", ".join(f"{wire.name or letter} = {value_text(wire.value, digits)}"
-                          for letter, wire in zip(letters, node.inputs))
+        where = ", ".join(
+            f"{wire.name or letter} = {value_text(wire.value, digits)}" for letter, wire in zip(letters, node.inputs)
+        )
         if not _finite(node.output.value):
             problem = f"gives {value_text(node.output.value, digits)} at {where} (outside where it is defined)"
         elif _finite(node.upstream) and not all(_finite(sent) for sent in node.sent):
             problem = f"sends a gradient that is not finite at {where} (its derivative is not finite there)"
         else:
             continue
-        warnings.warn(f"the {node.label} gate {problem}; the gradients through it are not meaningful",
-                      NonFiniteWarning, stacklevel=3)
+        warnings.warn(
+            f"the {node.label} gate {problem}; the gradients through it are not meaningful",
+            NonFiniteWarning,
+            stacklevel=3,
+        )
 
 
 def _finite(array):
@@ -177,13 +180,26 @@ def _gate_step(step_number, node, digits, taken):
         substituted = substitute(right_side(statement), gate, values, digits) if scalar else None
         local = locals_[position] if scalar and position < len(locals_) else None
         sent = node.sent[position]
-        inputs.append(InputGradient(letters[position], wire.name, wire.value, statement, substituted, local, sent,
-                                    _arithmetic(local, node.upstream, sent, digits)))
+        inputs.append(
+            InputGradient(
+                letters[position],
+                wire.name,
+                wire.value,
+                statement,
+                substituted,
+                local,
+                sent,
+                _arithmetic(local, node.upstream, sent, digits),
+            )
+        )
     if node.outputs is None:
         upstream = _upstream_text(node.output.parts, node.upstream, digits)
     else:  # one upstream gradient per output that got one
-        upstream = ", ".join(f"to output {k}: {_upstream_text(wire.parts, wire.grad, digits)}"
-                             for k, wire in enumerate(node.outputs) if wire is not None and wire.grad is not None)
+        upstream = ", ".join(
+            f"to output {k}: {_upstream_text(wire.parts, wire.grad, digits)}"
+            for k, wire in enumerate(node.outputs)
+            if wire is not None and wire.grad is not None
+        )
     if len(inputs) == 1:
         text = f"{node.label}: {_local_text(inputs[0], scalar, digits)}; upstream {upstream}; {_sends_text(inputs[0])}"
     else:
@@ -271,6 +287,9 @@ def _upstream_text(parts, total, digits):
 
 def _leaf_gradient(wire, digits):
     name = wire.name or f"(unnamed input {value_text(wire.value, digits)})"
-    text = f"{name} receives {_upstream_text(wire.parts, wire.grad, digits)}" if len(wire.parts) > 1 \
+    text = (
+        f"{name} receives {_upstream_text(wire.parts, wire.grad, digits)}"
+        if len(wire.parts) > 1
         else f"{name} = {gradient_text(wire.grad, digits)}"
+    )
     return LeafGradient(name, wire.value, wire.grad, list(wire.parts), text)

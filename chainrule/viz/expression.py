@@ -31,12 +31,33 @@ from ..tensor import Tensor, tensor
 MAX_DEPTH = 100
 
 #: The functions an expression may call, with their number of arguments.
-FUNCTIONS = {"exp": 1, "log": 1, "sqrt": 1, "tanh": 1, "sigmoid": 1, "relu": 1, "abs": 1, "sin": 1, "cos": 1,
-             "max": 2, "min": 2}
+FUNCTIONS = {
+    "exp": 1,
+    "log": 1,
+    "sqrt": 1,
+    "tanh": 1,
+    "sigmoid": 1,
+    "relu": 1,
+    "abs": 1,
+    "sin": 1,
+    "cos": 1,
+    "max": 2,
+    "min": 2,
+}
 
-_APPLY = {"exp": gates.exp, "log": gates.log, "sqrt": gates.sqrt, "tanh": gates.tanh, "sigmoid": gates.sigmoid,
-          "relu": gates.relu, "abs": gates.abs, "sin": gates.sin, "cos": gates.cos, "max": gates.maximum,
-          "min": gates.minimum}
+_APPLY = {
+    "exp": gates.exp,
+    "log": gates.log,
+    "sqrt": gates.sqrt,
+    "tanh": gates.tanh,
+    "sigmoid": gates.sigmoid,
+    "relu": gates.relu,
+    "abs": gates.abs,
+    "sin": gates.sin,
+    "cos": gates.cos,
+    "max": gates.maximum,
+    "min": gates.minimum,
+}
 
 _NUMBER = re.compile(r"(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")
@@ -103,8 +124,7 @@ def tokenize(text):
         if number:
             end = number.end()
             if end < len(text) and (text[end].isalnum() or text[end] in "_."):
-                raise ExpressionError(f"unexpected {text[end]!r} right after the number {number.group(0)}",
-                                      text, end)
+                raise ExpressionError(f"unexpected {text[end]!r} right after the number {number.group(0)}", text, end)
             tokens.append(Token("number", number.group(0), i))
             i = end
             continue
@@ -223,8 +243,9 @@ class _Parser:
         self.expect(")", opened)
         wanted = FUNCTIONS[name.text]
         if len(arguments) != wanted:
-            raise self.error(f"{name.text}() takes {wanted} argument{'s' if wanted > 1 else ''}, "
-                             f"got {len(arguments)}", name)
+            raise self.error(
+                f"{name.text}() takes {wanted} argument{'s' if wanted > 1 else ''}, got {len(arguments)}", name
+            )
         return Call(name.text, tuple(arguments), name.column)
 
 
@@ -298,7 +319,7 @@ def _operate(node, args):
             return left * right
         if node.op == "/":
             return left / right
-        return left ** right
+        return left**right
     return _APPLY[node.function](*args)
 
 
@@ -312,13 +333,17 @@ def compile_expression(text, assignments):
     names = variables(tree)
     missing = [n for n in names if n not in assignments]
     if missing:
-        raise ValueError(f"no value for variable{'s' if len(missing) > 1 else ''} {', '.join(missing)}; "
-                         f"give {'them' if len(missing) > 1 else 'it'} as NAME=NUMBER, e.g. {missing[0]}=1.5")
+        raise ValueError(
+            f"no value for variable{'s' if len(missing) > 1 else ''} {', '.join(missing)}; "
+            f"give {'them' if len(missing) > 1 else 'it'} as NAME=NUMBER, e.g. {missing[0]}=1.5"
+        )
     unknown = [n for n in assignments if n not in names]
     if unknown:
         known = ", ".join(names) if names else "none"
-        raise ValueError(f"{', '.join(unknown)} {'do' if len(unknown) > 1 else 'does'} not appear in the "
-                         f"expression (its variables: {known})")
+        raise ValueError(
+            f"{', '.join(unknown)} {'do' if len(unknown) > 1 else 'does'} not appear in the "
+            f"expression (its variables: {known})"
+        )
     if not names:
         raise ValueError("the expression has no variables, so there is nothing to differentiate")
     leaves = {n: tensor(float(assignments[n]), requires_grad=True, dtype=xp.float64, name=n) for n in names}

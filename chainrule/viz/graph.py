@@ -131,11 +131,14 @@ def trace(output, gradient=None, where="trace", gradients=True):
     if not isinstance(output, Tensor):
         raise TypeError(f"{where}: expects a chainrule Tensor, got {type(output).__name__}")
     if output.gate is None:
-        raise ValueError(f"{where}: this tensor has no graph behind it (it is a leaf or was computed "
-                         "under no_grad); build it from tensors created with requires_grad=True")
+        raise ValueError(
+            f"{where}: this tensor has no graph behind it (it is a leaf or was computed "
+            "under no_grad); build it from tensors created with requires_grad=True"
+        )
     wires, gates = _walk_forward(output, where)
-    result = Trace(output=wires[id(output)], wires=list(wires.values()), gates=gates, backward_order=[],
-                   root_gradient=None)
+    result = Trace(
+        output=wires[id(output)], wires=list(wires.values()), gates=gates, backward_order=[], root_gradient=None
+    )
     if gradients:
         root = _root_gradient(output, gradient, where, required=gradients == "required")
         if root is not None:
@@ -189,9 +192,14 @@ def _walk_forward(output, where):
                 wire.producer = node
                 node.outputs[_output_position(gate, tensor)] = wire
                 continue
-            node = nodes[id(gate)] = GateNode(index=len(gates), gate=gate, label=gate_label(gate),
-                                              inputs=[wires[id(x)] for x in gate.inputs],
-                                              output=_add_wire(wires, tensor), scope=module_scope(gate, names))
+            node = nodes[id(gate)] = GateNode(
+                index=len(gates),
+                gate=gate,
+                label=gate_label(gate),
+                inputs=[wires[id(x)] for x in gate.inputs],
+                output=_add_wire(wires, tensor),
+                scope=module_scope(gate, names),
+            )
             node.output.producer = node
             if gate.outputs is not None:
                 node.outputs = [None] * len(gate.outputs)
@@ -210,9 +218,11 @@ def _walk_forward(output, where):
             stack.append((tensor, True))
             continue
         if gate.released or gate.inputs is None:
-            raise ValueError(f"{where}: the graph behind this tensor was released by an earlier backward() "
-                             f"(at its '{gate.name}' gate); call {where} before backward(), or pass "
-                             "retain_graph=True to backward()")
+            raise ValueError(
+                f"{where}: the graph behind this tensor was released by an earlier backward() "
+                f"(at its '{gate.name}' gate); call {where} before backward(), or pass "
+                "retain_graph=True to backward()"
+            )
         stack.append((tensor, True))
         for x in reversed(gate.inputs):  # pushed in reverse so the first input is walked first
             if id(x) not in wires:
@@ -237,13 +247,17 @@ def _root_gradient(output, gradient, where, required):
         if output.data.size == 1:
             return xp.ones_like(output.data)
         if required:
-            raise ValueError(f"{where}: the output has shape {tuple(output.shape)}, not a single element; "
-                             "pass gradient= (an array of that shape, dL/doutput) to say what to backpropagate")
+            raise ValueError(
+                f"{where}: the output has shape {tuple(output.shape)}, not a single element; "
+                "pass gradient= (an array of that shape, dL/doutput) to say what to backpropagate"
+            )
         return None
     gradient = gradient.data if isinstance(gradient, Tensor) else xp.asarray(gradient, dtype=output.dtype)
     if gradient.shape != output.shape:
-        raise ValueError(f"{where}: gradient has shape {tuple(gradient.shape)}, but the output has shape "
-                         f"{tuple(output.shape)}; they must match")
+        raise ValueError(
+            f"{where}: gradient has shape {tuple(gradient.shape)}, but the output has shape "
+            f"{tuple(output.shape)}; they must match"
+        )
     return gradient
 
 

@@ -56,8 +56,10 @@ class LayerExplanation(NumberedSteps):
         self.digits = digits
 
     def __str__(self):
-        head = (f"Backward pass, layer by layer, from the loss ({number(self.output_value, self.digits)}) back to "
-                "the input (N is the batch size):")
+        head = (
+            f"Backward pass, layer by layer, from the loss ({number(self.output_value, self.digits)}) back to "
+            "the input (N is the batch size):"
+        )
         return "\n".join([head] + [str(step) for step in self.steps])
 
 
@@ -115,20 +117,27 @@ def _linear(node, digits):
     x, w = node.inputs[0].value, node.inputs[1].value
     g = node.upstream
     (n, inputs), outputs = x.shape, w.shape[0]
-    lines = [f"Y = X W^T + b with X (N, in) = ({n}, {inputs}), W (out, in) = ({outputs}, {inputs}); "
-             f"dL/dY (N, out) = ({n}, {outputs})"]
+    lines = [
+        f"Y = X W^T + b with X (N, in) = ({n}, {inputs}), W (out, in) = ({outputs}, {inputs}); "
+        f"dL/dY (N, out) = ({n}, {outputs})"
+    ]
     if node.sent[1] is not None:
         i, j = _largest(node.sent[1])
-        lines.append(f"dL/dW = dL/dY^T X: (out, N) @ (N, in) = ({outputs}, {n}) @ ({n}, {inputs}) -> ({outputs}, "
-                     f"{inputs}); e.g. dL/dW[{i}, {j}] = sum over the {n} samples of dL/dY[n, {i}] * X[n, {j}] = "
-                     f"{number((g[:, i] * x[:, j]).sum(), digits)}")
+        lines.append(
+            f"dL/dW = dL/dY^T X: (out, N) @ (N, in) = ({outputs}, {n}) @ ({n}, {inputs}) -> ({outputs}, "
+            f"{inputs}); e.g. dL/dW[{i}, {j}] = sum over the {n} samples of dL/dY[n, {i}] * X[n, {j}] = "
+            f"{number((g[:, i] * x[:, j]).sum(), digits)}"
+        )
     if len(node.inputs) > 2 and node.sent[2] is not None:
         (i,) = _largest(node.sent[2])
-        lines.append(f"dL/db = dL/dY summed over the batch: ({outputs},); e.g. dL/db[{i}] = "
-                     f"{number(g[:, i].sum(), digits)}")
+        lines.append(
+            f"dL/db = dL/dY summed over the batch: ({outputs},); e.g. dL/db[{i}] = {number(g[:, i].sum(), digits)}"
+        )
     if node.sent[0] is not None:
-        lines.append(f"dL/dX = dL/dY W: (N, out) @ (out, in) = ({n}, {outputs}) @ ({outputs}, {inputs}) -> "
-                     f"({n}, {inputs}), sent to the layer below")
+        lines.append(
+            f"dL/dX = dL/dY W: (N, out) @ (out, in) = ({n}, {outputs}) @ ({outputs}, {inputs}) -> "
+            f"({n}, {inputs}), sent to the layer below"
+        )
     return lines
 
 
@@ -138,22 +147,32 @@ def _conv(node, digits):
     n, c, h, width = x.shape
     f, kh, kw = w.shape[0], geometry.kh, geometry.kw
     rows, columns = n * geometry.oh * geometry.ow, c * kh * kw
-    lines = [f"im2col unrolls X (N, C, H, W) = ({n}, {c}, {h}, {width}) into columns, one row per output pixel and "
-             f"one column per kernel tap: (N*OH*OW, C*kh*kw) = ({rows}, {columns}) (stride {geometry.sh}, padding "
-             f"{geometry.ph}); then Y = cols @ W^T with W (F, C*kh*kw) = ({f}, {columns})"]
+    lines = [
+        f"im2col unrolls X (N, C, H, W) = ({n}, {c}, {h}, {width}) into columns, one row per output pixel and "
+        f"one column per kernel tap: (N*OH*OW, C*kh*kw) = ({rows}, {columns}) (stride {geometry.sh}, padding "
+        f"{geometry.ph}); then Y = cols @ W^T with W (F, C*kh*kw) = ({f}, {columns})"
+    ]
     if node.sent[1] is not None:
         k, channel, i, j = _largest(node.sent[1])
         padded = xp.pad(x, ((0, 0), (0, 0), (geometry.ph, geometry.ph), (geometry.pw, geometry.pw)))
         top, left = i * geometry.dh, j * geometry.dw
-        under = padded[:, channel, top:top + geometry.oh * geometry.sh:geometry.sh,
-                       left:left + geometry.ow * geometry.sw:geometry.sw]
-        lines.append(f"dL/dW = dL/dY^T cols: (F, N*OH*OW) @ (N*OH*OW, C*kh*kw) = ({f}, {rows}) @ ({rows}, {columns}) "
-                     f"-> reshaped to {_shape(w)}; e.g. dL/dW[{k}, {channel}, {i}, {j}] = sum over the {rows} output "
-                     f"pixels of dL/dY[:, {k}] * the pixel of channel {channel} under tap ({i}, {j}) = "
-                     f"{number((g[:, k] * under).sum(), digits)}")
+        under = padded[
+            :,
+            channel,
+            top : top + geometry.oh * geometry.sh : geometry.sh,
+            left : left + geometry.ow * geometry.sw : geometry.sw,
+        ]
+        lines.append(
+            f"dL/dW = dL/dY^T cols: (F, N*OH*OW) @ (N*OH*OW, C*kh*kw) = ({f}, {rows}) @ ({rows}, {columns}) "
+            f"-> reshaped to {_shape(w)}; e.g. dL/dW[{k}, {channel}, {i}, {j}] = sum over the {rows} output "
+            f"pixels of dL/dY[:, {k}] * the pixel of channel {channel} under tap ({i}, {j}) = "
+            f"{number((g[:, k] * under).sum(), digits)}"
+        )
     if node.sent[0] is not None:
-        lines.append(f"dL/dcols = dL/dY W: ({rows}, {f}) @ ({f}, {columns}) -> ({rows}, {columns}); col2im adds each "
-                     f"pixel's copies (up to {kh * kw}) back into dL/dX {_shape(x)}, sent to the layer below")
+        lines.append(
+            f"dL/dcols = dL/dY W: ({rows}, {f}) @ ({f}, {columns}) -> ({rows}, {columns}); col2im adds each "
+            f"pixel's copies (up to {kh * kw}) back into dL/dX {_shape(x)}, sent to the layer below"
+        )
     return lines
 
 
@@ -164,21 +183,25 @@ def _relu(node, digits):
     stopped = xp.argwhere(~mask & (g != 0))
     if len(stopped):
         at = tuple(int(i) for i in stopped[0])
-        lines.append(f"e.g. X{list(at)} = {number(x[at], digits)} <= 0, so its dL/dY = {number(g[at], digits)} "
-                     "stops there: dL/dX = 0")
+        lines.append(
+            f"e.g. X{list(at)} = {number(x[at], digits)} <= 0, so its dL/dY = {number(g[at], digits)} "
+            "stops there: dL/dX = 0"
+        )
     return lines
 
 
 def _max_pool(node, digits):
     x, g, geometry = node.inputs[0].value, node.upstream, node.gate.geometry
     sent = node.sent[0]
-    window = x[0, 0, 0:geometry.kh, 0:geometry.kw]
+    window = x[0, 0, 0 : geometry.kh, 0 : geometry.kw]
     winner = tuple(int(i) for i in xp.unravel_index(int(xp.argmax(window)), window.shape))
     values = ", ".join(number(v, digits) for v in window.reshape(-1))
-    return [f"each {geometry.kh}x{geometry.kw} window sends its whole gradient to its largest value (the winner); "
-            f"the others get 0: {int((sent != 0).sum())} of {sent.size} inputs receive one",
-            f"e.g. the first window of sample 0, channel 0 holds [{values}]: the winner {number(window[winner], digits)} "
-            f"at {list(winner)} receives dL/dY[0, 0, 0, 0] = {number(g[0, 0, 0, 0], digits)}"]
+    return [
+        f"each {geometry.kh}x{geometry.kw} window sends its whole gradient to its largest value (the winner); "
+        f"the others get 0: {int((sent != 0).sum())} of {sent.size} inputs receive one",
+        f"e.g. the first window of sample 0, channel 0 holds [{values}]: the winner {number(window[winner], digits)} "
+        f"at {list(winner)} receives dL/dY[0, 0, 0, 0] = {number(g[0, 0, 0, 0], digits)}",
+    ]
 
 
 def _cross_entropy(node, digits):
@@ -189,11 +212,13 @@ def _cross_entropy(node, digits):
     label = int(gate.targets.index[0])
     scale = float(xp.asarray(node.upstream).reshape(-1)[0])
     probabilities = ", ".join(number(v, 2) for v in p[0])
-    return [f"L = mean over the batch of -log p[label], p = softmax(logits) (N, classes) = ({n}, {classes}); "
-            "dL/dlogits = (p - y) / N, y the one-hot labels",
-            f"e.g. sample 0 (label {label}): p = [{probabilities}]; at the label (p - y) / N = "
-            f"({number(p[0, label], digits)} - 1) / {n} = {number(scale * (p[0, label] - 1) / n, digits)}, elsewhere "
-            f"p / N (class {(label + 1) % classes}: {number(scale * p[0, (label + 1) % classes] / n, digits)})"]
+    return [
+        f"L = mean over the batch of -log p[label], p = softmax(logits) (N, classes) = ({n}, {classes}); "
+        "dL/dlogits = (p - y) / N, y the one-hot labels",
+        f"e.g. sample 0 (label {label}): p = [{probabilities}]; at the label (p - y) / N = "
+        f"({number(p[0, label], digits)} - 1) / {n} = {number(scale * (p[0, label] - 1) / n, digits)}, elsewhere "
+        f"p / N (class {(label + 1) % classes}: {number(scale * p[0, (label + 1) % classes] / n, digits)})",
+    ]
 
 
 def _batch_norm(node, digits):
@@ -208,20 +233,24 @@ def _batch_norm(node, digits):
     count = int(xp.prod([x.shape[a] for a in axes]))
     at = _largest(node.sent[0]) if node.sent[0] is not None else (0,) * x.ndim
     first, second, third, deviation = (float(xp.broadcast_to(t, x.shape)[at]) for t in terms + (std,))
-    return [f"xhat = (X - mean) / std per channel, over the {count} values of N*H*W; dL/dX = (g - mean(g) - xhat * "
-            "mean(g * xhat)) / std with g = dL/dY * weight: three terms, the gradient itself, the part that moved "
-            "the mean and the part that moved the variance",
-            f"e.g. at X{list(at)}: ({number(first, digits)} - {number(second, digits)} - {number(third, digits)}) / "
-            f"{number(deviation, digits)} = {number((first - second - third) / deviation, digits)}",
-            f"dL/dweight = sum of dL/dY * xhat, dL/dbias = sum of dL/dY, each per channel: {_shape(node.inputs[1].value)}"]
+    return [
+        f"xhat = (X - mean) / std per channel, over the {count} values of N*H*W; dL/dX = (g - mean(g) - xhat * "
+        "mean(g * xhat)) / std with g = dL/dY * weight: three terms, the gradient itself, the part that moved "
+        "the mean and the part that moved the variance",
+        f"e.g. at X{list(at)}: ({number(first, digits)} - {number(second, digits)} - {number(third, digits)}) / "
+        f"{number(deviation, digits)} = {number((first - second - third) / deviation, digits)}",
+        f"dL/dweight = sum of dL/dY * xhat, dL/dbias = sum of dL/dY, each per channel: {_shape(node.inputs[1].value)}",
+    ]
 
 
 def _dropout(node, digits):
     mask = node.gate.mask
     kept = mask != 0
     scale = float(mask[kept].reshape(-1)[0]) if kept.any() else 0.0
-    return [f"mask keeps {int(kept.sum())} of {mask.size} values ({kept.mean():.0%}), each scaled by 1/(1-p) = "
-            f"{number(scale, digits)}; dL/dX = dL/dY * mask: the dropped ones get 0"]
+    return [
+        f"mask keeps {int(kept.sum())} of {mask.size} values ({kept.mean():.0%}), each scaled by 1/(1-p) = "
+        f"{number(scale, digits)}; dL/dX = dL/dY * mask: the dropped ones get 0"
+    ]
 
 
 def _reshape(node, digits):
@@ -233,5 +262,13 @@ def _other(node, digits):
     return [f"{node.label}: {node.gate.derivative or 'local derivative not stated'}; sends {sent}"]
 
 
-STORIES = {"Linear": _linear, "Conv2d": _conv, "Relu": _relu, "MaxPool2d": _max_pool, "CrossEntropy": _cross_entropy,
-           "BatchNorm": _batch_norm, "Dropout": _dropout, "Reshape": _reshape}
+STORIES = {
+    "Linear": _linear,
+    "Conv2d": _conv,
+    "Relu": _relu,
+    "MaxPool2d": _max_pool,
+    "CrossEntropy": _cross_entropy,
+    "BatchNorm": _batch_norm,
+    "Dropout": _dropout,
+    "Reshape": _reshape,
+}

@@ -30,5 +30,7 @@ class Page:
 
 def inline(page, height=640):
     """``page`` in an iframe whose ``srcdoc`` holds it, so its script runs apart from the notebook's."""
-    return (f'<iframe srcdoc="{html.escape(page, quote=True)}" '
-            f'style="width: 100%; height: {height}px; border: 1px solid #d0d7de"></iframe>')
+    return (
+        f'<iframe srcdoc="{html.escape(page, quote=True)}" '
+        f'style="width: 100%; height: {height}px; border: 1px solid #d0d7de"></iframe>'
+    )

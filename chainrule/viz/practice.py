@@ -76,7 +76,7 @@ class Question:
         value = read_answer(answer)
         if not math.isfinite(self.answer):
             return value == self.answer or (math.isnan(value) and math.isnan(self.answer))
-        return abs(value - self.answer) <= 10 ** -self.digits * (1 + 1e-9)
+        return abs(value - self.answer) <= 10**-self.digits * (1 + 1e-9)
 
     def check(self, answer):
         """Check one attempt; returns a :class:`Verdict` whose message is the next hint when it is wrong.
@@ -109,8 +109,9 @@ def read_answer(answer):
     except KeyError:  # a name: build looks variables up
         value = None
     if not isinstance(value, float):
-        raise ValueError(f"cannot read {text!r} as a number: write a number, or arithmetic on numbers such as "
-                         "2*0.2 or exp(-1)")
+        raise ValueError(
+            f"cannot read {text!r} as a number: write a number, or arithmetic on numbers such as 2*0.2 or exp(-1)"
+        )
     return value
 
 
@@ -170,7 +171,7 @@ class Practice:
         say = _printer(file)
         say(f"Practice: {self.title}")
         say(f"at {self.givens}")
-        say(f"Answers within {10 ** -self.digits:g} count; arithmetic such as 2*0.2 is fine.")
+        say(f"Answers within {10**-self.digits:g} count; arithmetic such as 2*0.2 is fine.")
         try:
             for question in self.questions:
                 if not question.done:
@@ -187,6 +188,7 @@ class Practice:
 def _printer(file):
     def say(text):
         print(text, file=file, flush=True)
+
     return say
 
 
@@ -232,8 +234,10 @@ def practice(formula, at=None, *, digits=2, gradient=None):
         raise TypeError(f"practice: expects a formula (str) or a Tensor, got {type(formula).__name__}")
     walk = trace(output, gradient, where="practice", gradients="required")
     if any(wire.value.size != 1 for wire in walk.wires):
-        raise ValueError("practice: every value in the graph must be a single number (the gates of the reference "
-                         "text); for tensors, read explain(output)")
+        raise ValueError(
+            "practice: every value in the graph must be a single number (the gates of the reference "
+            "text); for tensors, read explain(output)"
+        )
     explanation = explain(walk, digits=digits)
     questions = _forward_questions(walk, digits) + _backward_questions(explanation, digits)
     for position, question in enumerate(questions, 1):
@@ -257,13 +261,28 @@ def _forward_questions(walk, digits):
     for node in walk.gates:
         letters, statements = gate_letters(node.gate, [wire.name for wire in node.inputs], taken)
         values = {letter: wire.value for letter, wire in zip(letters, node.inputs)}
-        given = ", ".join(input_text(letter, wire.name, wire.value, digits) for letter, wire in zip(letters, node.inputs))
+        given = ", ".join(
+            input_text(letter, wire.name, wire.value, digits) for letter, wire in zip(letters, node.inputs)
+        )
         formula = gate_formula(statements[0], letters[0], node.gate)
         value = float(node.output.value.reshape(()))
-        hints = (f"the {node.label} gate computes {formula}", f"{formula} = {substitute(formula, node.gate, values, digits)}",
-                 f"The answer is {number(value, digits)}.")
-        questions.append(Question(0, "value", node.label, node.node_id,
-                                  f"forward, {node.label}: {given}; {formula} = ?", value, hints, digits))
+        hints = (
+            f"the {node.label} gate computes {formula}",
+            f"{formula} = {substitute(formula, node.gate, values, digits)}",
+            f"The answer is {number(value, digits)}.",
+        )
+        questions.append(
+            Question(
+                0,
+                "value",
+                node.label,
+                node.node_id,
+                f"forward, {node.label}: {given}; {formula} = ?",
+                value,
+                hints,
+                digits,
+            )
+        )
     return questions
 
 
@@ -277,20 +296,45 @@ def _backward_questions(explanation, digits):
             local = float(item.local.reshape(()))
             rule = item.derivative or "not stated by the gate"
             right = right_side(rule)
-            filled = f"{right} = {item.substituted}" if item.substituted not in (None, right) else \
-                f"{rule}, whatever the values"
-            questions.append(Question(0, "local", step.gate, step.node_id,
-                                      f"backward, {step.gate} with {given}: the local derivative {_left_side(rule)} = ?",
-                                      local, (rule, filled, f"The answer is {number(local, digits)}."), digits,
-                                      position=position))
-            (shown_local, shown_upstream), shown_sent = shown_equation([local, step.upstream], item.sent, digits,
-                                                                       product)
+            filled = (
+                f"{right} = {item.substituted}"
+                if item.substituted not in (None, right)
+                else f"{rule}, whatever the values"
+            )
+            questions.append(
+                Question(
+                    0,
+                    "local",
+                    step.gate,
+                    step.node_id,
+                    f"backward, {step.gate} with {given}: the local derivative {_left_side(rule)} = ?",
+                    local,
+                    (rule, filled, f"The answer is {number(local, digits)}."),
+                    digits,
+                    position=position,
+                )
+            )
+            (shown_local, shown_upstream), shown_sent = shown_equation(
+                [local, step.upstream], item.sent, digits, product
+            )
             target = item.letter if item.target == item.letter else f"{item.letter} ({item.target})"
-            questions.append(Question(0, "sent", step.gate, step.node_id,
-                                      f"backward, {step.gate}: upstream gradient {shown_upstream}; the gradient sent "
-                                      f"to {target} = ?", float(item.sent.reshape(())),
-                                      (CHAIN_RULE, f"local * upstream = {shown_local} * {shown_upstream}",
-                                       f"The answer is {shown_sent}."), digits, position=position))
+            questions.append(
+                Question(
+                    0,
+                    "sent",
+                    step.gate,
+                    step.node_id,
+                    f"backward, {step.gate}: upstream gradient {shown_upstream}; the gradient sent to {target} = ?",
+                    float(item.sent.reshape(())),
+                    (
+                        CHAIN_RULE,
+                        f"local * upstream = {shown_local} * {shown_upstream}",
+                        f"The answer is {shown_sent}.",
+                    ),
+                    digits,
+                    position=position,
+                )
+            )
     return questions
 
 
@@ -298,7 +342,7 @@ def gate_formula(statement, letter, gate):
     """What a gate computes, read off its derivative statement: "x*y" of "d/dx (x*y) = y", "1+x" for c = 1."""
     left = statement.split("=", 1)[0].strip()
     prefix = f"d/d{letter}"
-    formula = left[len(prefix):].strip() if left.startswith(prefix) else left
+    formula = left[len(prefix) :].strip() if left.startswith(prefix) else left
     if formula.startswith("(") and formula.endswith(")") and _balanced(formula[1:-1]):
         formula = formula[1:-1]
     return substitute(formula, gate, {}, 0) if formula else gate.name  # the gate's constants put in: 1+x

@@ -22,24 +22,40 @@ EXAMPLE = 'chainrule practice "(x+y)*z" --at x=-2 y=5 z=-4'
 def add_parser(subparsers):
     """Register the ``practice`` subcommand."""
     parser = subparsers.add_parser(
-        "practice", help="work out a backward pass by hand, with each answer checked",
+        "practice",
+        help="work out a backward pass by hand, with each answer checked",
         description="Ask for every gate's value, then, walking backward, every local derivative and every "
-                    "gradient sent to an input, of EXPRESSION at the given values or of a generated formula "
-                    "(--random). A wrong answer gets the gate's rule, then the rule with the numbers, then the "
-                    "answer; at the end come the score and the whole backward pass explained. Answers are read "
-                    "one per line from standard input when it is not a terminal.",
-        epilog=f"examples: {EXAMPLE}; chainrule practice --random --level 2 --seed 7")
-    parser.add_argument("expression", metavar="EXPRESSION", nargs="?",
-                        help="the formula, as for chainrule explain (leave out with --random)")
+        "gradient sent to an input, of EXPRESSION at the given values or of a generated formula "
+        "(--random). A wrong answer gets the gate's rule, then the rule with the numbers, then the "
+        "answer; at the end come the score and the whole backward pass explained. Answers are read "
+        "one per line from standard input when it is not a terminal.",
+        epilog=f"examples: {EXAMPLE}; chainrule practice --random --level 2 --seed 7",
+    )
+    parser.add_argument(
+        "expression",
+        metavar="EXPRESSION",
+        nargs="?",
+        help="the formula, as for chainrule explain (leave out with --random)",
+    )
     parser.add_argument("--at", nargs="+", default=[], metavar="NAME=VALUE", help="the value of every variable")
-    parser.add_argument("--digits", type=digits, default=2,
-                        help="decimals shown; an answer counts within one unit of the last (default 2)")
+    parser.add_argument(
+        "--digits",
+        type=digits,
+        default=2,
+        help="decimals shown; an answer counts within one unit of the last (default 2)",
+    )
     parser.add_argument("--random", action="store_true", help="practice on a generated formula")
-    parser.add_argument("--level", type=_level, help="with --random: 1 add and multiply, 2 also exp, 1/x and "
-                                                     "max, 3 a neuron with a sigmoid (default 1)")
+    parser.add_argument(
+        "--level",
+        type=_level,
+        help="with --random: 1 add and multiply, 2 also exp, 1/x and max, 3 a neuron with a sigmoid (default 1)",
+    )
     parser.add_argument("--seed", type=whole_number(0), help="with --random: the seed, to get the same formula again")
-    parser.add_argument("--html", metavar="PATH", help="write the practice as a page to work through in a "
-                                                       "browser, instead of asking here")
+    parser.add_argument(
+        "--html",
+        metavar="PATH",
+        help="write the practice as a page to work through in a browser, instead of asking here",
+    )
     parser.set_defaults(run=run, parser=parser)
     return accept_leading_minus(parser)
 

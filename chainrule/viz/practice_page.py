@@ -35,13 +35,28 @@ def practice_html(session):
     for q in session.questions:
         block = picture.value_block(q.node_id) if q.kind == "value" else picture.inputs[(q.node_id, q.position)]
         x, y = block.box(q.kind)
-        questions.append({"number": q.number, "kind": q.kind, "gate": q.gate, "prompt": q.prompt,
-                          "answer": _json_number(q.answer), "answer_text": q.answer_text, "x": round(x), "y": round(y),
-                          "hints": [lead + hint for lead, hint in zip(HINT_LEADS, q.hints)]})
+        questions.append(
+            {
+                "number": q.number,
+                "kind": q.kind,
+                "gate": q.gate,
+                "prompt": q.prompt,
+                "answer": _json_number(q.answer),
+                "answer_text": q.answer_text,
+                "x": round(x),
+                "y": round(y),
+                "hints": [lead + hint for lead, hint in zip(HINT_LEADS, q.hints)],
+            }
+        )
     data = {"digits": session.digits, "questions": questions, "explanation": session.explanation.text()}
-    fills = {"TITLE": html.escape(f"Practice: {session.title}"), "GIVENS": html.escape(f"at {session.givens}"),
-             "DATA": json.dumps(data).replace("</", "<\\/"), "SVG": picture.svg,
-             "WIDTH": str(picture.width), "HEIGHT": str(picture.height)}
+    fills = {
+        "TITLE": html.escape(f"Practice: {session.title}"),
+        "GIVENS": html.escape(f"at {session.givens}"),
+        "DATA": json.dumps(data).replace("</", "<\\/"),
+        "SVG": picture.svg,
+        "WIDTH": str(picture.width),
+        "HEIGHT": str(picture.height),
+    }
     template = resources.files("chainrule.viz").joinpath("practice.html").read_text(encoding="utf-8")
     return re.sub(r"\{\{(TITLE|GIVENS|DATA|SVG|WIDTH|HEIGHT)\}\}", lambda match: fills[match.group(1)], template)
 

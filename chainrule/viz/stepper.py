@@ -84,14 +84,21 @@ def _steps(walk, explanation, digits):
     for node in walk.gates:
         value_step[node.index] = len(steps)
         letters, _ = gate_letters(node.gate, [wire.name for wire in node.inputs], taken)
-        given = ", ".join(input_text(letter, wire.name, wire.value, digits) for letter, wire in zip(letters, node.inputs))
-        steps.append({"phase": "forward", "node": node.node_id,
-                      "text": f"forward: {node.label}: {given} \u2192 {value_text(node.output.value, digits)}"})
+        given = ", ".join(
+            input_text(letter, wire.name, wire.value, digits) for letter, wire in zip(letters, node.inputs)
+        )
+        steps.append(
+            {
+                "phase": "forward",
+                "node": node.node_id,
+                "text": f"forward: {node.label}: {given} \u2192 {value_text(node.output.value, digits)}",
+            }
+        )
     gradient_step = {}  # gate index -> the backward step that sends its gradients
     for step in explanation:
         node = step.node_id or "output"
         if step.node_id:
-            gradient_step[int(step.node_id[len("gate"):])] = len(steps)
+            gradient_step[int(step.node_id[len("gate") :])] = len(steps)
         else:
             start_step = len(steps)
         steps.append({"phase": "backward", "node": node, "text": f"backward {step}"})
@@ -108,15 +115,26 @@ def _layer_steps(walk, explanation):
     """The page's steps for a network: the input, one forward step per layer, the start, one backward step per
     layer; and, per edge, the steps that reveal its labels (edge ids as ``draw`` gives them, layers collapsed)."""
     inputs = [w for w in walk.leaves if not is_parameter(w)]
-    steps = [{"phase": "forward", "node": None,
-              "text": "Forward pass: the input, shape " + ", ".join(shape_text(w.value) for w in inputs)}]
+    steps = [
+        {
+            "phase": "forward",
+            "node": None,
+            "text": "Forward pass: the input, shape " + ", ".join(shape_text(w.value) for w in inputs),
+        }
+    ]
     value_step = {}  # picture node (a layer's box, or a gate outside any layer) -> the step that computes it
     for layer in sorted(explanation, key=lambda layer: layer.gates[-1].index):  # gates are in backward order
         unit = unit_id(layer.gates[0], True)
         value_step[unit] = len(steps)
         first, last = layer.gates[-1], layer.gates[0]
-        steps.append({"phase": "forward", "node": unit, "text": f"forward: {layer.heading}: "
-                      f"{shape_text(first.inputs[0].value)} \u2192 {shape_text(last.output.value)}"})
+        steps.append(
+            {
+                "phase": "forward",
+                "node": unit,
+                "text": f"forward: {layer.heading}: "
+                f"{shape_text(first.inputs[0].value)} \u2192 {shape_text(last.output.value)}",
+            }
+        )
     start_step = len(steps)
     steps.append({"phase": "backward", "node": "output", "text": "backward: start: dL/dL = 1 at the loss"})
     gradient_step = {}
@@ -142,9 +160,13 @@ def _leaf_values(walk, digits, shown=8):
 
 def _prepare_svg(svg):
     """dot's SVG, ready to inline: no XML prologue, scalable, labels classed as values or gradients."""
-    svg = svg[svg.index("<svg"):]
+    svg = svg[svg.index("<svg") :]
     width = re.search(r'<svg width="([\d.]+)pt"', svg)
-    svg = re.sub(r'<svg width="[\d.]+pt" height="[\d.]+pt"',
-                 f'<svg style="max-width: {float(width.group(1)) * 4 / 3:.0f}px"' if width else "<svg", svg, count=1)
+    svg = re.sub(
+        r'<svg width="[\d.]+pt" height="[\d.]+pt"',
+        f'<svg style="max-width: {float(width.group(1)) * 4 / 3:.0f}px"' if width else "<svg",
+        svg,
+        count=1,
+    )
     svg = svg.replace(f'fill="{VALUE_COLOR}"', f'class="wire-value" fill="{VALUE_COLOR}"')
     return svg.replace(f'fill="{GRADIENT_COLOR}"', f'class="wire-grad" fill="{GRADIENT_COLOR}"')

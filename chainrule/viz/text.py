@@ -10,7 +10,7 @@ def number(value, digits=2):
     value = float(value)
     if value == 0:
         value = 0.0  # no "-0.00"
-    elif math.isfinite(value) and (abs(value) < 0.5 * 10 ** -digits or abs(value) >= 1e6):
+    elif math.isfinite(value) and (abs(value) < 0.5 * 10**-digits or abs(value) >= 1e6):
         return f"{value:.{max(digits, 1)}e}"
     return f"{value:.{digits}f}"
 
@@ -58,8 +58,7 @@ def value_text(array, digits=2):
         return number(array.reshape(()), digits)
     if array.size == 0:
         return f"{shape_text(array)} {array.dtype} (empty)"
-    return (f"{shape_text(array)} {array.dtype} in [{number(array.min(), digits)}, "
-            f"{number(array.max(), digits)}]")
+    return f"{shape_text(array)} {array.dtype} in [{number(array.min(), digits)}, {number(array.max(), digits)}]"
 
 
 def gradient_text(array, digits=2):
@@ -77,8 +76,7 @@ def wire_lines(array, digits=2):
         return [number(array.reshape(()), digits)]
     if array.size == 0:
         return [f"{shape_text(array)} {array.dtype}", "(empty)"]
-    return [f"{shape_text(array)} {array.dtype}",
-            f"[{number(array.min(), digits)}, {number(array.max(), digits)}]"]
+    return [f"{shape_text(array)} {array.dtype}", f"[{number(array.min(), digits)}, {number(array.max(), digits)}]"]
 
 
 def gradient_lines(array, digits=2):

@@ -71,8 +71,10 @@ def wire_picture(walk, digits=2):
     the output wire; the answer boxes are the page's to place, at the blocks.
     """
     if len(walk.gates) > MOST_GATES:
-        raise ValueError(f"practice page: the graph has {len(walk.gates)} gates; a picture of more than "
-                         f"{MOST_GATES} is too crowded to work on (use the questions from Python or the terminal)")
+        raise ValueError(
+            f"practice page: the graph has {len(walk.gates)} gates; a picture of more than "
+            f"{MOST_GATES} is too crowded to work on (use the questions from Python or the terminal)"
+        )
     layout = _Layout(walk)
     layout.place_output()
     return layout.draw(digits)
@@ -83,8 +85,9 @@ class _Layout:
         self.walk = walk
         self.column = {}  # gate index -> column (1 for gates fed only by leaves)
         for node in walk.gates:  # forward order: inputs come first
-            self.column[node.index] = 1 + max([self.column[w.producer.index] for w in node.inputs if not w.is_leaf],
-                                              default=0)
+            self.column[node.index] = 1 + max(
+                [self.column[w.producer.index] for w in node.inputs if not w.is_leaf], default=0
+            )
         self.rows = 0
         self.row_of = {}  # gate index -> row (a float: the middle of its inputs)
         self.leaves = []  # (wire, gate, position, row): one drawn leaf per use of an input
@@ -121,10 +124,12 @@ class _Layout:
         last = self.walk.output.producer
         width = int(self._x(self.column[last.index]) + STEP / 2 + BOX_WIDTH + MARGIN + 30)
         height = int(self._y(max(self.rows - 1, 0)) + 2 * BOX_HEIGHT + MARGIN)
-        parts = [f'<svg width="{width}" height="{height}" '
-                 f'viewBox="0 0 {width} {height}" font-family="Helvetica, Arial, sans-serif" font-size="13">',
-                 '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
-                 f'orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="{WIRE_COLOR}"/></marker></defs>']
+        parts = [
+            f'<svg width="{width}" height="{height}" '
+            f'viewBox="0 0 {width} {height}" font-family="Helvetica, Arial, sans-serif" font-size="13">',
+            '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
+            f'orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="{WIRE_COLOR}"/></marker></defs>',
+        ]
         picture = WirePicture("", width, height)
         radius = {node.index: max(20, 3.8 * len(node.label) + 8) for node in self.walk.gates}
         for source, node, position, row in self.wires:
@@ -135,34 +140,50 @@ class _Layout:
                 start = (self._x(self.column[source.index]) + radius[source.index], self._y(self.row_of[source.index]))
             else:
                 start = (self._x(self.column[node.index] - 1) + 8, block.y)
-            end = (self._x(self.column[node.index]) - radius[node.index],
-                   self._y(self.row_of[node.index]) + 6 * (position - (len(node.inputs) - 1) / 2))
-            parts.append(f'<path class="wire" id="wire_{node.node_id}_{position}" d="M{start[0]:.0f},{start[1]:.0f} '
-                         f'L{block.x + BOX_WIDTH + 6:.0f},{block.y:.0f} L{end[0]:.0f},{end[1]:.0f}" fill="none" '
-                         f'stroke="{WIRE_COLOR}" stroke-width="1.5" marker-end="url(#arrow)"/>')
-        for wire, node, position, row in self.leaves:
+            end = (
+                self._x(self.column[node.index]) - radius[node.index],
+                self._y(self.row_of[node.index]) + 6 * (position - (len(node.inputs) - 1) / 2),
+            )
+            parts.append(
+                f'<path class="wire" id="wire_{node.node_id}_{position}" d="M{start[0]:.0f},{start[1]:.0f} '
+                f'L{block.x + BOX_WIDTH + 6:.0f},{block.y:.0f} L{end[0]:.0f},{end[1]:.0f}" fill="none" '
+                f'stroke="{WIRE_COLOR}" stroke-width="1.5" marker-end="url(#arrow)"/>'
+            )
+        for wire, node, position, _row in self.leaves:
             block = picture.inputs[(node.node_id, position)]
             label = wire.name or ("input" if wire.requires_grad else number(wire.value.reshape(()), digits))
-            parts.append(f'<text class="leaf" x="{self._x(self.column[node.index] - 1) + 4:.0f}" y="{block.y + 4:.0f}" '
-                         f'text-anchor="end" font-weight="bold">{html.escape(label)}</text>')
-            parts.append(f'<text class="given-value" x="{block.x:.0f}" y="{block.y - 8:.0f}" text-anchor="middle" '
-                         f'fill="{VALUE_COLOR}">{number(wire.value.reshape(()), digits)}</text>')
+            parts.append(
+                f'<text class="leaf" x="{self._x(self.column[node.index] - 1) + 4:.0f}" y="{block.y + 4:.0f}" '
+                f'text-anchor="end" font-weight="bold">{html.escape(label)}</text>'
+            )
+            parts.append(
+                f'<text class="given-value" x="{block.x:.0f}" y="{block.y - 8:.0f}" text-anchor="middle" '
+                f'fill="{VALUE_COLOR}">{number(wire.value.reshape(()), digits)}</text>'
+            )
         for node in self.walk.gates:
             x, y = self._x(self.column[node.index]), self._y(self.row_of[node.index])
-            parts.append(f'<g class="gate" id="{node.node_id}"><ellipse cx="{x:.0f}" cy="{y:.0f}" '
-                         f'rx="{radius[node.index]:.0f}" ry="20" fill="#f6f8fa" stroke="{WIRE_COLOR}" '
-                         f'stroke-width="1.5"/><text x="{x:.0f}" y="{y + 4:.0f}" text-anchor="middle">'
-                         f'{html.escape(node.label)}</text></g>')
+            parts.append(
+                f'<g class="gate" id="{node.node_id}"><ellipse cx="{x:.0f}" cy="{y:.0f}" '
+                f'rx="{radius[node.index]:.0f}" ry="20" fill="#f6f8fa" stroke="{WIRE_COLOR}" '
+                f'stroke-width="1.5"/><text x="{x:.0f}" y="{y + 4:.0f}" text-anchor="middle">'
+                f"{html.escape(node.label)}</text></g>"
+            )
         x, y = self._x(self.column[last.index]), self._y(self.row_of[last.index])
         picture.output = Block(x + STEP / 2, y)
         picture.first_use.setdefault(last.node_id, picture.output)
         end = x + STEP / 2 + BOX_WIDTH + 10
-        parts.append(f'<path class="wire" id="wire_output" d="M{x + radius[last.index]:.0f},{y:.0f} L{end:.0f},{y:.0f}" '
-                     f'stroke="{WIRE_COLOR}" stroke-width="1.5" marker-end="url(#arrow)"/>')
-        parts.append(f'<text class="leaf" x="{end + 6:.0f}" y="{y + 4:.0f}" font-weight="bold">'
-                     f'{html.escape(self.walk.output.name or "f")}</text>')
-        parts.append(f'<text class="given-grad" x="{picture.output.x:.0f}" y="{y + 20:.0f}" text-anchor="middle" '
-                     f'fill="{GRADIENT_COLOR}">{number(self.walk.root_gradient.reshape(()), digits)}</text>')
+        parts.append(
+            f'<path class="wire" id="wire_output" d="M{x + radius[last.index]:.0f},{y:.0f} L{end:.0f},{y:.0f}" '
+            f'stroke="{WIRE_COLOR}" stroke-width="1.5" marker-end="url(#arrow)"/>'
+        )
+        parts.append(
+            f'<text class="leaf" x="{end + 6:.0f}" y="{y + 4:.0f}" font-weight="bold">'
+            f"{html.escape(self.walk.output.name or 'f')}</text>"
+        )
+        parts.append(
+            f'<text class="given-grad" x="{picture.output.x:.0f}" y="{y + 20:.0f}" text-anchor="middle" '
+            f'fill="{GRADIENT_COLOR}">{number(self.walk.root_gradient.reshape(()), digits)}</text>'
+        )
         parts.append("</svg>")
         picture.svg = "".join(parts)
         return picture

@@ -30,8 +30,11 @@ def undocumented(identifiers):
     missing, seen = [], set()
     for identifier in identifiers:
         found = _resolve(identifier)
-        objects = [(f"{identifier}.{name}", getattr(found, name)) for name in _public_names(found)] \
-            if inspect.ismodule(found) else [(identifier, found)]
+        objects = (
+            [(f"{identifier}.{name}", getattr(found, name)) for name in _public_names(found)]
+            if inspect.ismodule(found)
+            else [(identifier, found)]
+        )
         for name, value in objects:
             if inspect.ismodule(value) or id(value) in seen:
                 continue
@@ -55,8 +58,11 @@ def _resolve(identifier):
 def _public_names(module):
     if hasattr(module, "__all__"):
         return list(module.__all__)
-    return [name for name, value in vars(module).items()
-            if not name.startswith("_") and getattr(value, "__module__", None) == module.__name__]
+    return [
+        name
+        for name, value in vars(module).items()
+        if not name.startswith("_") and getattr(value, "__module__", None) == module.__name__
+    ]
 
 
 def _undocumented_members(cls):
@@ -66,8 +72,9 @@ def _undocumented_members(cls):
         if isinstance(value, (staticmethod, classmethod)):
             value = value.__func__
         if isinstance(value, property) or inspect.isroutine(value):
-            if not inspect.getdoc(getattr(cls, name) if not isinstance(value, property) else value) \
-                    and not _inherited_doc(cls, name):
+            if not inspect.getdoc(
+                getattr(cls, name) if not isinstance(value, property) else value
+            ) and not _inherited_doc(cls, name):
                 yield name
 
 

@@ -15,8 +15,12 @@ from docstrings import api_modules, undocumented  # noqa: E402
 log = logging.getLogger("mkdocs.hooks.chainrule")
 ROOT = Path(__file__).resolve().parents[2]
 #: Repository files that README sections included in the pages link to.
-BENCHMARK_FILES = ["benchmarks/README.md", "benchmarks/results/*.md", "benchmarks/results/*.png",
-                   "benchmarks/results/*.txt"]
+BENCHMARK_FILES = [
+    "benchmarks/README.md",
+    "benchmarks/results/*.md",
+    "benchmarks/results/*.png",
+    "benchmarks/results/*.txt",
+]
 CLI_MARKER = "<!-- the command line's help, written at build time -->"
 
 

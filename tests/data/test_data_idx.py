@@ -5,8 +5,9 @@ import zlib
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, HealthCheck, strategies as st
-from hypothesis.extra.numpy import arrays, array_shapes
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import array_shapes, arrays
 
 from chainrule.data import read_idx, write_idx
 
@@ -59,7 +60,10 @@ def test_truncated_payload_names_file_sizes_and_shape(tmp_path, compress):
     path = tmp_path / "train-images-idx3-ubyte.gz"
     content = _header(0x08, (60000, 28, 28)) + bytes(1000)
     path.write_bytes(gzip.compress(content) if compress else content)
-    message = r"train-images-idx3-ubyte\.gz: expected 47040000 bytes of data for shape \(60000, 28, 28\) \(uint8\), found 1000$"
+    message = (
+        r"train-images-idx3-ubyte\.gz: expected 47040000 bytes of data for shape \(60000, 28, 28\) \(uint8\), "
+        r"found 1000$"
+    )
     with pytest.raises(ValueError, match=message):
         read_idx(path)
 

@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 import chainrule.data.loader as loader_module
 from chainrule.data import DataLoader, Dataset, TensorDataset
@@ -147,6 +148,7 @@ def test_dataset_without_len():
 
 # ----- batches as Tensors (needs the core) -------------------------------------------
 
+
 @pytest.fixture
 def Tensor():
     return pytest.importorskip("chainrule.tensor").Tensor
@@ -265,8 +267,10 @@ def test_workers_give_the_same_batches_in_the_same_order(shuffle, workers):
         np.testing.assert_array_equal(b, d)
     assert dataset.threads and all(name.startswith("chainrule-loader") for name in dataset.threads)
     fast = TensorDataset(np.arange(20.0).reshape(10, 2), np.arange(10))
-    for (a, b), (c, d) in zip(epoch(DataLoader(fast, batch_size=3, shuffle=shuffle, seed=4)),
-                              epoch(DataLoader(fast, batch_size=3, shuffle=shuffle, seed=4, num_workers=workers))):
+    for (a, b), (c, d) in zip(
+        epoch(DataLoader(fast, batch_size=3, shuffle=shuffle, seed=4)),
+        epoch(DataLoader(fast, batch_size=3, shuffle=shuffle, seed=4, num_workers=workers)),
+    ):
         np.testing.assert_array_equal(a, c)
         np.testing.assert_array_equal(b, d)
 
@@ -299,14 +303,23 @@ def test_a_worker_error_reaches_the_loop_in_order():
 
 def test_worker_init_fn_runs_once_per_thread_and_accepted_arguments():
     started = []
-    loader = DataLoader(Slow(12), batch_size=2, num_workers=3, worker_init_fn=started.append, pin_memory=True,
-                        persistent_workers=True, timeout=30)
+    loader = DataLoader(
+        Slow(12),
+        batch_size=2,
+        num_workers=3,
+        worker_init_fn=started.append,
+        pin_memory=True,
+        persistent_workers=True,
+        timeout=30,
+    )
     assert len(list(loader)) == 6
     assert sorted(started) == [0, 1, 2]
-    for bad, message in [({"num_workers": -1}, "num_workers must be a non-negative integer"),
-                         ({"prefetch_factor": 2}, "prefetch_factor needs num_workers > 0"),
-                         ({"num_workers": 1, "prefetch_factor": 0}, "prefetch_factor must be a positive integer"),
-                         ({"timeout": -1}, "timeout must be a non-negative number")]:
+    for bad, message in [
+        ({"num_workers": -1}, "num_workers must be a non-negative integer"),
+        ({"prefetch_factor": 2}, "prefetch_factor needs num_workers > 0"),
+        ({"num_workers": 1, "prefetch_factor": 0}, "prefetch_factor must be a positive integer"),
+        ({"timeout": -1}, "timeout must be a non-negative number"),
+    ]:
         with pytest.raises(ValueError, match=message):
             DataLoader(Slow(2), **bad)
     assert "num_workers=3" in repr(loader)

@@ -100,8 +100,11 @@ def test_corrupt_download_is_rejected_and_not_kept(tmp_path, mirror):
     good = mirror["dir"] / "train-labels-idx1-ubyte.gz"
     good.write_bytes(good.read_bytes()[:-5])  # the server now sends a damaged file
     root = tmp_path / "mnist"
-    with pytest.raises(ValueError, match=r"checksum mismatch for http://127\.0\.0\.1:\d+/train-labels-idx1-ubyte\.gz: "
-                                         r"expected sha256 [0-9a-f]{64}, got [0-9a-f]{64}; the file was not kept"):
+    with pytest.raises(
+        ValueError,
+        match=r"checksum mismatch for http://127\.0\.0\.1:\d+/train-labels-idx1-ubyte\.gz: "
+        r"expected sha256 [0-9a-f]{64}, got [0-9a-f]{64}; the file was not kept",
+    ):
         download(root, mirror)
     assert not (root / "train-labels-idx1-ubyte.gz").exists()
     assert not [p for p in root.iterdir() if p.name.endswith(".part")]  # no temporary left behind
@@ -128,8 +131,10 @@ def test_known_checksums_match_the_shared_copy():
 
 
 def test_missing_files_say_where_and_how(tmp_path):
-    message = (rf"train-images-idx3-ubyte \(or train-images-idx3-ubyte\.gz\) not found in {tmp_path}\. "
-               rf"Pass download=True .*{DEFAULT_BASE_URL}train-images-idx3-ubyte\.gz")
+    message = (
+        rf"train-images-idx3-ubyte \(or train-images-idx3-ubyte\.gz\) not found in {tmp_path}\. "
+        rf"Pass download=True .*{DEFAULT_BASE_URL}train-images-idx3-ubyte\.gz"
+    )
     with pytest.raises(FileNotFoundError, match=message):
         MNIST(tmp_path)
     make_split(tmp_path, "train", 3, seed=0)

@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from chainrule.data import MinMaxScaler, StandardScaler
@@ -42,7 +43,7 @@ def test_standard_scaler_statistics():
     np.testing.assert_allclose(Z.std(axis=0), 1, atol=1e-5)
     np.testing.assert_allclose(scaler.mean_, X.astype(np.float64).mean(axis=0))
     np.testing.assert_allclose(scaler.scale_, X.astype(np.float64).std(axis=0))
-    np.testing.assert_allclose(scaler.var_, scaler.scale_ ** 2)
+    np.testing.assert_allclose(scaler.var_, scaler.scale_**2)
     assert scaler.n_features_in_ == 4 and scaler.n_samples_seen_ == 500
 
 
@@ -127,7 +128,9 @@ def test_used_before_fit(cls, method):
 @pytest.mark.parametrize("cls", [StandardScaler, MinMaxScaler])
 def test_width_mismatch_names_both_widths(cls):
     scaler = cls().fit(np.zeros((3, 4)))
-    with pytest.raises(ValueError, match=rf"{cls.__name__}\.transform: X has 3 features, but {cls.__name__} was fitted on 4"):
+    with pytest.raises(
+        ValueError, match=rf"{cls.__name__}\.transform: X has 3 features, but {cls.__name__} was fitted on 4"
+    ):
         scaler.transform(np.zeros((2, 3)))
     with pytest.raises(ValueError, match="X has 5 features, but .* fitted on 4"):
         scaler.inverse_transform(np.zeros((2, 5)))
@@ -135,7 +138,9 @@ def test_width_mismatch_names_both_widths(cls):
 
 @pytest.mark.parametrize("cls", [StandardScaler, MinMaxScaler])
 def test_needs_two_dimensions(cls):
-    with pytest.raises(ValueError, match=r"fit: expected a 2-d array \(samples x features\), got shape \(5,\); .*reshape\(-1, 1\)"):
+    with pytest.raises(
+        ValueError, match=r"fit: expected a 2-d array \(samples x features\), got shape \(5,\); .*reshape\(-1, 1\)"
+    ):
         cls().fit(np.zeros(5))
     with pytest.raises(ValueError, match=r"got shape \(2, 2, 2\)"):
         cls().fit(np.zeros((2, 2, 2)))

@@ -25,8 +25,7 @@ def missing_mpi():
         launch.find_mpiexec()
     except FileNotFoundError as error:
         return f"no MPI job can start here: {error}"
-    probe = subprocess.run([sys.executable, "-c", "from mpi4py import MPI"], capture_output=True, text=True,
-                           timeout=60)
+    probe = subprocess.run([sys.executable, "-c", "from mpi4py import MPI"], capture_output=True, text=True, timeout=60)
     if probe.returncode:
         return f"mpi4py cannot load MPI (pip install 'chainrule[distributed]'): {probe.stderr.strip()[-300:]}"
     return None
@@ -58,15 +57,23 @@ def run_job(command, timeout=90, env=None, cwd=None):
     """Run ``command`` (a list: mpiexec ..., or chainrule train --nproc ...) in its own session; a
     ``Job`` with its status, combined output and duration. Fails the test if it outlives ``timeout``."""
     start = time.perf_counter()
-    process = subprocess.Popen([str(part) for part in command], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               env=rank_environment(env), cwd=cwd, start_new_session=True)
+    process = subprocess.Popen(
+        [str(part) for part in command],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=rank_environment(env),
+        cwd=cwd,
+        start_new_session=True,
+    )
     try:
         output, _ = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         end_session(process)
         output, _ = process.communicate()
-        pytest.fail(f"{command[:6]} did not end within {timeout} s; ended with SIGTERM:\n"
-                    f"{output.decode(errors='replace')[-3000:]}")
+        pytest.fail(
+            f"{command[:6]} did not end within {timeout} s; ended with SIGTERM:\n"
+            f"{output.decode(errors='replace')[-3000:]}"
+        )
     return Job(process.returncode, output.decode(errors="replace"), time.perf_counter() - start)
 
 

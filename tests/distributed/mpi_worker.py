@@ -51,7 +51,7 @@ def global_batch(step, n):
     """The samples of global step ``step`` (0-based): a fixed permutation cut into batches."""
     order = np.random.default_rng(123).permutation(n)
     start = (step * GLOBAL_BATCH) % (n - GLOBAL_BATCH)
-    return order[start:start + GLOBAL_BATCH]
+    return order[start : start + GLOBAL_BATCH]
 
 
 def shard(indices, rank, size):
@@ -158,9 +158,14 @@ def sync_batchnorm(out):
     outputs = dist.all_gather(np.ascontiguousarray(y.data))
     input_grads = dist.all_gather(np.ascontiguousarray(x.grad))
     if rank == 0:
-        np.savez(out, outputs=outputs, input_grads=input_grads, running_mean=model.module[1].running_mean,
-                 running_var=model.module[1].running_var,
-                 **{name: p.grad for name, p in model.module.named_parameters()})
+        np.savez(
+            out,
+            outputs=outputs,
+            input_grads=input_grads,
+            running_mean=model.module[1].running_mean,
+            running_var=model.module[1].running_var,
+            **{name: p.grad for name, p in model.module.named_parameters()},
+        )
 
 
 def drift():

@@ -74,26 +74,56 @@ def test_data_parallel_steps_match_one_process_and_the_simulation(mpi, tmp_path,
 def test_collectives_and_a_mismatched_buffer(mpi):
     job = mpi(worker(2, "collectives"), timeout=60)
     assert job.status == 0, job
-    assert "rank 1 caught: the ranks are not doing the same collective (rank 0: collective #7, all_reduce of 3 " \
-           "float32 (sum); rank 1: collective #7, all_reduce of 4 float32 (sum))" in job.output
+    assert (
+        "rank 1 caught: the ranks are not doing the same collective (rank 0: collective #7, all_reduce of 3 "
+        "float32 (sum); rank 1: collective #7, all_reduce of 4 float32 (sum))" in job.output
+    )
 
 
 # ----- failures --------------------------------------------------------------------------------------
-@pytest.mark.parametrize("kind, expected", [
-    ("raise", ["RuntimeError: rank 1 breaks down in step 3",
-               "chainrule.distributed: rank 1 of 2 stopped with an uncaught RuntimeError; aborting the MPI job"]),
-    ("stall", ["rank 0 has waited 2 s in the gradient reduction after forward pass 3",
-               "rank 1 has not arrived (no answer: still computing, stuck, or waiting outside chainrule.distributed)",
-               "rank 0 aborts the job after waiting 4 s"]),
-    ("mismatch", ["the ranks hold different models: rank 1 differs from rank 0; first difference: entry 2 is the "
-                  "parameter 'fc1.weight' of shape (32, 64) float32 on rank 0 but the parameter 'fc1.weight' of "
-                  "shape (40, 64) float32 on rank 1"]),
-    ("unequal", ["DistributedSampler: the lengths of the ranks' datasets differ (rank 0: 1,797; rank 1: 1,796); "
-                 "every rank must load the same dataset"]),
-    ("drift", ["after epoch 1, the checksums (CRC-32) of the ranks' weights differ (rank 0: "]),
-    ("skip", ["rank 0: collective #5, the gradient reduction after forward pass 3 (2,462 float32 in 1 bucket); "
-              "rank 1: collective #5, the gradient reduction after forward pass 4"]),
-])
+@pytest.mark.parametrize(
+    "kind, expected",
+    [
+        (
+            "raise",
+            [
+                "RuntimeError: rank 1 breaks down in step 3",
+                "chainrule.distributed: rank 1 of 2 stopped with an uncaught RuntimeError; aborting the MPI job",
+            ],
+        ),
+        (
+            "stall",
+            [
+                "rank 0 has waited 2 s in the gradient reduction after forward pass 3",
+                "rank 1 has not arrived (no answer: still computing, stuck, or waiting outside chainrule.distributed)",
+                "rank 0 aborts the job after waiting 4 s",
+            ],
+        ),
+        (
+            "mismatch",
+            [
+                "the ranks hold different models: rank 1 differs from rank 0; first difference: entry 2 is the "
+                "parameter 'fc1.weight' of shape (32, 64) float32 on rank 0 but the parameter 'fc1.weight' of "
+                "shape (40, 64) float32 on rank 1"
+            ],
+        ),
+        (
+            "unequal",
+            [
+                "DistributedSampler: the lengths of the ranks' datasets differ (rank 0: 1,797; rank 1: 1,796); "
+                "every rank must load the same dataset"
+            ],
+        ),
+        ("drift", ["after epoch 1, the checksums (CRC-32) of the ranks' weights differ (rank 0: "]),
+        (
+            "skip",
+            [
+                "rank 0: collective #5, the gradient reduction after forward pass 3 (2,462 float32 in 1 bucket); "
+                "rank 1: collective #5, the gradient reduction after forward pass 4"
+            ],
+        ),
+    ],
+)
 def test_a_failing_rank_ends_the_job_in_seconds_naming_it(mpi, kind, expected):
     job = mpi(worker(2, kind), timeout=60)
     assert job.status != 0, job
@@ -111,11 +141,13 @@ def test_the_signatures_compare_names_shapes_dtypes_and_frozen_parameters():
     frozen[0].bias.requires_grad_(False)
     assert first_difference(a, model_signature(frozen), 3) == (
         "entry 1 is the parameter '0.bias' of shape (3,) float32 on rank 0 but the parameter '0.bias' of shape (3,) "
-        "float32 (frozen) on rank 3")
+        "float32 (frozen) on rank 3"
+    )
     shorter = model_signature(nn.Sequential(nn.Linear(2, 3)))
     assert first_difference(a, shorter, 1) == (
         "rank 0 has 7 parameters and buffers, rank 1 has 2; the first extra one (on rank 0) is the parameter "
-        "'1.weight' of shape (3,) float32")
+        "'1.weight' of shape (3,) float32"
+    )
 
 
 @pytest.mark.parametrize("nproc", [2, 4])

@@ -17,15 +17,14 @@ from chainrule.distributed.ddp import make_buckets
 # ----- the sampler ----------------------------------------------------------------------------------
 @pytest.mark.parametrize("n, size, drop_last", [(10, 3, False), (10, 3, True), (8, 4, False), (5, 8, False)])
 def test_the_shards_cover_the_permutation_equally(n, size, drop_last):
-    shards = [DistributedSampler(range(n), num_replicas=size, rank=r, seed=3, drop_last=drop_last)
-              for r in range(size)]
+    shards = [DistributedSampler(range(n), num_replicas=size, rank=r, seed=3, drop_last=drop_last) for r in range(size)]
     for sampler in shards:
         sampler.set_epoch(2)
     lengths = {len(s) for s in shards}
     assert len(lengths) == 1 and all(len(s.indices()) == len(s) for s in shards)
     order = np.random.default_rng([3, 2]).permutation(n)
     together = np.stack([s.indices() for s in shards], axis=1).reshape(-1)  # step by step, rank by rank
-    expected = order[:len(together)] if drop_last else np.resize(order, len(together))
+    expected = order[: len(together)] if drop_last else np.resize(order, len(together))
     np.testing.assert_array_equal(together, expected)
     if not drop_last:
         assert set(together) == set(range(n))  # every sample, some twice
@@ -50,20 +49,41 @@ def test_a_loader_with_a_sampler_batches_its_indices():
     assert "sampler=DistributedSampler(rank 1 of 2, 5 of 10 samples" in repr(loader)
 
 
-@pytest.mark.parametrize("make, error, text", [
-    (lambda: DistributedSampler(3, num_replicas=2, rank=0), TypeError, "the dataset (int) must define __len__"),
-    (lambda: DistributedSampler(range(4), num_replicas=2), ValueError, "give both num_replicas and rank"),
-    (lambda: DistributedSampler(range(4), num_replicas=2, rank=2), ValueError, "rank must be below num_replicas (2)"),
-    (lambda: DistributedSampler(range(4), num_replicas=0, rank=0), ValueError, "num_replicas must be an integer >= 1"),
-    (lambda: DistributedSampler(range(4), num_replicas=2, rank=True), ValueError, "rank must be an integer >= 0"),
-    (lambda: DistributedSampler(range(4), num_replicas=8, rank=0, drop_last=True), ValueError,
-     "4 sample(s) cannot give each of 8 ranks one"),
-    (lambda: DistributedSampler(range(4), num_replicas=2, rank=0).set_epoch(-1), ValueError,
-     "epoch must be an integer >= 0"),
-    (lambda: DataLoader(range(4), sampler=[0, 1], shuffle=True), ValueError, "sampler gives the order, so shuffle must be False"),
-    (lambda: DataLoader(range(4), sampler=iter([0])), TypeError, "sampler must be iterable and have a length"),
-    (lambda: list(DataLoader(range(4), sampler=[0, 9])), IndexError, "the sampler gave index 9 for a dataset of 4"),
-])
+@pytest.mark.parametrize(
+    "make, error, text",
+    [
+        (lambda: DistributedSampler(3, num_replicas=2, rank=0), TypeError, "the dataset (int) must define __len__"),
+        (lambda: DistributedSampler(range(4), num_replicas=2), ValueError, "give both num_replicas and rank"),
+        (
+            lambda: DistributedSampler(range(4), num_replicas=2, rank=2),
+            ValueError,
+            "rank must be below num_replicas (2)",
+        ),
+        (
+            lambda: DistributedSampler(range(4), num_replicas=0, rank=0),
+            ValueError,
+            "num_replicas must be an integer >= 1",
+        ),
+        (lambda: DistributedSampler(range(4), num_replicas=2, rank=True), ValueError, "rank must be an integer >= 0"),
+        (
+            lambda: DistributedSampler(range(4), num_replicas=8, rank=0, drop_last=True),
+            ValueError,
+            "4 sample(s) cannot give each of 8 ranks one",
+        ),
+        (
+            lambda: DistributedSampler(range(4), num_replicas=2, rank=0).set_epoch(-1),
+            ValueError,
+            "epoch must be an integer >= 0",
+        ),
+        (
+            lambda: DataLoader(range(4), sampler=[0, 1], shuffle=True),
+            ValueError,
+            "sampler gives the order, so shuffle must be False",
+        ),
+        (lambda: DataLoader(range(4), sampler=iter([0])), TypeError, "sampler must be iterable and have a length"),
+        (lambda: list(DataLoader(range(4), sampler=[0, 9])), IndexError, "the sampler gave index 9 for a dataset of 4"),
+    ],
+)
 def test_bad_sampler_arguments(make, error, text):
     with pytest.raises(error, match=__import__("re").escape(text)):
         make()
@@ -71,8 +91,10 @@ def test_bad_sampler_arguments(make, error, text):
 
 # ----- buckets and headers ----------------------------------------------------------------------------
 def test_buckets_hold_one_dtype_in_reverse_order_up_to_the_cap():
-    a, b = cr.tensor(np.zeros(100, np.float32), requires_grad=True), cr.tensor(np.zeros(300, np.float32),
-                                                                                requires_grad=True)
+    a, b = (
+        cr.tensor(np.zeros(100, np.float32), requires_grad=True),
+        cr.tensor(np.zeros(300, np.float32), requires_grad=True),
+    )
     c, d = cr.tensor(np.zeros(50), requires_grad=True), cr.tensor(np.zeros((2, 10), np.float32), requires_grad=True)
     buckets = make_buckets([a, b, c, d], cap_bytes=1000)
     assert [[id(p) for p in bucket.params] for bucket in buckets] == [[id(d)], [id(c)], [id(b)], [id(a)]]
@@ -88,27 +110,52 @@ def test_buckets_hold_one_dtype_in_reverse_order_up_to_the_cap():
 
 def test_headers_in_words_and_a_disagreement_grouped_by_rank():
     def header(sequence, kind, count=0, dtype=None, detail=0, step=0):
-        return [sequence, list(comm.KINDS.values()).index(kind) + 1, count,
-                -1 if dtype is None else comm.DTYPES.index(np.dtype(dtype)), detail, step]
+        return [
+            sequence,
+            list(comm.KINDS.values()).index(kind) + 1,
+            count,
+            -1 if dtype is None else comm.DTYPES.index(np.dtype(dtype)),
+            detail,
+            step,
+        ]
 
-    headers = np.array([header(4, "gradients", 2462, "float32", 2, 7), header(4, "gradients", 2462, "float32", 2, 7),
-                        header(4, "all_reduce", 3, "float64", 1), header(5, "barrier")])
+    headers = np.array(
+        [
+            header(4, "gradients", 2462, "float32", 2, 7),
+            header(4, "gradients", 2462, "float32", 2, 7),
+            header(4, "all_reduce", 3, "float64", 1),
+            header(5, "barrier"),
+        ]
+    )
     assert comm.describe(headers[0]) == "the gradient reduction after forward pass 7 (2,462 float32 in 2 buckets)"
     assert comm.describe(header(1, "broadcast", 10, "int64", 1)) == "broadcast of 10 int64 from rank 1"
     assert comm.describe(header(1, "all_gather", 2, "uint8")) == "all_gather of 2 uint8 per rank"
     assert comm.disagreement(headers).startswith(
         "the ranks are not doing the same collective (ranks 0, 1: collective #4, the gradient reduction after "
         "forward pass 7 (2,462 float32 in 2 buckets); rank 2: collective #4, all_reduce of 3 float64 (mean); "
-        "rank 3: collective #5, barrier). A rank skipped")
+        "rank 3: collective #5, barrier). A rank skipped"
+    )
 
 
 # ----- the launcher -----------------------------------------------------------------------------------
 def test_the_launch_command_and_the_ranks_environment():
     command = launch.command(4, ["train", "--epochs", "2"], "/opt/mpi/bin/mpiexec")
-    assert command == ["/opt/mpi/bin/mpiexec", "-n", "4", sys.executable, "-m", "mpi4py", "-m", "chainrule", "train",
-                       "--epochs", "2"]
-    env = launch.environment({"OMP_NUM_THREADS": "2", "PATH": "/bin"}, timeout=90.0, stall_timeout=30.0,
-                             rank_dir="/tmp/x")
+    assert command == [
+        "/opt/mpi/bin/mpiexec",
+        "-n",
+        "4",
+        sys.executable,
+        "-m",
+        "mpi4py",
+        "-m",
+        "chainrule",
+        "train",
+        "--epochs",
+        "2",
+    ]
+    env = launch.environment(
+        {"OMP_NUM_THREADS": "2", "PATH": "/bin"}, timeout=90.0, stall_timeout=30.0, rank_dir="/tmp/x"
+    )
     assert env["OPENBLAS_NUM_THREADS"] == "1" and env["MKL_NUM_THREADS"] == "1"
     assert env["OMP_NUM_THREADS"] == "2"  # the user's own choice stays
     assert env["MPIEXEC_TIMEOUT"] == "90" and env["CHAINRULE_STALL_TIMEOUT"] == "30"
@@ -132,8 +179,10 @@ def test_mpiexec_missing_is_said_with_the_install_command(monkeypatch, tmp_path)
 
 # ----- before init, and a job of one -----------------------------------------------------------------
 def test_importing_chainrule_and_its_distributed_package_imports_no_mpi():
-    code = ("import sys, chainrule, chainrule.distributed, chainrule.training; "
-            "assert 'mpi4py' not in sys.modules, 'mpi4py imported'")
+    code = (
+        "import sys, chainrule, chainrule.distributed, chainrule.training; "
+        "assert 'mpi4py' not in sys.modules, 'mpi4py imported'"
+    )
     assert subprocess.run([sys.executable, "-c", code], capture_output=True).returncode == 0
 
 
@@ -185,8 +234,11 @@ def test_bad_stall_settings(mpi):
     code = "import chainrule.distributed as d; d.init(stall_warning=-1)"
     job = mpi([sys.executable, "-c", code], timeout=60)
     assert "stall_warning must be a non-negative number of seconds, got -1" in job.output
-    job = mpi([sys.executable, "-c", "import chainrule.distributed as d; d.init()"], timeout=60,
-              env={"CHAINRULE_STALL_TIMEOUT": "soon"})
+    job = mpi(
+        [sys.executable, "-c", "import chainrule.distributed as d; d.init()"],
+        timeout=60,
+        env={"CHAINRULE_STALL_TIMEOUT": "soon"},
+    )
     assert "CHAINRULE_STALL_TIMEOUT must be a number of seconds, got 'soon'" in job.output
 
 
@@ -197,20 +249,28 @@ def test_sync_batchnorm_outside_a_job_is_the_plain_layer_it_replaced():
     plain = nn.Sequential(nn.Linear(4, 3), nn.BatchNorm1d(3, momentum=None), nn.Sequential(nn.BatchNorm1d(3)))
     nn.init.manual_seed(1)
     synced = SyncBatchNorm.convert_sync_batchnorm(
-        nn.Sequential(nn.Linear(4, 3), nn.BatchNorm1d(3, momentum=None), nn.Sequential(nn.BatchNorm1d(3))))
+        nn.Sequential(nn.Linear(4, 3), nn.BatchNorm1d(3, momentum=None), nn.Sequential(nn.BatchNorm1d(3)))
+    )
     assert isinstance(synced[1], SyncBatchNorm) and isinstance(synced[2][0], SyncBatchNorm)
     assert synced[1].momentum is None and list(synced.state_dict()) == list(plain.state_dict())
     x = np.random.default_rng(0).standard_normal((6, 4)).astype(np.float32)
     for mode in (True, False):
         plain.train(mode), synced.train(mode)
         np.testing.assert_allclose(synced(cr.Tensor(x)).data, plain(cr.Tensor(x)).data, rtol=1e-6)
-    with pytest.raises(ValueError, match=r"SyncBatchNorm\(3, .*\): input has 5 channels \(shape \(2, 5\)\), expected 3"):
+    with pytest.raises(
+        ValueError, match=r"SyncBatchNorm\(3, .*\): input has 5 channels \(shape \(2, 5\)\), expected 3"
+    ):
         synced[1](cr.Tensor(np.zeros((2, 5), np.float32)))
 
 
-@pytest.mark.parametrize("banner, kind", [("mpiexec (Open MPI) 5.0.11", "openmpi"),
-                                          ("HYDRA build details:\n    Version: 5.0.2", "mpich"),
-                                          ("something else", "unknown")])
+@pytest.mark.parametrize(
+    "banner, kind",
+    [
+        ("mpiexec (Open MPI) 5.0.11", "openmpi"),
+        ("HYDRA build details:\n    Version: 5.0.2", "mpich"),
+        ("something else", "unknown"),
+    ],
+)
 def test_the_mpi_flavour_is_read_from_mpiexec_version(tmp_path, banner, kind):
     fake = tmp_path / "mpiexec"
     fake.write_text(f"#!/bin/sh\nprintf '{banner}\\n'\n")

@@ -22,8 +22,9 @@ def floats(low, high):
 def away_from(*kinks, low=-5.0, high=5.0, gap=0.05):
     """Floats in [low, high] at least ``gap`` away from every kink."""
     edges = [low] + sorted(kinks) + [high]
-    return st.one_of([floats(a if a == low else a + gap, b if b == high else b - gap)
-                      for a, b in zip(edges[:-1], edges[1:])])
+    return st.one_of(
+        [floats(a if a == low else a + gap, b if b == high else b - gap) for a, b in zip(edges[:-1], edges[1:])]
+    )
 
 
 def leaf(draw, shape, elements):

@@ -13,10 +13,22 @@ SETTINGS = settings(max_examples=25, deadline=None, derandomize=True)
 pairs = mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3, min_side=1, max_side=3)
 small_ints = st.integers(-2, 2)
 
-COMPARISONS = {"eq": np.equal, "ne": np.not_equal, "lt": np.less, "le": np.less_equal, "gt": np.greater,
-               "ge": np.greater_equal}
-OPERATORS = {"eq": lambda a, b: a == b, "ne": lambda a, b: a != b, "lt": lambda a, b: a < b,
-             "le": lambda a, b: a <= b, "gt": lambda a, b: a > b, "ge": lambda a, b: a >= b}
+COMPARISONS = {
+    "eq": np.equal,
+    "ne": np.not_equal,
+    "lt": np.less,
+    "le": np.less_equal,
+    "gt": np.greater,
+    "ge": np.greater_equal,
+}
+OPERATORS = {
+    "eq": lambda a, b: a == b,
+    "ne": lambda a, b: a != b,
+    "lt": lambda a, b: a < b,
+    "le": lambda a, b: a <= b,
+    "gt": lambda a, b: a > b,
+    "ge": lambda a, b: a >= b,
+}
 
 
 @pytest.mark.parametrize("name", sorted(COMPARISONS))
@@ -27,8 +39,12 @@ def test_comparisons_as_functions_methods_and_operators(name, data, pair):
     b = data.draw(arrays(np.float64, pair.input_shapes[1], elements=small_ints.map(float)))
     x = cr.tensor(a, requires_grad=True)
     expected = COMPARISONS[name](a, b)
-    for result in (getattr(cr, name)(x, b), getattr(x, name)(cr.tensor(b)), OPERATORS[name](x, b),
-                   OPERATORS[name](x, cr.tensor(b))):
+    for result in (
+        getattr(cr, name)(x, b),
+        getattr(x, name)(cr.tensor(b)),
+        OPERATORS[name](x, b),
+        OPERATORS[name](x, cr.tensor(b)),
+    ):
         assert result.dtype == np.bool_ and not result.requires_grad
         np.testing.assert_array_equal(result.data, expected)
 
@@ -123,8 +139,7 @@ def test_max_along_a_dim_against_torch():
 
 # ----- masked_fill ------------------------------------------------------------------------------------------
 @SETTINGS
-@given(data=st.data(), pair=mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3, min_side=1,
-                                                            max_side=3))
+@given(data=st.data(), pair=mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3, min_side=1, max_side=3))
 def test_masked_fill_values_and_gradient(data, pair):
     shape = np.broadcast_shapes(*pair.input_shapes)
     x = cr.tensor(data.draw(arrays(np.float64, shape, elements=st.floats(-2, 2))), requires_grad=True)
@@ -151,8 +166,11 @@ def test_masked_fill_errors_name_what_was_wrong():
     x = cr.tensor(np.zeros((2, 3)))
     with pytest.raises(TypeError, match="masked_fill: mask must be a boolean tensor, got dtype int64"):
         x.masked_fill(cr.tensor([1, 0, 1]), 0.0)
-    with pytest.raises(ValueError, match=r"masked_fill: mask of shape \(2, 3, 1\) does not broadcast to the input's "
-                                         r"shape \(2, 3\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"masked_fill: mask of shape \(2, 3, 1\) does not broadcast to the input's "
+        r"shape \(2, 3\)",
+    ):
         x.masked_fill(np.zeros((2, 3, 1), dtype=bool), 0.0)
     with pytest.raises(ValueError, match="masked_fill: value must be a number or a 0-d tensor"):
         x.masked_fill(np.zeros(3, dtype=bool), cr.tensor([1.0, 2.0]))

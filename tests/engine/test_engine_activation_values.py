@@ -24,8 +24,9 @@ def values(dtype):
 
 
 def textbook_sigmoid(x):
-    return np.array([1 / (1 + math.exp(-v)) if v >= 0 else math.exp(v) / (1 + math.exp(v)) for v in x.ravel()],
-                    dtype=np.float64).reshape(x.shape)
+    return np.array(
+        [1 / (1 + math.exp(-v)) if v >= 0 else math.exp(v) / (1 + math.exp(v)) for v in x.ravel()], dtype=np.float64
+    ).reshape(x.shape)
 
 
 def close(got, want, rtol):
@@ -122,10 +123,11 @@ def test_activations_of_a_0d_tensor_are_0d_tensors_with_gradients():
 @pytest.mark.parametrize("p", [3, 4, 3.0])
 def test_small_integer_powers_match_numpy_and_differentiate_twice(p):
     x = cr.tensor(np.linspace(-2, 2, 9), requires_grad=True)
-    y = x ** p
+    y = x**p
     np.testing.assert_allclose(y.data, np.linspace(-2, 2, 9) ** p, rtol=1e-15)
     (g,) = cr.grad(y.sum(), [x], create_graph=True)
     np.testing.assert_allclose(g.data, p * np.linspace(-2, 2, 9) ** (p - 1), rtol=1e-15)
     (h,) = cr.grad(g.sum(), [x])
-    np.testing.assert_allclose(h.data if hasattr(h, "data") else h, p * (p - 1) * np.linspace(-2, 2, 9) ** (p - 2),
-                               rtol=1e-14)
+    np.testing.assert_allclose(
+        h.data if hasattr(h, "data") else h, p * (p - 1) * np.linspace(-2, 2, 9) ** (p - 2), rtol=1e-14
+    )

@@ -69,7 +69,7 @@ def test_fan_out_adds_the_gradients():
     b = leaf([1.0, 2.0])
     hidden = b * b  # a reused non-leaf: its gradient is the sum over both uses before it flows on
     (hidden * hidden + hidden * 3.0).sum().backward()
-    np.testing.assert_allclose(b.grad, (2 * b.data ** 2 + 3) * 2 * b.data)
+    np.testing.assert_allclose(b.grad, (2 * b.data**2 + 3) * 2 * b.data)
 
 
 @pytest.mark.parametrize("order", ["h*k", "k*h"])
@@ -85,14 +85,24 @@ def test_a_tensor_waits_for_its_later_consumers_whichever_input_it_is(order):
     np.testing.assert_allclose(x.grad, (np.sin(e) + e * np.cos(e)) * e)
 
 
-_COMBINE = [lambda a, b: a * b, lambda a, b: a + b, lambda a, b: a - b, lambda a, b: (a * 0.5).sin() * b,
-            lambda a, b: a.tanh() + b * b]
+_COMBINE = [
+    lambda a, b: a * b,
+    lambda a, b: a + b,
+    lambda a, b: a - b,
+    lambda a, b: (a * 0.5).sin() * b,
+    lambda a, b: a.tanh() + b * b,
+]
 
 
 @settings(max_examples=40, deadline=None, derandomize=True)
-@given(st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 10**6), st.integers(0, len(_COMBINE) - 1)),
-                min_size=1, max_size=12),
-       st.lists(st.integers(0, 10**6), min_size=1, max_size=3))
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 10**6), st.integers(0, 10**6), st.integers(0, len(_COMBINE) - 1)),
+        min_size=1,
+        max_size=12,
+    ),
+    st.lists(st.integers(0, 10**6), min_size=1, max_size=3),
+)
 def test_any_graph_of_shared_intermediates_gets_the_numerical_gradient(steps, roots):
     # Each step combines two earlier tensors (leaves or results, any of them, so results fan out to
     # several later gates and paths of different lengths meet); the output sums a few of them. The walk
@@ -125,9 +135,12 @@ def test_shared_gradient_arrays_are_not_aliased():
 # ----- gradients written in place ---------------------------------------------------------------
 def test_relu_masks_a_gradient_nobody_else_holds_in_place(monkeypatch):
     from chainrule.gates.elementwise import Relu
+
     reused = []
     original = Relu.backward_in_place
-    monkeypatch.setattr(Relu, "backward_in_place", lambda self, g, out, x: reused.append(g) or original(self, g, out, x))
+    monkeypatch.setattr(
+        Relu, "backward_in_place", lambda self, g, out, x: reused.append(g) or original(self, g, out, x)
+    )
     x, w = leaf([-1.0, 2.0]), leaf([3.0, 4.0])
     (x.relu() * w).sum().backward()  # Mul's fresh gradient reaches the relu held by the walk alone
     assert len(reused) == 1
@@ -236,7 +249,7 @@ def test_a_chain_of_a_million_gates_needs_no_recursion():
     for _ in range(1_000_000):
         y = y * 1.0000001
     y.backward()
-    assert x.grad == pytest.approx(1.0000001 ** 1_000_000, rel=1e-9)
+    assert x.grad == pytest.approx(1.0000001**1_000_000, rel=1e-9)
     del y  # dropping a released million-gate chain must not recurse either
 
 
@@ -280,7 +293,7 @@ def test_enable_grad_inside_no_grad():
 def test_no_grad_restores_the_mode_after_an_exception():
     with pytest.raises(ZeroDivisionError):
         with cr.no_grad():
-            1 / 0
+            _ = 1 / 0
     assert cr.is_grad_enabled()
 
 
@@ -289,7 +302,7 @@ def test_detach_cuts_the_graph():
     y = (x * x).detach()
     assert y.gate is None and not y.requires_grad
     (x * y).sum().backward()
-    np.testing.assert_array_equal(x.grad, x.data ** 2)
+    np.testing.assert_array_equal(x.grad, x.data**2)
 
 
 # ----- grad() ---------------------------------------------------------------------------------
@@ -407,6 +420,7 @@ def test_detect_anomaly_names_the_gate_and_the_call_site():
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
 def test_detect_anomaly_closes_its_annotation_scope_even_when_backward_raises():
     from chainrule.scope import Annotations
+
     x = leaf([-1.0])
     with pytest.raises(FloatingPointError), np.errstate(invalid="ignore"), cr.detect_anomaly():
         x.log().sum().backward()
@@ -445,7 +459,7 @@ class Cube(Gate):
     derivative = "d/dx x^3 = 3*x^2"
 
     def forward(self, x):
-        return x ** 3
+        return x**3
 
     def backward(self, grad, out, x):
         return grad * 3 * x * x
@@ -469,7 +483,7 @@ def test_custom_gate_backward_and_checks():
     y = Cube.apply(x)
     assert y.gate.name == "cube" and y.gate.derivative.startswith("d/dx")
     y.sum().backward()
-    np.testing.assert_allclose(x.grad, 3 * x.data ** 2)
+    np.testing.assert_allclose(x.grad, 3 * x.data**2)
     assert cr.gradcheck(Cube.apply, [x])
     assert cr.gradgradcheck(Cube.apply, [x])
     assert cr.max_relative_error(Cube.apply, [x]) <= 1e-7

@@ -10,17 +10,20 @@ def leaf(shape):
     return cr.tensor(np.ones(shape), requires_grad=True)
 
 
-@pytest.mark.parametrize("name, fn", [
-    ("add", lambda a, b: a + b),
-    ("sub", lambda a, b: a - b),
-    ("mul", lambda a, b: a * b),
-    ("div", lambda a, b: a / b),
-    ("pow", lambda a, b: a ** b),
-    ("maximum", cr.maximum),
-    ("minimum", cr.minimum),
-    ("add", cr.add),
-    ("mul", lambda a, b: b.data * a),  # a NumPy array on the left
-])
+@pytest.mark.parametrize(
+    "name, fn",
+    [
+        ("add", lambda a, b: a + b),
+        ("sub", lambda a, b: a - b),
+        ("mul", lambda a, b: a * b),
+        ("div", lambda a, b: a / b),
+        ("pow", lambda a, b: a**b),
+        ("maximum", cr.maximum),
+        ("minimum", cr.minimum),
+        ("add", cr.add),
+        ("mul", lambda a, b: b.data * a),  # a NumPy array on the left
+    ],
+)
 def test_shapes_that_cannot_broadcast(name, fn):
     with pytest.raises(ValueError, match=rf"^{name}: shapes \(2, 3\) and \(4,\) cannot broadcast"):
         fn(leaf((2, 3)), leaf((4,)))
@@ -36,11 +39,14 @@ def test_broadcast_to_an_incompatible_shape():
         leaf((2, 3)).broadcast_to(3, 3)
 
 
-@pytest.mark.parametrize("shape_x, shape_y, detail", [
-    ((2, 3), (4, 5), r"x's last dimension \(3\) must equal y's second-to-last dimension \(4\)"),
-    ((3,), (4,), r"x's last dimension \(3\) must equal y's only dimension \(4\)"),
-    ((2, 2, 3), (2, 5), r"x's last dimension \(3\) must equal y's second-to-last dimension \(2\)"),
-])
+@pytest.mark.parametrize(
+    "shape_x, shape_y, detail",
+    [
+        ((2, 3), (4, 5), r"x's last dimension \(3\) must equal y's second-to-last dimension \(4\)"),
+        ((3,), (4,), r"x's last dimension \(3\) must equal y's only dimension \(4\)"),
+        ((2, 2, 3), (2, 5), r"x's last dimension \(3\) must equal y's second-to-last dimension \(2\)"),
+    ],
+)
 def test_matmul_inner_dimension_mismatch(shape_x, shape_y, detail):
     with pytest.raises(ValueError, match=rf"matmul: inner dimensions differ: x has shape .*{detail}"):
         leaf(shape_x) @ leaf(shape_y)
@@ -88,25 +94,42 @@ def test_grad_of_something_that_does_not_require_grad():
         cr.grad(leaf(()) * 2, [cr.tensor(1.0)])
 
 
-@pytest.mark.parametrize("index, described", [
-    (5, r"index 5"),
-    (-4, r"index -4"),
-    ((0, 3), r"index \(0, 3\)"),
-    (np.array([0, 7]), r"index array\(shape=\(2,\), dtype=int64\)"),
-])
+@pytest.mark.parametrize(
+    "index, described",
+    [
+        (5, r"index 5"),
+        (-4, r"index -4"),
+        ((0, 3), r"index \(0, 3\)"),
+        (np.array([0, 7]), r"index array\(shape=\(2,\), dtype=int64\)"),
+    ],
+)
 def test_index_out_of_range(index, described):
     with pytest.raises(IndexError, match=rf"getitem: {described} does not fit a tensor of shape \(3, 2\)"):
         leaf((3, 2))[index]
 
 
-@pytest.mark.parametrize("fn, name", [(cr.sum, "sum"), (cr.mean, "mean"), (cr.amax, "amax"), (cr.amin, "amin"),
-                                      (cr.logsumexp, "logsumexp"), (cr.prod, "prod"), (cr.var, "var"),
-                                      (cr.std, "std"), (cr.norm, "norm")])
+@pytest.mark.parametrize(
+    "fn, name",
+    [
+        (cr.sum, "sum"),
+        (cr.mean, "mean"),
+        (cr.amax, "amax"),
+        (cr.amin, "amin"),
+        (cr.logsumexp, "logsumexp"),
+        (cr.prod, "prod"),
+        (cr.var, "var"),
+        (cr.std, "std"),
+        (cr.norm, "norm"),
+    ],
+)
 @pytest.mark.parametrize("axis", [2, -3, (0, 5)])
 def test_reduction_axis_out_of_range(fn, name, axis):
     bad = axis if isinstance(axis, int) else 5
-    with pytest.raises(ValueError, match=rf"{name}: dimension {bad} is out of range for a tensor with 2 dimensions "
-                                         r"\(valid: -2 to 1\)"):
+    with pytest.raises(
+        ValueError,
+        match=rf"{name}: dimension {bad} is out of range for a tensor with 2 dimensions "
+        r"\(valid: -2 to 1\)",
+    ):
         fn(leaf((2, 3)), axis=axis)
 
 
@@ -142,8 +165,11 @@ def test_reshape_to_an_incompatible_shape(target):
 
 
 def test_concatenate_and_stack_with_mismatched_shapes():
-    with pytest.raises(ValueError, match=r"cat: tensor 1 has shape \(3, 3\), but tensor 0 has shape \(2, 3\); "
-                                         r"all dimensions except dim 1 must match"):
+    with pytest.raises(
+        ValueError,
+        match=r"cat: tensor 1 has shape \(3, 3\), but tensor 0 has shape \(2, 3\); "
+        r"all dimensions except dim 1 must match",
+    ):
         cr.concatenate([leaf((2, 3)), leaf((3, 3))], axis=1)
     with pytest.raises(ValueError, match=r"cat: tensor 1 has shape \(2, 3, 1\)"):
         cr.cat([leaf((2, 3)), leaf((2, 3, 1))])

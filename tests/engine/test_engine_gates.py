@@ -69,8 +69,13 @@ def axis_and_shape(draw, shape_strategy=shapes):
     n = len(shape)
     bound = max(n, 1)  # a 0-d tensor accepts axis 0 and -1
     single = st.integers(-bound, bound - 1)
-    several = st.lists(st.integers(0, n - 1), min_size=1, max_size=n, unique=True).flatmap(
-        lambda axes: st.tuples(*[st.sampled_from([a, a - n]) for a in axes])) if n else st.just(())
+    several = (
+        st.lists(st.integers(0, n - 1), min_size=1, max_size=n, unique=True).flatmap(
+            lambda axes: st.tuples(*[st.sampled_from([a, a - n]) for a in axes])
+        )
+        if n
+        else st.just(())
+    )
     axis = draw(st.one_of(st.none(), single, several))
     return shape, axis, draw(st.booleans())
 
@@ -87,7 +92,7 @@ BINARY = {
     "sub": (lambda x, y: x - y, ANY),
     "mul": (lambda x, y: x * y, ANY),
     "div": (lambda x, y: x / y, POSITIVE),
-    "pow": (lambda x, y: x ** y, None),  # base positive, exponent anywhere
+    "pow": (lambda x, y: x**y, None),  # base positive, exponent anywhere
     "add_function": (cr.add, ANY),
     "mul_function": (cr.mul, ANY),
 }
@@ -117,12 +122,12 @@ SMOOTH = {
     "reciprocal": (lambda x: 1 / x, POSITIVE),
     "reciprocal_negative": (cr.reciprocal, floats(-3.0, -0.2)),
     "constant_over": (lambda x: 3.0 / x, POSITIVE),
-    "pow_2": (lambda x: x ** 2, ANY),
-    "pow_3": (lambda x: x ** 3, ANY),
-    "pow_4": (lambda x: x ** 4, ANY),
-    "pow_half": (lambda x: x ** 0.5, POSITIVE),
-    "pow_negative": (lambda x: x ** -1.5, POSITIVE),
-    "constant_to_the": (lambda x: 2.0 ** x, ANY),
+    "pow_2": (lambda x: x**2, ANY),
+    "pow_3": (lambda x: x**3, ANY),
+    "pow_4": (lambda x: x**4, ANY),
+    "pow_half": (lambda x: x**0.5, POSITIVE),
+    "pow_negative": (lambda x: x**-1.5, POSITIVE),
+    "constant_to_the": (lambda x: 2.0**x, ANY),
     "exp": (cr.exp, ANY),
     "log": (cr.log, POSITIVE),
     "sqrt": (cr.sqrt, POSITIVE),
@@ -233,8 +238,9 @@ def test_var_std(name, ddof, data, spec):
     assume(count - ddof >= 1 and (name == "var" or count >= 2))  # std of one value is 0: sqrt has no slope there
     x = data.draw(distinct_tensors(shape))  # distinct values: std is never 0
     fn = lambda t: getattr(cr, name)(t, axis=axis, keepdims=keepdims, ddof=ddof)  # noqa: E731
-    np.testing.assert_allclose(fn(x).data, getattr(np, name)(x.data, axis=axis, keepdims=keepdims, ddof=ddof),
-                               rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(
+        fn(x).data, getattr(np, name)(x.data, axis=axis, keepdims=keepdims, ddof=ddof), rtol=1e-12, atol=1e-12
+    )
     assert_gradients_match(fn, [x])
 
 
@@ -243,8 +249,9 @@ def test_var_std(name, ddof, data, spec):
 def test_prod(data, spec):
     shape, axis, keepdims = spec
     x = leaf(data.draw, shape, away_from(0.0, low=-1.5, high=1.5))
-    np.testing.assert_allclose(x.prod(axis=axis, keepdims=keepdims).data,
-                               np.prod(x.data, axis=axis, keepdims=keepdims), rtol=1e-12)
+    np.testing.assert_allclose(
+        x.prod(axis=axis, keepdims=keepdims).data, np.prod(x.data, axis=axis, keepdims=keepdims), rtol=1e-12
+    )
     assert_gradients_match(lambda t: t.prod(axis=axis, keepdims=keepdims), [x])
 
 
@@ -276,9 +283,11 @@ def distinct_magnitudes(draw, shape):
     return cr.tensor((signs * magnitudes).reshape(shape), requires_grad=True)
 
 
-NORMS = {2: lambda a, axis, keepdims: np.sqrt((a * a).sum(axis=axis, keepdims=keepdims)),
-         1: lambda a, axis, keepdims: np.abs(a).sum(axis=axis, keepdims=keepdims),
-         math.inf: lambda a, axis, keepdims: np.abs(a).max(axis=axis, keepdims=keepdims)}
+NORMS = {
+    2: lambda a, axis, keepdims: np.sqrt((a * a).sum(axis=axis, keepdims=keepdims)),
+    1: lambda a, axis, keepdims: np.abs(a).sum(axis=axis, keepdims=keepdims),
+    math.inf: lambda a, axis, keepdims: np.abs(a).max(axis=axis, keepdims=keepdims),
+}
 
 
 @pytest.mark.parametrize("ord", [2, 1, math.inf])
@@ -344,7 +353,7 @@ def test_reshape_and_flatten(data, x):
     assert_gradients_match(lambda t: cr.reshape(t, *target), [x])
     start = data.draw(st.integers(-x.ndim, x.ndim - 1))
     assert_gradients_match(lambda t: t.flatten(start), [x])
-    assert cr.flatten(x, start).shape == np.reshape(x.data, x.shape[:start % x.ndim] + (-1,)).shape
+    assert cr.flatten(x, start).shape == np.reshape(x.data, x.shape[: start % x.ndim] + (-1,)).shape
 
 
 @SETTINGS
@@ -387,7 +396,7 @@ def test_broadcast_to_and_expand(data, pair):
 @given(data=st.data(), shape=nonempty_shapes, sizes=st.lists(st.integers(1, 3), min_size=1, max_size=3))
 def test_concatenate(data, shape, sizes):
     axis = data.draw(st.integers(-len(shape), len(shape) - 1))
-    parts = [leaf(data.draw, shape[:axis % len(shape)] + (n,) + shape[axis % len(shape) + 1:]) for n in sizes]
+    parts = [leaf(data.draw, shape[: axis % len(shape)] + (n,) + shape[axis % len(shape) + 1 :]) for n in sizes]
     out = cr.concatenate(parts, axis=axis)
     np.testing.assert_array_equal(out.data, np.concatenate([p.data for p in parts], axis=axis))
     assert_gradients_match(lambda *ts: cr.concatenate(ts, axis=axis), parts)

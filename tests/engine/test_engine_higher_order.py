@@ -56,10 +56,10 @@ UNARY = {
     "neg": (lambda x: -x, ANY),
     "scale": (lambda x: 2.5 * x, ANY),
     "add_constant": (lambda x: x + 3.0, ANY),
-    "pow_3": (lambda x: x ** 3, ANY),
-    "pow_4": (lambda x: x ** 4, ANY),
-    "pow_2": (lambda x: x ** 2, ANY),
-    "pow_fraction": (lambda x: x ** 1.5, POSITIVE),
+    "pow_3": (lambda x: x**3, ANY),
+    "pow_4": (lambda x: x**4, ANY),
+    "pow_2": (lambda x: x**2, ANY),
+    "pow_fraction": (lambda x: x**1.5, POSITIVE),
     "elu_negative_side": (cr.elu, floats(-2.0, -0.05)),
     "softmax": (softmax, ANY),
     "logsumexp": (lambda x: cr.logsumexp(x, axis=-1), ANY),
@@ -80,7 +80,7 @@ BINARY = {
     "sub": lambda x, y: x - y,
     "mul": lambda x, y: x * y,
     "div": lambda x, y: x / y,
-    "pow": lambda x, y: x ** y,
+    "pow": lambda x, y: x**y,
 }
 
 
@@ -125,9 +125,12 @@ def test_second_derivatives_match_closed_forms(value):
         "tanh": (cr.tanh, 1 - t * t, -2 * t * (1 - t * t)),
         "sigmoid": (cr.sigmoid, s * (1 - s), s * (1 - s) * (1 - 2 * s)),
         "exp": (cr.exp, math.exp(value), math.exp(value)),
-        "cube": (lambda x: x ** 3, 3 * value ** 2, 6 * value),
-        "pow_2.5_of_abs": (lambda x: abs(x) ** 2.5, 2.5 * abs(value) ** 1.5 * math.copysign(1, value),
-                           3.75 * abs(value) ** 0.5),
+        "cube": (lambda x: x**3, 3 * value**2, 6 * value),
+        "pow_2.5_of_abs": (
+            lambda x: abs(x) ** 2.5,
+            2.5 * abs(value) ** 1.5 * math.copysign(1, value),
+            3.75 * abs(value) ** 0.5,
+        ),
     }
     for name, (fn, d1, d2) in closed.items():
         got1, got2 = second_derivative(fn, value)
@@ -137,10 +140,11 @@ def test_second_derivatives_match_closed_forms(value):
 
 @pytest.mark.parametrize("value", [0.3, 1.0, 2.7])
 def test_second_derivative_of_log_and_tensor_power(value):
-    assert second_derivative(cr.log, value) == pytest.approx((1 / value, -1 / value ** 2), rel=1e-12)
+    assert second_derivative(cr.log, value) == pytest.approx((1 / value, -1 / value**2), rel=1e-12)
     # d/dx 2^x = ln2 2^x, twice: ln2^2 2^x (tensor exponent, constant base)
-    assert second_derivative(lambda x: 2.0 ** x, value) == pytest.approx(
-        (math.log(2) * 2 ** value, math.log(2) ** 2 * 2 ** value), rel=1e-12)
+    assert second_derivative(lambda x: 2.0**x, value) == pytest.approx(
+        (math.log(2) * 2**value, math.log(2) ** 2 * 2**value), rel=1e-12
+    )
 
 
 def test_hessian_vector_product_matches_explicit_hessian():
@@ -173,10 +177,10 @@ def test_full_hessian_of_quadratic_row_by_row():
 
 def test_backward_with_create_graph_then_differentiate_grad():
     x = cr.tensor(np.array([0.3, -0.5, 1.2]), requires_grad=True)
-    (x ** 3).sum().backward(create_graph=True)
+    (x**3).sum().backward(create_graph=True)
     first = x.grad
     assert isinstance(first, cr.Tensor) and first.requires_grad
-    np.testing.assert_allclose(first.data, 3 * x.data ** 2)
+    np.testing.assert_allclose(first.data, 3 * x.data**2)
     x.grad = None
     first.sum().backward()
     np.testing.assert_allclose(x.grad, 6 * x.data)

@@ -72,8 +72,16 @@ def test_perceptron_gradients_step_by_step_as_in_the_text():
 def test_perceptron_is_built_from_the_texts_gates():
     _, steps = perceptron()
     names = {name: type(t.gate).__name__ for name, t in steps.items()}
-    assert names == {"w0x0": "Mul", "w1x1": "Mul", "sum1": "Add", "sum2": "Add", "negated": "Scale",
-                     "exp": "Exp", "plus_one": "AddConstant", "out": "Reciprocal"}
+    assert names == {
+        "w0x0": "Mul",
+        "w1x1": "Mul",
+        "sum1": "Add",
+        "sum2": "Add",
+        "negated": "Scale",
+        "exp": "Exp",
+        "plus_one": "AddConstant",
+        "out": "Reciprocal",
+    }
     # Walk back from the output along first inputs: the text's chain, output to input.
     chain, node = [], steps["out"]
     while node.gate is not None:
@@ -100,8 +108,12 @@ def test_fused_sigmoid_gives_the_same_numbers():
 
 def test_the_texts_derivative_table():
     x = scalar(1.37)
-    for fn, derivative in [(lambda t: 1 / t, -1 / 1.37 ** 2), (lambda t: 5.0 + t, 1.0),
-                           (cr.exp, math.exp(1.37)), (lambda t: 2.5 * t, 2.5)]:
+    for fn, derivative in [
+        (lambda t: 1 / t, -1 / 1.37**2),
+        (lambda t: 5.0 + t, 1.0),
+        (cr.exp, math.exp(1.37)),
+        (lambda t: 2.5 * t, 2.5),
+    ]:
         x.grad = None
         fn(x).backward()
         assert x.grad.item() == pytest.approx(derivative, rel=1e-12)

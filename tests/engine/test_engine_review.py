@@ -16,17 +16,23 @@ def leaf(values, dtype=np.float64):
 
 
 # ----- in-place changes through shared memory ------------------------------------------------------
-@pytest.mark.parametrize("write", [
-    lambda x: x.detach().__setitem__(0, 100.0),
-    lambda x: cr.Tensor(x).fill_(3.0),
-    lambda x: x.detach().reshape(3, 1).__setitem__(0, 100.0),
-])
+@pytest.mark.parametrize(
+    "write",
+    [
+        lambda x: x.detach().__setitem__(0, 100.0),
+        lambda x: cr.Tensor(x).fill_(3.0),
+        lambda x: x.detach().reshape(3, 1).__setitem__(0, 100.0),
+    ],
+)
 def test_a_write_through_a_detached_copy_or_view_is_seen_by_backward(write):
     x = leaf([1.0, 2.0, 3.0])
     y = (x * x).sum()
     write(x)
-    with pytest.raises(RuntimeError, match=r"the 'mul' gate needs input 0 \(shape \(3,\)\) as it was in forward, but its "
-                                           r"memory was modified in place"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"the 'mul' gate needs input 0 \(shape \(3,\)\) as it was in forward, but its "
+        r"memory was modified in place",
+    ):
         y.backward()
 
 
@@ -65,8 +71,9 @@ def test_the_version_belongs_to_the_memory():
 
 
 # ----- grad-mode switches ------------------------------------------------------------------------------
-@pytest.mark.parametrize("switch, flag", [(cr.no_grad, "enabled"), (cr.enable_grad, "enabled"),
-                                          (cr.detect_anomaly, "anomaly")])
+@pytest.mark.parametrize(
+    "switch, flag", [(cr.no_grad, "enabled"), (cr.enable_grad, "enabled"), (cr.detect_anomaly, "anomaly")]
+)
 def test_a_decorated_function_that_calls_itself_restores_the_mode(switch, flag):
     @switch()
     def countdown(n):
@@ -110,10 +117,10 @@ def test_np_array_is_a_snapshot_and_np_asarray_a_view():
 @pytest.mark.parametrize("make", [lambda p: optim.SGD(p, lr=0.1, momentum=0.9), lambda p: optim.Adam(p, lr=0.1)])
 def test_optimizers_step_after_a_create_graph_backward(make):
     w = leaf([1.0, -2.0])
-    (w ** 3).sum().backward(create_graph=True)
+    (w**3).sum().backward(create_graph=True)
     assert isinstance(w.grad, cr.Tensor)
     expected = leaf([1.0, -2.0])
-    expected.grad = 3 * expected.data ** 2
+    expected.grad = 3 * expected.data**2
     make([w]).step()
     make([expected]).step()
     np.testing.assert_allclose(w.data, expected.data)
@@ -188,8 +195,11 @@ def _workload():
     total = nn.functional.cross_entropy(logits, y) + logits.log_softmax(1).sum() + logits.softmax(1).max()
     total = total + logits.logsumexp(1).sum() + (logits[:, 0] ** 3 / (logits[:, 1].abs() + 1)).sum()
     p = logits.sigmoid()
-    total = total + nn.functional.binary_cross_entropy(p, np.ones_like(p.data)) + \
-        nn.functional.binary_cross_entropy_with_logits(logits, np.zeros(logits.shape))
+    total = (
+        total
+        + nn.functional.binary_cross_entropy(p, np.ones_like(p.data))
+        + nn.functional.binary_cross_entropy_with_logits(logits, np.zeros(logits.shape))
+    )
     s = logits.sin() + logits.cos() + logits.abs() + logits.exp() * logits.sigmoid()
     s = s + (logits * logits + 1).sqrt() + logits.erf() + logits.softplus() + logits.clip(-1, 1) + logits.tanh()
     s = s + cr.maximum(logits, 0.5) + cr.minimum(logits, 0.5) + cr.where(logits.data > 0, logits, -logits)
@@ -207,8 +217,9 @@ def _workload():
         s = s + layer(sequence)[0].sum()
     # The window and resampling gates: transposed conv, copy padding, interpolation, pooling with indices.
     up = nn.functional.conv_transpose2d(x, np.random.default_rng(1).normal(size=(3, 2, 3, 3)), stride=2)
-    up = nn.functional.interpolate(nn.functional.pad(up, (1, 1, 1, 1), mode="reflect"), scale_factor=1.5,
-                                   mode="bilinear")
+    up = nn.functional.interpolate(
+        nn.functional.pad(up, (1, 1, 1, 1), mode="reflect"), scale_factor=1.5, mode="bilinear"
+    )
     pooled, indices = nn.functional.max_pool2d(up, 2, return_indices=True)
     up = nn.functional.adaptive_max_pool2d(nn.functional.max_unpool2d(pooled, indices, 2), 5)
     return total + s.sum() + up.sum() + _more_elementwise(logits) + _indexing_and_scans(logits)
@@ -243,14 +254,18 @@ def test_every_gate_that_claims_fresh_gradients_returns_memory_nothing_else_hold
             results = grads if isinstance(grads, tuple) else (grads,)
             arrays = [g for g in results if isinstance(g, np.ndarray)]
             # A gate with several outputs gets a tuple of upstream gradients and one of outputs.
-            upstream = [a for a in (grad if isinstance(grad, tuple) else (grad,)) + (out if isinstance(out, tuple)
-                        else (out,)) if isinstance(a, np.ndarray)]
+            upstream = [
+                a
+                for a in (grad if isinstance(grad, tuple) else (grad,)) + (out if isinstance(out, tuple) else (out,))
+                if isinstance(a, np.ndarray)
+            ]
             held = upstream + list(inputs) + [v for v in vars(self).values() if isinstance(v, np.ndarray)]
             for i, g in enumerate(arrays):
                 assert not any(np.shares_memory(g, h) for h in held), f"{cls.__name__} returned held memory"
-                assert not any(np.shares_memory(g, other) for other in arrays[i + 1:]), cls.__name__
+                assert not any(np.shares_memory(g, other) for other in arrays[i + 1 :]), cls.__name__
             checked.add(cls)
             return grads
+
         return run
 
     claiming = [cls for cls in _gate_classes() if cls.fresh_gradients]
@@ -265,6 +280,7 @@ def test_every_gate_that_claims_fresh_gradients_returns_memory_nothing_else_hold
 
 def test_relu_still_writes_in_place_after_a_product():
     from chainrule.gates.elementwise import Relu
+
     calls = []
     original = Relu.backward_in_place
     Relu.backward_in_place = lambda self, g, out, x: calls.append(1) or original(self, g, out, x)
@@ -338,7 +354,7 @@ class CubeOnArrays(Gate):
     once_differentiable = True
 
     def forward(self, x):
-        return x ** 3
+        return x**3
 
     def backward(self, grad, out, x):
         return grad * 3 * np.asarray(x) ** 2  # arrays only

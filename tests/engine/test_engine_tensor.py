@@ -6,28 +6,65 @@ import pytest
 
 import chainrule as cr
 
-
 # Each entry is a function of a 1-d tensor with values in (0.2, 2) that returns a tensor.
 OPERATIONS = {
-    "add_number": lambda x: x + 3.0, "number_add": lambda x: 3.0 + x, "sub_number": lambda x: x - 1,
-    "number_sub": lambda x: 2 - x, "mul_number": lambda x: x * 2, "number_mul": lambda x: 2.5 * x,
-    "div_number": lambda x: x / 4.0, "number_div": lambda x: 3.0 / x, "reciprocal": lambda x: 1 / x,
-    "pow_number": lambda x: x ** 2.5, "number_pow": lambda x: 2.0 ** x, "pow_tensor": lambda x: x ** x,
-    "neg": lambda x: -x, "abs": abs, "exp": cr.exp, "log": cr.log, "sqrt": cr.sqrt, "sin": cr.sin,
-    "cos": cr.cos, "tanh": cr.tanh, "sigmoid": cr.sigmoid, "relu": cr.relu, "leaky_relu": cr.leaky_relu,
-    "elu": cr.elu, "erf": cr.erf, "gelu": cr.gelu, "gelu_tanh": lambda x: cr.gelu(x, approximate="tanh"),
-    "softplus": cr.softplus, "clip": lambda x: x.clip(0.5, 1.5), "maximum": lambda x: cr.maximum(x, 1.0),
-    "minimum": lambda x: cr.minimum(1.0, x), "where": lambda x: cr.where(x > 1, x, 0.0),
-    "sum": lambda x: x.sum(), "mean": lambda x: x.mean(), "max": lambda x: x.max(), "min": lambda x: x.min(),
-    "var": lambda x: x.var(), "std": lambda x: x.std(ddof=1), "logsumexp": lambda x: x.logsumexp(),
-    "prod": lambda x: x.prod(), "norm": lambda x: x.norm(), "reshape": lambda x: x.reshape(2, 2),
-    "transpose": lambda x: x.reshape(2, 2).T, "getitem": lambda x: x[[0, 0, 3]], "flip": lambda x: x.flip(),
-    "pad": lambda x: cr.pad(x, [(1, 2)]), "tile": lambda x: x.tile(2), "repeat": lambda x: x.repeat(2),
-    "concatenate": lambda x: cr.concatenate([x, x]), "stack": lambda x: cr.stack([x, x]),
-    "matmul": lambda x: x.reshape(2, 2) @ x.reshape(2, 2), "dot": lambda x: cr.dot(x, x),
-    "outer": lambda x: cr.outer(x, x), "broadcast_to": lambda x: x.expand(3, 4),
+    "add_number": lambda x: x + 3.0,
+    "number_add": lambda x: 3.0 + x,
+    "sub_number": lambda x: x - 1,
+    "number_sub": lambda x: 2 - x,
+    "mul_number": lambda x: x * 2,
+    "number_mul": lambda x: 2.5 * x,
+    "div_number": lambda x: x / 4.0,
+    "number_div": lambda x: 3.0 / x,
+    "reciprocal": lambda x: 1 / x,
+    "pow_number": lambda x: x**2.5,
+    "number_pow": lambda x: 2.0**x,
+    "pow_tensor": lambda x: x**x,
+    "neg": lambda x: -x,
+    "abs": abs,
+    "exp": cr.exp,
+    "log": cr.log,
+    "sqrt": cr.sqrt,
+    "sin": cr.sin,
+    "cos": cr.cos,
+    "tanh": cr.tanh,
+    "sigmoid": cr.sigmoid,
+    "relu": cr.relu,
+    "leaky_relu": cr.leaky_relu,
+    "elu": cr.elu,
+    "erf": cr.erf,
+    "gelu": cr.gelu,
+    "gelu_tanh": lambda x: cr.gelu(x, approximate="tanh"),
+    "softplus": cr.softplus,
+    "clip": lambda x: x.clip(0.5, 1.5),
+    "maximum": lambda x: cr.maximum(x, 1.0),
+    "minimum": lambda x: cr.minimum(1.0, x),
+    "where": lambda x: cr.where(x > 1, x, 0.0),
+    "sum": lambda x: x.sum(),
+    "mean": lambda x: x.mean(),
+    "max": lambda x: x.max(),
+    "min": lambda x: x.min(),
+    "var": lambda x: x.var(),
+    "std": lambda x: x.std(ddof=1),
+    "logsumexp": lambda x: x.logsumexp(),
+    "prod": lambda x: x.prod(),
+    "norm": lambda x: x.norm(),
+    "reshape": lambda x: x.reshape(2, 2),
+    "transpose": lambda x: x.reshape(2, 2).T,
+    "getitem": lambda x: x[[0, 0, 3]],
+    "flip": lambda x: x.flip(),
+    "pad": lambda x: cr.pad(x, [(1, 2)]),
+    "tile": lambda x: x.tile(2),
+    "repeat": lambda x: x.repeat(2),
+    "concatenate": lambda x: cr.concatenate([x, x]),
+    "stack": lambda x: cr.stack([x, x]),
+    "matmul": lambda x: x.reshape(2, 2) @ x.reshape(2, 2),
+    "dot": lambda x: cr.dot(x, x),
+    "outer": lambda x: cr.outer(x, x),
+    "broadcast_to": lambda x: x.expand(3, 4),
     "numpy_scalar": lambda x: x * np.float64(2.0) + np.float64(1.0) - np.float32(0.5) / np.float64(4.0),
-    "numpy_scalar_left": lambda x: np.float64(2.0) * x, "numpy_power": lambda x: x ** np.float64(3.0),
+    "numpy_scalar_left": lambda x: np.float64(2.0) * x,
+    "numpy_power": lambda x: x ** np.float64(3.0),
     "numpy_clip": lambda x: x.clip(np.float64(0.5), np.float64(1.5)),
 }
 
@@ -61,19 +98,22 @@ def test_cast_is_differentiable_and_gives_the_gradient_in_the_inputs_dtype():
     assert x.astype(np.float32) is x
 
 
-@pytest.mark.parametrize("expression, expected_value, expected_grad", [
-    (lambda x: 2 - x, [1.0, 0.0, -1.0], [-1.0, -1.0, -1.0]),
-    (lambda x: np.ones(3) * x, [1.0, 2.0, 3.0], [1.0, 1.0, 1.0]),
-    (lambda x: x * np.arange(3.0), [0.0, 2.0, 6.0], [0.0, 1.0, 2.0]),
-    (lambda x: np.arange(3.0) + x, [1.0, 3.0, 5.0], [1.0, 1.0, 1.0]),
-    (lambda x: np.full(3, 10.0) - x, [9.0, 8.0, 7.0], [-1.0, -1.0, -1.0]),
-    (lambda x: x / np.array([1.0, 2.0, 4.0]), [1.0, 1.0, 0.75], [1.0, 0.5, 0.25]),
-    (lambda x: np.array([6.0, 6.0, 6.0]) / x, [6.0, 3.0, 2.0], [-6.0, -1.5, -6.0 / 9.0]),
-    (lambda x: np.array([[1.0, 0.0, 2.0]]) @ x, [7.0], [1.0, 0.0, 2.0]),
-    (lambda x: x @ np.eye(3), [1.0, 2.0, 3.0], [1.0, 1.0, 1.0]),
-    (lambda x: 2.0 ** x, [2.0, 4.0, 8.0], [2 * np.log(2), 4 * np.log(2), 8 * np.log(2)]),
-    (lambda x: np.array([2.0, 2.0, 2.0]) ** x, [2.0, 4.0, 8.0], [2 * np.log(2), 4 * np.log(2), 8 * np.log(2)]),
-])
+@pytest.mark.parametrize(
+    "expression, expected_value, expected_grad",
+    [
+        (lambda x: 2 - x, [1.0, 0.0, -1.0], [-1.0, -1.0, -1.0]),
+        (lambda x: np.ones(3) * x, [1.0, 2.0, 3.0], [1.0, 1.0, 1.0]),
+        (lambda x: x * np.arange(3.0), [0.0, 2.0, 6.0], [0.0, 1.0, 2.0]),
+        (lambda x: np.arange(3.0) + x, [1.0, 3.0, 5.0], [1.0, 1.0, 1.0]),
+        (lambda x: np.full(3, 10.0) - x, [9.0, 8.0, 7.0], [-1.0, -1.0, -1.0]),
+        (lambda x: x / np.array([1.0, 2.0, 4.0]), [1.0, 1.0, 0.75], [1.0, 0.5, 0.25]),
+        (lambda x: np.array([6.0, 6.0, 6.0]) / x, [6.0, 3.0, 2.0], [-6.0, -1.5, -6.0 / 9.0]),
+        (lambda x: np.array([[1.0, 0.0, 2.0]]) @ x, [7.0], [1.0, 0.0, 2.0]),
+        (lambda x: x @ np.eye(3), [1.0, 2.0, 3.0], [1.0, 1.0, 1.0]),
+        (lambda x: 2.0**x, [2.0, 4.0, 8.0], [2 * np.log(2), 4 * np.log(2), 8 * np.log(2)]),
+        (lambda x: np.array([2.0, 2.0, 2.0]) ** x, [2.0, 4.0, 8.0], [2 * np.log(2), 4 * np.log(2), 8 * np.log(2)]),
+    ],
+)
 def test_numbers_and_arrays_on_either_side(expression, expected_value, expected_grad):
     x = cr.tensor(np.array([1.0, 2.0, 3.0]), requires_grad=True)
     out = expression(x)
@@ -88,13 +128,21 @@ def test_number_operators_use_the_texts_constant_gates():
     assert (x + 1).gate.name == "addconstant" and (1 + x).gate.name == "addconstant"
     assert (x * 3).gate.name == "scale" and (3 * x).gate.name == "scale"
     assert (1 / x).gate.name == "reciprocal" and (x / 2).gate.name == "scale"
-    assert (x ** 2).gate.name == "powconstant" and (x ** x).gate.name == "pow"
+    assert (x**2).gate.name == "powconstant" and (x**x).gate.name == "pow"
 
 
-@pytest.mark.parametrize("compare", [
-    lambda x: x < 1.5, lambda x: x <= 1.5, lambda x: x > 1.5, lambda x: x >= 1.5,
-    lambda x: x == 2.0, lambda x: x != 2.0, lambda x: x > cr.tensor(np.array([0.0, 5.0, 1.0])),
-])
+@pytest.mark.parametrize(
+    "compare",
+    [
+        lambda x: x < 1.5,
+        lambda x: x <= 1.5,
+        lambda x: x > 1.5,
+        lambda x: x >= 1.5,
+        lambda x: x == 2.0,
+        lambda x: x != 2.0,
+        lambda x: x > cr.tensor(np.array([0.0, 5.0, 1.0])),
+    ],
+)
 def test_comparisons_are_not_differentiable(compare):
     x = cr.tensor(np.array([1.0, 2.0, 3.0]), requires_grad=True)
     result = compare(x)

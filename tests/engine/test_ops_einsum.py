@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from operation_checks import BAR, SECOND_ORDER_BAR, assert_matches_torch, torch_or_skip
 
 import chainrule as cr
 from chainrule.gates import contractions
-from operation_checks import BAR, SECOND_ORDER_BAR, assert_matches_torch, torch_or_skip
 
 # (equation, operand shapes)
 CASES = [
@@ -61,14 +61,20 @@ def test_values_gradients_and_second_derivatives(equation, shapes):
     numpy_equation = {"b...,b...->b": "bij,bij->b"}.get(equation, equation)
     np.testing.assert_allclose(out.data, np.einsum(numpy_equation, *arrays), rtol=1e-12, atol=1e-12)
     assert cr.max_relative_error(lambda *ts: cr.einsum(equation, *ts), tensors) <= BAR
-    assert cr.max_relative_error(lambda *ts: cr.einsum(equation, *ts) ** 2, tensors, second_order=True) <= SECOND_ORDER_BAR
+    assert (
+        cr.max_relative_error(lambda *ts: cr.einsum(equation, *ts) ** 2, tensors, second_order=True) <= SECOND_ORDER_BAR
+    )
 
 
 @pytest.mark.parametrize("equation, shapes", CASES, ids=[c[0] or "scalar" for c in CASES])
 def test_matches_pytorch(equation, shapes):
     torch = torch_or_skip()
-    assert_matches_torch(lambda *ts: cr.einsum(equation, *ts), lambda *ts: torch.einsum(equation, *ts),
-                         *operands(shapes, seed=1), rtol=1e-10)
+    assert_matches_torch(
+        lambda *ts: cr.einsum(equation, *ts),
+        lambda *ts: torch.einsum(equation, *ts),
+        *operands(shapes, seed=1),
+        rtol=1e-10,
+    )
 
 
 @settings(max_examples=25, deadline=None, derandomize=True)
@@ -78,13 +84,15 @@ def test_random_equations(data, ranks):
     sizes = {c: data.draw(st.integers(1, 3)) for c in letters}
     terms = ["".join(data.draw(st.lists(st.sampled_from(letters), min_size=r, max_size=r))) for r in ranks]
     used = sorted(set("".join(terms)))
-    output = "".join(data.draw(st.permutations(used))[:data.draw(st.integers(0, len(used)))])
+    output = "".join(data.draw(st.permutations(used))[: data.draw(st.integers(0, len(used)))])
     equation = ",".join(terms) + "->" + output
     arrays = [np.random.default_rng(len(t)).standard_normal([sizes[c] for c in t]) for t in terms]
     tensors = [cr.tensor(a, requires_grad=True) for a in arrays]
     np.testing.assert_allclose(cr.einsum(equation, *tensors).data, np.einsum(equation, *arrays), rtol=1e-10, atol=1e-12)
     assert cr.max_relative_error(lambda *ts: cr.einsum(equation, *ts), tensors) <= BAR
-    assert cr.max_relative_error(lambda *ts: cr.einsum(equation, *ts) ** 2, tensors, second_order=True) <= SECOND_ORDER_BAR
+    assert (
+        cr.max_relative_error(lambda *ts: cr.einsum(equation, *ts) ** 2, tensors, second_order=True) <= SECOND_ORDER_BAR
+    )
 
 
 def test_contractions_run_as_matrix_products(monkeypatch):
@@ -125,10 +133,15 @@ def test_bad_equations_say_what_is_wrong():
     x = cr.tensor(np.zeros((2, 3)))
     with pytest.raises(ValueError, match=r"einsum: 'ij,jk->ik' names 2 operands but 1 were given"):
         cr.einsum("ij,jk->ik", x)
-    with pytest.raises(ValueError, match=r"einsum: operand 0 has shape \(2, 3\) \(2 dimensions\) but its subscripts 'ijk'"):
+    with pytest.raises(
+        ValueError, match=r"einsum: operand 0 has shape \(2, 3\) \(2 dimensions\) but its subscripts 'ijk'"
+    ):
         cr.einsum("ijk->i", x)
-    with pytest.raises(ValueError, match=r"einsum: subscript 'j' has size 2 in operand 1 \(shape \(2, 3\)\) but 3 "
-                                         r"elsewhere"):
+    with pytest.raises(
+        ValueError,
+        match=r"einsum: subscript 'j' has size 2 in operand 1 \(shape \(2, 3\)\) but 3 "
+        r"elsewhere",
+    ):
         cr.einsum("ij,jk->ik", x, x)
     with pytest.raises(ValueError, match=r"einsum: subscript 'i' repeats in operand 0 .* different sizes"):
         cr.einsum("ii->i", x)

@@ -9,11 +9,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes, arrays, mutually_broadcastable_shapes
+from operation_checks import BAR, assert_gradients, assert_matches_torch, away_from, floats, leaf, torch_or_skip
 
 import chainrule as cr
 from chainrule import nn
 from chainrule.nn import functional as F
-from operation_checks import BAR, assert_gradients, assert_matches_torch, away_from, floats, leaf, torch_or_skip
 
 SETTINGS = settings(max_examples=15, deadline=None, derandomize=True)
 shapes = array_shapes(min_dims=0, max_dims=3, min_side=1, max_side=3)
@@ -132,13 +132,25 @@ def test_clamp_with_tensor_bounds(data, shapes3):
 def test_rounding_has_zero_gradient_even_for_infinite_upstream(name):
     x = cr.tensor(np.array([-1.5, -0.5, 0.0, 0.5, 2.5, np.inf, np.nan]), requires_grad=True)
     out = getattr(x, name)()
-    np.testing.assert_array_equal(out.data, {"floor": np.floor, "ceil": np.ceil, "round": np.round,
-                                             "trunc": np.trunc, "fix": np.trunc,
-                                             "sign": lambda a: np.nan_to_num(np.sign(a))}[name](x.data))
+    np.testing.assert_array_equal(
+        out.data,
+        {
+            "floor": np.floor,
+            "ceil": np.ceil,
+            "round": np.round,
+            "trunc": np.trunc,
+            "fix": np.trunc,
+            "sign": lambda a: np.nan_to_num(np.sign(a)),
+        }[name](x.data),
+    )
     out.backward(np.array([1.0, np.inf, -np.inf, np.nan, 1.0, 1.0, 1.0]))
     np.testing.assert_array_equal(x.grad, np.zeros(7))
-    assert cr.max_relative_error(lambda t: getattr(cr, name)(t) * t, [cr.tensor([0.3, 1.7], requires_grad=True)],
-                                 second_order=True) < BAR
+    assert (
+        cr.max_relative_error(
+            lambda t: getattr(cr, name)(t) * t, [cr.tensor([0.3, 1.7], requires_grad=True)], second_order=True
+        )
+        < BAR
+    )
 
 
 def test_round_halves_to_even_and_decimals():
@@ -189,7 +201,11 @@ TORCH_UNARY = {
     "relu6": (F.relu6, lambda t, x: t.nn.functional.relu6(x), KINKS),
     "hardsigmoid": (F.hardsigmoid, lambda t, x: t.nn.functional.hardsigmoid(x), KINKS),
     "hardswish": (F.hardswish, lambda t, x: t.nn.functional.hardswish(x), KINKS),
-    "logsigmoid": (F.logsigmoid, lambda t, x: t.nn.functional.logsigmoid(x), np.array([-800.0, -30.0, 0.0, 30.0, 800.0])),
+    "logsigmoid": (
+        F.logsigmoid,
+        lambda t, x: t.nn.functional.logsigmoid(x),
+        np.array([-800.0, -30.0, 0.0, 30.0, 800.0]),
+    ),
     "mish": (F.mish, lambda t, x: t.nn.functional.mish(x), KINKS),
     "selu": (F.selu, lambda t, x: t.nn.functional.selu(x), KINKS),
     "celu": (lambda x: F.celu(x, 2.0), lambda t, x: t.nn.functional.celu(x, 2.0), KINKS),
@@ -275,17 +291,26 @@ def test_isnan_isinf_isfinite_isclose_allclose():
         assert out.dtype == bool and not out.requires_grad
         np.testing.assert_array_equal(out.data, getattr(torch, name)(torch.tensor(a)).numpy())
     for kwargs in ({}, {"equal_nan": True}, {"rtol": 0.0, "atol": 1e-6}):
-        np.testing.assert_array_equal(cr.isclose(x, b, **kwargs).data,
-                                      torch.isclose(torch.tensor(a), torch.tensor(b), **kwargs).numpy())
+        np.testing.assert_array_equal(
+            cr.isclose(x, b, **kwargs).data, torch.isclose(torch.tensor(a), torch.tensor(b), **kwargs).numpy()
+        )
         assert x.allclose(cr.tensor(b), **kwargs) == torch.allclose(torch.tensor(a), torch.tensor(b), **kwargs)
     assert cr.allclose(cr.tensor([1.0, 2.0]), cr.tensor([1.0, 2.0 + 1e-9])) is True
 
 
 # ----- modules and functional names ---------------------------------------------------------------
-MODULES = [(nn.Hardtanh(), F.hardtanh), (nn.Hardtanh(-2.0, 0.5), lambda x: F.hardtanh(x, -2.0, 0.5)),
-           (nn.ReLU6(), F.relu6), (nn.Hardsigmoid(), F.hardsigmoid), (nn.Hardswish(), F.hardswish),
-           (nn.Mish(), F.mish), (nn.SELU(), F.selu), (nn.CELU(0.7), lambda x: F.celu(x, 0.7)),
-           (nn.Softsign(), F.softsign), (nn.LogSigmoid(), F.logsigmoid)]
+MODULES = [
+    (nn.Hardtanh(), F.hardtanh),
+    (nn.Hardtanh(-2.0, 0.5), lambda x: F.hardtanh(x, -2.0, 0.5)),
+    (nn.ReLU6(), F.relu6),
+    (nn.Hardsigmoid(), F.hardsigmoid),
+    (nn.Hardswish(), F.hardswish),
+    (nn.Mish(), F.mish),
+    (nn.SELU(), F.selu),
+    (nn.CELU(0.7), lambda x: F.celu(x, 0.7)),
+    (nn.Softsign(), F.softsign),
+    (nn.LogSigmoid(), F.logsigmoid),
+]
 
 
 @pytest.mark.parametrize("module, function", MODULES, ids=lambda m: type(m).__name__)
@@ -298,18 +323,45 @@ def test_modules_call_their_functions(module, function):
 def test_modules_match_pytorch():
     torch = torch_or_skip()
     x = np.linspace(-5.0, 5.0, 24).reshape(4, 6)
-    for ours, theirs in [(nn.Hardtanh(-2.0, 0.5), torch.nn.Hardtanh(-2.0, 0.5)), (nn.ReLU6(), torch.nn.ReLU6()),
-                         (nn.Hardsigmoid(), torch.nn.Hardsigmoid()), (nn.Hardswish(), torch.nn.Hardswish()),
-                         (nn.Mish(), torch.nn.Mish()), (nn.SELU(), torch.nn.SELU()), (nn.CELU(0.7), torch.nn.CELU(0.7)),
-                         (nn.Softsign(), torch.nn.Softsign()), (nn.LogSigmoid(), torch.nn.LogSigmoid())]:
+    for ours, theirs in [
+        (nn.Hardtanh(-2.0, 0.5), torch.nn.Hardtanh(-2.0, 0.5)),
+        (nn.ReLU6(), torch.nn.ReLU6()),
+        (nn.Hardsigmoid(), torch.nn.Hardsigmoid()),
+        (nn.Hardswish(), torch.nn.Hardswish()),
+        (nn.Mish(), torch.nn.Mish()),
+        (nn.SELU(), torch.nn.SELU()),
+        (nn.CELU(0.7), torch.nn.CELU(0.7)),
+        (nn.Softsign(), torch.nn.Softsign()),
+        (nn.LogSigmoid(), torch.nn.LogSigmoid()),
+    ]:
         assert_matches_torch(ours, theirs, x, rtol=1e-7)
 
 
 def test_float32_stays_float32():
     x = cr.tensor(np.linspace(-4, 4, 9, dtype=np.float32), requires_grad=True)
-    for fn in (F.hardtanh, F.relu6, F.hardsigmoid, F.hardswish, F.mish, F.selu, F.celu, F.softsign, F.logsigmoid,
-               cr.rsqrt, cr.log1p, cr.expm1, cr.exp2, cr.atan, cr.sinh, cr.asinh, cr.floor, lambda t: t % 1.5,
-               lambda t: cr.logaddexp(t, 1.0), lambda t: cr.atan2(t, 2.0), lambda t: cr.lerp(t, 1.0, 0.5)):
+    for fn in (
+        F.hardtanh,
+        F.relu6,
+        F.hardsigmoid,
+        F.hardswish,
+        F.mish,
+        F.selu,
+        F.celu,
+        F.softsign,
+        F.logsigmoid,
+        cr.rsqrt,
+        cr.log1p,
+        cr.expm1,
+        cr.exp2,
+        cr.atan,
+        cr.sinh,
+        cr.asinh,
+        cr.floor,
+        lambda t: t % 1.5,
+        lambda t: cr.logaddexp(t, 1.0),
+        lambda t: cr.atan2(t, 2.0),
+        lambda t: cr.lerp(t, 1.0, 0.5),
+    ):
         out = fn(x)
         assert out.dtype == np.float32, fn
         out.sum().backward()
@@ -348,8 +400,19 @@ def test_singular_points_give_no_warnings():
     x = cr.tensor([0.0, 1.0, -1.0], dtype=np.float64, requires_grad=True)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        for fn in (cr.rsqrt, cr.log2, cr.log10, cr.log1p, cr.asin, cr.acos, cr.acosh, cr.atanh,
-                   lambda t: cr.atan2(t, t * 0), lambda t: t % 0.0, lambda t: t // 0.0):
+        for fn in (
+            cr.rsqrt,
+            cr.log2,
+            cr.log10,
+            cr.log1p,
+            cr.asin,
+            cr.acos,
+            cr.acosh,
+            cr.atanh,
+            lambda t: cr.atan2(t, t * 0),
+            lambda t: t % 0.0,
+            lambda t: t // 0.0,
+        ):
             fn(x).backward(np.ones(3))
             x.grad = None
 

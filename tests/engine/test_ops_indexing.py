@@ -7,11 +7,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes, arrays
+from operation_checks import BAR, assert_gradients, assert_matches_torch, torch_or_skip
 
 import chainrule as cr
 from chainrule.gates.indexing import linear_positions
 from chainrule.nn import functional as F
-from operation_checks import BAR, assert_gradients, assert_matches_torch, torch_or_skip
 
 SETTINGS = settings(max_examples=15, deadline=None, derandomize=True)
 nonempty = array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=4)
@@ -66,8 +66,8 @@ def test_scatter_reduce_gradients(reduce, include_self, data, case):
     spread = (np.array(pool, dtype=np.float64) + 1) * 0.37 / size + 0.3
     signs = np.array(data.draw(st.lists(st.sampled_from([-1.0, 1.0]), min_size=size, max_size=size)))
     spread = spread * signs
-    x = cr.tensor(spread[:int(np.prod(shape))].reshape(shape), requires_grad=True)
-    src = cr.tensor(spread[int(np.prod(shape)):].reshape(index.shape), requires_grad=True)
+    x = cr.tensor(spread[: int(np.prod(shape))].reshape(shape), requires_grad=True)
+    src = cr.tensor(spread[int(np.prod(shape)) :].reshape(index.shape), requires_grad=True)
     fn = lambda t, s: cr.scatter_reduce(t, dim, index, s, reduce, include_self=include_self)  # noqa: E731
     assert_gradients(fn, [x, src], second_order=reduce != "prod")
     if reduce == "prod":
@@ -76,8 +76,12 @@ def test_scatter_reduce_gradients(reduce, include_self, data, case):
 
 SCATTER_CASES = [
     # x, dim, index, src: repeated indices, ties with x, zeros for prod
-    (np.array([[5.0, 0.0, 2.0], [1.0, 1.0, 1.0]]), 1, np.array([[0, 0, 1], [2, 2, 2]]),
-     np.array([[5.0, 3.0, 0.0], [1.0, 4.0, 1.0]])),
+    (
+        np.array([[5.0, 0.0, 2.0], [1.0, 1.0, 1.0]]),
+        1,
+        np.array([[0, 0, 1], [2, 2, 2]]),
+        np.array([[5.0, 3.0, 0.0], [1.0, 4.0, 1.0]]),
+    ),
     (np.array([1.0, 2.0, 0.0, -1.0]), 0, np.array([0, 0, 2, 2, 2]), np.array([0.0, 3.0, 0.0, 2.0, 5.0])),
     (np.array([[2.0, 2.0], [2.0, 0.0], [3.0, 3.0]]), 0, np.array([[1, 0], [1, 1]]), np.array([[2.0, 0.0], [0.0, 7.0]])),
 ]
@@ -91,9 +95,12 @@ def test_scatter_reduce_matches_pytorch_with_repeats_ties_and_zeros(case, reduce
     torch = torch_or_skip()
     if reduce in ("amax", "amin") and not include_self:
         pytest.skip("PyTorch counts x among the ties even when it is left out (see scatter_reduce's docstring)")
-    assert_matches_torch(lambda t, s: t.scatter_reduce(dim, index, s, reduce, include_self=include_self),
-                         lambda t, s: t.scatter_reduce(dim, torch.tensor(index), s, reduce, include_self=include_self),
-                         x, src)
+    assert_matches_torch(
+        lambda t, s: t.scatter_reduce(dim, index, s, reduce, include_self=include_self),
+        lambda t, s: t.scatter_reduce(dim, torch.tensor(index), s, reduce, include_self=include_self),
+        x,
+        src,
+    )
 
 
 def test_scatter_reduce_amax_without_self_gives_the_whole_gradient_to_the_ties():
@@ -123,21 +130,35 @@ def test_gather_scatter_match_pytorch():
     for dim in (0, 1, -1):
         i = index % x.shape[dim]
         assert_matches_torch(lambda t: t.gather(dim, i), lambda t: t.gather(dim, torch.tensor(i)), x)
-        assert_matches_torch(lambda t, s: cr.scatter_add(t, dim, i, s), lambda t, s: torch.scatter_add(t, dim, torch.tensor(i), s),
-                             x, src)
+        assert_matches_torch(
+            lambda t, s: cr.scatter_add(t, dim, i, s),
+            lambda t, s: torch.scatter_add(t, dim, torch.tensor(i), s),
+            x,
+            src,
+        )
     unique = np.array([[2, 0, 1]])
     # (PyTorch's scatter backward fails for a src larger than index, so src is index's size here.)
-    assert_matches_torch(lambda t, s: t.scatter(0, unique, s), lambda t, s: t.scatter(0, torch.tensor(unique), s), x,
-                         src[:1])
+    assert_matches_torch(
+        lambda t, s: t.scatter(0, unique, s), lambda t, s: t.scatter(0, torch.tensor(unique), s), x, src[:1]
+    )
     assert_matches_torch(lambda t: t.scatter(1, index, 2.5), lambda t: t.scatter(1, torch.tensor(index), 2.5), x)
     big_src = np.arange(20.0).reshape(4, 5)  # src larger than index: its corner is used
     rows = index % 3  # (PyTorch computes the value, but its backward fails for a src larger than index)
     out = cr.tensor(x).scatter_add(0, rows, cr.tensor(big_src))
     np.testing.assert_array_equal(out.data, torch.tensor(x).scatter_add(0, torch.tensor(rows), torch.tensor(big_src)))
-    assert cr.max_relative_error(lambda t, s: t.scatter_add(0, rows, s) ** 2,
-                                 [cr.tensor(x, requires_grad=True), cr.tensor(big_src, requires_grad=True)]) < BAR
-    assert_matches_torch(lambda t, s: t.scatter(1, unique, s, reduce="add"),
-                         lambda t, s: t.scatter_reduce(1, torch.tensor(unique), s, "sum"), x, src[:1])
+    assert (
+        cr.max_relative_error(
+            lambda t, s: t.scatter_add(0, rows, s) ** 2,
+            [cr.tensor(x, requires_grad=True), cr.tensor(big_src, requires_grad=True)],
+        )
+        < BAR
+    )
+    assert_matches_torch(
+        lambda t, s: t.scatter(1, unique, s, reduce="add"),
+        lambda t, s: t.scatter_reduce(1, torch.tensor(unique), s, "sum"),
+        x,
+        src[:1],
+    )
 
 
 def test_index_select_masked_select_take_along_dim_match_pytorch():
@@ -145,15 +166,21 @@ def test_index_select_masked_select_take_along_dim_match_pytorch():
     x = np.arange(24.0).reshape(2, 3, 4) / 7
     for dim, index in ((0, [1, 1, 0]), (1, [2]), (-1, [3, 0, 3, 1])):
         i = np.array(index)
-        assert_matches_torch(lambda t: cr.index_select(t, dim, i), lambda t: torch.index_select(t, dim, torch.tensor(i)), x)
+        assert_matches_torch(
+            lambda t: cr.index_select(t, dim, i), lambda t: torch.index_select(t, dim, torch.tensor(i)), x
+        )
     mask = np.array([[True, False, True, False]])
     assert_matches_torch(lambda t: t.masked_select(mask), lambda t: t.masked_select(torch.tensor(mask)), x)
     order = np.argsort(-x, axis=2)[:, :, :2]
-    assert_matches_torch(lambda t: cr.take_along_dim(t, order, 2), lambda t: torch.take_along_dim(t, torch.tensor(order), 2), x)
+    assert_matches_torch(
+        lambda t: cr.take_along_dim(t, order, 2), lambda t: torch.take_along_dim(t, torch.tensor(order), 2), x
+    )
     flat = np.array([5, 5, 0, 23])
     assert_matches_torch(lambda t: t.take_along_dim(flat), lambda t: t.take_along_dim(torch.tensor(flat)), x)
     broadcast = np.array([[[1]], [[0]]])  # (2, 1, 1) against (2, 3, 4): broadcasts off dim
-    assert_matches_torch(lambda t: cr.take_along_dim(t, broadcast, 1), lambda t: torch.take_along_dim(t, torch.tensor(broadcast), 1), x)
+    assert_matches_torch(
+        lambda t: cr.take_along_dim(t, broadcast, 1), lambda t: torch.take_along_dim(t, torch.tensor(broadcast), 1), x
+    )
 
 
 @SETTINGS
@@ -171,7 +198,9 @@ def test_zero_dimensional_tensors_match_pytorch():
     torch = torch_or_skip()
     x, src, at = np.array(2.5), np.array(-1.0), np.array(0)
     assert_matches_torch(lambda t: t.gather(0, at), lambda t: t.gather(0, torch.tensor(at)), x)
-    assert_matches_torch(lambda t, s: t.scatter_add(0, at, s), lambda t, s: t.scatter_add(0, torch.tensor(at), s), x, src)
+    assert_matches_torch(
+        lambda t, s: t.scatter_add(0, at, s), lambda t, s: t.scatter_add(0, torch.tensor(at), s), x, src
+    )
     assert_matches_torch(lambda t, s: t.scatter(0, at, s), lambda t, s: t.scatter(0, torch.tensor(at), s), x, src)
     assert_matches_torch(lambda t: t.index_select(0, np.array([0])), lambda t: t.index_select(0, torch.tensor([0])), x)
     assert_matches_torch(lambda t: t.roll(1), lambda t: t.roll(1), x)
@@ -264,7 +293,9 @@ def test_bad_indices_say_what_was_expected():
         x.gather(2, np.zeros((1, 1), dtype=np.int64))
     with pytest.raises(ValueError, match=r"scatter_add: src of shape \(1,\) must have index's number of dimensions"):
         x.scatter_add(0, np.zeros((1, 1), dtype=np.int64), cr.tensor([1.0]))
-    with pytest.raises(ValueError, match=r"scatter_reduce: reduce must be one of 'sum', 'prod', 'mean', 'amax', 'amin'"):
+    with pytest.raises(
+        ValueError, match=r"scatter_reduce: reduce must be one of 'sum', 'prod', 'mean', 'amax', 'amin'"
+    ):
         x.scatter_reduce(0, np.zeros((1, 1), dtype=np.int64), x, "max")
     with pytest.raises(TypeError, match=r"scatter: give either src \(a tensor or a number\) or value="):
         x.scatter(0, np.zeros((1, 1), dtype=np.int64))
@@ -278,7 +309,9 @@ def test_bad_indices_say_what_was_expected():
         x.masked_select(np.array([1, 0, 1]))
     with pytest.raises(ValueError, match=r"masked_select: mask of shape \(2,\) does not broadcast with input of shape"):
         x.masked_select(np.array([True, False]))
-    with pytest.raises(ValueError, match=r"take_along_dim: input of shape \(2, 3\) and indices of shape \(3, 1\) do not"):
+    with pytest.raises(
+        ValueError, match=r"take_along_dim: input of shape \(2, 3\) and indices of shape \(3, 1\) do not"
+    ):
         x.take_along_dim(np.zeros((3, 1), dtype=np.int64), 1)
     with pytest.raises(ValueError, match=r"one_hot: class 3 is outside 0\.\.2 \(num_classes=3\)"):
         F.one_hot(np.array([0, 3]), 3)

@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes, arrays
+from operation_checks import assert_gradients, assert_matches_torch, torch_or_skip
 
 import chainrule as cr
 from chainrule.types import ValuesIndices
-from operation_checks import assert_gradients, assert_matches_torch, torch_or_skip
 
 SETTINGS = settings(max_examples=15, deadline=None, derandomize=True)
 shapes = array_shapes(min_dims=0, max_dims=3, min_side=1, max_side=4)
@@ -121,26 +121,36 @@ def test_values_and_indices_agree_with_numpy(case):
     np.testing.assert_array_equal(x.amax(dim).data, x.data.max(dim))
 
 
-ROWS = np.array([[3.0, 1.0, 2.0, 2.0, 5.0], [1.0, 1.0, 1.0, 0.0, -1.0], [4.0, np.nan, 0.0, 9.0, 2.0],
-                 [0.0, -0.5, 7.0, 7.0, np.nan]])
+ROWS = np.array(
+    [[3.0, 1.0, 2.0, 2.0, 5.0], [1.0, 1.0, 1.0, 0.0, -1.0], [4.0, np.nan, 0.0, 9.0, 2.0], [0.0, -0.5, 7.0, 7.0, np.nan]]
+)
 
 
 def test_order_statistics_match_pytorch_with_ties_and_nan():
     torch = torch_or_skip()
     for dim in (0, 1, -1):
         for descending in (False, True):
-            assert_matches_torch(lambda t: t.sort(dim, descending, stable=True),
-                                 lambda t: t.sort(dim=dim, descending=descending, stable=True), ROWS)
-            assert_matches_torch(lambda t: cr.argsort(t, dim, descending, stable=True),
-                                 lambda t: torch.argsort(t, dim=dim, descending=descending, stable=True), ROWS)
+            assert_matches_torch(
+                lambda t: t.sort(dim, descending, stable=True),
+                lambda t: t.sort(dim=dim, descending=descending, stable=True),
+                ROWS,
+            )
+            assert_matches_torch(
+                lambda t: cr.argsort(t, dim, descending, stable=True),
+                lambda t: torch.argsort(t, dim=dim, descending=descending, stable=True),
+                ROWS,
+            )
         assert_matches_torch(lambda t: t.max(dim), lambda t: t.max(dim), ROWS)
         assert_matches_torch(lambda t: t.min(dim, keepdim=True), lambda t: t.min(dim, keepdim=True), ROWS)
         assert_matches_torch(lambda t: t.median(dim), lambda t: t.median(dim), ROWS[:, :4] if dim else ROWS[:2])
     no_nan = ROWS[:2]
     for dim in (0, 1):
         for k in range(1, no_nan.shape[dim] + 1):
-            assert_matches_torch(lambda t: t.kthvalue(k, dim), lambda t: t.kthvalue(k, dim), np.array([[3.0, 1.0, 2.0, 0.5, 5.0],
-                                                                                                        [1.5, 4.0, -1.0, 0.0, 2.5]]))
+            assert_matches_torch(
+                lambda t: t.kthvalue(k, dim),
+                lambda t: t.kthvalue(k, dim),
+                np.array([[3.0, 1.0, 2.0, 0.5, 5.0], [1.5, 4.0, -1.0, 0.0, 2.5]]),
+            )
     distinct_rows = np.array([[3.0, 1.0, 2.0, 0.5, 5.0], [1.5, 4.0, -1.0, 0.0, 2.5]])
     for k in range(0, 6):
         for largest in (True, False):
@@ -150,9 +160,14 @@ def test_order_statistics_match_pytorch_with_ties_and_nan():
 def test_reductions_to_one_value_split_ties_as_pytorch():
     torch = torch_or_skip()
     ties = np.array([[1.0, 3.0, 3.0], [2.0, 3.0, 0.0]])
-    for ours, theirs in [(lambda t: t.max(), lambda t: t.max()), (lambda t: cr.min(t), lambda t: torch.min(t)),
-                         (lambda t: t.amax(1), lambda t: t.amax(1)), (lambda t: t.amin((0, 1)), lambda t: t.amin((0, 1))),
-                         (lambda t: t.median(), lambda t: t.median()), (lambda t: cr.amax(t), lambda t: torch.amax(t))]:
+    for ours, theirs in [
+        (lambda t: t.max(), lambda t: t.max()),
+        (lambda t: cr.min(t), lambda t: torch.min(t)),
+        (lambda t: t.amax(1), lambda t: t.amax(1)),
+        (lambda t: t.amin((0, 1)), lambda t: t.amin((0, 1))),
+        (lambda t: t.median(), lambda t: t.median()),
+        (lambda t: cr.amax(t), lambda t: torch.amax(t)),
+    ]:
         assert_matches_torch(ours, theirs, ties)
     assert_matches_torch(lambda t: t.max(), lambda t: t.max(), np.array([1.0, np.nan, 3.0]))
     assert_matches_torch(lambda t: t.median(), lambda t: t.median(), np.array([1.0, np.nan, 3.0]))
@@ -192,7 +207,9 @@ def test_bad_arguments_say_what_was_expected():
         x.max((0, 1))
     with pytest.raises(ValueError, match=r"max: dimension 2 is out of range for a tensor with 2 dimensions"):
         x.max(2)
-    with pytest.raises(ValueError, match=r"topk: k must be an int from 0 to 3 \(the size of dim 1 of shape \(2, 3\)\), got 4"):
+    with pytest.raises(
+        ValueError, match=r"topk: k must be an int from 0 to 3 \(the size of dim 1 of shape \(2, 3\)\), got 4"
+    ):
         x.topk(4)
     with pytest.raises(ValueError, match=r"kthvalue: k must be an int from 1 to 2 .* got 0"):
         x.kthvalue(0, 0)

@@ -37,9 +37,15 @@ def test_device_and_floating_point():
     assert cr.is_floating_point(x) and cr.is_tensor(x) and not cr.is_tensor(np.ones(2))
 
 
-@pytest.mark.parametrize("spec, value, expected", [
-    (".4f", 0.123456, "0.1235"), ("", 2.5, "2.5"), (">8.2e", 1234.5, "1.23e+03"), ("d", 7, "7"),
-])
+@pytest.mark.parametrize(
+    "spec, value, expected",
+    [
+        (".4f", 0.123456, "0.1235"),
+        ("", 2.5, "2.5"),
+        (">8.2e", 1234.5, "1.23e+03"),
+        ("d", 7, "7"),
+    ],
+)
 def test_format_of_a_one_element_tensor_formats_its_value(spec, value, expected):
     assert format(cr.tensor(value), spec) == expected
     assert f"{cr.tensor([value]):{spec}}" == expected
@@ -125,22 +131,25 @@ def test_views_as_pytorch_names_them():
 
 
 # ----- in place ----------------------------------------------------------------------------------------
-@pytest.mark.parametrize("method, args, kwargs, expected", [
-    ("add_", (2.0,), {}, [3.0, 4.0, 5.0]),
-    ("add_", ([1.0, 1.0, 1.0],), {"alpha": 3}, [4.0, 5.0, 6.0]),
-    ("sub_", (cr.tensor([1.0, 1.0, 1.0], dtype=np.float64),), {}, [0.0, 1.0, 2.0]),
-    ("sub_", (1.0,), {"alpha": 0.5}, [0.5, 1.5, 2.5]),
-    ("mul_", (cr.tensor(2.0),), {}, [2.0, 4.0, 6.0]),
-    ("div_", (4,), {}, [0.25, 0.5, 0.75]),
-    ("zero_", (), {}, [0.0, 0.0, 0.0]),
-    ("fill_", (7,), {}, [7.0, 7.0, 7.0]),
-    ("fill_", (cr.tensor([0.5]),), {}, [0.5, 0.5, 0.5]),
-    ("copy_", (np.array([9, 8, 7]),), {}, [9.0, 8.0, 7.0]),
-    ("copy_", (cr.tensor(-1.0),), {}, [-1.0, -1.0, -1.0]),
-    ("clamp_", (1.5, 2.5), {}, [1.5, 2.0, 2.5]),
-    ("clamp_", (), {"max": 2.0}, [1.0, 2.0, 2.0]),
-    ("masked_fill_", (np.array([True, False, True]), 0.0), {}, [0.0, 2.0, 0.0]),
-])
+@pytest.mark.parametrize(
+    "method, args, kwargs, expected",
+    [
+        ("add_", (2.0,), {}, [3.0, 4.0, 5.0]),
+        ("add_", ([1.0, 1.0, 1.0],), {"alpha": 3}, [4.0, 5.0, 6.0]),
+        ("sub_", (cr.tensor([1.0, 1.0, 1.0], dtype=np.float64),), {}, [0.0, 1.0, 2.0]),
+        ("sub_", (1.0,), {"alpha": 0.5}, [0.5, 1.5, 2.5]),
+        ("mul_", (cr.tensor(2.0),), {}, [2.0, 4.0, 6.0]),
+        ("div_", (4,), {}, [0.25, 0.5, 0.75]),
+        ("zero_", (), {}, [0.0, 0.0, 0.0]),
+        ("fill_", (7,), {}, [7.0, 7.0, 7.0]),
+        ("fill_", (cr.tensor([0.5]),), {}, [0.5, 0.5, 0.5]),
+        ("copy_", (np.array([9, 8, 7]),), {}, [9.0, 8.0, 7.0]),
+        ("copy_", (cr.tensor(-1.0),), {}, [-1.0, -1.0, -1.0]),
+        ("clamp_", (1.5, 2.5), {}, [1.5, 2.0, 2.5]),
+        ("clamp_", (), {"max": 2.0}, [1.0, 2.0, 2.0]),
+        ("masked_fill_", (np.array([True, False, True]), 0.0), {}, [0.0, 2.0, 0.0]),
+    ],
+)
 def test_in_place_forms_change_the_memory_and_return_the_tensor(method, args, kwargs, expected):
     x = cr.tensor(np.array([1.0, 2.0, 3.0]))
     memory = x.data
@@ -151,8 +160,11 @@ def test_in_place_forms_change_the_memory_and_return_the_tensor(method, args, kw
 
 def test_in_place_forms_follow_the_in_place_rules():
     w = leaf([1.0, 2.0])
-    with pytest.raises(RuntimeError, match=r"add_: in-place change of a tensor that requires grad \(shape \(2,\)\) "
-                                           r"while recording the graph"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"add_: in-place change of a tensor that requires grad \(shape \(2,\)\) "
+        r"while recording the graph",
+    ):
         w.add_(1.0)
     with pytest.raises(RuntimeError, match="zero_: in-place change"):
         w.zero_()
@@ -173,8 +185,11 @@ def test_in_place_errors_name_the_method_and_dtypes():
         counts.add_(0.5)
     with pytest.raises(TypeError, match="div_: the result is float64"):
         counts.div_(2)
-    with pytest.raises(ValueError, match=r"mul_: an operand of shape \(2,\) cannot be broadcast to this tensor's "
-                                         r"shape \(3,\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"mul_: an operand of shape \(2,\) cannot be broadcast to this tensor's "
+        r"shape \(3,\)",
+    ):
         cr.zeros(3).mul_(cr.ones(2))
     with pytest.raises(ValueError, match=r"copy_: a source of shape \(2, 3\) cannot be broadcast"):
         cr.zeros(3).copy_(np.ones((2, 3)))

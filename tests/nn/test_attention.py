@@ -28,10 +28,15 @@ def composed(q, k, v, bias=None, scale=None):
 
 
 # ----- the gate against central differences and the composed version ------------------------------------
-@given(batch=st.lists(st.integers(1, 3), max_size=2), length=st.integers(1, 4), source=st.integers(1, 4),
-       features=st.integers(1, 3), value_features=st.integers(1, 3), broadcast_key=st.booleans())
-def test_attention_gradients_match_central_differences(batch, length, source, features, value_features,
-                                                       broadcast_key):
+@given(
+    batch=st.lists(st.integers(1, 3), max_size=2),
+    length=st.integers(1, 4),
+    source=st.integers(1, 4),
+    features=st.integers(1, 3),
+    value_features=st.integers(1, 3),
+    broadcast_key=st.booleans(),
+)
+def test_attention_gradients_match_central_differences(batch, length, source, features, value_features, broadcast_key):
     q = leaf(*batch, length, features)
     key_batch = [1] * len(batch) if broadcast_key else batch  # keys and values shared across the batch
     k, v = leaf(*key_batch, source, features), leaf(*key_batch, source, value_features)
@@ -108,11 +113,19 @@ def test_dropout_is_seeded_scaled_and_differentiable():
     cr.manual_seed(3)
     np.testing.assert_array_equal(F.scaled_dot_product_attention(q, k, v, dropout_p=0.25).data, first)
     _, weights = ScaledDotProductAttention.apply(
-        q, k, v, scale=0.5, bias=None, keep=np.random.default_rng(0).random((3, 8, 8)) >= 0.25, dropout_p=0.25,
-        with_weights=True)
+        q,
+        k,
+        v,
+        scale=0.5,
+        bias=None,
+        keep=np.random.default_rng(0).random((3, 8, 8)) >= 0.25,
+        dropout_p=0.25,
+        with_weights=True,
+    )
     assert set(np.unique(np.round(weights.data, 12))) != {0.0}
     fn = lambda q, k, v: F.scaled_dot_product_attention(  # noqa: E731
-        q, k, v, dropout_p=0.3, generator=np.random.default_rng(1))
+        q, k, v, dropout_p=0.3, generator=np.random.default_rng(1)
+    )
     assert cr.max_relative_error(fn, [q, k, v]) < 1e-6
     assert cr.max_relative_error(fn, [q, k, v], second_order=True) < 1e-6
 
@@ -121,13 +134,15 @@ def test_the_weights_output_is_differentiable_too():
     q, k, v = leaf(2, 3, 4), leaf(2, 5, 4), leaf(2, 5, 3)
 
     def both(q, k, v):
-        out, weights = ScaledDotProductAttention.apply(q, k, v, scale=0.5, bias=None, keep=None, dropout_p=0.0,
-                                                       with_weights=True)
+        out, weights = ScaledDotProductAttention.apply(
+            q, k, v, scale=0.5, bias=None, keep=None, dropout_p=0.0, with_weights=True
+        )
         return out.sum() + (weights * weights).sum()
 
     def weights_only(q, k):
-        _, weights = ScaledDotProductAttention.apply(q, k, v.detach(), scale=0.5, bias=None, keep=None, dropout_p=0.0,
-                                                     with_weights=True)
+        _, weights = ScaledDotProductAttention.apply(
+            q, k, v.detach(), scale=0.5, bias=None, keep=None, dropout_p=0.0, with_weights=True
+        )
         return (weights * weights).sum()
 
     assert cr.max_relative_error(both, [q, k, v]) < 1e-6
@@ -138,14 +153,23 @@ def test_the_weights_output_is_differentiable_too():
 def test_attention_errors_name_the_function_the_shapes_and_what_was_expected():
     q, k, v = np.zeros((2, 3, 4)), np.zeros((2, 5, 4)), np.zeros((2, 5, 3))
     sdpa = F.scaled_dot_product_attention
-    with pytest.raises(ValueError, match=r"scaled_dot_product_attention: query and key must have the same last "
-                                         r"dimension .* query \(2, 3, 4\) and key \(2, 5, 6\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"scaled_dot_product_attention: query and key must have the same last "
+        r"dimension .* query \(2, 3, 4\) and key \(2, 5, 6\)",
+    ):
         sdpa(q, np.zeros((2, 5, 6)), v)
-    with pytest.raises(ValueError, match=r"key and value must hold the same number of positions .* key \(2, 5, 4\) "
-                                         r"and value \(2, 4, 3\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"key and value must hold the same number of positions .* key \(2, 5, 4\) "
+        r"and value \(2, 4, 3\)",
+    ):
         sdpa(q, k, np.zeros((2, 4, 3)))
-    with pytest.raises(ValueError, match=r"attn_mask of shape \(3, 4\) does not broadcast to the attention weights' "
-                                         r"shape \(2, 3, 5\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"attn_mask of shape \(3, 4\) does not broadcast to the attention weights' "
+        r"shape \(2, 3, 5\)",
+    ):
         sdpa(q, k, v, attn_mask=np.ones((3, 4), bool))
     with pytest.raises(TypeError, match=r"attn_mask must be boolean or floating point, got dtype int64"):
         sdpa(q, k, v, attn_mask=np.ones((3, 5), np.int64))
@@ -163,8 +187,12 @@ def test_attention_errors_name_the_function_the_shapes_and_what_was_expected():
 def test_multihead_attention_parameters_init_and_gradients():
     cr.manual_seed(0)
     mha = nn.MultiheadAttention(6, 3, dtype=np.float64)
-    assert [name for name, _ in mha.named_parameters()] == ["in_proj_weight", "in_proj_bias", "out_proj.weight",
-                                                            "out_proj.bias"]
+    assert [name for name, _ in mha.named_parameters()] == [
+        "in_proj_weight",
+        "in_proj_bias",
+        "out_proj.weight",
+        "out_proj.bias",
+    ]
     bound = np.sqrt(6 / (6 + 18))  # Xavier-uniform over (3E, E)
     assert np.abs(mha.in_proj_weight.data).max() <= bound and np.all(mha.in_proj_bias.data == 0)
     x = leaf(4, 2, 6)
@@ -172,8 +200,7 @@ def test_multihead_attention_parameters_init_and_gradients():
     fn = lambda x, w, b: mha(x, x, x, attn_mask=mask)[0]  # noqa: E731
     assert cr.max_relative_error(fn, [x, mha.in_proj_weight, mha.out_proj.weight]) < 1e-6
     separate = nn.MultiheadAttention(6, 2, kdim=3, vdim=5, batch_first=True, dtype=np.float64)
-    assert [name for name, _ in separate.named_parameters()][:3] == ["q_proj_weight", "k_proj_weight",
-                                                                     "v_proj_weight"]
+    assert [name for name, _ in separate.named_parameters()][:3] == ["q_proj_weight", "k_proj_weight", "v_proj_weight"]
     q, k, v = leaf(2, 4, 6), leaf(2, 3, 3), leaf(2, 3, 5)
     out, weights = separate(q, k, v, average_attn_weights=False)
     assert out.shape == (2, 4, 6) and weights.shape == (2, 2, 4, 3)
@@ -213,22 +240,27 @@ def test_attention_dropout_only_in_training():
 @pytest.mark.parametrize("norm_first", [False, True])
 def test_transformer_layers_gradients(norm_first):
     cr.manual_seed(1)
-    enc = nn.TransformerEncoderLayer(4, 2, 8, dropout=0.0, norm_first=norm_first, batch_first=True,
-                                     dtype=np.float64)
-    dec = nn.TransformerDecoderLayer(4, 2, 8, dropout=0.0, norm_first=norm_first, activation="gelu",
-                                     dtype=np.float64)
+    enc = nn.TransformerEncoderLayer(4, 2, 8, dropout=0.0, norm_first=norm_first, batch_first=True, dtype=np.float64)
+    dec = nn.TransformerDecoderLayer(4, 2, 8, dropout=0.0, norm_first=norm_first, activation="gelu", dtype=np.float64)
     src, tgt = leaf(2, 3, 4), leaf(3, 2, 4)
     assert cr.max_relative_error(lambda s: enc(s, is_causal=True), [src]) < 1e-6
     memory = enc(src).transpose(0, 1)
-    assert cr.max_relative_error(lambda t, w: dec(t, memory.detach(), tgt_is_causal=True), [tgt, dec.linear1.weight]) < 1e-6
+    assert (
+        cr.max_relative_error(lambda t, w: dec(t, memory.detach(), tgt_is_causal=True), [tgt, dec.linear1.weight])
+        < 1e-6
+    )
 
 
 def test_stacks_copy_the_layer_and_name_it_as_pytorch_does():
     layer = nn.TransformerEncoderLayer(4, 2, 8, dropout=0.1)
     stack = nn.TransformerEncoder(layer, 2, norm=nn.LayerNorm(4))
     names = list(stack.state_dict())
-    assert names[:4] == ["layers.0.self_attn.in_proj_weight", "layers.0.self_attn.in_proj_bias",
-                         "layers.0.self_attn.out_proj.weight", "layers.0.self_attn.out_proj.bias"]
+    assert names[:4] == [
+        "layers.0.self_attn.in_proj_weight",
+        "layers.0.self_attn.in_proj_bias",
+        "layers.0.self_attn.out_proj.weight",
+        "layers.0.self_attn.out_proj.bias",
+    ]
     assert names[-2:] == ["norm.weight", "norm.bias"] and len(names) == 2 * 12 + 2
     first, second = stack.layers[0], stack.layers[1]
     np.testing.assert_array_equal(first.linear1.weight.data, second.linear1.weight.data)
@@ -249,19 +281,28 @@ def test_layer_errors_name_the_layer_and_the_shapes():
         nn.TransformerEncoderLayer(4, 2, activation="swish")
     mha = nn.MultiheadAttention(8, 2)
     x = np.zeros((5, 2, 8), np.float32)
-    with pytest.raises(ValueError, match=r"MultiheadAttention\(embed_dim=8, num_heads=2, .*\): query has 6 features "
-                                         r"\(shape \(5, 2, 6\)\), expected embed_dim=8"):
+    with pytest.raises(
+        ValueError,
+        match=r"MultiheadAttention\(embed_dim=8, num_heads=2, .*\): query has 6 features "
+        r"\(shape \(5, 2, 6\)\), expected embed_dim=8",
+    ):
         mha(np.zeros((5, 2, 6)), x, x)
     with pytest.raises(ValueError, match=r"key_padding_mask has shape \(5, 2\), expected \(N, S\)"):
         mha(x, x, x, key_padding_mask=np.zeros((5, 2), bool))
     with pytest.raises(TypeError, match=r"attn_mask must be boolean or floating point, got dtype int64"):
         mha(x, x, x, attn_mask=np.zeros((5, 5), np.int64))
-    with pytest.raises(ValueError, match=r"attn_mask has shape \(4, 5\), expected \(L, S\) or \(N \* num_heads, L, "
-                                         r"S\) = \[\(5, 5\), \(4, 5, 5\)\]"):
+    with pytest.raises(
+        ValueError,
+        match=r"attn_mask has shape \(4, 5\), expected \(L, S\) or \(N \* num_heads, L, "
+        r"S\) = \[\(5, 5\), \(4, 5, 5\)\]",
+    ):
         mha(x, x, x, attn_mask=np.zeros((4, 5), bool))
     with pytest.raises(ValueError, match=r"query \(5, 2, 8\) and key \(5, 3, 8\) have different batch sizes"):
         mha(x, np.zeros((5, 3, 8)), np.zeros((5, 3, 8)))
     layer = nn.TransformerEncoderLayer(8, 2, batch_first=True)
-    with pytest.raises(ValueError, match=r"TransformerEncoderLayer\(.*\): src has shape \(2, 5, 6\); expected "
-                                         r"\(N, L, d_model\) .* d_model=8"):
+    with pytest.raises(
+        ValueError,
+        match=r"TransformerEncoderLayer\(.*\): src has shape \(2, 5, 6\); expected "
+        r"\(N, L, d_model\) .* d_model=8",
+    ):
         layer(np.zeros((2, 5, 6), np.float32))

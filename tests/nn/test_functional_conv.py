@@ -7,8 +7,15 @@ from hypothesis import strategies as st
 
 import chainrule as cr
 import chainrule.nn.functional as F
-from chainrule.gates.conv import (Geometry, col2im, col2im_batch_last, im2col, im2col_batch_last, is_batch_last,
-                                   weight_gradient)
+from chainrule.gates.conv import (
+    Geometry,
+    col2im,
+    col2im_batch_last,
+    im2col,
+    im2col_batch_last,
+    is_batch_last,
+    weight_gradient,
+)
 
 rng = np.random.default_rng(0)
 
@@ -23,7 +30,7 @@ def naive_conv2d(x, w, b=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1), g
     o, c_per_group, kh, kw = w.shape
     (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
     padded = np.zeros((n, c, h + 2 * ph, wd + 2 * pw))
-    padded[:, :, ph:ph + h, pw:pw + wd] = x
+    padded[:, :, ph : ph + h, pw : pw + wd] = x
     oh = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
     ow = (wd + 2 * pw - dw * (kw - 1) - 1) // sw + 1
     out = np.zeros((n, o, oh, ow))
@@ -60,8 +67,12 @@ CASES = [
 
 def _numbers(options):
     pair = lambda v: (v, v) if isinstance(v, int) else tuple(v)  # noqa: E731
-    return dict(stride=pair(options.get("stride", 1)), padding=pair(options.get("padding", 0)),
-                dilation=pair(options.get("dilation", 1)), groups=options.get("groups", 1))
+    return dict(
+        stride=pair(options.get("stride", 1)),
+        padding=pair(options.get("padding", 0)),
+        dilation=pair(options.get("dilation", 1)),
+        groups=options.get("groups", 1),
+    )
 
 
 @pytest.mark.parametrize("x_shape, w_shape, options", CASES)
@@ -87,8 +98,12 @@ def geometries(draw):
     padding = (draw(st.integers(0, 2)), draw(st.integers(0, 2)))
     stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
     size = [draw(st.integers(max(1, d * (k - 1) + 1 - 2 * p), 6)) for k, d, p in zip(kernel, dilation, padding)]
-    return ((draw(st.integers(1, 2)), channels) + tuple(size), (out_channels, channels // groups) + kernel,
-            dict(stride=stride, padding=padding, dilation=dilation, groups=groups), draw(st.integers(0, 2 ** 16)))
+    return (
+        (draw(st.integers(1, 2)), channels) + tuple(size),
+        (out_channels, channels // groups) + kernel,
+        dict(stride=stride, padding=padding, dilation=dilation, groups=groups),
+        draw(st.integers(0, 2**16)),
+    )
 
 
 @settings(max_examples=15)
@@ -144,8 +159,10 @@ def test_batch_last_columns_are_the_same_windows_and_adjoint():
 def test_layers_keep_the_batch_last_layout_and_accept_any_gradient_layout():
     # conv2d writes (C, H, W, N) memory; relu and pooling keep it, so the next conv reads it without a copy.
     own = np.random.default_rng(7)  # fixed values: the gradient check below must not straddle a kink
-    x, w1, w2 = (cr.tensor(own.standard_normal(shape), requires_grad=True) for shape in
-                 [(3, 2, 8, 8), (4, 2, 3, 3), (5, 4, 3, 3)])
+    x, w1, w2 = (
+        cr.tensor(own.standard_normal(shape), requires_grad=True)
+        for shape in [(3, 2, 8, 8), (4, 2, 3, 3), (5, 4, 3, 3)]
+    )
     hidden = F.max_pool2d(F.relu(F.conv2d(x, w1, padding=1)), 2)
     assert is_batch_last(hidden.data) and is_batch_last(F.avg_pool2d(hidden, 2).data)
     out = F.conv2d(hidden, w2, padding=1)
@@ -161,9 +178,14 @@ def test_layers_keep_the_batch_last_layout_and_accept_any_gradient_layout():
     for a, b in zip(*grads):
         np.testing.assert_allclose(a, b, rtol=1e-12)
     # Piecewise linear in each input: a large step has no truncation error and little rounding error.
-    assert cr.max_relative_error(
-        lambda x, w1, w2: F.conv2d(F.max_pool2d(F.relu(F.conv2d(x, w1, padding=1)), 2), w2, padding=1).flatten(1),
-        [x, w1, w2], eps=1e-3) < 1e-7
+    assert (
+        cr.max_relative_error(
+            lambda x, w1, w2: F.conv2d(F.max_pool2d(F.relu(F.conv2d(x, w1, padding=1)), 2), w2, padding=1).flatten(1),
+            [x, w1, w2],
+            eps=1e-3,
+        )
+        < 1e-7
+    )
 
 
 @pytest.mark.parametrize("o, k, length", [(3, 5, 20000), (6, 3, 40), (4, 9, 30)])
@@ -209,7 +231,9 @@ def test_bad_inputs_say_what_is_wrong():
         F.conv2d(np.zeros((1, 2, 5, 5)), np.zeros((3, 1, 3, 3)), groups=2)
     with pytest.raises(ValueError, match=r"conv2d: bias must have shape \(16,\)"):
         F.conv2d(np.zeros((1, 1, 5, 5)), w, np.zeros(4))
-    with pytest.raises(ValueError, match=r"conv2d: stride must be an integer or a pair of integers, each at least 1; got 0"):
+    with pytest.raises(
+        ValueError, match=r"conv2d: stride must be an integer or a pair of integers, each at least 1; got 0"
+    ):
         F.conv2d(np.zeros((1, 1, 5, 5)), w, stride=0)
     with pytest.raises(ValueError, match=r"padding='same' needs stride 1"):
         F.conv2d(np.zeros((1, 1, 5, 5)), w, stride=2, padding="same")

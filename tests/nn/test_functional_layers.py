@@ -2,10 +2,10 @@
 
 import numpy as np
 import pytest
+from projected import grads
 
 import chainrule as cr
 import chainrule.nn.functional as F
-from projected import grads
 
 rng = np.random.default_rng(2)
 
@@ -41,8 +41,11 @@ def test_linear_keeps_float32_and_checks_shapes():
     out = F.linear(x, w, b)
     out.sum().backward()
     assert out.dtype == x.grad.dtype == w.grad.dtype == b.grad.dtype == np.float32
-    with pytest.raises(ValueError, match=r"linear: input has 3 features \(shape \(2, 3\)\), weight expects 4 "
-                                         r"\(weight shape \(5, 4\)\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"linear: input has 3 features \(shape \(2, 3\)\), weight expects 4 "
+        r"\(weight shape \(5, 4\)\)",
+    ):
         F.linear(np.zeros((2, 3)), np.zeros((5, 4)))
     with pytest.raises(ValueError, match=r"linear: bias must have shape \(5,\)"):
         F.linear(np.zeros((2, 4)), np.zeros((5, 4)), np.zeros(4))
@@ -55,8 +58,9 @@ def test_linear_keeps_float32_and_checks_shapes():
 def test_softmax_and_log_softmax_match_composed(axis):
     x = leaf(3, 4, 2)
     assert_same_as_composed(lambda x: F.log_softmax(x, axis), lambda x: x - x.logsumexp(axis, keepdims=True), [x])
-    assert_same_as_composed(lambda x: F.softmax(x, dim=axis),
-                            lambda x: (x - x.logsumexp(axis, keepdims=True)).exp(), [x])
+    assert_same_as_composed(
+        lambda x: F.softmax(x, dim=axis), lambda x: (x - x.logsumexp(axis, keepdims=True)).exp(), [x]
+    )
     for fn in (F.softmax, F.log_softmax):
         assert cr.max_relative_error(lambda x: fn(x, axis), [x]) < 1e-7
         assert cr.max_relative_error(lambda x: fn(x, axis), [x], second_order=True) < 1e-7
@@ -80,8 +84,9 @@ def test_batch_norm_training_values_gradients_and_running_stats(shape):
     running_mean, running_var = np.full(3, 0.5), np.full(3, 2.0)
     out = F.batch_norm(x, running_mean, running_var, w, b, training=True, momentum=0.2)
     mean, var = x.data.mean(axis=axes), x.data.var(axis=axes)
-    expected = ((x.data - mean.reshape(param_shape)) / np.sqrt(var.reshape(param_shape) + 1e-5)
-                * w.data.reshape(param_shape) + b.data.reshape(param_shape))
+    expected = (x.data - mean.reshape(param_shape)) / np.sqrt(var.reshape(param_shape) + 1e-5) * w.data.reshape(
+        param_shape
+    ) + b.data.reshape(param_shape)
     np.testing.assert_allclose(out.data, expected, rtol=1e-10)
     count = x.numel() // 3
     np.testing.assert_allclose(running_mean, 0.8 * 0.5 + 0.2 * mean)
@@ -108,8 +113,9 @@ def test_batch_norm_eval_uses_running_statistics():
     running_mean, running_var = rng.standard_normal(3), rng.uniform(0.5, 2, 3)
     out = F.batch_norm(x, running_mean, running_var, w, b, training=False)
     shape = (1, 3, 1, 1)
-    expected = ((x.data - running_mean.reshape(shape)) / np.sqrt(running_var.reshape(shape) + 1e-5)
-                * w.data.reshape(shape) + b.data.reshape(shape))
+    expected = (x.data - running_mean.reshape(shape)) / np.sqrt(running_var.reshape(shape) + 1e-5) * w.data.reshape(
+        shape
+    ) + b.data.reshape(shape)
     np.testing.assert_allclose(out.data, expected, rtol=1e-10)
     before = running_mean.copy()
     assert cr.max_relative_error(lambda x, w, b: F.batch_norm(x, running_mean, running_var, w, b), [x, w, b]) < 1e-7
@@ -140,8 +146,9 @@ def test_layer_norm(shape, normalized):
     x, w, b = leaf(*shape), leaf(*normalized_shape), leaf(*normalized_shape)
     axes = tuple(range(len(shape) - len(normalized_shape), len(shape)))
     out = F.layer_norm(x, normalized, w, b)
-    expected = ((x.data - x.data.mean(axis=axes, keepdims=True)) / np.sqrt(x.data.var(axis=axes, keepdims=True) + 1e-5)
-                * w.data + b.data)
+    expected = (x.data - x.data.mean(axis=axes, keepdims=True)) / np.sqrt(
+        x.data.var(axis=axes, keepdims=True) + 1e-5
+    ) * w.data + b.data
     np.testing.assert_allclose(out.data, expected, rtol=1e-10)
 
     def composed(x, w, b):
@@ -186,8 +193,11 @@ def test_dropout_identity_in_eval_and_bad_p():
     for p in (-0.1, 1.0, 1.5):
         with pytest.raises(ValueError, match=r"dropout: p must be a probability in \[0, 1\)"):
             F.dropout(x, p)
-    with pytest.raises(TypeError, match=r"dropout: generator must be a chainrule.Generator, a numpy.random.Generator "
-                                        r"or None, got int"):
+    with pytest.raises(
+        TypeError,
+        match=r"dropout: generator must be a chainrule.Generator, a numpy.random.Generator "
+        r"or None, got int",
+    ):
         F.dropout(x, 0.5, True, generator=7)
 
 
@@ -232,13 +242,16 @@ def test_embedding_errors():
 # ----- activations and shapes ------------------------------------------------------------------------
 def test_activations():
     x = cr.tensor(rng.uniform(0.2, 2, (3, 4)) * rng.choice([-1, 1], (3, 4)), requires_grad=True)  # away from 0
-    cases = [(F.relu, lambda a: np.maximum(a, 0)), (F.sigmoid, lambda a: 1 / (1 + np.exp(-a))), (F.tanh, np.tanh),
-             (lambda t: F.leaky_relu(t, 0.2), lambda a: np.where(a > 0, a, 0.2 * a)),
-             (lambda t: F.elu(t, 0.5), lambda a: np.where(a > 0, a, 0.5 * (np.exp(a) - 1))),
-             (F.softplus, lambda a: np.log1p(np.exp(a))),
-             (lambda t: F.softplus(t, beta=2, threshold=1),
-              lambda a: np.where(2 * a > 1, a, np.log1p(np.exp(2 * a)) / 2)),
-             (F.silu, lambda a: a / (1 + np.exp(-a)))]
+    cases = [
+        (F.relu, lambda a: np.maximum(a, 0)),
+        (F.sigmoid, lambda a: 1 / (1 + np.exp(-a))),
+        (F.tanh, np.tanh),
+        (lambda t: F.leaky_relu(t, 0.2), lambda a: np.where(a > 0, a, 0.2 * a)),
+        (lambda t: F.elu(t, 0.5), lambda a: np.where(a > 0, a, 0.5 * (np.exp(a) - 1))),
+        (F.softplus, lambda a: np.log1p(np.exp(a))),
+        (lambda t: F.softplus(t, beta=2, threshold=1), lambda a: np.where(2 * a > 1, a, np.log1p(np.exp(2 * a)) / 2)),
+        (F.silu, lambda a: a / (1 + np.exp(-a))),
+    ]
     for fn, reference in cases:
         np.testing.assert_allclose(fn(x).data, reference(x.data), rtol=1e-12)
         assert cr.max_relative_error(fn, [x]) < 1e-7
@@ -267,8 +280,10 @@ def test_same_as_torch():
     running = (np.zeros(3), np.ones(3))
     t_running = (torch.zeros(3, dtype=torch.float64), torch.ones(3, dtype=torch.float64))
     pairs = [
-        (F.batch_norm(x, *running, w, b, training=True, momentum=0.3),
-         tf.batch_norm(tx, *t_running, torch.tensor(w.data), torch.tensor(b.data), training=True, momentum=0.3)),
+        (
+            F.batch_norm(x, *running, w, b, training=True, momentum=0.3),
+            tf.batch_norm(tx, *t_running, torch.tensor(w.data), torch.tensor(b.data), training=True, momentum=0.3),
+        ),
         (F.batch_norm(x, *running, w, b), tf.batch_norm(tx, *t_running, torch.tensor(w.data), torch.tensor(b.data))),
         (F.layer_norm(x, (5, 2)), tf.layer_norm(tx, (5, 2))),
         (F.log_softmax(x, dim=1), tf.log_softmax(tx, dim=1)),

@@ -2,10 +2,10 @@
 
 import numpy as np
 import pytest
+from projected import grads
 
 import chainrule as cr
 import chainrule.nn.functional as F
-from projected import grads
 
 rng = np.random.default_rng(3)
 REDUCTIONS = ["mean", "sum", "none"]
@@ -20,8 +20,11 @@ def reference_cross_entropy(logits, target, weight=None, ignore_index=-100, redu
     logits = np.moveaxis(logits, 1, -1).reshape(-1, logits.shape[1])
     target = target.reshape(-1)
     classes = logits.shape[1]
-    log_probs = logits - np.log(np.exp(logits - logits.max(1, keepdims=True)).sum(1, keepdims=True)) \
+    log_probs = (
+        logits
+        - np.log(np.exp(logits - logits.max(1, keepdims=True)).sum(1, keepdims=True))
         - logits.max(1, keepdims=True)
+    )
     w = np.ones(classes) if weight is None else weight
     valid = target != ignore_index
     safe = np.where(valid, target, 0)
@@ -36,8 +39,13 @@ def reference_cross_entropy(logits, target, weight=None, ignore_index=-100, redu
 
 
 # ----- cross_entropy with class indices ---------------------------------------------------------------
-CE_OPTIONS = [dict(), dict(weight=np.array([0.5, 2.0, 1.0, 3.0])), dict(ignore_index=1), dict(label_smoothing=0.3),
-              dict(weight=np.array([0.5, 2.0, 1.0, 3.0]), ignore_index=2, label_smoothing=0.1)]
+CE_OPTIONS = [
+    dict(),
+    dict(weight=np.array([0.5, 2.0, 1.0, 3.0])),
+    dict(ignore_index=1),
+    dict(label_smoothing=0.3),
+    dict(weight=np.array([0.5, 2.0, 1.0, 3.0]), ignore_index=2, label_smoothing=0.1),
+]
 
 
 @pytest.mark.parametrize("options", CE_OPTIONS)
@@ -47,10 +55,15 @@ def test_cross_entropy_values_and_gradients(options, reduction, shape):
     x = leaf(*shape)
     target = rng.integers(0, 4, (shape[0],) + shape[2:])
     out = F.cross_entropy(x, target, reduction=reduction, **options)
-    expected = reference_cross_entropy(x.data, target, options.get("weight"), options.get("ignore_index", -100),
-                                       reduction, options.get("label_smoothing", 0.0))
-    np.testing.assert_allclose(out.data.reshape(-1) if reduction == "none" else out.data,
-                               expected, rtol=1e-10)
+    expected = reference_cross_entropy(
+        x.data,
+        target,
+        options.get("weight"),
+        options.get("ignore_index", -100),
+        reduction,
+        options.get("label_smoothing", 0.0),
+    )
+    np.testing.assert_allclose(out.data.reshape(-1) if reduction == "none" else out.data, expected, rtol=1e-10)
     fn = lambda x: F.cross_entropy(x, target, reduction=reduction, **options)  # noqa: E731
     assert cr.max_relative_error(fn, [x], eps=1e-5) < 1e-7  # eps 1e-6 leaves ~1e-7 of rounding in a "sum"
 
@@ -63,7 +76,7 @@ def test_fused_cross_entropy_matches_composed_log_softmax_and_nll(options):
     weight = options.get("weight")
 
     def composed(x):
-        log_probs = (x - x.logsumexp(axis=1, keepdims=True))
+        log_probs = x - x.logsumexp(axis=1, keepdims=True)
         nll = F.nll_loss(log_probs, target, weight, ignore_index=options.get("ignore_index", -100), reduction="sum")
         valid = target != options.get("ignore_index", -100)
         w = np.ones(4) if weight is None else weight
@@ -99,8 +112,9 @@ def test_cross_entropy_float32_large_logits_and_single_sample():
     loss.backward()
     assert x.grad.dtype == np.float32 and np.all(np.isfinite(x.grad))
     single = F.cross_entropy(np.array([0.0, 1.0, 2.0]), np.array(2), reduction="none")
-    assert single.shape == () and np.isclose(single.item(), reference_cross_entropy(np.array([[0.0, 1, 2]]),
-                                                                                     np.array([2]))[()])
+    assert single.shape == () and np.isclose(
+        single.item(), reference_cross_entropy(np.array([[0.0, 1, 2]]), np.array([2]))[()]
+    )
 
 
 def test_cross_entropy_all_ignored_is_nan_with_zero_gradient():
@@ -190,8 +204,9 @@ def test_binary_cross_entropy_with_logits(reduction, pos_weight):
         per_element = -(positive * p.log() + (1 - t) * (1 - p).log()) * weight
         return {"mean": per_element.mean(), "sum": per_element.sum(), "none": per_element}[reduction]
 
-    fused = lambda x, t: F.binary_cross_entropy_with_logits(x, t, weight, reduction=reduction,  # noqa: E731
-                                                            pos_weight=pos_weight)
+    def fused(x, t):
+        return F.binary_cross_entropy_with_logits(x, t, weight, reduction=reduction, pos_weight=pos_weight)
+
     value, fused_grads = grads(fused, [x, t])
     expected, composed_grads = grads(composed, [x, t])
     np.testing.assert_allclose(value, expected, rtol=1e-10)
@@ -243,8 +258,11 @@ def test_loss_errors_name_the_problem():
         F.cross_entropy(logits, np.array([1, 2, 12, 3]))
     with pytest.raises(ValueError, match=r"cross_entropy: target contains class -1, but logits have 10 classes"):
         F.cross_entropy(logits, np.array([1, 2, -1, 3]))
-    with pytest.raises(ValueError, match=r"cross_entropy: target has shape \(5,\), but logits of shape \(4, 10\) need "
-                                         r"class indices of shape \(4,\) or class probabilities of shape \(4, 10\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"cross_entropy: target has shape \(5,\), but logits of shape \(4, 10\) need "
+        r"class indices of shape \(4,\) or class probabilities of shape \(4, 10\)",
+    ):
         F.cross_entropy(logits, np.zeros(5, dtype=int))
     with pytest.raises(ValueError, match=r"cross_entropy: logits has shape \(4, 10\) but probability target has shape"):
         F.cross_entropy(logits, np.zeros((4, 9)))
@@ -252,8 +270,11 @@ def test_loss_errors_name_the_problem():
         F.cross_entropy(logits, np.zeros(4, dtype=int), reduction="avg")
     with pytest.raises(ValueError, match=r"cross_entropy: weight must have shape \(10,\), got \(3,\)"):
         F.cross_entropy(logits, np.zeros(4, dtype=int), np.ones(3))
-    with pytest.raises(TypeError, match=r"cross_entropy: target of shape \(4,\) has dtype float64; class indices must "
-                                        r"be integers"):
+    with pytest.raises(
+        TypeError,
+        match=r"cross_entropy: target of shape \(4,\) has dtype float64; class indices must "
+        r"be integers",
+    ):
         F.cross_entropy(logits, np.zeros(4))
     with pytest.raises(TypeError, match=r"nll_loss: target must hold integer class indices, got dtype float64"):
         F.nll_loss(logits, np.zeros(4))
@@ -280,30 +301,54 @@ def test_same_as_torch():
     margin_target = rng.integers(0, 4, 5)
     cases = [
         (lambda x: F.cross_entropy(x, target), lambda x: tf.cross_entropy(x, torch.tensor(target))),
-        (lambda x: F.cross_entropy(x, target, weight, ignore_index=1, label_smoothing=0.2),
-         lambda x: tf.cross_entropy(x, torch.tensor(target), torch.tensor(weight), ignore_index=1,
-                                    label_smoothing=0.2)),
-        (lambda x: F.cross_entropy(x, target, weight, reduction="none", label_smoothing=0.1),
-         lambda x: tf.cross_entropy(x, torch.tensor(target), torch.tensor(weight), reduction="none",
-                                    label_smoothing=0.1)),
-        (lambda x: F.cross_entropy(x, soft, weight, label_smoothing=0.3),
-         lambda x: tf.cross_entropy(x, torch.tensor(soft), torch.tensor(weight), label_smoothing=0.3)),
-        (lambda x: F.nll_loss(F.log_softmax(x, dim=1), target, weight, ignore_index=2),
-         lambda x: tf.nll_loss(tf.log_softmax(x, dim=1), torch.tensor(target), torch.tensor(weight), ignore_index=2)),
-        (lambda x: F.binary_cross_entropy(F.sigmoid(x[:, :, 0]), probs, weight),
-         lambda x: tf.binary_cross_entropy(torch.sigmoid(x[:, :, 0]), torch.tensor(probs), torch.tensor(weight))),
-        (lambda x: F.binary_cross_entropy_with_logits(x[:, :, 0], probs, reduction="sum", pos_weight=weight),
-         lambda x: tf.binary_cross_entropy_with_logits(x[:, :, 0], torch.tensor(probs), reduction="sum",
-                                                       pos_weight=torch.tensor(weight))),
-        (lambda x: F.multi_margin_loss(x[:, :, 0], margin_target),
-         lambda x: tf.multi_margin_loss(x[:, :, 0], torch.tensor(margin_target))),
-        (lambda x: F.multi_margin_loss(x[:, :, 1], margin_target, p=2, margin=0.7, weight=weight, reduction="sum"),
-         lambda x: tf.multi_margin_loss(x[:, :, 1], torch.tensor(margin_target), p=2, margin=0.7,
-                                        weight=torch.tensor(weight), reduction="sum")),
-        (lambda x: F.mse_loss(x, x.data[::-1].copy()),
-         lambda x: tf.mse_loss(x, torch.tensor(x.detach().numpy()[::-1].copy()))),
-        (lambda x: F.l1_loss(x, np.zeros(x.shape), reduction="sum"),
-         lambda x: tf.l1_loss(x, torch.zeros(x.shape, dtype=torch.float64), reduction="sum")),
+        (
+            lambda x: F.cross_entropy(x, target, weight, ignore_index=1, label_smoothing=0.2),
+            lambda x: tf.cross_entropy(
+                x, torch.tensor(target), torch.tensor(weight), ignore_index=1, label_smoothing=0.2
+            ),
+        ),
+        (
+            lambda x: F.cross_entropy(x, target, weight, reduction="none", label_smoothing=0.1),
+            lambda x: tf.cross_entropy(
+                x, torch.tensor(target), torch.tensor(weight), reduction="none", label_smoothing=0.1
+            ),
+        ),
+        (
+            lambda x: F.cross_entropy(x, soft, weight, label_smoothing=0.3),
+            lambda x: tf.cross_entropy(x, torch.tensor(soft), torch.tensor(weight), label_smoothing=0.3),
+        ),
+        (
+            lambda x: F.nll_loss(F.log_softmax(x, dim=1), target, weight, ignore_index=2),
+            lambda x: tf.nll_loss(tf.log_softmax(x, dim=1), torch.tensor(target), torch.tensor(weight), ignore_index=2),
+        ),
+        (
+            lambda x: F.binary_cross_entropy(F.sigmoid(x[:, :, 0]), probs, weight),
+            lambda x: tf.binary_cross_entropy(torch.sigmoid(x[:, :, 0]), torch.tensor(probs), torch.tensor(weight)),
+        ),
+        (
+            lambda x: F.binary_cross_entropy_with_logits(x[:, :, 0], probs, reduction="sum", pos_weight=weight),
+            lambda x: tf.binary_cross_entropy_with_logits(
+                x[:, :, 0], torch.tensor(probs), reduction="sum", pos_weight=torch.tensor(weight)
+            ),
+        ),
+        (
+            lambda x: F.multi_margin_loss(x[:, :, 0], margin_target),
+            lambda x: tf.multi_margin_loss(x[:, :, 0], torch.tensor(margin_target)),
+        ),
+        (
+            lambda x: F.multi_margin_loss(x[:, :, 1], margin_target, p=2, margin=0.7, weight=weight, reduction="sum"),
+            lambda x: tf.multi_margin_loss(
+                x[:, :, 1], torch.tensor(margin_target), p=2, margin=0.7, weight=torch.tensor(weight), reduction="sum"
+            ),
+        ),
+        (
+            lambda x: F.mse_loss(x, x.data[::-1].copy()),
+            lambda x: tf.mse_loss(x, torch.tensor(x.detach().numpy()[::-1].copy())),
+        ),
+        (
+            lambda x: F.l1_loss(x, np.zeros(x.shape), reduction="sum"),
+            lambda x: tf.l1_loss(x, torch.zeros(x.shape, dtype=torch.float64), reduction="sum"),
+        ),
     ]
     for ours, theirs in cases:
         ours_x = cr.tensor(x.data, requires_grad=True)

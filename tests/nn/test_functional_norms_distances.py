@@ -27,15 +27,22 @@ def naive_group_norm(x, groups, weight, bias, eps=1e-5):
 
 
 @settings(max_examples=20, deadline=None)
-@given(st.integers(1, 3), st.integers(1, 3), st.lists(st.integers(1, 3), min_size=0, max_size=2),
-       st.integers(1, 2), st.integers(0, 2 ** 16))
+@given(
+    st.integers(1, 3),
+    st.integers(1, 3),
+    st.lists(st.integers(1, 3), min_size=0, max_size=2),
+    st.integers(1, 2),
+    st.integers(0, 2**16),
+)
 def test_random_group_norms_match_the_definition_and_their_gradients_check(groups, per_group, spatial, n, seed):
     values = np.random.default_rng(seed)
     channels = groups * per_group
     if per_group * int(np.prod(spatial)) < 2:
         spatial = spatial + [2]  # at least two values per group, or the variance is 0
-    x, w, b = (cr.tensor(values.standard_normal(s), requires_grad=True)
-               for s in ((n, channels, *spatial), (channels,), (channels,)))
+    x, w, b = (
+        cr.tensor(values.standard_normal(s), requires_grad=True)
+        for s in ((n, channels, *spatial), (channels,), (channels,))
+    )
     out = F.group_norm(x, groups, w, b)
     np.testing.assert_allclose(out.data, naive_group_norm(x.data, groups, w.data, b.data), rtol=1e-10, atol=1e-12)
     assert cr.max_relative_error(lambda x, w, b: F.group_norm(x, groups, w, b), [x, w, b]) < 1e-6
@@ -44,8 +51,10 @@ def test_random_group_norms_match_the_definition_and_their_gradients_check(group
 def test_group_and_instance_norm_second_derivatives():
     x, w, b = leaf(2, 4, 3), leaf(4), leaf(4)
     assert cr.max_relative_error(lambda x, w, b: F.group_norm(x, 2, w, b) ** 2, [x, w, b], second_order=True) < 1e-6
-    assert cr.max_relative_error(lambda x, w, b: F.instance_norm(x, weight=w, bias=b) ** 2, [x, w, b],
-                                 second_order=True) < 1e-6
+    assert (
+        cr.max_relative_error(lambda x, w, b: F.instance_norm(x, weight=w, bias=b) ** 2, [x, w, b], second_order=True)
+        < 1e-6
+    )
 
 
 def test_instance_norm_is_group_norm_with_a_group_per_channel_and_tracks_statistics():
@@ -62,16 +71,25 @@ def test_instance_norm_is_group_norm_with_a_group_per_channel_and_tracks_statist
 
 
 def test_normalization_errors():
-    with pytest.raises(ValueError, match=r"group_norm: the number of channels \(6, input shape \(2, 6, 4\)\) must be "
-                                         r"divisible by num_groups \(4\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"group_norm: the number of channels \(6, input shape \(2, 6, 4\)\) must be "
+        r"divisible by num_groups \(4\)",
+    ):
         F.group_norm(np.zeros((2, 6, 4)), 4)
     with pytest.raises(ValueError, match=r"group_norm: weight must have shape \(6,\), got \(3,\)"):
         F.group_norm(np.zeros((2, 6, 4)), 3, np.ones(3))
-    with pytest.raises(ValueError, match=r"instance_norm: expected more than 1 spatial element when training, got "
-                                         r"input shape \(2, 3, 1\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"instance_norm: expected more than 1 spatial element when training, got "
+        r"input shape \(2, 3, 1\)",
+    ):
         F.instance_norm(np.zeros((2, 3, 1)))
-    with pytest.raises(ValueError, match=r"instance_norm: running_mean and running_var are needed when "
-                                         r"use_input_stats=False"):
+    with pytest.raises(
+        ValueError,
+        match=r"instance_norm: running_mean and running_var are needed when "
+        r"use_input_stats=False",
+    ):
         F.instance_norm(np.zeros((2, 3, 4)), use_input_stats=False)
     with pytest.raises(ValueError, match=r"instance_norm: input must have shape \(N, C, L\) or \(N, C, H, W\)"):
         F.instance_norm(np.zeros((2, 3)))
@@ -96,16 +114,24 @@ def test_normalize_cosine_similarity_and_pairwise_distance_definitions():
     np.testing.assert_allclose(F.normalize(x).data, x.data / np.linalg.norm(x.data, axis=1, keepdims=True))
     cosine = (x.data * y.data).sum(1) / np.linalg.norm(x.data, axis=1) / np.linalg.norm(y.data, axis=1)
     np.testing.assert_allclose(F.cosine_similarity(x, y).data, cosine, rtol=1e-12)
-    np.testing.assert_allclose(F.pairwise_distance(x, y, p=3).data,
-                               np.linalg.norm(x.data - y.data + 1e-6, 3, axis=1), rtol=1e-12)
+    np.testing.assert_allclose(
+        F.pairwise_distance(x, y, p=3).data, np.linalg.norm(x.data - y.data + 1e-6, 3, axis=1), rtol=1e-12
+    )
     assert F.pairwise_distance(x, y, keepdim=True).shape == (3, 1)
     assert F.cosine_similarity(leaf(3, 1, 4), leaf(1, 5, 4), dim=-1).shape == (3, 5)  # they broadcast
 
 
-@pytest.mark.parametrize("fn", [lambda a, b: F.normalize(a, dim=-1), lambda a, b: F.normalize(a, p=1, dim=0),
-                                lambda a, b: F.cosine_similarity(a, b), lambda a, b: F.pairwise_distance(a, b),
-                                lambda a, b: F.pairwise_distance(a, b, p=1.5)],
-                         ids=["normalize", "normalize-p1", "cosine", "pairwise", "pairwise-p1.5"])
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda a, b: F.normalize(a, dim=-1),
+        lambda a, b: F.normalize(a, p=1, dim=0),
+        lambda a, b: F.cosine_similarity(a, b),
+        lambda a, b: F.pairwise_distance(a, b),
+        lambda a, b: F.pairwise_distance(a, b, p=1.5),
+    ],
+    ids=["normalize", "normalize-p1", "cosine", "pairwise", "pairwise-p1.5"],
+)
 def test_distance_gradients_and_second_derivatives(fn):
     a, b = leaf(3, 4), leaf(3, 4)
     assert cr.max_relative_error(fn, [a, b]) < 1e-6

@@ -19,13 +19,13 @@ def naive_pool(x, kernel, stride, padding, reduce, pad_value, dilation=(1, 1)):
     n, c, h, w = x.shape
     (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, padding, dilation
     padded = np.full((n, c, h + 2 * ph, w + 2 * pw), pad_value)
-    padded[:, :, ph:ph + h, pw:pw + w] = x
+    padded[:, :, ph : ph + h, pw : pw + w] = x
     oh = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
     ow = (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
     out = np.zeros((n, c, oh, ow))
     for i in range(oh):
         for j in range(ow):
-            window = padded[:, :, i * sh:i * sh + dh * (kh - 1) + 1:dh, j * sw:j * sw + dw * (kw - 1) + 1:dw]
+            window = padded[:, :, i * sh : i * sh + dh * (kh - 1) + 1 : dh, j * sw : j * sw + dw * (kw - 1) + 1 : dw]
             out[:, :, i, j] = reduce(window.reshape(n, c, -1), axis=-1)
     return out
 
@@ -108,8 +108,9 @@ def test_avg_pool_values_and_gradients(shape, kernel, stride, padding, count_inc
 def test_avg_pool_second_derivative_and_divisor_override():
     x = cr.tensor(rng.standard_normal((1, 2, 5, 5)), requires_grad=True)
     assert cr.max_relative_error(lambda x: F.avg_pool2d(x, 3, 2, 1) ** 2, [x], second_order=True) < 1e-7
-    np.testing.assert_allclose(F.avg_pool2d(x, 2, divisor_override=1).data,
-                               naive_pool(x.data, (2, 2), (2, 2), (0, 0), np.sum, 0.0))
+    np.testing.assert_allclose(
+        F.avg_pool2d(x, 2, divisor_override=1).data, naive_pool(x.data, (2, 2), (2, 2), (0, 0), np.sum, 0.0)
+    )
 
 
 def test_adaptive_avg_pool():
@@ -143,9 +144,11 @@ def test_same_as_torch(shape, kernel, stride, padding):
     torch = pytest.importorskip("torch")
     # Rounded values: plenty of ties, so the tie rule is compared too.
     x = cr.tensor(np.round(rng.standard_normal(shape)), requires_grad=True)
-    for ours, theirs, options in [(F.max_pool2d, torch.nn.functional.max_pool2d, {}),
-                                  (F.avg_pool2d, torch.nn.functional.avg_pool2d, {}),
-                                  (F.avg_pool2d, torch.nn.functional.avg_pool2d, dict(count_include_pad=False))]:
+    for ours, theirs, options in [
+        (F.max_pool2d, torch.nn.functional.max_pool2d, {}),
+        (F.avg_pool2d, torch.nn.functional.avg_pool2d, {}),
+        (F.avg_pool2d, torch.nn.functional.avg_pool2d, dict(count_include_pad=False)),
+    ]:
         x.grad = None
         out = ours(x, kernel, stride, padding, **options)
         g = rng.standard_normal(out.shape)

@@ -36,8 +36,9 @@ def naive_pool(x, kernel, stride, padding, dilation, ceil_mode, kind, count_incl
     """The definition over (N, C, H, W), one window at a time: max over the pixels the window covers (padding
     -inf), or their sum divided by PyTorch's count."""
     n, c, h, w = x.shape
-    sizes = [output_size(size, k, s, p, d, ceil_mode) for size, k, s, p, d in
-             zip((h, w), kernel, stride, padding, dilation)]
+    sizes = [
+        output_size(size, k, s, p, d, ceil_mode) for size, k, s, p, d in zip((h, w), kernel, stride, padding, dilation)
+    ]
     out = np.zeros((n, c) + tuple(sizes))
     for i in range(sizes[0]):
         for j in range(sizes[1]):
@@ -67,20 +68,33 @@ def pools(draw):
     kind = draw(st.sampled_from(["max", "avg"]))
     kernel = tuple(draw(st.integers(1, 3)) for _ in range(dims))
     dilation = tuple(draw(st.integers(1, 2)) for _ in range(dims)) if kind == "max" else (1,) * dims
-    padding = tuple(draw(st.integers(0, ((k - 1) * d + 1) // 2 if kind == "max" else k // 2))
-                    for k, d in zip(kernel, dilation))
+    padding = tuple(
+        draw(st.integers(0, ((k - 1) * d + 1) // 2 if kind == "max" else k // 2)) for k, d in zip(kernel, dilation)
+    )
     stride = tuple(draw(st.integers(1, 3)) for _ in range(dims))
     size = tuple(draw(st.integers(max(1, d * (k - 1) + 1 - 2 * p), 6)) for k, d, p in zip(kernel, dilation, padding))
     shape = (draw(st.integers(1, 2)), draw(st.integers(1, 2))) + size
-    return dims, kind, shape, dict(kernel_size=kernel, stride=stride, padding=padding, ceil_mode=draw(st.booleans()),
-                                   **({"dilation": dilation} if kind == "max" else
-                                      {"count_include_pad": draw(st.booleans())})), draw(st.integers(0, 2 ** 16))
+    return (
+        dims,
+        kind,
+        shape,
+        dict(
+            kernel_size=kernel,
+            stride=stride,
+            padding=padding,
+            ceil_mode=draw(st.booleans()),
+            **({"dilation": dilation} if kind == "max" else {"count_include_pad": draw(st.booleans())}),
+        ),
+        draw(st.integers(0, 2**16)),
+    )
 
 
 def lifted(options):
     """1-d options as the 2-d ones of a height-1 image."""
-    return {name: ((1 if name != "padding" else 0,) + value if isinstance(value, tuple) else value)
-            for name, value in options.items()}
+    return {
+        name: ((1 if name != "padding" else 0,) + value if isinstance(value, tuple) else value)
+        for name, value in options.items()
+    }
 
 
 @settings(max_examples=30, deadline=None)
@@ -92,9 +106,16 @@ def test_random_pools_match_the_definition_and_their_gradients_check(case):
     out = pool(x, **options)
     image = x.data if dims == 2 else x.data[:, :, None]
     two_d = options if dims == 2 else lifted(options)
-    expected = naive_pool(image, two_d["kernel_size"], two_d["stride"], two_d["padding"],
-                          two_d.get("dilation", (1, 1)), options["ceil_mode"], kind,
-                          options.get("count_include_pad", True))
+    expected = naive_pool(
+        image,
+        two_d["kernel_size"],
+        two_d["stride"],
+        two_d["padding"],
+        two_d.get("dilation", (1, 1)),
+        options["ceil_mode"],
+        kind,
+        options.get("count_include_pad", True),
+    )
     np.testing.assert_allclose(out.data, expected if dims == 2 else expected[:, :, 0], rtol=1e-12)
     assume(np.isfinite(expected).all())  # a window of padding alone has no gradient to check
     assert cr.max_relative_error(lambda x: pool(x, **options), [x], eps=1e-4) < 1e-7
@@ -107,9 +128,11 @@ def test_random_pools_match_the_definition_and_their_gradients_check(case):
 
 def test_second_derivatives_of_ceil_mode_and_indices():
     x = distinct((1, 2, 5, 6))
-    for fn in (lambda x: F.max_pool2d(x, 2, ceil_mode=True, return_indices=True)[0] ** 2,
-               lambda x: F.avg_pool2d(x, 3, 2, 1, ceil_mode=True, count_include_pad=False) ** 2,
-               lambda x: F.max_pool1d(x.reshape(2, 6, 5), 2, ceil_mode=True) ** 2):
+    for fn in (
+        lambda x: F.max_pool2d(x, 2, ceil_mode=True, return_indices=True)[0] ** 2,
+        lambda x: F.avg_pool2d(x, 3, 2, 1, ceil_mode=True, count_include_pad=False) ** 2,
+        lambda x: F.max_pool1d(x.reshape(2, 6, 5), 2, ceil_mode=True) ** 2,
+    ):
         assert cr.max_relative_error(fn, [x], eps=1e-3, second_order=True) < 1e-7
 
 
@@ -154,8 +177,11 @@ def test_unpooling_errors():
     values, indices = F.max_pool2d(distinct((1, 1, 4, 4)), 2, return_indices=True)
     with pytest.raises(ValueError, match=r"max_unpool2d: index \d+ is outside the output plane of 16 positions"):
         F.max_unpool2d(values, indices.data + 16, 2)
-    with pytest.raises(ValueError, match=r"max_unpool2d: invalid output_size \(6, 4\) \(dim 0 must be between 2 and "
-                                         r"6, exclusive\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"max_unpool2d: invalid output_size \(6, 4\) \(dim 0 must be between 2 and "
+        r"6, exclusive\)",
+    ):
         F.max_unpool2d(values, indices, 2, output_size=(6, 4))
     with pytest.raises(ValueError, match=r"max_unpool2d: indices have shape \(1, 1, 2\) but input has shape"):
         F.max_unpool2d(values, indices.data[..., 0], 2)
@@ -180,8 +206,14 @@ def naive_adaptive(x, size, kind):
 
 
 @settings(max_examples=25, deadline=None)
-@given(st.integers(1, 7), st.integers(1, 7), st.integers(1, 5), st.integers(1, 5), st.sampled_from(["max", "avg"]),
-       st.integers(0, 2 ** 16))
+@given(
+    st.integers(1, 7),
+    st.integers(1, 7),
+    st.integers(1, 5),
+    st.integers(1, 5),
+    st.sampled_from(["max", "avg"]),
+    st.integers(0, 2**16),
+)
 def test_random_adaptive_pools_match_the_definition_and_their_gradients_check(h, w, oh, ow, kind, seed):
     x = distinct((2, 2, h, w), seed)
     pool = getattr(F, f"adaptive_{kind}_pool2d")
@@ -189,8 +221,9 @@ def test_random_adaptive_pools_match_the_definition_and_their_gradients_check(h,
     np.testing.assert_allclose(out.data, naive_adaptive(x.data, (oh, ow), kind), rtol=1e-12)
     assert cr.max_relative_error(lambda x: pool(x, (oh, ow)), [x], eps=1e-4) < 1e-7
     pool1d = getattr(F, f"adaptive_{kind}_pool1d")
-    np.testing.assert_allclose(pool1d(x[:, :, 0], ow).data, naive_adaptive(x.data[:, :, :1], (1, ow), kind)[:, :, 0],
-                               rtol=1e-12)
+    np.testing.assert_allclose(
+        pool1d(x[:, :, 0], ow).data, naive_adaptive(x.data[:, :, :1], (1, ow), kind)[:, :, 0], rtol=1e-12
+    )
 
 
 def test_adaptive_second_derivatives_indices_and_none():
@@ -206,8 +239,11 @@ def test_adaptive_second_derivatives_indices_and_none():
 
 def test_adaptive_errors():
     x = np.zeros((1, 2, 4, 4))
-    with pytest.raises(ValueError, match=r"adaptive_avg_pool2d: output_size must be an int or a pair of ints \(None "
-                                         r"keeps a side\), each at least 1; got \(0, 2\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"adaptive_avg_pool2d: output_size must be an int or a pair of ints \(None "
+        r"keeps a side\), each at least 1; got \(0, 2\)",
+    ):
         F.adaptive_avg_pool2d(x, (0, 2))
     with pytest.raises(ValueError, match=r"adaptive_max_pool1d: output_size must be an int, each at least 1"):
         F.adaptive_max_pool1d(x[0], (2, 2))
@@ -220,8 +256,11 @@ TORCH_CASES = [
     ("max_pool1d", (2, 3, 9), dict(kernel_size=3, stride=2, padding=1, ceil_mode=True, return_indices=True)),
     ("max_pool1d", (2, 3, 10), dict(kernel_size=2, dilation=3, return_indices=True)),
     ("max_pool2d", (2, 3, 7, 9), dict(kernel_size=3, stride=2, padding=1, return_indices=True)),
-    ("max_pool2d", (2, 3, 7, 9), dict(kernel_size=(2, 3), stride=2, padding=(1, 0), ceil_mode=True,
-                                      return_indices=True)),
+    (
+        "max_pool2d",
+        (2, 3, 7, 9),
+        dict(kernel_size=(2, 3), stride=2, padding=(1, 0), ceil_mode=True, return_indices=True),
+    ),
     ("avg_pool1d", (2, 3, 9), dict(kernel_size=2, stride=2, padding=1, ceil_mode=True)),
     ("avg_pool1d", (2, 3, 9), dict(kernel_size=3, stride=2, padding=1, ceil_mode=True, count_include_pad=False)),
     ("avg_pool2d", (2, 3, 7, 9), dict(kernel_size=3, stride=2, padding=1, ceil_mode=True)),
@@ -252,11 +291,17 @@ def test_same_as_torch_in_float64(name, shape, options):
     np.testing.assert_allclose(mine.grad, theirs.grad.numpy(), rtol=1e-12, atol=1e-12)
 
 
-@pytest.mark.parametrize("dims, options", [(2, dict(kernel_size=2)), (2, dict(kernel_size=3, stride=1, padding=1)),
-                                           (1, dict(kernel_size=3, stride=2, padding=1))])
+@pytest.mark.parametrize(
+    "dims, options",
+    [
+        (2, dict(kernel_size=2)),
+        (2, dict(kernel_size=3, stride=1, padding=1)),
+        (1, dict(kernel_size=3, stride=2, padding=1)),
+    ],
+)
 def test_unpool_same_as_torch(dims, options):
     torch = pytest.importorskip("torch")
-    x = np.round(rng.standard_normal((2, 3, 5, 7)[:2 + dims]))
+    x = np.round(rng.standard_normal((2, 3, 5, 7)[: 2 + dims]))
     ours, theirs = getattr(F, f"max_pool{dims}d"), getattr(torch.nn.functional, f"max_pool{dims}d")
     values, indices = ours(x, **options, return_indices=True)
     t_values, t_indices = theirs(torch.tensor(x), **options, return_indices=True)

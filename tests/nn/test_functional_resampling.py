@@ -78,16 +78,21 @@ def test_random_resizes_match_the_definition_and_their_gradients_check(case):
     out = F.interpolate(x, **options)
     assert out.shape == shape[:2] + output
     mode = "nearest" if options["mode"] == "nearest" else "linear"
-    np.testing.assert_allclose(out.data, naive_interpolate(x.data, output, scales, mode, options["align_corners"]),
-                               rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(
+        out.data, naive_interpolate(x.data, output, scales, mode, options["align_corners"]), rtol=1e-12, atol=1e-14
+    )
     # Linear in x: a large step has no truncation error.
     assert cr.max_relative_error(lambda x: F.interpolate(x, **options), [x], eps=1e-3) < 1e-7
 
 
 def test_interpolate_second_derivatives_area_and_recomputed_scale():
     x = leaf(1, 2, 3, 4)
-    for options in (dict(scale_factor=2, mode="bilinear"), dict(size=(5, 2), mode="nearest"),
-                    dict(size=(2, 3), mode="area"), dict(scale_factor=1.5, mode="nearest-exact")):
+    for options in (
+        dict(scale_factor=2, mode="bilinear"),
+        dict(size=(5, 2), mode="nearest"),
+        dict(size=(2, 3), mode="area"),
+        dict(scale_factor=1.5, mode="nearest-exact"),
+    ):
         fn = lambda x: F.interpolate(x, **options) ** 2  # noqa: E731
         assert cr.max_relative_error(fn, [x], eps=1e-3, second_order=True) < 1e-7
     np.testing.assert_allclose(F.interpolate(x, size=(2, 3), mode="area").data, F.adaptive_avg_pool2d(x, (2, 3)).data)
@@ -113,9 +118,12 @@ def test_interpolate_errors():
         F.interpolate(x, size=3, scale_factor=2)
     with pytest.raises(ValueError, match=r"interpolate: give exactly one of size and scale_factor"):
         F.interpolate(x)
-    with pytest.raises(ValueError, match=r"interpolate: mode 'linear' needs 3-d input \(batch, channels, then "
-                                         r"length\), "
-                                         r"got shape \(1, 2, 4, 4\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"interpolate: mode 'linear' needs 3-d input \(batch, channels, then "
+        r"length\), "
+        r"got shape \(1, 2, 4, 4\)",
+    ):
         F.interpolate(x, scale_factor=2, mode="linear")
     with pytest.raises(ValueError, match=r"interpolate: mode 'bilinear' needs 4-d input"):
         F.interpolate(x[0], scale_factor=2, mode="bilinear")
@@ -127,8 +135,11 @@ def test_interpolate_errors():
         F.interpolate(x, size=(2, 3, 4))
     with pytest.raises(ValueError, match=r"interpolate: scale_factor 0.1 gives output size \(0, 0\)"):
         F.interpolate(x, scale_factor=0.1)
-    with pytest.raises(ValueError, match=r"interpolate: recompute_scale_factor is not meaningful with an explicit "
-                                         r"size"):
+    with pytest.raises(
+        ValueError,
+        match=r"interpolate: recompute_scale_factor is not meaningful with an explicit "
+        r"size",
+    ):
         F.interpolate(x, size=3, recompute_scale_factor=True)
 
 
@@ -207,31 +218,47 @@ def test_pad_second_derivatives_and_negative_widths():
 
 def test_pad_errors():
     x = np.zeros((1, 2, 3, 3))
-    with pytest.raises(ValueError, match=r"pad: mode 'reflect' needs each width less than the size of its axis; got "
-                                         r"widths \(3, 0\) for axis 3 of size 3"):
+    with pytest.raises(
+        ValueError,
+        match=r"pad: mode 'reflect' needs each width less than the size of its axis; got "
+        r"widths \(3, 0\) for axis 3 of size 3",
+    ):
         F.pad(x, (3, 0, 0, 0), mode="reflect")
     with pytest.raises(ValueError, match=r"pad: mode 'circular' needs each width at most the size"):
         F.pad(x, (0, 0, 4, 0), mode="circular")
-    with pytest.raises(ValueError, match=r"pad: mode 'replicate' pads the last 1, 2 or 3 axes of a tensor with one or "
-                                         r"two more axes than that"):
+    with pytest.raises(
+        ValueError,
+        match=r"pad: mode 'replicate' pads the last 1, 2 or 3 axes of a tensor with one or "
+        r"two more axes than that",
+    ):
         F.pad(x[0, 0, 0], (1, 1), mode="replicate")
     with pytest.raises(ValueError, match=r"got 1 axes to pad for shape \(1, 2, 3, 3\)"):
         F.pad(x, (1, 1), mode="circular")
     with pytest.raises(ValueError, match=r"pad: mode 'reflect' takes no value"):
         F.pad(x, (1, 1, 1, 1), mode="reflect", value=1.0)
-    with pytest.raises(ValueError, match=r"pad: mode must be one of 'constant', 'reflect', 'replicate', 'circular', "
-                                         r"got 'symmetric'"):
+    with pytest.raises(
+        ValueError,
+        match=r"pad: mode must be one of 'constant', 'reflect', 'replicate', 'circular', "
+        r"got 'symmetric'",
+    ):
         F.pad(x, (1, 1), mode="symmetric")
     with pytest.raises(ValueError, match=r"pad: pad must hold \(before, after\) pairs"):
         F.pad(x, (1, 1.5))
 
 
-PADS = [((2, 3, 4, 5), (2, 1, 3, 0), mode) for mode in NUMPY_MODES] + \
-       [((2, 3, 4, 5), (-2, 1, 3, -1), mode) for mode in NUMPY_MODES] + \
-       [((2, 3, 7), (3, 2), mode) for mode in NUMPY_MODES] + \
-       [((2, 3, 5), (-2, 3), "reflect"), ((2, 3, 5), (3, -2), "replicate"), ((2, 3, 5), (-3, 2), "circular"),
-        ((3, 4, 5), (1, 2, 2, 1), "reflect"), ((3, 7), (4, 0), "circular"), ((2, 2, 3, 4, 5), (1, 1, 2, 0, 1, 2),
-                                                                              "replicate")]
+PADS = (
+    [((2, 3, 4, 5), (2, 1, 3, 0), mode) for mode in NUMPY_MODES]
+    + [((2, 3, 4, 5), (-2, 1, 3, -1), mode) for mode in NUMPY_MODES]
+    + [((2, 3, 7), (3, 2), mode) for mode in NUMPY_MODES]
+    + [
+        ((2, 3, 5), (-2, 3), "reflect"),
+        ((2, 3, 5), (3, -2), "replicate"),
+        ((2, 3, 5), (-3, 2), "circular"),
+        ((3, 4, 5), (1, 2, 2, 1), "reflect"),
+        ((3, 7), (4, 0), "circular"),
+        ((2, 2, 3, 4, 5), (1, 1, 2, 0, 1, 2), "replicate"),
+    ]
+)
 
 
 @pytest.mark.parametrize("shape, pad, mode", PADS)
@@ -257,11 +284,17 @@ def test_pixel_shuffle_places_each_channel_group_in_a_block():
 
 
 def test_pixel_shuffle_errors():
-    with pytest.raises(ValueError, match=r"pixel_shuffle: the channel dimension \(5, shape \(1, 5, 2, 2\)\) must be "
-                                         r"divisible by upscale_factor squared \(4\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"pixel_shuffle: the channel dimension \(5, shape \(1, 5, 2, 2\)\) must be "
+        r"divisible by upscale_factor squared \(4\)",
+    ):
         F.pixel_shuffle(np.zeros((1, 5, 2, 2)), 2)
-    with pytest.raises(ValueError, match=r"pixel_unshuffle: height and width \(3, 4; shape \(1, 1, 3, 4\)\) must be "
-                                         r"divisible by downscale_factor \(2\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"pixel_unshuffle: height and width \(3, 4; shape \(1, 1, 3, 4\)\) must be "
+        r"divisible by downscale_factor \(2\)",
+    ):
         F.pixel_unshuffle(np.zeros((1, 1, 3, 4)), 2)
     with pytest.raises(ValueError, match=r"pixel_shuffle: input must have at least 3 dimensions"):
         F.pixel_shuffle(np.zeros((4, 2)), 2)
@@ -269,9 +302,10 @@ def test_pixel_shuffle_errors():
         F.pixel_shuffle(np.zeros((1, 4, 2, 2)), 0)
 
 
-@pytest.mark.parametrize("name, shape, factor", [("pixel_shuffle", (2, 8, 3, 4), 2),
-                                                 ("pixel_unshuffle", (5, 2, 4, 6), 2),
-                                                 ("pixel_shuffle", (9, 2, 2), 3)])
+@pytest.mark.parametrize(
+    "name, shape, factor",
+    [("pixel_shuffle", (2, 8, 3, 4), 2), ("pixel_unshuffle", (5, 2, 4, 6), 2), ("pixel_shuffle", (9, 2, 2), 3)],
+)
 def test_pixel_shuffle_same_as_torch(name, shape, factor):
     torch = pytest.importorskip("torch")
     x = rng.standard_normal(shape)

@@ -32,9 +32,9 @@ def gradcheck_module(module, *inputs):
             object.__setattr__(owner, attribute, value)
 
     def fn(*values):
-        set_parameters(values[len(inputs):])
+        set_parameters(values[len(inputs) :])
         try:
-            return module(*values[:len(inputs)])
+            return module(*values[: len(inputs)])
         finally:
             set_parameters([p for _, p in named])
 
@@ -104,7 +104,7 @@ def test_conv2d_matches_a_direct_sum():
     for o in range(3):
         for i in range(2):
             for j in range(2):
-                expected = (x.data[0, :, i:i + 2, j:j + 2] * w[o]).sum() + b[o]
+                expected = (x.data[0, :, i : i + 2, j : j + 2] * w[o]).sum() + b[o]
                 assert out[0, o, i, j] == pytest.approx(expected)
 
 
@@ -240,8 +240,7 @@ ACTIVATIONS = [
     (nn.Tanh(), np.tanh),
     (nn.SiLU(), lambda x: x / (1 + np.exp(-x))),
     (nn.GELU(), lambda x: x * 0.5 * (1 + np.vectorize(math.erf)(x / math.sqrt(2)))),
-    (nn.GELU(approximate="tanh"),
-     lambda x: 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)))),
+    (nn.GELU(approximate="tanh"), lambda x: 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)))),
     (nn.ELU(alpha=0.5), lambda x: np.where(x > 0, x, 0.5 * (np.exp(x) - 1))),
     (nn.Softplus(beta=2.0), lambda x: np.log1p(np.exp(2 * x)) / 2),
     (nn.Softmax(dim=1), lambda x: np.exp(x) / np.exp(x).sum(axis=1, keepdims=True)),
@@ -273,20 +272,35 @@ def test_loss_modules_equal_their_functional_versions():
     weight = np.array([1.0, 2.0, 0.5, 1.0])
     cases = [
         (nn.CrossEntropyLoss(), F.cross_entropy(logits, labels), (logits, labels)),
-        (nn.CrossEntropyLoss(weight=weight, label_smoothing=0.1, reduction="sum"),
-         F.cross_entropy(logits, labels, weight=weight, label_smoothing=0.1, reduction="sum"), (logits, labels)),
-        (nn.CrossEntropyLoss(ignore_index=1, reduction="none"),
-         F.cross_entropy(logits, labels, ignore_index=1, reduction="none"), (logits, labels)),
-        (nn.NLLLoss(weight=weight), F.nll_loss(F.log_softmax(logits, 1), labels, weight=weight),
-         (F.log_softmax(logits, 1), labels)),
+        (
+            nn.CrossEntropyLoss(weight=weight, label_smoothing=0.1, reduction="sum"),
+            F.cross_entropy(logits, labels, weight=weight, label_smoothing=0.1, reduction="sum"),
+            (logits, labels),
+        ),
+        (
+            nn.CrossEntropyLoss(ignore_index=1, reduction="none"),
+            F.cross_entropy(logits, labels, ignore_index=1, reduction="none"),
+            (logits, labels),
+        ),
+        (
+            nn.NLLLoss(weight=weight),
+            F.nll_loss(F.log_softmax(logits, 1), labels, weight=weight),
+            (F.log_softmax(logits, 1), labels),
+        ),
         (nn.MSELoss(reduction="sum"), F.mse_loss(logits, targets, reduction="sum"), (logits, targets)),
         (nn.L1Loss(), F.l1_loss(logits, targets), (logits, targets)),
         (nn.BCELoss(), F.binary_cross_entropy(probabilities, targets), (probabilities, targets)),
-        (nn.BCEWithLogitsLoss(pos_weight=weight),
-         F.binary_cross_entropy_with_logits(logits, targets, pos_weight=weight), (logits, targets)),
+        (
+            nn.BCEWithLogitsLoss(pos_weight=weight),
+            F.binary_cross_entropy_with_logits(logits, targets, pos_weight=weight),
+            (logits, targets),
+        ),
         (nn.MultiMarginLoss(margin=0.5), F.multi_margin_loss(logits, labels, margin=0.5), (logits, labels)),
-        (nn.MultiMarginLoss(p=2, weight=weight, reduction="sum"),
-         F.multi_margin_loss(logits, labels, 2, 1.0, weight, reduction="sum"), (logits, labels)),
+        (
+            nn.MultiMarginLoss(p=2, weight=weight, reduction="sum"),
+            F.multi_margin_loss(logits, labels, 2, 1.0, weight, reduction="sum"),
+            (logits, labels),
+        ),
     ]
     for module, expected, args in cases:
         np.testing.assert_allclose(module(*args).data, expected.data, err_msg=repr(module))
@@ -294,8 +308,10 @@ def test_loss_modules_equal_their_functional_versions():
 
 def test_loss_reprs_and_buffers():
     assert repr(nn.CrossEntropyLoss()) == "CrossEntropyLoss()"
-    assert repr(nn.CrossEntropyLoss(reduction="sum", label_smoothing=0.1)) == \
-        "CrossEntropyLoss(reduction='sum', label_smoothing=0.1)"
+    assert (
+        repr(nn.CrossEntropyLoss(reduction="sum", label_smoothing=0.1))
+        == "CrossEntropyLoss(reduction='sum', label_smoothing=0.1)"
+    )
     loss = nn.CrossEntropyLoss(weight=[1.0, 2.0])
     assert loss.weight.dtype == np.float32 and list(loss.state_dict()) == ["weight"]
 

@@ -43,13 +43,22 @@ def batch(n=5, features=4, seed=0):
 def test_parameters_modules_and_buffers_are_registered_by_assignment():
     model = Normed()
     names = [name for name, _ in model.named_parameters()]
-    assert names == ["scale", "body.0.weight", "body.0.bias", "body.1.weight", "body.1.bias",
-                     "head.weight", "head.bias"]
+    assert names == [
+        "scale",
+        "body.0.weight",
+        "body.0.bias",
+        "body.1.weight",
+        "body.1.bias",
+        "head.weight",
+        "head.bias",
+    ]
     assert [name for name, _ in model.named_buffers()] == [
-        "body.1.running_mean", "body.1.running_var", "body.1.num_batches_tracked"]
+        "body.1.running_mean",
+        "body.1.running_var",
+        "body.1.num_batches_tracked",
+    ]
     assert [name for name, _ in model.named_children()] == ["body", "head"]
-    assert [name for name, _ in model.named_modules()] == ["", "body", "body.0", "body.1", "body.2", "body.3",
-                                                           "head"]
+    assert [name for name, _ in model.named_modules()] == ["", "body", "body.0", "body.1", "body.2", "body.3", "head"]
     assert len(list(model.modules())) == 7
     assert all(isinstance(p, nn.Parameter) and p.requires_grad for p in model.parameters())
     assert not any(isinstance(b, chainrule.Tensor) for b in model.buffers())
@@ -207,9 +216,18 @@ def test_state_dict_round_trip_gives_identical_outputs():
     x = batch(4, seed=1)
     assert not np.allclose(source(x).data, target(x).data)
     state = source.state_dict()
-    assert list(state) == ["scale", "body.0.weight", "body.0.bias", "body.1.weight", "body.1.bias",
-                           "body.1.running_mean", "body.1.running_var", "body.1.num_batches_tracked",
-                           "head.weight", "head.bias"]
+    assert list(state) == [
+        "scale",
+        "body.0.weight",
+        "body.0.bias",
+        "body.1.weight",
+        "body.1.bias",
+        "body.1.running_mean",
+        "body.1.running_var",
+        "body.1.num_batches_tracked",
+        "head.weight",
+        "head.bias",
+    ]
     result = target.load_state_dict(state)
     assert result.missing_keys == [] and result.unexpected_keys == []
     np.testing.assert_array_equal(source(x).data, target(x).data)
@@ -242,8 +260,11 @@ def test_strict_loading_lists_missing_and_unexpected_keys_and_loads_nothing():
     state["fc1.weight"] = state["fc1.weight"] + 1
     del state["fc2.bias"]
     state["fc3.weight"] = np.zeros(2)
-    with pytest.raises(RuntimeError, match=r"MLP.load_state_dict: missing keys .*\['fc2.bias'\]; "
-                                           r"unexpected keys .*\['fc3.weight'\].*Nothing was loaded"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"MLP.load_state_dict: missing keys .*\['fc2.bias'\]; "
+        r"unexpected keys .*\['fc3.weight'\].*Nothing was loaded",
+    ):
         model.load_state_dict(state)
     np.testing.assert_array_equal(model.fc1.weight.data, before)
     missing, unexpected = model.load_state_dict(state, strict=False)
@@ -254,8 +275,11 @@ def test_strict_loading_lists_missing_and_unexpected_keys_and_loads_nothing():
 def test_loading_wrong_shapes_fails_even_when_not_strict():
     model = MLP()
     state = MLP(hidden=5).state_dict()
-    with pytest.raises(RuntimeError, match=r"shape mismatch for 'fc1.weight': the checkpoint has \(5, 4\), "
-                                           r"the model has \(8, 4\)"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"shape mismatch for 'fc1.weight': the checkpoint has \(5, 4\), "
+        r"the model has \(8, 4\)",
+    ):
         model.load_state_dict(state, strict=False)
     with pytest.raises(TypeError, match="expected a dict of arrays"):
         model.load_state_dict([1, 2])
@@ -327,6 +351,7 @@ def test_apply_visits_every_module_children_first():
     def init_weights(m):
         if isinstance(m, nn.Linear):
             nn.init.zeros_(m.weight)
+
     model.apply(init_weights)
     assert np.all(model.fc1.weight.data == 0)
 
@@ -369,6 +394,7 @@ def test_sequential_indexing_slicing_appending():
 
 def test_sequential_from_an_ordered_dict_keeps_the_names():
     from collections import OrderedDict
+
     seq = nn.Sequential(OrderedDict([("fc", nn.Linear(4, 2)), ("act", nn.ReLU())]))
     assert [n for n, _ in seq.named_parameters()] == ["fc.weight", "fc.bias"]
     assert seq.fc is seq[0]

@@ -7,11 +7,10 @@ import math
 
 import numpy as np
 import pytest
+from test_modules_layers import gradcheck_module
 
 import chainrule
 from chainrule import nn
-
-from test_modules_layers import gradcheck_module
 
 rng = np.random.default_rng(23)
 
@@ -21,16 +20,27 @@ def randn(*shape, requires_grad=False):
 
 
 # ----- gradients through parameters, without PyTorch ------------------------------------------------
-@pytest.mark.parametrize("make, shape", [
-    (lambda: nn.Conv1d(2, 4, 3, stride=2, padding=1, groups=2), (2, 2, 7)),
-    (lambda: nn.Conv1d(2, 3, 3, padding=2, padding_mode="reflect"), (2, 2, 5)),
-    (lambda: nn.Conv2d(2, 3, 3, padding=1, padding_mode="circular"), (1, 2, 4, 4)),
-    (lambda: nn.ConvTranspose1d(2, 4, 3, stride=2, output_padding=1), (2, 2, 4)),
-    (lambda: nn.ConvTranspose2d(4, 2, (3, 2), stride=2, padding=1, groups=2, dilation=(1, 2)), (1, 4, 3, 3)),
-    (lambda: nn.GroupNorm(2, 4), (2, 4, 3)),
-    (lambda: nn.InstanceNorm2d(3, affine=True), (2, 3, 2, 3)),
-], ids=["conv1d", "conv1d-reflect", "conv2d-circular", "convtranspose1d", "convtranspose2d", "groupnorm",
-        "instancenorm"])
+@pytest.mark.parametrize(
+    "make, shape",
+    [
+        (lambda: nn.Conv1d(2, 4, 3, stride=2, padding=1, groups=2), (2, 2, 7)),
+        (lambda: nn.Conv1d(2, 3, 3, padding=2, padding_mode="reflect"), (2, 2, 5)),
+        (lambda: nn.Conv2d(2, 3, 3, padding=1, padding_mode="circular"), (1, 2, 4, 4)),
+        (lambda: nn.ConvTranspose1d(2, 4, 3, stride=2, output_padding=1), (2, 2, 4)),
+        (lambda: nn.ConvTranspose2d(4, 2, (3, 2), stride=2, padding=1, groups=2, dilation=(1, 2)), (1, 4, 3, 3)),
+        (lambda: nn.GroupNorm(2, 4), (2, 4, 3)),
+        (lambda: nn.InstanceNorm2d(3, affine=True), (2, 3, 2, 3)),
+    ],
+    ids=[
+        "conv1d",
+        "conv1d-reflect",
+        "conv2d-circular",
+        "convtranspose1d",
+        "convtranspose2d",
+        "groupnorm",
+        "instancenorm",
+    ],
+)
 def test_layers_gradcheck_through_their_parameters(make, shape):
     gradcheck_module(make(), randn(*shape, requires_grad=True))
 
@@ -62,8 +72,11 @@ def test_conv_transpose_output_size_picks_the_output_padding():
     assert layer(x).shape == (1, 3, 7, 7)
     assert layer(x, output_size=(8, 7)).shape == (1, 3, 8, 7)
     assert layer(x, output_size=(1, 3, 8, 8)).shape == (1, 3, 8, 8)
-    with pytest.raises(ValueError, match=r"ConvTranspose2d\(2, 3, .*\): requested an output size of \(9, 7\), but "
-                                         r"valid sizes range from \(7, 7\) to \(8, 8\) for an input of \(4, 4\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"ConvTranspose2d\(2, 3, .*\): requested an output size of \(9, 7\), but "
+        r"valid sizes range from \(7, 7\) to \(8, 8\) for an input of \(4, 4\)",
+    ):
         layer(x, output_size=(9, 7))
 
 
@@ -79,32 +92,53 @@ def test_instance_norm_tracks_statistics_in_training_and_uses_them_in_eval():
 
 
 def test_constructor_and_input_errors_name_the_layer():
-    with pytest.raises(ValueError, match=r"ConvTranspose2d: output_padding must be smaller than stride or dilation, "
-                                         r"got output_padding \(1, 1\), stride \(1, 1\) and dilation \(1, 1\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"ConvTranspose2d: output_padding must be smaller than stride or dilation, "
+        r"got output_padding \(1, 1\), stride \(1, 1\) and dilation \(1, 1\)",
+    ):
         nn.ConvTranspose2d(2, 3, 3, output_padding=1)
     with pytest.raises(ValueError, match=r"ConvTranspose1d: padding_mode must be 'zeros', got 'reflect'"):
         nn.ConvTranspose1d(2, 3, 3, padding_mode="reflect")
-    with pytest.raises(ValueError, match=r"Conv1d: in_channels \(3\) and out_channels \(4\) must both be divisible "
-                                         r"by groups \(2\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"Conv1d: in_channels \(3\) and out_channels \(4\) must both be divisible "
+        r"by groups \(2\)",
+    ):
         nn.Conv1d(3, 4, 3, groups=2)
-    with pytest.raises(ValueError, match=r"^Conv1d\(2, 4, kernel_size=\(3,\), stride=\(1,\)\): input has 3 channels "
-                                         r"\(shape \(5, 3, 8\)\), expected 2$"):
+    with pytest.raises(
+        ValueError,
+        match=r"^Conv1d\(2, 4, kernel_size=\(3,\), stride=\(1,\)\): input has 3 channels "
+        r"\(shape \(5, 3, 8\)\), expected 2$",
+    ):
         nn.Conv1d(2, 4, 3)(randn(5, 3, 8))
-    with pytest.raises(ValueError, match=r"Conv1d\(.*\): expected a 3-d input \(batch, channels, length\) or one 2-d "
-                                         r"sequence \(channels, length\), got shape \(8,\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"Conv1d\(.*\): expected a 3-d input \(batch, channels, length\) or one 2-d "
+        r"sequence \(channels, length\), got shape \(8,\)",
+    ):
         nn.Conv1d(2, 4, 3)(randn(8))
-    with pytest.raises(ValueError, match=r"Conv1d\(.*\): input length 2 \(shape \(1, 2, 2\), padding 0\) is smaller "
-                                         r"than the kernel's reach 3"):
+    with pytest.raises(
+        ValueError,
+        match=r"Conv1d\(.*\): input length 2 \(shape \(1, 2, 2\), padding 0\) is smaller "
+        r"than the kernel's reach 3",
+    ):
         nn.Conv1d(2, 4, 3)(randn(1, 2, 2))
     with pytest.raises(ValueError, match=r"ConvTranspose2d\(.*\): input has 3 channels"):
         nn.ConvTranspose2d(2, 4, 3)(randn(1, 3, 4, 4))
-    with pytest.raises(ValueError, match=r"MaxPool1d\(.*\): input length 1 \(shape \(1, 1, 1\), padding 0\) is "
-                                         r"smaller than the window 2"):
+    with pytest.raises(
+        ValueError,
+        match=r"MaxPool1d\(.*\): input length 1 \(shape \(1, 1, 1\), padding 0\) is "
+        r"smaller than the window 2",
+    ):
         nn.MaxPool1d(2)(randn(1, 1, 1))
     with pytest.raises(ValueError, match=r"GroupNorm: num_channels \(6\) must be divisible by num_groups \(4\)"):
         nn.GroupNorm(4, 6)
-    with pytest.raises(ValueError, match=r"GroupNorm\(2, 4, .*\): expected an input \(batch, 4 channels, \.\.\.\), "
-                                         r"got shape \(2, 3, 5\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"GroupNorm\(2, 4, .*\): expected an input \(batch, 4 channels, \.\.\.\), "
+        r"got shape \(2, 3, 5\)",
+    ):
         nn.GroupNorm(2, 4)(randn(2, 3, 5))
     with pytest.raises(ValueError, match=r"InstanceNorm2d\(3, .*affine=True.*\): input has 4 channels"):
         nn.InstanceNorm2d(3, affine=True)(randn(2, 4, 3, 3))
@@ -120,23 +154,44 @@ def test_constructor_and_input_errors_name_the_layer():
 
 # ----- PyTorch ------------------------------------------------------------------------------------
 LAYERS = [
-    ("Conv1d", (2, 4, 3), {}), ("Conv1d", (2, 4, 3), dict(stride=2, padding=1, dilation=2, groups=2, bias=False,
-                                                           padding_mode="reflect")),
+    ("Conv1d", (2, 4, 3), {}),
+    ("Conv1d", (2, 4, 3), dict(stride=2, padding=1, dilation=2, groups=2, bias=False, padding_mode="reflect")),
     ("Conv2d", (2, 4, 3), dict(padding=1, padding_mode="replicate")),
-    ("ConvTranspose1d", (2, 4, 3), dict(stride=2, output_padding=1)), ("ConvTranspose2d", (2, 4, 3), {}),
+    ("ConvTranspose1d", (2, 4, 3), dict(stride=2, output_padding=1)),
+    ("ConvTranspose2d", (2, 4, 3), {}),
     ("ConvTranspose2d", (2, 4, (3, 2)), dict(stride=2, padding=1, output_padding=1, groups=2, bias=False, dilation=2)),
-    ("MaxPool1d", (2,), {}), ("AvgPool1d", (3,), {}), ("MaxPool2d", (2,), dict(return_indices=True, ceil_mode=True)),
-    ("AvgPool2d", (2,), dict(ceil_mode=True)), ("MaxUnpool1d", (3, 1, 1), {}), ("MaxUnpool2d", (2,), {}),
-    ("AdaptiveMaxPool2d", ((3, None),), {}), ("AdaptiveMaxPool1d", (4,), {}), ("AdaptiveAvgPool1d", (2,), {}),
-    ("GroupNorm", (2, 4), {}), ("GroupNorm", (2, 4), dict(affine=False)), ("InstanceNorm1d", (3,), dict(affine=True)),
-    ("InstanceNorm2d", (3,), {}), ("InstanceNorm2d", (3,), dict(affine=True, bias=False, track_running_stats=True)),
-    ("Upsample", (), dict(scale_factor=2)), ("Upsample", (), dict(size=(3, 4), mode="bilinear", align_corners=True)),
-    ("UpsamplingNearest2d", (), dict(scale_factor=2)), ("UpsamplingBilinear2d", (), dict(size=4)),
-    ("PixelShuffle", (2,), {}), ("PixelUnshuffle", (2,), {}), ("CosineSimilarity", (), {}),
-    ("PairwiseDistance", (), {}), ("ReflectionPad1d", (1,), {}), ("ReflectionPad2d", (2,), {}),
-    ("ReplicationPad1d", ((1, 2),), {}), ("ReplicationPad2d", (1,), {}), ("CircularPad1d", (2,), {}),
-    ("CircularPad2d", (1,), {}), ("ZeroPad1d", ((1, 2),), {}), ("ZeroPad2d", (1,), {}),
-    ("ConstantPad1d", (2, 1.0), {}), ("ConstantPad2d", (1, 3.5), {}),
+    ("MaxPool1d", (2,), {}),
+    ("AvgPool1d", (3,), {}),
+    ("MaxPool2d", (2,), dict(return_indices=True, ceil_mode=True)),
+    ("AvgPool2d", (2,), dict(ceil_mode=True)),
+    ("MaxUnpool1d", (3, 1, 1), {}),
+    ("MaxUnpool2d", (2,), {}),
+    ("AdaptiveMaxPool2d", ((3, None),), {}),
+    ("AdaptiveMaxPool1d", (4,), {}),
+    ("AdaptiveAvgPool1d", (2,), {}),
+    ("GroupNorm", (2, 4), {}),
+    ("GroupNorm", (2, 4), dict(affine=False)),
+    ("InstanceNorm1d", (3,), dict(affine=True)),
+    ("InstanceNorm2d", (3,), {}),
+    ("InstanceNorm2d", (3,), dict(affine=True, bias=False, track_running_stats=True)),
+    ("Upsample", (), dict(scale_factor=2)),
+    ("Upsample", (), dict(size=(3, 4), mode="bilinear", align_corners=True)),
+    ("UpsamplingNearest2d", (), dict(scale_factor=2)),
+    ("UpsamplingBilinear2d", (), dict(size=4)),
+    ("PixelShuffle", (2,), {}),
+    ("PixelUnshuffle", (2,), {}),
+    ("CosineSimilarity", (), {}),
+    ("PairwiseDistance", (), {}),
+    ("ReflectionPad1d", (1,), {}),
+    ("ReflectionPad2d", (2,), {}),
+    ("ReplicationPad1d", ((1, 2),), {}),
+    ("ReplicationPad2d", (1,), {}),
+    ("CircularPad1d", (2,), {}),
+    ("CircularPad2d", (1,), {}),
+    ("ZeroPad1d", ((1, 2),), {}),
+    ("ZeroPad2d", (1,), {}),
+    ("ConstantPad1d", (2, 1.0), {}),
+    ("ConstantPad2d", (1, 3.5), {}),
 ]
 
 
@@ -145,14 +200,18 @@ def test_reprs_and_state_dicts_match_torch(name, args, kwargs):
     torch = pytest.importorskip("torch")
     ours, theirs = getattr(nn, name)(*args, **kwargs), getattr(torch.nn, name)(*args, **kwargs)
     assert repr(ours) == repr(theirs)
-    assert [(k, tuple(v.shape)) for k, v in ours.state_dict().items()] == \
-        [(k, tuple(v.shape)) for k, v in theirs.state_dict().items()]
+    assert [(k, tuple(v.shape)) for k, v in ours.state_dict().items()] == [
+        (k, tuple(v.shape)) for k, v in theirs.state_dict().items()
+    ]
 
 
 def test_default_initialisations_match_torch_scales():
     torch = pytest.importorskip("torch")
-    for make in [lambda lib: lib.ConvTranspose2d(32, 64, 4), lambda lib: lib.Conv1d(40, 60, 5),
-                 lambda lib: lib.ConvTranspose1d(30, 20, 7, groups=2)]:
+    for make in [
+        lambda lib: lib.ConvTranspose2d(32, 64, 4),
+        lambda lib: lib.Conv1d(40, 60, 5),
+        lambda lib: lib.ConvTranspose1d(30, 20, 7, groups=2),
+    ]:
         ours, theirs = make(nn), make(torch.nn)
         fan_in = theirs.weight.shape[1] * math.prod(theirs.weight.shape[2:])
         for (name, p), q in zip(ours.named_parameters(), theirs.parameters()):
@@ -165,24 +224,40 @@ def test_default_initialisations_match_torch_scales():
 def decoder(lib):
     """A small encoder-decoder using the new layers, as a PyTorch user writes it."""
     return lib.Sequential(
-        lib.ReflectionPad2d(1), lib.Conv2d(2, 4, 3), lib.GroupNorm(2, 4), lib.ReLU(),
-        lib.MaxPool2d(2, ceil_mode=True), lib.InstanceNorm2d(4, affine=True),
-        lib.ConvTranspose2d(4, 4, 3, stride=2, padding=1, output_padding=1), lib.Tanh(),
-        lib.Upsample(scale_factor=0.5, mode="bilinear"), lib.Conv2d(4, 8, 1), lib.PixelShuffle(2),
-        lib.AdaptiveMaxPool2d((3, 5)), lib.Flatten(), lib.Linear(2 * 15, 3),
+        lib.ReflectionPad2d(1),
+        lib.Conv2d(2, 4, 3),
+        lib.GroupNorm(2, 4),
+        lib.ReLU(),
+        lib.MaxPool2d(2, ceil_mode=True),
+        lib.InstanceNorm2d(4, affine=True),
+        lib.ConvTranspose2d(4, 4, 3, stride=2, padding=1, output_padding=1),
+        lib.Tanh(),
+        lib.Upsample(scale_factor=0.5, mode="bilinear"),
+        lib.Conv2d(4, 8, 1),
+        lib.PixelShuffle(2),
+        lib.AdaptiveMaxPool2d((3, 5)),
+        lib.Flatten(),
+        lib.Linear(2 * 15, 3),
     )
 
 
 def sequence_model(lib):
     return lib.Sequential(
-        lib.Conv1d(3, 6, 5, padding=2, padding_mode="circular"), lib.InstanceNorm1d(6, track_running_stats=True),
-        lib.ReLU(), lib.MaxPool1d(3, stride=2, padding=1), lib.ConvTranspose1d(6, 4, 4, stride=2, padding=1),
-        lib.AvgPool1d(2, ceil_mode=True), lib.AdaptiveAvgPool1d(3), lib.Flatten(), lib.Linear(12, 2),
+        lib.Conv1d(3, 6, 5, padding=2, padding_mode="circular"),
+        lib.InstanceNorm1d(6, track_running_stats=True),
+        lib.ReLU(),
+        lib.MaxPool1d(3, stride=2, padding=1),
+        lib.ConvTranspose1d(6, 4, 4, stride=2, padding=1),
+        lib.AvgPool1d(2, ceil_mode=True),
+        lib.AdaptiveAvgPool1d(3),
+        lib.Flatten(),
+        lib.Linear(12, 2),
     )
 
 
-@pytest.mark.parametrize("build, shape", [(decoder, (3, 2, 7, 9)), (sequence_model, (4, 3, 11))],
-                         ids=["images", "sequences"])
+@pytest.mark.parametrize(
+    "build, shape", [(decoder, (3, 2, 7, 9)), (sequence_model, (4, 3, 11))], ids=["images", "sequences"]
+)
 def test_torch_weights_give_the_same_outputs_and_gradients(build, shape):
     torch = pytest.importorskip("torch")
     theirs = build(torch.nn).double()

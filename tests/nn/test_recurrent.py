@@ -26,11 +26,19 @@ def weighted_sum(outputs):
 
 # ----- the recurrence gates ----------------------------------------------------------------------------------
 @settings(max_examples=30)
-@given(mode=st.sampled_from(sorted(MODES)), steps=st.integers(1, 4), batch=st.integers(1, 3),
-       features=st.integers(1, 3), hidden=st.integers(1, 3), reverse=st.booleans(), ragged=st.booleans(),
-       batch_first=st.booleans())
-def test_recurrence_gradients_match_central_differences(mode, steps, batch, features, hidden, reverse, ragged,
-                                                        batch_first):
+@given(
+    mode=st.sampled_from(sorted(MODES)),
+    steps=st.integers(1, 4),
+    batch=st.integers(1, 3),
+    features=st.integers(1, 3),
+    hidden=st.integers(1, 3),
+    reverse=st.booleans(),
+    ragged=st.booleans(),
+    batch_first=st.booleans(),
+)
+def test_recurrence_gradients_match_central_differences(
+    mode, steps, batch, features, hidden, reverse, ragged, batch_first
+):
     g = MODES[mode] * hidden
     x = leaf(batch, steps, features) if batch_first else leaf(steps, batch, features)
     inputs = [x, leaf(g, features), leaf(g, hidden), leaf(g), leaf(g), leaf(batch, hidden)]
@@ -40,8 +48,11 @@ def test_recurrence_gradients_match_central_differences(mode, steps, batch, feat
 
     def run(x, *rest):
         x = x.transpose(0, 1) if batch_first else x  # a strided (time-major view of a batch-first) input
-        return weighted_sum(RECURRENCES[mode].apply(x, *rest, reverse=reverse, lengths=lengths,
-                                                    nonlinearity="relu" if mode == "RNN_RELU" else "tanh"))
+        return weighted_sum(
+            RECURRENCES[mode].apply(
+                x, *rest, reverse=reverse, lengths=lengths, nonlinearity="relu" if mode == "RNN_RELU" else "tanh"
+            )
+        )
 
     assert cr.max_relative_error(run, inputs) < 1e-6
 
@@ -85,8 +96,10 @@ def test_a_thousand_step_sequence_trains():
 
 # ----- the layers ----------------------------------------------------------------------------------------
 @pytest.mark.parametrize("name", ["RNN", "LSTM", "GRU"])
-@pytest.mark.parametrize("options", [{}, {"num_layers": 2, "bidirectional": True, "batch_first": True},
-                                     {"bias": False, "bidirectional": True}])
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"num_layers": 2, "bidirectional": True, "batch_first": True}, {"bias": False, "bidirectional": True}],
+)
 def test_layer_gradients_with_respect_to_input_states_and_weights(name, options):
     cr.manual_seed(1)
     layer = getattr(nn, name)(3, 2, dtype=np.float64, **options)
@@ -106,17 +119,30 @@ def test_layer_gradients_with_respect_to_input_states_and_weights(name, options)
 def test_parameter_names_shapes_and_init_follow_pytorch():
     lstm = nn.LSTM(3, 5, num_layers=2, bidirectional=True)
     names = [name for name, _ in lstm.named_parameters()]
-    assert names[:8] == ["weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0", "weight_ih_l0_reverse",
-                         "weight_hh_l0_reverse", "bias_ih_l0_reverse", "bias_hh_l0_reverse"]
+    assert names[:8] == [
+        "weight_ih_l0",
+        "weight_hh_l0",
+        "bias_ih_l0",
+        "bias_hh_l0",
+        "weight_ih_l0_reverse",
+        "weight_hh_l0_reverse",
+        "bias_ih_l0_reverse",
+        "bias_hh_l0_reverse",
+    ]
     assert lstm.weight_ih_l0.shape == (20, 3) and lstm.weight_ih_l1.shape == (20, 10)
     assert all(np.abs(p.data).max() <= 1 / np.sqrt(5) for p in lstm.parameters())
     gru = nn.GRU(3, 5, bias=False)
     assert [name for name, _ in gru.named_parameters()] == ["weight_ih_l0", "weight_hh_l0"]
     assert gru.weight_hh_l0.shape == (15, 5)
-    assert [name for name, _ in nn.LSTMCell(3, 4).named_parameters()] == ["weight_ih", "weight_hh", "bias_ih",
-                                                                         "bias_hh"]
-    assert repr(nn.RNN(3, 4, nonlinearity="relu", num_layers=2)) .startswith("RNN(3, 4, num_layers=2, "
-                                                                            "nonlinearity='relu'")
+    assert [name for name, _ in nn.LSTMCell(3, 4).named_parameters()] == [
+        "weight_ih",
+        "weight_hh",
+        "bias_ih",
+        "bias_hh",
+    ]
+    assert repr(nn.RNN(3, 4, nonlinearity="relu", num_layers=2)).startswith(
+        "RNN(3, 4, num_layers=2, nonlinearity='relu'"
+    )
 
 
 @pytest.mark.parametrize("name", ["RNN", "LSTM", "GRU"])
@@ -157,8 +183,12 @@ def test_cells_are_one_step_of_the_layer(name):
         _, h_n = layer(x[None], h[None])
     np.testing.assert_allclose(h1.data, h_n.data[0], atol=1e-14)
     x_leaf = leaf(2, 3)
-    assert cr.max_relative_error(lambda x, w: weighted_sum([cell(x)[0] if name == "LSTMCell" else cell(x)]),
-                                 [x_leaf, cell.weight_hh]) < 1e-6
+    assert (
+        cr.max_relative_error(
+            lambda x, w: weighted_sum([cell(x)[0] if name == "LSTMCell" else cell(x)]), [x_leaf, cell.weight_hh]
+        )
+        < 1e-6
+    )
 
 
 # ----- unequal lengths ---------------------------------------------------------------------------------------
@@ -172,8 +202,19 @@ def test_packing_round_trip_and_gradients():
     assert back.tolist() == lengths
     mask = np.arange(5)[None, :, None] < np.array(lengths)[:, None, None]
     np.testing.assert_array_equal(padded.data, x.data * mask)
-    assert cr.max_relative_error(lambda x: weighted_sum([pad_packed_sequence(
-        pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False), padding_value=0.5)[0]]), [x]) < 1e-6
+    assert (
+        cr.max_relative_error(
+            lambda x: weighted_sum(
+                [
+                    pad_packed_sequence(
+                        pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False), padding_value=0.5
+                    )[0]
+                ]
+            ),
+            [x],
+        )
+        < 1e-6
+    )
     sequences = [leaf(n, 2) for n in (4, 1, 3)]
     stacked = pad_sequence(sequences, batch_first=True, padding_value=-1.0)
     assert stacked.shape == (3, 4, 2) and np.all(stacked.data[1, 1:] == -1)
@@ -202,17 +243,26 @@ def test_a_packed_batch_equals_each_sequence_run_alone(name):
 # ----- errors ------------------------------------------------------------------------------------------------
 def test_errors_name_the_layer_the_shapes_and_what_was_expected():
     lstm = nn.LSTM(3, 4, num_layers=2)
-    with pytest.raises(ValueError, match=r"LSTM\(3, 4, num_layers=2\): input has shape \(5, 2, 6\); expected "
-                                         r"\(T, N, input_size\) .* input_size=3"):
+    with pytest.raises(
+        ValueError,
+        match=r"LSTM\(3, 4, num_layers=2\): input has shape \(5, 2, 6\); expected "
+        r"\(T, N, input_size\) .* input_size=3",
+    ):
         lstm(np.zeros((5, 2, 6), np.float32))
-    with pytest.raises(ValueError, match=r"LSTM\(3, 4, num_layers=2\): h_0 has shape \(1, 2, 4\), expected "
-                                         r"\(2, 2, 4\) \(num_layers \* num_directions, batch, hidden_size\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"LSTM\(3, 4, num_layers=2\): h_0 has shape \(1, 2, 4\), expected "
+        r"\(2, 2, 4\) \(num_layers \* num_directions, batch, hidden_size\)",
+    ):
         lstm(np.zeros((5, 2, 3), np.float32), (np.zeros((1, 2, 4)), np.zeros((2, 2, 4))))
     with pytest.raises(TypeError, match=r"hx must be a tuple \(h_0, c_0\) for an LSTM"):
         lstm(np.zeros((5, 2, 3), np.float32), np.zeros((2, 2, 4)))
     gru = nn.GRU(3, 4, batch_first=True)
-    with pytest.raises(ValueError, match=r"GRU\(3, 4, batch_first=True\): h_0 has shape \(1, 5, 4\), expected "
-                                         r"\(1, 2, 4\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"GRU\(3, 4, batch_first=True\): h_0 has shape \(1, 5, 4\), expected "
+        r"\(1, 2, 4\)",
+    ):
         gru(np.zeros((2, 5, 3), np.float32), np.zeros((1, 5, 4)))
     with pytest.raises(ValueError, match=r"input has no time steps"):
         gru(np.zeros((2, 0, 3), np.float32))
@@ -221,13 +271,19 @@ def test_errors_name_the_layer_the_shapes_and_what_was_expected():
     with pytest.raises(ValueError, match=r"LSTM: proj_size is not supported"):
         nn.LSTM(3, 4, proj_size=2)
     cell = nn.GRUCell(3, 4)
-    with pytest.raises(ValueError, match=r"GRUCell\(3, 4\): hx has shape \(3, 4\), expected \(2, 4\) for input of "
-                                         r"shape \(2, 3\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"GRUCell\(3, 4\): hx has shape \(3, 4\), expected \(2, 4\) for input of "
+        r"shape \(2, 3\)",
+    ):
         cell(np.zeros((2, 3), np.float32), np.zeros((3, 4), np.float32))
     with pytest.raises(ValueError, match=r"pack_padded_sequence: lengths \[2, 5, 3\] are not in decreasing order"):
         pack_padded_sequence(np.zeros((5, 3, 2)), [2, 5, 3])
     with pytest.raises(ValueError, match=r"every length must be between 1 and the padded length 5, got \[6, 5, 3\]"):
         pack_padded_sequence(np.zeros((5, 3, 2)), [6, 5, 3])
-    with pytest.raises(ValueError, match=r"pad_sequence: every sequence must be \(length, 2\); sequence 1 has shape "
-                                         r"\(3, 4\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"pad_sequence: every sequence must be \(length, 2\); sequence 1 has shape "
+        r"\(3, 4\)",
+    ):
         pad_sequence([np.zeros((2, 2)), np.zeros((3, 4))])

@@ -67,8 +67,9 @@ def compare_module(ours, theirs, inputs, ours_kwargs=None, theirs_kwargs=None, w
 
 
 # ----- scaled_dot_product_attention ------------------------------------------------------------------------
-@pytest.mark.parametrize("case", ["plain", "causal", "bool", "float", "scale", "broadcast", "float-grad",
-                                  "causal-rectangular"])
+@pytest.mark.parametrize(
+    "case", ["plain", "causal", "bool", "float", "scale", "broadcast", "float-grad", "causal-rectangular"]
+)
 def test_scaled_dot_product_attention(case):
     q, k, v = rng.standard_normal((2, 3, 5, 4)), rng.standard_normal((2, 3, 6, 4)), rng.standard_normal((2, 3, 6, 7))
     kwargs, mask = {}, None
@@ -120,12 +121,14 @@ def test_scaled_dot_product_attention_second_order():
 # ----- MultiheadAttention and the Transformer layers --------------------------------------------------------
 def padding_mask(batch, length):
     mask = np.zeros((batch, length), bool)
-    mask[1, length - 2:] = True
+    mask[1, length - 2 :] = True
     return mask
 
 
-@pytest.mark.parametrize("case", ["self", "weights-per-head", "masks", "float-masks", "batch-first-cross", "kdim-vdim",
-                                  "no-bias", "unbatched"])
+@pytest.mark.parametrize(
+    "case",
+    ["self", "weights-per-head", "masks", "float-masks", "batch-first-cross", "kdim-vdim", "no-bias", "unbatched"],
+)
 def test_multihead_attention(case):
     x = rng.standard_normal((5, 3, 8))
     options, inputs, kwargs = {}, [x, x, x], {}
@@ -150,11 +153,22 @@ def test_multihead_attention(case):
     theirs_kwargs = {key: torch.tensor(value) for key, value in kwargs.items() if isinstance(value, np.ndarray)}
     theirs_kwargs.update({key: value for key, value in kwargs.items() if not isinstance(value, np.ndarray)})
     if shared:  # self-attention: one tensor as query, key and value (the one-product path)
-        compare_module(nn.MultiheadAttention(8, 2, **options), tnn.MultiheadAttention(8, 2, **options), inputs[:1],
-                       kwargs, theirs_kwargs, wrap=(lambda xs: xs * 3, lambda ts: ts * 3))
+        compare_module(
+            nn.MultiheadAttention(8, 2, **options),
+            tnn.MultiheadAttention(8, 2, **options),
+            inputs[:1],
+            kwargs,
+            theirs_kwargs,
+            wrap=(lambda xs: xs * 3, lambda ts: ts * 3),
+        )
     else:
-        compare_module(nn.MultiheadAttention(8, 2, **options), tnn.MultiheadAttention(8, 2, **options), inputs,
-                       kwargs, theirs_kwargs)
+        compare_module(
+            nn.MultiheadAttention(8, 2, **options),
+            tnn.MultiheadAttention(8, 2, **options),
+            inputs,
+            kwargs,
+            theirs_kwargs,
+        )
 
 
 @pytest.mark.parametrize("norm_first", [False, True])
@@ -163,10 +177,16 @@ def test_multihead_attention(case):
 def test_transformer_encoder_layer(norm_first, activation, batch_first):
     x = rng.standard_normal((3, 5, 8)) if batch_first else rng.standard_normal((5, 3, 8))
     kpm = padding_mask(3, 5)
-    options = dict(dim_feedforward=16, dropout=0.0, norm_first=norm_first, activation=activation,
-                   batch_first=batch_first)
-    compare_module(nn.TransformerEncoderLayer(8, 2, **options), tnn.TransformerEncoderLayer(8, 2, **options), [x],
-                   {"src_key_padding_mask": kpm}, {"src_key_padding_mask": torch.tensor(kpm)})
+    options = dict(
+        dim_feedforward=16, dropout=0.0, norm_first=norm_first, activation=activation, batch_first=batch_first
+    )
+    compare_module(
+        nn.TransformerEncoderLayer(8, 2, **options),
+        tnn.TransformerEncoderLayer(8, 2, **options),
+        [x],
+        {"src_key_padding_mask": kpm},
+        {"src_key_padding_mask": torch.tensor(kpm)},
+    )
 
 
 @pytest.mark.parametrize("norm_first", [False, True])
@@ -176,29 +196,49 @@ def test_transformer_decoder_layer(norm_first):
     memory_kpm = padding_mask(3, 6)
     options = dict(dim_feedforward=16, dropout=0.0, norm_first=norm_first, batch_first=True)
     kwargs = {"tgt_mask": causal, "tgt_is_causal": True, "memory_key_padding_mask": memory_kpm}
-    compare_module(nn.TransformerDecoderLayer(8, 2, **options), tnn.TransformerDecoderLayer(8, 2, **options),
-                   [tgt, memory], kwargs, {"tgt_mask": torch.tensor(causal), "tgt_is_causal": True,
-                                           "memory_key_padding_mask": torch.tensor(memory_kpm)})
+    compare_module(
+        nn.TransformerDecoderLayer(8, 2, **options),
+        tnn.TransformerDecoderLayer(8, 2, **options),
+        [tgt, memory],
+        kwargs,
+        {"tgt_mask": torch.tensor(causal), "tgt_is_causal": True, "memory_key_padding_mask": torch.tensor(memory_kpm)},
+    )
 
 
 def test_transformer_encoder_and_decoder_stacks():
     src, tgt = rng.standard_normal((6, 2, 8)), rng.standard_normal((4, 2, 8))
     causal = np.triu(np.ones((6, 6), bool), 1)
-    compare_module(nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0), 2, norm=nn.LayerNorm(8)),
-                   tnn.TransformerEncoder(tnn.TransformerEncoderLayer(8, 2, 16, dropout=0.0), 2, norm=tnn.LayerNorm(8),
-                                          enable_nested_tensor=False),
-                   [src], {"mask": causal}, {"mask": torch.tensor(causal)})
-    compare_module(nn.TransformerDecoder(nn.TransformerDecoderLayer(8, 2, 16, dropout=0.0), 2),
-                   tnn.TransformerDecoder(tnn.TransformerDecoderLayer(8, 2, 16, dropout=0.0), 2), [tgt, src])
+    compare_module(
+        nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0), 2, norm=nn.LayerNorm(8)),
+        tnn.TransformerEncoder(
+            tnn.TransformerEncoderLayer(8, 2, 16, dropout=0.0), 2, norm=tnn.LayerNorm(8), enable_nested_tensor=False
+        ),
+        [src],
+        {"mask": causal},
+        {"mask": torch.tensor(causal)},
+    )
+    compare_module(
+        nn.TransformerDecoder(nn.TransformerDecoderLayer(8, 2, 16, dropout=0.0), 2),
+        tnn.TransformerDecoder(tnn.TransformerDecoderLayer(8, 2, 16, dropout=0.0), 2),
+        [tgt, src],
+    )
 
 
 # ----- recurrent layers --------------------------------------------------------------------------------------
-CONFIGURATIONS = [{}, {"num_layers": 2}, {"bidirectional": True}, {"num_layers": 2, "bidirectional": True},
-                  {"batch_first": True, "num_layers": 2}, {"bias": False}]
+CONFIGURATIONS = [
+    {},
+    {"num_layers": 2},
+    {"bidirectional": True},
+    {"num_layers": 2, "bidirectional": True},
+    {"batch_first": True, "num_layers": 2},
+    {"bias": False},
+]
 
 
 @pytest.mark.parametrize("name", ["RNN", "LSTM", "GRU"])
-@pytest.mark.parametrize("options", CONFIGURATIONS, ids=lambda o: "-".join(f"{k}={v}" for k, v in o.items()) or "default")
+@pytest.mark.parametrize(
+    "options", CONFIGURATIONS, ids=lambda o: "-".join(f"{k}={v}" for k, v in o.items()) or "default"
+)
 @pytest.mark.parametrize("with_states", [False, True])
 def test_recurrent_layers(name, options, with_states):
     layers = 2 if options.get("num_layers") == 2 else 1
@@ -213,14 +253,14 @@ def test_recurrent_layers(name, options, with_states):
             return tensors
         return [tensors[0], tuple(tensors[1:]) if name == "LSTM" else tensors[1]]
 
-    compare_module(getattr(nn, name)(4, 6, **options), getattr(tnn, name)(4, 6, **options), inputs,
-                   wrap=(wrap, wrap))
+    compare_module(getattr(nn, name)(4, 6, **options), getattr(tnn, name)(4, 6, **options), inputs, wrap=(wrap, wrap))
 
 
 def test_rnn_relu():
     x = rng.standard_normal((5, 3, 4))
-    compare_module(nn.RNN(4, 6, nonlinearity="relu", num_layers=2), tnn.RNN(4, 6, nonlinearity="relu", num_layers=2),
-                   [x])
+    compare_module(
+        nn.RNN(4, 6, nonlinearity="relu", num_layers=2), tnn.RNN(4, 6, nonlinearity="relu", num_layers=2), [x]
+    )
 
 
 @pytest.mark.parametrize("name", ["RNN", "LSTM", "GRU"])
@@ -233,14 +273,21 @@ def test_recurrent_layers_on_packed_sequences(name, batch_first):
     def wrap(pack, lengths_of):
         return lambda xs: [pack(xs[0], lengths_of(lengths), batch_first=batch_first, enforce_sorted=False)]
 
-    compare_module(getattr(nn, name)(4, 6, **options), getattr(tnn, name)(4, 6, **options), [x],
-                   wrap=(wrap(pack_padded_sequence, list), wrap(tnn.utils.rnn.pack_padded_sequence, torch.tensor)))
+    compare_module(
+        getattr(nn, name)(4, 6, **options),
+        getattr(tnn, name)(4, 6, **options),
+        [x],
+        wrap=(wrap(pack_padded_sequence, list), wrap(tnn.utils.rnn.pack_padded_sequence, torch.tensor)),
+    )
     ours = getattr(nn, name)(4, 6, **options).double()
     theirs = getattr(tnn, name)(4, 6, **options).double()
     ours.load_state_dict({key: to_numpy(value) for key, value in theirs.state_dict().items()})
     out, _ = ours(pack_padded_sequence(x, lengths, batch_first=batch_first, enforce_sorted=False))
-    tout, _ = theirs(tnn.utils.rnn.pack_padded_sequence(torch.tensor(x), torch.tensor(lengths),
-                                                        batch_first=batch_first, enforce_sorted=False))
+    tout, _ = theirs(
+        tnn.utils.rnn.pack_padded_sequence(
+            torch.tensor(x), torch.tensor(lengths), batch_first=batch_first, enforce_sorted=False
+        )
+    )
     padded, back = pad_packed_sequence(out, batch_first=batch_first)
     tpadded, tback = tnn.utils.rnn.pad_packed_sequence(tout, batch_first=batch_first)
     assert_close(padded.data, tpadded, "padded output")
@@ -267,8 +314,9 @@ def language_model(lib):
     layer = lib.TransformerEncoderLayer(WIDTH, 2, 32, dropout=0.0, norm_first=True, batch_first=True)
     container.tokens = lib.Embedding(VOCABULARY, WIDTH)
     container.positions = lib.Embedding(LENGTH, WIDTH)
-    container.blocks = (lib.TransformerEncoder(layer, 2) if lib is nn
-                        else lib.TransformerEncoder(layer, 2, enable_nested_tensor=False))
+    container.blocks = (
+        lib.TransformerEncoder(layer, 2) if lib is nn else lib.TransformerEncoder(layer, 2, enable_nested_tensor=False)
+    )
     container.norm = lib.LayerNorm(WIDTH)
     container.head = lib.Linear(WIDTH, VOCABULARY)
     return container
@@ -320,8 +368,9 @@ def training_curve(lib, model, loss_of, batches):
     return np.array(losses)
 
 
-@pytest.mark.parametrize("build, loss_of", [(language_model, language_model_loss), (lstm_model, lstm_loss)],
-                         ids=["transformer", "lstm"])
+@pytest.mark.parametrize(
+    "build, loss_of", [(language_model, language_model_loss), (lstm_model, lstm_loss)], ids=["transformer", "lstm"]
+)
 def test_training_curves_agree_for_50_steps(build, loss_of):
     theirs = build(tnn).double()
     ours = build(nn).double()

@@ -42,15 +42,25 @@ def test_same_trajectory_as_torch(name, options):
         np.testing.assert_allclose(ours.data, theirs.detach().numpy(), rtol=1e-10, atol=1e-12)
 
 
-@pytest.mark.parametrize("ours, theirs", [
-    (lambda o: optim.StepLR(o, step_size=3, gamma=0.5),
-     lambda o: torch.optim.lr_scheduler.StepLR(o, step_size=3, gamma=0.5)),
-    (lambda o: optim.ExponentialLR(o, gamma=0.9), lambda o: torch.optim.lr_scheduler.ExponentialLR(o, gamma=0.9)),
-    (lambda o: optim.CosineAnnealingLR(o, T_max=8, eta_min=0.001),
-     lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=8, eta_min=0.001)),
-    (lambda o: optim.LinearWarmup(o, warmup_steps=5),
-     lambda o: torch.optim.lr_scheduler.LinearLR(o, total_iters=5)),
-], ids=["StepLR", "ExponentialLR", "CosineAnnealingLR", "LinearWarmup"])
+@pytest.mark.parametrize(
+    "ours, theirs",
+    [
+        (
+            lambda o: optim.StepLR(o, step_size=3, gamma=0.5),
+            lambda o: torch.optim.lr_scheduler.StepLR(o, step_size=3, gamma=0.5),
+        ),
+        (lambda o: optim.ExponentialLR(o, gamma=0.9), lambda o: torch.optim.lr_scheduler.ExponentialLR(o, gamma=0.9)),
+        (
+            lambda o: optim.CosineAnnealingLR(o, T_max=8, eta_min=0.001),
+            lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=8, eta_min=0.001),
+        ),
+        (
+            lambda o: optim.LinearWarmup(o, warmup_steps=5),
+            lambda o: torch.optim.lr_scheduler.LinearLR(o, total_iters=5),
+        ),
+    ],
+    ids=["StepLR", "ExponentialLR", "CosineAnnealingLR", "LinearWarmup"],
+)
 def test_same_schedule_as_torch(ours, theirs):
     opt = optim.SGD([Tensor(np.zeros(2), requires_grad=True)], lr=0.1)
     topt = torch.optim.SGD([torch.zeros(2, requires_grad=True)], lr=0.1)

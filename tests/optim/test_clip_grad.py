@@ -30,7 +30,7 @@ def test_gradients_over_the_limit_are_scaled_to_it():
     coef = 1.0 / (5.0 + 1e-6)
     np.testing.assert_allclose(a.grad, [3.0 * coef, 0.0])
     np.testing.assert_allclose(b.grad, [[0.0], [4.0 * coef]])
-    new_total = math.sqrt(np.sum(a.grad ** 2) + np.sum(b.grad ** 2))
+    new_total = math.sqrt(np.sum(a.grad**2) + np.sum(b.grad**2))
     assert new_total == pytest.approx(1.0, abs=1e-6)
 
 
@@ -50,8 +50,9 @@ def test_clipping_replaces_the_gradient_instead_of_writing_into_it():
     assert a.grad is not shared and b.grad is shared
 
 
-@pytest.mark.parametrize("norm_type, expected", [(1.0, 10.0), (3, (27 + 64 + 27) ** (1 / 3)),
-                                                 (math.inf, 4.0), ("inf", 4.0)])
+@pytest.mark.parametrize(
+    "norm_type, expected", [(1.0, 10.0), (3, (27 + 64 + 27) ** (1 / 3)), (math.inf, 4.0), ("inf", 4.0)]
+)
 def test_other_norms(norm_type, expected):
     a, b = params_with_grads([3.0, -4.0], [-3.0])
     assert clip_grad_norm_([a, b], max_norm=1e9, norm_type=norm_type) == pytest.approx(expected)
@@ -92,12 +93,19 @@ def test_clip_grad_value_clips_each_element():
     np.testing.assert_array_equal(old, [-3.0, 0.05, 2.0])  # replaced, not written into
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda ps: clip_grad_norm_(ps, max_norm=-1.0),
-     "clip_grad_norm_: max_norm must be a non-negative number, got -1.0"),
-    (lambda ps: clip_grad_value_(ps, clip_value=-0.5),
-     "clip_grad_value_: clip_value must be a non-negative number, got -0.5"),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (
+            lambda ps: clip_grad_norm_(ps, max_norm=-1.0),
+            "clip_grad_norm_: max_norm must be a non-negative number, got -1.0",
+        ),
+        (
+            lambda ps: clip_grad_value_(ps, clip_value=-0.5),
+            "clip_grad_value_: clip_value must be a non-negative number, got -0.5",
+        ),
+    ],
+)
 def test_bad_limits_are_named_with_their_value(call, message):
     with pytest.raises(ValueError, match=message):
         call(params_with_grads([1.0]))

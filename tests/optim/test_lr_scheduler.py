@@ -7,7 +7,19 @@ import pytest
 
 import chainrule.optim as optim
 from chainrule.optim import SGD
-from chainrule.optim.lr_scheduler import CosineAnnealingLR, ExponentialLR, LinearWarmup, StepLR
+from chainrule.optim.lr_scheduler import (
+    ConstantLR,
+    CosineAnnealingLR,
+    ExponentialLR,
+    LambdaLR,
+    LinearLR,
+    LinearWarmup,
+    MultiStepLR,
+    OneCycleLR,
+    PolynomialLR,
+    ReduceLROnPlateau,
+    StepLR,
+)
 from chainrule.tensor import Tensor
 
 EPOCHS = 25
@@ -30,17 +42,22 @@ def lrs_over_epochs(scheduler):
     return seen
 
 
-@pytest.mark.parametrize("make, closed_form", [
-    (lambda o: StepLR(o, step_size=4), lambda lr, t: lr * 0.1 ** (t // 4)),
-    (lambda o: StepLR(o, step_size=3, gamma=0.5), lambda lr, t: lr * 0.5 ** (t // 3)),
-    (lambda o: ExponentialLR(o, gamma=0.9), lambda lr, t: lr * 0.9 ** t),
-    (lambda o: CosineAnnealingLR(o, T_max=10),
-     lambda lr, t: (lr / 2) * (1 + math.cos(math.pi * t / 10))),
-    (lambda o: CosineAnnealingLR(o, T_max=7, eta_min=0.001),
-     lambda lr, t: 0.001 + (lr - 0.001) * (1 + math.cos(math.pi * t / 7)) / 2),
-    (lambda o: LinearWarmup(o, warmup_steps=5), lambda lr, t: lr * (1 / 3 + (2 / 3) * min(t, 5) / 5)),
-    (lambda o: LinearWarmup(o, warmup_steps=4, start_factor=0.0), lambda lr, t: lr * min(t, 4) / 4),
-], ids=["step", "step-gamma", "exponential", "cosine", "cosine-eta_min", "warmup", "warmup-from-0"])
+@pytest.mark.parametrize(
+    "make, closed_form",
+    [
+        (lambda o: StepLR(o, step_size=4), lambda lr, t: lr * 0.1 ** (t // 4)),
+        (lambda o: StepLR(o, step_size=3, gamma=0.5), lambda lr, t: lr * 0.5 ** (t // 3)),
+        (lambda o: ExponentialLR(o, gamma=0.9), lambda lr, t: lr * 0.9**t),
+        (lambda o: CosineAnnealingLR(o, T_max=10), lambda lr, t: (lr / 2) * (1 + math.cos(math.pi * t / 10))),
+        (
+            lambda o: CosineAnnealingLR(o, T_max=7, eta_min=0.001),
+            lambda lr, t: 0.001 + (lr - 0.001) * (1 + math.cos(math.pi * t / 7)) / 2,
+        ),
+        (lambda o: LinearWarmup(o, warmup_steps=5), lambda lr, t: lr * (1 / 3 + (2 / 3) * min(t, 5) / 5)),
+        (lambda o: LinearWarmup(o, warmup_steps=4, start_factor=0.0), lambda lr, t: lr * min(t, 4) / 4),
+    ],
+    ids=["step", "step-gamma", "exponential", "cosine", "cosine-eta_min", "warmup", "warmup-from-0"],
+)
 def test_schedule_follows_its_closed_form(make, closed_form):
     scheduler = make(make_optimizer(0.1, 0.03))
     assert scheduler.last_epoch == 0
@@ -52,11 +69,16 @@ def test_schedule_follows_its_closed_form(make, closed_form):
 def test_a_few_values_by_eye():
     opt = make_optimizer(1.0)
     warmup = LinearWarmup(opt, warmup_steps=2, start_factor=0.5)
-    assert [warmup.get_last_lr()[0]] + [warmup.step() or warmup.get_last_lr()[0] for _ in range(3)] == \
-        [0.5, 0.75, 1.0, 1.0]
+    assert [warmup.get_last_lr()[0]] + [warmup.step() or warmup.get_last_lr()[0] for _ in range(3)] == [
+        0.5,
+        0.75,
+        1.0,
+        1.0,
+    ]
     cosine = CosineAnnealingLR(make_optimizer(1.0), T_max=2)
-    assert [cosine.get_last_lr()[0]] + [cosine.step() or cosine.get_last_lr()[0] for _ in range(2)] == \
-        pytest.approx([1.0, 0.5, 0.0])
+    assert [cosine.get_last_lr()[0]] + [cosine.step() or cosine.get_last_lr()[0] for _ in range(2)] == pytest.approx(
+        [1.0, 0.5, 0.0]
+    )
 
 
 def test_initial_lr_is_kept_in_the_groups():
@@ -106,18 +128,25 @@ def test_the_module_and_the_package_offer_the_same_classes():
     assert optim.ExponentialLR is ExponentialLR
 
 
-@pytest.mark.parametrize("make, message", [
-    (lambda o: StepLR(o, step_size=0), "StepLR: step_size must be a positive integer, got 0"),
-    (lambda o: StepLR(o, step_size=2.5), "StepLR: step_size must be a positive integer, got 2.5"),
-    (lambda o: StepLR(o, step_size=2, gamma=-0.1), "StepLR: gamma must be positive, got -0.1"),
-    (lambda o: ExponentialLR(o, gamma=0), "ExponentialLR: gamma must be positive, got 0"),
-    (lambda o: CosineAnnealingLR(o, T_max=0),
-     "CosineAnnealingLR: T_max must be a positive integer, got 0"),
-    (lambda o: CosineAnnealingLR(o, T_max=5, eta_min=-1), "CosineAnnealingLR: eta_min must be non-negative, got -1"),
-    (lambda o: LinearWarmup(o, warmup_steps=-3), "LinearWarmup: warmup_steps must be a positive integer, got -3"),
-    (lambda o: LinearWarmup(o, warmup_steps=3, start_factor=1.5),
-     r"LinearWarmup: start_factor must be in \[0, 1\], got 1.5"),
-])
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda o: StepLR(o, step_size=0), "StepLR: step_size must be a positive integer, got 0"),
+        (lambda o: StepLR(o, step_size=2.5), "StepLR: step_size must be a positive integer, got 2.5"),
+        (lambda o: StepLR(o, step_size=2, gamma=-0.1), "StepLR: gamma must be positive, got -0.1"),
+        (lambda o: ExponentialLR(o, gamma=0), "ExponentialLR: gamma must be positive, got 0"),
+        (lambda o: CosineAnnealingLR(o, T_max=0), "CosineAnnealingLR: T_max must be a positive integer, got 0"),
+        (
+            lambda o: CosineAnnealingLR(o, T_max=5, eta_min=-1),
+            "CosineAnnealingLR: eta_min must be non-negative, got -1",
+        ),
+        (lambda o: LinearWarmup(o, warmup_steps=-3), "LinearWarmup: warmup_steps must be a positive integer, got -3"),
+        (
+            lambda o: LinearWarmup(o, warmup_steps=3, start_factor=1.5),
+            r"LinearWarmup: start_factor must be in \[0, 1\], got 1.5",
+        ),
+    ],
+)
 def test_bad_scheduler_options_are_named_with_their_value(make, message):
     with pytest.raises(ValueError, match=message):
         make(make_optimizer(0.1))
@@ -129,19 +158,25 @@ def test_a_scheduler_needs_an_optimizer():
 
 
 # ----- PyTorch's other schedules ---------------------------------------------------------------------------
-from chainrule.optim.lr_scheduler import (ConstantLR, LambdaLR, LinearLR, MultiStepLR, OneCycleLR,  # noqa: E402
-                                          PolynomialLR, ReduceLROnPlateau)
 
 
-@pytest.mark.parametrize("make, closed_form", [
-    (lambda o: LambdaLR(o, lambda t: 1 / (1 + t)), lambda lr, t: lr / (1 + t)),
-    (lambda o: MultiStepLR(o, milestones=[8, 3, 12, 12]),
-     lambda lr, t: lr * 0.1 ** ((t >= 3) + (t >= 8) + 2 * (t >= 12))),
-    (lambda o: LinearLR(o, start_factor=0.25, end_factor=0.75, total_iters=8),
-     lambda lr, t: lr * (0.25 + 0.5 * min(t, 8) / 8)),
-    (lambda o: ConstantLR(o, factor=0.5, total_iters=3), lambda lr, t: lr * (0.5 if t < 3 else 1)),
-    (lambda o: PolynomialLR(o, total_iters=10, power=2.0), lambda lr, t: lr * (1 - min(t, 10) / 10) ** 2),
-], ids=["lambda", "multistep", "linear", "constant", "polynomial"])
+@pytest.mark.parametrize(
+    "make, closed_form",
+    [
+        (lambda o: LambdaLR(o, lambda t: 1 / (1 + t)), lambda lr, t: lr / (1 + t)),
+        (
+            lambda o: MultiStepLR(o, milestones=[8, 3, 12, 12]),
+            lambda lr, t: lr * 0.1 ** ((t >= 3) + (t >= 8) + 2 * (t >= 12)),
+        ),
+        (
+            lambda o: LinearLR(o, start_factor=0.25, end_factor=0.75, total_iters=8),
+            lambda lr, t: lr * (0.25 + 0.5 * min(t, 8) / 8),
+        ),
+        (lambda o: ConstantLR(o, factor=0.5, total_iters=3), lambda lr, t: lr * (0.5 if t < 3 else 1)),
+        (lambda o: PolynomialLR(o, total_iters=10, power=2.0), lambda lr, t: lr * (1 - min(t, 10) / 10) ** 2),
+    ],
+    ids=["lambda", "multistep", "linear", "constant", "polynomial"],
+)
 def test_pytorchs_schedules_follow_their_closed_forms(make, closed_form):
     scheduler = make(make_optimizer(0.1, 0.03))
     expected = [[closed_form(0.1, t), closed_form(0.03, t)] for t in range(EPOCHS)]
@@ -150,7 +185,7 @@ def test_pytorchs_schedules_follow_their_closed_forms(make, closed_form):
 
 def test_lambda_lr_per_group_and_its_state_dict_leaves_the_functions_out():
     opt = make_optimizer(1.0, 2.0)
-    scheduler = LambdaLR(opt, [lambda t: 0.5 ** t, lambda t: t + 1])
+    scheduler = LambdaLR(opt, [lambda t: 0.5**t, lambda t: t + 1])
     scheduler.step()
     assert scheduler.get_last_lr() == [0.5, 4.0]
     state = scheduler.state_dict()
@@ -208,13 +243,24 @@ def test_reduce_on_plateau_waits_patience_then_cools_down():
 
 
 def test_every_schedule_is_in_optim_lr_scheduler():
-    for name in ["StepLR", "ExponentialLR", "CosineAnnealingLR", "LinearWarmup", "LambdaLR", "MultiStepLR",
-                 "LinearLR", "ConstantLR", "PolynomialLR", "OneCycleLR", "ReduceLROnPlateau"]:
+    for name in [
+        "StepLR",
+        "ExponentialLR",
+        "CosineAnnealingLR",
+        "LinearWarmup",
+        "LambdaLR",
+        "MultiStepLR",
+        "LinearLR",
+        "ConstantLR",
+        "PolynomialLR",
+        "OneCycleLR",
+        "ReduceLROnPlateau",
+    ]:
         assert getattr(optim, name) is getattr(optim.lr_scheduler, name)
 
 
 TORCH_SCHEDULES = {
-    "LambdaLR": ({"lr_lambda": lambda t: 0.9 ** t}, None),
+    "LambdaLR": ({"lr_lambda": lambda t: 0.9**t}, None),
     "MultiStepLR": ({"milestones": [2, 5, 5, 9], "gamma": 0.5}, None),
     "StepLR": ({"step_size": 3, "gamma": 0.7}, None),
     "ExponentialLR": ({"gamma": 0.93}, None),
@@ -223,8 +269,10 @@ TORCH_SCHEDULES = {
     "ConstantLR": ({"factor": 0.3, "total_iters": 4}, None),
     "PolynomialLR": ({"total_iters": 9, "power": 1.5}, None),
     "OneCycleLR": ({"max_lr": 0.5, "total_steps": 20}, None),
-    "OneCycleLR-3phase": ({"max_lr": [0.5, 0.2], "total_steps": 20, "three_phase": True,
-                           "anneal_strategy": "linear", "pct_start": 0.25}, "OneCycleLR"),
+    "OneCycleLR-3phase": (
+        {"max_lr": [0.5, 0.2], "total_steps": 20, "three_phase": True, "anneal_strategy": "linear", "pct_start": 0.25},
+        "OneCycleLR",
+    ),
     "ReduceLROnPlateau": ({"patience": 1, "factor": 0.5, "cooldown": 1}, None),
 }
 
@@ -234,10 +282,22 @@ def test_schedules_step_by_step_against_torch(name):
     torch = pytest.importorskip("torch")
     kwargs, cls = TORCH_SCHEDULES[name]
     cls = cls or name
-    ours_opt = SGD([{"params": [Tensor(np.zeros(2), requires_grad=True)], "lr": 0.1},
-                    {"params": [Tensor(np.zeros(2), requires_grad=True)], "lr": 0.05}], lr=0.1, momentum=0.9)
-    theirs_opt = torch.optim.SGD([{"params": [torch.zeros(2, requires_grad=True)], "lr": 0.1},
-                                  {"params": [torch.zeros(2, requires_grad=True)], "lr": 0.05}], lr=0.1, momentum=0.9)
+    ours_opt = SGD(
+        [
+            {"params": [Tensor(np.zeros(2), requires_grad=True)], "lr": 0.1},
+            {"params": [Tensor(np.zeros(2), requires_grad=True)], "lr": 0.05},
+        ],
+        lr=0.1,
+        momentum=0.9,
+    )
+    theirs_opt = torch.optim.SGD(
+        [
+            {"params": [torch.zeros(2, requires_grad=True)], "lr": 0.1},
+            {"params": [torch.zeros(2, requires_grad=True)], "lr": 0.05},
+        ],
+        lr=0.1,
+        momentum=0.9,
+    )
     ours = getattr(optim.lr_scheduler, cls)(ours_opt, **kwargs)
     theirs = getattr(torch.optim.lr_scheduler, cls)(theirs_opt, **kwargs)
     metrics = [3.0, 2.0, 2.0, 2.0, 1.5, 1.5, 1.5, 1.5, 1.0] * 3

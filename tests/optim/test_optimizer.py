@@ -247,8 +247,11 @@ def test_load_state_dict_checks_shapes_and_changes_nothing_on_error():
     sd = _stepped_adam((3,), (4,)).state_dict()
     a, b = param((3,), seed=1), param((5,), seed=2)
     opt = Adam([a, b], lr=0.5)
-    with pytest.raises(ValueError, match=r"Adam: state 'exp_avg' of parameter 1 has shape \(4,\), "
-                                         r"but the parameter has shape \(5,\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"Adam: state 'exp_avg' of parameter 1 has shape \(4,\), "
+        r"but the parameter has shape \(5,\)",
+    ):
         opt.load_state_dict(sd)
     assert opt.state == {} and opt.param_groups[0]["lr"] == 0.5
 
@@ -266,40 +269,49 @@ def test_load_state_dict_rejects_state_for_an_unknown_parameter():
 
 
 # ----- bad input --------------------------------------------------------------------------
-@pytest.mark.parametrize("make, message", [
-    (lambda p: SGD(p, lr=-0.1), "SGD: learning rate must be positive, got -0.1"),
-    (lambda p: SGD(p, lr=0), "SGD: learning rate must be positive, got 0"),
-    (lambda p: SGD(p, lr="0.1"), "SGD: learning rate must be a number, got '0.1'"),
-    (lambda p: SGD(p, lr=0.1, momentum=-0.5), "SGD: momentum must be non-negative, got -0.5"),
-    (lambda p: SGD(p, lr=0.1, dampening=-1), "SGD: dampening must be non-negative, got -1"),
-    (lambda p: SGD(p, lr=0.1, weight_decay=-0.01), "SGD: weight_decay must be non-negative, got -0.01"),
-    (lambda p: SGD(p, lr=0.1, nesterov=True),
-     "SGD: nesterov momentum requires momentum > 0 and dampening = 0, got momentum=0, dampening=0"),
-    (lambda p: SGD(p, lr=0.1, momentum=0.9, dampening=0.1, nesterov=True),
-     "SGD: nesterov momentum requires momentum > 0 and dampening = 0, got momentum=0.9, dampening=0.1"),
-    (lambda p: Adam(p, lr=-1), "Adam: learning rate must be positive, got -1"),
-    (lambda p: Adam(p, betas=(1.0, 0.999)), r"Adam: betas\[0\] must be in \[0, 1\), got 1.0"),
-    (lambda p: Adam(p, betas=(0.9, -0.1)), r"Adam: betas\[1\] must be in \[0, 1\), got -0.1"),
-    (lambda p: Adam(p, betas=0.9), r"Adam: betas must be a pair \(beta1, beta2\), got 0.9"),
-    (lambda p: Adam(p, eps=-1e-8), "Adam: eps must be non-negative, got -1e-08"),
-    (lambda p: Adam(p, weight_decay=-1), "Adam: weight_decay must be non-negative, got -1"),
-    (lambda p: AdamW(p, betas=(0.9, 1.5)), r"AdamW: betas\[1\] must be in \[0, 1\), got 1.5"),
-    (lambda p: AdamW(p, weight_decay=-0.01), "AdamW: weight_decay must be non-negative, got -0.01"),
-    (lambda p: RMSprop(p, lr=-0.01), "RMSprop: learning rate must be positive, got -0.01"),
-    (lambda p: RMSprop(p, alpha=-0.5), "RMSprop: alpha must be non-negative, got -0.5"),
-    (lambda p: RMSprop(p, eps=-1.0), "RMSprop: eps must be non-negative, got -1.0"),
-    (lambda p: RMSprop(p, momentum=-0.9), "RMSprop: momentum must be non-negative, got -0.9"),
-    (lambda p: RMSprop(p, weight_decay=-2), "RMSprop: weight_decay must be non-negative, got -2"),
-    (lambda p: Adagrad(p, lr=-0.01), "Adagrad: learning rate must be positive, got -0.01"),
-    (lambda p: Adagrad(p, lr_decay=-0.1), "Adagrad: lr_decay must be non-negative, got -0.1"),
-    (lambda p: Adagrad(p, initial_accumulator_value=-1),
-     "Adagrad: initial_accumulator_value must be non-negative, got -1"),
-    (lambda p: Adagrad(p, eps=-1e-10), "Adagrad: eps must be non-negative, got -1e-10"),
-    (lambda p: Adagrad(p, weight_decay=-1), "Adagrad: weight_decay must be non-negative, got -1"),
-    # A group's own options are checked too.
-    (lambda p: SGD([{"params": p, "lr": -0.5}], lr=0.1), "SGD: learning rate must be positive, got -0.5"),
-    (lambda p: Adam([{"params": p, "betas": (0.9, 2)}]), r"Adam: betas\[1\] must be in \[0, 1\), got 2"),
-])
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda p: SGD(p, lr=-0.1), "SGD: learning rate must be positive, got -0.1"),
+        (lambda p: SGD(p, lr=0), "SGD: learning rate must be positive, got 0"),
+        (lambda p: SGD(p, lr="0.1"), "SGD: learning rate must be a number, got '0.1'"),
+        (lambda p: SGD(p, lr=0.1, momentum=-0.5), "SGD: momentum must be non-negative, got -0.5"),
+        (lambda p: SGD(p, lr=0.1, dampening=-1), "SGD: dampening must be non-negative, got -1"),
+        (lambda p: SGD(p, lr=0.1, weight_decay=-0.01), "SGD: weight_decay must be non-negative, got -0.01"),
+        (
+            lambda p: SGD(p, lr=0.1, nesterov=True),
+            "SGD: nesterov momentum requires momentum > 0 and dampening = 0, got momentum=0, dampening=0",
+        ),
+        (
+            lambda p: SGD(p, lr=0.1, momentum=0.9, dampening=0.1, nesterov=True),
+            "SGD: nesterov momentum requires momentum > 0 and dampening = 0, got momentum=0.9, dampening=0.1",
+        ),
+        (lambda p: Adam(p, lr=-1), "Adam: learning rate must be positive, got -1"),
+        (lambda p: Adam(p, betas=(1.0, 0.999)), r"Adam: betas\[0\] must be in \[0, 1\), got 1.0"),
+        (lambda p: Adam(p, betas=(0.9, -0.1)), r"Adam: betas\[1\] must be in \[0, 1\), got -0.1"),
+        (lambda p: Adam(p, betas=0.9), r"Adam: betas must be a pair \(beta1, beta2\), got 0.9"),
+        (lambda p: Adam(p, eps=-1e-8), "Adam: eps must be non-negative, got -1e-08"),
+        (lambda p: Adam(p, weight_decay=-1), "Adam: weight_decay must be non-negative, got -1"),
+        (lambda p: AdamW(p, betas=(0.9, 1.5)), r"AdamW: betas\[1\] must be in \[0, 1\), got 1.5"),
+        (lambda p: AdamW(p, weight_decay=-0.01), "AdamW: weight_decay must be non-negative, got -0.01"),
+        (lambda p: RMSprop(p, lr=-0.01), "RMSprop: learning rate must be positive, got -0.01"),
+        (lambda p: RMSprop(p, alpha=-0.5), "RMSprop: alpha must be non-negative, got -0.5"),
+        (lambda p: RMSprop(p, eps=-1.0), "RMSprop: eps must be non-negative, got -1.0"),
+        (lambda p: RMSprop(p, momentum=-0.9), "RMSprop: momentum must be non-negative, got -0.9"),
+        (lambda p: RMSprop(p, weight_decay=-2), "RMSprop: weight_decay must be non-negative, got -2"),
+        (lambda p: Adagrad(p, lr=-0.01), "Adagrad: learning rate must be positive, got -0.01"),
+        (lambda p: Adagrad(p, lr_decay=-0.1), "Adagrad: lr_decay must be non-negative, got -0.1"),
+        (
+            lambda p: Adagrad(p, initial_accumulator_value=-1),
+            "Adagrad: initial_accumulator_value must be non-negative, got -1",
+        ),
+        (lambda p: Adagrad(p, eps=-1e-10), "Adagrad: eps must be non-negative, got -1e-10"),
+        (lambda p: Adagrad(p, weight_decay=-1), "Adagrad: weight_decay must be non-negative, got -1"),
+        # A group's own options are checked too.
+        (lambda p: SGD([{"params": p, "lr": -0.5}], lr=0.1), "SGD: learning rate must be positive, got -0.5"),
+        (lambda p: Adam([{"params": p, "betas": (0.9, 2)}]), r"Adam: betas\[1\] must be in \[0, 1\), got 2"),
+    ],
+)
 def test_bad_options_are_named_with_their_value(make, message):
     with pytest.raises(ValueError, match=message):
         make([param()])

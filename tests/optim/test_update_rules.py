@@ -48,8 +48,7 @@ def sgd_by_hand(p, grads, lr, momentum=0, dampening=0, weight_decay=0, nesterov=
     return trajectory
 
 
-def adam_by_hand(p, grads, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False,
-                 decoupled=False):
+def adam_by_hand(p, grads, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, decoupled=False):
     beta1, beta2 = betas
     m = v = v_max = np.zeros_like(p)
     trajectory = []
@@ -61,8 +60,8 @@ def adam_by_hand(p, grads, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0
         m = beta1 * m + (1 - beta1) * g
         v = beta2 * v + (1 - beta2) * g * g
         v_max = np.maximum(v_max, v)
-        m_hat = m / (1 - beta1 ** t)
-        v_hat = (v_max if amsgrad else v) / (1 - beta2 ** t)
+        m_hat = m / (1 - beta1**t)
+        v_hat = (v_max if amsgrad else v) / (1 - beta2**t)
         p = p - lr * m_hat / (np.sqrt(v_hat) + eps)
         trajectory.append(p)
     return trajectory
@@ -107,26 +106,32 @@ def assert_same_trajectory(got, expected):
 
 
 # ----- one test per optimizer, over its options -----------------------------------------
-@pytest.mark.parametrize("options", [
-    dict(lr=0.1),
-    dict(lr=0.1, weight_decay=0.05),
-    dict(lr=0.1, momentum=0.9),
-    dict(lr=0.1, momentum=0.9, dampening=0.3),
-    dict(lr=0.1, momentum=0.9, nesterov=True),
-    dict(lr=0.05, momentum=0.8, dampening=0.1, weight_decay=0.01),
-    dict(lr=0.05, momentum=0.8, nesterov=True, weight_decay=0.01),
-])
+@pytest.mark.parametrize(
+    "options",
+    [
+        dict(lr=0.1),
+        dict(lr=0.1, weight_decay=0.05),
+        dict(lr=0.1, momentum=0.9),
+        dict(lr=0.1, momentum=0.9, dampening=0.3),
+        dict(lr=0.1, momentum=0.9, nesterov=True),
+        dict(lr=0.05, momentum=0.8, dampening=0.1, weight_decay=0.01),
+        dict(lr=0.05, momentum=0.8, nesterov=True, weight_decay=0.01),
+    ],
+)
 def test_sgd_follows_its_formula(options):
     p0, grads = make_run()
     assert_same_trajectory(optimize(SGD, p0, grads, **options), sgd_by_hand(p0, grads, **options))
 
 
 @pytest.mark.parametrize("order", ["C", "F", "mixed"])
-@pytest.mark.parametrize("optimizer_class, by_hand, options", [
-    (SGD, sgd_by_hand, dict(lr=0.1, momentum=0.9)),
-    (SGD, sgd_by_hand, dict(lr=0.1, momentum=0.9, dampening=0.2, nesterov=False)),
-    (Adam, adam_by_hand, dict(lr=0.01)),
-])
+@pytest.mark.parametrize(
+    "optimizer_class, by_hand, options",
+    [
+        (SGD, sgd_by_hand, dict(lr=0.1, momentum=0.9)),
+        (SGD, sgd_by_hand, dict(lr=0.1, momentum=0.9, dampening=0.2, nesterov=False)),
+        (Adam, adam_by_hand, dict(lr=0.01)),
+    ],
+)
 def test_large_parameters_in_any_memory_order(order, optimizer_class, by_hand, options):
     # Over blas.MIN_SIZE elements the updates go through BLAS's axpy (or, without it, SGD's blocks over flat
     # views); nn.Linear stores its weight transposed (F order), and a gradient may come in the other order.
@@ -145,24 +150,30 @@ def test_large_parameters_in_any_memory_order(order, optimizer_class, by_hand, o
     assert_same_trajectory(trajectory, by_hand(p0, grads, **options))
 
 
-@pytest.mark.parametrize("options", [
-    dict(),
-    dict(lr=0.01, betas=(0.8, 0.95), eps=1e-6),
-    dict(lr=0.01, weight_decay=0.1),
-    dict(lr=0.01, amsgrad=True),
-    dict(lr=0.01, amsgrad=True, weight_decay=0.1, betas=(0.5, 0.6)),
-])
+@pytest.mark.parametrize(
+    "options",
+    [
+        dict(),
+        dict(lr=0.01, betas=(0.8, 0.95), eps=1e-6),
+        dict(lr=0.01, weight_decay=0.1),
+        dict(lr=0.01, amsgrad=True),
+        dict(lr=0.01, amsgrad=True, weight_decay=0.1, betas=(0.5, 0.6)),
+    ],
+)
 def test_adam_follows_its_formula(options):
     p0, grads = make_run()
     assert_same_trajectory(optimize(Adam, p0, grads, **options), adam_by_hand(p0, grads, **options))
 
 
-@pytest.mark.parametrize("options", [
-    dict(),  # the default weight_decay=1e-2 is decoupled
-    dict(lr=0.01, weight_decay=0.1),
-    dict(lr=0.01, weight_decay=0),
-    dict(lr=0.01, weight_decay=0.1, amsgrad=True, betas=(0.5, 0.6)),
-])
+@pytest.mark.parametrize(
+    "options",
+    [
+        dict(),  # the default weight_decay=1e-2 is decoupled
+        dict(lr=0.01, weight_decay=0.1),
+        dict(lr=0.01, weight_decay=0),
+        dict(lr=0.01, weight_decay=0.1, amsgrad=True, betas=(0.5, 0.6)),
+    ],
+)
 def test_adamw_follows_its_formula(options):
     p0, grads = make_run()
     expected = adam_by_hand(p0, grads, decoupled=True, **{"weight_decay": 1e-2, **options})
@@ -176,26 +187,32 @@ def test_adamw_decay_is_not_adam_decay():
     assert not np.allclose(adam[-1], adamw[-1])
 
 
-@pytest.mark.parametrize("options", [
-    dict(),
-    dict(lr=0.05, alpha=0.9, eps=1e-6),
-    dict(lr=0.01, weight_decay=0.1),
-    dict(lr=0.01, momentum=0.9),
-    dict(lr=0.01, centered=True),
-    dict(lr=0.01, centered=True, momentum=0.5, weight_decay=0.1, alpha=0.8),
-])
+@pytest.mark.parametrize(
+    "options",
+    [
+        dict(),
+        dict(lr=0.05, alpha=0.9, eps=1e-6),
+        dict(lr=0.01, weight_decay=0.1),
+        dict(lr=0.01, momentum=0.9),
+        dict(lr=0.01, centered=True),
+        dict(lr=0.01, centered=True, momentum=0.5, weight_decay=0.1, alpha=0.8),
+    ],
+)
 def test_rmsprop_follows_its_formula(options):
     p0, grads = make_run()
     assert_same_trajectory(optimize(RMSprop, p0, grads, **options), rmsprop_by_hand(p0, grads, **options))
 
 
-@pytest.mark.parametrize("options", [
-    dict(),
-    dict(lr=0.1, lr_decay=0.5),
-    dict(lr=0.1, weight_decay=0.1),
-    dict(lr=0.1, initial_accumulator_value=0.3, eps=1e-5),
-    dict(lr=0.1, lr_decay=0.1, weight_decay=0.05, initial_accumulator_value=1.0),
-])
+@pytest.mark.parametrize(
+    "options",
+    [
+        dict(),
+        dict(lr=0.1, lr_decay=0.5),
+        dict(lr=0.1, weight_decay=0.1),
+        dict(lr=0.1, initial_accumulator_value=0.3, eps=1e-5),
+        dict(lr=0.1, lr_decay=0.1, weight_decay=0.05, initial_accumulator_value=1.0),
+    ],
+)
 def test_adagrad_follows_its_formula(options):
     p0, grads = make_run()
     assert_same_trajectory(optimize(Adagrad, p0, grads, **options), adagrad_by_hand(p0, grads, **options))

@@ -10,10 +10,9 @@ used); a float32 run of each program on chainrule alone checks that it learns.
 
 import numpy as np
 import pytest
+from porting import PROGRAMS, load, port
 
 from chainrule.data import load_digits
-
-from porting import PROGRAMS, load, port
 
 NAMES = ["digits_convnet", "micrograd_mlp", "regression"]
 
@@ -73,10 +72,12 @@ def test_digits_convnet_matches_torch():
     theirs.torch.manual_seed(0)
     their_model, our_model = theirs.Net().double(), ours.Net().double()
     copy_weights(their_model, our_model)
-    their_history = theirs.train(their_model, *theirs.make_loaders(images, labels, shuffle=False,
-                                                                   dtype=theirs.torch.float64), log=quiet)
-    our_history = ours.train(our_model, *ours.make_loaders(images, labels, shuffle=False, dtype=ours.torch.float64),
-                             log=quiet)
+    their_history = theirs.train(
+        their_model, *theirs.make_loaders(images, labels, shuffle=False, dtype=theirs.torch.float64), log=quiet
+    )
+    our_history = ours.train(
+        our_model, *ours.make_loaders(images, labels, shuffle=False, dtype=ours.torch.float64), log=quiet
+    )
     for mine, their in zip(our_history, their_history):
         assert mine["train_loss"] == pytest.approx(their["train_loss"], rel=1e-6)
         assert mine["test_loss"] == pytest.approx(their["test_loss"], rel=1e-6)

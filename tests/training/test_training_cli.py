@@ -25,8 +25,11 @@ def test_train_prints_epochs_and_test_accuracy_and_writes_files(tmp_path, capsys
     out_dir = tmp_path / "run"
     status, out, err = run(["train", "--model", "cnn", *QUICK, "--out", str(out_dir)], capsys)
     assert status == 0, err
-    assert re.search(r"epoch 1/1: train loss \d\.\d{4} acc [\d.]+% \| val loss \d\.\d{4} acc [\d.]+% \| "
-                     r"[\d.]+ s, [\d,]+ samples/s", out)
+    assert re.search(
+        r"epoch 1/1: train loss \d\.\d{4} acc [\d.]+% \| val loss \d\.\d{4} acc [\d.]+% \| "
+        r"[\d.]+ s, [\d,]+ samples/s",
+        out,
+    )
     assert re.search(r"test accuracy: [\d.]+% \(loss \d\.\d{4}\) after 1 epoch,", out)
     assert f"checkpoint {out_dir / 'checkpoint.safetensors'}" in out
     assert f"plot       {out_dir / 'curves.png'}" in out
@@ -44,8 +47,19 @@ def test_same_seed_same_losses_and_resume_equals_straight_run(tmp_path, capsys):
     assert len(losses(first)) == 2 and losses(first) == losses(second)
 
     run(args + ["--out", str(tmp_path / "c")], capsys)  # one epoch, then one more from its checkpoint
-    status, resumed, err = run(["train", "--resume", str(tmp_path / "c" / "checkpoint.safetensors"), "--epochs", "2",
-                                "--out", str(tmp_path / "d"), "--no-progress"], capsys)
+    status, resumed, err = run(
+        [
+            "train",
+            "--resume",
+            str(tmp_path / "c" / "checkpoint.safetensors"),
+            "--epochs",
+            "2",
+            "--out",
+            str(tmp_path / "d"),
+            "--no-progress",
+        ],
+        capsys,
+    )
     assert status == 0, err
     assert "resuming after epoch 1" in resumed and losses(resumed) == losses(first)[1:]
     straight = io.load(tmp_path / "a" / "checkpoint.safetensors")["model_state"]
@@ -61,23 +75,26 @@ def test_evaluate_prints_accuracy_and_a_confusion_matrix(tmp_path, capsys):
     assert re.search(r"test accuracy: [\d.]+% \(\d+ of 360\)", out)
     lines = out.splitlines()
     header = next(i for i, line in enumerate(lines) if line.startswith("true\\pred"))
-    rows = [line.split() for line in lines[header + 1:header + 11]]
+    rows = [line.split() for line in lines[header + 1 : header + 11]]
     counts = np.array([[int(c) for c in row[1:11]] for row in rows])
     assert [row[0] for row in rows] == [str(d) for d in range(10)]
     assert counts.sum() == 360 and lines[header + 11].split()[-1] == "360"
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["train", "--model", "resnet"], "argument --model: invalid choice: 'resnet'"),
-    (["train", "--dataset", "cifar"], "argument --dataset: invalid choice: 'cifar'"),
-    (["train", "--optimizer", "lbfgs"], "argument --optimizer: invalid choice: 'lbfgs'"),
-    (["train", "--epochs", "0"], "argument --epochs: must be a positive integer, got 0"),
-    (["train", "--batch-size", "-4"], "argument --batch-size: must be a positive integer, got -4"),
-    (["train", "--lr", "0"], "argument --lr: must be a positive number, got 0"),
-    (["train", "--lr", "fast"], "argument --lr: expected a number, got 'fast'"),
-    (["train", "--dataset", "mnist", "--no-progress"], "the mnist dataset needs a data directory"),
-    (["train", "--optimizer", "adam", "--momentum", "0.9", "--no-progress"], "momentum applies to sgd and rmsprop"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["train", "--model", "resnet"], "argument --model: invalid choice: 'resnet'"),
+        (["train", "--dataset", "cifar"], "argument --dataset: invalid choice: 'cifar'"),
+        (["train", "--optimizer", "lbfgs"], "argument --optimizer: invalid choice: 'lbfgs'"),
+        (["train", "--epochs", "0"], "argument --epochs: must be a positive integer, got 0"),
+        (["train", "--batch-size", "-4"], "argument --batch-size: must be a positive integer, got -4"),
+        (["train", "--lr", "0"], "argument --lr: must be a positive number, got 0"),
+        (["train", "--lr", "fast"], "argument --lr: expected a number, got 'fast'"),
+        (["train", "--dataset", "mnist", "--no-progress"], "the mnist dataset needs a data directory"),
+        (["train", "--optimizer", "adam", "--momentum", "0.9", "--no-progress"], "momentum applies to sgd and rmsprop"),
+    ],
+)
 def test_bad_training_input_exits_with_status_2_and_a_message(argv, message, capsys):
     status, out, err = run(argv, capsys)
     assert status == 2
@@ -104,12 +121,16 @@ def test_a_diverging_resume_exits_1_and_keeps_the_checkpoint(tmp_path, capsys):
     checkpoint = tmp_path / "run" / "checkpoint.safetensors"
     assert run(["train", "--model", "mlp", *QUICK, "--out", str(tmp_path / "run")], capsys)[0] == 0
     good = checkpoint.read_bytes()
-    status, out, err = run(["train", "--resume", str(checkpoint), "--epochs", "2", "--lr", "1e30", "--no-progress"],
-                           capsys)
+    status, out, err = run(
+        ["train", "--resume", str(checkpoint), "--epochs", "2", "--lr", "1e30", "--no-progress"], capsys
+    )
     assert status == 1 and "train loss nan" not in out
-    assert re.fullmatch(r"chainrule train: error: epoch 2, batch \d+ of 7: the loss is (nan|inf); training diverged: "
-                        r"try a smaller learning rate than 1e\+30 \(--lr\)\. Stopped before this step; nothing of "
-                        r"this epoch was saved\n", err)
+    assert re.fullmatch(
+        r"chainrule train: error: epoch 2, batch \d+ of 7: the loss is (nan|inf); training diverged: "
+        r"try a smaller learning rate than 1e\+30 \(--lr\)\. Stopped before this step; nothing of "
+        r"this epoch was saved\n",
+        err,
+    )
     assert checkpoint.read_bytes() == good
 
 
@@ -117,11 +138,18 @@ def test_out_that_is_a_file_or_cannot_be_written(tmp_path, capsys):
     a_file = tmp_path / "taken"
     a_file.write_text("not a directory")
     status, _, err = run(["train", *QUICK, "--out", str(a_file)], capsys)
-    assert status == 2 and err == (f"chainrule train: error: the output directory {str(a_file)!r} (--out) is a file; "
-                                   f"expected a directory (it will be created if missing)\n")
+    assert status == 2 and err == (
+        f"chainrule train: error: the output directory {str(a_file)!r} (--out) is a file; "
+        f"expected a directory (it will be created if missing)\n"
+    )
     status, _, err = run(["train", *QUICK, "--out", str(a_file / "below")], capsys)
-    assert status == 2 and err.startswith(f"chainrule train: error: cannot write to the output directory "
-                                          f"{str(a_file / 'below')!r} (--out): ") and err.count("\n") == 1
+    assert (
+        status == 2
+        and err.startswith(
+            f"chainrule train: error: cannot write to the output directory {str(a_file / 'below')!r} (--out): "
+        )
+        and err.count("\n") == 1
+    )
 
 
 # ----- MNIST from the command line ----------------------------------------------------------------------
@@ -132,8 +160,9 @@ def write_tiny_mnist(folder, train=40, test=10):
     rng = np.random.default_rng(0)
     folder.mkdir(parents=True, exist_ok=True)
     for prefix, n in (("train", train), ("t10k", test)):
-        write_idx(folder / f"{prefix}-images-idx3-ubyte.gz", rng.integers(0, 256, (n, 28, 28), dtype=np.uint8),
-                  gzip=True)
+        write_idx(
+            folder / f"{prefix}-images-idx3-ubyte.gz", rng.integers(0, 256, (n, 28, 28), dtype=np.uint8), gzip=True
+        )
         write_idx(folder / f"{prefix}-labels-idx1-ubyte.gz", rng.integers(0, 10, n, dtype=np.uint8), gzip=True)
 
 
@@ -154,8 +183,21 @@ def fake_download(monkeypatch):
 
 def test_download_fetches_into_the_data_dir_then_trains_and_evaluates(tmp_path, capsys, fake_download):
     data = tmp_path / "mnist"
-    argv = ["train", "--dataset", "mnist", "--data-dir", str(data), "--download", "--model", "mlp", "--epochs", "1",
-            "--no-progress", "--out", str(tmp_path / "run")]
+    argv = [
+        "train",
+        "--dataset",
+        "mnist",
+        "--data-dir",
+        str(data),
+        "--download",
+        "--model",
+        "mlp",
+        "--epochs",
+        "1",
+        "--no-progress",
+        "--out",
+        str(tmp_path / "run"),
+    ]
     status, out, err = run(argv, capsys)
     assert status == 0, err
     assert fake_download == [str(data)] and "on 36 images, validating on 4, testing on 10" in out
@@ -167,23 +209,31 @@ def test_download_fetches_into_the_data_dir_then_trains_and_evaluates(tmp_path, 
 def test_without_download_the_error_says_how_to_get_mnist(tmp_path, capsys, fake_download):
     status, _, err = run(["train", "--dataset", "mnist", "--data-dir", str(tmp_path), "--no-progress"], capsys)
     assert status == 2 and not fake_download
-    assert "add --download to fetch the four files (checksums verified), or put files fetched elsewhere into " \
-           "that directory" in err and "download=True" not in err
+    assert (
+        "add --download to fetch the four files (checksums verified), or put files fetched elsewhere into "
+        "that directory"
+        in err
+        and "download=True" not in err
+    )
     status, _, err = run(["train", "--dataset", "digits", "--download"], capsys)
     assert status == 2 and "download (--download) applies to the mnist dataset only" in err
     run(["train", "--model", "mlp", *QUICK, "--out", str(tmp_path / "digits")], capsys)
     status, _, err = run(["evaluate", str(tmp_path / "digits" / "checkpoint.safetensors"), "--download"], capsys)
-    assert status == 2 and err == ("chainrule evaluate: error: download (--download) applies to the mnist dataset "
-                                   "only; the digits dataset is bundled\n")
+    assert status == 2 and err == (
+        "chainrule evaluate: error: download (--download) applies to the mnist dataset "
+        "only; the digits dataset is bundled\n"
+    )
 
 
 def test_data_dir_that_is_a_file(tmp_path, capsys):
     a_file = tmp_path / "mnist.gz"
     a_file.write_bytes(b"\x1f\x8b")
     status, _, err = run(["train", "--dataset", "mnist", "--data-dir", str(a_file), "--download"], capsys)
-    assert status == 2 and err == (f"chainrule train: error: the MNIST data directory {str(a_file)!r} is a file; "
-                                   f"expected a directory holding the four MNIST files (or where --download may put "
-                                   f"them)\n")
+    assert status == 2 and err == (
+        f"chainrule train: error: the MNIST data directory {str(a_file)!r} is a file; "
+        f"expected a directory holding the four MNIST files (or where --download may put "
+        f"them)\n"
+    )
 
 
 def test_a_failed_download_is_one_line(tmp_path, capsys, monkeypatch):
@@ -194,14 +244,19 @@ def test_a_failed_download_is_one_line(tmp_path, capsys, monkeypatch):
 
     monkeypatch.setattr(mnist, "download", unreachable)
     status, _, err = run(["train", "--dataset", "mnist", "--data-dir", str(tmp_path), "--download"], capsys)
-    assert status == 2 and err == (f"chainrule train: error: cannot download MNIST into {str(tmp_path)!r}: MNIST: "
-                                   f"could not download https://example/train-images-idx3-ubyte.gz: timed out\n")
+    assert status == 2 and err == (
+        f"chainrule train: error: cannot download MNIST into {str(tmp_path)!r}: MNIST: "
+        f"could not download https://example/train-images-idx3-ubyte.gz: timed out\n"
+    )
 
 
-@pytest.mark.parametrize("train, test, message", [
-    (40, 0, "the mnist test split holds no images; expected at least one"),
-    (1, 10, "cannot hold out a validation split (val_fraction=0.1) from the mnist training data's 1 image(s)"),
-])
+@pytest.mark.parametrize(
+    "train, test, message",
+    [
+        (40, 0, "the mnist test split holds no images; expected at least one"),
+        (1, 10, "cannot hold out a validation split (val_fraction=0.1) from the mnist training data's 1 image(s)"),
+    ],
+)
 def test_empty_splits_are_refused(tmp_path, capsys, train, test, message):
     write_tiny_mnist(tmp_path, train, test)
     status, _, err = run(["train", "--dataset", "mnist", "--data-dir", str(tmp_path), "--no-progress"], capsys)

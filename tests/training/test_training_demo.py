@@ -19,7 +19,7 @@ def test_demo_prints_the_examples_then_trains(tmp_path, capsys):
     assert re.search(r"4\. a tiny GPT trained for 50 steps .*\n.*training the text gpt", out)
     assert re.search(r"test loss \d\.\d\d bits per character after [\d.]+ s \(uniform guessing: \d\.\d\d\)", out)
     lines = re.findall(r"^  \| (.*)$", out, re.MULTILINE)
-    assert [line[:len(prompt)] for line, prompt in zip(lines, demo.GPT_PROMPTS)] == list(demo.GPT_PROMPTS)
+    assert [line[: len(prompt)] for line, prompt in zip(lines, demo.GPT_PROMPTS)] == list(demo.GPT_PROMPTS)
     assert all(len(line) == len(prompt) + 60 for line, prompt in zip(lines, demo.GPT_PROMPTS))
     assert (tmp_path / "demo" / "gpt" / "checkpoint.safetensors").exists()
 
@@ -27,5 +27,7 @@ def test_demo_prints_the_examples_then_trains(tmp_path, capsys):
 def test_demo_with_an_out_that_is_a_file_says_so(tmp_path, capsys):
     (tmp_path / "taken").write_text("")
     assert demo.main(["--out", str(tmp_path / "taken"), "--epochs", "1"]) == 2
-    assert capsys.readouterr().err == (f"chainrule demo: error: the output directory {str(tmp_path / 'taken')!r} "
-                                       f"(--out) is a file; expected a directory (it will be created if missing)\n")
+    assert capsys.readouterr().err == (
+        f"chainrule demo: error: the output directory {str(tmp_path / 'taken')!r} "
+        f"(--out) is a file; expected a directory (it will be created if missing)\n"
+    )

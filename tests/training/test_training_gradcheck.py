@@ -11,8 +11,14 @@ from chainrule.nn import functional as F
 def tiny_network():
     """Conv 1->2 (3x3, padding 1), BatchNorm, ReLU, 2x2 max-pool, flatten, Linear 18 -> 3, in float64."""
     nn.init.manual_seed(0)
-    return nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.BatchNorm2d(2), nn.ReLU(), nn.MaxPool2d(2),
-                         nn.Flatten(), nn.Linear(2 * 3 * 3, 3)).double()
+    return nn.Sequential(
+        nn.Conv2d(1, 2, 3, padding=1),
+        nn.BatchNorm2d(2),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(2 * 3 * 3, 3),
+    ).double()
 
 
 def network_loss(x, conv_w, conv_b, bn_w, bn_b, fc_w, fc_b, target):

@@ -4,14 +4,30 @@ import numpy as np
 import pytest
 
 from chainrule import io
-from chainrule.training import (ConfigError, TrainConfig, confusion_matrix, evaluate_checkpoint, fit,
-                                format_confusion_matrix, load_checkpoint)
+from chainrule.training import (
+    ConfigError,
+    TrainConfig,
+    confusion_matrix,
+    evaluate_checkpoint,
+    fit,
+    format_confusion_matrix,
+    load_checkpoint,
+)
 
 
 def small(tmp_path, name="run", **settings):
     """A quick run: a few hundred training digits, the MLP unless asked otherwise."""
-    options = dict(model="mlp", dataset="digits", epochs=1, batch_size=32, train_limit=256, seed=3,
-                   out=str(tmp_path / name), progress=False, plot=False)
+    options = dict(
+        model="mlp",
+        dataset="digits",
+        epochs=1,
+        batch_size=32,
+        train_limit=256,
+        seed=3,
+        out=str(tmp_path / name),
+        progress=False,
+        plot=False,
+    )
     options.update(settings)
     return TrainConfig(**options)
 
@@ -75,21 +91,24 @@ def test_confusion_matrix_table():
     assert table.splitlines()[-1].split() == ["total", "1", "1", "2", "4"]
 
 
-@pytest.mark.parametrize("settings, message", [
-    (dict(model="resnet"), "unknown model 'resnet'"),
-    (dict(dataset="cifar"), "unknown dataset 'cifar'"),
-    (dict(optimizer="lbfgs"), "unknown optimizer 'lbfgs'"),
-    (dict(epochs=0), "epochs must be an integer >= 1, got 0"),
-    (dict(batch_size=-1), "batch size must be an integer >= 1"),
-    (dict(lr=0.0), "learning rate must be a positive number, got 0.0"),
-    (dict(optimizer="adam", momentum=0.9), "momentum applies to sgd and rmsprop only"),
-    (dict(dataset="mnist"), "needs a data directory"),
-    (dict(model=["mlp"]), r"unknown model \['mlp'\]; expected one of mlp, cnn"),
-    (dict(dataset={"name": "digits"}), r"unknown dataset \{'name': 'digits'\}; expected one of digits, mnist"),
-    (dict(plot="yes"), "plot must be True or False, got 'yes'"),
-    (dict(out=3), r"out must be a path \(str\) or None, got 3"),
-    (dict(download=True), r"download \(--download\) applies to the mnist dataset only"),
-])
+@pytest.mark.parametrize(
+    "settings, message",
+    [
+        (dict(model="resnet"), "unknown model 'resnet'"),
+        (dict(dataset="cifar"), "unknown dataset 'cifar'"),
+        (dict(optimizer="lbfgs"), "unknown optimizer 'lbfgs'"),
+        (dict(epochs=0), "epochs must be an integer >= 1, got 0"),
+        (dict(batch_size=-1), "batch size must be an integer >= 1"),
+        (dict(lr=0.0), "learning rate must be a positive number, got 0.0"),
+        (dict(optimizer="adam", momentum=0.9), "momentum applies to sgd and rmsprop only"),
+        (dict(dataset="mnist"), "needs a data directory"),
+        (dict(model=["mlp"]), r"unknown model \['mlp'\]; expected one of mlp, cnn"),
+        (dict(dataset={"name": "digits"}), r"unknown dataset \{'name': 'digits'\}; expected one of digits, mnist"),
+        (dict(plot="yes"), "plot must be True or False, got 'yes'"),
+        (dict(out=3), r"out must be a path \(str\) or None, got 3"),
+        (dict(download=True), r"download \(--download\) applies to the mnist dataset only"),
+    ],
+)
 def test_bad_settings_are_refused_before_training(tmp_path, settings, message):
     with pytest.raises(ConfigError, match=message):
         fit(small(tmp_path, **settings))
@@ -168,10 +187,16 @@ def test_non_finite_or_constant_images_are_refused_before_training(tmp_path, mon
         return X, y
 
     monkeypatch.setattr(data, "load_images", with_a_nan_pixel)
-    with pytest.raises(ConfigError, match=r"the digits (training|validation) split holds 1 NaN or Inf pixel\(s\); "
-                                          r"expected finite numbers \(they would turn the loss into NaN\)"):
+    with pytest.raises(
+        ConfigError,
+        match=r"the digits (training|validation) split holds 1 NaN or Inf pixel\(s\); "
+        r"expected finite numbers \(they would turn the loss into NaN\)",
+    ):
         fit(small(tmp_path))
     monkeypatch.setattr(data, "load_images", lambda *args: (np.ones_like(real(*args)[0]), real(*args)[1]))
-    with pytest.raises(ConfigError, match="cannot standardise the digits images with pixel mean 1.0 and standard "
-                                          "deviation 0.0; expected finite numbers and a positive deviation"):
+    with pytest.raises(
+        ConfigError,
+        match="cannot standardise the digits images with pixel mean 1.0 and standard "
+        "deviation 0.0; expected finite numbers and a positive deviation",
+    ):
         fit(small(tmp_path))

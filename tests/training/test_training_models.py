@@ -10,12 +10,15 @@ from chainrule import nn
 from chainrule.models import build_model
 
 
-@pytest.mark.parametrize("name, dataset, side, parameters", [
-    ("mlp", "digits", 8, 64 * 128 + 128 + 128 * 64 + 64 + 64 * 10 + 10),
-    ("cnn", "digits", 8, 16 * 9 + 2 * 16 + 32 * 16 * 9 + 2 * 32 + 128 * 10 + 10),
-    ("mlp", "mnist", 28, 784 * 256 + 256 + 256 * 128 + 128 + 128 * 10 + 10),
-    ("cnn", "mnist", 28, 16 * 9 + 2 * 16 + 32 * 16 * 9 + 2 * 32 + 1568 * 128 + 128 + 128 * 10 + 10),
-])
+@pytest.mark.parametrize(
+    "name, dataset, side, parameters",
+    [
+        ("mlp", "digits", 8, 64 * 128 + 128 + 128 * 64 + 64 + 64 * 10 + 10),
+        ("cnn", "digits", 8, 16 * 9 + 2 * 16 + 32 * 16 * 9 + 2 * 32 + 128 * 10 + 10),
+        ("mlp", "mnist", 28, 784 * 256 + 256 + 256 * 128 + 128 + 128 * 10 + 10),
+        ("cnn", "mnist", 28, 16 * 9 + 2 * 16 + 32 * 16 * 9 + 2 * 32 + 1568 * 128 + 128 + 128 * 10 + 10),
+    ],
+)
 def test_models_map_images_to_ten_logits(name, dataset, side, parameters):
     model = build_model(name, dataset)
     assert model.num_parameters() == parameters
@@ -35,10 +38,13 @@ def test_seeded_initialisation_is_reproducible_and_pytorch_scaled():
     assert weight.shape == (256, 784) and np.abs(weight).max() <= bound and np.abs(weight).max() > 0.95 * bound
 
 
-@pytest.mark.parametrize("name, dataset, message", [
-    ("resnet", "digits", "unknown model 'resnet'"),
-    ("mlp", "cifar", "unknown dataset 'cifar'"),
-])
+@pytest.mark.parametrize(
+    "name, dataset, message",
+    [
+        ("resnet", "digits", "unknown model 'resnet'"),
+        ("mlp", "cifar", "unknown dataset 'cifar'"),
+    ],
+)
 def test_unknown_names(name, dataset, message):
     with pytest.raises(ValueError, match=message):
         build_model(name, dataset)

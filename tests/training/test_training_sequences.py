@@ -13,12 +13,26 @@ from chainrule import cli
 from chainrule.data import Vocabulary, default_corpus, windows
 from chainrule.models import GPT, build_model, sample_token
 from chainrule.sample_command import generate_text
-from chainrule.training import (Callback, ConfigError, TrainConfig, WarmupCosine, fit, load_text_splits,
-                                make_optimizer)
+from chainrule.training import Callback, ConfigError, TrainConfig, WarmupCosine, fit, load_text_splits, make_optimizer
 
 TEXT = "the quick brown fox jumps over the lazy dog. pack my box with five dozen liquor jugs. " * 30
-TINY_GPT = ["--model", "gpt", "--layers", "1", "--width", "16", "--heads", "2", "--block-size", "16",
-            "--batch-size", "16", "--epochs", "1", "--no-progress"]
+TINY_GPT = [
+    "--model",
+    "gpt",
+    "--layers",
+    "1",
+    "--width",
+    "16",
+    "--heads",
+    "2",
+    "--block-size",
+    "16",
+    "--batch-size",
+    "16",
+    "--epochs",
+    "1",
+    "--no-progress",
+]
 
 
 def run(argv, capsys):
@@ -40,7 +54,7 @@ def text_file(tmp_path):
 # ----- data ------------------------------------------------------------------------------------------------
 def test_the_default_corpus_is_pythons_own_documentation():
     corpus = default_corpus()
-    assert len(corpus) > 100_000 and "The \"with\" statement" in corpus
+    assert len(corpus) > 100_000 and 'The "with" statement' in corpus
 
 
 def test_vocabulary_and_windows():
@@ -59,9 +73,12 @@ def test_text_splits_are_the_texts_first_90_next_5_and_last_5_percent(text_file)
     vocabulary = Vocabulary(splits.vocabulary)
     assert vocabulary.decode(splits.X_train[0]) == TEXT[:16]
     assert len(splits.X_train) == (int(len(TEXT) * 0.9) - 1) // 16
-    assert vocabulary.decode(splits.X_test[0]) == TEXT[int(len(TEXT) * 0.95):][:16]
-    with pytest.raises(ConfigError, match=r"the text \(2,\d{3} characters\) is too short: its validation part holds "
-                                          r"no window of 1001 characters"):
+    assert vocabulary.decode(splits.X_test[0]) == TEXT[int(len(TEXT) * 0.95) :][:16]
+    with pytest.raises(
+        ConfigError,
+        match=r"the text \(2,\d{3} characters\) is too short: its validation part holds "
+        r"no window of 1001 characters",
+    ):
         load_text_splits(str(text_file), block_size=1000)
     with pytest.raises(ConfigError, match=r"holds characters '!' that the checkpoint's vocabulary lacks"):
         (text_file.parent / "other.txt").write_text(TEXT + "!")
@@ -80,8 +97,11 @@ def test_gpt_shapes_causality_and_the_position_table():
     np.testing.assert_allclose(model(changed).data[:, :5], logits.data[:, :5], atol=1e-6)  # no peeking ahead
     names = list(model.state_dict())
     assert names[:3] == ["token_embedding.weight", "position_embedding.weight", "blocks.0.self_attn.in_proj_weight"]
-    with pytest.raises(ValueError, match=r"GPT\(block_size=8\): tokens have shape \(2, 9\); expected \(batch, length\) "
-                                         r"with length at most block_size=8 \(the position table\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"GPT\(block_size=8\): tokens have shape \(2, 9\); expected \(batch, length\) "
+        r"with length at most block_size=8 \(the position table\)",
+    ):
         model(np.zeros((2, 9), np.int64))
 
 
@@ -123,8 +143,19 @@ def test_warmup_then_cosine():
 
 
 def test_gpt_trains_on_a_text_and_its_loss_falls(text_file):
-    config = TrainConfig.for_model("gpt", text=str(text_file), layers=1, width=32, heads=2, block_size=16,
-                                   batch_size=16, epochs=4, warmup=5, out=None, lr=1e-2)
+    config = TrainConfig.for_model(
+        "gpt",
+        text=str(text_file),
+        layers=1,
+        width=32,
+        heads=2,
+        block_size=16,
+        batch_size=16,
+        epochs=4,
+        warmup=5,
+        out=None,
+        lr=1e-2,
+    )
     seen = []
 
     class Watch(Callback):  # clipping is on (MODEL_DEFAULTS); see the norm it measured
@@ -148,12 +179,45 @@ def test_train_sample_and_evaluate_a_gpt(tmp_path, text_file, capsys):
     assert re.search(r"test loss: \d\.\d{4} nats, \d\.\d{3} bits per character", out)
     checkpoint = str(out_dir / "checkpoint.safetensors")
 
-    status, first, err = run(["sample", checkpoint, "--prompt", "the ", "--tokens", "30", "--temperature", "0.8",
-                              "--top-k", "5", "--seed", "3"], capsys)
+    status, first, err = run(
+        [
+            "sample",
+            checkpoint,
+            "--prompt",
+            "the ",
+            "--tokens",
+            "30",
+            "--temperature",
+            "0.8",
+            "--top-k",
+            "5",
+            "--seed",
+            "3",
+        ],
+        capsys,
+    )
     assert status == 0, err
     assert first.startswith("the ") and len(first.rstrip("\n")) == 34
-    assert run(["sample", checkpoint, "--prompt", "the ", "--tokens", "30", "--temperature", "0.8", "--top-k", "5",
-                "--seed", "3"], capsys)[1] == first
+    assert (
+        run(
+            [
+                "sample",
+                checkpoint,
+                "--prompt",
+                "the ",
+                "--tokens",
+                "30",
+                "--temperature",
+                "0.8",
+                "--top-k",
+                "5",
+                "--seed",
+                "3",
+            ],
+            capsys,
+        )[1]
+        == first
+    )
     assert generate_text(checkpoint, "the ", 30, 0.8, 5, 3) == first.rstrip("\n")
 
     status, _, err = run(["sample", checkpoint, "--prompt", "THE"], capsys)
@@ -170,8 +234,10 @@ def test_train_sample_and_evaluate_a_gpt(tmp_path, text_file, capsys):
 
 def test_sample_refuses_a_classifier_and_train_refuses_mismatches(tmp_path, capsys):
     out_dir = tmp_path / "lstm"
-    status, out, err = run(["train", "--model", "lstm", "--epochs", "1", "--train-limit", "100", "--no-progress",
-                            "--out", str(out_dir)], capsys)
+    status, out, err = run(
+        ["train", "--model", "lstm", "--epochs", "1", "--train-limit", "100", "--no-progress", "--out", str(out_dir)],
+        capsys,
+    )
     assert status == 0, err
     assert "training the digits-rows lstm" in out and re.search(r"test accuracy: [\d.]+%", out)
     status, _, err = run(["sample", str(out_dir / "checkpoint.safetensors")], capsys)

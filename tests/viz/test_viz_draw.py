@@ -4,15 +4,16 @@ import shutil
 
 import numpy as np
 import pytest
+from graphs import perceptron, scalar
 
 import chainrule as cr
 from chainrule.viz import GraphvizNotFoundError, draw, save
 from chainrule.viz.drawing import GRADIENT_COLOR, VALUE_COLOR
-from graphs import perceptron, scalar
 
 graphviz = pytest.importorskip("graphviz")
-needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed "
-                               "(apt-get install graphviz)")
+needs_dot = pytest.mark.skipif(
+    shutil.which("dot") is None, reason="Graphviz's dot is not installed (apt-get install graphviz)"
+)
 
 
 def test_perceptron_picture():
@@ -23,8 +24,7 @@ def test_perceptron_picture():
     for label in ["mul", "add", '"*-1"', "exp", '"+1"', '"1/x"', "w0", "x0", "w1", "x1", "w2"]:
         assert f"label={label}" in source
     # the exp gate's input wire: value -1.00 over gradient -0.20, as in the text's figure
-    assert (f'<font color="{VALUE_COLOR}">-1.00</font><br/><font color="{GRADIENT_COLOR}">-0.20</font>'
-            in source)
+    assert f'<font color="{VALUE_COLOR}">-1.00</font><br/><font color="{GRADIENT_COLOR}">-0.20</font>' in source
     assert f'<font color="{VALUE_COLOR}">0.73</font><br/><font color="{GRADIENT_COLOR}">1.00</font>' in source
     assert "id=gate7" in source and "id=edge_output" in source
 
@@ -84,9 +84,9 @@ def test_modules_collapse_to_one_box_each_by_default():
 def test_modules_expanded_are_clusters():
     source = draw(modules_graph(), collapse_modules=False).source
     assert "subgraph cluster_fc1" in source and "subgraph cluster_fc2_inner" in source
-    assert "label=\"fc2.inner\"" in source
+    assert 'label="fc2.inner"' in source
     assert source.count("shape=circle") == 6
-    fc2 = source[source.index("subgraph cluster_fc2 {"):]
+    fc2 = source[source.index("subgraph cluster_fc2 {") :]
     assert 'label="fc2.weight"' in fc2  # a parameter sits in its module's cluster
 
 
@@ -100,8 +100,11 @@ def test_dot_text_needs_no_graphviz_program(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))  # no dot anywhere
     path = save(graph, tmp_path / "perceptron.dot")
     assert open(path).read() == graph.source
-    with pytest.raises(GraphvizNotFoundError, match=r"apt-get install graphviz.*brew install graphviz.*"
-                                                    r"conda install graphviz.*save\(graph, 'graph.dot'\)"):
+    with pytest.raises(
+        GraphvizNotFoundError,
+        match=r"apt-get install graphviz.*brew install graphviz.*"
+        r"conda install graphviz.*save\(graph, 'graph.dot'\)",
+    ):
         save(graph, tmp_path / "perceptron.svg")
     with pytest.raises(ValueError, match="cannot tell the format"):
         save(graph, tmp_path / "perceptron.txt")

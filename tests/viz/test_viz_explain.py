@@ -5,12 +5,12 @@ import warnings
 
 import numpy as np
 import pytest
+from graphs import perceptron, scalar
 
 import chainrule as cr
 from chainrule.viz import Explanation, NonFiniteWarning, explain
 from chainrule.viz.letters import gate_letters, rename
 from chainrule.viz.text import product, shown_equation
-from graphs import perceptron, scalar
 
 
 def test_perceptron_reproduces_the_texts_nine_steps():
@@ -28,8 +28,7 @@ def test_perceptron_reproduces_the_texts_nine_steps():
     # 3. The increment node does not change the gradient on its input: (-0.53 * 1), -0.53
     assert steps[3].endswith("upstream -0.53; sends 1.00 * -0.53 = -0.53")
     # 4. The exp node input gradient will be (exp(-1 (cached input)) * -0.53), -0.2
-    assert steps[4] == ("exp: local d/dx e^x = e^x = e^(-1.00) = 0.37; upstream -0.53; "
-                        "sends 0.37 * -0.53 = -0.20")
+    assert steps[4] == ("exp: local d/dx e^x = e^x = e^(-1.00) = 0.37; upstream -0.53; sends 0.37 * -0.53 = -0.20")
     # 5. The negative gain node: (-1 * -0.2), 0.2
     assert steps[5].endswith("upstream -0.20; sends -1.00 * -0.20 = 0.20")
     # 6. The sum node distributes the gradients: dw2 = 0.2, and the sum node also 0.2
@@ -91,7 +90,7 @@ def test_digits_and_print(capsys):
 
 def test_constants_are_substituted():
     x = scalar(3.0, "x")
-    text = str(explain((x ** 2).tanh().relu()))
+    text = str(explain((x**2).tanh().relu()))
     assert "^2: local d/dx x^p = p*x^(p-1) = 2*3.00^(2-1) = 6.00" in text
     # relu's input is tanh(x^2), not the tensor called x: its letter is u
     assert "relu: local d/du max(0,u) = 1 if u>0 else 0 = 1 if 1.00>0 else 0 = 1.00" in text
@@ -112,7 +111,7 @@ def test_non_scalar_tensors_are_summarized():
 def test_custom_gate_without_derivative_text():
     class Cube(cr.Gate):
         def forward(self, x):
-            return x ** 3
+            return x**3
 
         def backward(self, grad, out, x):
             return grad * 3 * x * x
@@ -124,8 +123,11 @@ def test_custom_gate_without_derivative_text():
 
 def test_bad_input():
     x = scalar(1.0, "x")
-    with pytest.raises(ValueError, match=r"explain: this tensor has no graph behind it \(it is a leaf or was "
-                                         r"computed under no_grad\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"explain: this tensor has no graph behind it \(it is a leaf or was "
+        r"computed under no_grad\)",
+    ):
         explain(x)
     with cr.no_grad():
         y = x.exp()
@@ -145,8 +147,9 @@ def test_a_gate_outside_its_domain_warns_naming_it():
         warnings.simplefilter("always")
         explain(y)
     assert [type(w.message) for w in caught] == [NonFiniteWarning]  # and nothing from NumPy
-    assert str(caught[0].message) == ("the log gate gives nan at x = -1.00 (outside where it is defined); "
-                                      "the gradients through it are not meaningful")
+    assert str(caught[0].message) == (
+        "the log gate gives nan at x = -1.00 (outside where it is defined); the gradients through it are not meaningful"
+    )
     assert caught[0].filename == __file__  # points at the caller's line
     with np.errstate(invalid="ignore"):
         z = (x.log() * 3).exp()  # only the gate that made the nan is named, not the ones after it

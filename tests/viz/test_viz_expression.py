@@ -5,8 +5,20 @@ import math
 import numpy as np
 import pytest
 
-from chainrule.viz.expression import (MAX_DEPTH, Binary, Call, ExpressionError, Number, Unary, Variable,
-                                      compile_expression, parse, parse_assignments, tokenize, variables)
+from chainrule.viz.expression import (
+    MAX_DEPTH,
+    Binary,
+    Call,
+    ExpressionError,
+    Number,
+    Unary,
+    Variable,
+    compile_expression,
+    parse,
+    parse_assignments,
+    tokenize,
+    variables,
+)
 
 
 def value(text, **values):
@@ -27,8 +39,20 @@ def gate_names(text, **values):
 
 def test_numbers_and_names():
     kinds = [(t.kind, t.text) for t in tokenize("2 + 3.5*x_1 - 1e-3 + .5 + 2.")]
-    assert kinds == [("number", "2"), ("op", "+"), ("number", "3.5"), ("op", "*"), ("name", "x_1"), ("op", "-"),
-                     ("number", "1e-3"), ("op", "+"), ("number", ".5"), ("op", "+"), ("number", "2."), ("end", "")]
+    assert kinds == [
+        ("number", "2"),
+        ("op", "+"),
+        ("number", "3.5"),
+        ("op", "*"),
+        ("name", "x_1"),
+        ("op", "-"),
+        ("number", "1e-3"),
+        ("op", "+"),
+        ("number", ".5"),
+        ("op", "+"),
+        ("number", "2."),
+        ("end", ""),
+    ]
 
 
 def test_precedence_like_python():
@@ -45,7 +69,8 @@ def test_precedence_like_python():
 def test_functions():
     x = 0.7
     assert value("exp(x)+log(x)+sqrt(x)+tanh(x)+abs(-x)+sin(x)+cos(x)", x=x) == pytest.approx(
-        math.exp(x) + math.log(x) + math.sqrt(x) + math.tanh(x) + x + math.sin(x) + math.cos(x))
+        math.exp(x) + math.log(x) + math.sqrt(x) + math.tanh(x) + x + math.sin(x) + math.cos(x)
+    )
     assert value("sigmoid(x) + relu(-x)", x=x) == pytest.approx(1 / (1 + math.exp(-x)))
     assert isinstance(parse("max(a, b)"), Call)
 
@@ -71,26 +96,29 @@ def test_long_sums_do_not_exhaust_the_stack():
     assert value(text, x=1.0) == 3000.0
 
 
-@pytest.mark.parametrize("text, message, column", [
-    ("", "the expression is empty", 0),
-    ("   ", "the expression is empty", 0),
-    ("foo(x)", "unknown function 'foo' \\(known: exp, log", 0),
-    ("__import__('os').system('true')", "names starting with '__' are not allowed", 0),
-    ("x + 'a'", "unexpected character \"'\"", 4),
-    ("x ^ 2", "unexpected character '\\^'; write powers with \\*\\*", 2),
-    ("(x + 1", "expected '\\)' to close the '\\(' at column 1, found the end of the expression", 6),
-    ("x + 1)", "unexpected '\\)' after a complete expression", 5),
-    ("x y", "unexpected 'y' after a complete expression", 2),
-    ("x +", "the expression ends too early", 3),
-    ("x * / y", "expected a number, a variable, a function or '\\(', found '/'", 4),
-    ("2x", "unexpected 'x' right after the number 2", 1),
-    ("1.2.3", "unexpected '\\.' right after the number 1.2", 3),
-    ("exp(x, y)", "exp\\(\\) takes 1 argument, got 2", 0),
-    ("max(x)", "max\\(\\) takes 2 arguments, got 1", 0),
-    ("exp + 1", "'exp' is a function: write exp\\(...\\)", 0),
-    ("x; y", "unexpected character ';'", 1),
-    ("x.real", "unexpected character '\\.'", 1),
-])
+@pytest.mark.parametrize(
+    "text, message, column",
+    [
+        ("", "the expression is empty", 0),
+        ("   ", "the expression is empty", 0),
+        ("foo(x)", "unknown function 'foo' \\(known: exp, log", 0),
+        ("__import__('os').system('true')", "names starting with '__' are not allowed", 0),
+        ("x + 'a'", 'unexpected character "\'"', 4),
+        ("x ^ 2", "unexpected character '\\^'; write powers with \\*\\*", 2),
+        ("(x + 1", "expected '\\)' to close the '\\(' at column 1, found the end of the expression", 6),
+        ("x + 1)", "unexpected '\\)' after a complete expression", 5),
+        ("x y", "unexpected 'y' after a complete expression", 2),
+        ("x +", "the expression ends too early", 3),
+        ("x * / y", "expected a number, a variable, a function or '\\(', found '/'", 4),
+        ("2x", "unexpected 'x' right after the number 2", 1),
+        ("1.2.3", "unexpected '\\.' right after the number 1.2", 3),
+        ("exp(x, y)", "exp\\(\\) takes 1 argument, got 2", 0),
+        ("max(x)", "max\\(\\) takes 2 arguments, got 1", 0),
+        ("exp + 1", "'exp' is a function: write exp\\(...\\)", 0),
+        ("x; y", "unexpected character ';'", 1),
+        ("x.real", "unexpected character '\\.'", 1),
+    ],
+)
 def test_errors_point_at_the_column(text, message, column):
     with pytest.raises(ExpressionError, match=message) as caught:
         parse(text)
@@ -113,12 +141,14 @@ def test_nesting_has_a_limit():
 
 def test_values():
     assert parse_assignments(["w0=2", "x0=-1.5", "b=1e-3"]) == {"w0": 2.0, "x0": -1.5, "b": 0.001}
-    for items, message in [(["x"], "cannot read 'x': write each value as NAME=NUMBER"),
-                           (["1x=2"], "cannot read '1x=2'"),
-                           (["x=abc"], "the value of x is not a number: 'abc'"),
-                           (["x=__import__('os')"], "the value of x is not a number"),
-                           (["x=nan"], "the value of x must be a finite number"),
-                           (["x=1", "x=2"], "x is given twice")]:
+    for items, message in [
+        (["x"], "cannot read 'x': write each value as NAME=NUMBER"),
+        (["1x=2"], "cannot read '1x=2'"),
+        (["x=abc"], "the value of x is not a number: 'abc'"),
+        (["x=__import__('os')"], "the value of x is not a number"),
+        (["x=nan"], "the value of x must be a finite number"),
+        (["x=1", "x=2"], "x is given twice"),
+    ]:
         with pytest.raises(ValueError, match=message):
             parse_assignments(items)
 

@@ -2,10 +2,10 @@
 
 import numpy as np
 import pytest
+from graphs import perceptron, scalar
 
 import chainrule as cr
 from chainrule.viz import trace
-from graphs import perceptron, scalar
 
 
 def test_forward_order_is_creation_order_and_backward_follows_the_text():
@@ -71,8 +71,11 @@ def test_a_gate_whose_output_gets_no_gradient_still_lets_its_inputs_finish():
 
 def test_no_graph_behind_a_leaf_or_under_no_grad():
     x = scalar(1.0, "x")
-    with pytest.raises(ValueError, match=r"trace: this tensor has no graph behind it \(it is a leaf or was "
-                                         r"computed under no_grad\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"trace: this tensor has no graph behind it \(it is a leaf or was "
+        r"computed under no_grad\)",
+    ):
         trace(x)
     with cr.no_grad():
         y = x * 2

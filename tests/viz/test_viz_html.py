@@ -7,13 +7,21 @@ import re
 import shutil
 
 import pytest
-
-from chainrule.viz import GraphvizNotFoundError, stepper_html, write_html
 from graphs import perceptron, scalar
 
+from chainrule.viz import GraphvizNotFoundError, stepper_html, write_html
+
 CHROMIUM = "/usr/bin/chromium"
-BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+BROWSER_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @contextlib.contextmanager
@@ -30,8 +38,9 @@ def open_in_browser(path, viewport):
             browser.close()
 
 
-needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed "
-                               "(apt-get install graphviz)")
+needs_dot = pytest.mark.skipif(
+    shutil.which("dot") is None, reason="Graphviz's dot is not installed (apt-get install graphviz)"
+)
 
 
 @needs_dot
@@ -40,9 +49,11 @@ def test_page_is_self_contained():
     assert page.startswith("<!DOCTYPE html>") and "<svg" in page and "<?xml" not in page
     assert not re.search(r"<(script|img|link|iframe)[^>]*\b(src|href)=", page)  # nothing fetched
     assert "http://" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "").replace(
-        'xmlns:xlink="http://www.w3.org/1999/xlink"', "")
-    data = json.loads(re.search(r'<script id="stepper-data" type="application/json">(.*?)</script>', page,
-                                re.S).group(1))
+        'xmlns:xlink="http://www.w3.org/1999/xlink"', ""
+    )
+    data = json.loads(
+        re.search(r'<script id="stepper-data" type="application/json">(.*?)</script>', page, re.S).group(1)
+    )
     assert len(data["steps"]) == 1 + 8 + 9  # the inputs, 8 forward gates, 9 backward steps
     assert [s["phase"] for s in data["steps"]].count("backward") == 9
     assert 'class="wire-value"' in page and 'class="wire-grad"' in page
@@ -61,8 +72,9 @@ def test_names_cannot_break_out_of_the_embedded_data():
 
 def test_missing_dot_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))
-    with pytest.raises(GraphvizNotFoundError, match="write_html: Graphviz's 'dot' program was not found.*"
-                                                    "apt-get install graphviz"):
+    with pytest.raises(
+        GraphvizNotFoundError, match="write_html: Graphviz's 'dot' program was not found.*apt-get install graphviz"
+    ):
         write_html(perceptron()[0], tmp_path / "page.html")
     assert not (tmp_path / "page.html").exists()
 
@@ -79,8 +91,11 @@ def test_stepping_through_the_page_in_a_browser(tmp_path):
     with open_in_browser(path, {"width": 1280, "height": 800}) as page:
 
         def state():
-            return (int(page.get_attribute("#stepper", "data-step")), page.inner_text("#step-text"),
-                    page.eval_on_selector_all("g.node.current", "nodes => nodes.map(n => n.id)"))
+            return (
+                int(page.get_attribute("#stepper", "data-step")),
+                page.inner_text("#step-text"),
+                page.eval_on_selector_all("g.node.current", "nodes => nodes.map(n => n.id)"),
+            )
 
         def shown(kind):
             return page.eval_on_selector_all(f"text.{kind}:not(.hidden)", "ts => ts.map(t => t.textContent)")
@@ -149,8 +164,9 @@ def test_layer_page_steps_through_the_layers():
     from chainrule.viz.layers import training_step
 
     page = stepper_html(training_step("cnn", batch=4), level="layer")
-    data = json.loads(re.search(r'<script id="stepper-data" type="application/json">(.*?)</script>', page,
-                                re.S).group(1))
+    data = json.loads(
+        re.search(r'<script id="stepper-data" type="application/json">(.*?)</script>', page, re.S).group(1)
+    )
     texts = [s["text"] for s in data["steps"]]
     assert texts[0] == "Forward pass: the input, shape (4, 1, 8, 8)"
     assert texts[1] == "forward: layer 0 (Conv2d): (4, 1, 8, 8) \u2192 (4, 16, 8, 8)"
@@ -173,8 +189,11 @@ def test_stepping_through_a_network_layer_by_layer_in_a_browser(tmp_path):
     with open_in_browser(path, {"width": 1280, "height": 900}) as page:
 
         def state():
-            return (page.get_attribute("#stepper", "data-phase"), page.inner_text("#step-text"),
-                    page.eval_on_selector_all("g.node.current", "nodes => nodes.map(n => n.id)"))
+            return (
+                page.get_attribute("#stepper", "data-phase"),
+                page.inner_text("#step-text"),
+                page.eval_on_selector_all("g.node.current", "nodes => nodes.map(n => n.id)"),
+            )
 
         def shown(kind):
             return page.eval_on_selector_all(f"text.{kind}:not(.hidden)", "ts => ts.map(t => t.textContent)")

@@ -4,12 +4,12 @@ import re
 
 import numpy as np
 import pytest
+from test_cli_explain import run
 
 import chainrule as cr
 from chainrule import nn
 from chainrule.viz import explain
 from chainrule.viz.layers import LayerExplanation, training_step
-from test_cli_explain import run
 
 
 def example(step, pattern):
@@ -28,8 +28,14 @@ def test_mlp_step():
     loss = training_step("mlp", batch=8, seed=0)
     story = explain(loss, level="layer")
     assert isinstance(story, LayerExplanation)
-    assert [(s.name, s.kind) for s in story] == [("crossentropy", "CrossEntropy"), ("5", "Linear"), ("4", "ReLU"),
-                                                 ("3", "Linear"), ("2", "ReLU"), ("1", "Linear")]
+    assert [(s.name, s.kind) for s in story] == [
+        ("crossentropy", "CrossEntropy"),
+        ("5", "Linear"),
+        ("4", "ReLU"),
+        ("3", "Linear"),
+        ("2", "ReLU"),
+        ("1", "Linear"),
+    ]
     text = str(story)
     assert text.startswith(f"Backward pass, layer by layer, from the loss ({loss.item():.4f})")
     assert "dL/dW = dL/dY^T X: (out, N) @ (N, in) = (10, 8) @ (8, 64) -> (10, 64)" in text
@@ -51,8 +57,19 @@ def test_mlp_step():
 def test_cnn_step_conv_pool_and_batch_norm():
     story = explain(training_step("cnn", batch=4, seed=1), level="layer", digits=5)
     kinds = [s.kind for s in story]
-    assert kinds == ["CrossEntropy", "Linear", "Flatten", "MaxPool2d", "ReLU", "BatchNorm2d", "Conv2d", "MaxPool2d",
-                     "ReLU", "BatchNorm2d", "Conv2d"]
+    assert kinds == [
+        "CrossEntropy",
+        "Linear",
+        "Flatten",
+        "MaxPool2d",
+        "ReLU",
+        "BatchNorm2d",
+        "Conv2d",
+        "MaxPool2d",
+        "ReLU",
+        "BatchNorm2d",
+        "Conv2d",
+    ]
     first_conv = story[-1]
     assert "(N*OH*OW, C*kh*kw) = (256, 9) (stride 1, padding 1)" in first_conv.text
     for step in story:

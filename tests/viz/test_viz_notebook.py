@@ -5,13 +5,14 @@ import re
 import shutil
 
 import pytest
+from graphs import perceptron
 
 import chainrule as cr
 from chainrule.viz import Page, step_through
-from graphs import perceptron
 
-needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed "
-                               "(apt-get install graphviz)")
+needs_dot = pytest.mark.skipif(
+    shutil.which("dot") is None, reason="Graphviz's dot is not installed (apt-get install graphviz)"
+)
 
 
 def test_a_tensor_shows_its_values_and_then_its_gradient():

@@ -4,12 +4,12 @@ import io
 
 import numpy as np
 import pytest
+from graphs import perceptron, scalar
 
 import chainrule as cr
 from chainrule.viz import Practice, practice
 from chainrule.viz.exercises import random_exercise
 from chainrule.viz.practice import read_answer
-from graphs import perceptron, scalar
 
 SIMPLE = ("(x+y)*z", {"x": -2, "y": 5, "z": -4})  # the reference text's simple example
 # Every answer to SIMPLE, in order: the two values, then local and sent for z's mul, u's mul, x and y.
@@ -62,8 +62,12 @@ def test_answers_may_be_arithmetic_but_never_code():
     assert read_answer("2*0.2") == pytest.approx(0.4) and read_answer(" -1/4 ") == -0.25
     assert read_answer("exp(-1)") == pytest.approx(np.exp(-1)) and read_answer(3) == 3.0
     assert np.isnan(read_answer("nan")) and read_answer("-inf") == -np.inf and read_answer("1/0") == np.inf
-    for text, message in [("x", "write a number"), ("__import__('os')", "names starting with '__'"),
-                          ("", "the expression is empty"), ("2 +", "ends too early")]:
+    for text, message in [
+        ("x", "write a number"),
+        ("__import__('os')", "names starting with '__'"),
+        ("", "the expression is empty"),
+        ("2 +", "ends too early"),
+    ]:
         with pytest.raises(ValueError, match=f"cannot read .* as a number: .*{message}"):
             read_answer(text)
     question = practice(*SIMPLE)[0]
@@ -79,8 +83,10 @@ def test_a_whole_session_from_a_stream():
     assert session.run(io.StringIO("\n".join(answers) + "\n"), file=out) == (8, 10)
     text = out.getvalue()
     assert text.startswith("Practice: f = (x+y)*z\nat x = -2.00, y = 5.00, z = -4.00\n")
-    assert "2. forward, mul: u = 3.00, v = z = -4.00; u*v = ?\n> 2\n  not right. The rule: the mul gate computes u*v\n" \
-           "> -12\n  right: -12.00\n" in text
+    assert (
+        "2. forward, mul: u = 3.00, v = z = -4.00; u*v = ?\n> 2\n  not right. The rule: the mul gate computes u*v\n"
+        "> -12\n  right: -12.00\n" in text
+    )
     assert "> oops\n  cannot read 'oops' as a number" in text
     assert "  not right. With the numbers: v = -4.00\n> 0\n  not right. The answer is -4.00.\n" in text
     assert "Score: 8 of 10 right the first time (1 more after a hint, 1 answer shown)" in text
@@ -91,8 +97,10 @@ def test_a_whole_session_from_a_stream():
 def test_running_out_of_answers_ends_with_the_score():
     out = io.StringIO()
     assert practice(*SIMPLE).run(["3"], file=out) == (1, 10)
-    assert "(no more answers)\n\nScore: 1 of 10 right the first time (0 more after a hint, 0 answers shown, " \
-           "9 not answered)" in out.getvalue()
+    assert (
+        "(no more answers)\n\nScore: 1 of 10 right the first time (0 more after a hint, 0 answers shown, "
+        "9 not answered)" in out.getvalue()
+    )
 
 
 def test_run_asks_with_input_without_a_stream(monkeypatch):
@@ -149,6 +157,6 @@ def test_rich_display_in_jupyter():
     session = practice(*SIMPLE)
     frame = session._repr_html_()
     assert frame.startswith('<iframe srcdoc="&lt;!DOCTYPE html&gt;') and "Practice: f = (x+y)*z" in frame
-    assert '"' not in frame[len('<iframe srcdoc="'):frame.index('" style=')]  # the page is quoted whole
+    assert '"' not in frame[len('<iframe srcdoc="') : frame.index('" style=')]  # the page is quoted whole
     shown = session.explanation._repr_html_()
     assert shown.startswith("<pre>Backward pass") and "u*v" in shown

@@ -5,17 +5,18 @@ import os
 import re
 
 import pytest
+from test_viz_html import CHROMIUM, open_in_browser
 
 from chainrule.viz import NonFiniteWarning, practice, practice_html, write_practice_html
-from test_viz_html import CHROMIUM, open_in_browser
 
 SIMPLE = ("(x+y)*z", {"x": -2, "y": 5, "z": -4})
 SIMPLE_ANSWERS = ["3", "-12", "-4", "-4", "3", "3", "1", "-4", "1", "-4"]
 
 
 def page_data(page):
-    return json.loads(re.search(r'<script id="practice-data" type="application/json">(.*?)</script>', page,
-                                re.S).group(1))
+    return json.loads(
+        re.search(r'<script id="practice-data" type="application/json">(.*?)</script>', page, re.S).group(1)
+    )
 
 
 def test_page_is_self_contained_and_needs_no_graphviz(tmp_path, monkeypatch):
@@ -25,8 +26,11 @@ def test_page_is_self_contained_and_needs_no_graphviz(tmp_path, monkeypatch):
     assert not re.search(r"<(script|img|link|iframe)[^>]*\b(src|href)=", page) and "http" not in page
     data = page_data(page)
     assert [q["answer"] for q in data["questions"]] == [float(a) for a in SIMPLE_ANSWERS]
-    assert data["questions"][2]["hints"] == ["The rule: d/du (u*v) = v", "With the numbers: v = -4.00",
-                                             "The answer is -4.00."]
+    assert data["questions"][2]["hints"] == [
+        "The rule: d/du (u*v) = v",
+        "With the numbers: v = -4.00",
+        "The answer is -4.00.",
+    ]
 
 
 def test_non_finite_answers_travel_as_text():

@@ -45,5 +45,5 @@ def test_a_transformer_block_draws_as_one_box_per_layer():
     source = draw(layer(x, is_causal=True).sum()).source
     for box in ("norm1", "self_attn", "norm2", "linear1", "linear2"):
         assert f"module_{box} [label=<<b>{box}</b>" in source
-    assert "MultiheadAttention</font><br/><font point-size=\"10\">6 gates" in source
+    assert 'MultiheadAttention</font><br/><font point-size="10">6 gates' in source
     assert "scaleddotproductattention" not in source  # inside the self_attn box

@@ -1,7 +1,8 @@
 """``nn.utils``: gradient clipping (here) and, in ``nn.utils.rnn``, batches of sequences of unequal length.
 
-Gradient clipping keeps one bad batch from throwing the weights far away. Both functions replace ``p.grad`` with a new, clipped array rather than writing into
-it, because a gradient array may be shared (with another parameter, or the user).
+Gradient clipping keeps one bad batch from throwing the weights far away. Both functions replace ``p.grad``
+with a new, clipped array rather than writing into it, because a gradient array may be shared (with
+another parameter, or the user).
 """
 
 import math
@@ -38,8 +39,10 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     norms = [float(xp.linalg.norm(p.grad.reshape(-1), ord=norm_type)) for p in params]
     total = float(xp.linalg.norm(xp.asarray(norms, dtype=xp.float64), ord=norm_type))
     if error_if_nonfinite and not math.isfinite(total):
-        raise RuntimeError(f"clip_grad_norm_: the total {norm_type}-norm of the gradients is {total}, "
-                           f"so they cannot be clipped; pass error_if_nonfinite=False to scale them anyway")
+        raise RuntimeError(
+            f"clip_grad_norm_: the total {norm_type}-norm of the gradients is {total}, "
+            f"so they cannot be clipped; pass error_if_nonfinite=False to scale them anyway"
+        )
 
     coef = float(max_norm) / (total + 1e-6)
     if not coef >= 1.0:  # also when the norm is nan or inf: the gradients turn nan/0, as in PyTorch

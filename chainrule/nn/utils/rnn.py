@@ -54,11 +54,14 @@ def packed_positions(batch_sizes):
 def _check_lengths(lengths, steps, batch, where):
     lengths = xp.asarray(data(lengths))
     if lengths.dtype.kind not in "iu" or lengths.shape != (batch,):
-        raise ValueError(f"{where}: lengths must hold one integer per sequence ({batch}), got "
-                         f"{lengths.dtype} of shape {tuple(lengths.shape)}")
+        raise ValueError(
+            f"{where}: lengths must hold one integer per sequence ({batch}), got "
+            f"{lengths.dtype} of shape {tuple(lengths.shape)}"
+        )
     if batch and (lengths.min() < 1 or lengths.max() > steps):
-        raise ValueError(f"{where}: every length must be between 1 and the padded length {steps}, got "
-                         f"{lengths.tolist()}")
+        raise ValueError(
+            f"{where}: every length must be between 1 and the padded length {steps}, got {lengths.tolist()}"
+        )
     return lengths.astype(xp.int64)
 
 
@@ -74,8 +77,10 @@ def pack_padded_sequence(input, lengths, batch_first=False, enforce_sorted=True)
     lengths = _check_lengths(lengths, steps, batch, where)
     if enforce_sorted:
         if (xp.diff(lengths) > 0).any():
-            raise ValueError(f"{where}: lengths {lengths.tolist()} are not in decreasing order; sort the batch or "
-                             f"pass enforce_sorted=False")
+            raise ValueError(
+                f"{where}: lengths {lengths.tolist()} are not in decreasing order; sort the batch or "
+                f"pass enforce_sorted=False"
+            )
         sorted_indices = unsorted_indices = None
         order = xp.arange(batch)
     else:
@@ -122,8 +127,10 @@ def pad_sequence(sequences, batch_first=False, padding_value=0.0, padding_side="
     trailing = tensors[0].shape[1:]
     for i, t in enumerate(tensors):
         if t.ndim < 1 or t.shape[1:] != trailing:
-            raise ValueError(f"{where}: every sequence must be (length, {', '.join(map(str, trailing)) or '*'}); "
-                             f"sequence {i} has shape {tuple(t.shape)}, sequence 0 {tuple(tensors[0].shape)}")
+            raise ValueError(
+                f"{where}: every sequence must be (length, {', '.join(map(str, trailing)) or '*'}); "
+                f"sequence {i} has shape {tuple(t.shape)}, sequence 0 {tuple(tensors[0].shape)}"
+            )
     lengths = xp.array([t.shape[0] for t in tensors])
     steps, total = int(lengths.max()), int(lengths.sum())
     padding = Tensor(xp.full((1,) + trailing, padding_value, dtype=tensors[0].dtype))
@@ -131,7 +138,7 @@ def pad_sequence(sequences, batch_first=False, padding_value=0.0, padding_side="
     starts = xp.cumsum(lengths) - lengths
     for b, (start, length) in enumerate(zip(starts, lengths)):
         offset = 0 if padding_side == "right" else steps - length
-        index[offset:offset + length, b] = xp.arange(start, start + length)
+        index[offset : offset + length, b] = xp.arange(start, start + length)
     return cat(tensors + [padding])[index.T if batch_first else index]
 
 
@@ -141,5 +148,12 @@ def pack_sequence(sequences, enforce_sorted=True):
     return pack_padded_sequence(pad_sequence(sequences), lengths, enforce_sorted=enforce_sorted)
 
 
-__all__ = ["PackedSequence", "pack_padded_sequence", "pad_packed_sequence", "pad_sequence", "pack_sequence",
-           "packed_positions", "lengths_from_batch_sizes"]
+__all__ = [
+    "PackedSequence",
+    "pack_padded_sequence",
+    "pad_packed_sequence",
+    "pad_sequence",
+    "pack_sequence",
+    "packed_positions",
+    "lengths_from_batch_sizes",
+]

@@ -27,8 +27,9 @@ def make_moons(n=100, noise=0.1, seed=1):
     rng = np.random.default_rng(seed)
     outer = np.linspace(0, np.pi, n // 2)
     inner = np.linspace(0, np.pi, n - n // 2)
-    X = np.concatenate([np.stack([np.cos(outer), np.sin(outer)], 1),
-                        np.stack([1 - np.cos(inner), 1 - np.sin(inner) - 0.5], 1)])
+    X = np.concatenate(
+        [np.stack([np.cos(outer), np.sin(outer)], 1), np.stack([1 - np.cos(inner), 1 - np.sin(inner) - 0.5], 1)]
+    )
     y = np.concatenate([-np.ones(n // 2), np.ones(n - n // 2)])
     return X + rng.normal(scale=noise, size=X.shape), y
 

@@ -12,13 +12,12 @@ from torch.optim.lr_scheduler import ReduceLROnPlateau
 
 def make_data(n=200, dtype=torch.float32):
     x = torch.linspace(-2, 2, n, dtype=dtype).unsqueeze(1)
-    y = torch.sin(2 * x) + 0.3 * x ** 2
+    y = torch.sin(2 * x) + 0.3 * x**2
     return x, y
 
 
 def build_model(hidden=32):
-    return nn.Sequential(nn.Linear(1, hidden), nn.Tanh(), nn.Linear(hidden, hidden), nn.Tanh(),
-                         nn.Linear(hidden, 1))
+    return nn.Sequential(nn.Linear(1, hidden), nn.Tanh(), nn.Linear(hidden, hidden), nn.Tanh(), nn.Linear(hidden, 1))
 
 
 def train(model, x, y, steps=300, lr=1e-2, log=print):
