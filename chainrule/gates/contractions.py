@@ -23,7 +23,7 @@ import collections
 import functools
 import string
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy.typing as npt
 
@@ -290,7 +290,7 @@ def einsum(equation: str, *operands: TensorLike | Sequence[TensorLike]) -> Tenso
     alphabetical order, after "...". Operands may also come as one list. Runs as matrix products."""
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
-    tensors = [as_tensor(o) for o in operands]
+    tensors = [as_tensor(o) for o in cast("tuple[TensorLike, ...]", operands)]  # a list given is unpacked
     canonical, reshapes = _canonical(equation, tuple(t.shape for t in tensors))
     tensors = [t if shape is None else t.reshape(shape) for t, shape in zip(tensors, reshapes)]
     return Einsum.apply(*tensors, equation=canonical)

@@ -21,7 +21,7 @@ import numpy.typing as npt
 from ..autograd import Gate
 from ..backend import xp
 from ..tensor import Tensor
-from ..types import Shape, TensorLike, ValuesIndices
+from ..types import Number, Shape, TensorLike, ValuesIndices
 from . import common
 from .common import as_tensor, data, operation
 from .shape import _dim, broadcast_to, flatten
@@ -420,11 +420,13 @@ def scatter(
     as ``scatter_reduce`` with "sum" or "prod"."""
     if src is None and value is None or src is not None and value is not None:
         raise TypeError("scatter: give either src (a tensor or a number) or value=")
-    if value is None and common.is_number(src):
-        value, src = src, None
-    if value is not None:
+    fill: Number | None = value
+    if fill is None and common.is_number(src):
+        fill, src = src, None
+    if fill is not None:
         x = as_tensor(input)
-        src = Tensor(xp.full(xp.shape(data(index)), value, dtype=x.dtype))
+        src = Tensor(xp.full(xp.shape(data(index)), fill, dtype=x.dtype))
+    assert src is not None  # given, or made from the number given
     if reduce is not None:
         kinds = {"add": "sum", "multiply": "prod"}
         if reduce not in kinds:
