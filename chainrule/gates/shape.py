@@ -426,7 +426,7 @@ def split(
             raise ValueError(f"split: split_size must be a positive int, got {sizes}")
         sizes = [builtins.min(int(sizes), n - start) for start in range(0, n, int(sizes))] or [0]
     else:
-        sizes = [int(size) for size in sizes]
+        sizes = [int(size) for size in cast("Sequence[int]", sizes)]  # a bool here: iterating it raises TypeError
         if any(size < 0 for size in sizes) or builtins.sum(sizes) != n:
             raise ValueError(
                 f"split: section sizes {sizes} must be non-negative and add up to {n}, the size of "
