@@ -60,6 +60,7 @@ class Mul(Gate):
         return out
 
     def backward(self, grad: Any, out: Any, x: Any, y: Any) -> tuple[Any, Any]:
+        assert self.inputs is not None  # a gate runs backward only while recorded
         x_input, y_input = self.inputs
         return (
             sum_to(grad * y, x.shape) if x_input.requires_grad else None,
