@@ -7,13 +7,13 @@ the gradients of its copies.
 
 from __future__ import annotations
 
-from typing import Any, overload
+from typing import Any, cast, overload
 
 import numpy.typing as npt
 
 from ..autograd import Gate
 from ..tensor import Tensor
-from ..types import TensorLike
+from ..types import Number, TensorLike
 from .common import (
     as_tensor,
     floating,
@@ -197,13 +197,13 @@ class Pow(Gate):
 # A number on either side becomes the constant of a one-input gate (the text's f_c and f_a). Dtypes follow
 # PyTorch: a Python number never widens a tensor of its kind (float32 * 2.0 is float32), an integer tensor
 # meeting a float becomes the default float, and two tensors meet in their common dtype (``promoted``).
-def _next_to_number(x: TensorLike, number: float) -> Tensor:
+def _next_to_number(x: TensorLike, number: Number) -> Tensor:
     """Tensor-like ``x`` in the dtype it keeps next to a Python number: its own, unless an integer or boolean
     tensor meets a float (then the default float) or a boolean one meets an int."""
     x = as_tensor(x)
     if x.data.dtype.kind == "f":
         return x
-    return to_dtype(x, number_dtype(number, x.data.dtype))
+    return to_dtype(x, number_dtype(cast(float, number), x.data.dtype))  # a Python int or float (plain_number)
 
 
 @operation("add", "__add__", "__radd__")
