@@ -18,7 +18,7 @@ import numpy.typing as npt
 from ..autograd import Gate
 from ..backend import xp
 from ..tensor import Tensor
-from ..types import TensorLike
+from ..types import Number, TensorLike
 from . import common
 from .common import data, floating, operation, stable_softplus
 from .elementwise import Elu, abs, softplus, tanh
@@ -32,8 +32,8 @@ class Hardtanh(Gate):
 
     derivative = "d/dx hardtanh(x) = 1 if low<x<high else 0"
     fresh_gradients = True
-    low: float
-    high: float
+    low: Number
+    high: Number
 
     def forward(self, x: npt.NDArray[Any]) -> Any:
         return xp.clip(x, self.low, self.high)
@@ -97,7 +97,7 @@ class LogSigmoid(Gate):
 
 
 # ----- user-facing functions (nn.functional) -----------------------------------------
-def _bounds(low: float, high: float, where: str) -> tuple[float, float]:
+def _bounds(low: float, high: float, where: str) -> tuple[Number, Number]:
     for name, value in (("min_val", low), ("max_val", high)):
         if not common.is_number(value):
             raise TypeError(f"{where}: {name} must be a number, got {value!r}")
@@ -148,8 +148,8 @@ def celu(input: TensorLike, alpha: float = 1.0, inplace: bool = False) -> Tensor
     """max(0, x) + min(0, alpha * (e^(x/alpha) - 1))."""
     if not common.is_number(alpha) or alpha == 0:
         raise ValueError(f"celu: alpha must be a non-zero number, got {alpha!r}")
-    alpha = common.plain_number(alpha)
-    return Elu.apply(floating(input), alpha=alpha, input_scale=1 / alpha)
+    plain_alpha = common.plain_number(alpha)
+    return Elu.apply(floating(input), alpha=plain_alpha, input_scale=1 / plain_alpha)
 
 
 @operation(functional=True, exported=False)

@@ -15,7 +15,7 @@ import numpy.typing as npt
 from ..autograd import Gate
 from ..backend import xp
 from ..tensor import Tensor
-from ..types import DType, TensorLike
+from ..types import DType, Number, TensorLike
 from . import common
 from .common import (
     as_tensor,
@@ -176,7 +176,7 @@ class Elu(Gate):
 
     derivative = "d/dx elu(x) = 1 if x>0 else elu(x)+alpha"
     fresh_gradients = True
-    alpha: float
+    alpha: Number
     scale = 1.0
     input_scale = 1.0
 
@@ -235,8 +235,8 @@ class Softplus(Gate):
 class Clip(Gate):
     derivative = "d/dx clip(x) = 1 if low<=x<=high else 0"
     fresh_gradients = True
-    low: float | None
-    high: float | None
+    low: Number | None
+    high: Number | None
 
     def forward(self, x: npt.NDArray[Any]) -> Any:
         return xp.clip(x, self.low, self.high)
@@ -441,7 +441,9 @@ def clip(input: TensorLike, min: TensorLike | None = None, max: TensorLike | Non
     if min is None and max is None:
         raise ValueError("clip: give min, max or both")
     if (min is None or common.is_number(min)) and (max is None or common.is_number(max)):
-        return Clip.apply(input, low=plain_number(min), high=plain_number(max))
+        low_number = None if min is None else plain_number(min)
+        high_number = None if max is None else plain_number(max)
+        return Clip.apply(input, low=low_number, high=high_number)
     x = as_tensor(input)
     low = _unbounded(x, below=True) if min is None else as_tensor(min, like=x)
     high = _unbounded(x, below=False) if max is None else as_tensor(max, like=x)
