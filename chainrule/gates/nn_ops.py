@@ -93,9 +93,9 @@ def _shifted(x: npt.NDArray[Any], axis: int) -> npt.NDArray[Any]:
 
 
 class LogSoftmax(Gate):
-    axis: int
     derivative = "d/dx_j log_softmax(x)_i = [i=j] - softmax(x)_j"
     fresh_gradients = True
+    axis: int
 
     def forward(self, x: npt.NDArray[Any]) -> Any:
         shifted = _shifted(x, self.axis)
@@ -112,9 +112,9 @@ class LogSoftmax(Gate):
 
 
 class Softmax(Gate):
-    axis: int
     derivative = "d/dx_j softmax(x)_i = softmax(x)_i * ([i=j] - softmax(x)_j)"
     fresh_gradients = True
+    axis: int
 
     def forward(self, x: npt.NDArray[Any]) -> Any:
         e = _shifted(x, self.axis)

@@ -36,9 +36,9 @@ def _kept_shape(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, ...
 
 
 class Sum(Gate):
+    derivative = "d/dx_i sum(x) = 1"
     axes: tuple[int, ...]
     keepdims: bool
-    derivative = "d/dx_i sum(x) = 1"
 
     def forward(self, x: npt.NDArray[Any]) -> Any:
         return x.sum(axis=self.axes, keepdims=self.keepdims)
@@ -48,9 +48,9 @@ class Sum(Gate):
 
 
 class Mean(Gate):
+    derivative = "d/dx_i mean(x) = 1/n"
     axes: tuple[int, ...]
     keepdims: bool
-    derivative = "d/dx_i mean(x) = 1/n"
 
     def forward(self, x: npt.NDArray[Any]) -> Any:
         return x.mean(axis=self.axes, keepdims=self.keepdims)
