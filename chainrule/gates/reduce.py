@@ -421,5 +421,6 @@ def _root(total: Tensor, p: float) -> Tensor:
     zero = total.data == 0
     if zero.any():
         root = _root(common.where(zero, 1.0, total), p)
-        return common.where(zero, 0.0, root)
+        zeroed: Tensor = common.where(zero, 0.0, root)  # a Tensor, as root is
+        return zeroed
     return total ** (1 / p)
