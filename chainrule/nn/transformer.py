@@ -98,10 +98,12 @@ class _Layer(Module):
         x = self.self_attn(
             x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask, need_weights=False, is_causal=is_causal
         )[0]
-        return self.dropout1(x)
+        out: Tensor = self.dropout1(x)
+        return out
 
     def _ff_block(self, x: Tensor) -> Tensor:
-        return self.dropout_ff(self.linear2(self.dropout(self.activation(self.linear1(x)))))
+        out: Tensor = self.dropout_ff(self.linear2(self.dropout(self.activation(self.linear1(x)))))
+        return out
 
     def _check(self, x: Tensor, name: str) -> None:
         layout = "(N, L, d_model)" if self.batch_first else "(L, N, d_model)"
@@ -167,7 +169,8 @@ class TransformerEncoderLayer(_Layer):
             x = x + self._sa_block(self.norm1(x), src_mask, src_key_padding_mask, is_causal)
             return x + self._ff_block(self.norm2(x))
         x = self.norm1(x + self._sa_block(x, src_mask, src_key_padding_mask, is_causal))
-        return self.norm2(x + self._ff_block(x))
+        out: Tensor = self.norm2(x + self._ff_block(x))
+        return out
 
 
 class TransformerDecoderLayer(_Layer):
@@ -234,7 +237,8 @@ class TransformerDecoderLayer(_Layer):
             return x + self._ff_block(self.norm3(x))
         x = self.norm1(x + self._sa_block(x, tgt_mask, tgt_key_padding_mask, tgt_is_causal))
         x = self.norm2(x + self._mha_block(x, memory, memory_mask, memory_key_padding_mask, memory_is_causal))
-        return self.norm3(x + self._ff_block(x))
+        out: Tensor = self.norm3(x + self._ff_block(x))
+        return out
 
     def _mha_block(
         self,
@@ -253,7 +257,8 @@ class TransformerDecoderLayer(_Layer):
             need_weights=False,
             is_causal=is_causal,
         )[0]
-        return self.dropout2(x)
+        out: Tensor = self.dropout2(x)
+        return out
 
 
 def _clones(layer: Module, num_layers: int, where: str) -> ModuleList:
