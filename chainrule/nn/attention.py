@@ -12,7 +12,7 @@ stacked (3E, E) ``in_proj_weight``; the heads are views of its result (one ``Spl
 and the attention of every head is one ``ScaledDotProductAttention`` gate.
 """
 
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -127,6 +127,7 @@ class MultiheadAttention(Module):
                 assert weight is not None  # kdim or vdim differ: separate projections
                 init.xavier_uniform_(weight)
         if self.in_proj_bias is not None:
+            assert self.out_proj.bias is not None  # bias=True gives both
             init.zeros_(self.in_proj_bias)
             init.zeros_(self.out_proj.bias)
 
@@ -184,7 +185,8 @@ class MultiheadAttention(Module):
         e, heads = self.embed_dim, self.num_heads
         b = self.in_proj_bias
         if same and self._qkv_same_embed_dim:
-            return SplitHeads.apply(linear(q, self.in_proj_weight, b), chunks=3, heads=heads)
+            # A gate with three outputs: apply returns them as a tuple (typed as a Tensor).
+            return cast(tuple[Tensor, ...], SplitHeads.apply(linear(q, self.in_proj_weight, b), chunks=3, heads=heads))
         if self._qkv_same_embed_dim:
             w = self.in_proj_weight
             assert w is not None  # one embed_dim: the stacked projection

@@ -61,6 +61,7 @@ def _recur(
     if b_ih is None:
         b_ih = b_hh = Tensor(xp.zeros(w_hh.shape[0], dtype=w_hh.dtype))
     inputs = (x, w_ih, w_hh, b_ih, b_hh, h0) if c0 is None else (x, w_ih, w_hh, b_ih, b_hh, h0, c0)
+    outs: Any  # the gate's outputs, a tuple of Tensors (Gate.apply is typed as returning one Tensor)
     outs = RECURRENCES[mode].apply(
         *inputs, reverse=reverse, lengths=lengths, nonlinearity="relu" if mode == "RNN_RELU" else "tanh"
     )
@@ -236,7 +237,7 @@ class RNNBase(Module):
         return x.ndim == 2
 
     def _initial_states(
-        self, hx: HiddenState | None, n: int, dtype: np.dtype[Any], unbatched: bool, packed: PackedSequence | None
+        self, hx: Any, n: int, dtype: np.dtype[Any], unbatched: bool, packed: PackedSequence | None
     ) -> tuple[Tensor, Tensor | None]:
         """h0 (and c0 for the LSTM) as (num_layers * directions, N, H) tensors: zeros unless given."""
         count = self.num_layers * (2 if self.bidirectional else 1)
