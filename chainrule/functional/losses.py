@@ -3,7 +3,7 @@ class-index cross-entropy is one fused gate (its gradient is softmax - onehot), 
 composed from gates."""
 
 import math
-from typing import Any
+from typing import Any, cast
 
 import numpy.typing as npt
 
@@ -182,8 +182,8 @@ def binary_cross_entropy(
             f"{p.data.max()}; use binary_cross_entropy_with_logits for logits"
         )
     loss = BinaryCrossEntropy.apply(p, t)
-    if weight is not None:
-        loss = loss * checks.constant(weight, p, where, "weight")
+    if weight is not None:  # so the constant is an array, not None
+        loss = loss * cast("npt.NDArray[Any]", checks.constant(weight, p, where, "weight"))
     return _reduce(loss, reduction)
 
 
@@ -205,8 +205,8 @@ def binary_cross_entropy_with_logits(
     x, t = as_tensor(input), as_tensor(target)
     checks.same_shape(x, t, where)
     loss = BinaryCrossEntropyWithLogits.apply(x, t, pos_weight=checks.constant(pos_weight, x, where, "pos_weight"))
-    if weight is not None:
-        loss = loss * checks.constant(weight, x, where, "weight")
+    if weight is not None:  # so the constant is an array, not None
+        loss = loss * cast("npt.NDArray[Any]", checks.constant(weight, x, where, "weight"))
     return _reduce(loss, reduction)
 
 

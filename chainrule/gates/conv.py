@@ -394,7 +394,10 @@ class ConvTranspose2d(Gate):
 
     def backward(self, grad: Any, out: Any, x: Any, w: Any, b: Any = None) -> tuple[Any, ...]:
         geometry, groups = self.geometry, self.groups
-        dx = dw = db = None
+        # Arrays, or Tensors under create_graph; None for an input that needs no gradient.
+        dx: npt.NDArray[Any] | Tensor | None = None
+        dw: npt.NDArray[Any] | Tensor | None = None
+        db: npt.NDArray[Any] | Tensor | None = None
         if isinstance(grad, Tensor):  # create_graph: gates all the way down
             if self.wants(0):
                 dx = Conv2d.apply(grad, w, geometry=geometry, groups=groups)

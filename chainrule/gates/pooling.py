@@ -20,11 +20,13 @@ import math
 from collections.abc import Callable
 from typing import Any, cast
 
+import numpy as np
 import numpy.typing as npt
 
 from ..autograd import Gate
 from ..backend import xp
 from ..tensor import Tensor
+from ..types import Number
 from .common import data
 from .conv import Geometry, from_batch_last, is_batch_last, new_image, to_batch_last
 from .shape import scatter_add
@@ -240,7 +242,7 @@ class AvgPool2d(Gate):
     derivative = "d/dx mean over window = 1/k for each of the window's k pixels"
     fresh_gradients = True
     geometry: Geometry
-    scale: float | npt.NDArray[Any]
+    scale: float | np.floating[Any] | npt.NDArray[Any]
 
     def forward(self, x: npt.NDArray[Any]) -> npt.NDArray[Any]:
         return window_sum(self.geometry.pad(x), self.geometry) * self.scale
@@ -257,7 +259,7 @@ class AvgPool2dSpread(Gate):
     derivative = "d/dx spread(x) = 1/k (the gradient is averaged back over each window)"
     fresh_gradients = True
     geometry: Geometry
-    scale: float | npt.NDArray[Any]
+    scale: float | np.floating[Any] | npt.NDArray[Any]
 
     def forward(self, grad: npt.NDArray[Any]) -> npt.NDArray[Any]:
         return window_spread(grad * self.scale, self.geometry)
@@ -269,8 +271,8 @@ class AvgPool2dSpread(Gate):
 
 
 def average_scale(
-    geometry: Geometry, count_include_pad: bool, divisor_override: int | None, dtype: npt.DTypeLike
-) -> float | npt.NDArray[Any]:
+    geometry: Geometry, count_include_pad: bool, divisor_override: Number | None, dtype: npt.DTypeLike
+) -> float | np.floating[Any] | npt.NDArray[Any]:
     """The factor each window sum is multiplied by: a number, or an (OH, OW) array when windows count
     different numbers of pixels. As in PyTorch, the count includes the zero padding when
     ``count_include_pad``, but never ceil_mode's overhang past it."""
