@@ -30,7 +30,7 @@ ConvTranspose2d, each the other's input gradient), so second derivatives work to
 """
 
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 import numpy.typing as npt
 
@@ -168,7 +168,11 @@ def _too_large(
 
 
 # ----- im2col and col2im: a linear map and its adjoint ------------------------------
-def im2col(x: Any, geometry: Geometry) -> Any:
+@overload
+def im2col(x: Tensor, geometry: Geometry) -> Tensor: ...
+@overload
+def im2col(x: npt.NDArray[Any], geometry: Geometry) -> npt.NDArray[Any]: ...
+def im2col(x: npt.NDArray[Any] | Tensor, geometry: Geometry) -> npt.NDArray[Any] | Tensor:
     """The windows of ``x`` as columns, (N, C*kh*kw, OH*OW); a graph-recording gate when x is a Tensor."""
     if isinstance(x, Tensor):
         return Im2Col.apply(x, geometry=geometry)
@@ -178,7 +182,11 @@ def im2col(x: Any, geometry: Geometry) -> Any:
     return xp.ascontiguousarray(windows).reshape(n, c * geometry.kh * geometry.kw, geometry.oh * geometry.ow)
 
 
-def col2im(cols: Any, geometry: Geometry) -> Any:
+@overload
+def col2im(cols: Tensor, geometry: Geometry) -> Tensor: ...
+@overload
+def col2im(cols: npt.NDArray[Any], geometry: Geometry) -> npt.NDArray[Any]: ...
+def col2im(cols: npt.NDArray[Any] | Tensor, geometry: Geometry) -> npt.NDArray[Any] | Tensor:
     """im2col's adjoint: each column entry added back at its input position; (N, C, H, W)."""
     if isinstance(cols, Tensor):
         return Col2Im.apply(cols, geometry=geometry)
@@ -264,8 +272,7 @@ class Im2Col(Gate):
     geometry: Geometry
 
     def forward(self, x: npt.NDArray[Any]) -> npt.NDArray[Any]:
-        cols: npt.NDArray[Any] = im2col(x, self.geometry)
-        return cols
+        return im2col(x, self.geometry)
 
     def backward(self, grad: Any, out: Any, x: Any) -> Any:
         return col2im(grad, self.geometry)
@@ -277,8 +284,7 @@ class Col2Im(Gate):
     geometry: Geometry
 
     def forward(self, cols: npt.NDArray[Any]) -> npt.NDArray[Any]:
-        image: npt.NDArray[Any] = col2im(cols, self.geometry)
-        return image
+        return col2im(cols, self.geometry)
 
     def backward(self, grad: Any, out: Any, cols: Any) -> Any:
         return im2col(grad, self.geometry)

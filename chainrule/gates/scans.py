@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import Any, overload
 
 import numpy.typing as npt
 
@@ -29,7 +29,11 @@ from .indexing import select
 from .shape import _dim
 
 
-def reversed_cumsum(g: Any, dim: int) -> Any:
+@overload
+def reversed_cumsum(g: Tensor, dim: int) -> Tensor: ...
+@overload
+def reversed_cumsum(g: npt.NDArray[Any], dim: int) -> npt.NDArray[Any]: ...
+def reversed_cumsum(g: npt.NDArray[Any] | Tensor, dim: int) -> npt.NDArray[Any] | Tensor:
     """sum of g[k] over k >= i, for each i along ``dim``, on an array or a Tensor."""
     if isinstance(g, Tensor):
         return cumsum(g.flip(dim), dim).flip(dim)
