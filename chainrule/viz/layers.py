@@ -92,7 +92,8 @@ def training_step(model: str = "mlp", batch: int = 8, seed: int = 0) -> Tensor:
     network = build_model(model, "digits")
     network.train()
     images, labels = load_digits(as_images=True)
-    return nn.CrossEntropyLoss()(network(tensor(images[:batch] / 16)), tensor(labels[:batch]))
+    loss: Tensor = nn.CrossEntropyLoss()(network(tensor(images[:batch] / 16)), tensor(labels[:batch]))
+    return loss
 
 
 def explain_layers(output: Tensor | Trace, gradient: TensorLike | None = None, *, digits: int = 4) -> LayerExplanation:
