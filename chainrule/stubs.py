@@ -147,6 +147,8 @@ def render() -> str:
     lines.append(_method("__init__", tensor._HookHandle.__init__))
     lines.append("    def remove(self) -> None: ...\n")
     lines.append("\n\n" + f"def tensor{_signature(tensor.tensor)}: ...\n".replace("(self, ", "(data: TensorLike, "))
+    # The index helper the gates share with Tensor.__setitem__ (chainrule.gates.shape imports it).
+    lines.append("\n\ndef _plain_index(index: Index) -> Index: ...\n")
     return "".join(lines)
 
 

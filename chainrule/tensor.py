@@ -325,7 +325,7 @@ class _HookHandle:
             self.hooks.remove(self.hook)
 
 
-def _plain_index(index):
+def _plain_index(index: Index) -> Index:
     """Tensors inside an index become their arrays."""
     if isinstance(index, Tensor):
         return index.data

@@ -300,3 +300,6 @@ class _HookHandle:
 
 
 def tensor(data: TensorLike, requires_grad: bool = ..., dtype: DType = ..., name: str | None = ..., *, device: Any = ...) -> Tensor: ...
+
+
+def _plain_index(index: Index) -> Index: ...

@@ -167,7 +167,7 @@ class MultiheadAttention(Module):
             "MultiheadAttention",
             with_weights=need_weights,
         )
-        out, weights = result if need_weights else (result, None)
+        out, weights = result if isinstance(result, tuple) else (result, None)
         out = self.out_proj(out.permute(0, 2, 1, 3).reshape(n, length, self.embed_dim))
         if unbatched:
             out = out.reshape(length, self.embed_dim)
@@ -184,11 +184,12 @@ class MultiheadAttention(Module):
         """The per-head queries, keys and values, each (N, H, L|S, head_dim)."""
         e, heads = self.embed_dim, self.num_heads
         b = self.in_proj_bias
+        w = self.in_proj_weight
         if same and self._qkv_same_embed_dim:
+            assert w is not None  # one embed_dim: the stacked projection
             # A gate with three outputs: apply returns them as a tuple (typed as a Tensor).
-            return cast(tuple[Tensor, ...], SplitHeads.apply(linear(q, self.in_proj_weight, b), chunks=3, heads=heads))
+            return cast(tuple[Tensor, ...], SplitHeads.apply(linear(q, w, b), chunks=3, heads=heads))
         if self._qkv_same_embed_dim:
-            w = self.in_proj_weight
             assert w is not None  # one embed_dim: the stacked projection
             weights = (w[:e], w[e : 2 * e], w[2 * e :])
         else:
