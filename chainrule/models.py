@@ -25,7 +25,7 @@ All convolutions use padding 1, so only the pooling layers shrink the image.
 """
 
 from collections.abc import Iterable
-from typing import Any, SupportsInt
+from typing import Any, SupportsInt, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -110,7 +110,7 @@ class RowLSTM(nn.Module):
     def forward(self, images: Tensor) -> Tensor:
         x = images.reshape(images.shape[0], self.rows, self.columns)  # (N, 1, 8, 8) or (N, 8, 8) -> rows
         _, (h, _) = self.lstm(x)
-        return self.head(h[-1])
+        return cast(Tensor, self.head(h[-1]))
 
 
 class GPT(nn.Module):
@@ -155,7 +155,7 @@ class GPT(nn.Module):
         x = self.drop(self.token_embedding(tokens) + self.position_embedding(xp.arange(length)))
         for block in self.blocks:
             x = block(x, is_causal=True)
-        return self.head(self.norm(x))
+        return cast(Tensor, self.head(self.norm(x)))
 
     def extra_repr(self) -> str:
         return f"block_size={self.block_size}"

@@ -147,7 +147,9 @@ class DataLoader(CheckedKeywords):
         self.drop_last = bool(drop_last)
         self.collate_fn = collate_fn
         self.num_workers = int(num_workers)
-        self.prefetch_factor: int | None = 2 if prefetch_factor is None and num_workers else prefetch_factor
+        self.prefetch_factor: int | np.integer[Any] | None = (
+            2 if prefetch_factor is None and num_workers else prefetch_factor
+        )
         self.timeout = timeout
         self.worker_init_fn = worker_init_fn
         self.generator = generator if generator is not None or seed is None else np.random.default_rng(seed)
@@ -179,7 +181,8 @@ class DataLoader(CheckedKeywords):
         if self.num_workers == 0:
             return map(make, batches)
         assert self.prefetch_factor is not None  # 2 unless given, with num_workers > 0
-        return _prefetched(make, batches, self.num_workers, self.prefetch_factor, self.timeout, self.worker_init_fn)
+        depth = int(self.prefetch_factor)  # an int or a NumPy integer
+        return _prefetched(make, batches, self.num_workers, depth, self.timeout, self.worker_init_fn)
 
     def _batch(self, arrays: _Arrays | None, indices: npt.NDArray[np.int64]) -> Any:
         """The batch of the samples at ``indices``: rows of the arrays of a TensorDataset, else collated."""

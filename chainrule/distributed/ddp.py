@@ -23,7 +23,7 @@ when the program says, also after a backward that reached only some parameters.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -142,10 +142,11 @@ class DistributedDataParallel(nn.Module):
         the others (counters) from rank 0, so every rank evaluates and saves the same model."""
         floating = [b for _, b in self.module.named_buffers() if b.dtype.kind == "f"]
         others = [b for _, b in self.module.named_buffers() if b.dtype.kind != "f"]
-        for group, reduce in (
+        reductions: tuple[tuple[list[npt.NDArray[Any]], Callable[[npt.NDArray[Any]], object]], ...] = (
             (floating, lambda flat: comm.all_reduce(flat, "mean")),
             (others, lambda flat: comm.broadcast(flat, 0)),
-        ):
+        )
+        for group, reduce in reductions:
             for arrays in _by_dtype(group):
                 flat = np.concatenate([a.reshape(-1) for a in arrays])
                 reduce(flat)

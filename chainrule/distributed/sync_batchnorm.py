@@ -73,12 +73,16 @@ class SyncBatchNorm(_BatchNorm):
         invstd = ((var + self.eps) ** -0.5).astype(dtype).reshape(param_shape)
         y = (x - mean.astype(dtype).reshape(param_shape)) * invstd
         if self.affine:
+            assert self.weight is not None and self.bias is not None  # an affine layer has both
             y = y * self.weight.reshape(param_shape) + self.bias.reshape(param_shape)
         if self.track_running_stats:
             self._update_running(mean.data, var.data, total)
         return y
 
     def _update_running(self, mean: npt.NDArray[Any], var: npt.NDArray[Any], total: float) -> None:
+        # Called with track_running_stats only: then the layer holds all three.
+        assert self.num_batches_tracked is not None
+        assert self.running_mean is not None and self.running_var is not None
         self.num_batches_tracked += 1
         momentum = 1.0 / float(self.num_batches_tracked) if self.momentum is None else self.momentum
         self.running_mean *= 1 - momentum

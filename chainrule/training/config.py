@@ -3,14 +3,14 @@
 import dataclasses
 import math
 import os
-from collections.abc import Iterable, Sequence, Sized
+from collections.abc import Callable, Iterable, Sequence, Sized
 from typing import Any, Self
 
 from .. import checks, nn, optim
 from ..models import DATASETS, MODEL_DATASETS, MODEL_NAMES, build_model
 
 #: The update rules a run may name, with the class each name builds.
-OPTIMIZER_CLASSES: dict[str, type[optim.Optimizer]] = {
+OPTIMIZER_CLASSES: dict[str, Callable[..., optim.Optimizer]] = {
     "sgd": optim.SGD,
     "adam": optim.Adam,
     "adamw": optim.AdamW,
