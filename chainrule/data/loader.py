@@ -181,7 +181,7 @@ class DataLoader(CheckedKeywords):
         if self.num_workers == 0:
             return map(make, batches)
         assert self.prefetch_factor is not None  # 2 unless given, with num_workers > 0
-        depth = int(self.prefetch_factor)  # an int or a NumPy integer
+        depth = int(self.prefetch_factor)  # as given (an int or a NumPy integer); islice counts in ints
         return _prefetched(make, batches, self.num_workers, depth, self.timeout, self.worker_init_fn)
 
     def _batch(self, arrays: _Arrays | None, indices: npt.NDArray[np.int64]) -> Any:

@@ -128,9 +128,8 @@ class Run:
     optimizer: optim.Optimizer
     loss_fn: nn.Module
     splits: Splits
-    history: dict[
-        str, list[float]
-    ]  # one list per figure (HISTORY_KEYS), one entry per epoch done, a resumed run's included
+    # One list per figure (HISTORY_KEYS), one entry per epoch done, a resumed run's included:
+    history: dict[str, list[float]]
     start_epoch: int  # epochs done before this run started: a resumed checkpoint's, else 0
     base_lr: float  # the configured learning rate (the cosine schedule starts from it)
     # How the loop trains and measures, which a callback may change in on_train_begin (data-parallel
