@@ -11,6 +11,8 @@ records a graph of its own, and gradients of gradients come for free. That is wh
 backward computes from ``out`` and the inputs rather than from cached arrays.
 """
 
+from __future__ import annotations
+
 import functools
 import gc
 import heapq
@@ -18,18 +20,29 @@ import itertools
 import threading
 import traceback
 import weakref
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Literal, NoReturn, Self, TypeVar, cast, overload
+
+import numpy.typing as npt
 
 from . import backend
 from .backend import ndarray, xp
 from .scope import Annotations, running
+from .types import TensorLike
+
+if TYPE_CHECKING:
+    from .nn.module import Module
+
+#: A function's type, kept by the switches used as decorators (``@no_grad()``).
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 class _GradMode(threading.local):
     """Switches read on the hot path, one set per thread (as in PyTorch): ``no_grad()`` in one
     thread leaves another thread's training alone. The class attributes are each thread's defaults."""
 
-    enabled = True
-    anomaly = False
+    enabled: bool = True
+    anomaly: bool = False
 
 
 GradMode = _GradMode()
@@ -41,7 +54,7 @@ GradMode = _GradMode()
 _clock = itertools.count(1)
 
 
-def memory_of(array):
+def memory_of(array: Any) -> Any:
     """The object that owns ``array``'s memory: the array itself, or the array (or buffer) its views lead to.
     A tensor, its views and its detached copies all share it, so an in-place change through any of them is
     a change to all of them."""
@@ -63,22 +76,27 @@ class InPlace:
     change); the weak reference drops the entry when the memory is freed, so a new array that reuses the
     id starts unchanged."""
 
-    latest = 0
-    stamps = {}
+    latest: int = 0
+    stamps: dict[int, tuple[Callable[[], object], int]] = {}
     lock = threading.Lock()  # two threads stamping at once must not leave ``latest`` at the older reading
 
     @classmethod
-    def record(cls, array):
+    def record(cls, array: npt.NDArray[Any]) -> int:
         """Note an in-place change to ``array``'s memory now; returns the clock reading."""
         memory = memory_of(array)
         key = id(memory)
         stamp = next(_clock)
         entry = cls.stamps.get(key)
+        reference: Callable[[], object]
         if entry is not None and entry[0]() is memory:
             reference = entry[0]
         else:
+
+            def forget(_: object, key: int = key) -> None:
+                cls.stamps.pop(key, None)
+
             try:
-                reference = weakref.ref(memory, lambda _, key=key: cls.stamps.pop(key, None))
+                reference = weakref.ref(memory, forget)
             except TypeError:  # a buffer without weak references (bytes): hold it, so its id stays its own
                 reference = _Held(memory)
         with cls.lock:
@@ -87,7 +105,7 @@ class InPlace:
         return stamp
 
     @classmethod
-    def version(cls, array):
+    def version(cls, array: npt.NDArray[Any]) -> int:
         """The clock reading of the latest in-place change to ``array``'s memory (0 if none)."""
         memory = memory_of(array)
         entry = cls.stamps.get(id(memory))
@@ -99,10 +117,10 @@ class _Held:
 
     __slots__ = ("value",)
 
-    def __init__(self, value):
+    def __init__(self, value: object) -> None:
         self.value = value
 
-    def __call__(self):
+    def __call__(self) -> object:
         return self.value
 
 
@@ -113,43 +131,43 @@ class _Switch:
     switch on every call, so a decorated function that calls itself, or one ``with`` block nested
     in another of the same object, restores exactly what it found."""
 
-    def __init__(self):
-        self._previous = []
+    def __init__(self) -> None:
+        self._previous: list[Any] = []
 
-    def _set(self):
+    def _set(self) -> Any:
         raise NotImplementedError
 
-    def _restore(self, previous):
+    def _restore(self, previous: Any) -> None:
         raise NotImplementedError
 
-    def __enter__(self):
+    def __enter__(self) -> Self:
         self._previous.append(self._set())
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self._restore(self._previous.pop())
 
-    def _fresh(self):
+    def _fresh(self) -> _Switch:
         return type(self)()
 
-    def __call__(self, function):
+    def __call__(self, function: F) -> F:
         @functools.wraps(function)
-        def switched(*args, **kwargs):
+        def switched(*args: Any, **kwargs: Any) -> Any:
             with self._fresh():
                 return function(*args, **kwargs)
 
-        return switched
+        return cast(F, switched)
 
 
 class _GradSwitch(_Switch):
-    enabled = None  # what recording becomes inside
+    enabled: bool | None = None  # what recording becomes inside (each switch sets it)
 
-    def _set(self):
+    def _set(self) -> bool:
         previous = GradMode.enabled
-        GradMode.enabled = self.enabled
+        GradMode.enabled = cast(bool, self.enabled)
         return previous
 
-    def _restore(self, previous):
+    def _restore(self, previous: bool) -> None:
         GradMode.enabled = previous
 
 
@@ -169,11 +187,11 @@ class inference_mode(_GradSwitch):
     """PyTorch's ``inference_mode``: here the same as ``no_grad`` (nothing is recorded inside);
     ``inference_mode(False)`` records as usual."""
 
-    def __init__(self, mode=True):
+    def __init__(self, mode: bool = True) -> None:
         super().__init__()
         self.enabled = not mode
 
-    def _fresh(self):
+    def _fresh(self) -> inference_mode:
         return type(self)(not self.enabled)
 
 
@@ -181,34 +199,36 @@ class set_grad_enabled(_GradSwitch):
     """Recording on (``True``) or off (``False``): at once when called as a function, until the end of the block
     when used with ``with`` (or of the call, as a decorator), as PyTorch's ``set_grad_enabled``."""
 
-    def __init__(self, mode):
+    _before_call: bool | None
+
+    def __init__(self, mode: bool) -> None:
         super().__init__()
         if not isinstance(mode, bool):
             raise TypeError(f"set_grad_enabled: mode must be True or False, got {mode!r}")
         self.enabled = mode
         self._before_call = self._set()  # a plain call takes effect now; a with block restores this on exit
 
-    def __enter__(self):
+    def __enter__(self) -> Self:
         if self._before_call is not None:  # entered right after the call that already switched
             self._previous.append(self._before_call)
             self._before_call = None
             return self
         return super().__enter__()
 
-    def __call__(self, function):
+    def __call__(self, function: F) -> F:
         if self._before_call is not None:  # used as a decorator: the switch is for the calls, not for now
             self._restore(self._before_call)
             self._before_call = None
         return super().__call__(function)
 
-    def _fresh(self):
-        switch = type(self)(self.enabled)
-        switch._restore(switch._before_call)
+    def _fresh(self) -> set_grad_enabled:
+        switch = type(self)(cast(bool, self.enabled))
+        switch._restore(cast(bool, switch._before_call))
         switch._before_call = None
         return switch
 
 
-def is_grad_enabled():
+def is_grad_enabled() -> bool:
     """Whether operations are being recorded in this thread (False inside ``no_grad``)."""
     return GradMode.enabled
 
@@ -217,13 +237,13 @@ class detect_anomaly(_Switch):
     """Remember where each gate was called; backward then stops at the first gate whose forward
     output (from finite inputs) or gradient is NaN or Inf, and names it."""
 
-    def _set(self):
+    def _set(self) -> bool:
         previous = GradMode.anomaly
         GradMode.anomaly = True
         Annotations.enter()
         return previous
 
-    def _restore(self, previous):
+    def _restore(self, previous: bool) -> None:
         Annotations.leave()
         GradMode.anomaly = previous
 
@@ -259,57 +279,64 @@ class Gate:
     not floating point (indices) never require grad.
     """
 
-    derivative = ""
+    derivative: str = ""
     #: Names of the inputs as the derivative text uses them.
-    input_names = ("x", "y", "z")
+    input_names: tuple[str, ...] = ("x", "y", "z")
 
     #: Optionally, for a one-input gate: a backward(grad, out, x) that may write its result into grad. The
     #: engine calls it instead of backward when the walk owns grad (see ``fresh_gradients``), which spares
     #: allocating a new array and writing into memory that is not in cache.
-    backward_in_place = None
+    backward_in_place: Callable[..., Any] | None = None
     #: True when backward returns, for each input, an array in new memory that nothing else holds (no two
     #: inputs share one, none is the upstream gradient or a saved value): the walk then owns those arrays, and
     #: a later ``backward_in_place`` may write into them. Checked for every gate that claims it by the tests.
-    fresh_gradients = False
+    fresh_gradients: bool = False
     #: True for a one-input gate whose backward returns the upstream gradient or a view of it (reshape,
     #: transpose): the walk owns the result exactly when it owned the upstream gradient.
-    forwards_gradient = False
+    forwards_gradient: bool = False
     #: True when backward is written for arrays only (PyTorch's once_differentiable): with create_graph its
     #: gradients are constants whose own backward raises, naming this gate, instead of failing inside NumPy.
-    once_differentiable = False
+    once_differentiable: bool = False
 
-    inputs = None  # the input Tensors, set when the gate is recorded, cleared when released
-    outputs = None  # for a gate with several outputs: weak references to them, in order
-    sequence = 0  # the clock reading when the gate was recorded
-    call_site = None  # where forward was called, kept in detect_anomaly() mode
-    module_path = None  # the modules (outermost first) whose forward recorded this gate
-    made_non_finite = False  # in detect_anomaly() mode: whether forward made NaN or Inf from finite inputs
+    #: The input Tensors, set when the gate is recorded, cleared when released.
+    inputs: tuple[Tensor, ...] | None = None
+    #: For a gate with several outputs: weak references to them, in order.
+    outputs: tuple[weakref.ref[Tensor], ...] | None = None
+    sequence: int = 0  # the clock reading when the gate was recorded
+    call_site: str | None = None  # where forward was called, kept in detect_anomaly() mode
+    module_path: tuple[Module, ...] | None = None  # the modules (outermost first) whose forward recorded this gate
+    made_non_finite: bool = False  # in detect_anomaly() mode: whether forward made NaN or Inf from finite inputs
 
     @property
-    def released(self):
+    def released(self) -> bool:
         """True once a backward without ``retain_graph`` has freed this gate's cached inputs."""
         return self.inputs is None
 
     @property
-    def name(self):
+    def name(self) -> str:
         """The gate's name in explanations and errors: its class name in lower case, unless it sets one."""
         return type(self).__name__.lower()
 
-    def forward(self, *arrays):
+    def forward(self, *arrays: Any) -> Any:
         """Compute the output from the input arrays (override this); keyword constants of ``apply`` are attributes."""
         raise NotImplementedError(f"{type(self).__name__}.forward is not defined")
 
-    def backward(self, grad, out, *inputs):
+    def backward(self, grad: Any, out: Any, *inputs: Any) -> Any:
         """Return dL/d(input) for each input, given dL/d(out), the output and the inputs (override this)."""
         raise NotImplementedError(f"{type(self).__name__}.backward is not defined")
 
-    def wants(self, index):
+    def wants(self, index: int) -> bool:
         """Whether input ``index`` needs a gradient (saves work in expensive backwards)."""
+        assert self.inputs is not None  # backward runs before the gate is released
         return self.inputs[index].requires_grad
 
     @classmethod
-    def apply(cls, *inputs, **constants):
-        """Run the forward on tensors (or array-likes) and record the gate if any input requires grad."""
+    def apply(cls, *given: TensorLike, **constants: Any) -> Tensor:
+        """Run the forward on tensors (or array-likes) and record the gate if any input requires grad.
+
+        A gate whose forward returns several arrays returns a tuple of Tensors instead (type checkers see a
+        Tensor, which unpacks into Tensors as the tuple does)."""
+        inputs: tuple[Any, ...] = given
         for x in inputs:
             if not isinstance(x, Tensor):
                 inputs = tuple(x if isinstance(x, Tensor) else Tensor(x) for x in inputs)
@@ -332,7 +359,7 @@ class Gate:
                 _explain_broadcast_failure(gate, inputs)
             raise
         if type(data) is tuple:
-            return _record_several(gate, data, inputs)
+            return cast(Tensor, _record_several(gate, data, inputs))
         if type(data) is not ndarray:
             data = xp.asarray(data)  # NumPy returns scalars from 0-d operations
         out = Tensor.__new__(Tensor)  # _plain_tensor, inlined: this is the engine's hottest line
@@ -355,23 +382,24 @@ class Gate:
         out.gate = None
         return out
 
-    def describe_inputs(self):
+    def describe_inputs(self) -> str:
         """The shapes and dtypes of the gate's inputs, for error messages: "(2, 3) float32, (3,) float32"."""
+        assert self.inputs is not None  # described while the gate still holds its inputs
         return ", ".join(f"{tuple(x.shape)} {x.dtype}" for x in self.inputs)
 
 
 #: The names a gate's constants may not take: the engine's own fields and methods.
-ENGINE_FIELDS = frozenset(name for name in dir(Gate) if not name.startswith("__"))
+ENGINE_FIELDS: frozenset[str] = frozenset(name for name in dir(Gate) if not name.startswith("__"))
 
 
-def _reserved(cls, name):
+def _reserved(cls: type[Gate], name: str) -> NoReturn:
     raise TypeError(
         f"{cls.__name__}.apply: the constant {name}= would replace the engine's own field '{name}'; a gate's "
         f"constants may not use the names {', '.join(sorted(ENGINE_FIELDS))}. Rename it."
     )
 
 
-def _plain_tensor(data):
+def _plain_tensor(data: npt.NDArray[Any]) -> Tensor:
     """A Tensor holding ``data`` with no gate, made without __init__'s checks (the hot path)."""
     out = Tensor.__new__(Tensor)
     out.data = data
@@ -384,7 +412,7 @@ def _plain_tensor(data):
     return out
 
 
-def _record_several(gate, arrays, inputs):
+def _record_several(gate: Gate, arrays: tuple[Any, ...], inputs: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
     """The outputs of a gate whose forward returned several arrays; the gate is recorded once for all."""
     outs = tuple(_plain_tensor(a if type(a) is ndarray else xp.asarray(a)) for a in arrays)
     if GradMode.enabled and any(x.requires_grad for x in inputs):
@@ -400,7 +428,7 @@ def _record_several(gate, arrays, inputs):
     return outs
 
 
-def _annotate(gate, outputs, inputs):
+def _annotate(gate: Gate, outputs: Sequence[npt.NDArray[Any]], inputs: Sequence[Tensor]) -> None:
     """What a gate notes besides its inputs: the modules running it and, in anomaly mode, its call site."""
     if running.modules:
         gate.module_path = tuple(running.modules)
@@ -409,7 +437,7 @@ def _annotate(gate, outputs, inputs):
         gate.made_non_finite = not all(_finite(out) for out in outputs) and all(_finite(x.data) for x in inputs)
 
 
-def _explain_broadcast_failure(gate, inputs):
+def _explain_broadcast_failure(gate: Gate, inputs: Sequence[Tensor]) -> None:
     """When a forward failed because its inputs' shapes cannot broadcast, say so in the gate's name."""
     shapes = [x.data.shape for x in inputs]
     try:
@@ -421,7 +449,8 @@ def _explain_broadcast_failure(gate, inputs):
         ) from None
 
 
-def _check_unchanged(gate, node):
+def _check_unchanged(gate: Gate, node: Tensor) -> None:
+    assert gate.inputs is not None  # the walk checked that the gate is not released
     for position, x in enumerate(gate.inputs):
         if InPlace.version(x.data) > gate.sequence:
             raise RuntimeError(
@@ -438,18 +467,18 @@ def _check_unchanged(gate, node):
             )
 
 
-def _outputs(gate, node):
+def _outputs(gate: Gate, node: Tensor) -> tuple[Tensor | None, ...]:
     """The gate's outputs that are still alive (one output: the tensor being walked)."""
     if gate.outputs is None:
         return (node,)
     return tuple(ref() for ref in gate.outputs)
 
 
-def _finite(array):
+def _finite(array: npt.NDArray[Any]) -> bool:
     return not backend.is_float(array.dtype) or bool(xp.isfinite(array).all())
 
 
-def _check_forward(gate):
+def _check_forward(gate: Gate) -> None:
     if getattr(gate, "made_non_finite", False):
         raise FloatingPointError(
             f"detect_anomaly: the '{gate.name}' gate produced NaN or Inf in its forward output from finite "
@@ -457,7 +486,7 @@ def _check_forward(gate):
         )
 
 
-def _check_finite(gate, grads):
+def _check_finite(gate: Gate, grads: tuple[Any, ...]) -> None:
     for position, g in enumerate(grads):
         if g is None:
             continue
@@ -470,7 +499,30 @@ def _check_finite(gate, grads):
             )
 
 
-def run_backward(roots, root_grads, retain_graph=False, create_graph=False, capture=None):
+@overload
+def run_backward(
+    roots: Sequence[Tensor],
+    root_grads: Sequence[Any],
+    retain_graph: bool = False,
+    create_graph: bool = False,
+    capture: None = None,
+) -> None: ...
+@overload
+def run_backward(
+    roots: Sequence[Tensor],
+    root_grads: Sequence[Any],
+    retain_graph: bool = False,
+    create_graph: bool = False,
+    *,
+    capture: Sequence[Tensor],
+) -> list[Any]: ...
+def run_backward(
+    roots: Sequence[Tensor],
+    root_grads: Sequence[Any],
+    retain_graph: bool = False,
+    create_graph: bool = False,
+    capture: Sequence[Tensor] | None = None,
+) -> list[Any] | None:
     """Propagate ``root_grads`` from ``roots`` down the graph.
 
     Gates are taken latest-recorded first (a heap keyed by ``gate.sequence``), so a
@@ -484,10 +536,14 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, capt
     gate passed on from an owned one). A one-input gate with a ``backward_in_place`` may
     write into an owned gradient that no hook, ``retain_grad``, capture or ``.grad`` saw.
     """
-    pending = {}  # tensor -> the sum of the gradients that reached it so far
-    owned = {}  # tensor -> True when its pending gradient is an array the walk allocated and handed to nobody
-    ready = []  # heap of (-gate.sequence, id(tensor), tensor) for tensors with a gate and a pending gradient
-    leaves = []  # tensors without a gate that have a pending gradient, in the order they got one
+    pending: dict[Tensor, Any] = {}  # tensor -> the sum of the gradients that reached it so far
+    owned: dict[
+        Tensor, bool
+    ] = {}  # tensor -> True when its pending gradient is an array the walk allocated and handed to nobody
+    ready: list[
+        tuple[int, int, Tensor]
+    ] = []  # heap of (-gate.sequence, id(tensor), tensor) for tensors with a gate and a pending gradient
+    leaves: list[Tensor] = []  # tensors without a gate that have a pending gradient, in the order they got one
     for root, g in zip(roots, root_grads):
         if root in pending:
             pending[root] = pending[root] + g
@@ -496,9 +552,9 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, capt
             _enqueue(root, ready, leaves)
     if not create_graph:
         owned = dict.fromkeys(pending, True)  # _root_gradient made each of them
-    captured = dict.fromkeys(capture) if capture is not None else None
+    captured: dict[Tensor, Any] | None = dict.fromkeys(capture) if capture is not None else None
     uses = _hooked_uses(roots) if PostAccumulate.hooks and captured is None else None
-    stored = set()
+    stored: set[int] = set()
     previous_mode = GradMode.enabled
     GradMode.enabled = create_graph
     collecting = gc.isenabled()
@@ -506,7 +562,8 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, capt
     anomaly = GradMode.anomaly
     heappop, heappush, heappushpop = heapq.heappop, heapq.heappush, heapq.heappushpop
     try:
-        node = heappop(ready)[2] if ready else None
+        node: Tensor | None = heappop(ready)[2] if ready else None
+        node_sequence = 0  # node's gate's sequence, once node is an input that got its first gradient
         while node is not None:
             g = pending.pop(node, None)
             if g is None:  # an output of a several-output gate that has already run
@@ -520,6 +577,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, capt
                 _deliver(node, g, captured, stored, create_graph)
                 lone = False
             gate = node.gate
+            assert gate is not None  # only tensors with a gate wait in ready
             inputs = gate.inputs
             if inputs is None:
                 _released(gate)
@@ -566,8 +624,9 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, capt
                             leaves.append(x)
                         else:
                             if node is not None:
-                                heappush(ready, (-node.gate.sequence, id(node), node))
+                                heappush(ready, (-node_sequence, id(node), node))
                             node = x
+                            node_sequence = x.gate.sequence
                     else:
                         # Out of place on purpose: a gate may hand the same array to several inputs.
                         pending[x] = previous + gx
@@ -581,9 +640,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, capt
             if not retain_graph:
                 gate.inputs = None  # releases the cached tensors (and marks the gate released)
             if ready:
-                node = (heappop(ready) if node is None else heappushpop(ready, (-node.gate.sequence, id(node), node)))[
-                    2
-                ]
+                node = (heappop(ready) if node is None else heappushpop(ready, (-node_sequence, id(node), node)))[2]
         for leaf in leaves:
             g = pending.pop(leaf, None)
             if g is not None:
@@ -592,12 +649,12 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, capt
         GradMode.enabled = previous_mode
         if collecting:
             gc.enable()
-    if captured is not None:
+    if captured is not None and capture is not None:
         return [captured[t] for t in capture]
     return None
 
 
-def _enqueue(tensor, ready, leaves):
+def _enqueue(tensor: Tensor, ready: list[tuple[int, int, Tensor]], leaves: list[Tensor]) -> None:
     """Where a tensor with a new pending gradient waits (the walk inlines this for speed)."""
     if tensor.gate is None:
         leaves.append(tensor)
@@ -605,9 +662,20 @@ def _enqueue(tensor, ready, leaves):
         heapq.heappush(ready, (-tensor.gate.sequence, id(tensor), tensor))
 
 
-def _backward_of_several(gate, node, g, pending, owned, captured, stored, create_graph):
+def _backward_of_several(
+    gate: Gate,
+    node: Tensor,
+    g: Any,
+    pending: dict[Tensor, Any],
+    owned: dict[Tensor, bool],
+    captured: dict[Tensor, Any] | None,
+    stored: set[int],
+    create_graph: bool,
+) -> Any:
     """Run a several-output gate once, with the gradient of each of its outputs (None where none came)."""
-    grads, outs = [], []
+    grads: list[Any] = []
+    outs: list[Any] = []
+    assert gate.outputs is not None and gate.inputs is not None  # the walk checked both
     for ref in gate.outputs:
         out = ref()
         if out is node:
@@ -637,7 +705,9 @@ def _backward_of_several(gate, node, g, pending, owned, captured, stored, create
     return _once_differentiated(gate, arrays, [t for t in grads if t is not None], inputs)
 
 
-def _once_differentiated(gate, grads, upstream, inputs):
+def _once_differentiated(
+    gate: Gate, grads: Any, upstream: Sequence[Any], inputs: Sequence[Tensor]
+) -> tuple[Tensor | None, ...]:
     """A once-differentiable gate's gradients under create_graph: its array results, recorded as depending on
     the upstream gradients and the inputs through a gate whose backward raises, naming the gate."""
     if type(grads) is not tuple:
@@ -650,10 +720,13 @@ def _once_differentiated(gate, grads, upstream, inputs):
 class OnceDifferentiated(Gate):
     """The gradient of a once-differentiable gate, computed on arrays: it has no derivative of its own."""
 
-    def forward(self, *arrays):
+    value: npt.NDArray[Any]  # the gradient, computed already
+    of: str  # the once-differentiable gate's name
+
+    def forward(self, *arrays: Any) -> Any:
         return self.value
 
-    def backward(self, grad, out, *inputs):
+    def backward(self, grad: Any, out: Any, *inputs: Any) -> Any:
         raise RuntimeError(
             f"the '{self.of}' gate is once differentiable: its backward is written for arrays, so its gradient "
             "has no derivative of its own; second derivatives through it are not available."
@@ -665,26 +738,31 @@ class PostAccumulate:
     to the leaf, its hooks). While any exist, backward first counts how many gates use each hooked leaf, so it
     can finish a leaf's gradient, and call its hooks, as soon as the last of them has run."""
 
-    hooks = {}
+    hooks: dict[int, tuple[weakref.ref[Tensor], list[Callable[[Tensor], None]]]] = {}
 
     @classmethod
-    def add(cls, tensor, hook):
+    def add(cls, tensor: Tensor, hook: Callable[[Tensor], None]) -> list[Callable[[Tensor], None]]:
         key = id(tensor)
         entry = cls.hooks.get(key)
         if entry is None or entry[0]() is not tensor:
-            entry = cls.hooks[key] = (weakref.ref(tensor, lambda _, key=key: cls.hooks.pop(key, None)), [])
+
+            def forget(_: object, key: int = key) -> None:
+                cls.hooks.pop(key, None)
+
+            entry = cls.hooks[key] = (weakref.ref(tensor, forget), [])
         entry[1].append(hook)
         return entry[1]
 
     @classmethod
-    def of(cls, tensor):
+    def of(cls, tensor: Tensor) -> Sequence[Callable[[Tensor], None]]:
         entry = cls.hooks.get(id(tensor))
         return entry[1] if entry is not None and entry[0]() is tensor else ()
 
 
-def _hooked_uses(roots):
+def _hooked_uses(roots: Sequence[Tensor]) -> dict[Tensor, int]:
     """For each leaf with post-accumulate hooks below ``roots``: how many gate inputs it is."""
-    uses, seen = {}, set()
+    uses: dict[Tensor, int] = {}
+    seen: set[int] = set()
     stack = [root.gate for root in roots if root.gate is not None]
     while stack:
         gate = stack.pop()
@@ -700,7 +778,9 @@ def _hooked_uses(roots):
     return uses
 
 
-def _finish_leaf(leaf, g, captured, stored, create_graph):
+def _finish_leaf(
+    leaf: Tensor, g: Any, captured: dict[Tensor, Any] | None, stored: set[int], create_graph: bool
+) -> None:
     """A leaf's gradient for this backward is final: its hooks, then ``.grad`` (or the capture), then the
     post-accumulate hooks."""
     if leaf._hooks:
@@ -711,7 +791,7 @@ def _finish_leaf(leaf, g, captured, stored, create_graph):
             hook(leaf)
 
 
-def _released(gate):
+def _released(gate: Gate) -> NoReturn:
     raise RuntimeError(
         f"backward through the '{gate.name}' gate a second time: its cached values were "
         "released after the first backward. Pass retain_graph=True to the first backward "
@@ -719,7 +799,8 @@ def _released(gate):
     )
 
 
-def _run_hooks(node, g):
+def _run_hooks(node: Tensor, g: Any) -> Any:
+    assert node._hooks is not None  # called only for a tensor with hooks
     for hook in node._hooks:
         replaced = hook(g)
         if replaced is not None:
@@ -727,7 +808,7 @@ def _run_hooks(node, g):
     return g
 
 
-def _deliver(node, g, captured, stored, create_graph):
+def _deliver(node: Tensor, g: Any, captured: dict[Tensor, Any] | None, stored: set[int], create_graph: bool) -> None:
     """Hand a finished gradient to whoever asked for it: ``grad()``'s capture, or ``.grad``."""
     if captured is not None:
         if node in captured:
@@ -739,70 +820,129 @@ def _deliver(node, g, captured, stored, create_graph):
     node._store_grad(g, create_graph)
 
 
-def _wrong_shape(gate, tensor, g):
+def _wrong_shape(gate: Gate, tensor: Tensor, g: Any) -> NoReturn:
     raise RuntimeError(
         f"the '{gate.name}' gate's backward returned a gradient of shape {tuple(g.shape)} for an input of "
         f"shape {tuple(tensor.shape)}; a backward must return one gradient per input, shaped like that input"
     )
 
 
-def backward(tensor, gradient=None, retain_graph=False, create_graph=False):
+def backward(
+    tensor: Tensor, gradient: TensorLike | None = None, retain_graph: bool = False, create_graph: bool = False
+) -> None:
     """Backpropagate from ``tensor``; see :meth:`Tensor.backward`."""
     if not tensor.requires_grad:
         raise RuntimeError(
             f"backward: this tensor (shape {tuple(tensor.shape)}) does not require grad and has no "
             "gate behind it; create its inputs with requires_grad=True, outside no_grad()."
         )
-    gradient = _root_gradient(tensor, gradient, "backward", create_graph)
-    run_backward([tensor], [gradient], retain_graph or create_graph, create_graph)
+    root = _root_gradient(tensor, gradient, "backward", create_graph)
+    run_backward([tensor], [root], retain_graph or create_graph, create_graph)
 
 
-def _root_gradient(tensor, gradient, where, create_graph):
+def _root_gradient(tensor: Tensor, gradient: TensorLike | None, where: str, create_graph: bool) -> Any:
+    """The gradient a backward starts from at ``tensor``: an array of its own, or a Tensor with ``create_graph``."""
+    array: npt.NDArray[Any]
     if gradient is None:
         if tensor.data.size != 1:
             raise RuntimeError(
                 f"{where}: the output has shape {tuple(tensor.shape)}, not a single element; pass "
                 "gradient= (an array of that shape, dL/doutput) to say what to backpropagate."
             )
-        gradient = xp.ones_like(tensor.data)
+        array = xp.ones_like(tensor.data)
     else:
-        gradient = gradient.data if isinstance(gradient, Tensor) else backend.as_array(gradient, tensor.dtype)
-        gradient = gradient.copy()  # the caller keeps their array; .grad gets its own
-        if gradient.shape != tensor.shape:
+        array = gradient.data if isinstance(gradient, Tensor) else backend.as_array(gradient, tensor.dtype)
+        array = array.copy()  # the caller keeps their array; .grad gets its own
+        if array.shape != tensor.shape:
             raise ValueError(
-                f"{where}: gradient has shape {tuple(gradient.shape)}, but the output has shape "
+                f"{where}: gradient has shape {tuple(array.shape)}, but the output has shape "
                 f"{tuple(tensor.shape)}; they must match."
             )
-    return Tensor(gradient) if create_graph else gradient
+    return Tensor(array) if create_graph else array
 
 
-def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False):
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    #: What ``grad`` takes as ``grad_outputs``: one gradient (for one output) or one per output (None: ones).
+    GradOutputs: TypeAlias = "Tensor | npt.NDArray[Any] | Sequence[TensorLike | None] | None"
+
+
+@overload
+def grad(
+    outputs: Tensor | Sequence[Tensor],
+    inputs: Tensor,
+    grad_outputs: GradOutputs = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    allow_unused: Literal[False] = False,
+) -> Tensor: ...
+@overload
+def grad(
+    outputs: Tensor | Sequence[Tensor],
+    inputs: Tensor,
+    grad_outputs: GradOutputs = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    *,
+    allow_unused: bool,
+) -> Tensor | None: ...
+@overload
+def grad(
+    outputs: Tensor | Sequence[Tensor],
+    inputs: Sequence[Tensor],
+    grad_outputs: GradOutputs = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    allow_unused: Literal[False] = False,
+) -> tuple[Tensor, ...]: ...
+@overload
+def grad(
+    outputs: Tensor | Sequence[Tensor],
+    inputs: Sequence[Tensor],
+    grad_outputs: GradOutputs = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    *,
+    allow_unused: bool,
+) -> tuple[Tensor | None, ...]: ...
+def grad(
+    outputs: Tensor | Sequence[Tensor],
+    inputs: Tensor | Sequence[Tensor],
+    grad_outputs: GradOutputs = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    allow_unused: bool = False,
+) -> Tensor | None | tuple[Tensor | None, ...]:
     """Gradients of ``outputs`` with respect to ``inputs``, returned as Tensors (``.grad`` untouched).
 
     With ``create_graph=True`` the returned gradients carry a graph, so they can be
     differentiated again (Hessian-vector products, second derivatives).
     """
     single_input = isinstance(inputs, Tensor)
-    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
-    inputs = [inputs] if single_input else list(inputs)
+    output_list = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    input_list = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    given: Sequence[TensorLike | None]
     if grad_outputs is None:
-        grad_outputs = [None] * len(outputs)
+        given = [None] * len(output_list)
     elif isinstance(grad_outputs, (Tensor, xp.ndarray)):
-        grad_outputs = [grad_outputs]
-    if len(grad_outputs) != len(outputs):
-        raise ValueError(f"grad: {len(outputs)} outputs but {len(grad_outputs)} grad_outputs")
-    for position, out in enumerate(outputs):
+        given = [grad_outputs]
+    else:
+        given = grad_outputs
+    if len(given) != len(output_list):
+        raise ValueError(f"grad: {len(output_list)} outputs but {len(given)} grad_outputs")
+    for position, out in enumerate(output_list):
         if not out.requires_grad:
             raise RuntimeError(f"grad: output {position} (shape {tuple(out.shape)}) does not require grad")
-    for position, x in enumerate(inputs):
+    for position, x in enumerate(input_list):
         if not x.requires_grad:
             raise RuntimeError(f"grad: input {position} (shape {tuple(x.shape)}) does not require grad")
-    roots = [_root_gradient(o, g, "grad", create_graph) for o, g in zip(outputs, grad_outputs)]
+    roots = [_root_gradient(o, g, "grad", create_graph) for o, g in zip(output_list, given)]
     if retain_graph is None:
         retain_graph = create_graph
-    found = run_backward(outputs, roots, retain_graph, create_graph, capture=inputs)
-    results = []
-    for position, (x, g) in enumerate(zip(inputs, found)):
+    found = run_backward(output_list, roots, retain_graph, create_graph, capture=input_list)
+    results: list[Tensor | None] = []
+    for position, (x, g) in enumerate(zip(input_list, found)):
         if g is None and not allow_unused:
             raise RuntimeError(
                 f"grad: input {position} (shape {tuple(x.shape)}) was not used to compute the outputs; "

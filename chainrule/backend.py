@@ -4,29 +4,34 @@ Every gate does its array work through ``xp``. Today that is NumPy; a library wi
 NumPy's interface (CuPy, for a GPU) can stand in by changing this module alone.
 """
 
+from typing import Any
+
 import numpy as xp
+import numpy.typing as npt
+
+__all__ = ["xp", "ndarray", "default_float", "set_default_float", "as_array", "is_float"]
 
 ndarray = xp.ndarray
 
-_default_float = xp.dtype(xp.float32)
+_default_float: xp.dtype[Any] = xp.dtype(xp.float32)
 
 
-def default_float():
+def default_float() -> xp.dtype[Any]:
     """The dtype Python floats and float lists become unless the user asks otherwise (float32 unless
     ``chainrule.set_default_dtype`` changed it), as PyTorch's default dtype."""
     return _default_float
 
 
-def set_default_float(dtype):
+def set_default_float(dtype: npt.DTypeLike) -> None:
     """Make ``dtype`` (float32 or float64) the default float; see ``chainrule.set_default_dtype``."""
     global _default_float
-    dtype = xp.dtype(dtype)
-    if dtype not in (xp.float32, xp.float64):
-        raise TypeError(f"set_default_dtype: the default dtype must be float32 or float64, got {dtype}")
-    _default_float = dtype
+    resolved = xp.dtype(dtype)
+    if resolved not in (xp.float32, xp.float64):
+        raise TypeError(f"set_default_dtype: the default dtype must be float32 or float64, got {resolved}")
+    _default_float = resolved
 
 
-def as_array(data, dtype=None):
+def as_array(data: npt.ArrayLike, dtype: npt.DTypeLike | None = None) -> npt.NDArray[Any]:
     """Turn user data into an array: Python floats become the default float, arrays keep their dtype."""
     if isinstance(data, ndarray):
         return data if dtype is None or data.dtype == dtype else data.astype(dtype)
@@ -36,5 +41,5 @@ def as_array(data, dtype=None):
     return array
 
 
-def is_float(dtype):
+def is_float(dtype: npt.DTypeLike) -> bool:
     return xp.issubdtype(dtype, xp.floating)

@@ -22,6 +22,10 @@ import contextlib
 import ctypes
 import glob
 import os
+from collections.abc import Iterator
+from typing import Any
+
+import numpy.typing as npt
 
 from .backend import xp
 
@@ -33,14 +37,14 @@ MIN_SIZE = 32768
 _NAMINGS = (("scipy_cblas_", "64_", ctypes.c_int64), ("scipy_cblas_", "", ctypes.c_int32))
 
 
-def _libraries():
+def _libraries() -> list[str]:
     """Paths of the OpenBLAS libraries bundled with NumPy (Linux, macOS and Windows wheel layouts)."""
     here = os.path.dirname(xp.__file__)
     patterns = [os.path.join(here, os.pardir, "numpy.libs", "*openblas*"), os.path.join(here, ".dylibs", "*openblas*")]
     return sorted(path for pattern in patterns for path in glob.glob(pattern))
 
 
-def _load_routines():
+def _load_routines() -> dict[Any, Any]:
     """{dtype: axpy routine, "threads": (get, set)} from NumPy's bundled OpenBLAS, or {} when there is none to
     trust."""
     if os.environ.get("CHAINRULE_BLAS", "").strip() == "0":
@@ -58,7 +62,7 @@ def _load_routines():
             for routine, scalar in ((single, ctypes.c_float), (double, ctypes.c_double)):
                 routine.argtypes = (integer, scalar, ctypes.c_void_p, integer, ctypes.c_void_p, integer)
                 routine.restype = None
-            routines = {xp.dtype(xp.float32): single, xp.dtype(xp.float64): double}
+            routines: dict[Any, Any] = {xp.dtype(xp.float32): single, xp.dtype(xp.float64): double}
             try:
                 get = getattr(library, f"scipy_openblas_get_num_threads{suffix}")
                 set_ = getattr(library, f"scipy_openblas_set_num_threads{suffix}")
@@ -75,7 +79,7 @@ _ROUTINES = _load_routines()
 
 
 @contextlib.contextmanager
-def one_thread():
+def one_thread() -> Iterator[None]:
     """Inside, NumPy's BLAS runs every product on the calling thread (see the module docstring); the thread
     count it had is restored on exit. Does nothing when the BLAS is not NumPy's bundled OpenBLAS."""
     threads = _ROUTINES.get("threads")
@@ -94,12 +98,12 @@ def one_thread():
         set_(before)
 
 
-def available():
+def available() -> bool:
     """Whether axpy runs on NumPy's BLAS in this process."""
     return bool(_ROUTINES)
 
 
-def axpy(alpha, x, y):
+def axpy(alpha: float, x: npt.NDArray[Any], y: npt.NDArray[Any]) -> bool:
     """``y += alpha * x`` in place through BLAS, and True; False (nothing done) when BLAS cannot take it:
     no trusted BLAS, fewer than MIN_SIZE elements, different dtypes or shapes, a dtype other than float32 or
     float64, or arrays that are not contiguous in one same memory order (C or Fortran)."""
@@ -117,6 +121,6 @@ def axpy(alpha, x, y):
     return True
 
 
-def same_contiguous_order(x, y):
+def same_contiguous_order(x: npt.NDArray[Any], y: npt.NDArray[Any]) -> bool:
     """Whether x and y are both C-contiguous or both Fortran-contiguous (so their flat memory lines up)."""
     return (x.flags.c_contiguous and y.flags.c_contiguous) or (x.flags.f_contiguous and y.flags.f_contiguous)

@@ -6,6 +6,14 @@ element is nudged by +-eps and the change of the outputs, projected on ``v``, di
 2*eps. Everything runs in float64.
 """
 
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, cast
+
+import numpy as np
+import numpy.typing as npt
+
 from .autograd import grad
 from .backend import xp
 from .tensor import Tensor
@@ -15,7 +23,15 @@ class GradcheckError(AssertionError):
     """An analytic gradient disagrees with the numerical one; the message says where."""
 
 
-def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0, raise_exception=True):
+def gradcheck(
+    fn: Callable[..., Any],
+    inputs: Sequence[Any],
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    seed: int = 0,
+    raise_exception: bool = True,
+) -> bool:
     """Compare the analytic gradient of ``fn`` at ``inputs`` with central differences.
 
     ``fn`` takes the tensors in ``inputs`` (in order) and returns a tensor or a tuple of
@@ -40,12 +56,22 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0, raise_exceptio
     return True
 
 
-def gradgradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0, raise_exception=True):
+def gradgradcheck(
+    fn: Callable[..., Any],
+    inputs: Sequence[Any],
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    seed: int = 0,
+    raise_exception: bool = True,
+) -> bool:
     """Check second derivatives: gradcheck applied to the gradient of ``fn`` (built with create_graph)."""
     return gradcheck(_first_derivative(fn, seed + 1), inputs, eps, atol, rtol, seed, raise_exception)
 
 
-def max_relative_error(fn, inputs, eps=1e-6, seed=0, second_order=False):
+def max_relative_error(
+    fn: Callable[..., Any], inputs: Sequence[Any], eps: float = 1e-6, seed: int = 0, second_order: bool = False
+) -> float:
     """The worst relative error between analytic and numerical gradients over all checked elements
     (inf where either is NaN or infinite, so that such a gradient never looks good)."""
     if second_order:
@@ -60,28 +86,30 @@ def max_relative_error(fn, inputs, eps=1e-6, seed=0, second_order=False):
     return worst
 
 
-def relative_error(analytic, numeric):
+def relative_error(analytic: Any, numeric: Any) -> Any:
     """|a - n| / max(|a| + |n|, 1e-3): relative for ordinary gradients, absolute near zero,
-    where central differences can only be trusted to about their rounding error."""
+    where central differences can only be trusted to about their rounding error. Arrays give an array,
+    single elements a NumPy scalar."""
     return xp.abs(analytic - numeric) / xp.maximum(xp.abs(analytic) + xp.abs(numeric), 1e-3)
 
 
-def compare_gradients(fn, inputs, eps=1e-6, seed=0):
+def compare_gradients(
+    fn: Callable[..., Any], inputs: Sequence[Any], eps: float = 1e-6, seed: int = 0
+) -> Iterator[tuple[int, npt.NDArray[np.float64], npt.NDArray[np.float64]]]:
     """Yield ``(position, analytic, numeric)`` for every input that requires grad."""
     inputs = [_float64_copy(x) for x in inputs]
     checked = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
     if not checked:
         raise ValueError("gradcheck: no input requires grad, so there is nothing to check")
-    directions = None
+    directions: list[npt.NDArray[np.float64]] = []  # one per output, drawn at the first evaluation
 
-    def evaluate(values):
-        nonlocal directions
-        outputs = fn(*values)
-        outputs = list(outputs) if isinstance(outputs, (tuple, list)) else [outputs]
-        outputs = [o if isinstance(o, Tensor) else Tensor(xp.asarray(o, dtype=xp.float64)) for o in outputs]
-        if directions is None:
+    def evaluate(values: Sequence[Any]) -> list[Tensor]:
+        returned = fn(*values)
+        returned = list(returned) if isinstance(returned, (tuple, list)) else [returned]
+        outputs = [o if isinstance(o, Tensor) else Tensor(xp.asarray(o, dtype=xp.float64)) for o in returned]
+        if not directions:
             rng = xp.random.default_rng(seed)
-            directions = [rng.standard_normal(o.shape) for o in outputs]
+            directions.extend(rng.standard_normal(o.shape) for o in outputs)
         return outputs
 
     outputs = evaluate(inputs)
@@ -89,10 +117,12 @@ def compare_gradients(fn, inputs, eps=1e-6, seed=0):
     for o, v in zip(outputs, directions):
         term = (o * v).sum()
         out = term if out is None else out + term
+    total = cast(Tensor, out)  # fn returned at least one output
     wanted = [inputs[i] for i in checked]
-    if out.requires_grad:
-        analytic = grad(out, wanted, allow_unused=True)
-        analytic = [xp.zeros(x.shape) if g is None else g.data for x, g in zip(wanted, analytic)]
+    analytic: list[npt.NDArray[Any]]
+    if total.requires_grad:
+        found = grad(total, wanted, allow_unused=True)
+        analytic = [xp.zeros(x.shape) if g is None else g.data for x, g in zip(wanted, found)]
     else:
         analytic = [xp.zeros(x.shape) for x in wanted]
 
@@ -113,24 +143,24 @@ def compare_gradients(fn, inputs, eps=1e-6, seed=0):
         yield position, xp.asarray(a, dtype=xp.float64), numeric
 
 
-def _float64_copy(x):
+def _float64_copy(x: Any) -> Any:
     if not isinstance(x, Tensor):
         return x
     data = x.data.astype(xp.float64) if x.dtype.kind == "f" else x.data.copy()
     return Tensor(data, requires_grad=x.requires_grad)
 
 
-def _first_derivative(fn, seed):
+def _first_derivative(fn: Callable[..., Any], seed: int) -> Callable[..., tuple[Tensor, ...]]:
     """fn's gradient (projected on a fixed direction) as a function that can itself be differentiated."""
-    directions = {}
+    directions: dict[int, npt.NDArray[np.float64]] = {}
 
-    def first_derivative(*values):
+    def first_derivative(*values: Any) -> tuple[Tensor, ...]:
         outputs = fn(*values)
         outputs = list(outputs) if isinstance(outputs, (tuple, list)) else [outputs]
         if not directions:
             rng = xp.random.default_rng(seed)
             directions.update({i: rng.standard_normal(o.shape) for i, o in enumerate(outputs)})
-        total = sum((o * directions[i]).sum() for i, o in enumerate(outputs))
+        total = cast(Tensor, sum((o * directions[i]).sum() for i, o in enumerate(outputs)))  # fn's outputs are Tensors
         wanted = [v for v in values if isinstance(v, Tensor) and v.requires_grad]
         grads = grad(total, wanted, create_graph=True, allow_unused=True)
         return tuple(g if g is not None else Tensor(xp.zeros(w.shape)) for g, w in zip(grads, wanted))

@@ -8,6 +8,8 @@ exit status>)``. To add one, import its module and append it to ``SUBCOMMANDS``.
 import argparse
 import sys
 import warnings
+from collections.abc import Sequence
+from typing import TextIO
 
 from . import __version__, demo, evaluate_command, sample_command, train_command
 from .viz import explain_command, practice_command
@@ -15,7 +17,7 @@ from .viz import explain_command, practice_command
 SUBCOMMANDS = [demo, explain_command, practice_command, train_command, evaluate_command, sample_command]
 
 
-def make_parser():
+def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="chainrule", description="Backpropagation, explained and put to work.")
     parser.add_argument("--version", action="version", version=f"chainrule {__version__}")
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
@@ -24,7 +26,7 @@ def make_parser():
     return parser
 
 
-def main(argv=None):
+def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``chainrule`` console script; returns the exit status."""
     parser = make_parser()
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
@@ -33,10 +35,18 @@ def main(argv=None):
         return 2
     with warnings.catch_warnings():
         warnings.showwarning = _show_warning
-        return args.run(args)
+        status: int = args.run(args)
+        return status
 
 
-def _show_warning(message, category, filename, lineno, file=None, line=None):
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
     # On the command line a warning is one line for the user, without the source line Python adds.
     print(f"chainrule: warning: {message}", file=file or sys.stderr)
 

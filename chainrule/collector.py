@@ -25,20 +25,21 @@ collector alone; another number chooses threshold0.
 
 import gc
 import os
+from collections.abc import Mapping
 
 from .memory import setting_from_environment
 
 DEFAULT_THRESHOLD = 10_000
 
 
-def threshold_from_environment(environ=os.environ):
+def threshold_from_environment(environ: Mapping[str, str] = os.environ) -> int:
     """The threshold0 ``CHAINRULE_GC_THRESHOLD`` asks for (the default when unset; 0: leave it alone)."""
     return setting_from_environment(
         "CHAINRULE_GC_THRESHOLD", DEFAULT_THRESHOLD, "objects (0 to leave the collector alone)", environ
     )
 
 
-def collect_less_often(threshold):
+def collect_less_often(threshold: int) -> bool:
     """Raise the collector's threshold0 to ``threshold`` (never lower it); True if it changed."""
     current, *older = gc.get_threshold()
     if threshold <= current or current == 0 or not gc.isenabled():

@@ -12,10 +12,13 @@ class device:
     """A place for tensors: only ``device("cpu")`` (or ``device("cpu", 0)``) exists here."""
 
     __slots__ = ("type", "index")
+    type: str
+    index: int | None
 
     def __init__(self, type: str | device = "cpu", index: int | None = None) -> None:
         if isinstance(type, device):
-            type, index = type.type, type.index
+            index = type.index
+            type = type.type
         if not isinstance(type, str):
             raise TypeError(f"device: expected a string such as 'cpu', got {type!r}")
         kind, _, number = type.partition(":")

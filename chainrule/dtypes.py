@@ -8,7 +8,10 @@ which Python floats become, is float32 unless ``set_default_dtype`` says otherwi
 
 from __future__ import annotations
 
+import builtins
 from typing import Any
+
+import numpy as np
 
 from . import backend
 from .backend import xp
@@ -32,7 +35,7 @@ long = int64
 short = int16
 
 
-def get_default_dtype() -> Any:
+def get_default_dtype() -> np.dtype[Any]:
     """The dtype Python floats and the float factories (``zeros``, ``rand``, ...) give: float32 unless changed."""
     return backend.default_float()
 
@@ -43,12 +46,12 @@ def set_default_dtype(d: Any) -> None:
     backend.set_default_float(d)
 
 
-def is_floating_point(input: Any) -> bool:
+def is_floating_point(input: Any) -> builtins.bool:
     """Whether the tensor holds floats."""
     return backend.is_float(input.dtype)
 
 
-def is_tensor(obj: Any) -> bool:
+def is_tensor(obj: Any) -> builtins.bool:
     """Whether ``obj`` is a chainrule Tensor."""
     from .tensor import Tensor
 

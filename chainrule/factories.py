@@ -12,7 +12,11 @@ or else from the one generator ``chainrule.manual_seed`` seeds (NumPy's numbers,
 from __future__ import annotations
 
 import numbers
+from collections.abc import Sequence
 from typing import Any
+
+import numpy as np
+import numpy.typing as npt
 
 from . import backend, checks, devices, random
 from .backend import xp
@@ -21,7 +25,7 @@ from .tensor import Tensor
 from .types import DType, TensorLike
 
 
-def _size(where, size, keyword):
+def _size(where: str, size: Sequence[Any], keyword: Any) -> tuple[int, ...]:
     """The shape from ``zeros(2, 3)``, ``zeros((2, 3))``, ``zeros([2, 3])`` or ``zeros(size=(2, 3))``."""
     if keyword is not None:
         if size:
@@ -34,12 +38,12 @@ def _size(where, size, keyword):
     return tuple(int(n) for n in size)
 
 
-def _made(where, array, requires_grad, device):
+def _made(where: str, array: npt.NDArray[Any], requires_grad: bool, device: object) -> Tensor:
     devices.check(where, device)
     return Tensor(array, requires_grad=requires_grad)
 
 
-def _float_dtype(dtype):
+def _float_dtype(dtype: DType) -> np.dtype[Any]:
     return backend.default_float() if dtype is None else xp.dtype(dtype)
 
 
@@ -59,7 +63,7 @@ def empty(*size: Any, dtype: DType = None, requires_grad: bool = False, device: 
     return _made("empty", xp.empty(_size("empty", size, None), dtype=_float_dtype(dtype)), requires_grad, device)
 
 
-def _fill_dtype(fill_value, dtype):
+def _fill_dtype(fill_value: Any, dtype: DType) -> np.dtype[Any]:
     """PyTorch's dtype for ``full``: a bool fills bools, an int int64, a float the default float."""
     if dtype is not None:
         return xp.dtype(dtype)
@@ -119,7 +123,7 @@ def linspace(
 
 
 # ----- like another tensor ------------------------------------------------------------------------
-def _like_dtype(input, dtype):
+def _like_dtype(input: TensorLike, dtype: DType) -> np.dtype[Any]:
     return xp.asarray(data(input)).dtype if dtype is None else xp.dtype(dtype)
 
 
@@ -147,7 +151,7 @@ def full_like(
 
 
 # ----- random draws -------------------------------------------------------------------------------
-def _random_float_dtype(where, dtype):
+def _random_float_dtype(where: str, dtype: DType) -> np.dtype[Any]:
     dtype = _float_dtype(dtype)
     if dtype not in (xp.float32, xp.float64):
         raise TypeError(f"{where}: dtype must be float32 or float64, got {dtype}")

@@ -31,6 +31,8 @@ stored as a 0-d tensor). A CRC-32 of each tensor's bytes, and one of the JSON te
 the metadata key ``"chainrule.crc32"``), catch damaged files: safetensors has no checksum.
 """
 
+from __future__ import annotations
+
 import errno
 import json
 import math
@@ -41,8 +43,12 @@ import stat
 import time
 import zipfile
 import zlib
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any, NoReturn, TypeAlias
 
 import numpy as np
+import numpy.typing as npt
 
 __all__ = ["save", "load", "CheckpointError"]
 
@@ -81,11 +87,17 @@ STALE_TEMP_SECONDS = 10 * 60
 _MISSING_SAFETENSORS = "chainrule.save/load need the 'safetensors' package: pip install 'chainrule[extras]'"
 
 
+#: A node of the JSON that save writes around the arrays.
+Node: TypeAlias = "None | bool | int | float | str | list[Node] | dict[str, Node]"
+#: The arrays of a checkpoint, by their names in the file (t0, t1, ...).
+Tensors: TypeAlias = "dict[str, npt.NDArray[Any]]"
+
+
 class CheckpointError(ValueError):
     """A file that is not a readable chainrule checkpoint: truncated, corrupt, or tampered with."""
 
 
-def _safetensors():
+def _safetensors() -> ModuleType:
     # Imported here, not at the top: safetensors is an optional dependency.
     try:
         import safetensors
@@ -98,7 +110,7 @@ def _safetensors():
 # ----- saving --------------------------------------------------------------------------
 
 
-def save(obj, path):
+def save(obj: object, path: str | os.PathLike[str]) -> None:
     """Write ``obj`` (a state dict, or nested dicts/lists/tuples of arrays and scalars) to ``path``.
 
     The file is written to a temporary name in the same directory (``.NAME.<hex>.tmp``) and
@@ -115,7 +127,7 @@ def save(obj, path):
     path = os.fspath(path)
 
     # Turn obj into JSON + arrays first: an unsupported value fails before any file is touched.
-    tensors = {}
+    tensors: Tensors = {}
     root = _encode(obj, tensors, path_in_obj="", active=set())
     document = {"format": FORMAT_NAME, "version": FORMAT_VERSION, "root": root}
     # allow_nan=False: non-finite floats were already encoded as strings; keep the JSON standard.
@@ -158,7 +170,7 @@ def save(obj, path):
     _fsync_directory(directory)
 
 
-def _existing_mode(path):
+def _existing_mode(path: str) -> int | None:
     try:
         info = os.stat(path)
     except OSError:
@@ -166,7 +178,7 @@ def _existing_mode(path):
     return stat.S_IMODE(info.st_mode) if stat.S_ISREG(info.st_mode) else None
 
 
-def _remove_stale_temp_files(directory, name):
+def _remove_stale_temp_files(directory: str, name: str) -> None:
     """Remove what killed saves of ``name`` left: only our own regular files named as save() names
     them, not written for STALE_TEMP_SECONDS. Best effort: a file that cannot be removed stays."""
     pattern = re.compile(re.escape(f".{name}.") + "[0-9a-f]{16}" + re.escape(".tmp"))
@@ -186,7 +198,7 @@ def _remove_stale_temp_files(directory, name):
             pass
 
 
-def _fsync_directory(directory):
+def _fsync_directory(directory: str) -> None:
     # Makes the rename itself durable on POSIX; Windows cannot open directories, and it is only best effort.
     try:
         fd = os.open(directory, os.O_RDONLY)
@@ -200,11 +212,11 @@ def _fsync_directory(directory):
         os.close(fd)
 
 
-def _describe(path_in_obj):
+def _describe(path_in_obj: str) -> str:
     return f"at {path_in_obj}" if path_in_obj else "at the top level"
 
 
-def _encode(value, tensors, path_in_obj, active):
+def _encode(value: object, tensors: Tensors, path_in_obj: str, active: set[int]) -> Node:
     """Return the JSON node for ``value``, adding its arrays to ``tensors``."""
     # Order matters: bool before int (bool is an int), str and NumPy scalars before
     # float (np.str_ is a str, np.float64 is a float).
@@ -244,9 +256,11 @@ def _encode(value, tensors, path_in_obj, active):
     raise TypeError(f"save: cannot store value of type {type(value).__name__} {_describe(path_in_obj)}")
 
 
-def _encode_container(value, tensors, path_in_obj, active):
+def _encode_container(
+    value: dict[Any, Any] | list[Any] | tuple[Any, ...], tensors: Tensors, path_in_obj: str, active: set[int]
+) -> Node:
     if isinstance(value, dict):
-        items = []
+        items: list[Node] = []
         for key, item in value.items():
             # Only str and int keys: JSON keeps them apart, and they are what state dicts use.
             if not (isinstance(key, str) or (isinstance(key, int) and not isinstance(key, bool))):
@@ -257,11 +271,11 @@ def _encode_container(value, tensors, path_in_obj, active):
             key = str(key) if isinstance(key, str) else int(key)
             items.append([key, _encode(item, tensors, f"{path_in_obj}[{key!r}]", active)])
         return {"type": "dict", "items": items}
-    items = [_encode(item, tensors, f"{path_in_obj}[{i}]", active) for i, item in enumerate(value)]
-    return {"type": "list" if isinstance(value, list) else "tuple", "items": items}
+    elements = [_encode(item, tensors, f"{path_in_obj}[{i}]", active) for i, item in enumerate(value)]
+    return {"type": "list" if isinstance(value, list) else "tuple", "items": elements}
 
 
-def _encode_array(array, tensors, path_in_obj):
+def _encode_array(array: npt.NDArray[Any], tensors: Tensors, path_in_obj: str) -> Node:
     _check_dtype(array.dtype, "array", path_in_obj)
     # safetensors writes the raw buffer: a strided view (a transpose, a slice) must be made
     # dense first. (Not np.ascontiguousarray: it turns 0-d arrays into 1-d ones.)
@@ -277,7 +291,7 @@ def _encode_array(array, tensors, path_in_obj):
     }
 
 
-def _check_dtype(dtype, what, path_in_obj):
+def _check_dtype(dtype: np.dtype[Any], what: str, path_in_obj: str) -> None:
     if dtype.name not in SUPPORTED_DTYPES:
         raise TypeError(
             f"save: cannot store {what} of dtype {dtype} {_describe(path_in_obj)} "
@@ -285,13 +299,13 @@ def _check_dtype(dtype, what, path_in_obj):
         )
 
 
-def _crc32(array):
+def _crc32(array: npt.NDArray[Any]) -> int:
     # safetensors has no checksum of its own; this catches flipped or overwritten data bytes.
     # Computed over the little-endian bytes, which is what the file holds.
     return zlib.crc32(array.astype(array.dtype.newbyteorder("<"), copy=False).data)
 
 
-def _add_tensor(tensors, array):
+def _add_tensor(tensors: Tensors, array: npt.NDArray[Any]) -> str:
     name = f"t{len(tensors)}"
     tensors[name] = array
     return name
@@ -300,7 +314,12 @@ def _add_tensor(tensors, array):
 # ----- loading -------------------------------------------------------------------------
 
 
-def load(path, map_location=None, weights_only=None, mmap=None):
+def load(
+    path: str | os.PathLike[str],
+    map_location: object = None,
+    weights_only: bool | None = None,
+    mmap: bool | None = None,
+) -> Any:
     """Read a checkpoint written by ``save`` and return the object, with fresh arrays.
 
     Dicts come back as plain dicts (in the saved order), tuples as tuples, NumPy scalars
@@ -369,8 +388,8 @@ def load(path, map_location=None, weights_only=None, mmap=None):
         raise CheckpointError(f"chainrule.load: {path!r} is not a valid checkpoint: {error}") from error
 
 
-def _file_kind(mode):
-    kinds = [
+def _file_kind(mode: int) -> str:
+    kinds: list[tuple[Callable[[int], bool], str]] = [
         (stat.S_ISFIFO, "a named pipe (FIFO)"),
         (stat.S_ISCHR, "a character device"),
         (stat.S_ISBLK, "a block device"),
@@ -379,10 +398,10 @@ def _file_kind(mode):
     return next((kind for test, kind in kinds if test(mode)), "not a regular file")
 
 
-def _plain_tensors(file, path):
+def _plain_tensors(file: Any, path: str) -> Tensors:
     """A safetensors file without chainrule's metadata (a state dict PyTorch or another library wrote): its
     tensors by name, as fresh arrays."""
-    tensors = {}
+    tensors: Tensors = {}
     for name in file.keys():
         try:
             tensors[name] = np.array(file.get_tensor(name), copy=True)
@@ -400,7 +419,7 @@ _ZIP_MAGIC = b"PK\x03\x04"
 _LEGACY_MAGIC = b"\x80\x02\x8a\x0a" + (0x1950A86A20F9469CFC6C).to_bytes(10, "little")
 
 
-def _refuse_pickle(path):
+def _refuse_pickle(path: str) -> None:
     """Say so when ``path`` is a pickle (a PyTorch ``torch.save`` file), reading only its first bytes and, for a
     zip archive, its list of names: nothing is unpickled."""
     with open(path, "rb") as file:
@@ -424,7 +443,7 @@ def _refuse_pickle(path):
         )
 
 
-def _check_header_size(path):
+def _check_header_size(path: str) -> None:
     # A safetensors file starts with an 8-byte little-endian header length, then the JSON
     # header. Checking it here turns "random bytes" and "pickle" into a readable message.
     size = os.path.getsize(path)
@@ -440,8 +459,8 @@ def _check_header_size(path):
         )
 
 
-def _read_document(text, path):
-    def reject_constant(name):  # NaN / Infinity are not JSON; save never writes them
+def _read_document(text: str, path: str) -> Any:
+    def reject_constant(name: str) -> NoReturn:  # NaN / Infinity are not JSON; save never writes them
         raise CheckpointError(f"chainrule.load: {path!r} metadata contains the non-JSON constant {name}")
 
     try:
@@ -466,7 +485,7 @@ def _read_document(text, path):
 
 
 # The exact fields each kind of node has; anything else is not a file save() wrote.
-_NODE_FIELDS = {
+_NODE_FIELDS: dict[str, set[str]] = {
     "dict": {"type", "items"},
     "list": {"type", "items"},
     "tuple": {"type", "items"},
@@ -479,16 +498,17 @@ _NODE_FIELDS = {
 class _Decoder:
     """Turns the JSON tree back into Python objects, reading each referenced tensor once."""
 
-    def __init__(self, file, tensor_names, path):
-        self.file = file
+    def __init__(self, file: Any, tensor_names: set[str], path: str) -> None:
+        self.file = file  # safetensors' safe_open handle
         self.tensor_names = tensor_names
         self.path = path
-        self.used = set()
+        self.used: set[str] = set()
 
-    def fail(self, message):
+    def fail(self, message: str) -> NoReturn:
         raise CheckpointError(f"chainrule.load: {self.path!r} is corrupt: {message}")
 
-    def decode(self, node):
+    def decode(self, node: Any) -> Any:
+        """The object a JSON node (as json.loads gives it, so of any type until checked) stands for."""
         # JSON keeps these apart exactly as save wrote them (3 is an int, 3.0 a float).
         if node is None or isinstance(node, (bool, int, float, str)):
             return node
@@ -501,7 +521,7 @@ class _Decoder:
             self.fail(f"{kind} node has fields {sorted(node)}, expected {sorted(_NODE_FIELDS[kind])}")
 
         if kind == "dict":
-            result = {}
+            result: dict[str | int, Any] = {}
             for pair in self.items_of(node):
                 if not (isinstance(pair, list) and len(pair) == 2):
                     self.fail("dict item is not a [key, value] pair")
@@ -528,12 +548,12 @@ class _Decoder:
         # kind == "scalar": a 0-d tensor in the file; [()] turns it into a NumPy scalar.
         return self.tensor(node, ())[()]
 
-    def items_of(self, node):
+    def items_of(self, node: dict[str, Any]) -> list[Any]:
         if not isinstance(node["items"], list):
             self.fail(f"{node['type']} node's items are not a list")
         return node["items"]
 
-    def tensor(self, node, shape):
+    def tensor(self, node: dict[str, Any], shape: tuple[int, ...]) -> npt.NDArray[Any]:
         name, dtype = node["tensor"], node["dtype"]
         if not isinstance(name, str) or name not in self.tensor_names:
             self.fail(f"metadata refers to tensor {name!r}, which is not in the file")
@@ -547,4 +567,5 @@ class _Decoder:
         if _crc32(array) != node["crc32"]:
             self.fail(f"tensor {name!r} does not match its checksum (the data bytes are damaged)")
         # A private, writable copy that does not depend on the file staying open.
-        return np.array(array, copy=True)
+        copy: npt.NDArray[Any] = np.array(array, copy=True)
+        return copy

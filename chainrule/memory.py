@@ -35,6 +35,7 @@ import ctypes
 import ctypes.util
 import os
 import sys
+from collections.abc import Callable, Mapping
 
 DEFAULT_KEEP = 512 * 2**20
 MMAP_THRESHOLD = 32 * 2**20  # the most glibc's own adjustment would reach (on 64-bit systems)
@@ -43,15 +44,15 @@ GLIBC_DEFAULT_TRIM_THRESHOLD = 128 * 2**10
 GLIBC_DEFAULT_MMAP_THRESHOLD = 128 * 2**10
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's <malloc.h> constants
 
-_current_keep = None  # bytes that keep_freed_memory asked glibc to keep, while that setting holds
+_current_keep: int | None = None  # bytes that keep_freed_memory asked glibc to keep, while that setting holds
 
 
-def keep_from_environment(environ=os.environ):
+def keep_from_environment(environ: Mapping[str, str] = os.environ) -> int:
     """The bytes of freed memory ``CHAINRULE_MALLOC_KEEP`` asks to keep (the default when unset)."""
     return setting_from_environment("CHAINRULE_MALLOC_KEEP", DEFAULT_KEEP, "bytes (0 to leave malloc alone)", environ)
 
 
-def setting_from_environment(name, default, expected, environ=os.environ):
+def setting_from_environment(name: str, default: int, expected: str, environ: Mapping[str, str] = os.environ) -> int:
     """The whole number ``environ[name]`` holds, ``default`` when it is unset or blank; anything else
     is an error naming the variable, what it holds and the ``expected`` kind of number."""
     text = environ.get(name, "").strip()
@@ -62,12 +63,12 @@ def setting_from_environment(name, default, expected, environ=os.environ):
     return int(text)
 
 
-def current_keep():
+def current_keep() -> int | None:
     """The bytes of freed memory chainrule asked malloc to keep, or None when malloc has its own settings."""
     return _current_keep
 
 
-def _mallopt():
+def _mallopt() -> Callable[[int, int], int] | None:
     """glibc's mallopt, or None (not Linux, or a libc without it: musl has none)."""
     if not sys.platform.startswith("linux"):
         return None
@@ -79,12 +80,12 @@ def _mallopt():
     return mallopt
 
 
-def _set_thresholds(trim, mmap):
+def _set_thresholds(trim: int, mmap: int) -> bool:
     mallopt = _mallopt()
     return mallopt is not None and mallopt(_M_TRIM_THRESHOLD, trim) == 1 and mallopt(_M_MMAP_THRESHOLD, mmap) == 1
 
 
-def keep_freed_memory(keep):
+def keep_freed_memory(keep: int) -> bool:
     """Ask glibc's malloc to keep up to ``keep`` bytes of freed memory and to serve arrays below
     MMAP_THRESHOLD from the heap; True if both were set."""
     global _current_keep
@@ -94,7 +95,7 @@ def keep_freed_memory(keep):
     return True
 
 
-def restore_glibc_defaults():
+def restore_glibc_defaults() -> bool:
     """Set glibc's documented default thresholds again (128 KiB each); True if set.
 
     Not the settings from before ``keep_freed_memory``, which glibc cannot report: its

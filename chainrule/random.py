@@ -13,6 +13,7 @@ numbers they would get one after the other, whatever the interleaving.
 """
 
 import threading
+from typing import Any, cast
 
 from .backend import xp
 
@@ -42,16 +43,16 @@ class Generator(xp.random.Generator):
         """The seed this stream started from."""
         return self._seed
 
-    def spawn(self, n_children: int) -> list:
+    def spawn(self, n_children: int) -> list[xp.random.Generator]:
         """Independent child streams from the seed (as NumPy's ``spawn`` of ``default_rng(seed)``), as NumPy
         Generators."""
         return [xp.random.Generator(xp.random.PCG64(child)) for child in self._seed_sequence.spawn(n_children)]
 
-    def get_state(self) -> dict:
+    def get_state(self) -> dict[str, Any]:
         """The stream's position (a dict of NumPy's bit-generator state), for ``set_state``."""
-        return self.bit_generator.state
+        return cast(dict[str, Any], self.bit_generator.state)
 
-    def set_state(self, state: dict) -> "Generator":
+    def set_state(self, state: dict[str, Any]) -> "Generator":
         """Put the stream back where ``get_state`` found it; returns the generator."""
         self.bit_generator.state = state
         return self
@@ -61,29 +62,29 @@ _generator = Generator()  # the process's: threads that never seeded draw from i
 _thread = threading.local()  # .generator: a thread's own, once it has seeded (threads other than the main one)
 
 
-def manual_seed(seed):
+def manual_seed(seed: int | xp.integer[Any]) -> Generator:
     """Reseed the generator behind every random draw that gets no ``generator=`` (the process's from the
     main thread, the calling thread's own from any other); returns it."""
     if isinstance(seed, bool) or not isinstance(seed, (int, xp.integer)):
         raise TypeError(f"manual_seed: seed must be an int, got {seed!r}")
     if threading.current_thread() is threading.main_thread():
         return _generator.manual_seed(int(seed))
-    _thread.generator = Generator(seed=int(seed))
-    return _thread.generator
+    own = _thread.generator = Generator(seed=int(seed))
+    return own
 
 
-def initial_seed():
+def initial_seed() -> int:
     """The seed of the default generator (the last ``manual_seed``, or the fixed default)."""
     return default_generator().initial_seed()
 
 
-def default_generator():
+def default_generator() -> Generator:
     """The Generator that random draws use when no ``generator=`` is given (see the module docstring)."""
-    own = getattr(_thread, "generator", None)
+    own: Generator | None = getattr(_thread, "generator", None)
     return _generator if own is None else own
 
 
-def generator_or_default(generator, where):
+def generator_or_default(generator: object, where: str) -> xp.random.Generator:
     """``generator`` if it is a ``numpy.random.Generator``, the default one if it is None, else a clear error."""
     if generator is None:
         return default_generator()

@@ -22,6 +22,8 @@ import pathlib
 import re
 import sys
 import typing
+from collections.abc import Callable, Sequence
+from typing import Any
 
 STUB = pathlib.Path(__file__).with_name("tensor.pyi")
 
@@ -61,14 +63,14 @@ _OVERRIDE = {"__eq__": "  # type: ignore[override]", "__ne__": "  # type: ignore
 class _Text:
     """An annotation or default shown exactly as written (inspect would quote a string)."""
 
-    def __init__(self, text):
+    def __init__(self, text: str) -> None:
         self.text = text
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return self.text
 
 
-def _signature(function):
+def _signature(function: Callable[..., Any]) -> str:
     """``function``'s signature with its first parameter as ``self``, annotations as written, defaults as ...."""
     signature = inspect.signature(function)
     shown = [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
@@ -77,11 +79,11 @@ def _signature(function):
         default = p.default if p.default is inspect.Parameter.empty else _Text("...")
         shown.append(p.replace(annotation=annotation, default=default))
     returns = signature.return_annotation
-    returns = inspect.Signature.empty if returns is inspect.Signature.empty else _Text(str(returns))
-    return str(signature.replace(parameters=shown, return_annotation=returns))
+    shown_returns = inspect.Signature.empty if returns is inspect.Signature.empty else _Text(str(returns))
+    return str(signature.replace(parameters=shown, return_annotation=shown_returns))
 
 
-def _method(name, function, comment=""):
+def _method(name: str, function: Callable[..., Any], comment: str = "") -> str:
     """The method's stub; an operation whose result type depends on its arguments (``max()`` a Tensor,
     ``max(dim)`` values and indices) declares ``typing.overload`` signatures, and the stub shows those."""
     overloads = typing.get_overloads(function)
@@ -92,18 +94,18 @@ def _method(name, function, comment=""):
     return f"    def {name}{_builtin_types(_signature(function))}: ...{comment}\n"
 
 
-def _property(name, function):
+def _property(name: str, function: Callable[..., Any]) -> str:
     returns = inspect.signature(function).return_annotation
     return f"    @property\n    def {name}(self) -> {_builtin_types(str(returns))}: ...\n"
 
 
-def _builtin_types(text):
+def _builtin_types(text: str) -> str:
     """``bool``, ``int`` and ``float`` in annotations as ``builtins.bool``, ...: inside the class, the names alone
     would mean Tensor's own methods ``bool()``, ``int()`` and ``float()`` (as PyTorch's stubs also write them)."""
     return re.sub(r"(?<![\w.])(bool|int|float)(?!\w)", r"builtins.\1", text)
 
 
-def _reflected(name, function):
+def _reflected(name: str, function: Callable[..., Any]) -> str:
     """``other <op> tensor``: the operation's first parameter is the other operand."""
     first = next(iter(inspect.signature(function).parameters.values()))
     returns = inspect.signature(function).return_annotation
@@ -111,13 +113,13 @@ def _reflected(name, function):
     return f"    def {name}(self, other: {other}) -> {returns}: ...\n"
 
 
-def render():
+def render() -> str:
     """The text of tensor.pyi, from the imported Tensor class and the operation declarations."""
     from .gates.common import OPERATIONS
 
     tensor = importlib.import_module("chainrule.tensor")  # the module; chainrule.tensor the attribute is a function
     Tensor = tensor.Tensor
-    attached = {}
+    attached: dict[str, str] = {}
     for op in OPERATIONS.values():
         for name in op.methods:
             attached[name] = _method(name, op.function, comment=_OVERRIDE.get(name, ""))
@@ -136,6 +138,7 @@ def render():
         elif name == "__hash__":
             lines.append("    def __hash__(self) -> int: ...\n")
         elif isinstance(value, property):
+            assert value.fget is not None  # Tensor's properties are all read from a getter
             lines.append(_property(name, value.fget))
         else:
             lines.append(_method(name, value, comment=_OVERRIDE.get(name, "")))
@@ -152,7 +155,7 @@ NAMES_START = "<!-- PyTorch names: written by `python -m chainrule.stubs --readm
 NAMES_END = "<!-- end of PyTorch names -->"
 
 #: Tensor's operators, as the README shows them.
-_OPERATORS = {
+_OPERATORS: dict[str, str] = {
     "__add__": "+",
     "__sub__": "-",
     "__mul__": "*",
@@ -187,12 +190,11 @@ _OPERATORS = {
 }
 
 
-def render_names():
+def render_names() -> str:
     """The README's list of the PyTorch names chainrule has, from ``chainrule.__all__``, the Tensor class (its own
     methods and the declared operations), ``nn``, ``nn.functional``, ``optim`` and ``utils.data``."""
     import chainrule
-    from chainrule import nn, optim
-    from chainrule.nn import functional
+    from chainrule import functional, nn, optim  # chainrule.nn.functional re-exports chainrule.functional
     from chainrule.utils import data
 
     tensor = importlib.import_module("chainrule.tensor").Tensor
@@ -206,7 +208,7 @@ def render_names():
     )
     methods = sorted(name for name in dir(tensor) if not name.startswith("_"))
     operators = [symbol for name, symbol in _OPERATORS.items() if hasattr(tensor, name)]
-    rows = [
+    rows: list[tuple[str, Sequence[str]]] = [
         ("`chainrule` (for `torch`)", module_level),
         ("`Tensor` methods and attributes", methods),
         ("`Tensor` operators", operators),
@@ -219,7 +221,7 @@ def render_names():
     return "\n".join(lines + [NAMES_END])
 
 
-def rewrite_readme(path):
+def rewrite_readme(path: str | pathlib.Path) -> bool:
     """Put ``render_names()`` between the markers in the README at ``path``; returns whether it changed."""
     text = pathlib.Path(path).read_text()
     start, end = text.index(NAMES_START), text.index(NAMES_END) + len(NAMES_END)
@@ -228,7 +230,7 @@ def rewrite_readme(path):
     return updated != text
 
 
-def main(argv=None):
+def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m chainrule.stubs", description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="exit 1 if chainrule/tensor.pyi is out of date")
     parser.add_argument("--readme", metavar="PATH", help="also rewrite the list of PyTorch names in this README")

@@ -33,6 +33,8 @@ class Tensor:
     requires_grad: bool
     gate: Gate | None
     name: str | None
+    _hooks: list[Callable[[Any], Any]] | None  # register_hook's hooks, run on the gradient in backward
+    _retains_grad: bool  # whether retain_grad() asked for .grad on a non-leaf
     # Let NumPy arrays on the left of an operator hand over to our reflected methods.
     __array_ufunc__ = None
     __hash__ = object.__hash__

@@ -15,6 +15,8 @@ class Tensor:
     requires_grad: builtins.bool
     gate: Gate | None
     name: str | None
+    _hooks: list[Callable[[Any], Any]] | None
+    _retains_grad: builtins.bool
     __array_ufunc__: None
     def __hash__(self) -> int: ...
     def __init__(self, data: TensorLike, requires_grad: builtins.bool = ..., dtype: DType = ..., name: str | None = ...) -> None: ...

@@ -11,10 +11,14 @@ hardswish's 0 at -3 and 1 at 3.
 
 from __future__ import annotations
 
+from typing import Any
+
+import numpy.typing as npt
+
 from ..autograd import Gate
 from ..backend import xp
 from ..tensor import Tensor
-from ..types import TensorLike
+from ..types import Number, TensorLike
 from . import common
 from .common import data, floating, operation, stable_softplus
 from .elementwise import Elu, abs, softplus, tanh
@@ -28,11 +32,13 @@ class Hardtanh(Gate):
 
     derivative = "d/dx hardtanh(x) = 1 if low<x<high else 0"
     fresh_gradients = True
+    low: Number
+    high: Number
 
-    def forward(self, x):
+    def forward(self, x: npt.NDArray[Any]) -> Any:
         return xp.clip(x, self.low, self.high)
 
-    def backward(self, grad, out, x):
+    def backward(self, grad: Any, out: Any, x: Any) -> Any:
         x = data(x)
         return grad * ((x > self.low) & (x < self.high))
 
@@ -43,12 +49,12 @@ class Hardsigmoid(Gate):
     derivative = "d/dx hardsigmoid(x) = 1/6 if -3<x<3 else 0"
     fresh_gradients = True
 
-    def forward(self, x):
+    def forward(self, x: npt.NDArray[Any]) -> Any:
         out = xp.clip(x + 3, 0, 6)
         out /= 6
         return out
 
-    def backward(self, grad, out, x):
+    def backward(self, grad: Any, out: Any, x: Any) -> Any:
         x = data(x)
         return grad * (((x > -3) & (x < 3)) * (1 / 6))
 
@@ -59,13 +65,13 @@ class Hardswish(Gate):
     derivative = "d/dx hardswish(x) = 0 if x<=-3, x/3+1/2 if x<3, else 1"
     fresh_gradients = True
 
-    def forward(self, x):
+    def forward(self, x: npt.NDArray[Any]) -> Any:
         out = xp.clip(x + 3, 0, 6)
         out *= x
         out /= 6
         return out
 
-    def backward(self, grad, out, x):
+    def backward(self, grad: Any, out: Any, x: Any) -> Any:
         values = data(x)
         between, above = (values > -3) & (values < 3), values >= 3
         if isinstance(x, Tensor):
@@ -83,15 +89,15 @@ class LogSigmoid(Gate):
     derivative = "d/dx log(sigmoid(x)) = sigmoid(-x)"
     fresh_gradients = True
 
-    def forward(self, x):
+    def forward(self, x: npt.NDArray[Any]) -> Any:
         return -stable_softplus(-x)
 
-    def backward(self, grad, out, x):
+    def backward(self, grad: Any, out: Any, x: Any) -> Any:
         return grad * common.sigmoid(-x)
 
 
 # ----- user-facing functions (nn.functional) -----------------------------------------
-def _bounds(low, high, where):
+def _bounds(low: float, high: float, where: str) -> tuple[Number, Number]:
     for name, value in (("min_val", low), ("max_val", high)):
         if not common.is_number(value):
             raise TypeError(f"{where}: {name} must be a number, got {value!r}")
@@ -142,8 +148,8 @@ def celu(input: TensorLike, alpha: float = 1.0, inplace: bool = False) -> Tensor
     """max(0, x) + min(0, alpha * (e^(x/alpha) - 1))."""
     if not common.is_number(alpha) or alpha == 0:
         raise ValueError(f"celu: alpha must be a non-zero number, got {alpha!r}")
-    alpha = common.plain_number(alpha)
-    return Elu.apply(floating(input), alpha=alpha, input_scale=1 / alpha)
+    plain_alpha = common.plain_number(alpha)
+    return Elu.apply(floating(input), alpha=plain_alpha, input_scale=1 / plain_alpha)
 
 
 @operation(functional=True, exported=False)

@@ -8,6 +8,11 @@ the tensor it fills, since it is ``where(mask, value, input)``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
+import numpy.typing as npt
+
 from ..backend import xp
 from ..tensor import Tensor
 from ..types import Dims, Number, TensorLike
@@ -15,7 +20,7 @@ from .common import as_tensor, data, normalize_axis, one_of, operation
 from .elementwise import where
 
 
-def _compare(ufunc, where_, input, other):
+def _compare(ufunc: Callable[[Any, Any], Any], where_: str, input: TensorLike, other: TensorLike) -> Tensor:
     """``ufunc`` on the two operands' values, or a clear error when their shapes cannot broadcast."""
     a, b = data(input), data(other)
     try:
@@ -72,7 +77,7 @@ def equal(input: TensorLike, other: TensorLike) -> bool:
 
 
 # ----- logic on boolean (or integer) tensors ---------------------------------------------------
-def _integral(input, where_):
+def _integral(input: TensorLike, where_: str) -> npt.NDArray[Any]:
     array = xp.asarray(data(input))
     if array.dtype.kind not in "biu":
         raise TypeError(f"{where_}: needs boolean or integer tensors, got dtype {array.dtype}")
@@ -128,7 +133,16 @@ def bitwise_not(input: TensorLike) -> Tensor:
 
 
 # ----- reductions to booleans and positions -----------------------------------------------------
-def _reduced(method, input, dim, keepdim, axis, keepdims, where_, one_dim=False):
+def _reduced(
+    method: Callable[..., Any],
+    input: TensorLike,
+    dim: Dims,
+    keepdim: bool,
+    axis: Dims,
+    keepdims: bool | None,
+    where_: str,
+    one_dim: bool = False,
+) -> Tensor:
     array = xp.asarray(data(input))
     dim = one_of(dim, axis, "dim", "axis", where_)
     keepdim = bool(one_of(keepdim or None, keepdims, "keepdim", "keepdims", where_))

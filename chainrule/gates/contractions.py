@@ -23,6 +23,9 @@ import collections
 import functools
 import string
 from collections.abc import Sequence
+from typing import Any, cast
+
+import numpy.typing as npt
 
 from ..autograd import Gate
 from ..backend import xp
@@ -39,14 +42,15 @@ class Einsum(Gate):
 
     derivative = "d/dx_i einsum(x_1..x_n) = the upstream gradient contracted with the other operands"
     input_names = tuple(f"x{i}" for i in range(1, 27))
+    equation: str
 
-    def forward(self, *arrays):
+    def forward(self, *arrays: npt.NDArray[Any]) -> npt.NDArray[Any]:
         return contract(self.equation, arrays)
 
-    def backward(self, grad, out, *inputs):
+    def backward(self, grad: Any, out: Any, *inputs: Any) -> tuple[Any, ...]:
         shapes = tuple(x.shape for x in inputs)
         dtype = data(grad).dtype
-        grads = []
+        grads: list[Any] = []
         for i in range(len(inputs)):
             if not self.wants(i):
                 grads.append(None)
@@ -58,20 +62,22 @@ class Einsum(Gate):
         return tuple(grads)
 
 
-def _einsum_of(equation, operands):
+def _einsum_of(equation: str, operands: Sequence[Any]) -> Any:
     """A canonical einsum of arrays (plain NumPy), or of Tensors (the gate, recorded)."""
     if any(isinstance(o, Tensor) for o in operands):
         return Einsum.apply(*[as_tensor(o) for o in operands], equation=equation)
     return contract(equation, operands)
 
 
-def _split(equation):
+def _split(equation: str) -> tuple[list[str], str]:
     inputs, output = equation.split("->")
     return inputs.split(","), output
 
 
 @functools.lru_cache(maxsize=512)
-def gradient_equation(equation, position, shapes):
+def gradient_equation(
+    equation: str, position: int, shapes: tuple[tuple[int, ...], ...]
+) -> tuple[str, tuple[tuple[str, int], ...]]:
     """The canonical einsum that gives the gradient of operand ``position``, and the constants it needs after
     the upstream gradient and the other operands: ("eye", n) or ("ones", n), in order."""
     inputs, output = _split(equation)
@@ -104,7 +110,9 @@ _Pair = collections.namedtuple(
 
 
 @functools.lru_cache(maxsize=512)
-def _plan(equation, shapes):
+def _plan(
+    equation: str, shapes: tuple[tuple[int, ...], ...]
+) -> tuple[list[tuple[str | None, tuple[int, ...]]], list[_Pair], tuple[int, ...], bool]:
     """How to contract arrays of ``shapes``: per operand a diagonal and a sum to take first, then the pairwise
     products, then the final transposition."""
     inputs, output = _split(equation)
@@ -139,7 +147,7 @@ def _plan(equation, shapes):
     return prepare, pairs, transpose, fresh
 
 
-def _pair(letters, a, b, output, sizes):
+def _pair(letters: list[str], a: int, b: int, output: str, sizes: dict[str, int]) -> _Pair:
     """One pairwise contraction of operands a and b as a (batch of) matrix product(s)."""
     first, second = letters[a], letters[b]
     needed = set(output).union(*[s for j, s in enumerate(letters) if j not in (a, b)])
@@ -148,7 +156,7 @@ def _pair(letters, a, b, output, sizes):
     rows = [c for c in first if c not in second]
     columns = [c for c in second if c not in first]
 
-    def size(group):
+    def size(group: list[str]) -> int:
         n = 1
         for c in group:
             n *= sizes[c]
@@ -167,7 +175,7 @@ def _pair(letters, a, b, output, sizes):
     return _Pair(a, b, first_order, second_order, (nb, m, k), (nb, k, n), kind, result, tuple(sizes[c] for c in result))
 
 
-def contract(equation, arrays):
+def contract(equation: str, arrays: Sequence[npt.NDArray[Any]]) -> npt.NDArray[Any]:
     """The canonical einsum of ``arrays``, as matrix products."""
     prepare, pairs, transpose, fresh = _plan(equation, tuple(a.shape for a in arrays))
     operands = []
@@ -198,7 +206,7 @@ def contract(equation, arrays):
 
 
 # ----- the user-facing function ------------------------------------------------------------
-def _canonical(equation, shapes):
+def _canonical(equation: str, shapes: tuple[tuple[int, ...], ...]) -> tuple[str, list[tuple[int, ...] | None]]:
     """``equation`` for operands of ``shapes`` in canonical form, and for each operand the shape it is
     reshaped to first (dimensions of size 1 that broadcast squeezed out), or None."""
     if not isinstance(equation, str):
@@ -230,7 +238,7 @@ def _canonical(equation, shapes):
     else:
         counts = collections.Counter("".join(named))
         output = ellipsis + "".join(sorted(c for c, n in counts.items() if n == 1 and c not in ellipsis))
-    sizes = {}
+    sizes: dict[str, int] = {}
     for k, (subscripts, shape) in enumerate(zip(named, shapes)):
         for c in set(subscripts):
             if len({n for d, n in zip(subscripts, shape) if d == c}) > 1:
@@ -253,7 +261,7 @@ def _canonical(equation, shapes):
     return ",".join(canonical) + "->" + output, reshapes
 
 
-def _ellipsis_rank(term, shape, k, equation):
+def _ellipsis_rank(term: str, shape: tuple[int, ...], k: int, equation: str) -> int | None:
     """How many dimensions the '...' of ``term`` covers (None without one), or a clear error."""
     letters = term.replace("...", "")
     if "." in letters or term.count("...") > 1:
@@ -282,7 +290,7 @@ def einsum(equation: str, *operands: TensorLike | Sequence[TensorLike]) -> Tenso
     alphabetical order, after "...". Operands may also come as one list. Runs as matrix products."""
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
-    tensors = [as_tensor(o) for o in operands]
+    tensors = [as_tensor(o) for o in cast("tuple[TensorLike, ...]", operands)]  # a list given is unpacked
     canonical, reshapes = _canonical(equation, tuple(t.shape for t in tensors))
     tensors = [t if shape is None else t.reshape(shape) for t, shape in zip(tensors, reshapes)]
     return Einsum.apply(*tensors, equation=canonical)

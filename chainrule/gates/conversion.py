@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
 from .. import devices
 from ..autograd import Gate
 from ..backend import xp
@@ -19,7 +22,7 @@ from .common import as_tensor, operation
 from .elementwise import cast
 
 
-def _dtype_of(where, value):
+def _dtype_of(where: str, value: npt.DTypeLike) -> np.dtype[Any]:
     try:
         return xp.dtype(value)
     except TypeError:
@@ -48,7 +51,7 @@ def to(
     return clone(result) if copy and result is x else result
 
 
-def target_dtype(where, args, dtype=None, device=None):
+def target_dtype(where: str, args: tuple[Any, ...], dtype: DType = None, device: Any = None) -> DType:
     """The dtype that PyTorch's ``to(...)`` arguments ask for (None: keep it), after checking the device they
     name: positional dtypes, devices ("cpu") and tensors (their dtype), in any order, and the keywords."""
     for arg in args:
@@ -123,10 +126,10 @@ class Clone(Gate):
     derivative = "d/dx clone(x) = 1"
     forwards_gradient = True
 
-    def forward(self, x):
+    def forward(self, x: npt.NDArray[Any]) -> npt.NDArray[Any]:
         return x.copy()
 
-    def backward(self, grad, out, x):
+    def backward(self, grad: Any, out: Any, x: Any) -> Any:
         return grad
 
 

@@ -7,6 +7,9 @@ new tensor, not a view that writes through to its input as PyTorch's does.
 
 from __future__ import annotations
 
+import numpy as np
+import numpy.typing as npt
+
 from ..backend import xp
 from ..tensor import Tensor
 from ..types import TensorLike
@@ -15,13 +18,13 @@ from .elementwise import where
 from .shape import ScatterAdd, _dim
 
 
-def _offset(diagonal, where_):
+def _offset(diagonal: int, where_: str) -> int:
     if isinstance(diagonal, bool) or not isinstance(diagonal, (int, xp.integer)):
         raise TypeError(f"{where_}: the diagonal offset must be an int, got {diagonal!r}")
     return int(diagonal)
 
 
-def _triangle(input, diagonal, lower, where_):
+def _triangle(input: TensorLike, diagonal: int, lower: bool, where_: str) -> Tensor:
     x = as_tensor(input)
     if x.ndim < 2:
         raise ValueError(
@@ -46,7 +49,7 @@ def triu(input: TensorLike, diagonal: int = 0) -> Tensor:
     return _triangle(input, diagonal, False, "triu")
 
 
-def _diagonal_positions(rows, columns, offset):
+def _diagonal_positions(rows: int, columns: int, offset: int) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
     """Row and column indices of the ``offset``-th diagonal of a (rows, columns) matrix."""
     length = max(0, min(rows, columns - offset) if offset >= 0 else min(rows + offset, columns))
     start_row, start_column = max(-offset, 0), max(offset, 0)

@@ -7,11 +7,15 @@ states the value it uses there.
 from __future__ import annotations
 
 import math
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
 
 from ..autograd import Gate
 from ..backend import xp
 from ..tensor import Tensor
-from ..types import DType, TensorLike
+from ..types import DType, Number, TensorLike
 from . import common
 from .common import (
     as_tensor,
@@ -31,10 +35,10 @@ class Exp(Gate):
     derivative = "d/dx e^x = e^x"
     fresh_gradients = True
 
-    def forward(self, x):
+    def forward(self, x: npt.NDArray[Any]) -> Any:
         return xp.exp(x)
 
-    def backward(self, grad, out, x):
+    def backward(self, grad: Any, out: Any, x: Any) -> Any:
         return grad * out
 
 
@@ -42,10 +46,10 @@ class Log(Gate):
     derivative = "d/dx ln(x) = 1/x"
     fresh_gradients = True
 
-    def forward(self, x):
+    def forward(self, x: npt.NDArray[Any]) -> Any:
         return xp.log(x)
 
-    def backward(self, grad, out, x):
+    def backward(self, grad: Any, out: Any, x: Any) -> Any:
         return grad / x
 
 
@@ -53,10 +57,10 @@ class Sqrt(Gate):
     derivative = "d/dx sqrt(x) = 1/(2*sqrt(x))"
     fresh_gradients = True
 
-    def forward(self, x):
+    def forward(self, x: npt.NDArray[Any]) -> Any:
         return xp.sqrt(x)
 
-    def backward(self, grad, out, x):
+    def backward(self, grad: Any, out: Any, x: Any) -> Any:
         return grad * 0.5 / out
 
 
@@ -64,10 +68,10 @@ class Abs(Gate):
     derivative = "d/dx |x| = sign(x)"  # 0 at x = 0
     fresh_gradients = True
 
-    def forward(self, x):
+    def forward(self, x: npt.NDArray[Any]) -> Any:
         return xp.abs(x)
 
-    def backward(self, grad, out, x):
+    def backward(self, grad: Any, out: Any, x: Any) -> Any:
         return grad * xp.sign(data(x))
 
 
@@ -75,10 +79,10 @@ class Sin(Gate):
     derivative = "d/dx sin(x) = cos(x)"
     fresh_gradients = True
 
-    def forward(self, x):
+    def forward(self, x: npt.NDArray[Any]) -> Any:
         return xp.sin(x)
 
-    def backward(self, grad, out, x):
+    def backward(self, grad: Any, out: Any, x: Any) -> Any:
         return grad * common.cos(x)
 
 
@@ -86,10 +90,10 @@ class Cos(Gate):
     derivative = "d/dx cos(x) = -sin(x)"
     fresh_gradients = True
 
-    def forward(self, x):
+    def forward(self, x: npt.NDArray[Any]) -> Any:
         return xp.cos(x)
 
-    def backward(self, grad, out, x):
+    def backward(self, grad: Any, out: Any, x: Any) -> Any:
         return -grad * common.sin(x)
 
 
@@ -97,10 +101,10 @@ class Tanh(Gate):
     derivative = "d/dx tanh(x) = 1-tanh(x)^2"
     fresh_gradients = True
 
-    def forward(self, x):
+    def forward(self, x: npt.NDArray[Any]) -> Any:
         return xp.tanh(x)
 
-    def backward(self, grad, out, x):
+    def backward(self, grad: Any, out: Any, x: Any) -> Any:
         # grad*(1 - out^2), written without the Python 1: NumPy takes a number into a ufunc about
         # 200 ns slower than an array, which is most of the cost on small tensors.
         return grad - grad * out * out
@@ -112,10 +116,10 @@ class Sigmoid(Gate):
     derivative = "d/dx sigmoid(x) = sigmoid(x)*(1-sigmoid(x))"
     fresh_gradients = True
 
-    def forward(self, x):
+    def forward(self, x: npt.NDArray[Any]) -> Any:
         return stable_sigmoid(x)
 
-    def backward(self, grad, out, x):
+    def backward(self, grad: Any, out: Any, x: Any) -> Any:
         return grad * out * (1 - out)
 
 
@@ -123,19 +127,20 @@ class Relu(Gate):
     derivative = "d/dx max(0,x) = 1 if x>0 else 0"  # 0 at x = 0, as in PyTorch
     fresh_gradients = True
 
-    def forward(self, x):
+    def forward(self, x: npt.NDArray[Any]) -> Any:
         return xp.maximum(x, 0)
 
-    def backward(self, grad, out, x):
+    def backward(self, grad: Any, out: Any, x: Any) -> Any:
         if not isinstance(grad, xp.ndarray):  # a Tensor under create_graph
             return grad * (data(x) > 0)
         # dtype= makes NumPy cast the mask inside the float loop: 12 vs 22 us at (128, 512) float32.
         return xp.multiply(grad, x > 0, dtype=grad.dtype)
 
-    def backward_in_place(self, grad, out, x):
+    def backward_in_place(self, grad: npt.NDArray[Any], out: npt.NDArray[Any], x: npt.NDArray[Any]) -> npt.NDArray[Any]:
         # grad is the walk's alone: mask it where it lies, still in cache from the gate that made it
         # (229 against 291 us at (1024, 512) float32, measured right after the product that made grad).
-        return xp.multiply(grad, x > 0, out=grad)
+        xp.multiply(grad, x > 0, out=grad)
+        return grad
 
 
 # The kinked gates below avoid xp.where on their data: its branches mispredict when signs are mixed, and it took
@@ -146,15 +151,16 @@ class LeakyRelu(Gate):
 
     derivative = "d/dx leaky_relu(x) = 1 if x>0 else slope"
     fresh_gradients = True
+    slope: float
 
-    def forward(self, x):
+    def forward(self, x: npt.NDArray[Any]) -> Any:
         if self.slope == 0:
             return xp.maximum(x, 0)  # not max(x, 0 * x), which is NaN at x = inf
         if 0 < self.slope <= 1:
             return xp.maximum(x, x * self.slope)
         return xp.where(x > 0, x, x * self.slope)
 
-    def backward(self, grad, out, x):
+    def backward(self, grad: Any, out: Any, x: Any) -> Any:
         x = data(x)
         if 0 <= self.slope <= 1:
             local = xp.maximum(x > 0, self.slope, dtype=x.dtype)
@@ -170,10 +176,11 @@ class Elu(Gate):
 
     derivative = "d/dx elu(x) = 1 if x>0 else elu(x)+alpha"
     fresh_gradients = True
+    alpha: Number
     scale = 1.0
     input_scale = 1.0
 
-    def forward(self, x):
+    def forward(self, x: npt.NDArray[Any]) -> Any:
         negative_part = xp.minimum(x, 0, out=float_like(x))
         if self.input_scale != 1:
             negative_part *= self.input_scale
@@ -184,7 +191,7 @@ class Elu(Gate):
             out *= self.scale
         return out
 
-    def backward(self, grad, out, x):
+    def backward(self, grad: Any, out: Any, x: Any) -> Any:
         # Where x <= 0 the slope is input_scale * scale * alpha * e^(input_scale x)
         #   = input_scale * (out + scale * alpha).
         if isinstance(grad, Tensor):
@@ -204,10 +211,10 @@ class Erf(Gate):
     derivative = "d/dx erf(x) = 2/sqrt(pi)*e^(-x^2)"
     fresh_gradients = True
 
-    def forward(self, x):
+    def forward(self, x: npt.NDArray[Any]) -> Any:
         return _erf(x).astype(x.dtype, copy=False)
 
-    def backward(self, grad, out, x):
+    def backward(self, grad: Any, out: Any, x: Any) -> Any:
         return grad * (2 / math.sqrt(math.pi)) * common.exp(-(x * x))
 
 
@@ -218,21 +225,23 @@ class Softplus(Gate):
     derivative = "d/dx ln(1+e^x) = sigmoid(x)"
     fresh_gradients = True
 
-    def forward(self, x):
+    def forward(self, x: npt.NDArray[Any]) -> Any:
         return stable_softplus(x)
 
-    def backward(self, grad, out, x):
+    def backward(self, grad: Any, out: Any, x: Any) -> Any:
         return grad * common.sigmoid(x)
 
 
 class Clip(Gate):
     derivative = "d/dx clip(x) = 1 if low<=x<=high else 0"
     fresh_gradients = True
+    low: Number | None
+    high: Number | None
 
-    def forward(self, x):
+    def forward(self, x: npt.NDArray[Any]) -> Any:
         return xp.clip(x, self.low, self.high)
 
-    def backward(self, grad, out, x):
+    def backward(self, grad: Any, out: Any, x: Any) -> Any:
         x = data(x)
         inside = xp.ones(x.shape, dtype=bool)
         if self.low is not None:
@@ -254,10 +263,10 @@ class ClampBetween(Gate):
     fresh_gradients = True
     input_names = ("x", "low", "high")
 
-    def forward(self, x, low, high):
+    def forward(self, x: npt.NDArray[Any], low: npt.NDArray[Any], high: npt.NDArray[Any]) -> Any:
         return xp.minimum(xp.maximum(x, low), high)
 
-    def backward(self, grad, out, x, low, high):
+    def backward(self, grad: Any, out: Any, x: Any, low: Any, high: Any) -> Any:
         x, low, high = data(x), data(low), data(high)
         inside = (x >= low) & (x <= high)
         below = (x < low) & (low < high)
@@ -274,10 +283,10 @@ class Maximum(Gate):
     derivative = "d/dx max(x,y) = 1 if x>y else 0; d/dy max(x,y) = 1 if y>x else 0"
     fresh_gradients = True
 
-    def forward(self, x, y):
+    def forward(self, x: npt.NDArray[Any], y: npt.NDArray[Any]) -> Any:
         return xp.maximum(x, y)
 
-    def backward(self, grad, out, x, y):
+    def backward(self, grad: Any, out: Any, x: Any, y: Any) -> Any:
         share_x = _share(data(x), data(y))
         return sum_to(grad * share_x, x.shape), sum_to(grad * (1 - share_x), y.shape)
 
@@ -288,18 +297,19 @@ class Minimum(Gate):
     derivative = "d/dx min(x,y) = 1 if x<y else 0; d/dy min(x,y) = 1 if y<x else 0"
     fresh_gradients = True
 
-    def forward(self, x, y):
+    def forward(self, x: npt.NDArray[Any], y: npt.NDArray[Any]) -> Any:
         return xp.minimum(x, y)
 
-    def backward(self, grad, out, x, y):
+    def backward(self, grad: Any, out: Any, x: Any, y: Any) -> Any:
         share_x = _share(data(y), data(x))
         return sum_to(grad * share_x, x.shape), sum_to(grad * (1 - share_x), y.shape)
 
 
-def _share(winner, loser):
+def _share(winner: npt.NDArray[Any], loser: npt.NDArray[Any]) -> npt.NDArray[Any]:
     """1 where ``winner`` wins, 0.5 on a tie, 0 where it loses."""
     dtype = xp.result_type(winner.dtype, loser.dtype)
-    return ((winner > loser) + 0.5 * (winner == loser)).astype(dtype)
+    share: npt.NDArray[Any] = ((winner > loser) + 0.5 * (winner == loser)).astype(dtype)
+    return share
 
 
 class Where(Gate):
@@ -307,11 +317,12 @@ class Where(Gate):
 
     derivative = "d/dx where(c,x,y) = c; d/dy where(c,x,y) = not c"
     fresh_gradients = True
+    condition: npt.NDArray[np.bool_]
 
-    def forward(self, x, y):
+    def forward(self, x: npt.NDArray[Any], y: npt.NDArray[Any]) -> Any:
         return xp.where(self.condition, x, y)
 
-    def backward(self, grad, out, x, y):
+    def backward(self, grad: Any, out: Any, x: Any, y: Any) -> Any:
         zero = grad * 0
         return (
             sum_to(common.where(self.condition, grad, zero), x.shape) if self.wants(0) else None,
@@ -322,11 +333,12 @@ class Where(Gate):
 class Cast(Gate):
     derivative = "d/dx x = 1"
     fresh_gradients = True
+    dtype: np.dtype[Any]
 
-    def forward(self, x):
+    def forward(self, x: npt.NDArray[Any]) -> Any:
         return x.astype(self.dtype)
 
-    def backward(self, grad, out, x):
+    def backward(self, grad: Any, out: Any, x: Any) -> Any:
         return grad.astype(x.dtype)
 
 
@@ -429,14 +441,16 @@ def clip(input: TensorLike, min: TensorLike | None = None, max: TensorLike | Non
     if min is None and max is None:
         raise ValueError("clip: give min, max or both")
     if (min is None or common.is_number(min)) and (max is None or common.is_number(max)):
-        return Clip.apply(input, low=plain_number(min), high=plain_number(max))
+        low_number = None if min is None else plain_number(min)
+        high_number = None if max is None else plain_number(max)
+        return Clip.apply(input, low=low_number, high=high_number)
     x = as_tensor(input)
     low = _unbounded(x, below=True) if min is None else as_tensor(min, like=x)
     high = _unbounded(x, below=False) if max is None else as_tensor(max, like=x)
     return ClampBetween.apply(x, low, high)
 
 
-def _unbounded(x, below):
+def _unbounded(x: Tensor, below: bool) -> Tensor:
     """The bound that never binds, in x's dtype: -inf or inf (an integer type's least or greatest value)."""
     if x.dtype.kind == "f":
         return Tensor(xp.asarray(-xp.inf if below else xp.inf, dtype=x.dtype))

@@ -10,6 +10,9 @@ there, since the infinities and NaNs are the answer, as IEEE arithmetic and PyTo
 from __future__ import annotations
 
 import math
+from typing import Any
+
+import numpy.typing as npt
 
 from ..autograd import Gate
 from ..backend import xp
@@ -26,11 +29,11 @@ class Rsqrt(Gate):
     derivative = "d/dx x^(-1/2) = -x^(-3/2)/2"
     fresh_gradients = True
 
-    def forward(self, x):
+    def forward(self, x: npt.NDArray[Any]) -> Any:
         with xp.errstate(divide="ignore", invalid="ignore"):
             return 1 / xp.sqrt(x)
 
-    def backward(self, grad, out, x):
+    def backward(self, grad: Any, out: Any, x: Any) -> Any:
         return grad * -0.5 * out * out * out
 
 
@@ -38,11 +41,11 @@ class Log2(Gate):
     derivative = "d/dx log2(x) = 1/(x ln 2)"
     fresh_gradients = True
 
-    def forward(self, x):
+    def forward(self, x: npt.NDArray[Any]) -> Any:
         with xp.errstate(divide="ignore", invalid="ignore"):
             return xp.log2(x)
 
-    def backward(self, grad, out, x):
+    def backward(self, grad: Any, out: Any, x: Any) -> Any:
         with xp.errstate(divide="ignore", invalid="ignore"):
             return grad / (x * _LN2)
 
@@ -51,11 +54,11 @@ class Log10(Gate):
     derivative = "d/dx log10(x) = 1/(x ln 10)"
     fresh_gradients = True
 
-    def forward(self, x):
+    def forward(self, x: npt.NDArray[Any]) -> Any:
         with xp.errstate(divide="ignore", invalid="ignore"):
             return xp.log10(x)
 
-    def backward(self, grad, out, x):
+    def backward(self, grad: Any, out: Any, x: Any) -> Any:
         with xp.errstate(divide="ignore", invalid="ignore"):
             return grad / (x * _LN10)
 
@@ -64,10 +67,10 @@ class Exp2(Gate):
     derivative = "d/dx 2^x = 2^x ln 2"
     fresh_gradients = True
 
-    def forward(self, x):
+    def forward(self, x: npt.NDArray[Any]) -> Any:
         return xp.exp2(x)
 
-    def backward(self, grad, out, x):
+    def backward(self, grad: Any, out: Any, x: Any) -> Any:
         return grad * out * _LN2
 
 
@@ -75,10 +78,10 @@ class Expm1(Gate):
     derivative = "d/dx (e^x - 1) = e^x"
     fresh_gradients = True
 
-    def forward(self, x):
+    def forward(self, x: npt.NDArray[Any]) -> Any:
         return xp.expm1(x)
 
-    def backward(self, grad, out, x):
+    def backward(self, grad: Any, out: Any, x: Any) -> Any:
         return grad * (out + 1)
 
 
@@ -86,11 +89,11 @@ class Log1p(Gate):
     derivative = "d/dx ln(1 + x) = 1/(1 + x)"
     fresh_gradients = True
 
-    def forward(self, x):
+    def forward(self, x: npt.NDArray[Any]) -> Any:
         with xp.errstate(divide="ignore", invalid="ignore"):
             return xp.log1p(x)
 
-    def backward(self, grad, out, x):
+    def backward(self, grad: Any, out: Any, x: Any) -> Any:
         with xp.errstate(divide="ignore", invalid="ignore"):
             return grad / (x + 1)
 
@@ -102,10 +105,10 @@ class LogAddExp(Gate):
     derivative = "d/dx ln(e^x+e^y) = sigmoid(x-y); d/dy ln(e^x+e^y) = sigmoid(y-x)"
     fresh_gradients = True
 
-    def forward(self, x, y):
+    def forward(self, x: npt.NDArray[Any], y: npt.NDArray[Any]) -> Any:
         return xp.logaddexp(x, y)
 
-    def backward(self, grad, out, x, y):
+    def backward(self, grad: Any, out: Any, x: Any, y: Any) -> Any:
         with xp.errstate(invalid="ignore"):
             share_x = common.sigmoid(x - y)
         return (

@@ -13,18 +13,22 @@ Positions are addressed in the flattened array (a "linear" index), which turns a
 from __future__ import annotations
 
 import math
+from typing import Any, overload
+
+import numpy as np
+import numpy.typing as npt
 
 from ..autograd import Gate
 from ..backend import xp
 from ..tensor import Tensor
-from ..types import TensorLike, ValuesIndices
+from ..types import Number, Shape, TensorLike, ValuesIndices
 from . import common
 from .common import as_tensor, data, operation
 from .shape import _dim, broadcast_to, flatten
 
 
 # ----- positions in the flattened array ------------------------------------------------
-def linear_positions(shape, dim, index):
+def linear_positions(shape: Shape, dim: int, index: npt.NDArray[np.integer[Any]]) -> npt.NDArray[np.intp]:
     """For each element of ``index`` (an int array with ``shape``'s number of dimensions, no larger than it
     off ``dim``), the position in a flattened C-ordered array of ``shape`` of the element it names: its own
     coordinates, with ``index`` along ``dim``."""
@@ -39,7 +43,13 @@ def linear_positions(shape, dim, index):
     return positions
 
 
-def _scatter_add_arrays(src, shape, dim, index, positions=None):
+def _scatter_add_arrays(
+    src: npt.NDArray[Any],
+    shape: Shape,
+    dim: int,
+    index: npt.NDArray[np.integer[Any]],
+    positions: npt.NDArray[np.intp] | None = None,
+) -> npt.NDArray[Any]:
     """Zeros of ``shape`` with ``src`` (index's shape) added at ``index`` along ``dim`` (``positions``: their
     linear positions, when already known). ``add.at`` on the flat array: 0.10 against 0.25 ms for bincount
     (which also adds in float64 and needs a cast back) for 65,536 values into (1024, 512) float32."""
@@ -50,7 +60,7 @@ def _scatter_add_arrays(src, shape, dim, index, positions=None):
     return result.reshape(shape)
 
 
-def gathered(x, dim, index):
+def gathered(x: Any, dim: int, index: npt.NDArray[np.integer[Any]]) -> Any:
     """``x`` read at ``index`` along ``dim`` (index no larger than x off ``dim``), on an array or a Tensor."""
     if any(i != n for d, (i, n) in enumerate(zip(index.shape, x.shape)) if d != dim):
         x = x[tuple(slice(None) if d == dim else slice(0, i) for d, i in enumerate(index.shape))]
@@ -59,7 +69,7 @@ def gathered(x, dim, index):
     return xp.take_along_axis(x, index, dim)
 
 
-def scattered_add(src, shape, dim, index):
+def scattered_add(src: Any, shape: tuple[int, ...], dim: int, index: npt.NDArray[np.integer[Any]]) -> Any:
     """Zeros of ``shape`` with ``src`` added at ``index`` along ``dim``, on an array or a Tensor."""
     if isinstance(src, Tensor):
         return ScatterAddAlong.apply(src, shape=shape, dim=dim, index=index)
@@ -72,9 +82,11 @@ class Gather(Gate):
 
     derivative = "d/dx gather(x) = 1 at each gathered position, summed over repeats"
     fresh_gradients = True
-    positions = None
+    dim: int
+    index: npt.NDArray[np.integer[Any]]
+    positions: npt.NDArray[np.intp] | None = None
 
-    def forward(self, x):
+    def forward(self, x: npt.NDArray[Any]) -> npt.NDArray[Any]:
         if not x.flags.c_contiguous:
             return xp.take_along_axis(x, self.index, self.dim)
         # One take from the flat array at the linear positions (kept for the backward): 0.09 against 0.45 ms
@@ -82,7 +94,7 @@ class Gather(Gate):
         self.positions = linear_positions(x.shape, self.dim, self.index)
         return x.reshape(-1).take(self.positions)
 
-    def backward(self, grad, out, x):
+    def backward(self, grad: Any, out: Any, x: Any) -> Any:
         if isinstance(grad, Tensor):
             return scattered_add(grad, x.shape, self.dim, self.index)
         return _scatter_add_arrays(grad, x.shape, self.dim, self.index, self.positions)
@@ -94,12 +106,16 @@ class ScatterAddAlong(Gate):
     derivative = "d/dsrc scatter_add(src) = the upstream gradient at each target position"
     fresh_gradients = True
     input_names = ("src",)
+    shape: tuple[int, ...]
+    dim: int
+    index: npt.NDArray[np.integer[Any]]
+    positions: npt.NDArray[np.intp]
 
-    def forward(self, src):
+    def forward(self, src: npt.NDArray[Any]) -> npt.NDArray[Any]:
         self.positions = linear_positions(self.shape, self.dim, self.index)
         return _scatter_add_arrays(src, self.shape, self.dim, self.index, self.positions)
 
-    def backward(self, grad, out, src):
+    def backward(self, grad: Any, out: Any, src: Any) -> Any:
         if isinstance(grad, Tensor) or not grad.flags.c_contiguous:
             return gathered(grad, self.dim, self.index)
         return grad.reshape(-1).take(self.positions)
@@ -111,14 +127,17 @@ class ScatterAddInto(Gate):
 
     derivative = "d/dx scatter_add(x,src) = 1; d/dsrc scatter_add(x,src) = 1 at its position"
     input_names = ("x", "src")
+    dim: int
+    index: npt.NDArray[np.integer[Any]]
+    positions: npt.NDArray[np.intp]
 
-    def forward(self, x, src):
+    def forward(self, x: npt.NDArray[Any], src: npt.NDArray[Any]) -> npt.NDArray[Any]:
         self.positions = linear_positions(x.shape, self.dim, self.index)
         out = x.copy()  # C order, so the flat view below is a view
         xp.add.at(out.reshape(-1), self.positions.reshape(-1), src.reshape(-1).astype(out.dtype, copy=False))
         return out
 
-    def backward(self, grad, out, x, src):
+    def backward(self, grad: Any, out: Any, x: Any, src: Any) -> tuple[Any, Any]:
         if not self.wants(1):
             return grad, None
         if isinstance(grad, Tensor) or not grad.flags.c_contiguous:
@@ -134,8 +153,11 @@ class Scatter(Gate):
     derivative = "d/dx scatter(x,src) = 1 where not written; d/dsrc scatter(x,src) = 1 at its position"
     fresh_gradients = True
     input_names = ("x", "src")
+    dim: int
+    index: npt.NDArray[np.integer[Any]]
+    kept: npt.NDArray[np.bool_]
 
-    def forward(self, x, src):
+    def forward(self, x: npt.NDArray[Any], src: npt.NDArray[Any]) -> npt.NDArray[Any]:
         out = x.copy()
         positions = linear_positions(x.shape, self.dim, self.index).reshape(-1)
         out.reshape(-1)[positions] = src.reshape(-1)
@@ -144,18 +166,31 @@ class Scatter(Gate):
         self.kept = kept.reshape(x.shape)
         return out
 
-    def backward(self, grad, out, x, src):
+    def backward(self, grad: Any, out: Any, x: Any, src: Any) -> tuple[Any, Any]:
         return (
             grad * self.kept if self.wants(0) else None,
             gathered(grad, self.dim, self.index) if self.wants(1) else None,
         )
 
 
-_IDENTITY = {"sum": 0, "mean": 0, "prod": 1}
-_ACCUMULATE = {"sum": xp.add, "mean": xp.add, "prod": xp.multiply, "amax": xp.maximum, "amin": xp.minimum}
+_IDENTITY: dict[str, int] = {"sum": 0, "mean": 0, "prod": 1}
+_ACCUMULATE: dict[str, np.ufunc] = {
+    "sum": xp.add,
+    "mean": xp.add,
+    "prod": xp.multiply,
+    "amax": xp.maximum,
+    "amin": xp.minimum,
+}
 
 
-def _scatter_reduce_arrays(x, src, dim, index, reduce, include_self):
+def _scatter_reduce_arrays(
+    x: npt.NDArray[Any],
+    src: npt.NDArray[Any],
+    dim: int,
+    index: npt.NDArray[np.integer[Any]],
+    reduce: str,
+    include_self: bool,
+) -> tuple[npt.NDArray[Any], npt.NDArray[np.intp]]:
     """PyTorch's scatter_reduce on arrays: the result, and how many values met at each position."""
     out = x.copy()
     flat = out.reshape(-1)
@@ -173,7 +208,7 @@ def _scatter_reduce_arrays(x, src, dim, index, reduce, include_self):
     return out, counts
 
 
-def _extreme(dtype, reduce):
+def _extreme(dtype: np.dtype[Any], reduce: str) -> float:
     """What amax (amin) starts from: the lowest (highest) value of ``dtype``."""
     if dtype.kind == "f":
         return -xp.inf if reduce == "amax" else xp.inf
@@ -189,8 +224,14 @@ class ScatterReduce(Gate):
     derivative = "d/dx scatter_reduce(x,src) and d/dsrc: the reduction's derivative at each position"
     fresh_gradients = True
     input_names = ("x", "src")
+    dim: int
+    index: npt.NDArray[np.integer[Any]]
+    reduce: str
+    include_self: bool
+    counts: npt.NDArray[np.intp]
+    own: npt.NDArray[np.bool_]
 
-    def forward(self, x, src):
+    def forward(self, x: npt.NDArray[Any], src: npt.NDArray[Any]) -> npt.NDArray[Any]:
         out, counts = _scatter_reduce_arrays(x, src, self.dim, self.index, self.reduce, self.include_self)
         self.counts = counts
         scattered = counts > self.include_self
@@ -198,7 +239,7 @@ class ScatterReduce(Gate):
         self.own = xp.ones(x.shape, dtype=bool) if self.include_self else ~scattered
         return out
 
-    def backward(self, grad, out, x, src):
+    def backward(self, grad: Any, out: Any, x: Any, src: Any) -> tuple[Any, Any]:
         dim, index, own = self.dim, self.index, self.own
         if self.reduce == "sum":
             return grad * own, gathered(grad, dim, index)
@@ -213,7 +254,7 @@ class ScatterReduce(Gate):
             return share * x_wins, gathered(share, dim, index) * src_wins
         return self._product_gradients(grad, out, x, src)
 
-    def _product_gradients(self, grad, out, x, src):
+    def _product_gradients(self, grad: Any, out: Any, x: Any, src: Any) -> tuple[Any, Any]:
         """The product of the others, for x and for src, without dividing by a 0 (PyTorch's formula)."""
         dim, index = self.dim, self.index
         x_zero, src_zero = data(x) == 0, data(src) == 0
@@ -229,7 +270,9 @@ class ScatterReduce(Gate):
         return grad_x, grad_src
 
 
-def _scatter_reduce(x, src, dim, index, reduce, include_self):
+def _scatter_reduce(
+    x: Any, src: Any, dim: int, index: npt.NDArray[np.integer[Any]], reduce: str, include_self: bool
+) -> Any:
     """scatter_reduce on arrays or Tensors (a Tensor on either side records the gate)."""
     if isinstance(x, Tensor) or isinstance(src, Tensor):
         return ScatterReduce.apply(
@@ -244,21 +287,24 @@ class Select(Gate):
 
     derivative = "d/dx select(x) = 1 at each picked position"
     fresh_gradients = True
+    dim: int
+    index: npt.NDArray[np.integer[Any]]
+    squeeze: bool
 
-    def forward(self, x):
+    def forward(self, x: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
         values = xp.take_along_axis(x, self.index, self.dim)
         if self.squeeze:
             return values.squeeze(self.dim), self.index.squeeze(self.dim)
         return values, self.index
 
-    def backward(self, grads, outs, x):
+    def backward(self, grads: tuple[Any, ...], outs: tuple[Any, ...], x: Any) -> Any:
         g = grads[0]
         if g is None:
             return None
         return scattered_add(g.reshape(self.index.shape), x.shape, self.dim, self.index)
 
 
-def select(input, dim, index, keepdim=True):
+def select(input: TensorLike, dim: int, index: npt.NDArray[np.integer[Any]], keepdim: bool = True) -> ValuesIndices:
     """(values, indices) of ``input`` at ``index`` (an int array, ``input``'s number of dimensions) along
     ``dim``; ``keepdim=False`` drops ``dim`` (index has size 1 there). A 0-d input has one element, at 0."""
     x = as_tensor(input)
@@ -269,14 +315,14 @@ def select(input, dim, index, keepdim=True):
 
 
 # ----- checks ----------------------------------------------------------------------------
-def _index_array(index, where, name="index"):
+def _index_array(index: TensorLike, where: str, name: str = "index") -> npt.NDArray[np.int64]:
     array = xp.asarray(data(index))
     if array.dtype.kind not in "iu":
         raise TypeError(f"{where}: {name} must hold integers (int64 as PyTorch's), got dtype {array.dtype}")
     return array.astype(xp.int64, copy=False)
 
 
-def _check_bounds(index, size, dim, where):
+def _check_bounds(index: npt.NDArray[Any], size: int, dim: int, where: str) -> None:
     if index.size and (index.min() < 0 or index.max() >= size):
         bad = index.min() if index.min() < 0 else index.max()
         raise IndexError(
@@ -284,7 +330,17 @@ def _check_bounds(index, size, dim, where):
         )
 
 
-def _along(input, dim, index, where, src=None):
+@overload
+def _along(
+    input: TensorLike, dim: int, index: TensorLike, where: str
+) -> tuple[Tensor, int, npt.NDArray[np.int64], None]: ...
+@overload
+def _along(
+    input: TensorLike, dim: int, index: TensorLike, where: str, src: TensorLike
+) -> tuple[Tensor, int, npt.NDArray[np.int64], Tensor]: ...
+def _along(
+    input: TensorLike, dim: int, index: TensorLike, where: str, src: TensorLike | None = None
+) -> tuple[Tensor, int, npt.NDArray[np.int64], Tensor | None]:
     """``input``, ``dim`` and ``index`` checked as PyTorch's gather and scatter need them; also ``src``, cut to
     index's shape. Returns (x, dim, index, src)."""
     x = as_tensor(input)
@@ -317,12 +373,12 @@ def _along(input, dim, index, where, src=None):
     return x, dim, index, src
 
 
-def _shaped(out, shape):
+def _shaped(out: Tensor, shape: tuple[int, ...]) -> Tensor:
     """``out`` in ``shape`` (a 0-d input was handled as 1-d)."""
     return out if out.shape == shape else out.reshape(shape)
 
 
-def _cut(x, shape):
+def _cut(x: Tensor, shape: Shape) -> Tensor:
     """x's leading corner of ``shape`` (a differentiable slice when it is smaller)."""
     if x.shape == tuple(shape):
         return x
@@ -364,11 +420,13 @@ def scatter(
     as ``scatter_reduce`` with "sum" or "prod"."""
     if src is None and value is None or src is not None and value is not None:
         raise TypeError("scatter: give either src (a tensor or a number) or value=")
-    if value is None and common.is_number(src):
-        value, src = src, None
-    if value is not None:
+    fill: Number | None = value
+    if fill is None and common.is_number(src):
+        fill, src = src, None
+    if fill is not None:
         x = as_tensor(input)
-        src = Tensor(xp.full(xp.shape(data(index)), value, dtype=x.dtype))
+        src = Tensor(xp.full(xp.shape(data(index)), fill, dtype=x.dtype))
+    assert src is not None  # given, or made from the number given
     if reduce is not None:
         kinds = {"add": "sum", "multiply": "prod"}
         if reduce not in kinds:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import numpy.typing as npt
+
 from ..autograd import Gate
 from ..backend import xp
 from ..tensor import Tensor
@@ -15,10 +19,11 @@ class MatMul(Gate):
     derivative = "d/dx (x@y) = g@y^T; d/dy (x@y) = x^T@g"
     fresh_gradients = True
 
-    def forward(self, x, y):
-        return x @ y
+    def forward(self, x: npt.NDArray[Any], y: npt.NDArray[Any]) -> npt.NDArray[Any]:
+        out: npt.NDArray[Any] = x @ y  # NumPy's stubs type this as Any
+        return out
 
-    def backward(self, grad, out, x, y):
+    def backward(self, grad: Any, out: Any, x: Any, y: Any) -> tuple[Any, Any]:
         x2 = x if x.ndim > 1 else x.reshape((1,) + x.shape)
         y2 = y if y.ndim > 1 else y.reshape(y.shape + (1,))
         if x.ndim == 1 or y.ndim == 1:

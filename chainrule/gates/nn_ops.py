@@ -15,6 +15,10 @@ from __future__ import annotations
 
 import math
 import string
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
 
 from ..autograd import Gate
 from ..backend import xp
@@ -31,13 +35,13 @@ class Linear(Gate):
     fresh_gradients = True
     input_names = ("x", "w", "b")
 
-    def forward(self, x, w, b=None):
+    def forward(self, x: npt.NDArray[Any], w: npt.NDArray[Any], b: npt.NDArray[Any] | None = None) -> Any:
         out = x @ w.T
         if b is not None:
             out += b
         return out
 
-    def backward(self, grad, out, x, w, b=None):
+    def backward(self, grad: Any, out: Any, x: Any, w: Any, b: Any = None) -> Any:
         # Operators and methods shared by arrays and Tensors: this runs under create_graph as it is.
         dx = grad @ w if self.wants(0) else None
         dw = db = None
@@ -50,7 +54,7 @@ class Linear(Gate):
         return (dx, dw) if b is None else (dx, dw, db)
 
 
-def stored_transposed(w):
+def stored_transposed(w: Any) -> bool:
     """Whether the weight array w (out, in) is an (in, out) array seen transposed, as nn.Linear stores it.
     Its gradient is then computed as (x^T @ g)^T, in the same memory order, which OpenBLAS does faster than
     g^T @ x (0.32 against 0.41 ms for (128, 784) and (128, 512)) and which keeps the optimizer's update over
@@ -58,42 +62,48 @@ def stored_transposed(w):
     return isinstance(w, xp.ndarray) and w.flags.f_contiguous and not w.flags.c_contiguous
 
 
-def column_sums(matrix):
+def column_sums(matrix: npt.NDArray[Any]) -> npt.NDArray[Any]:
     """matrix.sum(axis=0) as a product with a row of ones: BLAS sums a (1024, 512) float32 batch 2-3x faster
     than NumPy's reduction along axis 0."""
-    return xp.ones(matrix.shape[0], dtype=matrix.dtype) @ matrix
+    sums: npt.NDArray[Any] = xp.ones(matrix.shape[0], dtype=matrix.dtype) @ matrix
+    return sums
 
 
-def _max_keepdims(x, axis):
+def _max_keepdims(x: npt.NDArray[Any], axis: int) -> npt.NDArray[Any]:
     """x.max(axis=axis, keepdims=True), faster for many rows of few classes (logits (N, 10)).
 
     NumPy reduces a short contiguous axis slowly (51 us for (1024, 10) float32); reducing
     the transposed copy across rows takes 8 us, copy included. Measured worse for more
     than ~32 classes, few rows, or more dimensions (transposing those copies slowly).
     """
+    top: npt.NDArray[Any]
     if x.ndim == 2 and axis in (-1, 1) and x.shape[1] <= 32 and x.shape[0] >= 64:
-        return xp.ascontiguousarray(x.T).max(axis=0)[:, None]
-    return x.max(axis=axis, keepdims=True)
+        top = xp.ascontiguousarray(x.T).max(axis=0)[:, None]
+    else:
+        top = x.max(axis=axis, keepdims=True)
+    return top
 
 
-def _shifted(x, axis):
+def _shifted(x: npt.NDArray[Any], axis: int) -> npt.NDArray[Any]:
     """x minus its maximum along ``axis`` (a new array), so exp never overflows; rows of -inf stay -inf."""
     top = _max_keepdims(x, axis)
     top = xp.where(xp.isfinite(top), top, 0)
-    return x - top
+    shifted: npt.NDArray[Any] = x - top
+    return shifted
 
 
 class LogSoftmax(Gate):
     derivative = "d/dx_j log_softmax(x)_i = [i=j] - softmax(x)_j"
     fresh_gradients = True
+    axis: int
 
-    def forward(self, x):
+    def forward(self, x: npt.NDArray[Any]) -> Any:
         shifted = _shifted(x, self.axis)
         total = xp.exp(shifted).sum(axis=self.axis, keepdims=True)
         shifted -= xp.log(total)
         return shifted
 
-    def backward(self, grad, out, x):
+    def backward(self, grad: Any, out: Any, x: Any) -> Any:
         if isinstance(grad, Tensor):
             return grad - common.exp(out) * grad.sum(axis=self.axis, keepdims=True)
         dx = xp.exp(out)
@@ -104,14 +114,15 @@ class LogSoftmax(Gate):
 class Softmax(Gate):
     derivative = "d/dx_j softmax(x)_i = softmax(x)_i * ([i=j] - softmax(x)_j)"
     fresh_gradients = True
+    axis: int
 
-    def forward(self, x):
+    def forward(self, x: npt.NDArray[Any]) -> Any:
         e = _shifted(x, self.axis)
         xp.exp(e, out=e)
         e /= e.sum(axis=self.axis, keepdims=True)
         return e
 
-    def backward(self, grad, out, x):
+    def backward(self, grad: Any, out: Any, x: Any) -> Any:
         if isinstance(grad, Tensor):
             return out * (grad - (grad * out).sum(axis=self.axis, keepdims=True))
         dx = grad - sum_of_products(grad, out, (self.axis % out.ndim,), keepdims=True)
@@ -120,7 +131,7 @@ class Softmax(Gate):
 
 
 # PyTorch's dim, NumPy's axis as an alias; a 0-d input is one class (softmax 1, log_softmax 0, as in PyTorch).
-def _along(gate, input, dim, axis, where):
+def _along(gate: type[Gate], input: TensorLike, dim: int, axis: int | None, where: str) -> Tensor:
     x = common.floating(input)
     dim = common.one_of(dim, axis, "dim", "axis", where, -1)
     if x.ndim == 0:
@@ -140,11 +151,13 @@ def log_softmax(input: TensorLike, dim: int = -1, *, axis: int | None = None) ->
     return _along(LogSoftmax, input, dim, axis, "log_softmax")
 
 
-def sum_of_products(a, b, axes, keepdims=False):
+def sum_of_products(
+    a: npt.NDArray[Any], b: npt.NDArray[Any], axes: tuple[int, ...], keepdims: bool = False
+) -> npt.NDArray[Any]:
     """sum(a * b) over ``axes`` (non-negative ints) without building a * b (einsum reduces as it multiplies)."""
     letters = string.ascii_letters[: a.ndim]
     kept = "".join(letter for i, letter in enumerate(letters) if i not in axes)
-    total = xp.einsum(f"{letters},{letters}->{kept}", a, b)
+    total: npt.NDArray[Any] = xp.einsum(f"{letters},{letters}->{kept}", a, b)
     if keepdims:
         total = total.reshape(tuple(1 if i in axes else n for i, n in enumerate(a.shape)))
     return total
@@ -160,7 +173,14 @@ class ClassTargets:
     target entry of a logits-shaped array.
     """
 
-    def __init__(self, target, num_classes, weight, ignore_index, dtype):
+    def __init__(
+        self,
+        target: npt.NDArray[Any],
+        num_classes: int,
+        weight: npt.NDArray[Any] | None,
+        ignore_index: int,
+        dtype: np.dtype[Any],
+    ) -> None:
         self.num_classes = num_classes
         self.valid = target != ignore_index
         self.counted = self.valid.astype(dtype)  # the mask as numbers of the logits' dtype, for arithmetic
@@ -178,13 +198,13 @@ class ClassTargets:
         ]
         self.at_target = (positions[0], self.index) + tuple(positions[1:])
 
-    def weight_along_classes(self, ndim):
+    def weight_along_classes(self, ndim: int) -> npt.NDArray[Any] | int:
         """The class weights shaped (1, C, 1..) for logits with ``ndim`` dimensions, or 1."""
         if self.weight is None:
             return 1
         return self.weight.reshape((1, -1) + (1,) * (ndim - 2))
 
-    def table(self, shape, smoothing=0.0):
+    def table(self, shape: tuple[int, ...], smoothing: float = 0.0) -> npt.NDArray[Any]:
         """Dense weights T (logits' shape) with per-sample loss = -sum_c T[:, c] * log_probs[:, c]."""
         table = xp.zeros(shape, dtype=self.dtype)
         table[self.at_target] = self.sample_weight * (1 - smoothing)
@@ -203,8 +223,13 @@ class CrossEntropy(Gate):
 
     derivative = "d/dx cross_entropy(x, t) = (softmax(x) - onehot(t)) / N (for a mean without weights or smoothing)"
     fresh_gradients = True
+    targets: ClassTargets
+    reduction: str  # "none", "mean" or "sum"
+    smoothing: float
+    exp: npt.NDArray[Any]  # e^(x - max), set by forward
+    total: npt.NDArray[Any]  # its sums over the classes, set by forward
 
-    def forward(self, x):
+    def forward(self, x: npt.NDArray[Any]) -> Any:
         targets, smoothing, c = self.targets, self.smoothing, x.shape[1]
         shifted = _shifted(x, 1)
         picked = shifted[targets.at_target]
@@ -233,14 +258,14 @@ class CrossEntropy(Gate):
             total_loss = total_loss / targets.total_weight if targets.total_weight else xp.nan
         return xp.asarray(total_loss, dtype=x.dtype)
 
-    def _upstream_per_sample(self, grad):
+    def _upstream_per_sample(self, grad: Any) -> Any:
         """dL/dl_i for each sample: the upstream gradient, divided by the total weight for a mean."""
         if self.reduction == "mean":
             total = self.targets.total_weight
             return grad * (1 / total) if total else grad * 0  # nothing counted: no gradient, as in PyTorch
         return grad
 
-    def backward(self, grad, out, x):
+    def backward(self, grad: Any, out: Any, x: Any) -> Any:
         targets, smoothing, c = self.targets, self.smoothing, x.shape[1]
         upstream = self._upstream_per_sample(grad)
         scale = targets.sample_weight * (1 - smoothing)
@@ -282,20 +307,29 @@ class Normalization(Gate):
     }
     #: True when weight and bias are constant along the normalized axes (batch norm: one per channel).
     per_channel = False
+    axes: tuple[int, ...]
+    param_shape: tuple[int, ...]
+    param_axes: tuple[int, ...]
+    eps: float
+    affine: tuple[str, ...]  # "weight", "bias", both or neither
+    running: tuple[npt.NDArray[Any], npt.NDArray[Any], float] | None
+    xhat: npt.NDArray[Any]  # set by forward
+    invstd: npt.NDArray[Any]  # set by forward
+    count: int  # set by forward
 
     @property
-    def input_names(self):
+    def input_names(self) -> tuple[str, ...]:  # type: ignore[override]  # computed from affine, not assignable
         return ("x",) + tuple(name[0] for name in self.affine)  # x, w, b as given
 
     @property
-    def derivative(self):
+    def derivative(self) -> str:  # type: ignore[override]  # computed from affine, not assignable
         return "; ".join(self.statements[name] for name in ("x",) + self.affine)
 
-    def _params(self, params):
+    def _params(self, params: tuple[Any, ...]) -> tuple[Any, Any]:
         named = dict(zip(self.affine, params))
         return named.get("weight"), named.get("bias")
 
-    def forward(self, x, *params):
+    def forward(self, x: npt.NDArray[Any], *params: npt.NDArray[Any]) -> Any:
         weight, bias = self._params(params)
         count = math.prod(x.shape[a] for a in self.axes)
         mean = x.mean(axis=self.axes, keepdims=True)
@@ -313,14 +347,15 @@ class Normalization(Gate):
             out += bias.reshape(self.param_shape)
         return out
 
-    def _update_running(self, mean, var, count):
+    def _update_running(self, mean: npt.NDArray[Any], var: npt.NDArray[Any], count: int) -> None:
+        assert self.running is not None  # forward calls this only then
         running_mean, running_var, momentum = self.running
         running_mean *= 1 - momentum
         running_mean += momentum * mean.astype(running_mean.dtype, copy=False)
         running_var *= 1 - momentum
         running_var += (momentum * count / max(count - 1, 1)) * var.astype(running_var.dtype, copy=False)
 
-    def backward(self, grad, out, x, *params):
+    def backward(self, grad: Any, out: Any, x: Any, *params: Any) -> Any:
         weight, bias = self._params(params)
         if isinstance(grad, Tensor):
             return self._graph_backward(grad, x, weight, bias)
@@ -329,7 +364,7 @@ class Normalization(Gate):
         g = grad if weight is None or self.per_channel else grad * weight_b  # dL/dxhat, up to a channel factor
         summed = g.sum(axis=axes, keepdims=True)
         summed_x = sum_of_products(g, xhat, axes, keepdims=True)
-        grads = []
+        grads: list[npt.NDArray[Any] | None] = []
         if self.wants(0):
             factor = self.invstd * weight_b if weight is not None and self.per_channel else self.invstd
             dx = xhat * (summed_x * (1 / self.count))
@@ -350,7 +385,9 @@ class Normalization(Gate):
                 grads.append(grad.sum(axis=self.param_axes).reshape(bias.shape))
         return tuple(grads)
 
-    def _graph_backward(self, grad, x, weight, bias):
+    def _graph_backward(
+        self, grad: Tensor, x: Tensor, weight: Tensor | None, bias: Tensor | None
+    ) -> tuple[Tensor | None, ...]:
         """The same formula from differentiable gates (recomputing the statistics from x)."""
         axes = self.axes
         centered = x - x.mean(axis=axes, keepdims=True)
@@ -358,12 +395,13 @@ class Normalization(Gate):
         xhat = centered * invstd
         g = grad * weight.reshape(self.param_shape) if weight is not None else grad
         dx = (g - g.mean(axis=axes, keepdims=True) - xhat * (g * xhat).mean(axis=axes, keepdims=True)) * invstd
-        grads = [dx if self.wants(0) else None]
+        grads: list[Tensor | None] = [dx if self.wants(0) else None]
         for position, name in enumerate(self.affine, start=1):
             if not self.wants(position):
                 grads.append(None)
                 continue
             param = weight if name == "weight" else bias
+            assert param is not None  # affine names the parameters given
             spread = grad * xhat if name == "weight" else grad
             grads.append(spread.sum(axis=self.param_axes).reshape(param.shape))
         return tuple(grads)
@@ -393,13 +431,13 @@ class BinaryCrossEntropy(Gate):
     fresh_gradients = True
     input_names = ("p", "t")
 
-    def forward(self, p, t):
+    def forward(self, p: npt.NDArray[Any], t: npt.NDArray[Any]) -> Any:
         with xp.errstate(divide="ignore"):  # log(0) = -inf, clamped next
             log_p = xp.maximum(xp.log(p), -100)
             log_not_p = xp.maximum(xp.log1p(-p), -100)
         return -(t * log_p + (1 - t) * log_not_p)
 
-    def backward(self, grad, out, p, t):
+    def backward(self, grad: Any, out: Any, p: Any, t: Any) -> Any:
         # Operators and methods both arrays and Tensors have: this also runs under create_graph.
         dp = grad * (p - t) / (p * (1 - p)).clip(min=1e-12) if self.wants(0) else None
         dt = None
@@ -419,14 +457,15 @@ class BinaryCrossEntropyWithLogits(Gate):
     )
     fresh_gradients = True
     input_names = ("x", "t")
+    pos_weight: npt.NDArray[Any] | None
 
-    def _multiplier(self, t):
+    def _multiplier(self, t: Any) -> Any:
         return 1 if self.pos_weight is None else 1 + (self.pos_weight - 1) * t
 
-    def forward(self, x, t):
+    def forward(self, x: npt.NDArray[Any], t: npt.NDArray[Any]) -> Any:
         return (1 - t) * x + self._multiplier(t) * common.softplus(-x)
 
-    def backward(self, grad, out, x, t):
+    def backward(self, grad: Any, out: Any, x: Any, t: Any) -> Any:
         # Shared operators and the dispatching sigmoid/softplus: runs under create_graph as it is.
         dx = dt = None
         if self.wants(0):
@@ -444,11 +483,12 @@ class Dropout(Gate):
 
     derivative = "d/dx dropout(x) = mask (0 or 1/(1-p))"
     fresh_gradients = True
+    mask: npt.NDArray[Any]
 
-    def forward(self, x):
+    def forward(self, x: npt.NDArray[Any]) -> Any:
         return x * self.mask
 
-    def backward(self, grad, out, x):
+    def backward(self, grad: Any, out: Any, x: Any) -> Any:
         return grad * self.mask
 
 
@@ -458,11 +498,13 @@ class Embedding(Gate):
 
     derivative = "d/dx x[i] = 1 at row i (rows picked several times add up)"
     fresh_gradients = True
+    indices: npt.NDArray[Any]
+    padding_idx: int | None
 
-    def forward(self, weight):
+    def forward(self, weight: npt.NDArray[Any]) -> Any:
         return weight[self.indices]
 
-    def backward(self, grad, out, weight):
+    def backward(self, grad: Any, out: Any, weight: Any) -> Any:
         if self.padding_idx is not None:
             grad = grad * xp.expand_dims(self.indices != self.padding_idx, -1).astype(grad.dtype)
         return scatter_add(grad, weight.shape, self.indices)

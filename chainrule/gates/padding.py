@@ -9,12 +9,22 @@ added at the position it copied, one border position at a time (borders are a fe
 wide; each step is a whole slice of the other axes). Zero padding is shape.Pad.
 """
 
+from typing import Any, TypeAlias
+
+import numpy as np
+import numpy.typing as npt
+
 from ..autograd import Gate
 from ..backend import xp
 from ..tensor import Tensor
+from ..types import Shape
+
+#: The padding along each padded axis: (axis, the input position each output position copies, where the unpadded
+#: middle starts).
+Copies: TypeAlias = tuple[tuple[int, npt.NDArray[np.intp], int], ...]
 
 
-def source_positions(mode, size, before, after):
+def source_positions(mode: str, size: int, before: int, after: int) -> npt.NDArray[np.intp]:
     """For each output position along an axis of ``size`` padded by ``before`` and ``after``, the input
     position it copies."""
     positions = xp.arange(-before, size + after)
@@ -32,11 +42,12 @@ class CopyPad(Gate):
 
     derivative = "d/dx pad(x) = 1 at each copy (the copies' gradients add up where they were copied from)"
     fresh_gradients = True
+    axes: Copies
 
-    def forward(self, x):
+    def forward(self, x: npt.NDArray[Any]) -> npt.NDArray[Any]:
         return gather(x, self.axes)
 
-    def backward(self, grad, out, x):
+    def backward(self, grad: Any, out: Any, x: Any) -> Any:
         if isinstance(grad, Tensor):
             return CopyPadFold.apply(grad, axes=self.axes, shape=x.shape)
         return fold(grad, self.axes, x.shape)
@@ -47,23 +58,25 @@ class CopyPadFold(Gate):
 
     derivative = "d/dg fold(g) = 1 at each copy (the gradient is gathered again)"
     fresh_gradients = True
+    axes: Copies
+    shape: tuple[int, ...]
 
-    def forward(self, grad):
+    def forward(self, grad: npt.NDArray[Any]) -> npt.NDArray[Any]:
         return fold(grad, self.axes, self.shape)
 
-    def backward(self, grad, out, g):
+    def backward(self, grad: Any, out: Any, g: Any) -> Any:
         if isinstance(grad, Tensor):
             return CopyPad.apply(grad, axes=self.axes)
         return gather(grad, self.axes)
 
 
-def gather(x, axes):
+def gather(x: npt.NDArray[Any], axes: Copies) -> npt.NDArray[Any]:
     for axis, positions, _ in axes:
         x = xp.take(x, positions, axis=axis)
     return x
 
 
-def fold(grad, axes, shape):
+def fold(grad: npt.NDArray[Any], axes: Copies, shape: Shape) -> npt.NDArray[Any]:
     """gather's adjoint: each output position's gradient added at the input position it copied."""
     for axis, positions, before in reversed(axes):
         size = shape[axis]

@@ -6,6 +6,9 @@ plain functions of the data rather than gates.
 
 from __future__ import annotations
 
+import numpy as np
+import numpy.typing as npt
+
 from ..backend import xp
 from ..tensor import Tensor
 from ..types import TensorLike
@@ -30,7 +33,9 @@ def isfinite(input: TensorLike) -> Tensor:
     return Tensor(xp.isfinite(data(as_tensor(input))))
 
 
-def _close(input, other, rtol, atol, equal_nan, where):
+def _close(
+    input: TensorLike, other: TensorLike, rtol: float, atol: float, equal_nan: bool, where: str
+) -> npt.NDArray[np.bool_] | np.bool_:
     for name, value in (("rtol", rtol), ("atol", atol)):
         if isinstance(value, bool) or not isinstance(value, (int, float, xp.integer, xp.floating)) or value < 0:
             raise ValueError(f"{where}: {name} must be a non-negative number, got {value!r}")
@@ -39,7 +44,8 @@ def _close(input, other, rtol, atol, equal_nan, where):
         xp.broadcast_shapes(a.shape, b.shape)
     except ValueError:
         raise ValueError(f"{where}: shapes {a.shape} and {b.shape} cannot broadcast together") from None
-    return xp.isclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan)
+    close: npt.NDArray[np.bool_] | np.bool_ = xp.isclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan)
+    return close  # a NumPy bool when both are 0-d
 
 
 @operation("isclose")

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import builtins
 import math
-from typing import overload
+from collections.abc import Callable
+from typing import Any, overload
+
+import numpy.typing as npt
 
 from ..autograd import Gate
 from ..backend import xp
@@ -21,34 +24,38 @@ from .elementwise import Sqrt, maximum, minimum
 from .shape import cat, stack
 
 
-def expand_back(grad, shape, axes, keepdims):
+def expand_back(grad: Any, shape: tuple[int, ...], axes: tuple[int, ...], keepdims: bool) -> Any:
     """The upstream gradient of a reduction, broadcast back to the input's ``shape``."""
     if not keepdims:
         grad = grad.reshape(_kept_shape(shape, axes))
     return broadcast_to(grad, shape)
 
 
-def _kept_shape(shape, axes):
+def _kept_shape(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(1 if i in axes else n for i, n in enumerate(shape))
 
 
 class Sum(Gate):
     derivative = "d/dx_i sum(x) = 1"
+    axes: tuple[int, ...]
+    keepdims: bool
 
-    def forward(self, x):
+    def forward(self, x: npt.NDArray[Any]) -> Any:
         return x.sum(axis=self.axes, keepdims=self.keepdims)
 
-    def backward(self, grad, out, x):
+    def backward(self, grad: Any, out: Any, x: Any) -> Any:
         return expand_back(grad, x.shape, self.axes, self.keepdims)
 
 
 class Mean(Gate):
     derivative = "d/dx_i mean(x) = 1/n"
+    axes: tuple[int, ...]
+    keepdims: bool
 
-    def forward(self, x):
+    def forward(self, x: npt.NDArray[Any]) -> Any:
         return x.mean(axis=self.axes, keepdims=self.keepdims)
 
-    def backward(self, grad, out, x):
+    def backward(self, grad: Any, out: Any, x: Any) -> Any:
         count = math.prod(x.shape[a] for a in self.axes)
         return expand_back(grad * (1 / builtins.max(count, 1)), x.shape, self.axes, self.keepdims)
 
@@ -58,9 +65,12 @@ class Max(Gate):
 
     derivative = "d/dx_i max(x) = 1/k if x_i is one of the k maxima else 0"
     fresh_gradients = True
-    pick = staticmethod(xp.max)
+    pick: Callable[..., Any] = staticmethod(xp.max)
+    axes: tuple[int, ...]
+    keepdims: bool
+    share: npt.NDArray[Any]  # each element's share of the gradient, set by forward
 
-    def forward(self, x):
+    def forward(self, x: npt.NDArray[Any]) -> Any:
         kept = self.pick(x, axis=self.axes, keepdims=True)
         winners = x == kept
         if x.dtype.kind == "f":
@@ -68,7 +78,7 @@ class Max(Gate):
         self.share = (winners / winners.sum(axis=self.axes, keepdims=True)).astype(x.dtype)
         return kept if self.keepdims else kept.reshape(_reduced_shape(x.shape, self.axes))
 
-    def backward(self, grad, out, x):
+    def backward(self, grad: Any, out: Any, x: Any) -> Any:
         return expand_back(grad, x.shape, self.axes, self.keepdims) * self.share
 
 
@@ -77,7 +87,7 @@ class Min(Max):
     pick = staticmethod(xp.min)
 
 
-def _reduced_shape(shape, axes):
+def _reduced_shape(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(n for i, n in enumerate(shape) if i not in axes)
 
 
@@ -86,14 +96,16 @@ class LogSumExp(Gate):
 
     derivative = "d/dx_i logsumexp(x) = e^(x_i - logsumexp(x))"
     fresh_gradients = True
+    axes: tuple[int, ...]
+    keepdims: bool
 
-    def forward(self, x):
+    def forward(self, x: npt.NDArray[Any]) -> Any:
         m = xp.max(x, axis=self.axes, keepdims=True)
         m = xp.where(xp.isfinite(m), m, 0)
         kept = m + xp.log(xp.exp(x - m).sum(axis=self.axes, keepdims=True))
         return kept if self.keepdims else kept.reshape(_reduced_shape(x.shape, self.axes))
 
-    def backward(self, grad, out, x):
+    def backward(self, grad: Any, out: Any, x: Any) -> Any:
         if not self.keepdims:
             out = out.reshape(_kept_shape(x.shape, self.axes))
             grad = grad.reshape(out.shape)
@@ -105,18 +117,20 @@ class Prod(Gate):
 
     derivative = "d/dx_i prod(x) = prod of x_j for j != i"
     fresh_gradients = True
+    axes: tuple[int, ...]
+    keepdims: bool
 
-    def forward(self, x):
+    def forward(self, x: npt.NDArray[Any]) -> Any:
         return x.prod(axis=self.axes, keepdims=self.keepdims)
 
-    def backward(self, grad, out, x):
+    def backward(self, grad: Any, out: Any, x: Any) -> Any:
         spread = expand_back(grad, x.shape, self.axes, self.keepdims)
         if not isinstance(x, xp.ndarray):  # building a graph of the gradient: it must be differentiable too
             return spread * _product_of_others_from_gates(x, self.axes)
         return spread * _product_of_others(x, self.axes)
 
 
-def _product_of_others(x, axes):
+def _product_of_others(x: npt.NDArray[Any], axes: tuple[int, ...]) -> npt.NDArray[Any]:
     """For each element, the product of the other elements in its reduction group, without dividing."""
     if x.size == 0:
         return xp.ones_like(x)
@@ -130,7 +144,7 @@ def _product_of_others(x, axes):
     return others.transpose(xp.argsort(rest + list(axes)))
 
 
-def _product_of_others_from_gates(x, axes):
+def _product_of_others_from_gates(x: Tensor, axes: tuple[int, ...]) -> Tensor:
     """``_product_of_others`` for a Tensor, built from gates so it can be differentiated again.
 
     Dividing the product by each element would be shorter but gives NaN wherever an element is 0;
@@ -153,20 +167,22 @@ class RootOfSquares(Sqrt):
 
     derivative = "d/ds sqrt(s) = 1/(2*sqrt(s)), taken as 0 where s = 0"
 
-    def backward(self, grad, out, x):
+    def backward(self, grad: Any, out: Any, x: Any) -> Any:
         zero = out == 0
         if isinstance(grad, Tensor):
             return common.where(zero, 0, grad * 0.5 / common.where(zero, 1, out))
         return xp.where(zero, 0, grad * 0.5 / xp.where(zero, 1, out))
 
 
-def root_of_squares(squares):
+def root_of_squares(squares: Tensor) -> Tensor:
     return RootOfSquares.apply(squares)
 
 
 # ----- user-facing functions -------------------------------------------------------
 # PyTorch's dim and keepdim, with NumPy's axis and keepdims accepted as aliases.
-def _reduce(gate, input, dim, keepdim, axis, keepdims, where):
+def _reduce(
+    gate: type[Gate], input: TensorLike, dim: Dims, keepdim: bool, axis: Dims, keepdims: bool | None, where: str
+) -> Tensor:
     x = as_tensor(input)
     if axis is not None or keepdims is not None:  # NumPy's spellings
         dim = one_of(dim, axis, "dim", "axis", where)
@@ -263,7 +279,14 @@ def min(
     return _extreme(input, dim, keepdim, axis, keepdims, "min")
 
 
-def _extreme(input, dim, keepdim, axis, keepdims, where):
+def _extreme(
+    input: TensorLike,
+    dim: int | Tensor | None,
+    keepdim: bool,
+    axis: int | None,
+    keepdims: bool | None,
+    where: str,
+) -> Tensor | ValuesIndices:
     from .indexing import select  # indexing builds on this module
 
     if isinstance(dim, (Tensor, xp.ndarray)):
@@ -336,7 +359,16 @@ def std(
     return root_of_squares(_variance(input, dim, keepdim, correction, axis, keepdims, ddof, "std"))
 
 
-def _variance(input, dim, keepdim, correction, axis, keepdims, ddof, where):
+def _variance(
+    input: TensorLike,
+    dim: Dims,
+    keepdim: bool,
+    correction: int,
+    axis: Dims,
+    keepdims: bool | None,
+    ddof: int | None,
+    where: str,
+) -> Tensor:
     x = floating(input)
     dim = one_of(dim, axis, "dim", "axis", where)
     axes = normalize_axis(dim, x.ndim, where)
@@ -382,12 +414,13 @@ def norm(
     return _root(sum(x.abs() ** p, dim, keepdim), p)
 
 
-def _root(total, p):
+def _root(total: Tensor, p: float) -> Tensor:
     """total ** (1/p) with gradient 0 where total is 0, where the root's own derivative is infinite and would
     meet the inner zero derivative as 0 * inf = NaN: there the root reads a stand-in 1 and is replaced by 0,
     so no gradient reaches it."""
     zero = total.data == 0
     if zero.any():
         root = _root(common.where(zero, 1.0, total), p)
-        return common.where(zero, 0.0, root)
+        zeroed: Tensor = common.where(zero, 0.0, root)  # a Tensor, as root is
+        return zeroed
     return total ** (1 / p)

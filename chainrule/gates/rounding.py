@@ -10,6 +10,10 @@ division by zero raises ZeroDivisionError, as PyTorch's does, where floats give 
 
 from __future__ import annotations
 
+from typing import Any
+
+import numpy.typing as npt
+
 from ..autograd import Gate
 from ..backend import xp
 from ..tensor import Tensor
@@ -23,28 +27,28 @@ class PiecewiseConstant(Gate):
     derivative = "d/dx step(x) = 0"
     fresh_gradients = True
 
-    def backward(self, grad, out, x):
+    def backward(self, grad: Any, out: Any, x: Any) -> Any:
         return zeros_like(grad)
 
 
 class Floor(PiecewiseConstant):
     derivative = "d/dx floor(x) = 0"
 
-    def forward(self, x):
+    def forward(self, x: npt.NDArray[Any]) -> Any:
         return xp.floor(x)
 
 
 class Ceil(PiecewiseConstant):
     derivative = "d/dx ceil(x) = 0"
 
-    def forward(self, x):
+    def forward(self, x: npt.NDArray[Any]) -> Any:
         return xp.ceil(x)
 
 
 class Trunc(PiecewiseConstant):
     derivative = "d/dx trunc(x) = 0"
 
-    def forward(self, x):
+    def forward(self, x: npt.NDArray[Any]) -> Any:
         return xp.trunc(x)
 
 
@@ -52,8 +56,9 @@ class Round(PiecewiseConstant):
     """To the nearest multiple of 10^-decimals, halves to even (NumPy's round, PyTorch's too)."""
 
     derivative = "d/dx round(x) = 0"
+    decimals: int
 
-    def forward(self, x):
+    def forward(self, x: npt.NDArray[Any]) -> Any:
         return xp.round(x, self.decimals)
 
 
@@ -62,7 +67,7 @@ class Sign(PiecewiseConstant):
 
     derivative = "d/dx sign(x) = 0"
 
-    def forward(self, x):
+    def forward(self, x: npt.NDArray[Any]) -> Any:
         return ((x > 0).astype(x.dtype) - (x < 0)).astype(x.dtype, copy=False)
 
 
@@ -71,11 +76,11 @@ class Remainder(Gate):
 
     derivative = "d/dx remainder(x,y) = 1; d/dy remainder(x,y) = -floor(x/y)"
 
-    def forward(self, x, y):
+    def forward(self, x: npt.NDArray[Any], y: npt.NDArray[Any]) -> Any:
         with xp.errstate(divide="ignore", invalid="ignore"):
             return xp.remainder(x, y)
 
-    def backward(self, grad, out, x, y):
+    def backward(self, grad: Any, out: Any, x: Any, y: Any) -> Any:
         with xp.errstate(divide="ignore", invalid="ignore"):
             quotient = xp.floor_divide(data(x), data(y))
         return (
@@ -89,11 +94,11 @@ class Fmod(Gate):
 
     derivative = "d/dx fmod(x,y) = 1; d/dy fmod(x,y) = -trunc(x/y)"
 
-    def forward(self, x, y):
+    def forward(self, x: npt.NDArray[Any], y: npt.NDArray[Any]) -> Any:
         with xp.errstate(divide="ignore", invalid="ignore"):
             return xp.fmod(x, y)
 
-    def backward(self, grad, out, x, y):
+    def backward(self, grad: Any, out: Any, x: Any, y: Any) -> Any:
         with xp.errstate(divide="ignore", invalid="ignore"):
             quotient = xp.trunc(data(x) / data(y))
         return (
@@ -108,16 +113,16 @@ class FloorDivide(Gate):
     derivative = "d/dx floor_divide(x,y) = 0; d/dy floor_divide(x,y) = 0"
     fresh_gradients = True
 
-    def forward(self, x, y):
+    def forward(self, x: npt.NDArray[Any], y: npt.NDArray[Any]) -> Any:
         with xp.errstate(divide="ignore", invalid="ignore"):
             return xp.floor_divide(x, y)
 
-    def backward(self, grad, out, x, y):
+    def backward(self, grad: Any, out: Any, x: Any, y: Any) -> Any:
         return zeros_like(x) if self.wants(0) else None, zeros_like(y) if self.wants(1) else None
 
 
 # ----- user-facing functions -------------------------------------------------------
-def _rounded(gate, input, **constants):
+def _rounded(gate: type[Gate], input: TensorLike, **constants: Any) -> Tensor:
     x = as_tensor(input)
     if x.data.dtype.kind in "biu":
         return Tensor(x.data.copy())  # an integer is already whole
@@ -165,7 +170,7 @@ def sign(input: TensorLike) -> Tensor:
     return Sign.apply(x)
 
 
-def _divided(gate, input, other, where):
+def _divided(gate: type[Gate], input: TensorLike, other: TensorLike, where: str) -> Tensor:
     x, y = operands(input, other)
     if x.data.dtype.kind in "biu" and y.data.dtype.kind in "biu" and not xp.all(y.data):
         raise ZeroDivisionError(

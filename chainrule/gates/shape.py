@@ -7,6 +7,10 @@ from __future__ import annotations
 import builtins
 import math
 from collections.abc import Sequence
+from typing import Any, cast
+
+import numpy as np
+import numpy.typing as npt
 
 from ..autograd import Gate
 from ..backend import xp
@@ -17,35 +21,38 @@ from .common import as_tensor, normalize_axis, one_of, operation, sum_to
 
 class Reshape(Gate):
     derivative = "d/dx reshape(x) = 1 (the gradient is reshaped back)"
+    shape: tuple[int, ...]
     forwards_gradient = True
 
-    def forward(self, x):
+    def forward(self, x: npt.NDArray[Any]) -> npt.NDArray[Any]:
         return x.reshape(self.shape)
 
-    def backward(self, grad, out, x):
+    def backward(self, grad: Any, out: Any, x: Any) -> Any:
         return grad.reshape(x.shape)
 
 
 class Permute(Gate):
     derivative = "d/dx transpose(x) = 1 (the gradient is transposed back)"
+    axes: tuple[int, ...]
     forwards_gradient = True
 
-    def forward(self, x):
+    def forward(self, x: npt.NDArray[Any]) -> npt.NDArray[Any]:
         return x.transpose(self.axes)
 
-    def backward(self, grad, out, x):
+    def backward(self, grad: Any, out: Any, x: Any) -> Any:
         order = tuple(int(i) for i in xp.argsort(self.axes))
         return grad.permute(order) if isinstance(grad, Tensor) else grad.transpose(order)
 
 
 class BroadcastTo(Gate):
     derivative = "d/dx broadcast(x) = 1 (the copies' gradients are summed)"
+    shape: tuple[int, ...]
     forwards_gradient = True
 
-    def forward(self, x):
+    def forward(self, x: npt.NDArray[Any]) -> npt.NDArray[Any]:
         return xp.broadcast_to(x, self.shape)
 
-    def backward(self, grad, out, x):
+    def backward(self, grad: Any, out: Any, x: Any) -> Any:
         return sum_to(grad, x.shape)
 
 
@@ -53,12 +60,14 @@ class GetItem(Gate):
     """x[index]; the gradient is scattered back, adding up where an index repeats."""
 
     derivative = "d/dx x[i] = 1 at i, 0 elsewhere"
+    index: Index
     fresh_gradients = True
 
-    def forward(self, x):
-        return x[self.index]
+    def forward(self, x: npt.NDArray[Any]) -> npt.NDArray[Any]:
+        out: npt.NDArray[Any] = x[self.index]  # NumPy's stubs type this as Any
+        return out
 
-    def backward(self, grad, out, x):
+    def backward(self, grad: Any, out: Any, x: Any) -> Any:
         return scatter_add(grad, x.shape, self.index)
 
 
@@ -66,22 +75,24 @@ class ScatterAdd(Gate):
     """Zeros of ``shape`` with ``grad`` added at ``index`` (GetItem's backward, differentiable itself)."""
 
     derivative = "d/dg scatter(g) = 1 at the index"
+    shape: tuple[int, ...]
+    index: Index
     forwards_gradient = True
 
-    def forward(self, g):
+    def forward(self, g: npt.NDArray[Any]) -> npt.NDArray[Any]:
         return _scatter_add_arrays(g, self.shape, self.index)
 
-    def backward(self, grad, out, g):
+    def backward(self, grad: Any, out: Any, g: Any) -> Any:
         return grad[self.index]
 
 
-def scatter_add(grad, shape, index):
+def scatter_add(grad: Any, shape: tuple[int, ...], index: Index) -> Any:
     if isinstance(grad, Tensor):
         return ScatterAdd.apply(grad, shape=shape, index=index)
     return _scatter_add_arrays(grad, shape, index)
 
 
-def _scatter_add_arrays(g, shape, index):
+def _scatter_add_arrays(g: npt.NDArray[Any], shape: tuple[int, ...], index: Index) -> npt.NDArray[Any]:
     result = xp.zeros(shape, dtype=g.dtype)
     if _is_basic(index):
         result[index] = g  # a basic index never repeats an element
@@ -90,19 +101,21 @@ def _scatter_add_arrays(g, shape, index):
     return result
 
 
-def _is_basic(index):
+def _is_basic(index: Index) -> bool:
     parts = index if isinstance(index, tuple) else (index,)
     return all(isinstance(p, (int, slice, type(None), type(Ellipsis))) and not isinstance(p, bool) for p in parts)
 
 
 class Concatenate(Gate):
     derivative = "d/dx_k concat(x_1..x_n) = 1 on x_k's slice"
+    axis: int
 
-    def forward(self, *xs):
+    def forward(self, *xs: npt.NDArray[Any]) -> npt.NDArray[Any]:
         return xp.concatenate(xs, axis=self.axis)
 
-    def backward(self, grad, out, *xs):
-        grads, start = [], 0
+    def backward(self, grad: Any, out: Any, *xs: Any) -> tuple[Any, ...]:
+        grads: list[Any] = []
+        start = 0
         for x in xs:
             stop = start + x.shape[self.axis]
             index = (slice(None),) * self.axis + (slice(start, stop),)
@@ -113,35 +126,41 @@ class Concatenate(Gate):
 
 class Pad(Gate):
     derivative = "d/dx pad(x) = 1 inside, the padding gets none"
+    widths: tuple[tuple[int, int], ...]
+    value: float
     forwards_gradient = True
 
-    def forward(self, x):
+    def forward(self, x: npt.NDArray[Any]) -> npt.NDArray[Any]:
         return xp.pad(x, self.widths, mode="constant", constant_values=self.value)
 
-    def backward(self, grad, out, x):
+    def backward(self, grad: Any, out: Any, x: Any) -> Any:
         return grad[tuple(slice(before, before + n) for (before, _), n in zip(self.widths, x.shape))]
 
 
 class Flip(Gate):
     derivative = "d/dx flip(x) = 1 (the gradient is flipped back)"
+    axes: tuple[int, ...]
     forwards_gradient = True
 
-    def forward(self, x):
+    def forward(self, x: npt.NDArray[Any]) -> npt.NDArray[Any]:
         return xp.flip(x, self.axes)
 
-    def backward(self, grad, out, x):
+    def backward(self, grad: Any, out: Any, x: Any) -> Any:
         return flip(grad, self.axes) if isinstance(grad, Tensor) else xp.flip(grad, self.axes)
 
 
 class Roll(Gate):
     derivative = "d/dx roll(x) = 1 (the gradient is rolled back)"
+    shifts: int | tuple[int, ...]  # a tuple exactly when axes is one
+    axes: tuple[int, ...] | None
     forwards_gradient = True
 
-    def forward(self, x):
+    def forward(self, x: npt.NDArray[Any]) -> npt.NDArray[Any]:
         return xp.roll(x, self.shifts, self.axes)
 
-    def backward(self, grad, out, x):
-        back = tuple(-s for s in self.shifts) if self.axes is not None else -self.shifts
+    def backward(self, grad: Any, out: Any, x: Any) -> Any:
+        shifts = self.shifts  # a tuple exactly when axes is one
+        back = tuple(-s for s in cast("tuple[int, ...]", shifts)) if self.axes is not None else -cast(int, shifts)
         if isinstance(grad, Tensor):
             return roll(grad, back, self.axes)
         return xp.roll(grad, back, self.axes)
@@ -149,12 +168,13 @@ class Roll(Gate):
 
 class Tile(Gate):
     derivative = "d/dx tile(x) = 1 (the copies' gradients are summed)"
+    reps: tuple[int, ...]
     fresh_gradients = True
 
-    def forward(self, x):
+    def forward(self, x: npt.NDArray[Any]) -> npt.NDArray[Any]:
         return xp.tile(x, self.reps)
 
-    def backward(self, grad, out, x):
+    def backward(self, grad: Any, out: Any, x: Any) -> Any:
         shape = (1,) * (len(self.reps) - x.ndim) + x.shape
         # Split each tiled axis into (copies, original) and sum over the copies.
         split = grad.reshape(tuple(n for pair in zip(self.reps, shape) for n in pair))
@@ -164,12 +184,14 @@ class Tile(Gate):
 
 class Repeat(Gate):
     derivative = "d/dx repeat(x) = 1 (each element's copies' gradients are summed)"
+    repeats: int
+    axis: int
     fresh_gradients = True
 
-    def forward(self, x):
+    def forward(self, x: npt.NDArray[Any]) -> npt.NDArray[Any]:
         return xp.repeat(x, self.repeats, axis=self.axis)
 
-    def backward(self, grad, out, x):
+    def backward(self, grad: Any, out: Any, x: Any) -> Any:
         n = x.shape[self.axis]
         split = grad.reshape(x.shape[: self.axis] + (n, self.repeats) + x.shape[self.axis + 1 :])
         return split.sum(axis=self.axis + 1)
@@ -177,13 +199,13 @@ class Repeat(Gate):
 
 # ----- user-facing functions -------------------------------------------------------
 # PyTorch's names and meanings (dim, transpose of two dimensions, repeat as tiling); NumPy's axis is an alias.
-def _shape_argument(shape):
+def _shape_argument(shape: tuple[int | Shape, ...]) -> tuple[int, ...]:
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         return tuple(shape[0])
-    return tuple(shape)
+    return cast("tuple[int, ...]", tuple(shape))  # ints, as given
 
 
-def _dim(input, dim, where, extra=0):
+def _dim(input: Tensor, dim: int | np.integer[Any], where: str, extra: int = 0) -> int:
     """One dimension of ``input`` (``extra`` more allowed, for a new one) as a non-negative int, or a clear error."""
     ndim = input.ndim + extra
     bound = builtins.max(ndim, 1)
@@ -229,7 +251,7 @@ def expand_as(input: TensorLike, other: TensorLike) -> Tensor:
     return broadcast_to(input, as_tensor(other).shape)
 
 
-def _resolve_shape(x, shape):
+def _resolve_shape(x: Tensor, shape: tuple[int, ...]) -> tuple[int, ...]:
     """``shape`` with a -1 filled in, or a clear error when the sizes cannot match."""
     known = 1
     for n in shape:
@@ -247,12 +269,12 @@ def _resolve_shape(x, shape):
 def permute(input: TensorLike, *dims: int | Shape) -> Tensor:
     """The dimensions in the order ``dims`` (a permutation of them); with none given, reversed (``.T``)."""
     x = as_tensor(input)
-    dims = _shape_argument(dims) or tuple(reversed(range(x.ndim)))
-    if len(dims) != x.ndim:
-        raise ValueError(f"permute: dims {dims} name {len(dims)} dimensions, but the tensor has shape {x.shape}")
-    order = tuple(_dim(x, d, "permute") for d in dims)
+    axes = _shape_argument(dims) or tuple(reversed(range(x.ndim)))
+    if len(axes) != x.ndim:
+        raise ValueError(f"permute: dims {axes} name {len(axes)} dimensions, but the tensor has shape {x.shape}")
+    order = tuple(_dim(x, d, "permute") for d in axes)
     if sorted(order) != list(range(x.ndim)):
-        raise ValueError(f"permute: dims {dims} are not a permutation of the {x.ndim} dimensions of shape {x.shape}")
+        raise ValueError(f"permute: dims {axes} are not a permutation of the {x.ndim} dimensions of shape {x.shape}")
     if order == tuple(range(x.ndim)):
         return x
     return Permute.apply(x, axes=order)
@@ -318,18 +340,18 @@ def broadcast_to(input: TensorLike, *shape: int | Shape) -> Tensor:
     """A read-only view of ``input`` repeated along size-1 (or new leading) dimensions to ``shape``; -1 keeps a
     dimension's size (as PyTorch's expand)."""
     x = as_tensor(input)
-    shape = _shape_argument(shape)
-    lead = len(shape) - x.ndim
+    target = _shape_argument(shape)
+    lead = len(target) - x.ndim
     if lead >= 0:
-        shape = tuple(x.shape[i - lead] if n == -1 and i >= lead else n for i, n in enumerate(shape))
+        target = tuple(x.shape[i - lead] if n == -1 and i >= lead else n for i, n in enumerate(target))
     try:
-        if lead < 0 or xp.broadcast_shapes(x.shape, shape) != shape:
+        if lead < 0 or xp.broadcast_shapes(x.shape, target) != target:
             raise ValueError
     except ValueError:
-        raise ValueError(f"broadcast_to: a tensor of shape {x.shape} cannot be broadcast to {shape}") from None
-    if shape == x.shape:
+        raise ValueError(f"broadcast_to: a tensor of shape {x.shape} cannot be broadcast to {target}") from None
+    if target == x.shape:
         return x
-    return BroadcastTo.apply(x, shape=shape)
+    return BroadcastTo.apply(x, shape=target)
 
 
 @operation("__getitem__", exported=False)
@@ -345,7 +367,7 @@ def getitem(input: TensorLike, index: Index) -> Tensor:
         ) from None
 
 
-def _describe(index):
+def _describe(index: Index) -> str:
     if isinstance(index, xp.ndarray):
         return f"array(shape={index.shape}, dtype={index.dtype})"
     if isinstance(index, tuple):
@@ -356,18 +378,18 @@ def _describe(index):
 @operation(aliases=("concatenate", "concat"))
 def cat(tensors: Sequence[TensorLike], dim: int = 0, *, axis: int | None = None) -> Tensor:
     """The tensors joined along ``dim``; all other dimensions must match."""
-    tensors = [as_tensor(t) for t in tensors]
-    if not tensors:
+    inputs = [as_tensor(t) for t in tensors]
+    if not inputs:
         raise ValueError("cat: needs at least one tensor")
-    dim = _dim(tensors[0], one_of(dim, axis, "dim", "axis", "cat", 0), "cat")
-    first = tensors[0].shape
-    for position, t in enumerate(tensors):
+    dim = _dim(inputs[0], one_of(dim, axis, "dim", "axis", "cat", 0), "cat")
+    first = inputs[0].shape
+    for position, t in enumerate(inputs):
         if t.ndim != len(first) or t.shape[:dim] + t.shape[dim + 1 :] != first[:dim] + first[dim + 1 :]:
             raise ValueError(
                 f"cat: tensor {position} has shape {t.shape}, but tensor 0 has shape {first}; "
                 f"all dimensions except dim {dim} must match"
             )
-    return Concatenate.apply(*tensors, axis=dim)
+    return Concatenate.apply(*inputs, axis=dim)
 
 
 concatenate = concat = cat
@@ -376,17 +398,17 @@ concatenate = concat = cat
 @operation()
 def stack(tensors: Sequence[TensorLike], dim: int = 0, *, axis: int | None = None) -> Tensor:
     """The tensors, all of one shape, joined along a new dimension ``dim``."""
-    tensors = [as_tensor(t) for t in tensors]
-    if not tensors:
+    inputs = [as_tensor(t) for t in tensors]
+    if not inputs:
         raise ValueError("stack: needs at least one tensor")
-    for position, t in enumerate(tensors):
-        if t.shape != tensors[0].shape:
+    for position, t in enumerate(inputs):
+        if t.shape != inputs[0].shape:
             raise ValueError(
                 f"stack: tensor {position} has shape {t.shape}, but tensor 0 has shape "
-                f"{tensors[0].shape}; all must have the same shape"
+                f"{inputs[0].shape}; all must have the same shape"
             )
-    dim = _dim(tensors[0], one_of(dim, axis, "dim", "axis", "stack", 0), "stack", extra=1)
-    return cat([unsqueeze(t, dim) for t in tensors], dim)
+    dim = _dim(inputs[0], one_of(dim, axis, "dim", "axis", "stack", 0), "stack", extra=1)
+    return cat([unsqueeze(t, dim) for t in inputs], dim)
 
 
 @operation("split")
@@ -404,14 +426,15 @@ def split(
             raise ValueError(f"split: split_size must be a positive int, got {sizes}")
         sizes = [builtins.min(int(sizes), n - start) for start in range(0, n, int(sizes))] or [0]
     else:
-        sizes = [int(size) for size in sizes]
+        sizes = [int(size) for size in cast("Sequence[int]", sizes)]  # a bool here: iterating it raises TypeError
         if any(size < 0 for size in sizes) or builtins.sum(sizes) != n:
             raise ValueError(
                 f"split: section sizes {sizes} must be non-negative and add up to {n}, the size of "
                 f"dim {dim} of shape {x.shape}"
             )
     lead = (slice(None),) * dim
-    pieces, start = [], 0
+    pieces: list[Tensor] = []
+    start = 0
     for size in sizes:
         pieces.append(x[lead + (slice(start, start + size),)])
         start += size
@@ -463,13 +486,13 @@ def repeat(input: TensorLike, *sizes: int | Shape) -> Tensor:
     """PyTorch's ``Tensor.repeat``: the whole tensor tiled ``sizes`` times along each dimension (at least one
     size per dimension). NumPy's repeat, which repeats each element, is ``repeat_interleave``."""
     x = as_tensor(input)
-    sizes = _shape_argument(sizes)
-    if len(sizes) < x.ndim:
+    reps = _shape_argument(sizes)
+    if len(reps) < x.ndim:
         raise ValueError(
-            f"repeat: {len(sizes)} repetitions {sizes} for a tensor of shape {x.shape}; give at least "
+            f"repeat: {len(reps)} repetitions {reps} for a tensor of shape {x.shape}; give at least "
             f"one per dimension ({x.ndim})"
         )
-    return tile(x, sizes)
+    return tile(x, reps)
 
 
 @operation("repeat_interleave")
@@ -490,21 +513,20 @@ def roll(input: TensorLike, shifts: int | Sequence[int], dims: int | Sequence[in
     with ``dims=None``, along the flattened tensor (the shape is kept)."""
     x = as_tensor(input)
     many = not isinstance(shifts, (int, xp.integer))
-    shifts = tuple(shifts) if many else shifts
+    listed = tuple(shifts) if not isinstance(shifts, (int, xp.integer)) else (shifts,)
     if dims is None:
-        if many and len(shifts) != 1:
-            raise ValueError(f"roll: without dims, shifts must be one int, got {shifts}")
-        shift = shifts[0] if many else shifts
+        if many and len(listed) != 1:
+            raise ValueError(f"roll: without dims, shifts must be one int, got {listed}")
+        shift = listed[0]
         if isinstance(shift, bool) or not isinstance(shift, (int, xp.integer)):
             raise TypeError(f"roll: shifts must be ints, got {shift!r}")
         return Roll.apply(x, shifts=int(shift), axes=None)
     dims = tuple(dims) if not isinstance(dims, (int, xp.integer)) else (dims,)
-    shifts = shifts if many else (shifts,)
-    if len(shifts) != len(dims):
-        raise ValueError(f"roll: shifts {shifts} and dims {dims} must have the same length")
-    if any(isinstance(s, bool) or not isinstance(s, (int, xp.integer)) for s in shifts):
-        raise TypeError(f"roll: shifts must be ints, got {shifts}")
+    if len(listed) != len(dims):
+        raise ValueError(f"roll: shifts {listed} and dims {dims} must have the same length")
+    if any(isinstance(s, bool) or not isinstance(s, (int, xp.integer)) for s in listed):
+        raise TypeError(f"roll: shifts must be ints, got {listed}")
     axes = tuple(_dim(x, d, "roll") for d in dims)
     if x.ndim == 0:
         return Roll.apply(x, shifts=0, axes=None)  # one element: nothing moves
-    return Roll.apply(x, shifts=tuple(int(s) for s in shifts), axes=axes)
+    return Roll.apply(x, shifts=tuple(int(s) for s in listed), axes=axes)

@@ -7,6 +7,11 @@ atan2 at (0, 0), where the angle jumps, takes gradient 0 for both inputs, as PyT
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar, TypeVarTuple, Unpack
+
+import numpy.typing as npt
+
 from ..autograd import Gate
 from ..backend import xp
 from ..tensor import Tensor
@@ -14,12 +19,15 @@ from ..types import TensorLike
 from . import common
 from .common import data, floating, operands, operation, sum_to
 
+_G = TypeVar("_G", bound=Gate)
+_Arrays = TypeVarTuple("_Arrays")
 
-def _quietly(function):
+
+def _quietly(function: Callable[[_G, Unpack[_Arrays]], Any]) -> Callable[[_G, Unpack[_Arrays]], Any]:
     """``function`` with NumPy's divide-by-zero and invalid-value warnings off: at the ends of a domain the
     infinite or NaN slope is the answer."""
 
-    def run(self, *args):
+    def run(self: _G, *args: Unpack[_Arrays]) -> Any:
         with xp.errstate(divide="ignore", invalid="ignore"):
             return function(self, *args)
 
@@ -30,10 +38,10 @@ class Tan(Gate):
     derivative = "d/dx tan(x) = 1 + tan(x)^2"
     fresh_gradients = True
 
-    def forward(self, x):
+    def forward(self, x: npt.NDArray[Any]) -> Any:
         return xp.tan(x)
 
-    def backward(self, grad, out, x):
+    def backward(self, grad: Any, out: Any, x: Any) -> Any:
         return grad + grad * out * out
 
 
@@ -42,11 +50,11 @@ class Asin(Gate):
     fresh_gradients = True
 
     @_quietly
-    def forward(self, x):
+    def forward(self, x: npt.NDArray[Any]) -> Any:
         return xp.arcsin(x)
 
     @_quietly
-    def backward(self, grad, out, x):
+    def backward(self, grad: Any, out: Any, x: Any) -> Any:
         return grad / common.sqrt(1 - x * x)
 
 
@@ -55,11 +63,11 @@ class Acos(Gate):
     fresh_gradients = True
 
     @_quietly
-    def forward(self, x):
+    def forward(self, x: npt.NDArray[Any]) -> Any:
         return xp.arccos(x)
 
     @_quietly
-    def backward(self, grad, out, x):
+    def backward(self, grad: Any, out: Any, x: Any) -> Any:
         return -grad / common.sqrt(1 - x * x)
 
 
@@ -67,10 +75,10 @@ class Atan(Gate):
     derivative = "d/dx atan(x) = 1/(1+x^2)"
     fresh_gradients = True
 
-    def forward(self, x):
+    def forward(self, x: npt.NDArray[Any]) -> Any:
         return xp.arctan(x)
 
-    def backward(self, grad, out, x):
+    def backward(self, grad: Any, out: Any, x: Any) -> Any:
         return grad / (x * x + 1)
 
 
@@ -80,11 +88,11 @@ class Atan2(Gate):
     derivative = "d/dx atan2(x,y) = y/(x^2+y^2); d/dy atan2(x,y) = -x/(x^2+y^2)"
     fresh_gradients = True
 
-    def forward(self, x, y):
+    def forward(self, x: npt.NDArray[Any], y: npt.NDArray[Any]) -> Any:
         return xp.arctan2(x, y)
 
     @_quietly
-    def backward(self, grad, out, x, y):
+    def backward(self, grad: Any, out: Any, x: Any, y: Any) -> Any:
         squared = x * x + y * y
         radius = common.where(data(squared) == 0, 1, squared)  # at the origin the numerators are 0
         scaled = grad / radius
@@ -98,10 +106,10 @@ class Sinh(Gate):
     derivative = "d/dx sinh(x) = cosh(x)"
     fresh_gradients = True
 
-    def forward(self, x):
+    def forward(self, x: npt.NDArray[Any]) -> Any:
         return xp.sinh(x)
 
-    def backward(self, grad, out, x):
+    def backward(self, grad: Any, out: Any, x: Any) -> Any:
         return grad * common.cosh(x)
 
 
@@ -109,10 +117,10 @@ class Cosh(Gate):
     derivative = "d/dx cosh(x) = sinh(x)"
     fresh_gradients = True
 
-    def forward(self, x):
+    def forward(self, x: npt.NDArray[Any]) -> Any:
         return xp.cosh(x)
 
-    def backward(self, grad, out, x):
+    def backward(self, grad: Any, out: Any, x: Any) -> Any:
         return grad * common.sinh(x)
 
 
@@ -120,10 +128,10 @@ class Asinh(Gate):
     derivative = "d/dx asinh(x) = 1/sqrt(x^2+1)"
     fresh_gradients = True
 
-    def forward(self, x):
+    def forward(self, x: npt.NDArray[Any]) -> Any:
         return xp.arcsinh(x)
 
-    def backward(self, grad, out, x):
+    def backward(self, grad: Any, out: Any, x: Any) -> Any:
         return grad / common.sqrt(x * x + 1)
 
 
@@ -132,11 +140,11 @@ class Acosh(Gate):
     fresh_gradients = True
 
     @_quietly
-    def forward(self, x):
+    def forward(self, x: npt.NDArray[Any]) -> Any:
         return xp.arccosh(x)
 
     @_quietly
-    def backward(self, grad, out, x):
+    def backward(self, grad: Any, out: Any, x: Any) -> Any:
         return grad / common.sqrt(x * x - 1)
 
 
@@ -145,11 +153,11 @@ class Atanh(Gate):
     fresh_gradients = True
 
     @_quietly
-    def forward(self, x):
+    def forward(self, x: npt.NDArray[Any]) -> Any:
         return xp.arctanh(x)
 
     @_quietly
-    def backward(self, grad, out, x):
+    def backward(self, grad: Any, out: Any, x: Any) -> Any:
         return grad / (1 - x * x)
 
 

@@ -12,6 +12,11 @@ stacked (3E, E) ``in_proj_weight``; the heads are views of its result (one ``Spl
 and the attention of every head is one ``ScaledDotProductAttention`` gate.
 """
 
+from typing import Any, cast
+
+import numpy as np
+import numpy.typing as npt
+
 from .. import checks
 from ..backend import xp
 from ..functional import attention as A
@@ -19,6 +24,7 @@ from ..functional import linear
 from ..gates.attention import SplitHeads, causal_bias
 from ..gates.common import as_tensor
 from ..tensor import Tensor
+from ..types import DType, TensorLike
 from . import init
 from .linear import Linear
 from .module import Module, Parameter
@@ -43,19 +49,35 @@ class MultiheadAttention(Module):
     (a Linear). Initialised as PyTorch does: Xavier-uniform projections, zero biases.
     """
 
+    embed_dim: int
+    num_heads: int
+    kdim: int
+    vdim: int
+    dropout: float
+    batch_first: bool
+    head_dim: int
+    _qkv_same_embed_dim: bool
+    in_proj_weight: Parameter | None
+    q_proj_weight: Parameter | None
+    k_proj_weight: Parameter | None
+    v_proj_weight: Parameter | None
+    in_proj_bias: Parameter | None
+    out_proj: Linear
+    generator: np.random.Generator
+
     def __init__(
         self,
-        embed_dim,
-        num_heads,
-        dropout=0.0,
-        bias=True,
-        add_bias_kv=False,
-        add_zero_attn=False,
-        kdim=None,
-        vdim=None,
-        batch_first=False,
-        dtype=xp.float32,
-    ):
+        embed_dim: int,
+        num_heads: int,
+        dropout: float = 0.0,
+        bias: bool = True,
+        add_bias_kv: bool = False,
+        add_zero_attn: bool = False,
+        kdim: int | None = None,
+        vdim: int | None = None,
+        batch_first: bool = False,
+        dtype: DType = xp.float32,
+    ) -> None:
         super().__init__()
         where = "MultiheadAttention"
         self.embed_dim = checks.size(where, "embed_dim", embed_dim)
@@ -95,18 +117,21 @@ class MultiheadAttention(Module):
         self.generator = init.default_generator().spawn(1)[0]  # the attention dropout's masks
         self.reset_parameters()
 
-    def reset_parameters(self):
+    def reset_parameters(self) -> None:
         """PyTorch's initialisation: Xavier-uniform projections, zero biases (out_proj's weight as a Linear's)."""
         if self._qkv_same_embed_dim:
+            assert self.in_proj_weight is not None  # one embed_dim: the stacked projection
             init.xavier_uniform_(self.in_proj_weight)
         else:
             for weight in (self.q_proj_weight, self.k_proj_weight, self.v_proj_weight):
+                assert weight is not None  # kdim or vdim differ: separate projections
                 init.xavier_uniform_(weight)
         if self.in_proj_bias is not None:
+            assert self.out_proj.bias is not None  # bias=True gives both
             init.zeros_(self.in_proj_bias)
             init.zeros_(self.out_proj.bias)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         text = f"embed_dim={self.embed_dim}, num_heads={self.num_heads}, dropout={self.dropout}"
         if not self._qkv_same_embed_dim:
             text += f", kdim={self.kdim}, vdim={self.vdim}"
@@ -115,15 +140,15 @@ class MultiheadAttention(Module):
     # ----- forward ------------------------------------------------------------------------
     def forward(
         self,
-        query,
-        key,
-        value,
-        key_padding_mask=None,
-        need_weights=True,
-        attn_mask=None,
-        average_attn_weights=True,
-        is_causal=False,
-    ):
+        query: TensorLike,
+        key: TensorLike,
+        value: TensorLike,
+        key_padding_mask: TensorLike | None = None,
+        need_weights: bool = True,
+        attn_mask: TensorLike | None = None,
+        average_attn_weights: bool = True,
+        is_causal: bool = False,
+    ) -> tuple[Tensor, Tensor | None]:
         query, key, value = as_tensor(query), as_tensor(key), as_tensor(value)
         unbatched = self._check_inputs(query, key, value)
         q, k, v = (self._batch_major(t, unbatched) for t in (query, key, value))
@@ -155,16 +180,19 @@ class MultiheadAttention(Module):
                 weights = weights.reshape(weights.shape[1:])
         return out, weights
 
-    def _project(self, q, k, v, same):
+    def _project(self, q: Tensor, k: Tensor, v: Tensor, same: bool) -> tuple[Tensor, ...]:
         """The per-head queries, keys and values, each (N, H, L|S, head_dim)."""
         e, heads = self.embed_dim, self.num_heads
         b = self.in_proj_bias
         if same and self._qkv_same_embed_dim:
-            return SplitHeads.apply(linear(q, self.in_proj_weight, b), chunks=3, heads=heads)
+            # A gate with three outputs: apply returns them as a tuple (typed as a Tensor).
+            return cast(tuple[Tensor, ...], SplitHeads.apply(linear(q, self.in_proj_weight, b), chunks=3, heads=heads))
         if self._qkv_same_embed_dim:
             w = self.in_proj_weight
+            assert w is not None  # one embed_dim: the stacked projection
             weights = (w[:e], w[e : 2 * e], w[2 * e :])
         else:
+            assert self.q_proj_weight is not None and self.k_proj_weight is not None and self.v_proj_weight is not None
             weights = (self.q_proj_weight, self.k_proj_weight, self.v_proj_weight)
         biases = (None,) * 3 if b is None else (b[:e], b[e : 2 * e], b[2 * e :])
         return tuple(
@@ -172,12 +200,12 @@ class MultiheadAttention(Module):
             for x, w, bias in zip((q, k, v), weights, biases)
         )
 
-    def _batch_major(self, t, unbatched):
+    def _batch_major(self, t: Tensor, unbatched: bool) -> Tensor:
         if unbatched:
             return t.reshape((1,) + t.shape)
         return t if self.batch_first else t.transpose(0, 1)
 
-    def _check_inputs(self, query, key, value):
+    def _check_inputs(self, query: Tensor, key: Tensor, value: Tensor) -> bool:
         """Whether the input is unbatched; a clear error when the shapes do not fit."""
         layer = self._describe()
         layout = "(N, L, E)" if self.batch_first else "(L, N, E)"
@@ -214,9 +242,21 @@ class MultiheadAttention(Module):
                 )
         return query.ndim == 2
 
-    def _mask_bias(self, key_padding_mask, attn_mask, is_causal, n, length, source, dtype, unbatched):
+    def _mask_bias(
+        self,
+        key_padding_mask: TensorLike | None,
+        attn_mask: TensorLike | None,
+        is_causal: bool,
+        n: int,
+        length: int,
+        source: int,
+        dtype: np.dtype[Any],
+        unbatched: bool,
+    ) -> npt.NDArray[Any] | None:
         """key_padding_mask, attn_mask and is_causal as one additive array that broadcasts to (N, H, L, S)."""
         layer, heads = self._describe(), self.num_heads
+        padding: npt.NDArray[Any] | None
+        attn: npt.NDArray[Any] | None
         padding = attn = None
         if key_padding_mask is not None:
             expected = (source,) if unbatched else (n, source)
@@ -249,11 +289,17 @@ class MultiheadAttention(Module):
         return A.combine(padding, attn)
 
 
-def _constant(mask):
+def _constant(mask: TensorLike) -> npt.NDArray[Any]:
     return xp.asarray(mask.data if isinstance(mask, Tensor) else mask)
 
 
-def _check_mask(mask, expected, layer, name, description):
+def _check_mask(
+    mask: npt.NDArray[Any],
+    expected: tuple[int, ...] | list[tuple[int, ...]],
+    layer: str,
+    name: str,
+    description: str,
+) -> None:
     """A mask of one of the expected shapes, boolean or floating point (or a clear error)."""
     shapes = expected if isinstance(expected, list) else [expected]
     if mask.dtype.kind not in "bf":

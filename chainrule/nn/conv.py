@@ -2,37 +2,55 @@
 ConvTranspose2d, over (N, C, L) sequences and (N, C, H, W) images (or one sample without the batch axis)."""
 
 import math
+from collections.abc import Callable, Sequence
+from typing import ClassVar
 
 from .. import checks
 from .. import functional as F
 from ..backend import xp
+from ..tensor import Tensor
+from ..types import DType, TensorLike
 from . import init
 from .module import Module, Parameter
 
-PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+PADDING_MODES: tuple[str, ...] = ("zeros", "reflect", "replicate", "circular")
+
+#: A kernel, stride, dilation or padding: one int for every spatial axis, or one per axis.
+_Size = int | Sequence[int]
 
 
 class _ConvNd(Module):
     """What the convolution layers share: settings checked once, PyTorch's parameter shapes and default
     initialisation, input checks that name the layer, and PyTorch's repr."""
 
-    dims = 2  # spatial axes
-    transposed = False
+    dims: int = 2  # spatial axes
+    transposed: bool = False
+    in_channels: int
+    out_channels: int
+    kernel_size: tuple[int, ...]
+    stride: tuple[int, ...]
+    padding: tuple[int, ...]
+    dilation: tuple[int, ...]
+    output_padding: tuple[int, ...]
+    groups: int
+    padding_mode: str
+    weight: Parameter
+    bias: Parameter | None
 
     def __init__(
         self,
-        in_channels,
-        out_channels,
-        kernel_size,
-        stride,
-        padding,
-        dilation,
-        groups,
-        bias,
-        padding_mode,
-        dtype,
-        output_padding=0,
-    ):
+        in_channels: int,
+        out_channels: int,
+        kernel_size: _Size,
+        stride: _Size,
+        padding: _Size | str,
+        dilation: _Size,
+        groups: int,
+        bias: bool,
+        padding_mode: str,
+        dtype: DType,
+        output_padding: _Size = 0,
+    ) -> None:
         super().__init__()
         layer, dims = type(self).__name__, self.dims
         self.in_channels = checks.size(layer, "in_channels", in_channels)
@@ -74,7 +92,7 @@ class _ConvNd(Module):
             self.register_parameter("bias", None)
         self.reset_parameters()
 
-    def reset_parameters(self):
+    def reset_parameters(self) -> None:
         """PyTorch's defaults: weight kaiming_uniform_(a=sqrt(5)), bias U(-1/sqrt(fan_in), 1/sqrt(fan_in)), fan_in
         from the weight's second axis times the kernel size."""
         init.kaiming_uniform_(self.weight, a=math.sqrt(5))
@@ -83,7 +101,7 @@ class _ConvNd(Module):
             bound = 1 / math.sqrt(fan_in)
             init.uniform_(self.bias, -bound, bound)
 
-    def _check_input(self, x):
+    def _check_input(self, x: Tensor) -> None:
         shape, dims = tuple(x.shape), self.dims
         checks.layer_input_shape(self._describe(), shape, dims)
         if shape[-dims - 1] != self.in_channels:
@@ -101,12 +119,12 @@ class _ConvNd(Module):
                     f"smaller than the kernel's reach {d * (k - 1) + 1}"
                 )
 
-    def _padded(self, x):
+    def _padded(self, x: Tensor) -> Tensor:
         """The input with a padding_mode other than zeros applied (the convolution then pads nothing)."""
         widths = tuple(p for p in reversed(self.padding) for _ in range(2))
         return F.pad(x, widths, mode=self.padding_mode)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         dims = self.dims
         text = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
         if self.padding != (0,) * dims:
@@ -125,29 +143,30 @@ class _ConvNd(Module):
 
 
 class _Conv(_ConvNd):
-    convolve = None  # F.conv1d or F.conv2d
+    convolve: ClassVar[Callable[..., Tensor] | None] = None  # F.conv1d or F.conv2d
 
     def __init__(
         self,
-        in_channels,
-        out_channels,
-        kernel_size,
-        stride=1,
-        padding=0,
-        dilation=1,
-        groups=1,
-        bias=True,
-        padding_mode="zeros",
-        dtype=None,
-    ):
+        in_channels: int,
+        out_channels: int,
+        kernel_size: _Size,
+        stride: _Size = 1,
+        padding: _Size | str = 0,
+        dilation: _Size = 1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        dtype: DType = None,
+    ) -> None:
         super().__init__(
             in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias, padding_mode, dtype
         )
 
-    def forward(self, x):
+    def forward(self, x: TensorLike) -> Tensor:
         x = checks.layer_input(self, x)
         self._check_input(x)
         convolve = type(self).convolve
+        assert convolve is not None  # set by Conv1d and Conv2d
         if self.padding_mode != "zeros":
             return convolve(self._padded(x), self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
         return convolve(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
@@ -181,22 +200,22 @@ class Conv2d(_Conv):
 
 class _ConvTranspose(_ConvNd):
     transposed = True
-    convolve = None  # F.conv_transpose1d or F.conv_transpose2d
+    convolve: ClassVar[Callable[..., Tensor] | None] = None  # F.conv_transpose1d or F.conv_transpose2d
 
     def __init__(
         self,
-        in_channels,
-        out_channels,
-        kernel_size,
-        stride=1,
-        padding=0,
-        output_padding=0,
-        groups=1,
-        bias=True,
-        dilation=1,
-        padding_mode="zeros",
-        dtype=None,
-    ):
+        in_channels: int,
+        out_channels: int,
+        kernel_size: _Size,
+        stride: _Size = 1,
+        padding: _Size = 0,
+        output_padding: _Size = 0,
+        groups: int = 1,
+        bias: bool = True,
+        dilation: _Size = 1,
+        padding_mode: str = "zeros",
+        dtype: DType = None,
+    ) -> None:
         super().__init__(
             in_channels,
             out_channels,
@@ -211,17 +230,19 @@ class _ConvTranspose(_ConvNd):
             output_padding,
         )
 
-    def forward(self, x, output_size=None):
+    def forward(self, x: TensorLike, output_size: Sequence[int] | None = None) -> Tensor:
         """The transposed convolution; ``output_size`` (the spatial sides, or with batch and channels in front)
         picks one of the sizes a strided convolution maps to the input's size, in place of output_padding."""
         x = checks.layer_input(self, x)
         self._check_input(x)
         output_padding = self._output_padding(x, output_size)
-        return type(self).convolve(
+        convolve = type(self).convolve
+        assert convolve is not None  # set by ConvTranspose1d and ConvTranspose2d
+        return convolve(
             x, self.weight, self.bias, self.stride, self.padding, output_padding, self.groups, self.dilation
         )
 
-    def _output_padding(self, x, output_size):
+    def _output_padding(self, x: Tensor, output_size: Sequence[int] | None) -> tuple[int, ...]:
         if output_size is None:
             return self.output_padding
         dims, shape = self.dims, tuple(x.shape)

@@ -1,6 +1,8 @@
 """Distances between batches of vectors: CosineSimilarity and PairwiseDistance."""
 
 from .. import functional as F
+from ..tensor import Tensor
+from ..types import TensorLike
 from .module import Module
 
 
@@ -8,20 +10,27 @@ class CosineSimilarity(Module):
     """The cosine of the angle between x1 and x2 along ``dim`` (each norm at least ``eps``); see
     ``nn.functional.cosine_similarity``."""
 
-    def __init__(self, dim=1, eps=1e-8):
+    dim: int
+    eps: float
+
+    def __init__(self, dim: int = 1, eps: float = 1e-8) -> None:
         super().__init__()
         self.dim, self.eps = dim, eps
 
-    def forward(self, x1, x2):
+    def forward(self, x1: TensorLike, x2: TensorLike) -> Tensor:
         return F.cosine_similarity(x1, x2, self.dim, self.eps)
 
 
 class PairwiseDistance(Module):
     """||x1 - x2 + eps||_p along the last dimension; see ``nn.functional.pairwise_distance``."""
 
-    def __init__(self, p=2.0, eps=1e-6, keepdim=False):
+    norm: float
+    eps: float
+    keepdim: bool
+
+    def __init__(self, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False) -> None:
         super().__init__()
         self.norm, self.eps, self.keepdim = p, eps, keepdim
 
-    def forward(self, x1, x2):
+    def forward(self, x1: TensorLike, x2: TensorLike) -> Tensor:
         return F.pairwise_distance(x1, x2, self.norm, self.eps, self.keepdim)

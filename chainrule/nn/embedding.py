@@ -1,8 +1,14 @@
 """Embedding: a lookup table from integer ids (words, tokens) to learned vectors."""
 
+from typing import Any, cast
+
+import numpy.typing as npt
+
 from .. import checks
 from .. import functional as F
 from ..backend import xp
+from ..tensor import Tensor
+from ..types import DType, TensorLike
 from . import init
 from .module import Module, Parameter
 
@@ -13,7 +19,14 @@ class Embedding(Module):
     Initialised N(0, 1), as in PyTorch. The ``padding_idx`` row starts at zero and gets no
     gradient, so padding tokens stay zero vectors."""
 
-    def __init__(self, num_embeddings, embedding_dim, padding_idx=None, dtype=None):
+    num_embeddings: int
+    embedding_dim: int
+    padding_idx: int | None
+    weight: Parameter
+
+    def __init__(
+        self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None, dtype: DType = None
+    ) -> None:
         super().__init__()
         self.num_embeddings = checks.size("Embedding", "num_embeddings", num_embeddings)
         self.embedding_dim = checks.size("Embedding", "embedding_dim", embedding_dim)
@@ -29,22 +42,22 @@ class Embedding(Module):
         self.weight = Parameter(xp.empty((self.num_embeddings, self.embedding_dim), dtype=dtype))
         self.reset_parameters()
 
-    def reset_parameters(self):
+    def reset_parameters(self) -> None:
         """Draw the table again from a standard normal (the padding row, if any, set to zero)."""
         init.normal_(self.weight)
         if self.padding_idx is not None:
             self.weight.data[self.padding_idx] = 0
 
-    def forward(self, indices):
+    def forward(self, indices: TensorLike) -> Tensor:
         if not hasattr(indices, "dtype"):
             indices = xp.asarray(indices)  # a list of ids
-        if indices.dtype.kind not in "iu":
+        ids = cast("Tensor | npt.NDArray[Any]", indices)  # something with a dtype and a shape
+        if ids.dtype.kind not in "iu":
             raise TypeError(
-                f"{self._describe()}: indices must be integers, got dtype {indices.dtype} "
-                f"(shape {tuple(indices.shape)})"
+                f"{self._describe()}: indices must be integers, got dtype {ids.dtype} (shape {tuple(ids.shape)})"
             )
-        return F.embedding(indices, self.weight, self.padding_idx)
+        return F.embedding(ids, self.weight, self.padding_idx)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         text = f"{self.num_embeddings}, {self.embedding_dim}"
         return text + f", padding_idx={self.padding_idx}" if self.padding_idx is not None else text

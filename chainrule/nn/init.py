@@ -17,15 +17,27 @@ forward (``mode="fan_in"``) or gradients going backward (``mode="fan_out"``); Xa
 """
 
 import math
+from typing import Any, TypeVar
+
+import numpy as np
+import numpy.typing as npt
 
 from .. import checks, random
 from ..backend import xp
-from ..random import DEFAULT_SEED, default_generator, manual_seed  # noqa: F401  (the one generator, seeded there)
+
+# The one generator lives in chainrule.random (seeded there); nn.init names it too, as PyTorch's does.
+from ..random import DEFAULT_SEED as DEFAULT_SEED
+from ..random import default_generator as default_generator
+from ..random import manual_seed as manual_seed
 from ..tensor import Tensor
+from ..types import Number
+
+#: What the init functions fill in place and return: a Tensor (or Parameter) or a NumPy array.
+_Filled = TypeVar("_Filled", bound=Tensor | npt.NDArray[Any])
 
 
 # ----- gains and fans -----------------------------------------------------------------
-def calculate_gain(nonlinearity, param=None):
+def calculate_gain(nonlinearity: str, param: Number | None = None) -> float:
     """The factor by which to scale the standard deviation for a nonlinearity (as in PyTorch):
     1 for linear/conv/sigmoid, 5/3 for tanh, sqrt(2) for relu, sqrt(2 / (1 + slope^2)) for
     leaky_relu (``param`` is the slope, default 0.01), 3/4 for selu."""
@@ -62,7 +74,7 @@ def calculate_gain(nonlinearity, param=None):
     )
 
 
-def _calculate_fan_in_and_fan_out(tensor):
+def _calculate_fan_in_and_fan_out(tensor: Tensor | npt.NDArray[Any]) -> tuple[int, int]:
     """(fan_in, fan_out) of a weight shaped (out, in, *kernel): inputs and outputs of one unit
     times the kernel size. Needs at least 2 dimensions."""
     shape = tuple(tensor.shape)
@@ -72,7 +84,7 @@ def _calculate_fan_in_and_fan_out(tensor):
     return shape[1] * receptive_field, shape[0] * receptive_field
 
 
-def _calculate_correct_fan(tensor, mode):
+def _calculate_correct_fan(tensor: Tensor | npt.NDArray[Any], mode: str) -> int:
     if mode not in ("fan_in", "fan_out"):
         raise ValueError(f"init: mode must be 'fan_in' or 'fan_out', got {mode!r}")
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
@@ -80,7 +92,7 @@ def _calculate_correct_fan(tensor, mode):
 
 
 # ----- writing into the tensor ------------------------------------------------------------
-def _array(t, where, floating=True):
+def _array(t: object, where: str, floating: bool = True) -> npt.NDArray[Any]:
     array = t.data if isinstance(t, Tensor) else t
     if not isinstance(array, xp.ndarray):
         raise TypeError(f"{where}: expected a Tensor, Parameter or NumPy array, got {type(t).__name__}")
@@ -89,7 +101,7 @@ def _array(t, where, floating=True):
     return array
 
 
-def _fill(t, values):
+def _fill(t: _Filled, values: npt.ArrayLike) -> _Filled:
     # Assigning into the existing array keeps its dtype and any views of it valid.
     _array(t, "init", floating=False)[...] = values
     if isinstance(t, Tensor):
@@ -97,25 +109,25 @@ def _fill(t, values):
     return t
 
 
-def _rng(generator):
+def _rng(generator: np.random.Generator | None) -> np.random.Generator:
     return random.generator_or_default(generator, "init")
 
 
 # ----- constants ---------------------------------------------------------------------------
-def constant_(t, val):
+def constant_(t: _Filled, val: Number) -> _Filled:
     _array(t, "constant_", floating=False)
     return _fill(t, val)
 
 
-def zeros_(t):
+def zeros_(t: _Filled) -> _Filled:
     return constant_(t, 0)
 
 
-def ones_(t):
+def ones_(t: _Filled) -> _Filled:
     return constant_(t, 1)
 
 
-def eye_(t):
+def eye_(t: _Filled) -> _Filled:
     """The identity matrix (a 2-d tensor)."""
     array = _array(t, "eye_", floating=False)
     if array.ndim != 2:
@@ -124,7 +136,7 @@ def eye_(t):
 
 
 # ----- random ---------------------------------------------------------------------------
-def uniform_(t, a=0.0, b=1.0, generator=None):
+def uniform_(t: _Filled, a: float = 0.0, b: float = 1.0, generator: np.random.Generator | None = None) -> _Filled:
     """Uniform values in [a, b)."""
     array = _array(t, "uniform_")
     if not a <= b:
@@ -132,7 +144,7 @@ def uniform_(t, a=0.0, b=1.0, generator=None):
     return _fill(t, _rng(generator).uniform(a, b, size=array.shape))
 
 
-def normal_(t, mean=0.0, std=1.0, generator=None):
+def normal_(t: _Filled, mean: float = 0.0, std: float = 1.0, generator: np.random.Generator | None = None) -> _Filled:
     """Normal values with the given mean and standard deviation."""
     array = _array(t, "normal_")
     if not std >= 0:
@@ -140,7 +152,14 @@ def normal_(t, mean=0.0, std=1.0, generator=None):
     return _fill(t, _rng(generator).normal(mean, std, size=array.shape))
 
 
-def trunc_normal_(t, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
+def trunc_normal_(
+    t: _Filled,
+    mean: float = 0.0,
+    std: float = 1.0,
+    a: float = -2.0,
+    b: float = 2.0,
+    generator: np.random.Generator | None = None,
+) -> _Filled:
     """Normal values redrawn until they lie in [a, b] (absolute bounds, as in PyTorch)."""
     array = _array(t, "trunc_normal_")
     if not a < b:
@@ -158,7 +177,7 @@ def trunc_normal_(t, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
     )
 
 
-def xavier_uniform_(t, gain=1.0, generator=None):
+def xavier_uniform_(t: _Filled, gain: float = 1.0, generator: np.random.Generator | None = None) -> _Filled:
     """Glorot uniform: U(-bound, bound) with bound = gain * sqrt(6 / (fan_in + fan_out))."""
     array = _array(t, "xavier_uniform_")
     fan_in, fan_out = _calculate_fan_in_and_fan_out(array)
@@ -168,7 +187,7 @@ def xavier_uniform_(t, gain=1.0, generator=None):
     return _fill(t, _rng(generator).uniform(-bound, bound, size=array.shape))
 
 
-def xavier_normal_(t, gain=1.0, generator=None):
+def xavier_normal_(t: _Filled, gain: float = 1.0, generator: np.random.Generator | None = None) -> _Filled:
     """Glorot normal: N(0, std^2) with std = gain * sqrt(2 / (fan_in + fan_out))."""
     array = _array(t, "xavier_normal_")
     fan_in, fan_out = _calculate_fan_in_and_fan_out(array)
@@ -178,7 +197,13 @@ def xavier_normal_(t, gain=1.0, generator=None):
     return _fill(t, _rng(generator).normal(0.0, std, size=array.shape))
 
 
-def kaiming_uniform_(t, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
+def kaiming_uniform_(
+    t: _Filled,
+    a: float = 0,
+    mode: str = "fan_in",
+    nonlinearity: str = "leaky_relu",
+    generator: np.random.Generator | None = None,
+) -> _Filled:
     """He uniform: U(-bound, bound) with bound = gain * sqrt(3 / fan), gain from ``nonlinearity``
     (``a`` is the leaky_relu slope) and fan from ``mode`` ('fan_in' or 'fan_out')."""
     array = _array(t, "kaiming_uniform_")
@@ -189,7 +214,13 @@ def kaiming_uniform_(t, a=0, mode="fan_in", nonlinearity="leaky_relu", generator
     return _fill(t, _rng(generator).uniform(-bound, bound, size=array.shape))
 
 
-def kaiming_normal_(t, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
+def kaiming_normal_(
+    t: _Filled,
+    a: float = 0,
+    mode: str = "fan_in",
+    nonlinearity: str = "leaky_relu",
+    generator: np.random.Generator | None = None,
+) -> _Filled:
     """He normal: N(0, std^2) with std = gain / sqrt(fan)."""
     array = _array(t, "kaiming_normal_")
     fan = _calculate_correct_fan(array, mode)
@@ -199,7 +230,7 @@ def kaiming_normal_(t, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=
     return _fill(t, _rng(generator).normal(0.0, std, size=array.shape))
 
 
-def orthogonal_(t, gain=1.0, generator=None):
+def orthogonal_(t: _Filled, gain: float = 1.0, generator: np.random.Generator | None = None) -> _Filled:
     """A (semi-)orthogonal matrix, scaled by ``gain``; dimensions after the first are flattened."""
     array = _array(t, "orthogonal_")
     if array.ndim < 2:

@@ -1,12 +1,17 @@
 """Linear (fully connected) layer: y = x W^T + b, and Identity."""
 
 import math
+from typing import TypeVar
 
 from .. import checks
 from .. import functional as F
 from ..backend import xp
+from ..tensor import Tensor
+from ..types import DType, TensorLike
 from . import init
 from .module import Module, Parameter
+
+_T = TypeVar("_T")
 
 
 class Linear(Module):
@@ -20,7 +25,12 @@ class Linear(Module):
     and bias U(-1/sqrt(in), 1/sqrt(in)).
     """
 
-    def __init__(self, in_features, out_features, bias=True, dtype=None):
+    in_features: int
+    out_features: int
+    weight: Parameter
+    bias: Parameter | None
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, dtype: DType = None) -> None:
         super().__init__()
         self.in_features = checks.size("Linear", "in_features", in_features)
         self.out_features = checks.size("Linear", "out_features", out_features)
@@ -34,14 +44,14 @@ class Linear(Module):
             self.register_parameter("bias", None)
         self.reset_parameters()
 
-    def reset_parameters(self):
+    def reset_parameters(self) -> None:
         """Draw the weight and bias again as PyTorch does: Kaiming uniform, bias uniform within 1/sqrt(in_features)."""
         init.kaiming_uniform_(self.weight, a=math.sqrt(5))
         if self.bias is not None:
             bound = 1 / math.sqrt(self.in_features)
             init.uniform_(self.bias, -bound, bound)
 
-    def forward(self, x):
+    def forward(self, x: TensorLike) -> Tensor:
         x = checks.layer_input(self, x)
         shape = x.shape
         if not shape or shape[-1] != self.in_features:
@@ -49,7 +59,7 @@ class Linear(Module):
             raise ValueError(f"{self._describe()}: input has {got} (shape {tuple(shape)}), expected {self.in_features}")
         return F.linear(x, self.weight, self.bias)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
 
 
@@ -58,8 +68,8 @@ class Identity(Module):
     ``Identity(64)`` can stand where ``Linear(64, 64)`` was; unlike PyTorch's, it refuses keywords rather than
     swallowing them (chainrule takes no unknown keyword anywhere)."""
 
-    def __init__(self, *args):
+    def __init__(self, *args: object) -> None:
         super().__init__()
 
-    def forward(self, x):
+    def forward(self, x: _T) -> _T:
         return x

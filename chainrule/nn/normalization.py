@@ -9,10 +9,15 @@ running ones, so one example's output does not depend on the rest of its batch.
 
 import numbers
 import warnings
+from typing import Any
+
+import numpy.typing as npt
 
 from .. import checks
 from .. import functional as F
 from ..backend import xp
+from ..tensor import Tensor
+from ..types import DType, Shape, TensorLike
 from .module import Module, Parameter
 
 
@@ -21,7 +26,27 @@ class _NormBase(Module):
     momentum, an optional per-channel weight (ones) and bias (zeros), and optional running statistics
     kept as buffers (running_mean, running_var, num_batches_tracked), the same names as PyTorch's."""
 
-    def __init__(self, num_features, eps, momentum, affine, track_running_stats, dtype, bias=True):
+    num_features: int
+    eps: float
+    momentum: float | None
+    affine: bool
+    track_running_stats: bool
+    weight: Parameter | None
+    bias: Parameter | None
+    running_mean: npt.NDArray[Any] | None
+    running_var: npt.NDArray[Any] | None
+    num_batches_tracked: npt.NDArray[Any] | None
+
+    def __init__(
+        self,
+        num_features: int,
+        eps: float,
+        momentum: float | None,
+        affine: bool,
+        track_running_stats: bool,
+        dtype: DType,
+        bias: bool = True,
+    ) -> None:
         super().__init__()
         layer = type(self).__name__
         self.num_features = checks.size(layer, "num_features", num_features)
@@ -44,14 +69,17 @@ class _NormBase(Module):
             self.register_buffer("running_var", None)
             self.register_buffer("num_batches_tracked", None)
 
-    def reset_running_stats(self):
+    def reset_running_stats(self) -> None:
         if self.track_running_stats:
+            # registered as arrays when track_running_stats is set
+            assert self.running_mean is not None and self.running_var is not None
+            assert self.num_batches_tracked is not None
             self.running_mean.fill(0)
             self.running_var.fill(1)
             self.num_batches_tracked.fill(0)
 
 
-def _affine_parameters(module, size, weight, bias, dtype):
+def _affine_parameters(module: Module, size: int, weight: bool, bias: bool, dtype: DType) -> None:
     """A normalisation's optional weight (ones) and bias (zeros) of shape (size,), or None in their place."""
     if weight:
         module.weight = Parameter(xp.ones(size, dtype=dtype))
@@ -65,13 +93,21 @@ def _affine_parameters(module, size, weight, bias, dtype):
 
 class _BatchNorm(_NormBase):
     #: which input ranks the layer accepts, and how to say it
-    ranks = ()
-    layout = ""
+    ranks: tuple[int, ...] = ()
+    layout: str = ""
 
-    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, dtype=None):
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: float | None = 0.1,
+        affine: bool = True,
+        track_running_stats: bool = True,
+        dtype: DType = None,
+    ) -> None:
         super().__init__(num_features, eps, momentum, affine, track_running_stats, dtype)
 
-    def forward(self, x):
+    def forward(self, x: TensorLike) -> Tensor:
         x = checks.layer_input(self, x)
         shape = x.shape
         if len(shape) not in self.ranks:
@@ -90,6 +126,7 @@ class _BatchNorm(_NormBase):
             )
         momentum = self.momentum
         if self.training and self.track_running_stats:
+            assert self.num_batches_tracked is not None  # registered as an array when track_running_stats is set
             self.num_batches_tracked += 1
             if momentum is None:  # a plain average of all batches so far
                 momentum = 1.0 / float(self.num_batches_tracked)
@@ -106,7 +143,7 @@ class _BatchNorm(_NormBase):
             self.eps,
         )
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return (
             f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
             f"track_running_stats={self.track_running_stats}"
@@ -133,16 +170,27 @@ class LayerNorm(Module):
     """Normalise each example over its last ``len(normalized_shape)`` axes, then scale by
     ``weight`` (ones) and shift by ``bias`` (zeros), both of shape ``normalized_shape``."""
 
-    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, dtype=None):
+    normalized_shape: tuple[int, ...]
+    eps: float
+    elementwise_affine: bool
+    weight: Parameter | None
+    bias: Parameter | None
+
+    def __init__(
+        self,
+        normalized_shape: int | Shape,
+        eps: float = 1e-5,
+        elementwise_affine: bool = True,
+        bias: bool = True,
+        dtype: DType = None,
+    ) -> None:
         super().__init__()
-        if isinstance(normalized_shape, numbers.Integral):
-            normalized_shape = (normalized_shape,)
-        if not isinstance(normalized_shape, (tuple, list)) or not normalized_shape:
+        sizes: object = (normalized_shape,) if isinstance(normalized_shape, numbers.Integral) else normalized_shape
+        if not isinstance(sizes, (tuple, list)) or not sizes:
             raise ValueError(
-                f"LayerNorm: normalized_shape must be an integer or a non-empty tuple of integers, "
-                f"got {normalized_shape!r}"
+                f"LayerNorm: normalized_shape must be an integer or a non-empty tuple of integers, got {sizes!r}"
             )
-        self.normalized_shape = tuple(checks.size("LayerNorm", "normalized_shape", n) for n in normalized_shape)
+        self.normalized_shape = tuple(checks.size("LayerNorm", "normalized_shape", n) for n in sizes)
         self.eps = checks.positive("LayerNorm", "eps", eps)
         self.elementwise_affine = bool(elementwise_affine)
         dtype = checks.float_dtype("LayerNorm", dtype)
@@ -155,7 +203,7 @@ class LayerNorm(Module):
         else:
             self.register_parameter("bias", None)
 
-    def forward(self, x):
+    def forward(self, x: TensorLike) -> Tensor:
         x = checks.layer_input(self, x)
         shape, k = tuple(x.shape), len(self.normalized_shape)
         if shape[len(shape) - k :] != self.normalized_shape or len(shape) < k:
@@ -165,7 +213,7 @@ class LayerNorm(Module):
             )
         return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return (
             f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "
             f"bias={self.bias is not None}"
@@ -178,7 +226,23 @@ class GroupNorm(Module):
     and shifted by ``bias`` (zeros), one per channel. Independent of the batch, so it behaves the same
     in training and evaluation."""
 
-    def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, dtype=None, *, bias=True):
+    num_groups: int
+    num_channels: int
+    eps: float
+    affine: bool
+    weight: Parameter | None
+    bias: Parameter | None
+
+    def __init__(
+        self,
+        num_groups: int,
+        num_channels: int,
+        eps: float = 1e-5,
+        affine: bool = True,
+        dtype: DType = None,
+        *,
+        bias: bool = True,
+    ) -> None:
         super().__init__()
         self.num_groups = checks.size("GroupNorm", "num_groups", num_groups)
         self.num_channels = checks.size("GroupNorm", "num_channels", num_channels)
@@ -191,7 +255,7 @@ class GroupNorm(Module):
         dtype = checks.float_dtype("GroupNorm", dtype)
         _affine_parameters(self, self.num_channels, self.affine, self.affine and bias, dtype)
 
-    def forward(self, x):
+    def forward(self, x: TensorLike) -> Tensor:
         x = checks.layer_input(self, x)
         shape = tuple(x.shape)
         if len(shape) < 2 or shape[1] != self.num_channels:
@@ -200,7 +264,7 @@ class GroupNorm(Module):
             )
         return F.group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return (
             f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
             f"bias={self.bias is not None}"
@@ -208,14 +272,22 @@ class GroupNorm(Module):
 
 
 class _InstanceNorm(_NormBase):
-    dims = 2
+    dims: int = 2
 
     def __init__(
-        self, num_features, eps=1e-5, momentum=0.1, affine=False, track_running_stats=False, dtype=None, *, bias=True
-    ):
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: float | None = 0.1,
+        affine: bool = False,
+        track_running_stats: bool = False,
+        dtype: DType = None,
+        *,
+        bias: bool = True,
+    ) -> None:
         super().__init__(num_features, eps, momentum, affine, track_running_stats, dtype, bias)
 
-    def forward(self, x):
+    def forward(self, x: TensorLike) -> Tensor:
         x = checks.layer_input(self, x)
         shape, dims = tuple(x.shape), self.dims
         checks.layer_input_shape(self._describe(), shape, dims)
@@ -244,7 +316,7 @@ class _InstanceNorm(_NormBase):
         )
         return out.reshape(shape) if single else out
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return (
             f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
             f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}"

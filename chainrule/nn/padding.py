@@ -1,9 +1,13 @@
 """Padding layers with PyTorch's names: constant (and zero), reflection, replication and circular
 padding of the last one or two axes; see ``nn.functional.pad``."""
 
+from collections.abc import Sequence
+from typing import Any
+
 from .. import checks
 from .. import functional as F
-from ..keywords import CheckedKeywords
+from ..tensor import Tensor
+from ..types import Number
 from .module import Module
 
 
@@ -11,33 +15,36 @@ class _Pad(Module):
     """Pad the last ``dims`` axes by ``padding``: an int for every side, or (left, right) for 1-d and (left,
     right, top, bottom) for 2-d, as in PyTorch."""
 
-    dims = 2
-    mode = "constant"
+    dims: int = 2
+    mode: str = "constant"
+    padding: tuple[int, ...]
 
-    def __init__(self, padding):
+    def __init__(self, padding: int | Sequence[int]) -> None:
         super().__init__()
         count = 2 * self.dims
-        values = (padding,) * count if checks.is_integer(padding) else padding
+        values: Any = (padding,) * count if checks.is_integer(padding) else padding  # checked below
         if not isinstance(values, (tuple, list)) or len(values) != count or not all(map(checks.is_integer, values)):
             raise ValueError(f"{type(self).__name__}: padding must be an int or {count} ints, got {padding!r}")
         self.padding = tuple(int(v) for v in values)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return F.pad(x, self.padding, self.mode)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"{self.padding}"
 
 
 class _ConstantPad(_Pad):
-    def __init__(self, padding, value):
+    value: float
+
+    def __init__(self, padding: int | Sequence[int], value: Number) -> None:
         super().__init__(padding)
         self.value = checks.number(type(self).__name__, "value", value)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return F.pad(x, self.padding, "constant", self.value)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"padding={self.padding}, value={self.value}"
 
 
@@ -53,13 +60,14 @@ class ConstantPad2d(_ConstantPad):
     dims = 2
 
 
-class _ZeroPad(CheckedKeywords):
-    """ConstantPad with value 0, shown as PyTorch shows it (the widths alone)."""
+class _ZeroPad(_ConstantPad):
+    """ConstantPad with value 0, shown as PyTorch shows it (the widths alone). A mixin: ZeroPad1d(_ZeroPad,
+    ConstantPad1d) resolves to ZeroPad1d, _ZeroPad, ConstantPad1d, _ConstantPad, _Pad, Module."""
 
-    def __init__(self, padding):
+    def __init__(self, padding: int | Sequence[int]) -> None:
         super().__init__(padding, 0.0)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"{self.padding}"
 
 

@@ -2,18 +2,40 @@
 (N, C, H, W) images (or one sample without the batch axis); max-unpooling; and adaptive pooling
 to a fixed output size."""
 
+from collections.abc import Callable, Sequence
+from typing import ClassVar
+
 from .. import checks
 from .. import functional as F
+from ..tensor import Tensor
+from ..types import TensorLike
 from .module import Module
+
+#: A window setting as given: one int for every spatial axis, or one per axis.
+_Size = int | Sequence[int]
 
 
 class _Pool(Module):
     """What the window pools share: settings kept as given (an int stays an int, as PyTorch shows them),
     checked once, and the input checked against the window before pooling."""
 
-    dims = 2
+    dims: int = 2
+    kernel_size: _Size
+    stride: _Size
+    padding: _Size
+    dilation: _Size
+    ceil_mode: bool
+    _reach: tuple[int, ...]
+    _padding: tuple[int, ...]
 
-    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+    def __init__(
+        self,
+        kernel_size: _Size,
+        stride: _Size | None = None,
+        padding: _Size = 0,
+        dilation: _Size = 1,
+        ceil_mode: bool = False,
+    ) -> None:
         super().__init__()
         layer, dims = type(self).__name__, self.dims
         self.kernel_size = kernel_size
@@ -30,7 +52,7 @@ class _Pool(Module):
         self.ceil_mode = bool(ceil_mode)
         self._reach, self._padding = reach, pad
 
-    def _check_input(self, x):
+    def _check_input(self, x: Tensor) -> None:
         shape, dims = tuple(x.shape), self.dims
         checks.layer_input_shape(self._describe(), shape, dims)
         sides = ("length",) if dims == 1 else ("height", "width")
@@ -43,20 +65,30 @@ class _Pool(Module):
 
 
 class _MaxPool(_Pool):
-    pool = None  # F.max_pool1d or F.max_pool2d
+    pool: ClassVar[Callable[..., Tensor | tuple[Tensor, Tensor]] | None] = None  # F.max_pool1d or F.max_pool2d
+    return_indices: bool
 
-    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False):
+    def __init__(
+        self,
+        kernel_size: _Size,
+        stride: _Size | None = None,
+        padding: _Size = 0,
+        dilation: _Size = 1,
+        return_indices: bool = False,
+        ceil_mode: bool = False,
+    ) -> None:
         super().__init__(kernel_size, stride, padding, dilation, ceil_mode)
         self.return_indices = bool(return_indices)
 
-    def forward(self, x):
+    def forward(self, x: TensorLike) -> Tensor | tuple[Tensor, Tensor]:
+        """The pooled tensor, and where each maximum was with ``return_indices``."""
         x = checks.layer_input(self, x)
         self._check_input(x)
-        return type(self).pool(
-            x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode, self.return_indices
-        )
+        pool = type(self).pool
+        assert pool is not None  # set by MaxPool1d and MaxPool2d
+        return pool(x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode, self.return_indices)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return (
             f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
             f"dilation={self.dilation}, ceil_mode={self.ceil_mode}"
@@ -84,7 +116,16 @@ class AvgPool1d(_Pool):
 
     dims = 1
 
-    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+    count_include_pad: bool
+
+    def __init__(
+        self,
+        kernel_size: _Size,
+        stride: _Size | None = None,
+        padding: _Size = 0,
+        ceil_mode: bool = False,
+        count_include_pad: bool = True,
+    ) -> None:
         super().__init__(kernel_size, stride, padding, 1, ceil_mode)
         # Shown as 1-tuples, as PyTorch keeps them for this layer.
         self.kernel_size, self.stride, self.padding = (
@@ -97,12 +138,12 @@ class AvgPool1d(_Pool):
         )
         self.count_include_pad = bool(count_include_pad)
 
-    def forward(self, x):
+    def forward(self, x: TensorLike) -> Tensor:
         x = checks.layer_input(self, x)
         self._check_input(x)
         return F.avg_pool1d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
@@ -113,14 +154,23 @@ class AvgPool2d(_Pool):
 
     dims = 2
 
+    count_include_pad: bool
+    divisor_override: int | None
+
     def __init__(
-        self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True, divisor_override=None
-    ):
+        self,
+        kernel_size: _Size,
+        stride: _Size | None = None,
+        padding: _Size = 0,
+        ceil_mode: bool = False,
+        count_include_pad: bool = True,
+        divisor_override: int | None = None,
+    ) -> None:
         super().__init__(kernel_size, stride, padding, 1, ceil_mode)
         self.count_include_pad = bool(count_include_pad)
         self.divisor_override = divisor_override
 
-    def forward(self, x):
+    def forward(self, x: TensorLike) -> Tensor:
         x = checks.layer_input(self, x)
         self._check_input(x)
         return F.avg_pool2d(
@@ -133,27 +183,32 @@ class AvgPool2d(_Pool):
             self.divisor_override,
         )
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
 class _MaxUnpool(Module):
-    dims = 2
-    unpool = None  # F.max_unpool1d or F.max_unpool2d
+    dims: int = 2
+    unpool: ClassVar[Callable[..., Tensor] | None] = None  # F.max_unpool1d or F.max_unpool2d
+    kernel_size: tuple[int, ...]
+    stride: tuple[int, ...]
+    padding: tuple[int, ...]
 
-    def __init__(self, kernel_size, stride=None, padding=0):
+    def __init__(self, kernel_size: _Size, stride: _Size | None = None, padding: _Size = 0) -> None:
         super().__init__()
         layer, dims = type(self).__name__, self.dims
         self.kernel_size = checks.spatial(layer, "kernel_size", kernel_size, dims)
         self.stride = self.kernel_size if stride is None else checks.spatial(layer, "stride", stride, dims)
         self.padding = checks.spatial(layer, "padding", padding, dims, minimum=0)
 
-    def forward(self, x, indices, output_size=None):
+    def forward(self, x: TensorLike, indices: TensorLike, output_size: Sequence[int] | None = None) -> Tensor:
         x = checks.layer_input(self, x)
         checks.layer_input_shape(self._describe(), tuple(x.shape), self.dims)
-        return type(self).unpool(x, indices, self.kernel_size, self.stride, self.padding, output_size)
+        unpool = type(self).unpool
+        assert unpool is not None  # set by MaxUnpool1d and MaxUnpool2d
+        return unpool(x, indices, self.kernel_size, self.stride, self.padding, output_size)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
@@ -173,24 +228,29 @@ class MaxUnpool2d(_MaxUnpool):
 
 
 class _Adaptive(Module):
-    dims = 2
-    pool = None
+    dims: int = 2
+    pool: ClassVar[Callable[..., Tensor | tuple[Tensor, Tensor]] | None] = None  # F.adaptive_{avg,max}_pool{1,2}d
+    output_size: int | None | Sequence[int | None]
+    return_indices: bool  # set only by the max pools
 
-    def __init__(self, output_size, return_indices=None):
+    def __init__(self, output_size: int | None | Sequence[int | None], return_indices: bool | None = None) -> None:
         super().__init__()
         self.output_size = output_size
         checks.adaptive_size(type(self).__name__, output_size, (1,) * self.dims)  # checked now
         if return_indices is not None:
             self.return_indices = bool(return_indices)
 
-    def forward(self, x):
+    def forward(self, x: TensorLike) -> Tensor | tuple[Tensor, Tensor]:
+        """The pooled tensor, and where each maximum was with a max pool's ``return_indices``."""
         x = checks.layer_input(self, x)
         checks.layer_input_shape(self._describe(), tuple(x.shape), self.dims)
+        pool = type(self).pool
+        assert pool is not None  # set by each adaptive pool
         if hasattr(self, "return_indices"):
-            return type(self).pool(x, self.output_size, self.return_indices)
-        return type(self).pool(x, self.output_size)
+            return pool(x, self.output_size, self.return_indices)
+        return pool(x, self.output_size)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"output_size={self.output_size}"
 
 
@@ -216,7 +276,7 @@ class AdaptiveMaxPool1d(_Adaptive):
     dims = 1
     pool = staticmethod(F.adaptive_max_pool1d)
 
-    def __init__(self, output_size, return_indices=False):
+    def __init__(self, output_size: int | None | Sequence[int | None], return_indices: bool = False) -> None:
         super().__init__(output_size, return_indices)
 
 
@@ -227,5 +287,5 @@ class AdaptiveMaxPool2d(_Adaptive):
     dims = 2
     pool = staticmethod(F.adaptive_max_pool2d)
 
-    def __init__(self, output_size, return_indices=False):
+    def __init__(self, output_size: int | None | Sequence[int | None], return_indices: bool = False) -> None:
         super().__init__(output_size, return_indices)

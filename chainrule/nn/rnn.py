@@ -12,6 +12,10 @@ length; initial and final states (num_layers * num_directions, N, hidden_size), 
 """
 
 import math
+from typing import TYPE_CHECKING, Any, overload
+
+import numpy as np
+import numpy.typing as npt
 
 from .. import checks
 from .. import functional as F
@@ -20,15 +24,19 @@ from ..gates.common import as_tensor
 from ..gates.recurrent import RECURRENCES
 from ..gates.shape import cat, stack
 from ..tensor import Tensor
+from ..types import DType, TensorLike
 from . import init
 from .module import Module, Parameter
 from .utils.rnn import PackedSequence, lengths_from_batch_sizes, packed_positions
 
+#: A recurrent layer's initial state: h_0, or (h_0, c_0) for an LSTM.
+HiddenState = TensorLike | tuple[TensorLike, TensorLike]
+
 #: Gates per hidden unit (PyTorch's order: LSTM i, f, g, o; GRU r, z, n).
-GATES = {"LSTM": 4, "GRU": 3, "RNN_TANH": 1, "RNN_RELU": 1}
+GATES: dict[str, int] = {"LSTM": 4, "GRU": 3, "RNN_TANH": 1, "RNN_RELU": 1}
 
 
-def _mode(name, nonlinearity):
+def _mode(name: str, nonlinearity: str) -> str:
     if name != "RNN":
         return name
     if nonlinearity not in ("tanh", "relu"):
@@ -36,12 +44,24 @@ def _mode(name, nonlinearity):
     return "RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU"
 
 
-def _recur(mode, x, w_ih, w_hh, b_ih, b_hh, h0, c0=None, reverse=False, lengths=None):
+def _recur(
+    mode: str,
+    x: Tensor,
+    w_ih: Tensor,
+    w_hh: Tensor,
+    b_ih: Tensor | None,
+    b_hh: Tensor | None,
+    h0: Tensor,
+    c0: Tensor | None = None,
+    reverse: bool = False,
+    lengths: npt.NDArray[Any] | None = None,
+) -> tuple[Tensor, Tensor, Tensor | None]:
     """One recurrence gate over x (T, N, I); returns (output (T, N, H), h_n, c_n or None). Missing biases
     are zeros (constants)."""
     if b_ih is None:
         b_ih = b_hh = Tensor(xp.zeros(w_hh.shape[0], dtype=w_hh.dtype))
     inputs = (x, w_ih, w_hh, b_ih, b_hh, h0) if c0 is None else (x, w_ih, w_hh, b_ih, b_hh, h0, c0)
+    outs: Any  # the gate's outputs, a tuple of Tensors (Gate.apply is typed as returning one Tensor)
     outs = RECURRENCES[mode].apply(
         *inputs, reverse=reverse, lengths=lengths, nonlinearity="relu" if mode == "RNN_RELU" else "tanh"
     )
@@ -51,21 +71,35 @@ def _recur(mode, x, w_ih, w_hh, b_ih, b_hh, h0, c0=None, reverse=False, lengths=
 class RNNBase(Module):
     """What RNN, LSTM and GRU share; ``mode`` is 'RNN_TANH', 'RNN_RELU', 'LSTM' or 'GRU'."""
 
-    mode = None
+    if TYPE_CHECKING:
+        mode: str  # every instance sets it in __init__
+    else:
+        mode = None
+    nonlinearity: str
+    input_size: int
+    hidden_size: int
+    num_layers: int
+    bias: bool
+    batch_first: bool
+    bidirectional: bool
+    dropout: float
+    proj_size: int
+    _weights: list[list[str]]
+    generator: np.random.Generator
 
     def __init__(
         self,
-        input_size,
-        hidden_size,
-        num_layers=1,
-        bias=True,
-        batch_first=False,
-        dropout=0.0,
-        bidirectional=False,
-        proj_size=0,
-        nonlinearity="tanh",
-        dtype=xp.float32,
-    ):
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        proj_size: int = 0,
+        nonlinearity: str = "tanh",
+        dtype: DType = xp.float32,
+    ) -> None:
         super().__init__()
         where = type(self).__name__
         self.mode = _mode(where if where in ("LSTM", "GRU") else "RNN", nonlinearity)
@@ -97,13 +131,13 @@ class RNNBase(Module):
         self.generator = init.default_generator().spawn(1)[0]  # the dropout between layers
         self.reset_parameters()
 
-    def reset_parameters(self):
+    def reset_parameters(self) -> None:
         """Every weight and bias U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)), as in PyTorch."""
         bound = 1 / math.sqrt(self.hidden_size)
         for param in self.parameters():
             init.uniform_(param, -bound, bound)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         text = f"{self.input_size}, {self.hidden_size}"
         if self.num_layers != 1:
             text += f", num_layers={self.num_layers}"
@@ -115,13 +149,22 @@ class RNNBase(Module):
         return text
 
     @property
-    def all_weights(self):
+    def all_weights(self) -> list[list[Parameter]]:
         """The parameters of each layer and direction, ``[[w_ih, w_hh, b_ih, b_hh], ...]``, as in PyTorch."""
         return [[getattr(self, name) for name in names] for names in self._weights]
 
     # ----- forward ----------------------------------------------------------------------------
-    def forward(self, input, hx=None):
+    @overload
+    def forward(
+        self, input: PackedSequence, hx: HiddenState | None = None
+    ) -> tuple[PackedSequence, Tensor | tuple[Tensor, Tensor]]: ...
+    @overload
+    def forward(
+        self, input: TensorLike, hx: HiddenState | None = None
+    ) -> tuple[Tensor, Tensor | tuple[Tensor, Tensor]]: ...
+    def forward(self, input: Any, hx: HiddenState | None = None) -> tuple[Any, Tensor | tuple[Tensor, Tensor | None]]:
         """``output, h_n`` (LSTM: ``output, (h_n, c_n)``) for the whole sequence."""
+        lengths: npt.NDArray[Any] | None
         packed = isinstance(input, PackedSequence)
         if packed:
             x, lengths = self._unpack(input)
@@ -134,14 +177,17 @@ class RNNBase(Module):
             elif self.batch_first:
                 x = x.transpose(0, 1)
             lengths = None
+        output: Tensor | PackedSequence
         steps, n = x.shape[:2]
         h0, c0 = self._initial_states(hx, n, x.dtype, unbatched, input if packed else None)
         directions = 2 if self.bidirectional else 1
+        h_finals: list[Tensor]
+        c_finals: list[Any]  # Tensors for an LSTM, Nones otherwise
         h_finals, c_finals = [], []
         for layer in range(self.num_layers):
             if layer and self.dropout and self.training:
                 x = F.dropout(x, self.dropout, generator=self.generator)
-            outputs = []
+            outputs: list[Tensor] = []
             for direction in range(directions):
                 index = layer * directions + direction
                 params = [getattr(self, name) for name in self._weights[index]]
@@ -178,7 +224,7 @@ class RNNBase(Module):
             output = x.transpose(0, 1) if self.batch_first else x
         return output, ((h_n, c_n) if self.mode == "LSTM" else h_n)
 
-    def _check_input(self, x):
+    def _check_input(self, x: Tensor) -> bool:
         """Whether the input is unbatched; a clear error when its shape does not fit."""
         layout = "(N, T, input_size)" if self.batch_first else "(T, N, input_size)"
         if x.ndim not in (2, 3) or x.shape[-1] != self.input_size:
@@ -190,7 +236,9 @@ class RNNBase(Module):
             raise ValueError(f"{self._describe()}: input has no time steps (shape {tuple(x.shape)})")
         return x.ndim == 2
 
-    def _initial_states(self, hx, n, dtype, unbatched, packed):
+    def _initial_states(
+        self, hx: Any, n: int, dtype: np.dtype[Any], unbatched: bool, packed: PackedSequence | None
+    ) -> tuple[Tensor, Tensor | None]:
         """h0 (and c0 for the LSTM) as (num_layers * directions, N, H) tensors: zeros unless given."""
         count = self.num_layers * (2 if self.bidirectional else 1)
         shape = (count, self.hidden_size) if unbatched else (count, n, self.hidden_size)
@@ -205,7 +253,7 @@ class RNNBase(Module):
             states = [as_tensor(s) for s in hx]
         else:
             states = [as_tensor(hx)]
-        checked = []
+        checked: list[Tensor] = []
         for name, state in zip(("h_0", "c_0"), states):
             if tuple(state.shape) != shape:
                 raise ValueError(
@@ -219,7 +267,7 @@ class RNNBase(Module):
             checked.append(state)
         return checked[0], (checked[1] if self.mode == "LSTM" else None)
 
-    def _unpack(self, sequence):
+    def _unpack(self, sequence: PackedSequence) -> tuple[Tensor, npt.NDArray[Any]]:
         """A PackedSequence as a padded (T, N, input_size) tensor, longest first, and its lengths."""
         data = as_tensor(sequence.data)
         if data.ndim != 2 or data.shape[1] != self.input_size:
@@ -235,7 +283,7 @@ class RNNBase(Module):
         padding = Tensor(xp.zeros((1, self.input_size), dtype=data.dtype))
         return cat([data, padding])[index], lengths_from_batch_sizes(batch_sizes)
 
-    def _pack(self, padded, sequence):
+    def _pack(self, padded: Tensor, sequence: PackedSequence) -> PackedSequence:
         steps_index, positions = packed_positions(xp.asarray(sequence.batch_sizes))
         return PackedSequence(
             padded[steps_index, positions], sequence.batch_sizes, sequence.sorted_indices, sequence.unsorted_indices
@@ -248,18 +296,26 @@ class RNN(RNNBase):
     ``RNN(input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True, batch_first=False,
     dropout=0.0, bidirectional=False)``; ``forward(input, hx=None)`` returns ``(output, h_n)``."""
 
+    if TYPE_CHECKING:  # the final state is h_n
+
+        @overload
+        def forward(self, input: PackedSequence, hx: HiddenState | None = None) -> tuple[PackedSequence, Tensor]: ...
+        @overload
+        def forward(self, input: TensorLike, hx: HiddenState | None = None) -> tuple[Tensor, Tensor]: ...
+        def forward(self, input: Any, hx: HiddenState | None = None) -> tuple[Any, Tensor]: ...
+
     def __init__(
         self,
-        input_size,
-        hidden_size,
-        num_layers=1,
-        nonlinearity="tanh",
-        bias=True,
-        batch_first=False,
-        dropout=0.0,
-        bidirectional=False,
-        dtype=xp.float32,
-    ):
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        nonlinearity: str = "tanh",
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        dtype: DType = xp.float32,
+    ) -> None:
         super().__init__(
             input_size,
             hidden_size,
@@ -280,18 +336,28 @@ class LSTM(RNNBase):
     ``LSTM(input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
     bidirectional=False)``; ``forward(input, (h_0, c_0)=None)`` returns ``(output, (h_n, c_n))``."""
 
+    if TYPE_CHECKING:  # the final state is (h_n, c_n)
+
+        @overload
+        def forward(
+            self, input: PackedSequence, hx: HiddenState | None = None
+        ) -> tuple[PackedSequence, tuple[Tensor, Tensor]]: ...
+        @overload
+        def forward(self, input: TensorLike, hx: HiddenState | None = None) -> tuple[Tensor, tuple[Tensor, Tensor]]: ...
+        def forward(self, input: Any, hx: HiddenState | None = None) -> tuple[Any, tuple[Tensor, Tensor]]: ...
+
     def __init__(
         self,
-        input_size,
-        hidden_size,
-        num_layers=1,
-        bias=True,
-        batch_first=False,
-        dropout=0.0,
-        bidirectional=False,
-        proj_size=0,
-        dtype=xp.float32,
-    ):
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        proj_size: int = 0,
+        dtype: DType = xp.float32,
+    ) -> None:
         super().__init__(
             input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, proj_size, dtype=dtype
         )
@@ -304,17 +370,25 @@ class GRU(RNNBase):
     ``GRU(input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
     bidirectional=False)``; ``forward(input, hx=None)`` returns ``(output, h_n)``."""
 
+    if TYPE_CHECKING:  # the final state is h_n
+
+        @overload
+        def forward(self, input: PackedSequence, hx: HiddenState | None = None) -> tuple[PackedSequence, Tensor]: ...
+        @overload
+        def forward(self, input: TensorLike, hx: HiddenState | None = None) -> tuple[Tensor, Tensor]: ...
+        def forward(self, input: Any, hx: HiddenState | None = None) -> tuple[Any, Tensor]: ...
+
     def __init__(
         self,
-        input_size,
-        hidden_size,
-        num_layers=1,
-        bias=True,
-        batch_first=False,
-        dropout=0.0,
-        bidirectional=False,
-        dtype=xp.float32,
-    ):
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        dtype: DType = xp.float32,
+    ) -> None:
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype=dtype)
 
 
@@ -323,7 +397,16 @@ class RNNCellBase(Module):
     """One time step of a recurrent layer: parameters ``weight_ih``, ``weight_hh``, ``bias_ih``, ``bias_hh``,
     and the same two gates as the layers (a one-step recurrence)."""
 
-    def __init__(self, input_size, hidden_size, bias, mode, dtype):
+    mode: str
+    input_size: int
+    hidden_size: int
+    bias: bool
+    weight_ih: Parameter
+    weight_hh: Parameter
+    bias_ih: Parameter | None
+    bias_hh: Parameter | None
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool, mode: str, dtype: DType) -> None:
         super().__init__()
         where = type(self).__name__
         self.mode = mode
@@ -344,13 +427,13 @@ class RNNCellBase(Module):
         for param in self.parameters():
             init.uniform_(param, -bound, bound)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         text = f"{self.input_size}, {self.hidden_size}"
         if not self.bias:
             text += ", bias=False"
         return text + (", nonlinearity='relu'" if self.mode == "RNN_RELU" else "")
 
-    def _step(self, input, states):
+    def _step(self, input: TensorLike, states: list[tuple[str, TensorLike | None]]) -> tuple[Tensor, Tensor | None]:
         x = as_tensor(input)
         if x.ndim not in (1, 2) or x.shape[-1] != self.input_size:
             raise ValueError(
@@ -360,7 +443,7 @@ class RNNCellBase(Module):
         unbatched = x.ndim == 1
         n = 1 if unbatched else x.shape[0]
         shape = (self.hidden_size,) if unbatched else (n, self.hidden_size)
-        checked = []
+        checked: list[Any] = []  # h (and c) as Tensors, passed on as _recur's h0 (and c0)
         for name, state in states:
             if state is None:
                 state = Tensor(xp.zeros((n, self.hidden_size), dtype=x.dtype))
@@ -391,20 +474,31 @@ class RNNCellBase(Module):
 class RNNCell(RNNCellBase):
     """h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh) (or relu); ``forward(input, hx=None)`` returns h'."""
 
-    def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", dtype=xp.float32):
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        bias: bool = True,
+        nonlinearity: str = "tanh",
+        dtype: DType = xp.float32,
+    ) -> None:
         super().__init__(input_size, hidden_size, bias, _mode("RNN", nonlinearity), dtype)
 
-    def forward(self, input, hx=None):
+    def forward(self, input: TensorLike, hx: TensorLike | None = None) -> Tensor:
         return self._step(input, [("hx", hx)])[0]
 
 
 class LSTMCell(RNNCellBase):
     """One LSTM step; ``forward(input, (h, c)=None)`` returns ``(h', c')``."""
 
-    def __init__(self, input_size, hidden_size, bias=True, dtype=xp.float32):
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, dtype: DType = xp.float32) -> None:
         super().__init__(input_size, hidden_size, bias, "LSTM", dtype)
 
-    def forward(self, input, hx=None):
+    if TYPE_CHECKING:  # an LSTM step has a cell state
+
+        def _step(self, input: TensorLike, states: list[tuple[str, TensorLike | None]]) -> tuple[Tensor, Tensor]: ...
+
+    def forward(self, input: TensorLike, hx: tuple[TensorLike, TensorLike] | None = None) -> tuple[Tensor, Tensor]:
         h, c = (None, None) if hx is None else hx
         return self._step(input, [("h", h), ("c", c)])
 
@@ -412,10 +506,10 @@ class LSTMCell(RNNCellBase):
 class GRUCell(RNNCellBase):
     """One GRU step; ``forward(input, hx=None)`` returns h'."""
 
-    def __init__(self, input_size, hidden_size, bias=True, dtype=xp.float32):
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, dtype: DType = xp.float32) -> None:
         super().__init__(input_size, hidden_size, bias, "GRU", dtype)
 
-    def forward(self, input, hx=None):
+    def forward(self, input: TensorLike, hx: TensorLike | None = None) -> Tensor:
         return self._step(input, [("hx", hx)])[0]
 
 

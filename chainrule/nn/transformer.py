@@ -10,10 +10,14 @@ starts from the same weights, as in PyTorch) and apply an optional final norm.
 """
 
 import copy
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from .. import checks
 from .. import functional as F
 from ..backend import xp
+from ..tensor import Tensor
+from ..types import DType, TensorLike
 from . import init
 from .attention import MultiheadAttention
 from .dropout import Dropout
@@ -21,10 +25,10 @@ from .linear import Linear
 from .module import Module, ModuleList
 from .normalization import LayerNorm
 
-ACTIVATIONS = {"relu": F.relu, "gelu": F.gelu}
+ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {"relu": F.relu, "gelu": F.gelu}
 
 
-def _activation(activation, where):
+def _activation(activation: str | Callable[[Tensor], Tensor], where: str) -> Callable[[Tensor], Tensor]:
     """'relu', 'gelu' or a callable (a function or a Module), as PyTorch accepts."""
     if isinstance(activation, str):
         if activation not in ACTIVATIONS:
@@ -39,7 +43,33 @@ class _Layer(Module):
     """What encoder and decoder layers share: the self-attention and feed-forward blocks and the checks of their
     input."""
 
-    def _settings(self, d_model, nhead, dropout, activation, layer_norm_eps, batch_first, norm_first, bias, dtype):
+    d_model: int
+    norm_first: bool
+    batch_first: bool
+    activation: Callable[[Tensor], Tensor]
+    self_attn: MultiheadAttention
+    linear1: Linear
+    dropout: Dropout
+    linear2: Linear
+    dropout1: Dropout
+
+    if TYPE_CHECKING:  # each layer defines it
+
+        @property
+        def dropout_ff(self) -> Dropout: ...
+
+    def _settings(
+        self,
+        d_model: int,
+        nhead: int,
+        dropout: float,
+        activation: str | Callable[[Tensor], Tensor],
+        layer_norm_eps: float,
+        batch_first: bool,
+        norm_first: bool,
+        bias: bool,
+        dtype: DType,
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
         """Check the shared arguments; returns the keyword arguments of the attention and norm layers."""
         where = type(self).__name__
         self.d_model = checks.size(where, "d_model", d_model)
@@ -56,22 +86,26 @@ class _Layer(Module):
             eps=layer_norm_eps, bias=bias, dtype=dtype
         )
 
-    def _feed_forward(self, dim_feedforward, attention):
+    def _feed_forward(self, dim_feedforward: int, attention: dict[str, Any]) -> None:
         """linear1, dropout, linear2, registered in PyTorch's order."""
         self.linear1 = Linear(self.d_model, dim_feedforward, bias=attention["bias"], dtype=attention["dtype"])
         self.dropout = Dropout(attention["dropout"])
         self.linear2 = Linear(dim_feedforward, self.d_model, bias=attention["bias"], dtype=attention["dtype"])
 
-    def _sa_block(self, x, attn_mask, key_padding_mask, is_causal):
+    def _sa_block(
+        self, x: Tensor, attn_mask: TensorLike | None, key_padding_mask: TensorLike | None, is_causal: bool
+    ) -> Tensor:
         x = self.self_attn(
             x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask, need_weights=False, is_causal=is_causal
         )[0]
-        return self.dropout1(x)
+        out: Tensor = self.dropout1(x)
+        return out
 
-    def _ff_block(self, x):
-        return self.dropout_ff(self.linear2(self.dropout(self.activation(self.linear1(x)))))
+    def _ff_block(self, x: Tensor) -> Tensor:
+        out: Tensor = self.dropout_ff(self.linear2(self.dropout(self.activation(self.linear1(x)))))
+        return out
 
-    def _check(self, x, name):
+    def _check(self, x: Tensor, name: str) -> None:
         layout = "(N, L, d_model)" if self.batch_first else "(L, N, d_model)"
         if x.ndim not in (2, 3) or x.shape[-1] != self.d_model:
             raise ValueError(
@@ -79,7 +113,7 @@ class _Layer(Module):
                 f"(L, d_model) unbatched) with d_model={self.d_model}"
             )
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"d_model={self.d_model}, norm_first={self.norm_first}, batch_first={self.batch_first}"
 
 
@@ -95,17 +129,17 @@ class TransformerEncoderLayer(_Layer):
 
     def __init__(
         self,
-        d_model,
-        nhead,
-        dim_feedforward=2048,
-        dropout=0.1,
-        activation="relu",
-        layer_norm_eps=1e-5,
-        batch_first=False,
-        norm_first=False,
-        bias=True,
-        dtype=xp.float32,
-    ):
+        d_model: int,
+        nhead: int,
+        dim_feedforward: int = 2048,
+        dropout: float = 0.1,
+        activation: str | Callable[[Tensor], Tensor] = "relu",
+        layer_norm_eps: float = 1e-5,
+        batch_first: bool = False,
+        norm_first: bool = False,
+        bias: bool = True,
+        dtype: DType = xp.float32,
+    ) -> None:
         super().__init__()
         attention, norm = self._settings(
             d_model, nhead, dropout, activation, layer_norm_eps, batch_first, norm_first, bias, dtype
@@ -118,18 +152,25 @@ class TransformerEncoderLayer(_Layer):
         self.dropout2 = Dropout(attention["dropout"])
 
     @property
-    def dropout_ff(self):
+    def dropout_ff(self) -> Dropout:
         """The dropout after the feed-forward block (``dropout2`` here, ``dropout3`` in a decoder layer)."""
         return self.dropout2
 
-    def forward(self, src, src_mask=None, src_key_padding_mask=None, is_causal=False):
+    def forward(
+        self,
+        src: Tensor,
+        src_mask: TensorLike | None = None,
+        src_key_padding_mask: TensorLike | None = None,
+        is_causal: bool = False,
+    ) -> Tensor:
         self._check(src, "src")
         x = src
         if self.norm_first:
             x = x + self._sa_block(self.norm1(x), src_mask, src_key_padding_mask, is_causal)
             return x + self._ff_block(self.norm2(x))
         x = self.norm1(x + self._sa_block(x, src_mask, src_key_padding_mask, is_causal))
-        return self.norm2(x + self._ff_block(x))
+        out: Tensor = self.norm2(x + self._ff_block(x))
+        return out
 
 
 class TransformerDecoderLayer(_Layer):
@@ -146,17 +187,17 @@ class TransformerDecoderLayer(_Layer):
 
     def __init__(
         self,
-        d_model,
-        nhead,
-        dim_feedforward=2048,
-        dropout=0.1,
-        activation="relu",
-        layer_norm_eps=1e-5,
-        batch_first=False,
-        norm_first=False,
-        bias=True,
-        dtype=xp.float32,
-    ):
+        d_model: int,
+        nhead: int,
+        dim_feedforward: int = 2048,
+        dropout: float = 0.1,
+        activation: str | Callable[[Tensor], Tensor] = "relu",
+        layer_norm_eps: float = 1e-5,
+        batch_first: bool = False,
+        norm_first: bool = False,
+        bias: bool = True,
+        dtype: DType = xp.float32,
+    ) -> None:
         super().__init__()
         attention, norm = self._settings(
             d_model, nhead, dropout, activation, layer_norm_eps, batch_first, norm_first, bias, dtype
@@ -172,21 +213,21 @@ class TransformerDecoderLayer(_Layer):
         self.dropout3 = Dropout(attention["dropout"])
 
     @property
-    def dropout_ff(self):
+    def dropout_ff(self) -> Dropout:
         """The dropout after the feed-forward block (``dropout3`` here, ``dropout2`` in an encoder layer)."""
         return self.dropout3
 
     def forward(
         self,
-        tgt,
-        memory,
-        tgt_mask=None,
-        memory_mask=None,
-        tgt_key_padding_mask=None,
-        memory_key_padding_mask=None,
-        tgt_is_causal=False,
-        memory_is_causal=False,
-    ):
+        tgt: Tensor,
+        memory: Tensor,
+        tgt_mask: TensorLike | None = None,
+        memory_mask: TensorLike | None = None,
+        tgt_key_padding_mask: TensorLike | None = None,
+        memory_key_padding_mask: TensorLike | None = None,
+        tgt_is_causal: bool = False,
+        memory_is_causal: bool = False,
+    ) -> Tensor:
         self._check(tgt, "tgt")
         self._check(memory, "memory")
         x = tgt
@@ -196,9 +237,17 @@ class TransformerDecoderLayer(_Layer):
             return x + self._ff_block(self.norm3(x))
         x = self.norm1(x + self._sa_block(x, tgt_mask, tgt_key_padding_mask, tgt_is_causal))
         x = self.norm2(x + self._mha_block(x, memory, memory_mask, memory_key_padding_mask, memory_is_causal))
-        return self.norm3(x + self._ff_block(x))
+        out: Tensor = self.norm3(x + self._ff_block(x))
+        return out
 
-    def _mha_block(self, x, memory, attn_mask, key_padding_mask, is_causal):
+    def _mha_block(
+        self,
+        x: Tensor,
+        memory: Tensor,
+        attn_mask: TensorLike | None,
+        key_padding_mask: TensorLike | None,
+        is_causal: bool,
+    ) -> Tensor:
         x = self.multihead_attn(
             x,
             memory,
@@ -208,10 +257,11 @@ class TransformerDecoderLayer(_Layer):
             need_weights=False,
             is_causal=is_causal,
         )[0]
-        return self.dropout2(x)
+        out: Tensor = self.dropout2(x)
+        return out
 
 
-def _clones(layer, num_layers, where):
+def _clones(layer: Module, num_layers: int, where: str) -> ModuleList:
     """``num_layers`` deep copies of ``layer`` (the same starting weights, as in PyTorch), each with fresh
     random generators so that their dropout masks differ."""
     num_layers = checks.size(where, "num_layers", num_layers)
@@ -231,13 +281,30 @@ class TransformerEncoder(Module):
     ``TransformerEncoder(encoder_layer, num_layers, norm=None)``; ``forward(src, mask=None,
     src_key_padding_mask=None, is_causal=None)``. Submodules ``layers.0`` ... and ``norm``."""
 
-    def __init__(self, encoder_layer, num_layers, norm=None, enable_nested_tensor=True, mask_check=True):
+    layers: ModuleList
+    num_layers: int
+    norm: Module | None
+
+    def __init__(
+        self,
+        encoder_layer: Module,
+        num_layers: int,
+        norm: Module | None = None,
+        enable_nested_tensor: bool = True,
+        mask_check: bool = True,
+    ) -> None:
         super().__init__()
         self.layers = _clones(encoder_layer, num_layers, "TransformerEncoder")
         self.num_layers = len(self.layers)
         self.norm = norm
 
-    def forward(self, src, mask=None, src_key_padding_mask=None, is_causal=None):
+    def forward(
+        self,
+        src: Tensor,
+        mask: TensorLike | None = None,
+        src_key_padding_mask: TensorLike | None = None,
+        is_causal: bool | None = None,
+    ) -> Tensor:
         x = src
         for layer in self.layers:
             x = layer(x, src_mask=mask, src_key_padding_mask=src_key_padding_mask, is_causal=bool(is_causal))
@@ -251,7 +318,11 @@ class TransformerDecoder(Module):
     memory_mask=None, tgt_key_padding_mask=None, memory_key_padding_mask=None, tgt_is_causal=None,
     memory_is_causal=False)``. Submodules ``layers.0`` ... and ``norm``."""
 
-    def __init__(self, decoder_layer, num_layers, norm=None):
+    layers: ModuleList
+    num_layers: int
+    norm: Module | None
+
+    def __init__(self, decoder_layer: Module, num_layers: int, norm: Module | None = None) -> None:
         super().__init__()
         self.layers = _clones(decoder_layer, num_layers, "TransformerDecoder")
         self.num_layers = len(self.layers)
@@ -259,15 +330,15 @@ class TransformerDecoder(Module):
 
     def forward(
         self,
-        tgt,
-        memory,
-        tgt_mask=None,
-        memory_mask=None,
-        tgt_key_padding_mask=None,
-        memory_key_padding_mask=None,
-        tgt_is_causal=None,
-        memory_is_causal=False,
-    ):
+        tgt: Tensor,
+        memory: Tensor,
+        tgt_mask: TensorLike | None = None,
+        memory_mask: TensorLike | None = None,
+        tgt_key_padding_mask: TensorLike | None = None,
+        memory_key_padding_mask: TensorLike | None = None,
+        tgt_is_causal: bool | None = None,
+        memory_is_causal: bool = False,
+    ) -> Tensor:
         x = tgt
         for layer in self.layers:
             x = layer(

@@ -1,7 +1,12 @@
 """Adagrad: per-coordinate step sizes that shrink with the sum of squared gradients."""
 
+from typing import Any
+
+import numpy.typing as npt
+
 from ..backend import xp
-from .optimizer import Optimizer
+from ..tensor import Tensor
+from .optimizer import Optimizer, ParamsT
 
 
 class Adagrad(Optimizer):
@@ -17,7 +22,15 @@ class Adagrad(Optimizer):
     State per parameter: ``step`` and ``sum`` (s).
     """
 
-    def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10):
+    def __init__(
+        self,
+        params: ParamsT,
+        lr: float = 1e-2,
+        lr_decay: float = 0,
+        weight_decay: float = 0,
+        initial_accumulator_value: float = 0,
+        eps: float = 1e-10,
+    ) -> None:
         defaults = dict(
             lr=lr,
             lr_decay=lr_decay,
@@ -27,12 +40,12 @@ class Adagrad(Optimizer):
         )
         super().__init__(params, defaults)
 
-    def _check_options(self, group):
+    def _check_options(self, group: dict[str, Any]) -> None:
         super()._check_options(group)
         self._check(group, "lr_decay", "non-negative")
         self._check(group, "initial_accumulator_value", "non-negative")
 
-    def _update(self, p, grad, state, group):
+    def _update(self, p: Tensor, grad: npt.NDArray[Any], state: dict[str, Any], group: dict[str, Any]) -> None:
         grad = self._with_weight_decay(p, grad, group)
         state["step"] = t = state.get("step", 0) + 1
         s = self._state_array(state, "sum", p, fill=float(group["initial_accumulator_value"]))

@@ -1,9 +1,13 @@
 """Adam and AdamW: adaptive moment estimation, with L2 or decoupled weight decay."""
 
 import math
+from typing import Any
+
+import numpy.typing as npt
 
 from ..backend import xp
-from .optimizer import Optimizer
+from ..tensor import Tensor
+from .optimizer import Optimizer, ParamsT
 
 
 class Adam(Optimizer):
@@ -22,11 +26,19 @@ class Adam(Optimizer):
     ``exp_avg_sq`` (v) and, with amsgrad, ``max_exp_avg_sq`` (v_max).
     """
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False):
+    def __init__(
+        self,
+        params: ParamsT,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0,
+        amsgrad: bool = False,
+    ) -> None:
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad)
         super().__init__(params, defaults)
 
-    def _check_options(self, group):
+    def _check_options(self, group: dict[str, Any]) -> None:
         super()._check_options(group)
         betas = group["betas"]
         if not (isinstance(betas, (tuple, list)) and len(betas) == 2):
@@ -34,7 +46,7 @@ class Adam(Optimizer):
         for i, beta in enumerate(betas):
             self._check(group, "betas", "in [0, 1)", value=beta, label=f"betas[{i}]")
 
-    def _update(self, p, grad, state, group):
+    def _update(self, p: Tensor, grad: npt.NDArray[Any], state: dict[str, Any], group: dict[str, Any]) -> None:
         grad = self._gradient(p, grad, group)
         lr, eps = float(group["lr"]), float(group["eps"])
         beta1, beta2 = (float(b) for b in group["betas"])
@@ -62,7 +74,7 @@ class Adam(Optimizer):
         xp.divide(m, work, out=work)
         self._add_scaled(p.data, work, -lr / (1.0 - beta1**t))
 
-    def _gradient(self, p, grad, group):
+    def _gradient(self, p: Tensor, grad: npt.NDArray[Any], group: dict[str, Any]) -> npt.NDArray[Any]:
         """Adam folds weight decay into the gradient (L2); AdamW overrides this."""
         return self._with_weight_decay(p, grad, group)
 
@@ -77,10 +89,18 @@ class AdamW(Adam):
     then the Adam step above with ``weight_decay = 0``. Default ``weight_decay=1e-2``.
     """
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False):
+    def __init__(
+        self,
+        params: ParamsT,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 1e-2,
+        amsgrad: bool = False,
+    ) -> None:
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad)
 
-    def _gradient(self, p, grad, group):
+    def _gradient(self, p: Tensor, grad: npt.NDArray[Any], group: dict[str, Any]) -> npt.NDArray[Any]:
         weight_decay = float(group["weight_decay"])
         if weight_decay != 0:
             p.data *= 1.0 - float(group["lr"]) * weight_decay

@@ -16,11 +16,20 @@ Two rules hold for every optimizer here:
 """
 
 import copy
+from collections.abc import Callable, Iterable
+from typing import Any, ClassVar, TypeVar, cast
+
+import numpy.typing as npt
 
 from .. import blas, checks
 from ..backend import xp
 from ..keywords import CheckedKeywords
 from ..tensor import Tensor
+
+#: What an optimizer takes as ``params``: parameters, parameter groups (dicts with a ``"params"`` entry), or one group.
+ParamsT = Iterable[Tensor] | Iterable[dict[str, Any]] | dict[str, Any]
+
+_T = TypeVar("_T")
 
 
 class Optimizer(CheckedKeywords):
@@ -31,11 +40,14 @@ class Optimizer(CheckedKeywords):
     out come from ``defaults``.
     """
 
-    def __init__(self, params, defaults):
-        self.defaults = dict(defaults)
-        self.param_groups = []
-        self.state = {}  # parameter -> dict of arrays and counters, filled on its first step
-        self._scratch = {}  # (slot, shape, dtype) -> reusable work array; never saved
+    def __init__(self, params: ParamsT, defaults: dict[str, Any]) -> None:
+        self.defaults: dict[str, Any] = dict(defaults)
+        self.param_groups: list[dict[str, Any]] = []
+        #: parameter -> dict of arrays and counters, filled on its first step
+        self.state: dict[Tensor, dict[str, Any]] = {}
+        self._scratch: dict[
+            tuple[Any, ...], npt.NDArray[Any]
+        ] = {}  # (slot, shape, dtype) -> reusable work array; never saved
         self._check_options(self.defaults)
 
         if hasattr(params, "data") and hasattr(params, "grad"):
@@ -50,27 +62,28 @@ class Optimizer(CheckedKeywords):
                 f"{self._name}: params must have a fixed order (checkpoints refer to "
                 f"parameters by position); got a set, pass a list instead"
             )
-        params = list(params)
-        if not params:
+        entries: list[Tensor | dict[str, Any]] = list(params)
+        if not entries:
             raise ValueError(f"{self._name}: got an empty parameter list")
-        if all(isinstance(entry, dict) for entry in params):
-            groups = params
-        elif any(isinstance(entry, dict) for entry in params):
+        groups: list[dict[str, Any]]
+        if all(isinstance(entry, dict) for entry in entries):
+            groups = cast(list[dict[str, Any]], entries)
+        elif any(isinstance(entry, dict) for entry in entries):
             raise TypeError(
                 f"{self._name}: params mixes parameters and dicts; pass either a list of "
                 f"parameters or a list of parameter groups (dicts with a 'params' key)"
             )
         else:
-            groups = [{"params": params}]
+            groups = [{"params": entries}]
         for group in groups:
             self.add_param_group(group)
 
     @property
-    def _name(self):
+    def _name(self) -> str:
         return type(self).__name__
 
     # ----- groups -----------------------------------------------------------------
-    def add_param_group(self, param_group):
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
         """Add a group of parameters with its own options (missing ones come from ``defaults``).
 
         Useful for unfreezing layers while training: the new parameters start with empty state.
@@ -104,7 +117,7 @@ class Optimizer(CheckedKeywords):
         self._check_options(group)
         self.param_groups.append(group)
 
-    def _check_parameter(self, p):
+    def _check_parameter(self, p: Tensor) -> None:
         if not (hasattr(p, "data") and hasattr(p, "grad")):
             raise TypeError(f"{self._name}: expected parameters (objects with .data and .grad), got {type(p).__name__}")
         if not xp.issubdtype(p.data.dtype, xp.floating):
@@ -119,7 +132,7 @@ class Optimizer(CheckedKeywords):
             )
 
     # ----- option checks ------------------------------------------------------------
-    def _check_options(self, group):
+    def _check_options(self, group: dict[str, Any]) -> None:
         """Check the options every optimizer shares; subclasses add their own after super()."""
         if "lr" in group:
             self._check(group, "lr", "positive")
@@ -127,13 +140,15 @@ class Optimizer(CheckedKeywords):
             if option in group:
                 self._check(group, option, "non-negative")
 
-    _RULES = {
+    _RULES: ClassVar[dict[str, Callable[[Any], bool]]] = {
         "positive": lambda v: v > 0,
         "non-negative": lambda v: v >= 0,
         "in [0, 1)": lambda v: 0 <= v < 1,
     }
 
-    def _check(self, group, option, rule, value=None, label=None):
+    def _check(
+        self, group: dict[str, Any], option: str, rule: str, value: Any = None, label: str | None = None
+    ) -> None:
         """Raise a ValueError naming the optimizer, the option and the value unless ``rule`` holds."""
         value = group[option] if value is None else value
         label = label or ("learning rate" if option == "lr" else option)
@@ -143,7 +158,7 @@ class Optimizer(CheckedKeywords):
             raise ValueError(f"{self._name}: {label} must be {rule}, got {value!r}")
 
     # ----- training -----------------------------------------------------------------
-    def zero_grad(self, set_to_none=True):
+    def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget the gradients before the next backward pass.
 
         ``set_to_none=False`` gives every parameter that had a gradient a fresh array of
@@ -154,7 +169,7 @@ class Optimizer(CheckedKeywords):
                 if p.grad is not None:
                     p.grad = None if set_to_none else xp.zeros_like(p.data)
 
-    def step(self, closure=None):
+    def step(self, closure: Callable[[], _T] | None = None) -> _T | None:
         """Update every parameter that has a gradient; return ``closure()``'s loss if given.
 
         ``closure`` re-evaluates the model and returns the loss (it runs before the update).
@@ -171,19 +186,19 @@ class Optimizer(CheckedKeywords):
                 p._bump_version()  # tell the engine this array changed under its feet
         return loss
 
-    def _update(self, p, grad, state, group):
+    def _update(self, p: Tensor, grad: npt.NDArray[Any], state: dict[str, Any], group: dict[str, Any]) -> None:
         raise NotImplementedError(f"{self._name} must implement _update(p, grad, state, group)")
 
     # ----- helpers for subclasses ----------------------------------------------------
     @staticmethod
-    def _state_array(state, key, p, fill=0.0):
+    def _state_array(state: dict[str, Any], key: str, p: Tensor, fill: float = 0.0) -> npt.NDArray[Any]:
         """``state[key]``, created on first use as an array shaped like ``p`` full of ``fill``."""
-        array = state.get(key)
+        array: npt.NDArray[Any] | None = state.get(key)
         if array is None:
             array = state[key] = xp.full_like(p.data, fill)
         return array
 
-    def _buffer(self, p, slot):
+    def _buffer(self, p: Tensor, slot: str) -> npt.NDArray[Any]:
         """A work array shaped like ``p``, reused across parameters and steps (contents undefined).
 
         One per (slot, shape, dtype), so a model with many same-shaped layers needs few.
@@ -195,9 +210,9 @@ class Optimizer(CheckedKeywords):
         return buf
 
     #: Elements per block of ``_add_scaled``: 256 KiB of float32, so the scaled block stays in cache.
-    BLOCK = 65536
+    BLOCK: ClassVar[int] = 65536
 
-    def _add_scaled(self, target, values, scale):
+    def _add_scaled(self, target: npt.NDArray[Any], values: npt.NDArray[Any], scale: float) -> None:
         """``target += scale * values`` in place: BLAS's axpy where it can (see chainrule.blas), else a
         block at a time through a small scratch array.
 
@@ -222,7 +237,7 @@ class Optimizer(CheckedKeywords):
             xp.multiply(flat_values[start:stop], scale, out=scaled)
             xp.add(flat_target[start:stop], scaled, out=flat_target[start:stop])
 
-    def _with_weight_decay(self, p, grad, group):
+    def _with_weight_decay(self, p: Tensor, grad: npt.NDArray[Any], group: dict[str, Any]) -> npt.NDArray[Any]:
         """``grad + weight_decay * p`` (classic L2 decay), in a scratch buffer; ``grad`` itself if 0."""
         weight_decay = float(group["weight_decay"])
         if weight_decay == 0:
@@ -233,7 +248,7 @@ class Optimizer(CheckedKeywords):
         return out
 
     # ----- checkpoints --------------------------------------------------------------
-    def state_dict(self):
+    def state_dict(self) -> dict[str, Any]:
         """A snapshot: ``{"state": {index: {...}}, "param_groups": [{...options, "params": [indices]}]}``.
 
         Parameters are numbered 0, 1, 2, ... in group order, as in PyTorch. Arrays are
@@ -249,7 +264,7 @@ class Optimizer(CheckedKeywords):
                     state[i] = _copy_state(self.state[p])
         return {"state": state, "param_groups": groups}
 
-    def load_state_dict(self, state_dict):
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restore a snapshot from ``state_dict()`` onto this optimizer's parameters.
 
         The groups must match in number and size and every saved array must have its
@@ -266,7 +281,7 @@ class Optimizer(CheckedKeywords):
                 f"{self._name}: the state dict has {len(saved_groups)} parameter group(s), "
                 f"but this optimizer has {len(self.param_groups)}"
             )
-        by_index = {}
+        by_index: dict[int, Tensor] = {}
         for g, (saved, group) in enumerate(zip(saved_groups, self.param_groups)):
             if len(saved["params"]) != len(group["params"]):
                 raise ValueError(
@@ -300,7 +315,7 @@ class Optimizer(CheckedKeywords):
             group.update({k: v for k, v in saved.items() if k != "params"})
         self.state = new_state
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         lines = [f"{self._name} ("]
         for i, group in enumerate(self.param_groups):
             lines.append(f"Parameter Group {i}")
@@ -308,5 +323,5 @@ class Optimizer(CheckedKeywords):
         return "\n".join(lines + [")"])
 
 
-def _copy_state(state):
+def _copy_state(state: dict[str, Any]) -> dict[str, Any]:
     return {k: (v.copy() if isinstance(v, xp.ndarray) else copy.deepcopy(v)) for k, v in state.items()}

@@ -1,7 +1,12 @@
 """RMSprop: divide the gradient by a running root-mean-square of recent gradients."""
 
+from typing import Any
+
+import numpy.typing as npt
+
 from ..backend import xp
-from .optimizer import Optimizer
+from ..tensor import Tensor
+from .optimizer import Optimizer, ParamsT
 
 
 class RMSprop(Optimizer):
@@ -26,15 +31,24 @@ class RMSprop(Optimizer):
     ``square_avg`` (v), ``grad_avg`` (if centered), ``momentum_buffer`` (if momentum > 0).
     """
 
-    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False):
+    def __init__(
+        self,
+        params: ParamsT,
+        lr: float = 1e-2,
+        alpha: float = 0.99,
+        eps: float = 1e-8,
+        weight_decay: float = 0,
+        momentum: float = 0,
+        centered: bool = False,
+    ) -> None:
         defaults = dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum, centered=centered)
         super().__init__(params, defaults)
 
-    def _check_options(self, group):
+    def _check_options(self, group: dict[str, Any]) -> None:
         super()._check_options(group)
         self._check(group, "alpha", "non-negative")
 
-    def _update(self, p, grad, state, group):
+    def _update(self, p: Tensor, grad: npt.NDArray[Any], state: dict[str, Any], group: dict[str, Any]) -> None:
         grad = self._with_weight_decay(p, grad, group)
         lr, alpha, eps, momentum = (float(group[k]) for k in ("lr", "alpha", "eps", "momentum"))
         state["step"] = state.get("step", 0) + 1

@@ -1,7 +1,12 @@
 """SGD: stochastic gradient descent, with optional momentum, Nesterov momentum and L2 decay."""
 
+from typing import Any
+
+import numpy.typing as npt
+
 from ..backend import xp
-from .optimizer import Optimizer
+from ..tensor import Tensor
+from .optimizer import Optimizer, ParamsT
 
 
 class SGD(Optimizer):
@@ -20,11 +25,19 @@ class SGD(Optimizer):
     State per parameter: ``momentum_buffer`` (only when momentum is used).
     """
 
-    def __init__(self, params, lr, momentum=0, dampening=0, weight_decay=0, nesterov=False):
+    def __init__(
+        self,
+        params: ParamsT,
+        lr: float,
+        momentum: float = 0,
+        dampening: float = 0,
+        weight_decay: float = 0,
+        nesterov: bool = False,
+    ) -> None:
         defaults = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay, nesterov=nesterov)
         super().__init__(params, defaults)
 
-    def _check_options(self, group):
+    def _check_options(self, group: dict[str, Any]) -> None:
         super()._check_options(group)
         self._check(group, "dampening", "non-negative")
         if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
@@ -33,7 +46,7 @@ class SGD(Optimizer):
                 f"got momentum={group['momentum']!r}, dampening={group['dampening']!r}"
             )
 
-    def _update(self, p, grad, state, group):
+    def _update(self, p: Tensor, grad: npt.NDArray[Any], state: dict[str, Any], group: dict[str, Any]) -> None:
         lr, momentum = float(group["lr"]), float(group["momentum"])
         grad = self._with_weight_decay(p, grad, group)
         if momentum != 0:

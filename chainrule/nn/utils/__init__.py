@@ -6,19 +6,27 @@ another parameter, or the user).
 """
 
 import math
+from collections.abc import Iterable
+from typing import cast
 
 from ... import checks
 from ...backend import xp
-from . import rnn  # noqa: F401  (nn.utils.rnn, as in PyTorch)
+from ...tensor import Tensor
+from . import rnn as rnn  # nn.utils.rnn, as in PyTorch
 
 
-def _with_grads(parameters):
+def _with_grads(parameters: Tensor | Iterable[Tensor]) -> list[Tensor]:
     if hasattr(parameters, "data") and hasattr(parameters, "grad"):
-        parameters = [parameters]  # a single parameter, as PyTorch allows
+        parameters = [cast(Tensor, parameters)]  # a single parameter, as PyTorch allows
     return [p for p in parameters if p.grad is not None]
 
 
-def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False):
+def clip_grad_norm_(
+    parameters: Tensor | Iterable[Tensor],
+    max_norm: float,
+    norm_type: float | str = 2.0,
+    error_if_nonfinite: bool = False,
+) -> float:
     """Scale the gradients together so that their joint norm is at most ``max_norm``.
 
     The total norm is the ``norm_type``-norm of all gradients seen as one vector
@@ -51,7 +59,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     return total
 
 
-def clip_grad_value_(parameters, clip_value):
+def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float) -> None:
     """Clip every gradient element into ``[-clip_value, clip_value]``."""
     if not checks.is_real(clip_value) or not clip_value >= 0:
         raise ValueError(f"clip_grad_value_: clip_value must be a non-negative number, got {clip_value!r}")

@@ -13,12 +13,17 @@ Every conversion is one indexing gate, so gradients flow through packing and unp
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from collections.abc import Iterable, Sequence
+from typing import Any, NamedTuple
+
+import numpy as np
+import numpy.typing as npt
 
 from ...backend import xp
 from ...gates.common import as_tensor, data
 from ...gates.shape import cat
 from ...tensor import Tensor
+from ...types import TensorLike
 
 
 class PackedSequence(NamedTuple):
@@ -28,30 +33,31 @@ class PackedSequence(NamedTuple):
     ``unsorted_indices`` (its inverse), or None when the batch was already sorted."""
 
     data: Tensor
-    batch_sizes: object
-    sorted_indices: object = None
-    unsorted_indices: object = None
+    batch_sizes: npt.NDArray[np.int64]
+    sorted_indices: npt.NDArray[np.intp] | None = None
+    unsorted_indices: npt.NDArray[np.intp] | None = None
 
-    def lengths(self):
+    def lengths(self) -> npt.NDArray[np.int64]:
         """The length of each sequence, in the original batch order."""
         sorted_lengths = lengths_from_batch_sizes(self.batch_sizes)
         return sorted_lengths if self.unsorted_indices is None else sorted_lengths[self.unsorted_indices]
 
 
-def lengths_from_batch_sizes(batch_sizes):
+def lengths_from_batch_sizes(batch_sizes: npt.ArrayLike) -> npt.NDArray[np.int64]:
     """The lengths, longest first, of the sequences packed with these batch sizes."""
     batch_sizes = xp.asarray(batch_sizes)
-    return (batch_sizes[None, :] > xp.arange(batch_sizes[0])[:, None]).sum(axis=1).astype(xp.int64)
+    counts: npt.NDArray[Any] = (batch_sizes[None, :] > xp.arange(batch_sizes[0])[:, None]).sum(axis=1)
+    return counts.astype(xp.int64)
 
 
-def packed_positions(batch_sizes):
+def packed_positions(batch_sizes: npt.NDArray[np.integer[Any]]) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
     """(time step, sorted batch position) of every row of a packed ``data``, in order."""
     steps = xp.repeat(xp.arange(len(batch_sizes)), batch_sizes)
     starts = xp.repeat(xp.cumsum(batch_sizes) - batch_sizes, batch_sizes)
     return steps, xp.arange(len(steps)) - starts
 
 
-def _check_lengths(lengths, steps, batch, where):
+def _check_lengths(lengths: TensorLike, steps: int, batch: int, where: str) -> npt.NDArray[np.int64]:
     lengths = xp.asarray(data(lengths))
     if lengths.dtype.kind not in "iu" or lengths.shape != (batch,):
         raise ValueError(
@@ -65,7 +71,9 @@ def _check_lengths(lengths, steps, batch, where):
     return lengths.astype(xp.int64)
 
 
-def pack_padded_sequence(input, lengths, batch_first=False, enforce_sorted=True):
+def pack_padded_sequence(
+    input: TensorLike, lengths: TensorLike, batch_first: bool = False, enforce_sorted: bool = True
+) -> PackedSequence:
     """A ``PackedSequence`` of the padded batch ``input`` (T, B, *) (or (B, T, *) with ``batch_first``)
     whose sequences have the given ``lengths``. With ``enforce_sorted`` the lengths must be in
     decreasing order; otherwise the batch is sorted here and the order kept to undo it."""
@@ -75,6 +83,8 @@ def pack_padded_sequence(input, lengths, batch_first=False, enforce_sorted=True)
         raise ValueError(f"{where}: input must be at least 2-d (T, B, *) or (B, T, *), got shape {tuple(x.shape)}")
     steps, batch = (x.shape[1], x.shape[0]) if batch_first else x.shape[:2]
     lengths = _check_lengths(lengths, steps, batch, where)
+    sorted_indices: npt.NDArray[np.intp] | None
+    unsorted_indices: npt.NDArray[np.intp] | None
     if enforce_sorted:
         if (xp.diff(lengths) > 0).any():
             raise ValueError(
@@ -92,7 +102,9 @@ def pack_padded_sequence(input, lengths, batch_first=False, enforce_sorted=True)
     return PackedSequence(x[rows], batch_sizes, sorted_indices, unsorted_indices)
 
 
-def pad_packed_sequence(sequence, batch_first=False, padding_value=0.0, total_length=None):
+def pad_packed_sequence(
+    sequence: PackedSequence, batch_first: bool = False, padding_value: float = 0.0, total_length: int | None = None
+) -> tuple[Tensor, npt.NDArray[np.int64]]:
     """The padded batch (T, B, *) (or (B, T, *)) and the lengths (int64, in the original order) of a
     ``PackedSequence``; ``total_length`` pads to that many steps."""
     where = "pad_packed_sequence"
@@ -115,7 +127,9 @@ def pad_packed_sequence(sequence, batch_first=False, padding_value=0.0, total_le
     return padded, sequence.lengths()
 
 
-def pad_sequence(sequences, batch_first=False, padding_value=0.0, padding_side="right"):
+def pad_sequence(
+    sequences: Iterable[TensorLike], batch_first: bool = False, padding_value: float = 0.0, padding_side: str = "right"
+) -> Tensor:
     """Sequences (L_i, *) of different lengths as one tensor (T, B, *) (or (B, T, *)), T the longest,
     the rest filled with ``padding_value`` after each sequence (or before: ``padding_side="left"``)."""
     where = "pad_sequence"
@@ -142,7 +156,7 @@ def pad_sequence(sequences, batch_first=False, padding_value=0.0, padding_side="
     return cat(tensors + [padding])[index.T if batch_first else index]
 
 
-def pack_sequence(sequences, enforce_sorted=True):
+def pack_sequence(sequences: Sequence[TensorLike] | Tensor, enforce_sorted: bool = True) -> PackedSequence:
     """``pack_padded_sequence(pad_sequence(sequences), lengths, enforce_sorted=enforce_sorted)``."""
     lengths = [as_tensor(s).shape[0] for s in sequences]
     return pack_padded_sequence(pad_sequence(sequences), lengths, enforce_sorted=enforce_sorted)
