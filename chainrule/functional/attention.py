@@ -9,17 +9,31 @@ a gradient is passed to the gate as an input instead.
 """
 
 import math
+from collections.abc import Sequence
+from typing import Any, Literal, overload
+
+import numpy as np
+import numpy.typing as npt
 
 from .. import checks, random
 from ..backend import xp
 from ..gates.attention import ScaledDotProductAttention, causal_bias
 from ..gates.common import floating
 from ..tensor import Tensor
+from ..types import TensorLike
 
 
 def scaled_dot_product_attention(
-    query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None, *, generator=None
-):
+    query: TensorLike,
+    key: TensorLike,
+    value: TensorLike,
+    attn_mask: Tensor | npt.NDArray[Any] | None = None,
+    dropout_p: float = 0.0,
+    is_causal: bool = False,
+    scale: float | None = None,
+    *,
+    generator: np.random.Generator | None = None,
+) -> Tensor:
     """softmax(query @ key^T * scale + mask) @ value, in one gate.
 
     ``query`` (..., L, E), ``key`` (..., S, E), ``value`` (..., S, Ev) -> (..., L, Ev); the leading
@@ -45,7 +59,57 @@ def scaled_dot_product_attention(
     return attend(q, k, v, bias, mask, dropout_p, scale, generator, where)
 
 
-def attend(q, k, v, bias, mask, dropout_p, scale, generator, where, with_weights=False):
+@overload
+def attend(
+    q: Tensor,
+    k: Tensor,
+    v: Tensor,
+    bias: npt.NDArray[Any] | None,
+    mask: Tensor | None,
+    dropout_p: float,
+    scale: float | None,
+    generator: np.random.Generator | None,
+    where: str,
+    with_weights: Literal[False] = False,
+) -> Tensor: ...
+@overload
+def attend(
+    q: Tensor,
+    k: Tensor,
+    v: Tensor,
+    bias: npt.NDArray[Any] | None,
+    mask: Tensor | None,
+    dropout_p: float,
+    scale: float | None,
+    generator: np.random.Generator | None,
+    where: str,
+    with_weights: Literal[True],
+) -> tuple[Tensor, Tensor]: ...
+@overload
+def attend(
+    q: Tensor,
+    k: Tensor,
+    v: Tensor,
+    bias: npt.NDArray[Any] | None,
+    mask: Tensor | None,
+    dropout_p: float,
+    scale: float | None,
+    generator: np.random.Generator | None,
+    where: str,
+    with_weights: bool = False,
+) -> Tensor | tuple[Tensor, Tensor]: ...
+def attend(
+    q: Tensor,
+    k: Tensor,
+    v: Tensor,
+    bias: npt.NDArray[Any] | None,
+    mask: Tensor | None,
+    dropout_p: float,
+    scale: float | None,
+    generator: np.random.Generator | None,
+    where: str,
+    with_weights: bool = False,
+) -> Tensor | tuple[Tensor, Tensor]:
     """The gate, with masks already combined: ``bias`` (constant, 0/-inf or any float) and ``mask``
     (a Tensor that needs a gradient) may each be None. With ``with_weights``, returns (out, weights)."""
     dropout_p = checks.probability(where, "dropout_p", dropout_p)
@@ -63,7 +127,7 @@ def attend(q, k, v, bias, mask, dropout_p, scale, generator, where, with_weights
     )
 
 
-def check_qkv(query, key, value, where):
+def check_qkv(query: TensorLike, key: TensorLike, value: TensorLike, where: str) -> tuple[Tensor, Tensor, Tensor]:
     """query, key and value as floating Tensors of one dtype, with shapes that fit (or a clear error)."""
     q, k, v = floating(query), floating(key), floating(value)
     for name, t in (("query", q), ("key", k), ("value", v)):
@@ -95,12 +159,14 @@ def check_qkv(query, key, value, where):
     return q, k, v
 
 
-def attention_shape(q, k):
+def attention_shape(q: Tensor, k: Tensor) -> tuple[int, ...]:
     """(batch..., L, S): the shape of the attention weights."""
     return xp.broadcast_shapes(q.shape[:-2], k.shape[:-2]) + (q.shape[-2], k.shape[-2])
 
 
-def split_mask(mask, dtype, shape, where, name, allowed):
+def split_mask(
+    mask: TensorLike, dtype: np.dtype[Any], shape: Sequence[int], where: str, name: str, allowed: bool
+) -> tuple[npt.NDArray[Any] | None, Tensor | None]:
     """A user's mask as (constant additive array or None, Tensor needing a gradient or None).
 
     Boolean masks mean "may attend" when ``allowed`` is True (scaled_dot_product_attention) and
@@ -127,14 +193,14 @@ def split_mask(mask, dtype, shape, where, name, allowed):
     return array.astype(dtype, copy=False), None
 
 
-def additive(allowed, dtype):
+def additive(allowed: npt.NDArray[Any], dtype: npt.DTypeLike) -> npt.NDArray[Any]:
     """A boolean "may attend" array as an additive mask: 0 where True, -inf where False."""
     bias = xp.zeros(allowed.shape, dtype=dtype)
     bias[~allowed] = -xp.inf
     return bias
 
 
-def combine(*biases):
+def combine(*biases: npt.NDArray[Any] | None) -> npt.NDArray[Any] | None:
     """The sum of the additive masks that are not None (None when there are none)."""
     total = None
     for bias in biases:

@@ -4,6 +4,11 @@
 interpolation and pixel shuffle in ``resampling``."""
 
 import numbers
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
 
 from .. import checks, random
 from ..backend import xp
@@ -11,12 +16,19 @@ from ..gates.common import as_tensor, data
 from ..gates.conv import Conv2d, ConvTranspose2d, Geometry
 from ..gates.nn_ops import BatchNorm, Dropout, Embedding, GroupNorm, LayerNorm, Linear
 from ..gates.reduce import norm
-from ..gates.shape import flatten  # noqa: F401  (nn.functional.flatten is torch.flatten)
+from ..gates.shape import flatten as flatten  # re-exported: nn.functional.flatten is torch.flatten
 from ..tensor import Tensor
+from ..types import TensorLike
+
+#: A per-axis setting of a convolution or pool (kernel size, stride, padding, dilation): one int for every
+#: spatial axis, or one per axis.
+Sides = int | Sequence[int]
+#: Running statistics, updated in place: a NumPy array, or a Tensor whose array is used.
+Statistics = Tensor | npt.NDArray[Any]
 
 
 # ----- linear and convolution -----------------------------------------------------------
-def linear(input, weight, bias=None):
+def linear(input: TensorLike, weight: TensorLike, bias: TensorLike | None = None) -> Tensor:
     """input @ weight.T + bias: input (..., in_features), weight (out_features, in_features), bias (out_features,)."""
     x, w = as_tensor(input), as_tensor(weight)
     if w.ndim != 2:
@@ -35,7 +47,15 @@ def linear(input, weight, bias=None):
     return Linear.apply(x, w, b)
 
 
-def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+def conv1d(
+    input: TensorLike,
+    weight: TensorLike,
+    bias: TensorLike | None = None,
+    stride: Sides = 1,
+    padding: Sides | str = 0,
+    dilation: Sides = 1,
+    groups: int = 1,
+) -> Tensor:
     """1-d convolution (cross-correlation) of input (N, C, L) with weight (O, C/groups, k).
 
     ``stride``, ``padding`` (zeros; or "valid" / "same") and ``dilation`` are ints (or 1-tuples);
@@ -55,7 +75,15 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return checks.unbatch(out.reshape(out.shape[:2] + out.shape[3:]), unbatched)
 
 
-def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+def conv2d(
+    input: TensorLike,
+    weight: TensorLike,
+    bias: TensorLike | None = None,
+    stride: Sides = 1,
+    padding: Sides | str = 0,
+    dilation: Sides = 1,
+    groups: int = 1,
+) -> Tensor:
     """2-d convolution (cross-correlation) of input (N, C, H, W) with weight (O, C/groups, kh, kw).
 
     ``stride``, ``padding`` (zeros; or "valid" / "same"), ``dilation``: an int or a pair
@@ -72,7 +100,16 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return checks.unbatch(Conv2d.apply(*inputs, geometry=geometry, groups=int(groups)), unbatched)
 
 
-def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+def conv_transpose1d(
+    input: TensorLike,
+    weight: TensorLike,
+    bias: TensorLike | None = None,
+    stride: Sides = 1,
+    padding: Sides = 0,
+    output_padding: Sides = 0,
+    groups: int = 1,
+    dilation: Sides = 1,
+) -> Tensor:
     """1-d transposed convolution of input (N, C_in, L) with weight (C_in, C_out/groups, k): the gradient
     of conv1d with respect to its input, used as a layer (it upsamples by ``stride``). Output length
     (L - 1) * stride - 2 * padding + dilation * (k - 1) + output_padding + 1, as in PyTorch (note its
@@ -97,7 +134,16 @@ def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_paddi
     return checks.unbatch(out.reshape(out.shape[:2] + out.shape[3:]), unbatched)
 
 
-def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+def conv_transpose2d(
+    input: TensorLike,
+    weight: TensorLike,
+    bias: TensorLike | None = None,
+    stride: Sides = 1,
+    padding: Sides = 0,
+    output_padding: Sides = 0,
+    groups: int = 1,
+    dilation: Sides = 1,
+) -> Tensor:
     """2-d transposed convolution of input (N, C_in, H, W) with weight (C_in, C_out/groups, kh, kw): the
     gradient of conv2d with respect to its input, used as a layer (it upsamples by ``stride``).
 
@@ -115,14 +161,16 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     return checks.unbatch(ConvTranspose2d.apply(*inputs, geometry=geometry, groups=int(groups)), unbatched)
 
 
-def _weight(weight, ndim, where, layout):
+def _weight(weight: TensorLike, ndim: int, where: str, layout: str) -> Tensor:
     w = as_tensor(weight)
     if w.ndim != ndim:
         raise ValueError(f"{where}: weight must be {ndim}-d {layout}, got shape {w.shape}")
     return w
 
 
-def _conv_inputs(x, w, bias, groups, where, transposed=False):
+def _conv_inputs(
+    x: Tensor, w: Tensor, bias: TensorLike | None, groups: int, where: str, transposed: bool = False
+) -> list[Tensor]:
     """[x, w] or [x, w, bias] after checking that channels, groups and bias fit together. A convolution's
     weight is (out, in/groups, ...); a transposed convolution's is (in, out/groups, ...)."""
     if not checks.is_integer(groups) or groups < 1:
@@ -160,7 +208,17 @@ def _conv_inputs(x, w, bias, groups, where, transposed=False):
     return [x, w, b]
 
 
-def _transposed_geometry(input_shape, out_channels, kernel, stride, padding, output_padding, dilation, where, dims):
+def _transposed_geometry(
+    input_shape: tuple[int, ...],
+    out_channels: int,
+    kernel: tuple[int, ...],
+    stride: Sides,
+    padding: Sides,
+    output_padding: Sides,
+    dilation: Sides,
+    where: str,
+    dims: int,
+) -> Geometry:
     """The geometry of the conv2d that maps a transposed convolution's output back to its (N, C, H, W) input:
     windows over the output image, one per input pixel. With ``dims`` 1 the settings are single ints for
     the width axis of a (N, C, 1, L) input (and ``kernel`` is (1, k))."""
@@ -202,13 +260,15 @@ def _transposed_geometry(input_shape, out_channels, kernel, stride, padding, out
     )
 
 
-def _shown(values, dims):
+def _shown(values: Sequence[int], dims: int) -> int | tuple[int, ...]:
     """The last ``dims`` of a per-axis setting as the user sees it: an int for 1-d, a pair for 2-d."""
     return values[-1] if dims == 1 else tuple(values)
 
 
 # ----- normalization, dropout, embedding ---------------------------------------------------
-def _affine(weight, bias, expected_shape, where):
+def _affine(
+    weight: TensorLike | None, bias: TensorLike | None, expected_shape: tuple[int, ...], where: str
+) -> tuple[list[Tensor], tuple[str, ...]]:
     """The given weight/bias as Tensors, checked against ``expected_shape``, and their names."""
     params, names = [], []
     for name, value in (("weight", weight), ("bias", bias)):
@@ -222,7 +282,16 @@ def _affine(weight, bias, expected_shape, where):
     return params, tuple(names)
 
 
-def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):
+def batch_norm(
+    input: TensorLike,
+    running_mean: Statistics | None,
+    running_var: Statistics | None,
+    weight: TensorLike | None = None,
+    bias: TensorLike | None = None,
+    training: bool = False,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
     """Batch normalization of input (N, C, ...) per channel (axis 1).
 
     ``training=True``: normalize with this batch's mean and (biased) variance and, when
@@ -253,7 +322,9 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     )
 
 
-def _running_statistics(running_mean, running_var, x, where):
+def _running_statistics(
+    running_mean: Statistics | None, running_var: Statistics | None, x: Tensor, where: str
+) -> list[npt.NDArray[Any] | None]:
     """[running_mean, running_var] as arrays of shape (channels,) (updated in place), or [None, None]."""
     channels = x.shape[1]
     running = []
@@ -271,9 +342,17 @@ def _running_statistics(running_mean, running_var, x, where):
     return running
 
 
-def _batch_norm_eval(x, running, params, names, param_shape, eps):
+def _batch_norm_eval(
+    x: Tensor,
+    running: list[npt.NDArray[Any] | None],
+    params: list[Tensor],
+    names: tuple[str, ...],
+    param_shape: tuple[int, ...],
+    eps: float,
+) -> Tensor:
     """x * scale + shift with the running statistics; composed gates, so weight and bias get gradients."""
     running_mean, running_var = running
+    assert running_mean is not None and running_var is not None  # the callers checked
     invstd = (1 / xp.sqrt(running_var + eps)).astype(x.dtype, copy=False)
     named = dict(zip(names, params))
     scale = named["weight"] * invstd if "weight" in named else Tensor(invstd)
@@ -283,11 +362,18 @@ def _batch_norm_eval(x, running, params, names, param_shape, eps):
     return x * scale.reshape(param_shape) + shift.reshape(param_shape)
 
 
-def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+def layer_norm(
+    input: TensorLike,
+    normalized_shape: int | Sequence[int],
+    weight: TensorLike | None = None,
+    bias: TensorLike | None = None,
+    eps: float = 1e-5,
+) -> Tensor:
     """Normalize each sample over its trailing ``normalized_shape`` axes, then * weight + bias (that shape)."""
     x = as_tensor(input)
+    # (int is Integral; named too so that the type checker sees the other branch is a sequence)
     normalized_shape = (
-        (normalized_shape,) if isinstance(normalized_shape, numbers.Integral) else tuple(normalized_shape)
+        (normalized_shape,) if isinstance(normalized_shape, (int, numbers.Integral)) else tuple(normalized_shape)
     )
     count = len(normalized_shape)
     if count == 0 or x.shape[x.ndim - count :] != normalized_shape or count > x.ndim:
@@ -308,7 +394,13 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     )
 
 
-def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
+def group_norm(
+    input: TensorLike,
+    num_groups: int,
+    weight: TensorLike | None = None,
+    bias: TensorLike | None = None,
+    eps: float = 1e-5,
+) -> Tensor:
     """Group normalization of input (N, C, ...): the channels split into ``num_groups`` groups, each sample's
     group normalized over its channels and positions together, then * weight + bias per channel (C,).
     One group is layer normalization over (C, ...); C groups is instance normalization."""
@@ -338,8 +430,15 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
 
 
 def instance_norm(
-    input, running_mean=None, running_var=None, weight=None, bias=None, use_input_stats=True, momentum=0.1, eps=1e-5
-):
+    input: TensorLike,
+    running_mean: Statistics | None = None,
+    running_var: Statistics | None = None,
+    weight: TensorLike | None = None,
+    bias: TensorLike | None = None,
+    use_input_stats: bool = True,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
     """Instance normalization of input (N, C, ...): each sample's channel normalized over its positions,
     then * weight + bias per channel (C,).
 
@@ -371,16 +470,26 @@ def instance_norm(
     return out.reshape(x.shape)
 
 
-def _update_instance_statistics(values, running, momentum):
+def _update_instance_statistics(
+    values: npt.NDArray[Any], running: list[npt.NDArray[Any] | None], momentum: float
+) -> None:
     """running = (1 - momentum) * running + momentum * the batch's average instance mean / unbiased variance."""
     running_mean, running_var = running
+    assert running_mean is not None and running_var is not None  # the caller checked
     running_mean *= 1 - momentum
     running_mean += momentum * values.mean(axis=(0, 2)).astype(running_mean.dtype, copy=False)
     running_var *= 1 - momentum
     running_var += momentum * values.var(axis=2, ddof=1).mean(axis=0).astype(running_var.dtype, copy=False)
 
 
-def dropout(input, p=0.5, training=True, inplace=False, *, generator=None):
+def dropout(
+    input: TensorLike,
+    p: float = 0.5,
+    training: bool = True,
+    inplace: bool = False,
+    *,
+    generator: np.random.Generator | None = None,
+) -> Tensor:
     """Inverted dropout: each element is zeroed with probability ``p`` and the rest scaled by
     1/(1-p), so the expected value is unchanged; the identity when ``training=False``.
 
@@ -399,7 +508,7 @@ def dropout(input, p=0.5, training=True, inplace=False, *, generator=None):
     return Dropout.apply(x, mask=mask)
 
 
-def embedding(input, weight, padding_idx=None):
+def embedding(input: TensorLike, weight: TensorLike, padding_idx: int | None = None) -> Tensor:
     """Rows of ``weight`` (num_embeddings, dim) at the integer indices ``input``: shape input.shape + (dim,).
 
     The ``padding_idx`` row gets no gradient (its output rows still read the weight).
@@ -422,13 +531,13 @@ def embedding(input, weight, padding_idx=None):
 
 
 # ----- distances ------------------------------------------------------------------------------
-def normalize(input, p=2.0, dim=1, eps=1e-12):
+def normalize(input: TensorLike, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:
     """input / max(||input||_p, eps) along ``dim``: unit vectors, and vectors shorter than ``eps`` divided by eps."""
     x = as_tensor(input)
     return x / norm(x, p, dim, keepdim=True).clip(min=eps)
 
 
-def cosine_similarity(x1, x2, dim=1, eps=1e-8):
+def cosine_similarity(x1: TensorLike, x2: TensorLike, dim: int = 1, eps: float = 1e-8) -> Tensor:
     """The cosine of the angle between x1 and x2 along ``dim`` (they broadcast):
     sum((x1 / ||x1||) * (x2 / ||x2||)), each norm raised to at least ``eps``.
 
@@ -445,13 +554,15 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
     ).sum(dim)
 
 
-def _at_least(value, floor):
+def _at_least(value: Tensor, floor: float) -> Tensor:
     """``value`` raised to ``floor`` where below it, with value's gradient unchanged (PyTorch clamps the norms
     of cosine_similarity in place, outside the graph)."""
     return value + Tensor(xp.maximum(value.data, floor) - value.data)
 
 
-def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
+def pairwise_distance(
+    x1: TensorLike, x2: TensorLike, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False
+) -> Tensor:
     """||x1 - x2 + eps||_p along the last dimension (x1 and x2 broadcast), as PyTorch computes it."""
     a, b = as_tensor(x1), as_tensor(x2)
     difference = a - b + eps

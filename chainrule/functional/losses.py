@@ -3,6 +3,9 @@ class-index cross-entropy is one fused gate (its gradient is softmax - onehot), 
 composed from gates."""
 
 import math
+from typing import Any, cast
+
+import numpy.typing as npt
 
 from .. import checks
 from ..backend import xp
@@ -10,9 +13,10 @@ from ..gates import elementwise
 from ..gates.common import as_tensor, data
 from ..gates.nn_ops import BinaryCrossEntropy, BinaryCrossEntropyWithLogits, ClassTargets, CrossEntropy, log_softmax
 from ..tensor import Tensor
+from ..types import TensorLike
 
 
-def _reduce(loss, reduction):
+def _reduce(loss: Tensor, reduction: str) -> Tensor:
     if reduction == "mean":
         return loss.mean()
     if reduction == "sum":
@@ -20,7 +24,9 @@ def _reduce(loss, reduction):
     return loss
 
 
-def _class_indices(target, logits_shape, ignore_index, where, input_name):
+def _class_indices(
+    target: npt.NDArray[Any], logits_shape: tuple[int, ...], ignore_index: int | None, where: str, input_name: str
+) -> npt.NDArray[Any]:
     """Integer targets checked against logits (N, C, d1..): shape (N, d1..), classes in [0, C) or ignore_index."""
     if target.dtype.kind not in "iu":
         raise TypeError(f"{where}: target must hold integer class indices, got dtype {target.dtype}")
@@ -42,15 +48,16 @@ def _class_indices(target, logits_shape, ignore_index, where, input_name):
     return target.astype(xp.int64, copy=False)
 
 
-def _logits_and_target(input, target, where, input_name):
+def _logits_and_target(
+    input: TensorLike, target: TensorLike, where: str, input_name: str
+) -> tuple[Tensor, Tensor | npt.NDArray[Any], bool]:
     """Logits as (N, C, ...) and the target as an array; a single sample (C,) becomes a batch of one."""
     x = as_tensor(input)
     if x.ndim == 0:
         raise ValueError(
             f"{where}: {input_name} must have a class axis: shape (C,), (N, C) or (N, C, d1, ...), got a 0-d tensor"
         )
-    target_is_tensor = isinstance(target, Tensor)
-    t = target if target_is_tensor else xp.asarray(target)
+    t = target if isinstance(target, Tensor) else xp.asarray(target)
     single = x.ndim == 1
     if single:
         x = x.reshape(1, -1)
@@ -58,7 +65,15 @@ def _logits_and_target(input, target, where, input_name):
     return x, t, single
 
 
-def cross_entropy(input, target, weight=None, *, ignore_index=-100, reduction="mean", label_smoothing=0.0):
+def cross_entropy(
+    input: TensorLike,
+    target: TensorLike,
+    weight: TensorLike | None = None,
+    *,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+) -> Tensor:
     """Softmax cross-entropy of logits (N, C) or (N, C, d1, ...) against ``target``:
 
     - class indices, shape (N,) or (N, d1, ...): one fused gate whose gradient is
@@ -85,7 +100,9 @@ def cross_entropy(input, target, weight=None, *, ignore_index=-100, reduction="m
     return loss.reshape(()) if single and reduction == "none" else loss
 
 
-def _soft_cross_entropy(x, target, weight, reduction, smoothing):
+def _soft_cross_entropy(
+    x: Tensor, target: Tensor, weight: npt.NDArray[Any] | None, reduction: str, smoothing: float
+) -> Tensor:
     """Probability targets, composed from gates (so the target may require grad too)."""
     if target.shape == x.shape[:1] + x.shape[2:]:
         raise TypeError(
@@ -102,7 +119,14 @@ def _soft_cross_entropy(x, target, weight, reduction, smoothing):
     return _reduce(per_sample, reduction)
 
 
-def nll_loss(input, target, weight=None, *, ignore_index=-100, reduction="mean"):
+def nll_loss(
+    input: TensorLike,
+    target: TensorLike,
+    weight: TensorLike | None = None,
+    *,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+) -> Tensor:
     """Negative log-likelihood of class indices, given log-probabilities (N, C, d1..) (e.g. from log_softmax).
 
     "mean" divides by the summed class weight of the samples not ignored, as in PyTorch.
@@ -124,7 +148,7 @@ def nll_loss(input, target, weight=None, *, ignore_index=-100, reduction="mean")
     return total * (1 / float(targets.total_weight))
 
 
-def mse_loss(input, target, *, reduction="mean"):
+def mse_loss(input: TensorLike, target: TensorLike, *, reduction: str = "mean") -> Tensor:
     """Mean (or sum) of squared differences."""
     checks.reduction("mse_loss", reduction)
     x, t = as_tensor(input), as_tensor(target)
@@ -133,7 +157,7 @@ def mse_loss(input, target, *, reduction="mean"):
     return _reduce(difference * difference, reduction)
 
 
-def l1_loss(input, target, *, reduction="mean"):
+def l1_loss(input: TensorLike, target: TensorLike, *, reduction: str = "mean") -> Tensor:
     """Mean (or sum) of absolute differences (gradient 0 where they are equal, as in PyTorch)."""
     checks.reduction("l1_loss", reduction)
     x, t = as_tensor(input), as_tensor(target)
@@ -141,7 +165,9 @@ def l1_loss(input, target, *, reduction="mean"):
     return _reduce((x - t).abs(), reduction)
 
 
-def binary_cross_entropy(input, target, weight=None, *, reduction="mean"):
+def binary_cross_entropy(
+    input: TensorLike, target: TensorLike, weight: TensorLike | None = None, *, reduction: str = "mean"
+) -> Tensor:
     """-(t log p + (1-t) log(1-p)) for probabilities p in [0, 1], the logs clamped at -100 as in PyTorch.
 
     ``weight`` multiplies each element's loss (it broadcasts against the input).
@@ -156,12 +182,19 @@ def binary_cross_entropy(input, target, weight=None, *, reduction="mean"):
             f"{p.data.max()}; use binary_cross_entropy_with_logits for logits"
         )
     loss = BinaryCrossEntropy.apply(p, t)
-    if weight is not None:
-        loss = loss * checks.constant(weight, p, where, "weight")
+    if weight is not None:  # so the constant is an array, not None
+        loss = loss * cast("npt.NDArray[Any]", checks.constant(weight, p, where, "weight"))
     return _reduce(loss, reduction)
 
 
-def binary_cross_entropy_with_logits(input, target, weight=None, *, reduction="mean", pos_weight=None):
+def binary_cross_entropy_with_logits(
+    input: TensorLike,
+    target: TensorLike,
+    weight: TensorLike | None = None,
+    *,
+    reduction: str = "mean",
+    pos_weight: TensorLike | None = None,
+) -> Tensor:
     """Sigmoid and binary cross-entropy in one stable gate, for logits of any size.
 
     ``pos_weight`` multiplies the loss of the positive targets (broadcast along the last
@@ -172,12 +205,20 @@ def binary_cross_entropy_with_logits(input, target, weight=None, *, reduction="m
     x, t = as_tensor(input), as_tensor(target)
     checks.same_shape(x, t, where)
     loss = BinaryCrossEntropyWithLogits.apply(x, t, pos_weight=checks.constant(pos_weight, x, where, "pos_weight"))
-    if weight is not None:
-        loss = loss * checks.constant(weight, x, where, "weight")
+    if weight is not None:  # so the constant is an array, not None
+        loss = loss * cast("npt.NDArray[Any]", checks.constant(weight, x, where, "weight"))
     return _reduce(loss, reduction)
 
 
-def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, *, reduction="mean"):
+def multi_margin_loss(
+    input: TensorLike,
+    target: TensorLike,
+    p: int = 1,
+    margin: float = 1.0,
+    weight: TensorLike | None = None,
+    *,
+    reduction: str = "mean",
+) -> Tensor:
     """The multiclass hinge (SVM) loss, PyTorch's definition exactly: for each sample,
 
         sum over j != y of max(0, margin - x[y] + x[j]) ** p, divided by the number of classes C

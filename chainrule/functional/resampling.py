@@ -3,18 +3,24 @@ reflect, replicate, circular), interpolation (nearest, linear, bilinear, area) a
 shuffling (channels to space and back)."""
 
 import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy.typing as npt
 
 from .. import checks
 from ..gates.common import as_tensor
 from ..gates.padding import CopyPad, source_positions
 from ..gates.resample import Resample, area_map, is_identity, linear_map, nearest_map
 from ..gates.shape import pad as constant_pad
+from ..tensor import Tensor
+from ..types import TensorLike
 
 PAD_MODES = ("constant", "reflect", "replicate", "circular")
 
 
 # ----- padding ------------------------------------------------------------------------------
-def pad(input, pad, mode="constant", value=None):
+def pad(input: TensorLike, pad: Sequence[int], mode: str = "constant", value: float | None = None) -> Tensor:
     """PyTorch's F.pad: ``pad`` lists (before, after) widths starting from the LAST axis,
     e.g. (1, 1, 2, 2) pads the last axis by 1 and the one before by 2. A negative width crops
     (as PyTorch does: "circular" wraps around what is left, the other modes pad from the
@@ -50,12 +56,12 @@ def pad(input, pad, mode="constant", value=None):
     cropping = any(before < 0 or after < 0 for _, before, after in pairs)
     if cropping and mode == "circular":  # PyTorch wraps around what is left after cropping
         x, cropping = _crop(x, pairs), False
-    widths = [(axis, max(before, 0), max(after, 0)) for axis, before, after in pairs]
-    out = _padded(x, widths, mode, value)
+    padding = [(axis, max(before, 0), max(after, 0)) for axis, before, after in pairs]
+    out = _padded(x, padding, mode, value)
     return _crop(out, pairs) if cropping else out  # the others reflect and repeat the uncropped edges
 
 
-def _crop(x, pairs):
+def _crop(x: Tensor, pairs: list[tuple[int, int, int]]) -> Tensor:
     """x with the negative widths of ``pairs`` cut off their sides."""
     crop = [slice(None)] * x.ndim
     for axis, before, after in pairs:
@@ -63,14 +69,14 @@ def _crop(x, pairs):
     return x[tuple(crop)]
 
 
-def _padded(x, widths, mode, value):
+def _padded(x: Tensor, widths: list[tuple[int, int, int]], mode: str, value: float | None) -> Tensor:
     """x padded by the non-negative (axis, before, after) ``widths``."""
     if mode == "constant":
-        widths_by_axis = [(0, 0)] * x.ndim
+        widths_by_axis: list[tuple[int, int]] = [(0, 0)] * x.ndim
         for axis, before, after in widths:
             widths_by_axis[axis] = (before, after)
         return constant_pad(x, widths_by_axis, 0.0 if value is None else value)
-    copies = []
+    copies: list[tuple[int, npt.NDArray[Any], int]] = []
     for axis, before, after in widths:
         size = x.shape[axis]
         limit = {"reflect": size - 1, "circular": size}.get(mode, math.inf)  # replicate repeats the edge: any width
@@ -92,14 +98,14 @@ INTERPOLATION_MODES = {"nearest": (1, 2), "nearest-exact": (1, 2), "linear": (1,
 
 
 def interpolate(
-    input,
-    size=None,
-    scale_factor=None,
-    mode="nearest",
-    align_corners=None,
-    recompute_scale_factor=None,
-    antialias=False,
-):
+    input: TensorLike,
+    size: int | Sequence[int] | None = None,
+    scale_factor: float | Sequence[float] | None = None,
+    mode: str = "nearest",
+    align_corners: bool | None = None,
+    recompute_scale_factor: bool | None = None,
+    antialias: bool = False,
+) -> Tensor:
     """Resize input (N, C, L) or (N, C, H, W) to ``size`` or by ``scale_factor`` (one of them; an int/float
     for every side or one per side), as PyTorch's F.interpolate.
 
@@ -134,7 +140,7 @@ def interpolate(
         raise ValueError("interpolate: antialias=True is not supported")
     sizes = x.shape[2:]
     output, scales = _output_sizes(size, scale_factor, recompute_scale_factor, sizes, dims)
-    maps = []
+    maps: list[npt.NDArray[Any] | None] = []
     for n, o, scale in zip(sizes, output, scales):
         if mode == "area":
             matrix = area_map(n, o, x.dtype)
@@ -143,11 +149,17 @@ def interpolate(
         else:
             matrix = nearest_map(n, o, scale, mode == "nearest-exact", x.dtype)
         maps.append(None if is_identity(matrix) else matrix)
-    rows, columns = ([None] + maps) if dims == 1 else maps
+    rows, columns = [None, *maps] if dims == 1 else maps
     return Resample.apply(x, rows=rows, columns=columns)
 
 
-def _output_sizes(size, scale_factor, recompute_scale_factor, sizes, dims):
+def _output_sizes(
+    size: int | Sequence[int] | None,
+    scale_factor: float | Sequence[float] | None,
+    recompute_scale_factor: bool | None,
+    sizes: tuple[int, ...],
+    dims: int,
+) -> tuple[tuple[int, ...], tuple[float | None, ...]]:
     """(output sizes, the scale factors the sampling steps use: None where the step is size / output size)."""
     if (size is None) == (scale_factor is None):
         raise ValueError("interpolate: give exactly one of size and scale_factor")
@@ -170,7 +182,7 @@ def _output_sizes(size, scale_factor, recompute_scale_factor, sizes, dims):
     return output, (None,) * dims if recompute_scale_factor else scales
 
 
-def _per_side(value, dims, name, kind):
+def _per_side(value: object, dims: int, name: str, kind: Callable[[object], bool]) -> tuple[Any, ...]:
     values = (value,) * dims if kind(value) else value
     if not isinstance(values, (tuple, list)) or len(values) != dims or not all(kind(v) for v in values):
         raise ValueError(
@@ -181,7 +193,7 @@ def _per_side(value, dims, name, kind):
 
 
 # ----- pixel shuffle ------------------------------------------------------------------------------
-def pixel_shuffle(input, upscale_factor):
+def pixel_shuffle(input: TensorLike, upscale_factor: int) -> Tensor:
     """Channels to space: (*, C * r * r, H, W) to (*, C, H * r, W * r), each group of r*r channels becoming an
     r x r block of pixels (sub-pixel convolution's upsampling). A reshape and a permutation."""
     x = as_tensor(input)
@@ -200,7 +212,7 @@ def pixel_shuffle(input, upscale_factor):
     return blocks.permute(order).reshape(*batch, channels // (r * r), h * r, w * r)
 
 
-def pixel_unshuffle(input, downscale_factor):
+def pixel_unshuffle(input: TensorLike, downscale_factor: int) -> Tensor:
     """Space to channels, pixel_shuffle's inverse: (*, C, H * r, W * r) to (*, C * r * r, H, W)."""
     x = as_tensor(input)
     r = checks.size("pixel_unshuffle", "downscale_factor", downscale_factor)

@@ -20,6 +20,9 @@ and applies the same formulas to Tensors, so second derivatives come out of the 
 from __future__ import annotations
 
 import functools
+from typing import Any
+
+import numpy.typing as npt
 
 from ..autograd import Gate
 from ..backend import xp
@@ -29,7 +32,7 @@ from .nn_ops import sum_of_products
 
 
 @functools.lru_cache(maxsize=32)
-def causal_bias(target_length, source_length, dtype):
+def causal_bias(target_length: int, source_length: int, dtype: npt.DTypeLike) -> npt.NDArray[Any]:
     """The (L, S) additive mask of causal attention: 0 where key j <= query i, -inf above the diagonal
     (PyTorch's top-left alignment). Cached and read-only: every layer of a model shares one."""
     bias = xp.zeros((target_length, source_length), dtype=dtype)
@@ -38,7 +41,7 @@ def causal_bias(target_length, source_length, dtype):
     return bias
 
 
-def swap(a):
+def swap(a: Any) -> Any:
     """The last two axes swapped (a view), for arrays and Tensors alike."""
     return a.mT if isinstance(a, Tensor) else xp.swapaxes(a, -1, -2)
 
@@ -57,9 +60,18 @@ class ScaledDotProductAttention(Gate):
         "d/dk attention = (P*(dP - rowsum(dP*P)))^T @ q * scale; d/dv attention = P^T @ g; "
         "d/dmask attention = P*(dP - rowsum(dP*P))"
     )
-    input_names = ("q", "k", "v", "mask")
+    input_names: tuple[str, ...] = ("q", "k", "v", "mask")
+    scale: float
+    bias: npt.NDArray[Any] | None
+    keep: npt.NDArray[Any] | None
+    dropout_p: float
+    with_weights: bool
+    #: The softmax P, kept by forward for backward.
+    attention: npt.NDArray[Any]
 
-    def forward(self, q, k, v, mask=None):
+    def forward(
+        self, q: npt.NDArray[Any], k: npt.NDArray[Any], v: npt.NDArray[Any], mask: npt.NDArray[Any] | None = None
+    ) -> npt.NDArray[Any] | tuple[npt.NDArray[Any], npt.NDArray[Any]]:
         scores = q @ swap(k)
         scores *= self.scale
         if self.bias is not None:
@@ -71,7 +83,7 @@ class ScaledDotProductAttention(Gate):
         out = weights @ v
         return (out, weights) if self.with_weights else out
 
-    def _dropped(self, attention):
+    def _dropped(self, attention: Any) -> Any:
         """P' = P * keep / (1 - p), or P itself without dropout."""
         if self.keep is None:
             return attention
@@ -79,11 +91,12 @@ class ScaledDotProductAttention(Gate):
         weights *= 1 / (1 - self.dropout_p)
         return weights
 
-    def backward(self, grad, out, q, k, v, mask=None):
-        grad_weights = None
+    def backward(self, grad: Any, out: Any, q: Any, k: Any, v: Any, mask: Any = None) -> tuple[Any, ...]:
+        grad_weights: Any = None
         if self.with_weights:
             (grad, grad_weights), out = grad, out[0]
         graph = isinstance(q, Tensor)
+        attention: Any  # a Tensor under create_graph, else the array forward kept
         if graph:
             attention = self._recompute(q, k, mask)
         else:
@@ -105,18 +118,19 @@ class ScaledDotProductAttention(Gate):
             return dq, dk, dv
         return dq, dk, dv, common.sum_to(d_scores, mask.shape) if self.wants(3) else None
 
-    def _recompute(self, q, k, mask):
+    def _recompute(self, q: Tensor, k: Tensor, mask: Tensor | None) -> Tensor:
         """P from q and k with differentiable gates (for create_graph): rows with every key masked are
         softmaxed as zeros and then multiplied by 0, so they stay 0 and pass no gradient."""
-        scores = (q @ swap(k)) * self.scale
+        scores: Tensor = (q @ swap(k)) * self.scale
         if self.bias is not None:
             scores = scores + self.bias
         if mask is not None:
             scores = scores + mask
-        dead = xp.isneginf(scores.data.max(axis=-1, keepdims=True))
+        dead: npt.NDArray[Any] = xp.isneginf(scores.data.max(axis=-1, keepdims=True))
         if not dead.any():
             return scores.softmax(-1)
-        return common.where(dead, 0.0, scores).softmax(-1) * (~dead).astype(scores.dtype)
+        live: Tensor = common.where(dead, 0.0, scores)
+        return live.softmax(-1) * (~dead).astype(scores.dtype)
 
 
 class SplitHeads(Gate):
@@ -126,14 +140,16 @@ class SplitHeads(Gate):
 
     derivative = "d/dx split_heads(x) = 1 (each head's gradient goes back to its columns)"
     fresh_gradients = True
+    chunks: int
+    heads: int
 
-    def forward(self, x):
+    def forward(self, x: npt.NDArray[Any]) -> npt.NDArray[Any] | tuple[npt.NDArray[Any], ...]:
         n, length, width = x.shape
         parts = x.reshape(n, length, self.chunks, self.heads, width // (self.chunks * self.heads))
         views = tuple(parts[:, :, c].transpose(0, 2, 1, 3) for c in range(self.chunks))
         return views if self.chunks > 1 else views[0]
 
-    def backward(self, grads, outs, x):
+    def backward(self, grads: Any, outs: Any, x: Any) -> Any:
         grads = grads if self.chunks > 1 else (grads,)
         n, length, width = x.shape
         shape = (n, self.heads, length, width // (self.chunks * self.heads))
@@ -151,7 +167,7 @@ class SplitHeads(Gate):
         return dx.reshape(x.shape)
 
 
-def _softmax_in_place(scores):
+def _softmax_in_place(scores: npt.NDArray[Any]) -> npt.NDArray[Any]:
     """softmax over the last axis, written into ``scores``; rows that are all -inf become zeros."""
     top = scores.max(axis=-1, keepdims=True)
     dead = xp.isneginf(top)
@@ -167,7 +183,7 @@ def _softmax_in_place(scores):
     return scores
 
 
-def _softmax_backward(d_attention, attention, graph):
+def _softmax_backward(d_attention: Any, attention: Any, graph: bool) -> Any:
     """dS = P * (dP - rowsum(dP * P)): new memory on arrays (``d_attention`` may be the caller's)."""
     if graph:
         return attention * (d_attention - (d_attention * attention).sum(axis=-1, keepdims=True))

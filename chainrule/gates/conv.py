@@ -29,10 +29,20 @@ differentiable gates instead (Im2Col and Col2Im, each the other's backward; Conv
 ConvTranspose2d, each the other's input gradient), so second derivatives work too.
 """
 
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, TypeVar, overload
+
+import numpy.typing as npt
+
 from ..autograd import Gate
 from ..backend import xp
 from ..tensor import Tensor
 from .common import swap_last_two
+
+#: An (N, C, H, W) slice index: all samples, all channels, and the rows and columns of one kernel offset's taps.
+ImageIndex = tuple[slice, slice, slice, slice]
+#: An array, or a Tensor where a backward builds a graph (create_graph=True).
+ArrayOrTensor = TypeVar("ArrayOrTensor", npt.NDArray[Any], Tensor)
 
 
 class Geometry:
@@ -45,8 +55,17 @@ class Geometry:
     ``one_dim`` words the size error for a 1-d input seen as height 1."""
 
     def __init__(
-        self, input_shape, kernel, stride, padding, dilation, where, ceil_mode=False, output_hw=None, one_dim=False
-    ):
+        self,
+        input_shape: Sequence[int],
+        kernel: Sequence[int],
+        stride: Sequence[int],
+        padding: Sequence[int],
+        dilation: Sequence[int],
+        where: str,
+        ceil_mode: bool = False,
+        output_hw: Sequence[int] | None = None,
+        one_dim: bool = False,
+    ) -> None:
         self.input_shape = tuple(input_shape)
         n, c, h, w = self.input_shape
         (self.kh, self.kw), (self.sh, self.sw) = kernel, stride
@@ -67,8 +86,8 @@ class Geometry:
             max(0, (self.oh - 1) * self.sh + extent_h - room_h),
             max(0, (self.ow - 1) * self.sw + extent_w - room_w),
         )
-        self.padded_shape = (n, c, room_h + self.extra[0], room_w + self.extra[1])
-        self.output_hw = (self.oh, self.ow)
+        self.padded_shape: tuple[int, int, int, int] = (n, c, room_h + self.extra[0], room_w + self.extra[1])
+        self.output_hw: tuple[int, int] = (self.oh, self.ow)
         # Windows that tile the input exactly: every input pixel is in exactly one window.
         self.tiles = (
             self.padded_shape[2:] == (self.oh * self.kh, self.ow * self.kw)
@@ -77,10 +96,10 @@ class Geometry:
         )
 
     @property
-    def padding(self):
+    def padding(self) -> int:
         return self.ph or self.pw or self.extra[0] or self.extra[1]
 
-    def pad(self, x, value=0, batch_last=None):
+    def pad(self, x: npt.NDArray[Any], value: float = 0, batch_last: bool | None = None) -> npt.NDArray[Any]:
         """x inside a border of ``value``, laid out as x is or as ``batch_last`` asks (x itself when that needs
         neither a border nor a copy)."""
         x_batch_last = is_batch_last(x)
@@ -91,14 +110,14 @@ class Geometry:
         self.crop(padded)[...] = x
         return padded
 
-    def crop(self, padded):
-        """The input-sized middle of a padded array (a view)."""
+    def crop(self, padded: ArrayOrTensor) -> ArrayOrTensor:
+        """The input-sized middle of a padded array (a view; of a padded Tensor under create_graph, a Tensor)."""
         if not self.padding:
             return padded
         h, w = self.input_shape[2:]
         return padded[:, :, self.ph : self.ph + h, self.pw : self.pw + w]
 
-    def offsets(self):
+    def offsets(self) -> Iterator[tuple[int, int, ImageIndex]]:
         """(i, j, index) for each kernel offset: ``padded[index]`` is tap (i, j) of every window, (N, C, OH, OW)."""
         for i in range(self.kh):
             rows = slice(i * self.dh, i * self.dh + self.sh * (self.oh - 1) + 1, self.sh)
@@ -106,7 +125,7 @@ class Geometry:
                 columns = slice(j * self.dw, j * self.dw + self.sw * (self.ow - 1) + 1, self.sw)
                 yield i, j, (slice(None), slice(None), rows, columns)
 
-    def windows(self, padded):
+    def windows(self, padded: npt.NDArray[Any]) -> npt.NDArray[Any]:
         """A read-only view (N, C, kh, kw, OH, OW) of all windows, sharing memory with ``padded``."""
         sn, sc, sh, sw = padded.strides
         shape = self.padded_shape[:2] + (self.kh, self.kw, self.oh, self.ow)
@@ -114,7 +133,7 @@ class Geometry:
         return xp.lib.stride_tricks.as_strided(padded, shape, strides, writeable=False)
 
 
-def _window_count(room, extent, stride, padding, ceil_mode):
+def _window_count(room: int, extent: int, stride: int, padding: int, ceil_mode: bool) -> int:
     """How many windows fit along an axis of ``room`` padded pixels (PyTorch's output-size rule)."""
     if not ceil_mode:
         return (room - extent) // stride + 1
@@ -125,7 +144,15 @@ def _window_count(room, extent, stride, padding, ceil_mode):
     return count
 
 
-def _too_large(where, kernel, extent, room, size, padding, one_dim):
+def _too_large(
+    where: str,
+    kernel: tuple[int, int],
+    extent: tuple[int, int],
+    room: tuple[int, int],
+    size: tuple[int, int],
+    padding: Sequence[int],
+    one_dim: bool,
+) -> str:
     """The error for a kernel that does not fit in the padded input."""
     if one_dim:
         dilated = f" (dilated to {extent[1]})" if extent[1] != kernel[1] else ""
@@ -141,7 +168,11 @@ def _too_large(where, kernel, extent, room, size, padding, one_dim):
 
 
 # ----- im2col and col2im: a linear map and its adjoint ------------------------------
-def im2col(x, geometry):
+@overload
+def im2col(x: Tensor, geometry: Geometry) -> Tensor: ...
+@overload
+def im2col(x: npt.NDArray[Any], geometry: Geometry) -> npt.NDArray[Any]: ...
+def im2col(x: npt.NDArray[Any] | Tensor, geometry: Geometry) -> npt.NDArray[Any] | Tensor:
     """The windows of ``x`` as columns, (N, C*kh*kw, OH*OW); a graph-recording gate when x is a Tensor."""
     if isinstance(x, Tensor):
         return Im2Col.apply(x, geometry=geometry)
@@ -151,7 +182,11 @@ def im2col(x, geometry):
     return xp.ascontiguousarray(windows).reshape(n, c * geometry.kh * geometry.kw, geometry.oh * geometry.ow)
 
 
-def col2im(cols, geometry):
+@overload
+def col2im(cols: Tensor, geometry: Geometry) -> Tensor: ...
+@overload
+def col2im(cols: npt.NDArray[Any], geometry: Geometry) -> npt.NDArray[Any]: ...
+def col2im(cols: npt.NDArray[Any] | Tensor, geometry: Geometry) -> npt.NDArray[Any] | Tensor:
     """im2col's adjoint: each column entry added back at its input position; (N, C, H, W)."""
     if isinstance(cols, Tensor):
         return Col2Im.apply(cols, geometry=geometry)
@@ -179,31 +214,35 @@ def col2im(cols, geometry):
 # Elementwise gates keep their input's layout (NumPy's order='K'), and padding, pooling
 # and col2im allocate in it (see new_image), so the next convolution reads its columns
 # and the backward its gradient without a copy. Users see ordinary NCHW arrays.
-def is_batch_last(x):
+def is_batch_last(x: npt.NDArray[Any]) -> bool:
     """Whether the (N, C, H, W) array x has the batch innermost in memory (a crop of such an array too)."""
     return x.shape[0] == 1 or x.strides[0] < x.strides[3]
 
 
-def new_image(shape, dtype, batch_last, fill=None):
+def new_image(
+    shape: Sequence[int], dtype: npt.DTypeLike, batch_last: bool, fill: float | None = None
+) -> npt.NDArray[Any]:
     """An (N, C, H, W) array laid out batch-last or not, uninitialized or filled with ``fill``."""
     n, c, h, w = shape
-    allocate = xp.empty if fill is None else (lambda s, dtype: xp.full(s, fill, dtype=dtype))
+    allocate: Callable[..., npt.NDArray[Any]] = (
+        xp.empty if fill is None else (lambda s, dtype: xp.full(s, fill, dtype=dtype))
+    )
     if batch_last:
         return from_batch_last(allocate((c, h, w, n), dtype=dtype))
     return allocate(shape, dtype=dtype)
 
 
-def from_batch_last(array):
+def from_batch_last(array: npt.NDArray[Any]) -> npt.NDArray[Any]:
     """(C, H, W, N) memory seen as (N, C, H, W)."""
     return array.transpose(3, 0, 1, 2)
 
 
-def to_batch_last(image):
+def to_batch_last(image: npt.NDArray[Any]) -> npt.NDArray[Any]:
     """(N, C, H, W) as a C-contiguous (C, H, W, N) array; free for a batch-last image."""
     return xp.ascontiguousarray(image.transpose(1, 2, 3, 0))
 
 
-def im2col_batch_last(x, geometry, ones_row=False):
+def im2col_batch_last(x: npt.NDArray[Any], geometry: Geometry, ones_row: bool = False) -> npt.NDArray[Any]:
     """The windows of x as one matrix (C*kh*kw, OH*OW*N): row (c, i, j) holds tap (i, j) of channel c for
     every window of every sample. With ``ones_row``, one more row of ones, so that a bias can ride in the
     product as one more weight column (its gradient then comes out of the dW product too)."""
@@ -217,7 +256,7 @@ def im2col_batch_last(x, geometry, ones_row=False):
     return cols
 
 
-def col2im_batch_last(cols, geometry):
+def col2im_batch_last(cols: npt.NDArray[Any], geometry: Geometry) -> npt.NDArray[Any]:
     """im2col_batch_last's adjoint: (C*kh*kw, OH*OW*N) added back into a batch-last (N, C, H, W) image."""
     n, c = geometry.input_shape[:2]
     parts = cols.reshape(c, geometry.kh, geometry.kw, geometry.oh, geometry.ow, n)
@@ -230,22 +269,24 @@ def col2im_batch_last(cols, geometry):
 class Im2Col(Gate):
     derivative = "d/dx im2col(x) = 1 at each copy (the copies' gradients are added back: col2im)"
     fresh_gradients = True
+    geometry: Geometry
 
-    def forward(self, x):
+    def forward(self, x: npt.NDArray[Any]) -> npt.NDArray[Any]:
         return im2col(x, self.geometry)
 
-    def backward(self, grad, out, x):
+    def backward(self, grad: Any, out: Any, x: Any) -> Any:
         return col2im(grad, self.geometry)
 
 
 class Col2Im(Gate):
     derivative = "d/dx col2im(x) = 1 (the gradient is read back at each copy: im2col)"
     fresh_gradients = True
+    geometry: Geometry
 
-    def forward(self, cols):
+    def forward(self, cols: npt.NDArray[Any]) -> npt.NDArray[Any]:
         return col2im(cols, self.geometry)
 
-    def backward(self, grad, out, cols):
+    def backward(self, grad: Any, out: Any, cols: Any) -> Any:
         return im2col(grad, self.geometry)
 
 
@@ -262,8 +303,12 @@ class Conv2d(Gate):
     )
     input_names = ("x", "w", "b")
     fresh_gradients = True
+    geometry: Geometry
+    groups: int
+    #: The input's windows as columns, kept by forward for the weight gradient.
+    cols: npt.NDArray[Any]
 
-    def forward(self, x, w, b=None):
+    def forward(self, x: npt.NDArray[Any], w: npt.NDArray[Any], b: npt.NDArray[Any] | None = None) -> npt.NDArray[Any]:
         n, o, groups = x.shape[0], w.shape[0], self.groups
         if groups == 1:
             # One product for the whole batch, written batch-last (see is_batch_last); the bias is one more
@@ -273,12 +318,12 @@ class Conv2d(Gate):
             out = weights @ cols  # (O, OH*OW*N)
             return from_batch_last(out.reshape((o,) + self.geometry.output_hw + (n,)))
         self.cols = cols = im2col(x, self.geometry)
-        out = grouped_product(w, cols, groups).reshape(n, o, -1)
+        grouped: npt.NDArray[Any] = grouped_product(w, cols, groups).reshape(n, o, -1)
         if b is not None:
-            out += b.reshape(o, 1)
-        return out.reshape((n, o) + self.geometry.output_hw)
+            grouped += b.reshape(o, 1)
+        return grouped.reshape((n, o) + self.geometry.output_hw)
 
-    def backward(self, grad, out, x, w, b=None):
+    def backward(self, grad: Any, out: Any, x: Any, w: Any, b: Any = None) -> tuple[Any, ...]:
         if self.groups == 1 and not isinstance(grad, Tensor):
             return self._batch_last_backward(grad, w, b)
         dx = dw = db = None
@@ -292,7 +337,9 @@ class Conv2d(Gate):
             db = grad.sum(axis=(0, 2, 3))
         return (dx, dw) if b is None else (dx, dw, db)
 
-    def _batch_last_backward(self, grad, w, b):
+    def _batch_last_backward(
+        self, grad: npt.NDArray[Any], w: npt.NDArray[Any], b: npt.NDArray[Any] | None
+    ) -> tuple[npt.NDArray[Any] | None, ...]:
         o = w.shape[0]
         g = to_batch_last(grad).reshape(o, -1)  # (O, OH*OW*N); no copy when grad came batch-last
         w2d = w.reshape(o, -1)
@@ -306,14 +353,14 @@ class Conv2d(Gate):
         return (dx, dw) if b is None else (dx, dw, db)
 
 
-def grouped_product(w, cols, groups):
+def grouped_product(w: Any, cols: Any, groups: int) -> Any:
     """Each group's weights (O/G, C/G*kh*kw) times its columns: w (O, C/G, kh, kw) and cols (N, C*kh*kw, L)
     give (N, G, O/G, L), arrays or Tensors."""
     n, length = cols.shape[0], cols.shape[-1]
     return w.reshape(groups, w.shape[0] // groups, -1) @ cols.reshape(n, groups, -1, length)
 
 
-def transposed_convolution(g, w, geometry, groups):
+def transposed_convolution(g: Any, w: Any, geometry: Geometry, groups: int) -> Any:
     """The adjoint of conv2d in its input: g (N, O, OH, OW) and w (O, C/G, kh, kw) give the (N, C, H, W)
     image of ``geometry`` (col2im of w^T @ g per group). It is conv2d's input gradient and
     conv_transpose2d's forward; arrays, or Tensors under create_graph."""
@@ -324,7 +371,7 @@ def transposed_convolution(g, w, geometry, groups):
     return col2im(dcols.reshape(n, -1, dcols.shape[-1]), geometry)
 
 
-def grouped_weight_gradient(g, cols, w_shape, groups):
+def grouped_weight_gradient(g: Any, cols: Any, w_shape: Sequence[int], groups: int) -> Any:
     """sum over the batch of g @ cols^T per group: g (N, O, ...) and cols (N, C*kh*kw, L) give w_shape."""
     n, o = g.shape[:2]
     cols = cols.reshape(n, groups, -1, cols.shape[-1])
@@ -342,16 +389,21 @@ class ConvTranspose2d(Gate):
     )
     input_names = ("x", "w", "b")
     fresh_gradients = True
+    geometry: Geometry
+    groups: int
 
-    def forward(self, x, w, b=None):
-        out = transposed_convolution(x, w, self.geometry, self.groups)
+    def forward(self, x: npt.NDArray[Any], w: npt.NDArray[Any], b: npt.NDArray[Any] | None = None) -> npt.NDArray[Any]:
+        out: npt.NDArray[Any] = transposed_convolution(x, w, self.geometry, self.groups)
         if b is not None:
             out += b.reshape(1, -1, 1, 1)
         return out
 
-    def backward(self, grad, out, x, w, b=None):
+    def backward(self, grad: Any, out: Any, x: Any, w: Any, b: Any = None) -> tuple[Any, ...]:
         geometry, groups = self.geometry, self.groups
-        dx = dw = db = None
+        # Arrays, or Tensors under create_graph; None for an input that needs no gradient.
+        dx: npt.NDArray[Any] | Tensor | None = None
+        dw: npt.NDArray[Any] | Tensor | None = None
+        db: npt.NDArray[Any] | Tensor | None = None
         if isinstance(grad, Tensor):  # create_graph: gates all the way down
             if self.wants(0):
                 dx = Conv2d.apply(grad, w, geometry=geometry, groups=groups)
@@ -375,18 +427,19 @@ class ConvTranspose2d(Gate):
         return (dx, dw) if b is None else (dx, dw, db)
 
 
-def weight_gradient(g, cols, piece=4096):
+def weight_gradient(g: npt.NDArray[Any], cols: npt.NDArray[Any], piece: int = 4096) -> npt.NDArray[Any]:
     """g @ cols^T for g (O, L) and cols (K, L), shaped for OpenBLAS, which (measured) is faster
     - with the longer side first: cols @ g^T took 0.71 ms where g @ cols^T took 1.07 (LeNet's second conv);
     - when a tiny result (O*K <= 4096) has a long inner dimension, as a sum of products over ``piece``-long
       runs of it: 0.28 against 0.55 ms for LeNet's first conv, (16, 50176) @ (50176, 10)."""
     o, (k, length) = len(g), cols.shape
     if o * k <= 4096 and length >= 4 * piece:
-        total = g[:, :piece] @ swap_last_two(cols[:, :piece])
+        total: npt.NDArray[Any] = g[:, :piece] @ swap_last_two(cols[:, :piece])
         for start in range(piece, length, piece):
             total += g[:, start : start + piece] @ swap_last_two(cols[:, start : start + piece])
         return total
-    return swap_last_two(cols @ swap_last_two(g)) if k > o else g @ swap_last_two(cols)
+    product: npt.NDArray[Any] = swap_last_two(cols @ swap_last_two(g)) if k > o else g @ swap_last_two(cols)
+    return product
 
 
 __all__ = [

@@ -28,6 +28,10 @@ backward is written for arrays (a second derivative through them raises, naming 
 
 from __future__ import annotations
 
+from typing import Any
+
+import numpy.typing as npt
+
 from ..autograd import Gate
 from ..backend import xp
 from ..blas import one_thread
@@ -45,9 +49,18 @@ class Recurrence(Gate):
 
     once_differentiable = True
     fresh_gradients = True
-    input_names = ("x", "w_ih", "w_hh", "b_ih", "b_hh", "h0", "c0")
+    input_names: tuple[str, ...] = ("x", "w_ih", "w_hh", "b_ih", "b_hh", "h0", "c0")
+    reverse: bool
+    lengths: npt.NDArray[Any] | None
+    #: Set by forward: the hidden size, the steps in the loop's order, which sequences still run at each step
+    #: ((T, 1, N) booleans, or None when none ends early), the initial state as (H, N) columns, and the states.
+    hidden: int
+    order: range
+    valid: npt.NDArray[Any] | None
+    h0: npt.NDArray[Any]
+    states: npt.NDArray[Any]
 
-    def _setup(self, x, w_hh):
+    def _setup(self, x: npt.NDArray[Any], w_hh: npt.NDArray[Any]) -> tuple[int, int]:
         steps, n = x.shape[:2]
         self.hidden = w_hh.shape[1]
         self.order = range(steps - 1, -1, -1) if self.reverse else range(steps)
@@ -57,23 +70,24 @@ class Recurrence(Gate):
         return steps, n
 
     @staticmethod
-    def _project(x, w_ih):
+    def _project(x: npt.NDArray[Any], w_ih: npt.NDArray[Any]) -> npt.NDArray[Any]:
         """x_t W_ih^T for every step, as (T, G, N) columns: one batched product, W_ih @ x_t^T."""
-        return xp.matmul(w_ih, x.transpose(0, 2, 1))
+        projected: npt.NDArray[Any] = xp.matmul(w_ih, x.transpose(0, 2, 1))
+        return projected
 
-    def _hold(self, new, old, t):
+    def _hold(self, new: npt.NDArray[Any], old: npt.NDArray[Any], t: int) -> None:
         """Where a sequence has ended (at step t), its state keeps its previous value."""
         if self.valid is not None:
             xp.copyto(new, old, where=~self.valid[t])
 
-    def _outputs(self, states):
+    def _outputs(self, states: npt.NDArray[Any]) -> npt.NDArray[Any]:
         """The (T, N, H) output: the states, 0 where a sequence has ended."""
         out = states.transpose(0, 2, 1).copy()
         if self.valid is not None:
             out *= self.valid.transpose(0, 2, 1)
         return out
 
-    def _upstream(self, grad_out):
+    def _upstream(self, grad_out: npt.NDArray[Any] | None) -> npt.NDArray[Any] | None:
         """The output's gradient in the loops' layout, 0 where a sequence has ended (None if none came)."""
         if grad_out is None:
             return None
@@ -82,10 +96,10 @@ class Recurrence(Gate):
             columns *= self.valid
         return columns
 
-    def _initial_gradient(self, grad, n, dtype):
+    def _initial_gradient(self, grad: npt.NDArray[Any] | None, n: int, dtype: npt.DTypeLike) -> npt.NDArray[Any]:
         return xp.zeros((self.hidden, n), dtype=dtype) if grad is None else xp.array(grad.T, dtype=dtype, order="C")
 
-    def _split_by_validity(self, t, *gradients):
+    def _split_by_validity(self, t: int, *gradients: npt.NDArray[Any]) -> list[npt.NDArray[Any]] | None:
         """Before a step of the backward: the part of each state gradient that belongs to sequences already
         ended at step t (it passes straight to step t-1), with those columns zeroed in the gradients."""
         if self.valid is None:
@@ -96,15 +110,18 @@ class Recurrence(Gate):
             g *= self.valid[t]
         return passed
 
-    def _previous(self, states, initial, t):
+    def _previous(self, states: npt.NDArray[Any], initial: npt.NDArray[Any], t: int) -> npt.NDArray[Any]:
         """The state before step t (in the direction of the loop)."""
         before = t + 1 if self.reverse else t - 1
         return initial if before < 0 or before >= len(states) else states[before]
 
-    def _weight_gradient(self, d_hidden, states, h0_columns):
+    def _weight_gradient(
+        self, d_hidden: npt.NDArray[Any], states: npt.NDArray[Any], h0_columns: npt.NDArray[Any]
+    ) -> npt.NDArray[Any]:
         """dW_hh = sum_t da_t^T h_{t-1} over every step (h_{-1} = h0), as two products after the loop."""
         if len(states) == 1:
-            return d_hidden[0] @ h0_columns.T
+            only: npt.NDArray[Any] = d_hidden[0] @ h0_columns.T
+            return only
         if self.reverse:  # step t follows step t+1; the last step follows h0
             total = xp.tensordot(d_hidden[:-1], states[1:], axes=([0, 2], [0, 2]))
             total += d_hidden[-1] @ h0_columns.T
@@ -113,7 +130,16 @@ class Recurrence(Gate):
             total += d_hidden[0] @ h0_columns.T
         return total
 
-    def _gradients(self, x, w_ih, d_pre, d_hidden, states, dh, dc=None):
+    def _gradients(
+        self,
+        x: npt.NDArray[Any],
+        w_ih: npt.NDArray[Any],
+        d_pre: npt.NDArray[Any],
+        d_hidden: npt.NDArray[Any],
+        states: npt.NDArray[Any],
+        dh: npt.NDArray[Any],
+        dc: npt.NDArray[Any] | None = None,
+    ) -> tuple[npt.NDArray[Any] | None, ...]:
         """Every input's gradient from the per-step gradients of the pre-activations, ``d_pre`` (T, G, N), and of
         W_hh h_{t-1} + b_hh, ``d_hidden`` (the same but for the GRU): dx = da W_ih and dW_ih = sum_t da_t^T x_t
         for all steps at once, dW_hh, the biases' sums and the initial states'."""
@@ -140,8 +166,23 @@ class LSTMRecurrence(Recurrence):
         "d/dW_ih lstm = sum_t da_t^T x_t; d/dW_hh lstm = sum_t da_t^T h_{t-1}; d/db_ih lstm = sum_t da_t; "
         "d/db_hh lstm = sum_t da_t; d/dh0 lstm = da_0 W_hh; d/dc0 lstm = dc_0*f_0"
     )
+    #: Set by forward for backward: the activated gates (T, 4H, N), the cell states and their tanh (T, H, N),
+    #: and the initial cell state as (H, N) columns.
+    gates: npt.NDArray[Any]
+    cells: npt.NDArray[Any]
+    tanh_cells: npt.NDArray[Any]
+    c0: npt.NDArray[Any]
 
-    def forward(self, x, w_ih, w_hh, b_ih, b_hh, h0, c0):
+    def forward(
+        self,
+        x: npt.NDArray[Any],
+        w_ih: npt.NDArray[Any],
+        w_hh: npt.NDArray[Any],
+        b_ih: npt.NDArray[Any],
+        b_hh: npt.NDArray[Any],
+        h0: npt.NDArray[Any],
+        c0: npt.NDArray[Any],
+    ) -> tuple[npt.NDArray[Any], npt.NDArray[Any], npt.NDArray[Any]]:
         steps, n = self._setup(x, w_hh)
         h, dtype = self.hidden, w_hh.dtype
         half = xp.ones((4 * h, 1), dtype=dtype)  # sigmoid(a) = 0.5 tanh(a/2) + 0.5 for i, f and o
@@ -176,7 +217,18 @@ class LSTMRecurrence(Recurrence):
         self.gates, self.cells, self.tanh_cells, self.states = gates, cells, tanh_cells, states
         return self._outputs(states), h_prev.T.copy(), c_prev.T.copy()
 
-    def backward(self, grads, outs, x, w_ih, w_hh, b_ih, b_hh, h0, c0):
+    def backward(
+        self,
+        grads: tuple[npt.NDArray[Any] | None, ...],
+        outs: tuple[npt.NDArray[Any] | None, ...],
+        x: npt.NDArray[Any],
+        w_ih: npt.NDArray[Any],
+        w_hh: npt.NDArray[Any],
+        b_ih: npt.NDArray[Any],
+        b_hh: npt.NDArray[Any],
+        h0: npt.NDArray[Any],
+        c0: npt.NDArray[Any],
+    ) -> tuple[npt.NDArray[Any] | None, ...]:
         grad_out, grad_h, grad_c = grads
         h, n, dtype = self.hidden, x.shape[1], w_hh.dtype
         gates, cells, tanh_cells, states = self.gates, self.cells, self.tanh_cells, self.states
@@ -231,8 +283,21 @@ class GRURecurrence(Recurrence):
         "d/dh0 gru = the dh_{t-1} of the first step"
     )
     input_names = ("x", "w_ih", "w_hh", "b_ih", "b_hh", "h0")
+    #: Set by forward for backward: the reset and update gates (T, 2H, N), the candidate states n and
+    #: W_hn h + b_hn (T, H, N).
+    reset_update: npt.NDArray[Any]
+    new: npt.NDArray[Any]
+    hidden_new: npt.NDArray[Any]
 
-    def forward(self, x, w_ih, w_hh, b_ih, b_hh, h0):
+    def forward(
+        self,
+        x: npt.NDArray[Any],
+        w_ih: npt.NDArray[Any],
+        w_hh: npt.NDArray[Any],
+        b_ih: npt.NDArray[Any],
+        b_hh: npt.NDArray[Any],
+        h0: npt.NDArray[Any],
+    ) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
         steps, n = self._setup(x, w_hh)
         h, dtype = self.hidden, w_hh.dtype
         half = xp.ones((3 * h, 1), dtype=dtype)  # sigmoid(a) = 0.5 tanh(a/2) + 0.5 for r and z
@@ -269,7 +334,17 @@ class GRURecurrence(Recurrence):
         self.reset_update, self.new, self.hidden_new, self.states = reset_update, new, hidden_new, states
         return self._outputs(states), h_prev.T.copy()
 
-    def backward(self, grads, outs, x, w_ih, w_hh, b_ih, b_hh, h0):
+    def backward(
+        self,
+        grads: tuple[npt.NDArray[Any] | None, ...],
+        outs: tuple[npt.NDArray[Any] | None, ...],
+        x: npt.NDArray[Any],
+        w_ih: npt.NDArray[Any],
+        w_hh: npt.NDArray[Any],
+        b_ih: npt.NDArray[Any],
+        b_hh: npt.NDArray[Any],
+        h0: npt.NDArray[Any],
+    ) -> tuple[npt.NDArray[Any] | None, ...]:
         grad_out, grad_h = grads
         h, n, dtype = self.hidden, x.shape[1], w_hh.dtype
         rz, new, hidden_new, states = self.reset_update, self.new, self.hidden_new, self.states
@@ -318,8 +393,18 @@ class RNNRecurrence(Recurrence):
         "d/dh0 rnn = da_0 W_hh"
     )
     input_names = ("x", "w_ih", "w_hh", "b_ih", "b_hh", "h0")
+    #: "tanh" or "relu".
+    nonlinearity: str
 
-    def forward(self, x, w_ih, w_hh, b_ih, b_hh, h0):
+    def forward(
+        self,
+        x: npt.NDArray[Any],
+        w_ih: npt.NDArray[Any],
+        w_hh: npt.NDArray[Any],
+        b_ih: npt.NDArray[Any],
+        b_hh: npt.NDArray[Any],
+        h0: npt.NDArray[Any],
+    ) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
         self._setup(x, w_hh)
         states = self._project(x, w_ih)  # (T, H, N): a_t, activated in place
         states += (b_ih + b_hh)[:, None]
@@ -339,9 +424,20 @@ class RNNRecurrence(Recurrence):
         self.states = states
         return self._outputs(states), h_prev.T.copy()
 
-    def backward(self, grads, outs, x, w_ih, w_hh, b_ih, b_hh, h0):
+    def backward(
+        self,
+        grads: tuple[npt.NDArray[Any] | None, ...],
+        outs: tuple[npt.NDArray[Any] | None, ...],
+        x: npt.NDArray[Any],
+        w_ih: npt.NDArray[Any],
+        w_hh: npt.NDArray[Any],
+        b_ih: npt.NDArray[Any],
+        b_hh: npt.NDArray[Any],
+        h0: npt.NDArray[Any],
+    ) -> tuple[npt.NDArray[Any] | None, ...]:
         grad_out, grad_h = grads
         states, dtype = self.states, w_hh.dtype
+
         upstream = self._upstream(grad_out)
         dh = self._initial_gradient(grad_h, x.shape[1], dtype)
         if self.nonlinearity == "tanh":

@@ -18,6 +18,11 @@ The matrices follow PyTorch's source-index rules (``area_pixel_compute_source_in
 (nearest in float32), so the same pixels are picked and weighted alike.
 """
 
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
 from ..autograd import Gate
 from ..backend import xp
 from ..tensor import Tensor
@@ -28,11 +33,14 @@ class Resample(Gate):
 
     derivative = "d/dx (R x C^T) = R^T g C"
     fresh_gradients = True
+    #: The (OH, H) map of the height axis and the (OW, W) map of the width axis, or None to leave that axis.
+    rows: npt.NDArray[Any] | None
+    columns: npt.NDArray[Any] | None
 
-    def forward(self, x):
+    def forward(self, x: npt.NDArray[Any]) -> npt.NDArray[Any]:
         return resample(x, self.rows, self.columns)
 
-    def backward(self, grad, out, x):
+    def backward(self, grad: Any, out: Any, x: Any) -> Any:
         rows = None if self.rows is None else xp.ascontiguousarray(self.rows.T)
         columns = None if self.columns is None else xp.ascontiguousarray(self.columns.T)
         if isinstance(grad, Tensor):
@@ -40,7 +48,7 @@ class Resample(Gate):
         return resample(grad, rows, columns)
 
 
-def resample(x, rows, columns):
+def resample(x: npt.NDArray[Any], rows: npt.NDArray[Any] | None, columns: npt.NDArray[Any] | None) -> npt.NDArray[Any]:
     """rows @ x @ columns^T on arrays (a new array)."""
     out = x
     if columns is not None:
@@ -57,7 +65,7 @@ def resample(x, rows, columns):
 BLOCK = 16
 
 
-def along_axis(x, matrix, axis):
+def along_axis(x: npt.NDArray[Any], matrix: npt.NDArray[Any], axis: int) -> npt.NDArray[Any]:
     """``matrix`` (O, I) applied along ``axis`` (-1 or -2) of x, block by block: each block of O's
     positions multiplies only the band of I its rows touch (a product per image plane, written in place)."""
     shape = list(x.shape)
@@ -84,7 +92,9 @@ def along_axis(x, matrix, axis):
 
 
 # ----- the maps, one per axis, as PyTorch computes its source indices ---------------------
-def linear_map(size, output_size, align_corners, scale, dtype):
+def linear_map(
+    size: int, output_size: int, align_corners: bool, scale: float | None, dtype: np.dtype[Any]
+) -> npt.NDArray[Any]:
     """Linear interpolation from ``size`` to ``output_size`` positions: (output_size, size) weights.
 
     ``scale`` is the user's scale factor (or None, when a size was given): PyTorch then steps
@@ -106,7 +116,9 @@ def linear_map(size, output_size, align_corners, scale, dtype):
     return matrix
 
 
-def nearest_map(size, output_size, scale, exact, dtype):
+def nearest_map(
+    size: int, output_size: int, scale: float | None, exact: bool, dtype: npt.DTypeLike
+) -> npt.NDArray[Any]:
     """Nearest-neighbour sampling: output pixel o copies input floor(o * step) (``exact``: floor((o + 0.5)
     * step)), step = 1/scale or size/output_size, in float32 as PyTorch computes it."""
     f32 = xp.float32
@@ -122,7 +134,7 @@ def nearest_map(size, output_size, scale, exact, dtype):
     return matrix
 
 
-def area_map(size, output_size, dtype):
+def area_map(size: int, output_size: int, dtype: npt.DTypeLike) -> npt.NDArray[Any]:
     """Adaptive average pooling's windows: output o averages input floor(o*size/output_size) to
     ceil((o+1)*size/output_size), PyTorch's adaptive windows (which may overlap)."""
     o = xp.arange(output_size)
@@ -132,7 +144,8 @@ def area_map(size, output_size, dtype):
     return (inside / (ends - starts)[:, None]).astype(dtype)
 
 
-def is_identity(matrix):
+def is_identity(matrix: npt.NDArray[Any]) -> bool:
+
     return matrix.shape[0] == matrix.shape[1] and bool((matrix == xp.eye(len(matrix), dtype=matrix.dtype)).all())
 
 

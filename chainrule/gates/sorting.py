@@ -8,7 +8,9 @@ keep their order (PyTorch promises that only with ``stable=True``).
 
 from __future__ import annotations
 
-from typing import overload
+from typing import Any, overload
+
+import numpy.typing as npt
 
 from ..backend import xp
 from ..tensor import Tensor
@@ -19,7 +21,7 @@ from .reduce import Max
 from .shape import _dim
 
 
-def sort_order(array, dim, descending=False):
+def sort_order(array: npt.NDArray[Any], dim: int, descending: bool = False) -> npt.NDArray[Any]:
     """The indices that sort ``array`` along ``dim`` (stable; NaN largest)."""
     if not descending:
         return xp.argsort(array, axis=dim, kind="stable")
@@ -27,23 +29,24 @@ def sort_order(array, dim, descending=False):
     # back (negating would break NaN's place and unsigned integers).
     n = array.shape[dim]
     order = xp.argsort(xp.flip(array, dim), axis=dim, kind="stable")
-    return (n - 1) - xp.flip(order, dim)
+    reversed_order: npt.NDArray[Any] = (n - 1) - xp.flip(order, dim)
+    return reversed_order
 
 
-def _prepared(input, dim, where):
+def _prepared(input: TensorLike, dim: int, where: str) -> tuple[Tensor, int]:
     """The tensor (a 0-d one as 1-d) and ``dim`` as a non-negative int."""
     x = as_tensor(input)
     dim = _dim(x, dim, where)
     return (x.reshape(1), 0) if x.ndim == 0 else (x, dim)
 
 
-def _result(pair, zero_d):
+def _result(pair: ValuesIndices, zero_d: bool) -> ValuesIndices:
     if zero_d:
         return ValuesIndices(pair.values.reshape(()), pair.indices.reshape(()))
     return pair
 
 
-def _check_k(k, low, high, where, shape, dim):
+def _check_k(k: object, low: int, high: int, where: str, shape: tuple[int, ...], dim: int) -> int:
     if isinstance(k, bool) or not isinstance(k, (int, xp.integer)) or not low <= k <= high:
         raise ValueError(
             f"{where}: k must be an int from {low} to {high} (the size of dim {dim} of shape {shape}), got {k!r}"
@@ -99,7 +102,8 @@ class Median(Max):
     derivative = "d/dx_i median(x) = 1/k if x_i is one of the k elements equal to the median else 0"
 
     @staticmethod
-    def pick(x, axis, keepdims):
+    def pick(x: npt.NDArray[Any], axis: tuple[int, ...], keepdims: bool) -> npt.NDArray[Any]:
+
         ordered = xp.sort(x.reshape(-1))
         value = ordered[-1] if ordered.dtype.kind == "f" and xp.isnan(ordered[-1]) else ordered[(x.size - 1) // 2]
         return xp.full((1,) * x.ndim, value, dtype=x.dtype)

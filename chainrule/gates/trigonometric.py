@@ -27,7 +27,7 @@ def _quietly(function: Callable[[_G, Unpack[_Arrays]], Any]) -> Callable[[_G, Un
     """``function`` with NumPy's divide-by-zero and invalid-value warnings off: at the ends of a domain the
     infinite or NaN slope is the answer."""
 
-    def run(self: _G, *args: Unpack[_Arrays]) -> Any:
+    def run(self: _G, *args: *_Arrays) -> Any:
         with xp.errstate(divide="ignore", invalid="ignore"):
             return function(self, *args)
 

@@ -55,7 +55,7 @@ class _NormBase(Module):
             raise ValueError(
                 f"{layer}: momentum must be a number in [0, 1] or None (cumulative average), got {momentum!r}"
             )
-        self.momentum = momentum
+        self.momentum = None if momentum is None else float(momentum)
         self.affine = bool(affine)
         self.track_running_stats = bool(track_running_stats)
         dtype = checks.float_dtype(layer, dtype)

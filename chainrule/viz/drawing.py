@@ -12,9 +12,34 @@ and range, and the norm of their gradient, instead of every number.
 import html
 import os
 import re
+from collections.abc import Hashable, Iterable
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, TypeVar
 
-from .graph import Trace, is_parameter, trace
+import numpy.typing as npt
+
+from ..tensor import Tensor
+from ..types import TensorLike
+from .graph import GateNode, Scope, Trace, Wire, is_parameter, trace
 from .text import gradient_lines, shape_text, wire_lines
+
+if TYPE_CHECKING:
+    import graphviz  # an optional extra, imported when a picture is made
+
+_Item = TypeVar("_Item", bound=Hashable)
+#: A node statement for a Digraph: its name, its label and its attributes.
+_Statement = tuple[str, str, dict[str, str]]
+
+
+class _Edge(TypedDict):
+    """One edge of the picture: where it runs, the wire it carries and the gradients sent back along it."""
+
+    source: str
+    target: str
+    wire: Wire
+    sent: list[npt.NDArray[Any] | None]
+    id: str
+
 
 VALUE_COLOR = "#1a7f37"  # forward values: green, as in the text's figures
 GRADIENT_COLOR = "#cf222e"  # gradients: red
@@ -30,7 +55,16 @@ class GraphvizNotFoundError(RuntimeError):
     """Graphviz's ``dot`` program, which turns DOT text into SVG or PNG, is not installed."""
 
 
-def draw(output, gradient=None, *, digits=2, max_nodes=200, collapse_modules=None, rankdir="LR", gradients=True):
+def draw(
+    output: Tensor | Trace,
+    gradient: TensorLike | None = None,
+    *,
+    digits: int = 2,
+    max_nodes: int = 200,
+    collapse_modules: bool | None = None,
+    rankdir: str = "LR",
+    gradients: bool | Literal["required"] = True,
+) -> "graphviz.Digraph":
     """A picture of the graph behind ``output``, as a ``graphviz.Digraph``.
 
     Gradients are computed for the picture (one-element outputs get dL/dout = 1, others
@@ -67,36 +101,37 @@ def draw(output, gradient=None, *, digits=2, max_nodes=200, collapse_modules=Non
     return graph
 
 
-def save(graph, path, fmt=None):
+def save(graph: "graphviz.Digraph", path: str | os.PathLike[str], fmt: str | None = None) -> str:
     """Write ``graph`` to ``path`` as ``fmt`` (default: from the name's ending).
 
     "dot" (or "gv") writes the DOT text and needs nothing else; "svg", "png" and "pdf"
     go through Graphviz's dot program.
     """
-    path = os.fspath(path)
-    fmt = (fmt or os.path.splitext(path)[1].lstrip(".")).lower()
+    name = os.fspath(path)
+    fmt = (fmt or os.path.splitext(name)[1].lstrip(".")).lower()
     if fmt in ("dot", "gv"):
-        with open(path, "w", encoding="utf-8") as file:
+        with open(name, "w", encoding="utf-8") as file:
             file.write(graph.source)
-        return path
+        return name
     if fmt not in ("svg", "png", "pdf"):
         raise ValueError(
-            f"save: cannot tell the format from {path!r}; use a name ending in .svg, .png, .pdf or .dot, or pass fmt="
+            f"save: cannot tell the format from {name!r}; use a name ending in .svg, .png, .pdf or .dot, or pass fmt="
         )
     if fmt == "png":
         graph = graph.copy()
         graph.graph_attr["dpi"] = "144"  # crisp on screens and in documents
     data = pipe(graph, fmt, where="save")
-    with open(path, "wb") as file:
+    with open(name, "wb") as file:
         file.write(data)
-    return path
+    return name
 
 
-def pipe(graph, fmt, where="draw"):
+def pipe(graph: "graphviz.Digraph", fmt: str, where: str = "draw") -> bytes:
     """The picture as bytes in format ``fmt``, with a clear error when Graphviz's dot is missing."""
     graphviz = _import_graphviz()
     try:
-        return graph.pipe(format=fmt)
+        data: bytes = graph.pipe(format=fmt)
+        return data
     except graphviz.ExecutableNotFound:
         raise GraphvizNotFoundError(
             f"{where}: Graphviz's 'dot' program was not found, so no {fmt.upper()} can be made; "
@@ -105,7 +140,7 @@ def pipe(graph, fmt, where="draw"):
         ) from None
 
 
-def _import_graphviz():
+def _import_graphviz() -> ModuleType:
     try:
         import graphviz
     except ImportError:
@@ -114,10 +149,11 @@ def _import_graphviz():
             "pip install 'chainrule[extras]' (and the Graphviz program: "
             f"{INSTALL_GRAPHVIZ})"
         ) from None
-    return graphviz
+    module: ModuleType = graphviz
+    return module
 
 
-def unit_id(node, collapse_modules):
+def unit_id(node: GateNode, collapse_modules: bool) -> str:
     """The picture's node for a gate: its own (``gate3``), or its top-level module's box (``module_fc1``)."""
     return f"module_{_slug(node.scope[0][0])}" if collapse_modules and node.scope else node.node_id
 
@@ -125,40 +161,41 @@ def unit_id(node, collapse_modules):
 class _Picture:
     """Decides what becomes a node (gate, module box, leaf) and writes nodes and edges to a Digraph."""
 
-    def __init__(self, walk, digits, collapse_modules):
+    def __init__(self, walk: Trace, digits: int, collapse_modules: bool) -> None:
         self.walk = walk
         self.digits = digits
         self.collapse = collapse_modules
         # Each gate belongs to a unit: its own node, or its top-level module's box when collapsed.
-        self.unit_of = {}
-        self.unit_gates = {}
+        self.unit_of: dict[int, str] = {}  # gate index -> unit
+        self.unit_gates: dict[str, list[GateNode]] = {}
         for node in walk.gates:
             unit = unit_id(node, collapse_modules)
             self.unit_of[node.index] = unit
             self.unit_gates.setdefault(unit, []).append(node)
         # A parameter that only feeds one module's box is listed inside the box rather than drawn.
-        self.absorbed = {}
+        self.absorbed: dict[str, list[Wire]] = {}
         if collapse_modules:
             for wire in walk.leaves:
                 units = {self.unit_of[node.index] for node, _ in wire.consumers}
                 if len(units) == 1 and is_parameter(wire) and units <= set(self._module_units()):
                     self.absorbed.setdefault(units.pop(), []).append(wire)
 
-    def _module_units(self):
+    def _module_units(self) -> list[str]:
         return [unit for unit in self.unit_gates if unit.startswith("module_")]
 
-    def fill(self, graph, max_nodes):
+    def fill(self, graph: "graphviz.Digraph", max_nodes: int) -> None:
         drawn_units = self._units_nearest_output(max_nodes)
         left_out = [node for node in self.walk.gates if self.unit_of[node.index] not in drawn_units]
         drawn_gates = [node for node in self.walk.gates if self.unit_of[node.index] in drawn_units]
-        clusters = {}  # module scope -> node statements, for modules drawn expanded
+        clusters: dict[Scope, list[_Statement]] = {}  # module scope -> node statements, for modules drawn expanded
         for unit in _unique(self.unit_of[node.index] for node in drawn_gates):
             self._unit_node(graph, clusters, unit)
-        edges, leaves = {}, {}
+        edges: dict[tuple[int, int | str], _Edge] = {}
+        leaves: dict[int, Wire] = {}
         for node in drawn_gates:
             target = self.unit_of[node.index]
             for position, wire in enumerate(node.inputs):
-                if wire.is_leaf:
+                if wire.producer is None:  # a leaf
                     if any(wire is w for w in self.absorbed.get(target, [])):
                         continue
                     source = f"wire{wire.index}"
@@ -199,6 +236,7 @@ class _Picture:
             grad = _sum(sent) if sent else None
             graph.edge(edge["source"], edge["target"], id=edge["id"], label=self._wire_label(edge["wire"].value, grad))
         output = self.walk.output
+        assert output.producer is not None  # a trace's output has a gate
         graph.node(
             "output",
             html.escape(output.name or "out"),
@@ -214,10 +252,10 @@ class _Picture:
             label=self._wire_label(output.value, self.walk.root_gradient),
         )
 
-    def _units_nearest_output(self, max_nodes):
+    def _units_nearest_output(self, max_nodes: int) -> set[str]:
         seen = {node.index for node in self.walk.backward_order}
         order = self.walk.backward_order + [n for n in reversed(self.walk.gates) if n.index not in seen]
-        units = []
+        units: list[str] = []
         for node in order:
             unit = self.unit_of[node.index]
             if unit not in units:
@@ -226,7 +264,7 @@ class _Picture:
                 units.append(unit)
         return set(units)
 
-    def _unit_node(self, graph, clusters, unit):
+    def _unit_node(self, graph: "graphviz.Digraph", clusters: dict[Scope, list[_Statement]], unit: str) -> None:
         gates = self.unit_gates[unit]
         if unit.startswith("module_"):
             name, kind = gates[0].scope[0]
@@ -266,7 +304,7 @@ class _Picture:
             )
         )
 
-    def _leaf_node(self, graph, clusters, wire):
+    def _leaf_node(self, graph: "graphviz.Digraph", clusters: dict[Scope, list[_Statement]], wire: Wire) -> None:
         if wire.name:
             label, color = wire.name, "#24292f"
         elif wire.value.size == 1:
@@ -282,7 +320,7 @@ class _Picture:
             )
         )
 
-    def _wire_label(self, value, grad):
+    def _wire_label(self, value: npt.NDArray[Any], grad: npt.NDArray[Any] | None) -> str:
         lines = [f'<font color="{VALUE_COLOR}">{html.escape(line)}</font>' for line in wire_lines(value, self.digits)]
         if grad is not None:
             lines += [
@@ -292,7 +330,7 @@ class _Picture:
         return "<" + "<br/>".join(lines) + ">"
 
 
-def _write_clusters(graph, clusters):
+def _write_clusters(graph: "graphviz.Digraph", clusters: dict[Scope, list[_Statement]]) -> None:
     """Node statements grouped by module scope, written as nested Graphviz clusters (the top level as is)."""
     for statement in clusters.pop((), []):
         graph.node(statement[0], statement[1], **statement[2])
@@ -300,7 +338,7 @@ def _write_clusters(graph, clusters):
         _write_cluster(graph, top, clusters)
 
 
-def _write_cluster(parent, scope, clusters):
+def _write_cluster(parent: "graphviz.Digraph", scope: Scope, clusters: dict[Scope, list[_Statement]]) -> None:
     with parent.subgraph(name="cluster_" + "_".join(_slug(name) for name, _ in scope)) as sub:
         name, kind = scope[-1]
         label = ".".join(n for n, _ in scope) + (f" ({kind})" if kind else "")
@@ -313,7 +351,7 @@ def _write_cluster(parent, scope, clusters):
             _write_cluster(sub, child, clusters)
 
 
-def _common_prefix(scopes):
+def _common_prefix(scopes: list[Scope]) -> Scope:
     prefix = scopes[0] if scopes else ()
     for scope in scopes[1:]:
         length = 0
@@ -323,15 +361,15 @@ def _common_prefix(scopes):
     return prefix
 
 
-def _unique(items):
+def _unique(items: Iterable[_Item]) -> list[_Item]:
     return list(dict.fromkeys(items))
 
 
-def _slug(text):
+def _slug(text: object) -> str:
     return re.sub(r"[^A-Za-z0-9_]", "_", str(text))
 
 
-def _sum(parts):
+def _sum(parts: list[npt.NDArray[Any]]) -> npt.NDArray[Any]:
     total = parts[0]
     for part in parts[1:]:
         total = total + part

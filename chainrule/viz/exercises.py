@@ -12,14 +12,22 @@ hand: a division by almost zero, or a number past 100.
 """
 
 import random
+from collections.abc import Callable
+from typing import TypeAlias
 
+from ..tensor import Tensor
 from .expression import compile_expression
+
+#: A formula as a tree: a name, ``(op, child)`` or ``(op, left, right)``.
+_Tree: TypeAlias = "str | tuple[str, _Tree] | tuple[str, _Tree, _Tree]"
+#: A formula and the value of each of its variables.
+_Exercise = tuple[str, dict[str, float]]
 
 LEVELS = (1, 2, 3)
 MOST_TRIES = 1000
 
 
-def random_exercise(level, seed):
+def random_exercise(level: int, seed: int) -> _Exercise:
     """``(formula, values)`` for ``level`` 1, 2 or 3, drawn from ``seed``."""
     if level not in LEVELS:
         raise ValueError(f"the level must be 1, 2 or 3, got {level!r}")
@@ -31,36 +39,38 @@ def random_exercise(level, seed):
     raise RuntimeError(f"no exercise found for level {level} and seed {seed}")  # never seen: a safety net
 
 
-def _level_1(rng):
+def _level_1(rng: random.Random) -> _Exercise:
     names = ["x", "y", "z", "w"][: rng.choice((3, 4))]
     tree = _combine(rng, names, unary=(), binary=("+", "*"))
     return _write(tree), {name: float(rng.choice([v for v in range(-5, 6) if v])) for name in names}
 
 
-def _level_2(rng):
+def _level_2(rng: random.Random) -> _Exercise:
     names = ["a", "b", "c"]
     tree = _combine(rng, names, unary=("exp", "1/"), binary=("+", "*", "max"), extra=rng.choice((1, 2)))
     return _write(tree), {name: _one_decimal(rng, 2) for name in names}
 
 
-def _level_3(rng):
+def _level_3(rng: random.Random) -> _Exercise:
     formula = "1/(1+exp(-(w0*x0+w1*x1+w2)))"
     return formula, {name: _one_decimal(rng, 3) for name in ("w0", "x0", "w1", "x1", "w2")}
 
 
-_DRAW = {1: _level_1, 2: _level_2, 3: _level_3}
+_DRAW: dict[int, Callable[[random.Random], _Exercise]] = {1: _level_1, 2: _level_2, 3: _level_3}
 
 
-def _one_decimal(rng, bound):
+def _one_decimal(rng: random.Random, bound: int) -> float:
     return float(rng.choice([v for v in range(-10 * bound, 10 * bound + 1) if v])) / 10
 
 
-def _combine(rng, names, unary, binary, extra=0):
+def _combine(
+    rng: random.Random, names: list[str], unary: tuple[str, ...], binary: tuple[str, ...], extra: int = 0
+) -> _Tree:
     """A random tree over ``names``: binary operations join them into one, ``extra`` unary ones wrap parts.
 
     A tree is a name, ``(op, child)`` or ``(op, left, right)``.
     """
-    parts = list(names)
+    parts: list[_Tree] = list(names)
     rng.shuffle(parts)
     operations = len(names) - 1 + extra
     wraps = set(rng.sample(range(operations), extra))
@@ -77,7 +87,7 @@ def _combine(rng, names, unary, binary, extra=0):
 _PRECEDENCE = {"+": 1, "*": 2}
 
 
-def _write(tree, around=0):
+def _write(tree: _Tree, around: int = 0) -> str:
     """The tree as text, with parentheses only where precedence needs them."""
     if isinstance(tree, str):
         return tree
@@ -94,9 +104,10 @@ def _write(tree, around=0):
     return f"({text})" if _PRECEDENCE[op] < around else text
 
 
-def _easy_by_hand(formula, values):
+def _easy_by_hand(formula: str, values: dict[str, float]) -> bool:
     output, _ = compile_expression(formula, values)
-    tensors, seen = [output], set()
+    tensors: list[Tensor] = [output]
+    seen: set[int] = set()
     while tensors:  # every value in the graph, and what each 1/x divides by
         tensor = tensors.pop()
         if id(tensor) in seen:
@@ -106,6 +117,7 @@ def _easy_by_hand(formula, values):
             return False
         gate = tensor.gate
         if gate is not None:
+            assert gate.inputs is not None  # a graph just built is not released
             if type(gate).__name__ == "Reciprocal" and abs(gate.inputs[0].item()) < 0.2:
                 return False
             tensors.extend(gate.inputs)

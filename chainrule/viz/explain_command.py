@@ -1,9 +1,12 @@
 """``chainrule explain EXPRESSION --at NAME=VALUE ...``: the backward pass of a formula, told and drawn."""
 
+import argparse
+
 from ..models import IMAGE_MODELS
+from ..tensor import Tensor
 from .arguments import accept_leading_minus, digits, one_line_warnings, values_at, whole_number
 from .drawing import GraphvizNotFoundError, draw, save
-from .explanation import explain
+from .explanation import Explanation, explain
 from .expression import compile_expression
 from .layers import training_step
 from .stepper import write_html
@@ -12,7 +15,7 @@ from .text import number, shown_equation
 EXAMPLE = 'chainrule explain "1/(1+exp(-(w0*x0+w1*x1+w2)))" --at w0=2 x0=-1 w1=-3 x1=-2 w2=-3'
 
 
-def add_parser(subparsers):
+def add_parser(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> argparse.ArgumentParser:
     """Register the ``explain`` subcommand."""
     parser = subparsers.add_parser(
         "explain",
@@ -65,7 +68,7 @@ def add_parser(subparsers):
     return accept_leading_minus(parser)
 
 
-def run(args):
+def run(args: argparse.Namespace) -> int:
     """Print the value, the gradients and the steps; write the pictures. Bad input exits with status 2."""
     if args.model:
         return _run_model(args)
@@ -85,7 +88,7 @@ def run(args):
     return 0
 
 
-def _run_model(args):
+def _run_model(args: argparse.Namespace) -> int:
     """One training step of a digits model, explained layer by layer."""
     if args.expression is not None or args.at:
         args.parser.error("--model explains a network: leave out EXPRESSION and --at")
@@ -101,7 +104,9 @@ def _run_model(args):
     return 0
 
 
-def _print_report(args, output, leaves, explanation):
+def _print_report(
+    args: argparse.Namespace, output: Tensor, leaves: dict[str, Tensor], explanation: Explanation
+) -> None:
     digits = args.digits
     print(f"f = {args.expression}")
     print("at " + ", ".join(f"{name} = {leaf.item():g}" for name, leaf in leaves.items()))
@@ -122,7 +127,7 @@ def _print_report(args, output, leaves, explanation):
     print(explanation.text(gradients=False))
 
 
-def _write_pictures(args, output, title, level="gate"):
+def _write_pictures(args: argparse.Namespace, output: Tensor, title: str, level: str = "gate") -> None:
     """The pictures asked for; a network (``level="layer"``) is drawn one box per layer and stepped layer by layer."""
     wanted = [(path, kind) for path, kind in [(args.dot, "dot"), (args.svg, "svg"), (args.png, "png")] if path]
     graph = draw(output, digits=2 if args.digits is None else args.digits) if wanted else None

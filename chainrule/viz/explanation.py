@@ -15,11 +15,18 @@ one element are summarized (shape, range, norm) rather than printed in full.
 
 import re
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any, Literal, overload
 
+import numpy.typing as npt
+
+from ..autograd import Gate
 from ..backend import xp
-from .graph import Trace, format_constant, local_derivatives, trace
-from .layers import explain_layers
+from ..tensor import Tensor
+from ..types import TensorLike
+from .graph import GateNode, Trace, Wire, format_constant, local_derivatives, trace
+from .layers import LayerExplanation, explain_layers
 from .letters import gate_letters, graph_names
 from .steps import NumberedSteps
 from .text import gradient_text, number, product, shown_equation, value_text
@@ -38,15 +45,15 @@ class InputGradient:
 
     letter: str  # the input's name in the derivative text: x, y, z
     name: str | None  # the tensor's own name (w0), if it has one
-    value: xp.ndarray  # the input value the gate cached in forward
+    value: npt.NDArray[Any]  # the input value the gate cached in forward
     derivative: str  # the gate's statement for this input: "d/dx e^x = e^x"
     substituted: str | None  # its right-hand side with the values put in: "e^(-1.00)"
-    local: xp.ndarray | None  # the local derivative at the cached inputs (one-element gates only)
-    sent: xp.ndarray | None  # the gradient sent to this input (None: it needs none)
+    local: npt.NDArray[Any] | None  # the local derivative at the cached inputs (one-element gates only)
+    sent: npt.NDArray[Any] | None  # the gradient sent to this input (None: it needs none)
     arithmetic: str  # "0.37 * -0.53 = -0.20"
 
     @property
-    def target(self):
+    def target(self) -> str:
         return self.name or self.letter
 
 
@@ -57,12 +64,12 @@ class Step:
     number: int
     gate: str  # the gate's label ("exp", "1/x", "+1"), or "start"
     node_id: str | None  # the gate's node in pictures ("gate5"); None for the start
-    upstream: xp.ndarray  # dL/d(gate output)
-    upstream_parts: list  # the gradients that added up to it, one per use of the output
-    inputs: list  # InputGradient per input (empty for the start)
+    upstream: npt.NDArray[Any] | None  # dL/d(gate output) (None: a gate with several outputs whose first got none)
+    upstream_parts: list[npt.NDArray[Any]]  # the gradients that added up to it, one per use of the output
+    inputs: list[InputGradient]  # InputGradient per input (empty for the start)
     text: str  # the line, without its number
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.number}. {self.text}"
 
 
@@ -71,25 +78,27 @@ class LeafGradient:
     """The final gradient of a leaf (an input or parameter), with the paths that added up to it."""
 
     name: str
-    value: xp.ndarray
-    grad: xp.ndarray
-    parts: list
+    value: npt.NDArray[Any]
+    grad: npt.NDArray[Any]
+    parts: list[npt.NDArray[Any]]
     text: str
 
 
-class Explanation(NumberedSteps):
+class Explanation(NumberedSteps[Step]):
     """The numbered steps of a backward pass; ``str()`` gives the walk, ``print()`` prints it."""
 
-    def __init__(self, steps, gradients, output_value, digits):
+    def __init__(
+        self, steps: list[Step], gradients: list[LeafGradient], output_value: npt.NDArray[Any], digits: int
+    ) -> None:
         self.steps = steps
         self.gradients = gradients
         self.output_value = output_value
         self.digits = digits
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.text()
 
-    def text(self, gradients=True):
+    def text(self, gradients: bool = True) -> str:
         """The numbered walk; with ``gradients``, followed by the gradient every input received."""
         width = len(str(len(self.steps)))
         lines = [f"Backward pass, from the output ({value_text(self.output_value, self.digits)}) back to the inputs:"]
@@ -100,7 +109,41 @@ class Explanation(NumberedSteps):
         return "\n".join(lines)
 
 
-def explain(output, gradient=None, *, digits=None, print=False, level="gate"):
+@overload
+def explain(
+    output: Tensor | Trace,
+    gradient: TensorLike | None = ...,
+    *,
+    digits: int | None = ...,
+    print: bool = ...,
+    level: Literal["gate"] = ...,
+) -> Explanation: ...
+@overload
+def explain(
+    output: Tensor | Trace,
+    gradient: TensorLike | None = ...,
+    *,
+    digits: int | None = ...,
+    print: bool = ...,
+    level: Literal["layer"],
+) -> LayerExplanation: ...
+@overload
+def explain(
+    output: Tensor | Trace,
+    gradient: TensorLike | None = ...,
+    *,
+    digits: int | None = ...,
+    print: bool = ...,
+    level: str,
+) -> Explanation | LayerExplanation: ...
+def explain(
+    output: Tensor | Trace,
+    gradient: TensorLike | None = None,
+    *,
+    digits: int | None = None,
+    print: bool = False,
+    level: str = "gate",
+) -> Explanation | LayerExplanation:
     """Explain the backward pass from ``output``, gate by gate; returns an :class:`Explanation`.
 
     ``gradient`` is dL/d(output) (default 1 for a one-element output); ``output`` may also
@@ -114,13 +157,13 @@ def explain(output, gradient=None, *, digits=None, print=False, level="gate"):
     if level not in ("gate", "layer"):
         raise ValueError(f"explain: level must be 'gate' or 'layer', got {level!r}")
     if level == "layer":
-        explanation = explain_layers(output, gradient, digits=4 if digits is None else digits)
+        layers = explain_layers(output, gradient, digits=4 if digits is None else digits)
         if print:
-            explanation.print()
-        return explanation
+            layers.print()
+        return layers
     digits = 2 if digits is None else digits
     walk = output if isinstance(output, Trace) else trace(output, gradient, where="explain", gradients="required")
-    if not walk.has_gradients:
+    if walk.root_gradient is None:  # not walk.has_gradients
         raise ValueError("explain: this trace was made without gradients; make it with trace(output, gradient)")
     taken = graph_names(walk)
     _warn_non_finite(walk, taken, digits)
@@ -134,7 +177,7 @@ def explain(output, gradient=None, *, digits=None, print=False, level="gate"):
     return explanation
 
 
-def _warn_non_finite(walk, taken, digits):
+def _warn_non_finite(walk: Trace, taken: set[str], digits: int) -> None:
     """One warning per gate whose value, or the gradient it sends, is nan or inf while what it got is finite."""
     for node in walk.gates:
         if not all(_finite(wire.value) for wire in node.inputs):
@@ -156,11 +199,11 @@ def _warn_non_finite(walk, taken, digits):
         )
 
 
-def _finite(array):
+def _finite(array: npt.NDArray[Any] | None) -> bool:
     return array is None or bool(xp.isfinite(array).all())
 
 
-def _start_step(root, digits):
+def _start_step(root: npt.NDArray[Any], digits: int) -> Step:
     if root.size == 1 and float(root.reshape(())) == 1.0:
         text = "start: dL/dout = 1"
     else:
@@ -168,7 +211,7 @@ def _start_step(root, digits):
     return Step(1, "start", None, root, [root], [], text)
 
 
-def _gate_step(step_number, node, digits, taken):
+def _gate_step(step_number: int, node: GateNode, digits: int, taken: set[str]) -> Step:
     gate = node.gate
     letters, statements = gate_letters(gate, [wire.name for wire in node.inputs], taken)
     locals_ = local_derivatives(node)
@@ -178,7 +221,7 @@ def _gate_step(step_number, node, digits, taken):
     for position, wire in enumerate(node.inputs):
         statement = statements[min(position, len(statements) - 1)]
         substituted = substitute(right_side(statement), gate, values, digits) if scalar else None
-        local = locals_[position] if scalar and position < len(locals_) else None
+        local = locals_[position] if locals_ is not None and position < len(locals_) else None
         sent = node.sent[position]
         inputs.append(
             InputGradient(
@@ -193,6 +236,7 @@ def _gate_step(step_number, node, digits, taken):
             )
         )
     if node.outputs is None:
+        assert node.upstream is not None  # a gate with one output runs backward when that output has a gradient
         upstream = _upstream_text(node.output.parts, node.upstream, digits)
     else:  # one upstream gradient per output that got one
         upstream = ", ".join(
@@ -209,15 +253,15 @@ def _gate_step(step_number, node, digits, taken):
     return Step(step_number, node.label, node.node_id, node.upstream, list(node.output.parts), inputs, text)
 
 
-def right_side(statement):
+def right_side(statement: str) -> str:
     """What a derivative statement says the derivative is: "e^x" of "d/dx e^x = e^x"."""
     return statement.split("=", 1)[1].strip() if "=" in statement else statement
 
 
-def substitute(formula, gate, values, digits):
+def substitute(formula: str, gate: Gate, values: Mapping[str, npt.NDArray[Any]], digits: int) -> str:
     """The formula with the input letters replaced by their values and the gate's constants by theirs."""
 
-    def replace(match):
+    def replace(match: re.Match[str]) -> str:
         word = match.group(0)
         if word in values:
             text = number(values[word].reshape(()), digits)
@@ -231,7 +275,7 @@ def substitute(formula, gate, values, digits):
     return re.sub(r"\b[A-Za-z_][A-Za-z_0-9]*\b", replace, formula)
 
 
-def _local_text(item, scalar, digits):
+def _local_text(item: InputGradient, scalar: bool, digits: int) -> str:
     if not item.derivative:
         return "local derivative not stated"
     text = f"local {item.derivative}"
@@ -243,7 +287,7 @@ def _local_text(item, scalar, digits):
     return text
 
 
-def _says(text, shown):
+def _says(text: str, shown: str) -> bool:
     """Whether ``text`` already is the number ``shown``: "= 1", not "= 1 = 1.00"; "= v = 1.65", not "= 1.65 = 1.65"."""
     try:
         return float(text) == float(shown)
@@ -251,32 +295,35 @@ def _says(text, shown):
         return False
 
 
-def _arithmetic(local, upstream, sent, digits):
+def _arithmetic(
+    local: npt.NDArray[Any] | None, upstream: npt.NDArray[Any] | None, sent: npt.NDArray[Any] | None, digits: int
+) -> str:
     if sent is None:
         return ""
     if local is not None and sent.size == 1:
+        assert upstream is not None  # a local derivative is only found for a gate with one output, which got one
         (shown_local, shown_upstream), shown_sent = shown_equation([local, upstream], sent, digits, product)
         return f"{shown_local} * {shown_upstream} = {shown_sent}"
     return gradient_text(sent, digits)
 
 
-def _sends_text(item):
+def _sends_text(item: InputGradient) -> str:
     if item.sent is None:
         return "sends nothing (it needs no gradient)"
     return f"sends {item.arithmetic}"
 
 
-def _input_text(item, digits):
+def _input_text(item: InputGradient, digits: int) -> str:
     return input_text(item.letter, item.name, item.value, digits)
 
 
-def input_text(letter, name, value, digits):
+def input_text(letter: str, name: str | None, value: npt.ArrayLike, digits: int) -> str:
     """How an input is introduced: "x = w0 = 2.00", or "x = 2.00" when it has no other name."""
-    value = value_text(value, digits)
-    return f"{letter} = {name} = {value}" if name and name != letter else f"{letter} = {value}"
+    shown = value_text(value, digits)
+    return f"{letter} = {name} = {shown}" if name and name != letter else f"{letter} = {shown}"
 
 
-def _upstream_text(parts, total, digits):
+def _upstream_text(parts: list[npt.NDArray[Any]], total: npt.NDArray[Any], digits: int) -> str:
     if len(parts) > 1 and all(p.size == 1 for p in parts):
         shown_parts, shown_total = shown_equation(parts, total, digits)
         return " + ".join(shown_parts) + f" = {shown_total}"
@@ -285,7 +332,8 @@ def _upstream_text(parts, total, digits):
     return gradient_text(total, digits)
 
 
-def _leaf_gradient(wire, digits):
+def _leaf_gradient(wire: Wire, digits: int) -> LeafGradient:
+    assert wire.grad is not None  # called for the leaves that received a gradient
     name = wire.name or f"(unnamed input {value_text(wire.value, digits)})"
     text = (
         f"{name} receives {_upstream_text(wire.parts, wire.grad, digits)}"

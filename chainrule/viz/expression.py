@@ -22,7 +22,9 @@ are computed once, as plain numbers.
 
 import math
 import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 from .. import gates
 from ..backend import xp
@@ -45,7 +47,7 @@ FUNCTIONS = {
     "min": 2,
 }
 
-_APPLY = {
+_APPLY: dict[str, Callable[..., Tensor]] = {
     "exp": gates.exp,
     "log": gates.log,
     "sqrt": gates.sqrt,
@@ -67,7 +69,7 @@ _OPERATORS = ("**", "+", "-", "*", "/", "(", ")", ",")
 class ExpressionError(ValueError):
     """A malformed expression: the message, then the expression with a caret under the bad column."""
 
-    def __init__(self, message, text, column):
+    def __init__(self, message: str, text: str, column: int) -> None:
         self.message, self.text, self.column = message, text, column
         super().__init__(f"{message} (column {column + 1})\n  {text}\n  {' ' * column}^")
 
@@ -94,27 +96,32 @@ class Variable:
 @dataclass(frozen=True)
 class Unary:
     op: str
-    operand: object
+    operand: "Node"
     column: int
 
 
 @dataclass(frozen=True)
 class Binary:
     op: str
-    left: object
-    right: object
+    left: "Node"
+    right: "Node"
     column: int
 
 
 @dataclass(frozen=True)
 class Call:
     function: str
-    arguments: tuple
+    arguments: tuple["Node", ...]
     column: int
 
 
-def tokenize(text):
-    tokens, i = [], 0
+#: A node of the parsed tree.
+Node = Number | Variable | Unary | Binary | Call
+
+
+def tokenize(text: str) -> list[Token]:
+    tokens: list[Token] = []
+    i = 0
     while i < len(text):
         char = text[i]
         if char in " \t":
@@ -145,7 +152,7 @@ def tokenize(text):
     return tokens
 
 
-def parse(text):
+def parse(text: str) -> Node:
     """The expression as a tree of Number, Variable, Unary, Binary and Call nodes."""
     if not isinstance(text, str):
         raise TypeError(f"parse: expects the expression as a string, got {type(text).__name__}")
@@ -155,48 +162,48 @@ def parse(text):
 
 
 class _Parser:
-    def __init__(self, text):
+    def __init__(self, text: str) -> None:
         self.text = text
         self.tokens = tokenize(text)
         self.position = 0
 
     @property
-    def token(self):
+    def token(self) -> Token:
         return self.tokens[self.position]
 
-    def error(self, message, token=None):
+    def error(self, message: str, token: Token | None = None) -> ExpressionError:
         return ExpressionError(message, self.text, (token or self.token).column)
 
-    def take(self, *ops):
+    def take(self, *ops: str) -> Token | None:
         if self.token.kind == "op" and self.token.text in ops:
             self.position += 1
             return self.tokens[self.position - 1]
         return None
 
-    def expect(self, op, opened=None):
+    def expect(self, op: str, opened: Token | None = None) -> None:
         if self.take(op) is None:
             where = f" to close the '(' at column {opened.column + 1}" if opened else ""
             raise self.error(f"expected {op!r}{where}, found {_describe(self.token)}")
 
-    def parse(self):
+    def parse(self) -> Node:
         tree = self.expression(0)
         if self.token.kind != "end":
             raise self.error(f"unexpected {_describe(self.token)} after a complete expression")
         return tree
 
-    def expression(self, depth):
-        left = self.term(depth)
+    def expression(self, depth: int) -> Node:
+        left: Node = self.term(depth)
         while (op := self.take("+", "-")) is not None:
             left = Binary(op.text, left, self.term(depth), op.column)
         return left
 
-    def term(self, depth):
-        left = self.unary(depth)
+    def term(self, depth: int) -> Node:
+        left: Node = self.unary(depth)
         while (op := self.take("*", "/")) is not None:
             left = Binary(op.text, left, self.unary(depth), op.column)
         return left
 
-    def unary(self, depth):
+    def unary(self, depth: int) -> Node:
         if depth > MAX_DEPTH:
             raise self.error(f"the expression nests too deeply (more than {MAX_DEPTH} levels)")
         op = self.take("-", "+")
@@ -204,14 +211,14 @@ class _Parser:
             return Unary(op.text, self.unary(depth + 1), op.column)
         return self.power(depth)
 
-    def power(self, depth):
+    def power(self, depth: int) -> Node:
         base = self.primary(depth)
         op = self.take("**")
         if op is not None:
             return Binary("**", base, self.unary(depth + 1), op.column)
         return base
 
-    def primary(self, depth):
+    def primary(self, depth: int) -> Node:
         token = self.token
         if token.kind == "number":
             self.position += 1
@@ -233,7 +240,7 @@ class _Parser:
             raise self.error("the expression ends too early: expected a number, a variable, a function or '('")
         raise self.error(f"expected a number, a variable, a function or '(', found {_describe(token)}")
 
-    def call(self, name, depth):
+    def call(self, name: Token, depth: int) -> Call:
         opened = self.token
         if self.take("(") is None:
             raise self.error(f"{name.text!r} is a function: write {name.text}(...)", name)
@@ -249,11 +256,11 @@ class _Parser:
         return Call(name.text, tuple(arguments), name.column)
 
 
-def _describe(token):
+def _describe(token: Token) -> str:
     return "the end of the expression" if token.kind == "end" else repr(token.text)
 
 
-def _children(node):
+def _children(node: Node) -> tuple[Node, ...]:
     if isinstance(node, Unary):
         return (node.operand,)
     if isinstance(node, Binary):
@@ -263,9 +270,10 @@ def _children(node):
     return ()
 
 
-def _post_order(tree):
+def _post_order(tree: Node) -> list[Node]:
     """Every node, children before parents, left to right; no recursion (long sums make deep trees)."""
-    order, stack = [], [(tree, False)]
+    order: list[Node] = []
+    stack = [(tree, False)]
     while stack:
         node, children_done = stack.pop()
         if children_done:
@@ -276,24 +284,24 @@ def _post_order(tree):
     return order
 
 
-def variables(tree):
+def variables(tree: Node) -> list[str]:
     """The variable names in order of first appearance."""
     return list(dict.fromkeys(node.name for node in _post_order(tree) if isinstance(node, Variable)))
 
 
-def build(tree, text, values):
+def build(tree: Node, text: str, values: Mapping[str, Tensor]) -> Tensor | float:
     """Evaluate the tree with chainrule gates; ``values`` maps each variable name to its Tensor.
 
     Returns a Tensor, or a float when the expression has no variables.
     """
-    results = {}
+    results: dict[int, Tensor | float] = {}
     for node in _post_order(tree):
         args = [results[id(child)] for child in _children(node)]
         results[id(node)] = _apply(node, args, text, values)
     return results[id(tree)]
 
 
-def _apply(node, args, text, values):
+def _apply(node: Node, args: list[Tensor | float], text: str, values: Mapping[str, Tensor]) -> Tensor | float:
     if isinstance(node, Number):
         return node.value
     if isinstance(node, Variable):
@@ -303,10 +311,10 @@ def _apply(node, args, text, values):
         args = [tensor(a, dtype=xp.float64) for a in args]
     with xp.errstate(all="ignore"):  # nan and inf show up in the values, as in NumPy
         result = _operate(node, args)
-    return float(result.item()) if constant else result
+    return float(cast(Tensor, result).item()) if constant else result  # constant: the args are Tensors
 
 
-def _operate(node, args):
+def _operate(node: Unary | Binary | Call, args: Sequence[Tensor | float]) -> Tensor | float:
     if isinstance(node, Unary):
         return args[0] if node.op == "+" else -1 * args[0]  # a Scale gate by -1: the text's "negative gain"
     if isinstance(node, Binary):
@@ -323,7 +331,7 @@ def _operate(node, args):
     return _APPLY[node.function](*args)
 
 
-def compile_expression(text, assignments):
+def compile_expression(text: str, assignments: Mapping[str, float]) -> tuple[Tensor, dict[str, Tensor]]:
     """Parse ``text`` and build its graph with float64 leaves named after the variables.
 
     ``assignments`` maps every variable to a number. Returns ``(output, leaves)``
@@ -353,9 +361,9 @@ def compile_expression(text, assignments):
     return output, leaves
 
 
-def parse_assignments(items):
+def parse_assignments(items: Iterable[str]) -> dict[str, float]:
     """``["w0=2", "x0=-1"]`` -> ``{"w0": 2.0, "x0": -1.0}``, with clear errors for anything else."""
-    values = {}
+    values: dict[str, float] = {}
     for item in items:
         name, equals, number = item.partition("=")
         name = name.strip()

@@ -19,10 +19,18 @@ reference text does.
 
 import heapq
 from dataclasses import dataclass, field
+from typing import Any, Literal, TypeGuard
 
-from ..autograd import no_grad
+import numpy as np
+import numpy.typing as npt
+
+from ..autograd import Gate, no_grad
 from ..backend import xp
 from ..tensor import Tensor
+from ..types import TensorLike
+
+#: Where a gate was recorded: ``((name, class name or None), ...)`` from the outermost module down.
+Scope = tuple[tuple[str, str | None], ...]
 
 
 @dataclass(eq=False)
@@ -32,18 +40,19 @@ class Wire:
     index: int
     tensor: Tensor
     name: str | None
-    value: xp.ndarray
+    value: npt.NDArray[Any]
     producer: "GateNode | None" = None
-    consumers: list = field(default_factory=list)  # (GateNode, input position), one per use
-    parts: list = field(default_factory=list)  # the gradients arriving from each use, in arrival order
-    grad: xp.ndarray | None = None  # their sum: dL/d(this tensor)
+    consumers: list[tuple["GateNode", int]] = field(default_factory=list)  # (GateNode, input position), one per use
+    #: the gradients arriving from each use, in arrival order
+    parts: list[npt.NDArray[Any]] = field(default_factory=list)
+    grad: npt.NDArray[Any] | None = None  # their sum: dL/d(this tensor)
 
     @property
-    def is_leaf(self):
+    def is_leaf(self) -> bool:
         return self.producer is None
 
     @property
-    def requires_grad(self):
+    def requires_grad(self) -> bool:
         return self.tensor.requires_grad
 
 
@@ -52,24 +61,25 @@ class GateNode:
     """One gate of the graph with the wires around it and, after the backward walk, its gradients."""
 
     index: int  # position in forward order
-    gate: object
+    gate: Gate
     label: str
-    inputs: list
+    inputs: list[Wire]
     output: Wire  # the output the walk reached first (for a gate with several outputs)
-    scope: tuple = ()  # the modules it was recorded in, below the root: ((name, class name or None), ...)
-    upstream: xp.ndarray | None = None  # dL/d(output)
-    sent: list = field(default_factory=list)  # the gradient sent to each input (None: none needed)
+    scope: Scope = ()  # the modules it was recorded in, below the root: ((name, class name or None), ...)
+    upstream: npt.NDArray[Any] | None = None  # dL/d(output)
+    #: the gradient sent to each input (None: none needed)
+    sent: list[npt.NDArray[Any] | None] = field(default_factory=list)
     #: For a gate with several outputs (an LSTM's output and states): one Wire per output, in the gate's order,
     #: None for an output nothing in the graph uses; their gradients (None where none came) in ``upstreams``.
-    outputs: list | None = None
-    upstreams: tuple | None = None
+    outputs: list[Wire | None] | None = None
+    upstreams: tuple[npt.NDArray[Any] | None, ...] | None = None
 
     @property
-    def module_path(self):
+    def module_path(self) -> Any:
         return getattr(self.gate, "module_path", None)
 
     @property
-    def node_id(self):
+    def node_id(self) -> str:
         return f"gate{self.index}"
 
 
@@ -78,23 +88,23 @@ class Trace:
     """Everything behind one output: wires and gates in forward order, and the backward order."""
 
     output: Wire
-    wires: list
-    gates: list
-    backward_order: list  # the gates in the order the backward walk ran them (empty without gradients)
-    root_gradient: xp.ndarray | None
+    wires: list[Wire]
+    gates: list[GateNode]
+    backward_order: list[GateNode]  # the gates in the order the backward walk ran them (empty without gradients)
+    root_gradient: npt.NDArray[Any] | None
 
     @property
-    def has_gradients(self):
+    def has_gradients(self) -> bool:
         """Whether the backward walk ran (the output had a gradient to start from)."""
         return self.root_gradient is not None
 
     @property
-    def leaves(self):
+    def leaves(self) -> list[Wire]:
         """The wires no gate produced: inputs and parameters, in forward order."""
         return [w for w in self.wires if w.is_leaf]
 
 
-def gate_label(gate):
+def gate_label(gate: Gate) -> str:
     """A short label for a gate: its name, with its constant where it has one ("+1", "*-1", "1/x")."""
     custom = getattr(gate, "label", None)
     if isinstance(custom, str):
@@ -112,16 +122,21 @@ def gate_label(gate):
     return gate.name
 
 
-def format_constant(value, otherwise="?"):
+def format_constant(value: object, otherwise: str = "?") -> str:
     """A gate constant as written in an expression (1, -1, 0.5, 1e-06), or ``otherwise`` if not a number."""
     return f"{float(value):g}" if _is_number(value) else otherwise
 
 
-def _is_number(value):
+def _is_number(value: object) -> TypeGuard[int | float | np.number[Any]]:
     return isinstance(value, (int, float, xp.number)) and not isinstance(value, bool)
 
 
-def trace(output, gradient=None, where="trace", gradients=True):
+def trace(
+    output: Tensor,
+    gradient: TensorLike | None = None,
+    where: str = "trace",
+    gradients: bool | Literal["required"] = True,
+) -> Trace:
     """Walk the graph behind ``output``; with ``gradients``, also run the backward walk.
 
     ``gradient`` is dL/d(output); a one-element output defaults to 1. A larger output
@@ -147,7 +162,7 @@ def trace(output, gradient=None, where="trace", gradients=True):
     return result
 
 
-def module_scope(gate, names=None):
+def module_scope(gate: Gate, names: dict[tuple[int, int], str] | None = None) -> Scope:
     """Where a gate was recorded, as ``((name, class name or None), ...)`` from the outermost module down.
 
     ``gate.module_path`` holds either module names (kept as they are) or the Module
@@ -172,24 +187,28 @@ def module_scope(gate, names=None):
     return tuple(scope)
 
 
-def is_parameter(wire):
+def is_parameter(wire: Wire) -> bool:
     """A module's parameter: a Parameter, or a leaf with a dotted name such as "fc1.weight"."""
     return wire.is_leaf and (type(wire.tensor).__name__ == "Parameter" or "." in (wire.name or ""))
 
 
-def _walk_forward(output, where):
+def _walk_forward(output: Tensor, where: str) -> tuple[dict[int, Wire], list[GateNode]]:
     """Wires (by id of their tensor) and gates, in left-to-right creation order; no recursion."""
-    wires, gates, names = {}, [], {}
-    nodes = {}  # id(gate) -> its GateNode: a gate with several outputs is reached once per output
+    wires: dict[int, Wire] = {}
+    gates: list[GateNode] = []
+    names: dict[tuple[int, int], str] = {}
+    nodes: dict[int, GateNode] = {}  # id(gate) -> its GateNode: a gate with several outputs is reached once per output
     stack = [(output, False)]
     while stack:
         tensor, inputs_done = stack.pop()
         if inputs_done:
             gate = tensor.gate
+            assert gate is not None and gate.inputs is not None  # only tensors with a live gate are pushed so
             node = nodes.get(id(gate))
             if node is not None:  # another output of a gate already walked
                 wire = _add_wire(wires, tensor)
                 wire.producer = node
+                assert node.outputs is not None  # a gate reached through several outputs has several
                 node.outputs[_output_position(gate, tensor)] = wire
                 continue
             node = nodes[id(gate)] = GateNode(
@@ -202,8 +221,9 @@ def _walk_forward(output, where):
             )
             node.output.producer = node
             if gate.outputs is not None:
-                node.outputs = [None] * len(gate.outputs)
-                node.outputs[_output_position(gate, tensor)] = node.output
+                outputs: list[Wire | None] = [None] * len(gate.outputs)
+                outputs[_output_position(gate, tensor)] = node.output
+                node.outputs = outputs
             for position, wire in enumerate(node.inputs):
                 wire.consumers.append((node, position))
             gates.append(node)
@@ -230,11 +250,12 @@ def _walk_forward(output, where):
     return wires, gates
 
 
-def _output_position(gate, tensor):
+def _output_position(gate: Gate, tensor: Tensor) -> int:
+    assert gate.outputs is not None  # called for gates with several outputs only
     return next(i for i, ref in enumerate(gate.outputs) if ref() is tensor)
 
 
-def _add_wire(wires, tensor):
+def _add_wire(wires: dict[int, Wire], tensor: Tensor) -> Wire:
     wire = wires.get(id(tensor))
     if wire is None:
         wire = Wire(index=len(wires), tensor=tensor, name=tensor.name, value=tensor.data)
@@ -242,43 +263,47 @@ def _add_wire(wires, tensor):
     return wire
 
 
-def _root_gradient(output, gradient, where, required):
+def _root_gradient(output: Tensor, gradient: TensorLike | None, where: str, required: bool) -> npt.NDArray[Any] | None:
     if gradient is None:
         if output.data.size == 1:
-            return xp.ones_like(output.data)
+            ones: npt.NDArray[Any] = xp.ones_like(output.data)
+            return ones
         if required:
             raise ValueError(
                 f"{where}: the output has shape {tuple(output.shape)}, not a single element; "
                 "pass gradient= (an array of that shape, dL/doutput) to say what to backpropagate"
             )
         return None
-    gradient = gradient.data if isinstance(gradient, Tensor) else xp.asarray(gradient, dtype=output.dtype)
-    if gradient.shape != output.shape:
+    array: npt.NDArray[Any] = (
+        gradient.data if isinstance(gradient, Tensor) else xp.asarray(gradient, dtype=output.dtype)
+    )
+    if array.shape != output.shape:
         raise ValueError(
-            f"{where}: gradient has shape {tuple(gradient.shape)}, but the output has shape "
+            f"{where}: gradient has shape {tuple(array.shape)}, but the output has shape "
             f"{tuple(output.shape)}; they must match"
         )
-    return gradient
+    return array
 
 
-def _walk_backward(result, root):
+def _walk_backward(result: Trace, root: npt.NDArray[Any]) -> list[GateNode]:
     """Run every gate's backward on arrays, consumers before producers, earliest-created first on ties."""
-    waiting = {}  # gate index -> uses of its outputs not yet run
+    waiting: dict[int, int] = {}  # gate index -> uses of its outputs not yet run
     for wire in result.wires:
         if wire.producer is not None:
             waiting[wire.producer.index] = waiting.get(wire.producer.index, 0) + len(wire.consumers)
     result.output.parts.append(root)
+    assert result.output.producer is not None  # trace() refuses an output without a gate
     ready = [result.output.producer.index]
-    order = []
+    order: list[GateNode] = []
     with no_grad():
         while ready:
             node = result.gates[heapq.heappop(ready)]
-            outputs = node.outputs or [node.output]
-            if any(wire is not None and wire.parts for wire in outputs):
+            outputs: list[Wire | None] = node.outputs or [node.output]
+            if any(output is not None and output.parts for output in outputs):
                 order.append(node)
-                for wire in outputs:
-                    if wire is not None and wire.parts:
-                        wire.grad = _sum(wire.parts)
+                for output in outputs:
+                    if output is not None and output.parts:
+                        output.grad = _sum(output.parts)
                 node.upstream = node.output.grad
                 if node.outputs is None:
                     node.sent = _run_gate_backward(node, node.upstream)
@@ -300,10 +325,13 @@ def _walk_backward(result, root):
     return order
 
 
-def _run_gate_backward(node, upstream):
+def _run_gate_backward(
+    node: GateNode, upstream: npt.NDArray[Any] | None | tuple[npt.NDArray[Any] | None, ...]
+) -> list[npt.NDArray[Any] | None]:
     """The gate's own backward on arrays; gradients for inputs that need none are dropped, as the engine does.
     A gate with several outputs gets a tuple of upstream gradients and one of outputs."""
     gate = node.gate
+    out: npt.NDArray[Any] | tuple[npt.NDArray[Any] | None, ...]
     if node.outputs is None:
         out = node.output.value
     else:
@@ -312,7 +340,7 @@ def _run_gate_backward(node, upstream):
         grads = gate.backward(upstream, out, *[w.value for w in node.inputs])
     if type(grads) is not tuple:
         grads = (grads,)
-    sent = []
+    sent: list[npt.NDArray[Any] | None] = []
     for wire, g in zip(node.inputs, grads):
         if g is None or not wire.requires_grad:
             sent.append(None)
@@ -321,14 +349,18 @@ def _run_gate_backward(node, upstream):
     return sent
 
 
-def _output_value(gate, position, wire):
+def _output_value(gate: Gate, position: int, wire: Wire | None) -> npt.NDArray[Any] | None:
     if wire is not None:
         return wire.value
+    assert gate.outputs is not None  # called for gates with several outputs only
     tensor = gate.outputs[position]()
-    return None if tensor is None else tensor.data
+    if tensor is None:
+        return None
+    data: npt.NDArray[Any] = tensor.data
+    return data
 
 
-def local_derivatives(node):
+def local_derivatives(node: GateNode) -> list[npt.NDArray[Any] | None] | None:
     """For a gate on one-element tensors: d(output)/d(input) for each input, by running backward with 1.
 
     Returns None where the gate is not elementwise on single numbers (then "local
@@ -347,7 +379,7 @@ def local_derivatives(node):
     return [None if g is None else xp.asarray(g.data if isinstance(g, Tensor) else g) for g in grads]
 
 
-def _sum(parts):
+def _sum(parts: list[npt.NDArray[Any]]) -> npt.NDArray[Any]:
     total = parts[0]
     for part in parts[1:]:
         total = total + part

@@ -16,12 +16,23 @@ own backward computed (the tests check that they agree). Other gates get one lin
 their derivative statement.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, cast
+
+import numpy.typing as npt
 
 from ..backend import xp
-from .graph import Trace, trace
+from ..tensor import Tensor
+from ..types import TensorLike
+from .graph import GateNode, Trace, trace
 from .steps import NumberedSteps
 from .text import number, shape_text
+
+if TYPE_CHECKING:
+    from ..gates.conv import Conv2d
+    from ..gates.nn_ops import BatchNorm, CrossEntropy, Dropout
+    from ..gates.pooling import MaxPool2d
 
 
 @dataclass
@@ -31,31 +42,31 @@ class LayerStep:
     number: int
     name: str  # "3", "fc1", or the gate's label for a gate outside any module ("crossentropy")
     kind: str  # the module's class ("Linear") or the gate's
-    gates: list  # the layer's GateNodes, in backward order
-    lines: list  # the story, first line first
+    gates: list[GateNode]  # the layer's GateNodes, in backward order
+    lines: list[str]  # the story, first line first
 
     @property
-    def heading(self):
+    def heading(self) -> str:
         """How the layer is named: "layer 3 (Linear)" in a Sequential, "fc1 (Linear)", "crossentropy (CrossEntropy)"."""
         return f"{'layer ' + self.name if self.name.isdigit() else self.name} ({self.kind})"
 
     @property
-    def text(self):
+    def text(self) -> str:
         return "\n".join(self.lines)
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.number}. " + "\n   ".join(self.lines)
 
 
-class LayerExplanation(NumberedSteps):
+class LayerExplanation(NumberedSteps[LayerStep]):
     """The numbered layers of a backward pass; ``str()`` gives the story, ``print()`` prints it."""
 
-    def __init__(self, steps, output_value, digits):
+    def __init__(self, steps: list[LayerStep], output_value: float, digits: int) -> None:
         self.steps = steps
         self.output_value = output_value
         self.digits = digits
 
-    def __str__(self):
+    def __str__(self) -> str:
         head = (
             f"Backward pass, layer by layer, from the loss ({number(self.output_value, self.digits)}) back to "
             "the input (N is the batch size):"
@@ -63,7 +74,7 @@ class LayerExplanation(NumberedSteps):
         return "\n".join([head] + [str(step) for step in self.steps])
 
 
-def training_step(model="mlp", batch=8, seed=0):
+def training_step(model: str = "mlp", batch: int = 8, seed: int = 0) -> Tensor:
     """The loss of one training step of the digits ``model`` ("mlp" or "cnn") on ``batch`` images, with its graph.
 
     The weights come from ``seed``; the model is in training mode, as in a real step.
@@ -81,18 +92,20 @@ def training_step(model="mlp", batch=8, seed=0):
     network = build_model(model, "digits")
     network.train()
     images, labels = load_digits(as_images=True)
-    return nn.CrossEntropyLoss()(network(tensor(images[:batch] / 16)), tensor(labels[:batch]))
+    loss: Tensor = nn.CrossEntropyLoss()(network(tensor(images[:batch] / 16)), tensor(labels[:batch]))
+    return loss
 
 
-def explain_layers(output, gradient=None, *, digits=4):
+def explain_layers(output: Tensor | Trace, gradient: TensorLike | None = None, *, digits: int = 4) -> LayerExplanation:
     """Explain the backward pass of ``output`` (a Tensor or a Trace) layer by layer; returns a
     :class:`LayerExplanation`."""
     walk = output if isinstance(output, Trace) else trace(output, gradient, where="explain", gradients="required")
-    groups = {}  # (module name, kind) or the gate itself -> its gates, in backward order
+    #: (module name, kind) or the gate itself -> its gates, in backward order
+    groups: dict[tuple[str, str | None] | GateNode, list[GateNode]] = {}
     for node in walk.backward_order:
         key = node.scope[0] if node.scope else node
         groups.setdefault(key, []).append(node)
-    steps = []
+    steps: list[LayerStep] = []
     for key, nodes in groups.items():
         name, kind = key if isinstance(key, tuple) else (key.label, type(key.gate).__name__)
         step = LayerStep(len(steps) + 1, name, kind or type(nodes[0].gate).__name__, nodes, [])
@@ -104,18 +117,24 @@ def explain_layers(output, gradient=None, *, digits=4):
     return LayerExplanation(steps, float(xp.asarray(walk.output.value).reshape(-1)[0]), digits)
 
 
-def _shape(array):
+def _shape(array: npt.ArrayLike | None) -> str:
     return shape_text(xp.asarray(array))
 
 
-def _largest(array):
+def _upstream(node: GateNode) -> npt.NDArray[Any]:
+    """dL/d(output) of a gate in the backward order with one output, which always got one."""
+    assert node.upstream is not None
+    return node.upstream
+
+
+def _largest(array: npt.NDArray[Any]) -> tuple[int, ...]:
     """The index of the largest magnitude: an example entry that is not 0."""
     return tuple(int(i) for i in xp.unravel_index(int(xp.argmax(xp.abs(array))), array.shape))
 
 
-def _linear(node, digits):
+def _linear(node: GateNode, digits: int) -> list[str]:
     x, w = node.inputs[0].value, node.inputs[1].value
-    g = node.upstream
+    g = _upstream(node)
     (n, inputs), outputs = x.shape, w.shape[0]
     lines = [
         f"Y = X W^T + b with X (N, in) = ({n}, {inputs}), W (out, in) = ({outputs}, {inputs}); "
@@ -141,9 +160,9 @@ def _linear(node, digits):
     return lines
 
 
-def _conv(node, digits):
+def _conv(node: GateNode, digits: int) -> list[str]:
     x, w = node.inputs[0].value, node.inputs[1].value
-    g, geometry = node.upstream, node.gate.geometry
+    g, geometry = _upstream(node), cast("Conv2d", node.gate).geometry
     n, c, h, width = x.shape
     f, kh, kw = w.shape[0], geometry.kh, geometry.kw
     rows, columns = n * geometry.oh * geometry.ow, c * kh * kw
@@ -176,8 +195,8 @@ def _conv(node, digits):
     return lines
 
 
-def _relu(node, digits):
-    x, g = node.inputs[0].value, node.upstream
+def _relu(node: GateNode, digits: int) -> list[str]:
+    x, g = node.inputs[0].value, _upstream(node)
     mask = x > 0
     lines = [f"mask = X > 0: {int(mask.sum())} of {mask.size} values pass ({mask.mean():.0%}); dL/dX = dL/dY * mask"]
     stopped = xp.argwhere(~mask & (g != 0))
@@ -190,9 +209,10 @@ def _relu(node, digits):
     return lines
 
 
-def _max_pool(node, digits):
-    x, g, geometry = node.inputs[0].value, node.upstream, node.gate.geometry
+def _max_pool(node: GateNode, digits: int) -> list[str]:
+    x, g, geometry = node.inputs[0].value, _upstream(node), cast("MaxPool2d", node.gate).geometry
     sent = node.sent[0]
+    assert sent is not None  # in the digits models a pool follows a layer, so its input needs a gradient
     window = x[0, 0, 0 : geometry.kh, 0 : geometry.kw]
     winner = tuple(int(i) for i in xp.unravel_index(int(xp.argmax(window)), window.shape))
     values = ", ".join(number(v, digits) for v in window.reshape(-1))
@@ -204,13 +224,13 @@ def _max_pool(node, digits):
     ]
 
 
-def _cross_entropy(node, digits):
-    logits, gate = node.inputs[0].value, node.gate
+def _cross_entropy(node: GateNode, digits: int) -> list[str]:
+    logits, gate = node.inputs[0].value, cast("CrossEntropy", node.gate)
     n, classes = logits.shape[:2]
     shifted = xp.exp(logits - logits.max(axis=1, keepdims=True))
     p = shifted / shifted.sum(axis=1, keepdims=True)
     label = int(gate.targets.index[0])
-    scale = float(xp.asarray(node.upstream).reshape(-1)[0])
+    scale = float(xp.asarray(_upstream(node)).reshape(-1)[0])
     probabilities = ", ".join(number(v, 2) for v in p[0])
     return [
         f"L = mean over the batch of -log p[label], p = softmax(logits) (N, classes) = ({n}, {classes}); "
@@ -221,8 +241,8 @@ def _cross_entropy(node, digits):
     ]
 
 
-def _batch_norm(node, digits):
-    x, g, gate = node.inputs[0].value, node.upstream, node.gate
+def _batch_norm(node: GateNode, digits: int) -> list[str]:
+    x, g, gate = node.inputs[0].value, _upstream(node), cast("BatchNorm", node.gate)
     axes = tuple(gate.axes)
     mean, var = x.mean(axis=axes, keepdims=True), x.var(axis=axes, keepdims=True)
     std = xp.sqrt(var + gate.eps)
@@ -243,8 +263,8 @@ def _batch_norm(node, digits):
     ]
 
 
-def _dropout(node, digits):
-    mask = node.gate.mask
+def _dropout(node: GateNode, digits: int) -> list[str]:
+    mask = cast("Dropout", node.gate).mask
     kept = mask != 0
     scale = float(mask[kept].reshape(-1)[0]) if kept.any() else 0.0
     return [
@@ -253,16 +273,16 @@ def _dropout(node, digits):
     ]
 
 
-def _reshape(node, digits):
-    return [f"the gradient {_shape(node.upstream)} is reshaped back to {_shape(node.inputs[0].value)}"]
+def _reshape(node: GateNode, digits: int) -> list[str]:
+    return [f"the gradient {_shape(_upstream(node))} is reshaped back to {_shape(node.inputs[0].value)}"]
 
 
-def _other(node, digits):
+def _other(node: GateNode, digits: int) -> list[str]:
     sent = ", ".join(_shape(s) for s in node.sent if s is not None) or "nothing"
     return [f"{node.label}: {node.gate.derivative or 'local derivative not stated'}; sends {sent}"]
 
 
-STORIES = {
+STORIES: dict[str, Callable[[GateNode, int], list[str]]] = {
     "Linear": _linear,
     "Conv2d": _conv,
     "Relu": _relu,

@@ -9,17 +9,23 @@ as the reference text writes them.
 """
 
 import re
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..autograd import Gate
+    from .graph import Trace
 
 DEFAULT_LETTERS = ("x", "y", "z")
 SPARE_LETTERS = "uvwpqrsmnk"
 
 
-def graph_names(walk):
+def graph_names(walk: "Trace") -> set[str]:
     """Every name a tensor of the traced graph carries: the words a gate's letters must not be."""
     return {wire.name for wire in walk.wires if wire.name}
 
 
-def gate_letters(gate, input_names, taken):
+def gate_letters(gate: "Gate", input_names: Sequence[str | None], taken: set[str]) -> tuple[list[str], list[str]]:
     """``(letters, statements)``: one letter per input and the derivative statements written with them.
 
     ``input_names`` are the names of the gate's input tensors (None where unnamed),
@@ -39,7 +45,7 @@ def gate_letters(gate, input_names, taken):
     return [mapping[letter] for letter in letters], [rename(s, mapping) for s in statements]
 
 
-def rename(statement, mapping):
+def rename(statement: str, mapping: Mapping[str, str]) -> str:
     """``statement`` with each letter replaced, as a word, in ``d/dx`` and before an index (``x_i``)."""
     pattern = "|".join(re.escape(letter) for letter in mapping)
     return re.sub(rf"(?:(?<=d/d)|\b)({pattern})(?=\b|_)", lambda match: mapping[match.group(1)], statement)

@@ -8,27 +8,27 @@ class Page:
     """One self-contained page (the stepper, the practice): ``.html`` is its text, ``save(path)`` writes it,
     and Jupyter shows it inline, in an iframe that holds the whole page."""
 
-    def __init__(self, text, height=640):
+    def __init__(self, text: str, height: int = 640) -> None:
         self.html = text
         self.height = height
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.html
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"<Page: {len(self.html):,} characters>"
 
-    def save(self, path):
+    def save(self, path: str | os.PathLike[str]) -> str | os.PathLike[str]:
         """Write the page to ``path``; returns the path."""
         with open(os.fspath(path), "w", encoding="utf-8") as file:
             file.write(self.html)
         return path
 
-    def _repr_html_(self):
+    def _repr_html_(self) -> str:
         return inline(self.html, self.height)
 
 
-def inline(page, height=640):
+def inline(page: str, height: int = 640) -> str:
     """``page`` in an iframe whose ``srcdoc`` holds it, so its script runs apart from the notebook's."""
     return (
         f'<iframe srcdoc="{html.escape(page, quote=True)}" '

@@ -22,12 +22,16 @@ of answers, one per line), ``.score`` and ``.explanation`` for the end.
 
 import math
 import sys
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import IO, overload
 
+from ..autograd import Gate
 from ..tensor import Tensor
-from .explanation import explain, input_text, right_side, substitute
+from ..types import TensorLike
+from .explanation import Explanation, explain, input_text, right_side, substitute
 from .expression import ExpressionError, build, compile_expression, parse
-from .graph import trace
+from .graph import Trace, trace
 from .letters import gate_letters, graph_names
 from .page import inline
 from .text import number, product, shown_equation
@@ -55,30 +59,31 @@ class Question:
     node_id: str  # the gate's node in pictures and in the page ("gate3")
     prompt: str
     answer: float
-    hints: tuple  # the rule, the rule with the numbers filled in, then the answer
+    hints: tuple[str, ...]  # the rule, the rule with the numbers filled in, then the answer
     digits: int
     attempts: int = 0
     solved: bool | None = None  # True: answered right; False: the answer was shown; None: still open
     position: int | None = None  # for "local" and "sent": which input of the gate the question is about
 
     @property
-    def done(self):
+    def done(self) -> bool:
         """Whether the question is over: answered right, or its answer shown."""
         return self.solved is not None
 
     @property
-    def answer_text(self):
+    def answer_text(self) -> str:
         """The answer as shown, at the question's digits."""
         return number(self.answer, self.digits)
 
-    def is_right(self, answer):
+    def is_right(self, answer: float | str) -> bool:
         """Whether ``answer`` (a number, or text such as "0.39" or "2*0.2") is within one unit of the last decimal."""
         value = read_answer(answer)
         if not math.isfinite(self.answer):
             return value == self.answer or (math.isnan(value) and math.isnan(self.answer))
-        return abs(value - self.answer) <= 10**-self.digits * (1 + 1e-9)
+        tolerance: float = 10**-self.digits * (1 + 1e-9)
+        return abs(value - self.answer) <= tolerance
 
-    def check(self, answer):
+    def check(self, answer: float | str) -> Verdict:
         """Check one attempt; returns a :class:`Verdict` whose message is the next hint when it is wrong.
 
         Text that is not a number raises ValueError and does not count as an attempt.
@@ -95,13 +100,14 @@ class Question:
         return Verdict(False, f"not right. {HINT_LEADS[self.attempts - 1]}{hint}", self.done)
 
 
-def read_answer(answer):
+def read_answer(answer: float | str) -> float:
     """An answer as a float: a number, "nan"/"inf", or arithmetic on numbers ("2*0.2", "exp(-1)")."""
     if isinstance(answer, (int, float)) and not isinstance(answer, bool):
         return float(answer)
     text = str(answer).strip()
     if text.lower().lstrip("+-") in ("nan", "inf", "infinity"):
         return float(text)
+    value: Tensor | float | None
     try:
         value = build(parse(text), text, {})
     except ExpressionError as error:
@@ -122,32 +128,36 @@ class Practice:
     title: str
     givens: str  # the values the learner starts from: "w0 = 2.00, x0 = -1.00, ..."
     digits: int
-    questions: list
-    explanation: object  # the Explanation of the same backward pass
+    questions: list[Question]
+    explanation: Explanation  # the Explanation of the same backward pass
     output_value: float = field(default=0.0)
-    trace: object = field(default=None, repr=False)  # the graph walked (a Trace), for the page's picture
+    trace: Trace | None = field(default=None, repr=False)  # the graph walked (a Trace), for the page's picture
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.questions)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Question]:
         return iter(self.questions)
 
-    def __getitem__(self, index):
+    @overload
+    def __getitem__(self, index: int) -> Question: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Question]: ...
+    def __getitem__(self, index: int | slice) -> Question | list[Question]:
         return self.questions[index]
 
-    def _repr_html_(self):
+    def _repr_html_(self) -> str:
         """In Jupyter: the practice page itself, inline (an iframe holding the self-contained page)."""
         from .practice_page import practice_html  # the page module imports this one
 
         return inline(practice_html(self), 760)
 
     @property
-    def score(self):
+    def score(self) -> tuple[int, int]:
         """``(right the first time, number of questions)``."""
         return sum(q.solved is True and q.attempts == 1 for q in self.questions), len(self.questions)
 
-    def score_text(self):
+    def score_text(self) -> str:
         """The score in words: right the first time, after a hint, answers shown, not answered."""
         first, total = self.score
         later = sum(q.solved is True and q.attempts > 1 for q in self.questions)
@@ -158,7 +168,7 @@ class Practice:
             parts.append(f"{open_} not answered")
         return f"Score: {first} of {total} right the first time ({', '.join(parts)})"
 
-    def run(self, answers=None, file=None):
+    def run(self, answers: Iterable[str] | None = None, file: IO[str] | None = None) -> tuple[int, int]:
         """Ask every open question, check the answers, give hints; then print the score and the explanation.
 
         ``answers`` is an iterable of lines (a file, ``io.StringIO``, a list); without it
@@ -185,17 +195,18 @@ class Practice:
         return self.score
 
 
-def _printer(file):
-    def say(text):
+def _printer(file: IO[str]) -> Callable[[str], None]:
+    def say(text: str) -> None:
         print(text, file=file, flush=True)
 
     return say
 
 
-def _ask(question, lines, say):
+def _ask(question: Question, lines: Iterator[str] | None, say: Callable[[str], None]) -> None:
     say("")
     say(f"{question.number}. {question.prompt}")
     while not question.done:
+        text: str | None
         if lines is None:
             text = input("> ")
         else:
@@ -212,7 +223,13 @@ def _ask(question, lines, say):
         say(f"  {verdict.message}")
 
 
-def practice(formula, at=None, *, digits=2, gradient=None):
+def practice(
+    formula: str | Tensor,
+    at: dict[str, float] | None = None,
+    *,
+    digits: int = 2,
+    gradient: TensorLike | None = None,
+) -> Practice:
     """Questions that walk the learner through the forward and backward pass of ``formula``.
 
     ``formula`` is a string in the ``chainrule explain`` language with ``at`` mapping
@@ -247,7 +264,7 @@ def practice(formula, at=None, *, digits=2, gradient=None):
     return Practice(title, givens, digits, questions, explanation, float(output.data.reshape(())), walk)
 
 
-def _values(at):
+def _values(at: dict[str, float] | None) -> dict[str, float]:
     if at is None:
         raise ValueError("practice: give the value of every variable, e.g. at={'x': 2.0}")
     if not isinstance(at, dict):
@@ -255,8 +272,8 @@ def _values(at):
     return at
 
 
-def _forward_questions(walk, digits):
-    questions = []
+def _forward_questions(walk: Trace, digits: int) -> list[Question]:
+    questions: list[Question] = []
     taken = graph_names(walk)
     for node in walk.gates:
         letters, statements = gate_letters(node.gate, [wire.name for wire in node.inputs], taken)
@@ -286,13 +303,15 @@ def _forward_questions(walk, digits):
     return questions
 
 
-def _backward_questions(explanation, digits):
-    questions = []
+def _backward_questions(explanation: Explanation, digits: int) -> list[Question]:
+    questions: list[Question] = []
     for step in explanation.steps[1:]:  # the first is the start, dL/dout = 1
+        assert step.node_id is not None  # every step after the start is a gate's
         given = ", ".join(input_text(i.letter, i.name, i.value, digits) for i in step.inputs)
         for position, item in enumerate(step.inputs):
             if item.sent is None or item.local is None:
                 continue  # an input that needs no gradient (a constant)
+            assert step.upstream is not None  # a gate with a local derivative has one output, which got one
             local = float(item.local.reshape(()))
             rule = item.derivative or "not stated by the gate"
             right = right_side(rule)
@@ -338,7 +357,7 @@ def _backward_questions(explanation, digits):
     return questions
 
 
-def gate_formula(statement, letter, gate):
+def gate_formula(statement: str, letter: str, gate: Gate) -> str:
     """What a gate computes, read off its derivative statement: "x*y" of "d/dx (x*y) = y", "1+x" for c = 1."""
     left = statement.split("=", 1)[0].strip()
     prefix = f"d/d{letter}"
@@ -348,11 +367,11 @@ def gate_formula(statement, letter, gate):
     return substitute(formula, gate, {}, 0) if formula else gate.name  # the gate's constants put in: 1+x
 
 
-def _left_side(rule):
+def _left_side(rule: str) -> str:
     return rule.split("=", 1)[0].strip() if "=" in rule else "d(out)/d(in)"
 
 
-def _balanced(text):
+def _balanced(text: str) -> bool:
     depth = 0
     for char in text:
         depth += {"(": 1, ")": -1}.get(char, 0)

@@ -19,7 +19,7 @@ from .practice_page import write_practice_html
 EXAMPLE = 'chainrule practice "(x+y)*z" --at x=-2 y=5 z=-4'
 
 
-def add_parser(subparsers):
+def add_parser(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> argparse.ArgumentParser:
     """Register the ``practice`` subcommand."""
     parser = subparsers.add_parser(
         "practice",
@@ -60,13 +60,13 @@ def add_parser(subparsers):
     return accept_leading_minus(parser)
 
 
-def _level(text):
+def _level(text: str) -> int:
     if text.strip() not in {str(level) for level in LEVELS}:
         raise argparse.ArgumentTypeError(f"must be 1, 2 or 3, got {text!r}")
     return int(text)
 
 
-def run(args):
+def run(args: argparse.Namespace) -> int:
     """Ask the questions (or write the page). Bad input exits with status 2 and a one-line message."""
     parser = args.parser
     try:
@@ -84,7 +84,7 @@ def run(args):
     return 0
 
 
-def _formula(args):
+def _formula(args: argparse.Namespace) -> tuple[str, dict[str, float]]:
     """The formula and its values, from EXPRESSION --at or from --random; ValueError names what is wrong."""
     if args.random:
         if args.expression is not None or args.at:

@@ -21,19 +21,25 @@ its feedback in ``.feedback``; the panel is ``#current`` (``data-number``, the p
 
 import html
 import json
+import os
 import re
 from importlib import resources
 
-from .practice import HINT_LEADS
+from .practice import HINT_LEADS, Practice
 from .wires import wire_picture
 
 
-def practice_html(session):
+def practice_html(session: Practice) -> str:
     """The page for a :class:`~chainrule.viz.practice.Practice`, as a string."""
+    assert session.trace is not None  # practice() keeps the graph it walked
     picture = wire_picture(session.trace, session.digits)
-    questions = []
+    questions: list[dict[str, object]] = []
     for q in session.questions:
-        block = picture.value_block(q.node_id) if q.kind == "value" else picture.inputs[(q.node_id, q.position)]
+        if q.kind == "value":
+            block = picture.value_block(q.node_id)
+        else:
+            assert q.position is not None  # a "local" or "sent" question names its input
+            block = picture.inputs[(q.node_id, q.position)]
         x, y = block.box(q.kind)
         questions.append(
             {
@@ -61,13 +67,13 @@ def practice_html(session):
     return re.sub(r"\{\{(TITLE|GIVENS|DATA|SVG|WIDTH|HEIGHT)\}\}", lambda match: fills[match.group(1)], template)
 
 
-def write_practice_html(session, path):
+def write_practice_html(session: Practice, path: str | os.PathLike[str]) -> str | os.PathLike[str]:
     """Write the practice page to ``path``; returns the path."""
     with open(path, "w", encoding="utf-8") as file:
         file.write(practice_html(session))
     return path
 
 
-def _json_number(value):
+def _json_number(value: float) -> float | str:
     """JSON has no nan or inf: those travel as text ("nan", "inf", "-inf")."""
     return value if value == value and abs(value) != float("inf") else str(value)

@@ -1,11 +1,15 @@
 """Numbers and arrays as short text, the same way in pictures, explanations and the stepper page."""
 
 import math
+from collections.abc import Callable, Iterable
+from typing import Any, SupportsFloat
+
+import numpy.typing as npt
 
 from ..backend import xp
 
 
-def number(value, digits=2):
+def number(value: SupportsFloat, digits: int = 2) -> str:
     """A number at ``digits`` decimals; tiny or huge non-zero values in e-notation so they never read as 0."""
     value = float(value)
     if value == 0:
@@ -15,7 +19,13 @@ def number(value, digits=2):
     return f"{value:.{digits}f}"
 
 
-def shown_equation(operands, result, digits=2, combine=sum, most=6):
+def shown_equation(
+    operands: Iterable[npt.ArrayLike],
+    result: npt.ArrayLike,
+    digits: int = 2,
+    combine: Callable[[list[float]], float] = sum,
+    most: int = 6,
+) -> tuple[list[str], str]:
     """The operands and the result of a sum or product as text that checks out by hand.
 
     Rounded to 2 decimals, 2 * 0.1966 = 0.3932 reads "2.00 * 0.20 = 0.39", which a
@@ -23,21 +33,21 @@ def shown_equation(operands, result, digits=2, combine=sum, most=6):
     (trailing zeros trimmed) until ``combine`` of the numbers shown rounds to the result
     shown: "2.00 * 0.197 = 0.39". Returns ``(operand texts, result text)``.
     """
-    operands = [float(xp.asarray(value).reshape(())) for value in operands]
-    result = number(xp.asarray(result).reshape(()), digits)
+    numbers = [float(xp.asarray(value).reshape(())) for value in operands]
+    shown = number(xp.asarray(result).reshape(()), digits)
     for decimals in range(digits, digits + most + 1):
-        texts = [_trimmed(value, digits, decimals) for value in operands]
-        if number(combine([float(text) for text in texts]), digits) == result:
+        texts = [_trimmed(value, digits, decimals) for value in numbers]
+        if number(combine([float(text) for text in texts]), digits) == shown:
             break
-    return texts, result
+    return texts, shown
 
 
-def product(values):
+def product(values: Iterable[float]) -> float:
     """The product of ``values`` (a ``combine`` for ``shown_equation``)."""
     return math.prod(values)
 
 
-def _trimmed(value, digits, decimals):
+def _trimmed(value: float, digits: int, decimals: int) -> str:
     """``value`` at ``decimals`` decimals, with trailing zeros beyond ``digits`` dropped (2.000 -> 2.00)."""
     text = number(value, decimals)
     if "e" in text or "." not in text:
@@ -47,11 +57,11 @@ def _trimmed(value, digits, decimals):
     return f"{whole}.{fraction}" if fraction else whole
 
 
-def shape_text(array):
+def shape_text(array: npt.NDArray[Any]) -> str:
     return "(" + ", ".join(str(n) for n in array.shape) + (",)" if array.ndim == 1 else ")")
 
 
-def value_text(array, digits=2):
+def value_text(array: npt.ArrayLike, digits: int = 2) -> str:
     """One number for a one-element array; otherwise shape, dtype and range."""
     array = xp.asarray(array)
     if array.size == 1:
@@ -61,7 +71,7 @@ def value_text(array, digits=2):
     return f"{shape_text(array)} {array.dtype} in [{number(array.min(), digits)}, {number(array.max(), digits)}]"
 
 
-def gradient_text(array, digits=2):
+def gradient_text(array: npt.ArrayLike, digits: int = 2) -> str:
     """One number for a one-element gradient; otherwise its shape and norm."""
     array = xp.asarray(array)
     if array.size == 1:
@@ -69,7 +79,7 @@ def gradient_text(array, digits=2):
     return f"{shape_text(array)} norm {number(xp.linalg.norm(array.reshape(-1).astype(xp.float64)), digits)}"
 
 
-def wire_lines(array, digits=2):
+def wire_lines(array: npt.ArrayLike, digits: int = 2) -> list[str]:
     """A value as one or two short lines for a picture: the number, or shape/dtype over the range."""
     array = xp.asarray(array)
     if array.size == 1:
@@ -79,7 +89,7 @@ def wire_lines(array, digits=2):
     return [f"{shape_text(array)} {array.dtype}", f"[{number(array.min(), digits)}, {number(array.max(), digits)}]"]
 
 
-def gradient_lines(array, digits=2):
+def gradient_lines(array: npt.ArrayLike, digits: int = 2) -> list[str]:
     array = xp.asarray(array)
     if array.size == 1:
         return [number(array.reshape(()), digits)]

@@ -20,6 +20,7 @@ out itself, as a tree from the output:
 import html
 from dataclasses import dataclass, field
 
+from .graph import GateNode, Trace, Wire
 from .text import number
 
 STEP = 190  # from one column of gates to the next
@@ -37,7 +38,7 @@ class Block:
     x: float
     y: float
 
-    def box(self, role):
+    def box(self, role: str) -> tuple[float, float]:
         """The top-left corner of the answer box for ``role``: "value" above the wire, "local" and "sent" below."""
         if role == "value":
             return self.x - BOX_WIDTH / 2, self.y - BOX_HEIGHT - 4
@@ -53,16 +54,17 @@ class WirePicture:
     svg: str
     width: int
     height: int
-    inputs: dict = field(default_factory=dict)
+    inputs: dict[tuple[str, int], Block] = field(default_factory=dict)
     output: Block | None = None
-    first_use: dict = field(default_factory=dict)  # gate id -> the block of the first wire carrying its value
+    #: gate id -> the block of the first wire carrying its value
+    first_use: dict[str, Block] = field(default_factory=dict)
 
-    def value_block(self, node_id):
+    def value_block(self, node_id: str) -> Block:
         """Where a gate's value goes: on the first wire that carries it."""
         return self.first_use[node_id]
 
 
-def wire_picture(walk, digits=2):
+def wire_picture(walk: Trace, digits: int = 2) -> WirePicture:
     """Lay out the graph of ``walk`` (a Trace of one-number gates) and draw it; returns a :class:`WirePicture`.
 
     The SVG is for inlining in HTML (no XML namespace declaration).
@@ -81,25 +83,29 @@ def wire_picture(walk, digits=2):
 
 
 class _Layout:
-    def __init__(self, walk):
+    def __init__(self, walk: Trace) -> None:
         self.walk = walk
-        self.column = {}  # gate index -> column (1 for gates fed only by leaves)
+        self.column: dict[int, int] = {}  # gate index -> column (1 for gates fed only by leaves)
         for node in walk.gates:  # forward order: inputs come first
             self.column[node.index] = 1 + max(
-                [self.column[w.producer.index] for w in node.inputs if not w.is_leaf], default=0
+                [self.column[w.producer.index] for w in node.inputs if w.producer is not None], default=0
             )
         self.rows = 0
-        self.row_of = {}  # gate index -> row (a float: the middle of its inputs)
-        self.leaves = []  # (wire, gate, position, row): one drawn leaf per use of an input
-        self.wires = []  # (source gate or None for a leaf, gate, position, row of the block)
+        self.row_of: dict[int, float] = {}  # gate index -> row (a float: the middle of its inputs)
+        #: (wire, gate, position, row): one drawn leaf per use of an input
+        self.leaves: list[tuple[Wire, GateNode, int, float]] = []
+        #: (source gate or None for a leaf, gate, position, row of the block)
+        self.wires: list[tuple[GateNode | None, GateNode, int, float]] = []
 
-    def place_output(self):
+    def place_output(self) -> None:
+        assert self.walk.output.producer is not None  # a trace's output has a gate
         self._place(self.walk.output.producer)
 
-    def _place(self, node):
-        rows = []
+    def _place(self, node: GateNode) -> float:
+        rows: list[float] = []
         for position, wire in enumerate(node.inputs):
-            if wire.is_leaf or wire.producer.index in self.row_of:  # a leaf, or a value already drawn
+            row: float
+            if wire.producer is None or wire.producer.index in self.row_of:  # a leaf, or a value already drawn
                 row = self._next_row()
                 if wire.is_leaf:
                     self.leaves.append((wire, node, position, row))
@@ -110,18 +116,19 @@ class _Layout:
         self.row_of[node.index] = sum(rows) / len(rows) if rows else self._next_row()
         return self.row_of[node.index]
 
-    def _next_row(self):
+    def _next_row(self) -> int:
         self.rows += 1
         return self.rows - 1
 
-    def _x(self, column):
+    def _x(self, column: int) -> float:
         return MARGIN + 50 + column * STEP
 
-    def _y(self, row):
+    def _y(self, row: float) -> float:
         return MARGIN + BOX_HEIGHT + 8 + row * ROW
 
-    def draw(self, digits):
+    def draw(self, digits: int) -> WirePicture:
         last = self.walk.output.producer
+        assert last is not None and self.walk.root_gradient is not None  # a trace's output has a gate and a gradient
         width = int(self._x(self.column[last.index]) + STEP / 2 + BOX_WIDTH + MARGIN + 30)
         height = int(self._y(max(self.rows - 1, 0)) + 2 * BOX_HEIGHT + MARGIN)
         parts = [
@@ -171,13 +178,13 @@ class _Layout:
         x, y = self._x(self.column[last.index]), self._y(self.row_of[last.index])
         picture.output = Block(x + STEP / 2, y)
         picture.first_use.setdefault(last.node_id, picture.output)
-        end = x + STEP / 2 + BOX_WIDTH + 10
+        output_end = x + STEP / 2 + BOX_WIDTH + 10
         parts.append(
-            f'<path class="wire" id="wire_output" d="M{x + radius[last.index]:.0f},{y:.0f} L{end:.0f},{y:.0f}" '
+            f'<path class="wire" id="wire_output" d="M{x + radius[last.index]:.0f},{y:.0f} L{output_end:.0f},{y:.0f}" '
             f'stroke="{WIRE_COLOR}" stroke-width="1.5" marker-end="url(#arrow)"/>'
         )
         parts.append(
-            f'<text class="leaf" x="{end + 6:.0f}" y="{y + 4:.0f}" font-weight="bold">'
+            f'<text class="leaf" x="{output_end + 6:.0f}" y="{y + 4:.0f}" font-weight="bold">'
             f"{html.escape(self.walk.output.name or 'f')}</text>"
         )
         parts.append(
