@@ -7,6 +7,7 @@ test images are standardised with the stored pixel statistics.
 import argparse
 import math
 import sys
+from collections.abc import Sequence
 
 from .training import ConfigError, evaluate_checkpoint, format_confusion_matrix, plural
 from .tuning import tune_process_for_training
@@ -14,7 +15,7 @@ from .tuning import tune_process_for_training
 DESCRIPTION = "Measure a training checkpoint on the test set: accuracy and confusion matrix."
 
 
-def add_arguments(parser):
+def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("checkpoint", metavar="CKPT", help="a checkpoint.safetensors written by chainrule train")
     parser.add_argument(
         "--data-dir", metavar="DIR", help="folder with the MNIST files (default: the one stored in the checkpoint)"
@@ -27,7 +28,7 @@ def add_arguments(parser):
     return parser
 
 
-def run(args):
+def run(args: argparse.Namespace) -> int:
     """Run ``chainrule evaluate``; returns the exit status (2 for a bad checkpoint or missing data)."""
     tune_process_for_training()
     try:
@@ -51,7 +52,7 @@ def run(args):
     return 0
 
 
-def add_parser(subparsers):
+def add_parser(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> argparse.ArgumentParser:
     """Register the ``evaluate`` subcommand."""
     parser = subparsers.add_parser(
         "evaluate", help="test accuracy and confusion matrix of a checkpoint", description=DESCRIPTION
@@ -61,7 +62,7 @@ def add_parser(subparsers):
     return parser
 
 
-def main(argv=None):
+def main(argv: Sequence[str] | None = None) -> int:
     """``python -m chainrule.evaluate_command``: the subcommand on its own."""
     parser = add_arguments(argparse.ArgumentParser(prog="chainrule evaluate", description=DESCRIPTION))
     return run(parser.parse_args(argv))

@@ -24,14 +24,19 @@ text gpt     token and position embeddings (width 128), 4 pre-norm Transformer b
 All convolutions use padding 1, so only the pooling layers shrink the image.
 """
 
+from collections.abc import Iterable
+from typing import Any, SupportsInt, cast
+
 import numpy as np
+import numpy.typing as npt
 
 from . import nn, random
 from .backend import xp
 from .functional import cross_entropy
+from .tensor import Tensor
 
 #: What each data set holds: the shape of one input and the number of classes (for text: the vocabulary).
-DATASETS = {
+DATASETS: dict[str, dict[str, tuple[int, ...] | int | None]] = {
     "digits": {"image_shape": (1, 8, 8), "classes": 10},
     "mnist": {"image_shape": (1, 28, 28), "classes": 10},
     "digits-rows": {"sequence_shape": (8, 8), "classes": 10},
@@ -40,14 +45,19 @@ DATASETS = {
 
 MODEL_NAMES = ("mlp", "cnn", "lstm", "gpt")
 #: The data sets each model reads.
-MODEL_DATASETS = {"mlp": ("digits", "mnist"), "cnn": ("digits", "mnist"), "lstm": ("digits-rows",), "gpt": ("text",)}
+MODEL_DATASETS: dict[str, tuple[str, ...]] = {
+    "mlp": ("digits", "mnist"),
+    "cnn": ("digits", "mnist"),
+    "lstm": ("digits-rows",),
+    "gpt": ("text",),
+}
 #: The models of images (N, 1, H, W), which the digits and MNIST feed.
 IMAGE_MODELS = tuple(name for name, datasets in MODEL_DATASETS.items() if "digits" in datasets)
 
 
-def mlp(in_features, hidden, classes):
+def mlp(in_features: int, hidden: Iterable[int], classes: int) -> nn.Sequential:
     """Flatten, then Linear + ReLU for each width in ``hidden``, then a Linear to the logits."""
-    layers = [nn.Flatten()]
+    layers: list[nn.Module] = [nn.Flatten()]
     width = in_features
     for size in hidden:
         layers += [nn.Linear(width, size), nn.ReLU()]
@@ -56,7 +66,7 @@ def mlp(in_features, hidden, classes):
     return nn.Sequential(*layers)
 
 
-def conv_block(in_channels, out_channels):
+def conv_block(in_channels: int, out_channels: int) -> list[nn.Module]:
     """3x3 convolution (padding 1, no bias: BatchNorm's shift replaces it), BatchNorm, ReLU, 2x2 max-pool."""
     return [
         nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=False),
@@ -66,7 +76,7 @@ def conv_block(in_channels, out_channels):
     ]
 
 
-def digits_cnn():
+def digits_cnn() -> nn.Sequential:
     """A small convnet for 8x8 digits: two conv blocks (8x8 -> 4x4 -> 2x2), then one linear layer."""
     return nn.Sequential(
         *conv_block(1, 16),
@@ -76,7 +86,7 @@ def digits_cnn():
     )
 
 
-def lenet():
+def lenet() -> nn.Sequential:
     """LeNet-style convnet for 28x28 MNIST: two conv blocks (28 -> 14 -> 7), a hidden layer, the logits."""
     return nn.Sequential(
         *conv_block(1, 16),
@@ -91,16 +101,16 @@ def lenet():
 class RowLSTM(nn.Module):
     """Read an image row by row: an LSTM over the rows, then a linear layer from its last hidden state."""
 
-    def __init__(self, rows=8, columns=8, hidden=64, layers=1, classes=10):
+    def __init__(self, rows: int = 8, columns: int = 8, hidden: int = 64, layers: int = 1, classes: int = 10) -> None:
         super().__init__()
         self.rows, self.columns = rows, columns
         self.lstm = nn.LSTM(columns, hidden, num_layers=layers, batch_first=True)
         self.head = nn.Linear(hidden, classes)
 
-    def forward(self, images):
+    def forward(self, images: Tensor) -> Tensor:
         x = images.reshape(images.shape[0], self.rows, self.columns)  # (N, 1, 8, 8) or (N, 8, 8) -> rows
         _, (h, _) = self.lstm(x)
-        return self.head(h[-1])
+        return cast(Tensor, self.head(h[-1]))
 
 
 class GPT(nn.Module):
@@ -112,7 +122,15 @@ class GPT(nn.Module):
     ``block_size`` is the longest context the position table covers.
     """
 
-    def __init__(self, vocabulary_size, block_size=64, layers=4, width=128, heads=4, dropout=0.0):
+    def __init__(
+        self,
+        vocabulary_size: int,
+        block_size: int = 64,
+        layers: int = 4,
+        width: int = 128,
+        heads: int = 4,
+        dropout: float = 0.0,
+    ) -> None:
         super().__init__()
         self.block_size = block_size
         self.token_embedding = nn.Embedding(vocabulary_size, width)
@@ -127,7 +145,7 @@ class GPT(nn.Module):
         self.norm = nn.LayerNorm(width)
         self.head = nn.Linear(width, vocabulary_size, bias=False)
 
-    def forward(self, tokens):
+    def forward(self, tokens: Tensor | npt.NDArray[Any]) -> Tensor:
         length = tokens.shape[-1]
         if tokens.ndim != 2 or length > self.block_size:
             raise ValueError(
@@ -137,33 +155,42 @@ class GPT(nn.Module):
         x = self.drop(self.token_embedding(tokens) + self.position_embedding(xp.arange(length)))
         for block in self.blocks:
             x = block(x, is_causal=True)
-        return self.head(self.norm(x))
+        return cast(Tensor, self.head(self.norm(x)))
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"block_size={self.block_size}"
 
-    def generate(self, tokens, count, temperature=1.0, top_k=None, generator=None):
+    def generate(
+        self,
+        tokens: Iterable[SupportsInt],
+        count: int,
+        temperature: float = 1.0,
+        top_k: int | None = None,
+        generator: np.random.Generator | None = None,
+    ) -> npt.NDArray[np.int64]:
         """``tokens`` (a 1-d int array) followed by ``count`` sampled tokens: each drawn from the softmax of
         the last logits divided by ``temperature``, among the ``top_k`` likeliest (all when None), with
         ``generator`` (by default the one ``chainrule.manual_seed`` seeds)."""
         from .autograd import no_grad
 
-        generator = random.generator_or_default(generator, "GPT.generate")
-        tokens = [int(t) for t in tokens]
+        rng = random.generator_or_default(generator, "GPT.generate")
+        ids = [int(t) for t in tokens]
         was_training = self.training
         self.eval()
         try:
             with no_grad():
                 for _ in range(count):
-                    context = np.array(tokens[-self.block_size :], dtype=np.int64)[None]
+                    context = np.array(ids[-self.block_size :], dtype=np.int64)[None]
                     logits = self(context).data[0, -1].astype(np.float64)
-                    tokens.append(sample_token(logits, temperature, top_k, generator))
+                    ids.append(sample_token(logits, temperature, top_k, rng))
         finally:
             self.train(was_training)
-        return np.array(tokens, dtype=np.int64)
+        return np.array(ids, dtype=np.int64)
 
 
-def sample_token(logits, temperature, top_k, generator):
+def sample_token(
+    logits: npt.NDArray[np.floating[Any]], temperature: float, top_k: int | None, generator: np.random.Generator
+) -> int:
     """One index drawn from softmax(logits / temperature), among the ``top_k`` largest logits (all if None);
     temperature 0 takes the largest."""
     if temperature == 0:
@@ -180,16 +207,24 @@ def sample_token(logits, temperature, top_k, generator):
 class TokenCrossEntropyLoss(nn.Module):
     """Cross-entropy of logits (..., classes) against integer targets (...): every position counts once."""
 
-    def forward(self, logits, targets):
+    def forward(self, logits: Tensor, targets: Tensor) -> Tensor:
         return cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1))
 
 
-def loss_for(name):
+def loss_for(name: str) -> nn.Module:
     """The training loss of model ``name``: per token for the language model, per sample otherwise."""
     return TokenCrossEntropyLoss() if name == "gpt" else nn.CrossEntropyLoss()
 
 
-def build_model(name, dataset, vocabulary_size=None, block_size=64, layers=None, width=None, heads=4):
+def build_model(
+    name: str,
+    dataset: str,
+    vocabulary_size: int | None = None,
+    block_size: int = 64,
+    layers: int | None = None,
+    width: int | None = None,
+    heads: int = 4,
+) -> nn.Module:
     """The model ``name`` sized for ``dataset``: 'mlp' or 'cnn' for 'digits' or 'mnist', 'lstm' for
     'digits-rows', 'gpt' for 'text' (which needs ``vocabulary_size``). ``layers`` and ``width``
     (None: the model's default), ``heads`` and ``block_size`` size the sequence models."""

@@ -10,17 +10,19 @@ generator seeded by ``--seed``, so the same command prints the same text.
 
 import argparse
 import sys
+from collections.abc import Sequence
 
 import numpy as np
 
 from .data import Vocabulary
+from .models import GPT
 from .train_command import non_negative_float, non_negative_int, positive_int
 from .training import ConfigError, load_checkpoint, model_from_checkpoint
 
 DESCRIPTION = "Generate text with a language model trained by chainrule train --model gpt."
 
 
-def add_arguments(parser):
+def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument(
         "checkpoint", metavar="CKPT", help="a checkpoint.safetensors written by chainrule train --model gpt"
     )
@@ -50,7 +52,9 @@ def add_arguments(parser):
     return parser
 
 
-def generate_text(path, prompt, tokens, temperature=1.0, top_k=None, seed=0):
+def generate_text(
+    path: str, prompt: str, tokens: int, temperature: float = 1.0, top_k: int | None = None, seed: int = 0
+) -> str:
     """The prompt and ``tokens`` generated characters, from the checkpoint at ``path``; ConfigError for a
     checkpoint that is not a language model's or a prompt with characters it does not know."""
     state = load_checkpoint(path)
@@ -69,11 +73,12 @@ def generate_text(path, prompt, tokens, temperature=1.0, top_k=None, seed=0):
     if not prompt:
         raise ConfigError("the prompt is empty; give at least one character (--prompt)")
     model = model_from_checkpoint(state, f"training checkpoint {path!r}")
+    assert isinstance(model, GPT)  # the checkpoint's model is "gpt"
     ids = model.generate(vocabulary.encode(prompt), tokens, temperature, top_k, np.random.default_rng(seed))
     return vocabulary.decode(ids)
 
 
-def run(args):
+def run(args: argparse.Namespace) -> int:
     """Run ``chainrule sample``; returns the exit status (2 for a bad checkpoint or prompt)."""
     try:
         text = generate_text(args.checkpoint, args.prompt, args.tokens, args.temperature, args.top_k, args.seed)
@@ -84,7 +89,7 @@ def run(args):
     return 0
 
 
-def add_parser(subparsers):
+def add_parser(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> argparse.ArgumentParser:
     """Register the ``sample`` subcommand."""
     parser = subparsers.add_parser(
         "sample", help="generate text with a trained language model", description=DESCRIPTION
@@ -94,7 +99,7 @@ def add_parser(subparsers):
     return parser
 
 
-def main(argv=None):
+def main(argv: Sequence[str] | None = None) -> int:
     """``python -m chainrule.sample_command``: the subcommand on its own."""
     parser = add_arguments(argparse.ArgumentParser(prog="chainrule sample", description=DESCRIPTION))
     return run(parser.parse_args(argv))

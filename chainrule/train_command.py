@@ -23,6 +23,8 @@ import argparse
 import dataclasses
 import math
 import sys
+from collections.abc import Sequence
+from typing import Any
 
 from . import io
 from .models import DATASETS, MODEL_NAMES
@@ -34,6 +36,7 @@ from .training import (
     LogLines,
     NonFiniteError,
     TrainConfig,
+    TrainResult,
     fit,
     load_checkpoint,
     plural,
@@ -48,7 +51,7 @@ EPILOG = (
 )
 
 
-def _integer(text, minimum, kind):
+def _integer(text: str, minimum: int, kind: str) -> int:
     try:
         value = int(text)
     except ValueError:
@@ -58,15 +61,15 @@ def _integer(text, minimum, kind):
     return value
 
 
-def positive_int(text):
+def positive_int(text: str) -> int:
     return _integer(text, 1, "positive")
 
 
-def non_negative_int(text):
+def non_negative_int(text: str) -> int:
     return _integer(text, 0, "non-negative")
 
 
-def _number(text, positive):
+def _number(text: str, positive: bool) -> float:
     try:
         value = float(text)
     except ValueError:
@@ -76,15 +79,15 @@ def _number(text, positive):
     return value
 
 
-def positive_float(text):
+def positive_float(text: str) -> float:
     return _number(text, positive=True)
 
 
-def non_negative_float(text):
+def non_negative_float(text: str) -> float:
     return _number(text, positive=False)
 
 
-def add_arguments(parser):
+def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """The options of ``chainrule train``. Defaults are None so that --resume can tell what was given."""
     defaults = TrainConfig()
     parser.add_argument("--model", choices=MODEL_NAMES, help=f"which network (default {defaults.model})")
@@ -216,16 +219,16 @@ _RESUMABLE = (
 )
 
 
-def config_from_args(args):
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
     """A TrainConfig from parsed arguments: given options, else the checkpoint's (with --resume), else the
     model's defaults (MODEL_DEFAULTS), else TrainConfig's."""
-    settings = {}
+    settings: dict[str, Any] = {}
     if args.resume:
         stored = load_checkpoint(args.resume)["config"]
         settings.update({key: stored[key] for key in _RESUMABLE if key in stored})
     given = {key: value for key, value in vars(args).items() if key in _RESUMABLE and value is not None}
     if not args.resume:
-        settings.update(MODEL_DEFAULTS.get(given.get("model"), {}))
+        settings.update(MODEL_DEFAULTS.get(given.get("model", ""), {}))  # "": no model given, no defaults
     settings.update(given)
     fields = {field.name for field in dataclasses.fields(TrainConfig)}
     config = TrainConfig(**{key: value for key, value in settings.items() if key in fields})
@@ -236,11 +239,11 @@ def config_from_args(args):
     return config
 
 
-def print_line(line):
+def print_line(line: str) -> None:
     print(line, flush=True)
 
 
-def run(args):
+def run(args: argparse.Namespace) -> int:
     """Run ``chainrule train`` with parsed arguments; returns the exit status: 2 for bad input, 1 when
     training fails (a NaN loss, a full disk)."""
     from .distributed import launch
@@ -263,7 +266,7 @@ def run(args):
     return 0
 
 
-def print_summary(result, config):
+def print_summary(result: TrainResult, config: TrainConfig) -> None:
     """The test figures (in bits per character for a language model), the notes and the files written."""
     if config.dataset == "text":
         print(
@@ -285,7 +288,7 @@ def print_summary(result, config):
 
 
 # ----- several processes ---------------------------------------------------------------------------
-def launch_ranks(args):
+def launch_ranks(args: argparse.Namespace) -> int:
     """``--nproc N``: check the settings here (bad input fails before any process starts), then run N ranks
     of this same command under mpiexec; returns mpiexec's exit status."""
     from .distributed import launch
@@ -303,9 +306,9 @@ def launch_ranks(args):
         return 2
 
 
-def arguments_of(args):
+def arguments_of(args: argparse.Namespace) -> list[str]:
     """The command line of parsed ``args``, without --nproc and --timeout (what each rank runs)."""
-    words = []
+    words: list[str] = []
     for action in add_arguments(argparse.ArgumentParser())._actions:
         value = getattr(args, action.dest, None)
         if not action.option_strings or action.dest in ("help", "nproc", "timeout") or value in (None, False):
@@ -314,7 +317,7 @@ def arguments_of(args):
     return words
 
 
-def run_rank(args):
+def run_rank(args: argparse.Namespace) -> int:
     """One rank of an MPI job (started by --nproc or by the user's own mpiexec): train data-parallel with every
     rank; only rank 0 prints. An error raised by every rank alike (NaN loss, a disagreement between ranks) is
     reported once and every rank exits with its status; an error of one rank alone is reported by that rank,
@@ -323,12 +326,12 @@ def run_rank(args):
 
     try:
         comm.init()
-    except ImportError as error:
-        print(f"chainrule train: error: {error}", file=sys.stderr)
+    except ImportError as missing:
+        print(f"chainrule train: error: {missing}", file=sys.stderr)
         return 2
     launch.record_rank(comm.rank())
     tune_process_for_training()
-    error = None
+    error: BaseException | None = None
     try:
         config = config_from_args(args)
         result = fit(config, callbacks=[DataParallel(), LogLines(print_line)])
@@ -345,7 +348,7 @@ def run_rank(args):
     return 0
 
 
-def _rank_failed(error, status):
+def _rank_failed(error: BaseException, status: int) -> int:
     from .distributed import comm
 
     if getattr(error, "collective", False):  # every rank raised it at the same point: say it once
@@ -357,7 +360,7 @@ def _rank_failed(error, status):
     comm.abort(status)
 
 
-def add_parser(subparsers):
+def add_parser(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> argparse.ArgumentParser:
     """Register the ``train`` subcommand."""
     parser = subparsers.add_parser(
         "train", help="train a model on the digits, MNIST or a text", description=DESCRIPTION, epilog=EPILOG
@@ -367,7 +370,7 @@ def add_parser(subparsers):
     return parser
 
 
-def main(argv=None):
+def main(argv: Sequence[str] | None = None) -> int:
     """``python -m chainrule.train_command``: the subcommand on its own."""
     parser = add_arguments(argparse.ArgumentParser(prog="chainrule train", description=DESCRIPTION, epilog=EPILOG))
     return run(parser.parse_args(argv))

@@ -2,14 +2,18 @@
 
 import math
 import numbers
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from .. import checks
 from ..keywords import CheckedKeywords
+from ..types import TensorLike
 
 
-def as_array(x):
+def as_array(x: TensorLike) -> npt.NDArray[Any]:
     """The NumPy array behind ``x``: a Tensor's ``.data``, an array as is, anything else via np.asarray."""
     if isinstance(x, np.ndarray):
         return x
@@ -25,10 +29,10 @@ class Dataset(CheckedKeywords):
     Subclass it and define ``__len__`` and ``__getitem__``; a DataLoader does the batching.
     """
 
-    def __len__(self):
+    def __len__(self) -> int:
         raise NotImplementedError(f"{type(self).__name__} must define __len__")
 
-    def __getitem__(self, index):
+    def __getitem__(self, index: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} must define __getitem__")
 
 
@@ -40,29 +44,31 @@ class TensorDataset(Dataset):
     it for data that fits in memory.
     """
 
-    def __init__(self, *arrays):
+    arrays: tuple[npt.NDArray[Any], ...]
+
+    def __init__(self, *arrays: TensorLike) -> None:
         if not arrays:
             raise ValueError("TensorDataset needs at least one array")
-        arrays = tuple(as_array(a) for a in arrays)
-        for position, a in enumerate(arrays):
+        data = tuple(as_array(a) for a in arrays)
+        for position, a in enumerate(data):
             if a.ndim == 0:
                 raise ValueError(f"TensorDataset: array {position} is 0-d; each array needs a first (sample) dimension")
-        sizes = [len(a) for a in arrays]
+        sizes = [len(a) for a in data]
         if len(set(sizes)) != 1:
-            shapes = ", ".join(str(a.shape) for a in arrays)
+            shapes = ", ".join(str(a.shape) for a in data)
             raise ValueError(
                 f"TensorDataset: all arrays must have the same first dimension (number of samples); "
                 f"got sizes {sizes} (shapes {shapes})"
             )
-        self.arrays = arrays
+        self.arrays = data
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.arrays[0])
 
-    def __getitem__(self, index):
+    def __getitem__(self, index: Any) -> tuple[Any, ...]:
         return tuple(a[index] for a in self.arrays)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         shapes = ", ".join(f"{a.shape} {a.dtype}" for a in self.arrays)
         return f"TensorDataset({len(self)} samples: {shapes})"
 
@@ -70,23 +76,25 @@ class TensorDataset(Dataset):
 class Subset(Dataset):
     """The samples of ``dataset`` at ``indices``, in that order: ``Subset(ds, [3, 1])[0] == ds[3]``."""
 
-    def __init__(self, dataset, indices):
+    def __init__(self, dataset: Dataset, indices: Iterable[Any]) -> None:
         self.dataset = dataset
         self.indices = [int(i) for i in indices]
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.indices)
 
-    def __getitem__(self, index):
+    def __getitem__(self, index: Any) -> Any:
         if isinstance(index, (list, np.ndarray)):
             return self.dataset[[self.indices[int(i)] for i in index]]
         return self.dataset[self.indices[index]]
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"Subset({len(self)} of {type(self.dataset).__name__})"
 
 
-def random_split(dataset, lengths, generator=None):
+def random_split(
+    dataset: Dataset, lengths: Iterable[float], generator: np.random.Generator | None = None
+) -> list[Subset]:
     """``dataset`` cut into non-overlapping ``Subset``s of the given ``lengths`` after one random permutation,
     as PyTorch's ``random_split``: ``lengths`` are sample counts adding up to ``len(dataset)``, or fractions
     adding up to 1 (each gets ``floor(fraction * n)`` samples, the rest dealt out one by one from the first).
@@ -109,14 +117,17 @@ def random_split(dataset, lengths, generator=None):
     if sum(counts) != n:
         raise ValueError(f"random_split: lengths {counts} add up to {sum(counts)}, but the dataset has {n} samples")
     order = random.generator_or_default(generator, "random_split").permutation(n)
-    splits, start = [], 0
+    splits: list[Subset] = []
+    start = 0
     for count in counts:
         splits.append(Subset(dataset, order[start : start + count]))
         start += count
     return splits
 
 
-def train_test_split(X, y, test_size=0.2, seed=0):
+def train_test_split(
+    X: TensorLike, y: TensorLike, test_size: float = 0.2, seed: int | None = 0
+) -> tuple[npt.NDArray[Any], npt.NDArray[Any], npt.NDArray[Any], npt.NDArray[Any]]:
     """Split ``X`` and ``y`` into ``X_train, X_test, y_train, y_test`` by one seeded random permutation.
 
     ``test_size`` is a fraction in (0, 1) (the test set gets ``ceil(test_size * n)`` samples)

@@ -9,9 +9,10 @@ scikit-learn ships, stored as ``digits.npz`` (uint8 ``images`` (1797, 8, 8), ``l
 from importlib import resources
 
 import numpy as np
+import numpy.typing as npt
 
 
-def load_digits(as_images=False):
+def load_digits(as_images: bool = False) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
     """The digits as ``(X, y)``: ``X`` float32 with the raw values 0..16, ``y`` int64 labels 0..9.
 
     ``X`` has shape (1797, 64), one flattened image per row, or (1797, 1, 8, 8) with

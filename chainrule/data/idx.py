@@ -5,15 +5,18 @@ big-endian uint32 per dimension, then the values in C order, big-endian.
 """
 
 import gzip as gzip_module
+import io
 import math
 import os
 import struct
 import zlib
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 # Type code -> big-endian dtype, as the format defines them.
-IDX_TYPES = {
+IDX_TYPES: dict[int, np.dtype[Any]] = {
     0x08: np.dtype(">u1"),
     0x09: np.dtype(">i1"),
     0x0B: np.dtype(">i2"),
@@ -28,9 +31,10 @@ _GZIP_MAGIC = b"\x1f\x8b"
 _CHUNK = 2**18
 
 
-def _read_exactly(f, n):
+def _read_exactly(f: io.BufferedIOBase, n: int) -> bytes:
     """Up to n bytes: stops early only at the end of the file."""
-    chunks, size = [], 0
+    chunks: list[bytes] = []
+    size = 0
     while size < n:
         chunk = f.read(n - size)
         if not chunk:
@@ -40,7 +44,7 @@ def _read_exactly(f, n):
     return b"".join(chunks)
 
 
-def _read_payload(f, size, known):
+def _read_payload(f: io.BufferedIOBase, size: int, known: bool) -> tuple[npt.NDArray[np.uint8], bool]:
     """Up to ``size`` bytes from ``f`` as a uint8 array (shorter only at the end of the file), and whether
     anything follows them (one byte more is read to tell, never the rest).
 
@@ -52,14 +56,14 @@ def _read_payload(f, size, known):
     while filled < size:
         if filled == len(data):
             data.resize(min(2 * len(data), size), refcheck=False)  # realloc: no copy held beside it on Linux
-        n = f.readinto(memoryview(data)[filled : filled + _CHUNK])
+        n = f.readinto(data.data[filled : filled + _CHUNK])
         if not n:
             break
         filled += n
     return data[:filled], bool(f.read(1))
 
 
-def _parse(f, name, available=None):
+def _parse(f: io.BufferedIOBase, name: str, available: int | None = None) -> npt.NDArray[Any]:
     header = _read_exactly(f, 4)
     if len(header) < 4:
         raise ValueError(f"{name}: too short for an IDX file ({len(header)} bytes; the header alone has 4)")
@@ -94,7 +98,7 @@ def _parse(f, name, available=None):
     return array
 
 
-def read_idx(path):
+def read_idx(path: str | os.PathLike[str]) -> npt.NDArray[Any]:
     """Read an IDX file into a NumPy array (native byte order).
 
     Gzip compression is recognised by the file's first bytes, not its name. Raises
@@ -116,7 +120,7 @@ def read_idx(path):
             raise ValueError(f"{name}: the gzip data is corrupt or truncated ({error})") from error
 
 
-def write_idx(path, array, gzip=False):
+def write_idx(path: str | os.PathLike[str], array: npt.ArrayLike, gzip: bool = False) -> None:
     """Write ``array`` as an IDX file (gzip-compressed when ``gzip=True``).
 
     Supported dtypes: uint8, int8, int16, int32, float32, float64 (the format has no

@@ -4,24 +4,43 @@ import collections
 import functools
 import itertools
 import numbers
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FuturesTimeout
+from typing import TYPE_CHECKING, Any, Protocol, SupportsInt, TypeVar
 
 import numpy as np
+import numpy.typing as npt
 
 from .. import checks
 from ..keywords import CheckedKeywords
-from .dataset import Subset, TensorDataset
+from .dataset import Dataset, Subset, TensorDataset
+
+if TYPE_CHECKING:
+    from ..tensor import Tensor
+
+_Task = TypeVar("_Task")
+_Result = TypeVar("_Result")
+#: What a TensorDataset (or a Subset of one) gives a DataLoader: the rows each index selects (None for all), the arrays.
+_Arrays = tuple[npt.NDArray[np.int64] | None, tuple[npt.NDArray[Any], ...]]
 
 
-def _tensor(array):
+class _Sampler(Protocol):
+    """What ``DataLoader(sampler=...)`` takes: an iterable of indices into the dataset, with a length."""
+
+    def __iter__(self) -> Iterator[SupportsInt]: ...
+
+    def __len__(self) -> int: ...
+
+
+def _tensor(array: Any) -> "Tensor":
     # Imported here so the NumPy side of chainrule.data works without the autograd core.
     from chainrule.tensor import Tensor
 
     return Tensor(array)
 
 
-def _collate_field(values):
+def _collate_field(values: Sequence[Any]) -> "Tensor":
     """Stack one field of every sample into a single Tensor."""
     first = values[0]
     if isinstance(first, (np.ndarray, np.generic)):
@@ -37,7 +56,7 @@ def _collate_field(values):
     )
 
 
-def default_collate(samples):
+def default_collate(samples: Sequence[Any]) -> "Tensor | tuple[Tensor, ...] | dict[Any, Tensor]":
     """Turn a list of samples into a batch: tuples by field, dicts by key, anything else stacked."""
     first = samples[0]
     if isinstance(first, (tuple, list)):
@@ -74,23 +93,23 @@ class DataLoader(CheckedKeywords):
 
     def __init__(
         self,
-        dataset,
-        batch_size=1,
-        shuffle=False,
+        dataset: Dataset,
+        batch_size: int = 1,
+        shuffle: bool = False,
         *,
-        sampler=None,
-        num_workers=0,
-        collate_fn=None,
-        pin_memory=False,
-        drop_last=False,
-        timeout=0,
-        worker_init_fn=None,
-        generator=None,
-        prefetch_factor=None,
-        persistent_workers=False,
-        multiprocessing_context=None,
-        seed=None,
-    ):
+        sampler: _Sampler | None = None,
+        num_workers: int = 0,
+        collate_fn: Callable[[list[Any]], Any] | None = None,
+        pin_memory: bool = False,
+        drop_last: bool = False,
+        timeout: float = 0,
+        worker_init_fn: Callable[[int], object] | None = None,
+        generator: np.random.Generator | None = None,
+        prefetch_factor: int | None = None,
+        persistent_workers: bool = False,
+        multiprocessing_context: object = None,
+        seed: int | None = None,
+    ) -> None:
         if not checks.is_integer(batch_size) or batch_size < 1:
             raise ValueError(f"DataLoader: batch_size must be a positive integer, got {batch_size!r}")
         if generator is not None and seed is not None:
@@ -128,18 +147,20 @@ class DataLoader(CheckedKeywords):
         self.drop_last = bool(drop_last)
         self.collate_fn = collate_fn
         self.num_workers = int(num_workers)
-        self.prefetch_factor = 2 if prefetch_factor is None and num_workers else prefetch_factor
+        self.prefetch_factor: int | np.integer[Any] | None = (
+            2 if prefetch_factor is None and num_workers else prefetch_factor
+        )
         self.timeout = timeout
         self.worker_init_fn = worker_init_fn
         self.generator = generator if generator is not None or seed is None else np.random.default_rng(seed)
 
-    def __len__(self):
+    def __len__(self) -> int:
         n = len(self.dataset) if self.sampler is None else len(self.sampler)
         if self.drop_last:
             return n // self.batch_size
         return -(-n // self.batch_size)  # ceiling division
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Any]:
         # The order is drawn here, once per epoch, so each iter() gives a fresh shuffle.
         if self.sampler is not None:
             order = np.fromiter((int(i) for i in self.sampler), dtype=np.int64)
@@ -159,17 +180,19 @@ class DataLoader(CheckedKeywords):
         make = functools.partial(self._batch, _tensor_arrays(self.dataset) if self.collate_fn is None else None)
         if self.num_workers == 0:
             return map(make, batches)
-        return _prefetched(make, batches, self.num_workers, self.prefetch_factor, self.timeout, self.worker_init_fn)
+        assert self.prefetch_factor is not None  # 2 unless given, with num_workers > 0
+        depth = int(self.prefetch_factor)  # as given (an int or a NumPy integer); islice counts in ints
+        return _prefetched(make, batches, self.num_workers, depth, self.timeout, self.worker_init_fn)
 
-    def _batch(self, arrays, indices):
+    def _batch(self, arrays: _Arrays | None, indices: npt.NDArray[np.int64]) -> Any:
         """The batch of the samples at ``indices``: rows of the arrays of a TensorDataset, else collated."""
         if arrays is not None:
-            positions, arrays = arrays
+            positions, columns = arrays
             rows = indices if positions is None else positions[indices]
-            return tuple(_tensor(a[rows]) for a in arrays)
+            return tuple(_tensor(a[rows]) for a in columns)
         return (self.collate_fn or default_collate)([self.dataset[int(i)] for i in indices])
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         order = f"sampler={self.sampler!r}" if self.sampler is not None else f"shuffle={self.shuffle}"
         return (
             f"DataLoader({type(self.dataset).__name__} of {len(self.dataset)}, batch_size={self.batch_size}, "
@@ -177,9 +200,9 @@ class DataLoader(CheckedKeywords):
         )
 
 
-def _tensor_arrays(dataset):
+def _tensor_arrays(dataset: Dataset) -> _Arrays | None:
     """For a TensorDataset, or Subsets of one: (the rows each index selects, or None for all; its arrays)."""
-    positions = None
+    positions: npt.NDArray[np.int64] | None = None
     while isinstance(dataset, Subset):
         indices = np.asarray(dataset.indices, dtype=np.int64)
         positions = indices if positions is None else indices[positions]
@@ -189,13 +212,20 @@ def _tensor_arrays(dataset):
     return positions, dataset.arrays
 
 
-def _prefetched(make, tasks, workers, depth, timeout, worker_init_fn):
+def _prefetched(
+    make: Callable[[_Task], _Result],
+    tasks: Iterable[_Task],
+    workers: int,
+    depth: int,
+    timeout: float,
+    worker_init_fn: Callable[[int], object] | None,
+) -> Iterator[_Result]:
     """``make(task)`` for each task, yielded in order, while ``workers`` threads compute up to
     ``workers * depth`` of the following ones ahead. Leaving the loop early cancels what has not started."""
     numbers_given = itertools.count()
     initializer = None if worker_init_fn is None else (lambda: worker_init_fn(next(numbers_given)))
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="chainrule-loader", initializer=initializer)
-    pending = collections.deque()
+    pending: collections.deque[Future[_Result]] = collections.deque()
     remaining = iter(tasks)
     try:
         for task in itertools.islice(remaining, workers * depth):

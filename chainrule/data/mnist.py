@@ -6,9 +6,12 @@ import operator
 import os
 import tempfile
 import urllib.request
+from collections.abc import Mapping
 from pathlib import Path
+from typing import SupportsIndex
 
 import numpy as np
+import numpy.typing as npt
 
 from .dataset import Dataset
 from .idx import read_idx
@@ -32,7 +35,7 @@ FILES = {
 TRAIN_MEAN, TRAIN_STD = 0.1307, 0.3081
 
 
-def _sha256(path):
+def _sha256(path: str | os.PathLike[str]) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -40,7 +43,7 @@ def _sha256(path):
     return digest.hexdigest()
 
 
-def _download(url, target, expected_sha256, timeout):
+def _download(url: str, target: Path, expected_sha256: str, timeout: float) -> None:
     """Fetch ``url`` to ``target``, keeping it only if its SHA-256 matches.
 
     The bytes go to a temporary file beside the target and are renamed into place after
@@ -68,11 +71,11 @@ def _download(url, target, expected_sha256, timeout):
             os.remove(partial)
 
 
-def _url(base_url, file_name):
+def _url(base_url: str, file_name: str) -> str:
     return base_url.rstrip("/") + "/" + file_name
 
 
-def find_file(root, name):
+def find_file(root: str | os.PathLike[str], name: str) -> Path | None:
     """``root/name``, else ``root/name.gz``, whichever is a file (plain preferred); None if neither is."""
     for candidate in (Path(root) / name, Path(root) / f"{name}.gz"):
         if candidate.is_file():
@@ -80,7 +83,12 @@ def find_file(root, name):
     return None
 
 
-def download(root, base_url=DEFAULT_BASE_URL, checksums=None, timeout=60):
+def download(
+    root: str | os.PathLike[str],
+    base_url: str = DEFAULT_BASE_URL,
+    checksums: Mapping[str, str] | None = None,
+    timeout: float = 60,
+) -> None:
     """Fetch the four ``.gz`` files of MNIST from ``base_url`` into ``root`` (created if needed), each
     verified against its SHA-256 (``checksums`` overrides the known values, keyed by file name).
 
@@ -101,7 +109,7 @@ def download(root, base_url=DEFAULT_BASE_URL, checksums=None, timeout=60):
         _download(_url(base_url, file_name), target, checksums[file_name], timeout)
 
 
-def _normalization(normalize):
+def _normalization(normalize: bool | tuple[float, float] | None) -> tuple[float, float] | None:
     """``normalize`` as (mean, std), or None for plain [0, 1] scaling."""
     if normalize is False or normalize is None:
         return None
@@ -134,9 +142,19 @@ class MNIST(Dataset):
     loop over samples.
     """
 
+    images: npt.NDArray[np.uint8]
+    labels: npt.NDArray[np.int64]
+
     def __init__(
-        self, root, train=True, download=False, base_url=DEFAULT_BASE_URL, normalize=False, checksums=None, timeout=60
-    ):
+        self,
+        root: str | os.PathLike[str],
+        train: bool = True,
+        download: bool = False,
+        base_url: str = DEFAULT_BASE_URL,
+        normalize: bool | tuple[float, float] | None = False,
+        checksums: Mapping[str, str] | None = None,
+        timeout: float = 60,
+    ) -> None:
         self.root = Path(root).expanduser()
         self.train = bool(train)
         self.base_url = base_url
@@ -160,7 +178,7 @@ class MNIST(Dataset):
         self.images = images
         self.labels = labels.astype(np.int64)
 
-    def _find(self, name):
+    def _find(self, name: str) -> Path:
         found = find_file(self.root, name)
         if found is None:
             raise FileNotFoundError(
@@ -169,11 +187,11 @@ class MNIST(Dataset):
             )
         return found
 
-    def download(self, checksums=None, timeout=60):
+    def download(self, checksums: Mapping[str, str] | None = None, timeout: float = 60) -> None:
         """Fetch the four ``.gz`` files into ``root`` unless present (see the module's ``download``)."""
         download(self.root, self.base_url, checksums, timeout)
 
-    def _scale(self, pixels):
+    def _scale(self, pixels: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
         """uint8 pixels -> float32 in [0, 1], then standardised if asked; works in place on the new array."""
         x = pixels.astype(np.float32)
         x /= np.float32(255)
@@ -183,19 +201,19 @@ class MNIST(Dataset):
             x /= np.float32(std)
         return x
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.labels)
 
-    def __getitem__(self, index):
-        index = operator.index(index)  # one sample; use arrays() for many
-        return self._scale(self.images[index])[None], int(self.labels[index])
+    def __getitem__(self, index: SupportsIndex) -> tuple[npt.NDArray[np.float32], int]:
+        i = operator.index(index)  # one sample; use arrays() for many
+        return self._scale(self.images[i])[None], int(self.labels[i])
 
-    def arrays(self, flatten=False):
+    def arrays(self, flatten: bool = False) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
         """All samples as ``(X, y)``: X float32 (N, 1, 28, 28), or (N, 784) with ``flatten=True``; y int64."""
         X = self._scale(self.images)
         X = X.reshape(len(X), 784) if flatten else X.reshape(len(X), 1, 28, 28)
         return X, self.labels.copy()
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         split = "train" if self.train else "test"
         return f"MNIST({split}, {len(self)} samples, root={str(self.root)!r})"

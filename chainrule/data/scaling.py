@@ -4,18 +4,29 @@ Fit on the training set only, then transform train, validation and test with the
 numbers, so no information from held-out data leaks into training.
 """
 
+from typing import TYPE_CHECKING, Any, Self
+
 import numpy as np
+import numpy.typing as npt
 
 from ..keywords import CheckedKeywords
+from ..types import TensorLike
 from .dataset import as_array
 
 
 class _Scaler(CheckedKeywords):
     """Shared checks: 2-d numeric data, no NaN/inf, fitted before use, the fitted width."""
 
-    n_features_in_ = None
+    n_features_in_: int | None = None
+    n_samples_seen_: int
 
-    def _check(self, X, method):
+    if TYPE_CHECKING:
+
+        def fit(self, X: TensorLike) -> Self: ...
+
+        def transform(self, X: TensorLike) -> npt.NDArray[Any]: ...
+
+    def _check(self, X: TensorLike, method: str) -> npt.NDArray[Any]:
         where = f"{type(self).__name__}.{method}"
         X = as_array(X)
         if X.ndim != 2:
@@ -46,7 +57,7 @@ class _Scaler(CheckedKeywords):
             )
         return X
 
-    def fit_transform(self, X):
+    def fit_transform(self, X: TensorLike) -> npt.NDArray[Any]:
         return self.fit(X).transform(X)
 
 
@@ -60,12 +71,16 @@ class StandardScaler(_Scaler):
     float64; results have the input's float dtype (float64 for integer input).
     """
 
-    def __init__(self, with_mean=True, with_std=True):
+    mean_: npt.NDArray[np.float64] | None
+    var_: npt.NDArray[np.float64] | None
+    scale_: npt.NDArray[np.float64] | None
+
+    def __init__(self, with_mean: bool = True, with_std: bool = True) -> None:
         self.with_mean = with_mean
         self.with_std = with_std
         self.mean_ = self.var_ = self.scale_ = None
 
-    def fit(self, X):
+    def fit(self, X: TensorLike) -> Self:
         """Learn each feature's mean and standard deviation from ``X`` (samples, features); returns the scaler."""
         X = self._check(X, "fit")
         X64 = X.astype(np.float64, copy=False)
@@ -83,27 +98,31 @@ class StandardScaler(_Scaler):
             self.scale_ = None
         return self
 
-    def transform(self, X):
+    def transform(self, X: TensorLike) -> npt.NDArray[Any]:
         """``X`` with the fitted mean subtracted and divided by the fitted standard deviation, per feature."""
         X = self._check(X, "transform")
         out = X.copy()
         if self.with_mean:
+            assert self.mean_ is not None  # set by fit, which _check has made sure ran
             out -= self.mean_.astype(X.dtype)
         if self.with_std:
+            assert self.scale_ is not None
             out /= self.scale_.astype(X.dtype)
         return out
 
-    def inverse_transform(self, X):
+    def inverse_transform(self, X: TensorLike) -> npt.NDArray[Any]:
         """Undo ``transform``: scaled data back in the original units."""
         X = self._check(X, "inverse_transform")
         out = X.copy()
         if self.with_std:
+            assert self.scale_ is not None  # set by fit, which _check has made sure ran
             out *= self.scale_.astype(X.dtype)
         if self.with_mean:
+            assert self.mean_ is not None
             out += self.mean_.astype(X.dtype)
         return out
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"StandardScaler(with_mean={self.with_mean}, with_std={self.with_std})"
 
 
@@ -115,7 +134,13 @@ class MinMaxScaler(_Scaler):
     ``feature_range``; that is expected for new data, not clipped.
     """
 
-    def __init__(self, feature_range=(0, 1)):
+    data_min_: npt.NDArray[np.float64] | None
+    data_max_: npt.NDArray[np.float64] | None
+    data_range_: npt.NDArray[np.float64] | None
+    scale_: npt.NDArray[np.float64] | None
+    min_: npt.NDArray[np.float64] | None
+
+    def __init__(self, feature_range: tuple[float, float] = (0, 1)) -> None:
         try:
             low, high = feature_range
             valid = float(low) < float(high)
@@ -126,7 +151,7 @@ class MinMaxScaler(_Scaler):
         self.feature_range = (float(low), float(high))
         self.data_min_ = self.data_max_ = self.data_range_ = self.scale_ = self.min_ = None
 
-    def fit(self, X):
+    def fit(self, X: TensorLike) -> Self:
         """Learn each feature's minimum and maximum from ``X`` (samples, features); returns the scaler."""
         X = self._check(X, "fit")
         X64 = X.astype(np.float64, copy=False)
@@ -147,21 +172,23 @@ class MinMaxScaler(_Scaler):
 
     # X * scale_ + min_ in exact arithmetic; subtracting data_min_ first avoids cancelling
     # two large numbers when the range is small next to the values.
-    def transform(self, X):
+    def transform(self, X: TensorLike) -> npt.NDArray[Any]:
         """``X`` mapped feature by feature so the fitted range becomes ``feature_range``."""
         X = self._check(X, "transform")
-        out = X - self.data_min_.astype(X.dtype)
+        assert self.data_min_ is not None and self.scale_ is not None  # set by fit, which _check has made sure ran
+        out: npt.NDArray[Any] = X - self.data_min_.astype(X.dtype)
         out *= self.scale_.astype(X.dtype)
         out += X.dtype.type(self.feature_range[0])
         return out
 
-    def inverse_transform(self, X):
+    def inverse_transform(self, X: TensorLike) -> npt.NDArray[Any]:
         """Undo ``transform``: scaled data back in the original units."""
         X = self._check(X, "inverse_transform")
-        out = X - X.dtype.type(self.feature_range[0])
+        assert self.data_min_ is not None and self.scale_ is not None  # set by fit, which _check has made sure ran
+        out: npt.NDArray[Any] = X - X.dtype.type(self.feature_range[0])
         out /= self.scale_.astype(X.dtype)
         out += self.data_min_.astype(X.dtype)
         return out
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"MinMaxScaler(feature_range={self.feature_range})"

@@ -9,13 +9,16 @@ which permits copying and redistribution. Its exact text varies a little between
 """
 
 import os
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from ..keywords import CheckedKeywords
 
 
-def default_corpus():
+def default_corpus() -> str:
     """The pydoc topics of this Python, joined in the order of their names (see the module docstring)."""
     try:
         from pydoc_data.topics import topics
@@ -27,7 +30,7 @@ def default_corpus():
     return "".join(topics[name] for name in sorted(topics))
 
 
-def read_text(path):
+def read_text(path: str | os.PathLike[str]) -> str:
     """A UTF-8 text file's contents; a clear error for a file that is missing, binary or empty."""
     try:
         with open(path, encoding="utf-8") as handle:
@@ -44,18 +47,18 @@ def read_text(path):
 class Vocabulary(CheckedKeywords):
     """The characters of a text, sorted; ``encode`` maps a string to int64 ids, ``decode`` back."""
 
-    def __init__(self, characters):
+    def __init__(self, characters: Iterable[str]) -> None:
         self.characters = "".join(sorted(set(characters)))
         self.index = {c: i for i, c in enumerate(self.characters)}
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.characters)
 
-    def unknown(self, text):
+    def unknown(self, text: str) -> str:
         """The characters of ``text`` that are not in the vocabulary, in order of first appearance."""
         return "".join(dict.fromkeys(c for c in text if c not in self.index))
 
-    def encode(self, text):
+    def encode(self, text: str) -> npt.NDArray[np.int64]:
         """The ids of ``text``'s characters (int64); a ValueError naming any character not in the vocabulary."""
         missing = self.unknown(text)
         if missing:
@@ -64,12 +67,12 @@ class Vocabulary(CheckedKeywords):
             )
         return np.array([self.index[c] for c in text], dtype=np.int64)
 
-    def decode(self, ids):
+    def decode(self, ids: npt.ArrayLike) -> str:
         """The text the ids (any shape, read in order) spell."""
         return "".join(self.characters[i] for i in np.asarray(ids).reshape(-1))
 
 
-def windows(ids, block_size):
+def windows(ids: npt.NDArray[Any], block_size: int) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
     """Inputs and targets (each (count, block_size), int64) from non-overlapping windows of ``block_size + 1``
     ids: the targets are the inputs shifted by one character."""
     count = (len(ids) - 1) // block_size

@@ -21,13 +21,24 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Callable
+from types import ModuleType, TracebackType
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import numpy as np
+import numpy.typing as npt
 
 from .. import checks
 from ..tensor import Tensor
+from ..types import DType
 from . import watchdog
-from .watchdog import ranks_text
+from .watchdog import ranks_text as ranks_text
+
+if TYPE_CHECKING:
+    from mpi4py import MPI as _MPI
+
+#: What the collectives work on, in place: a NumPy array or a Tensor (its ``.data``).
+_Buffer = TypeVar("_Buffer", bound="Tensor | npt.NDArray[Any]")
 
 logger = logging.getLogger("chainrule")
 
@@ -84,9 +95,9 @@ class DistributedError(RuntimeError):
 class World:
     """This process's view of the job: its communicators, rank, size and collective counter."""
 
-    def __init__(self, MPI, stall_warning, stall_timeout):
+    def __init__(self, MPI: ModuleType, stall_warning: float, stall_timeout: float | None) -> None:
         self.MPI = MPI
-        world = MPI.COMM_WORLD
+        world: _MPI.Intracomm = MPI.COMM_WORLD
         self.rank, self.size = world.Get_rank(), world.Get_size()
         # Communicators of our own, so that neither collectives nor the watchdog's messages can
         # match a user's MPI calls on COMM_WORLD.
@@ -100,7 +111,7 @@ class World:
 
 
 _world: World | None = None
-_previous_excepthook = None
+_previous_excepthook: Callable[[type[BaseException], BaseException, TracebackType | None], Any] | None = None
 
 
 # ----- starting --------------------------------------------------------------------------------------
@@ -129,7 +140,7 @@ def init(stall_warning: float | None = None, stall_timeout: float | None = None)
     return _world.rank
 
 
-def _import_mpi():
+def _import_mpi() -> ModuleType:
     try:
         from mpi4py import MPI
     except ImportError as error:  # mpi4py missing, or its MPI library (libmpi.so) missing
@@ -145,7 +156,7 @@ def _import_mpi():
     return MPI
 
 
-def _seconds(name, value, variable, default):
+def _seconds(name: str, value: float | None, variable: str, default: float) -> float:
     if value is None:
         text = os.environ.get(variable, "").strip()
         if not text:
@@ -161,11 +172,15 @@ def _seconds(name, value, variable, default):
     return float(value)
 
 
-def _abort_on_uncaught_exception(kind, value, traceback):
+def _abort_on_uncaught_exception(
+    kind: type[BaseException], value: BaseException, traceback: TracebackType | None
+) -> None:
     """Print the error as usual, say which rank it was, and end the whole job: the other ranks may be
     waiting for this one in a collective, and would wait forever."""
+    assert _previous_excepthook is not None  # saved by init before it installed this hook
     _previous_excepthook(kind, value, traceback)
     world = _world
+    assert world is not None  # init set it before it installed this hook
     logger.critical(
         "chainrule.distributed: rank %d of %d stopped with an uncaught %s; aborting the MPI job",
         world.rank,
@@ -183,9 +198,10 @@ def end_together() -> None:
         w.watch.wait(w.comm.Ibarrier(), 0, "the end of the job")
 
 
-def abort(code: int = 1) -> None:
+def abort(code: int = 1) -> NoReturn:
     """End every rank of the job now, with exit status ``code``."""
-    world().MPI.COMM_WORLD.Abort(code)
+    comm_world: _MPI.Intracomm = world().MPI.COMM_WORLD
+    comm_world.Abort(code)
 
 
 #: How long a rank that reports why it aborts waits before the abort: MPICH forwards each rank's output to
@@ -193,7 +209,7 @@ def abort(code: int = 1) -> None:
 REPORT_GRACE_S = 0.5
 
 
-def abort_after_report(code: int = 1) -> None:
+def abort_after_report(code: int = 1) -> NoReturn:
     """``abort``, after giving the message just logged (logging flushes it) time to reach mpiexec."""
     time.sleep(REPORT_GRACE_S)
     abort(code)
@@ -224,7 +240,7 @@ def world_size() -> int:
 
 
 # ----- the agreement check ----------------------------------------------------------------------------
-def agree(kind: str, count: int = 0, dtype=None, detail: int = 0, step: int = 0) -> None:
+def agree(kind: str, count: int = 0, dtype: DType = None, detail: int = 0, step: int = 0) -> None:
     """Exchange this collective's header with every rank (a watched wait) and raise
     ``DistributedError`` on every rank unless all headers are equal."""
     w = world()
@@ -244,11 +260,11 @@ def agree(kind: str, count: int = 0, dtype=None, detail: int = 0, step: int = 0)
         raise DistributedError(disagreement(w.headers))
 
 
-def describe(header) -> str:
+def describe(header: npt.NDArray[np.int64]) -> str:
     """What a header says, in words: 'all_reduce of 3 float64 (sum)'."""
-    _, kind, count, dtype, detail, step = (int(v) for v in header)
+    _, kind, count, code, detail, step = (int(v) for v in header)
     name = KINDS.get(kind, f"unknown collective {kind}")
-    dtype = DTYPES[dtype].name if 0 <= dtype < len(DTYPES) else None
+    dtype = DTYPES[code].name if 0 <= code < len(DTYPES) else None
     if name == "all_reduce":
         return f"all_reduce of {count:,} {dtype} ({OPS[detail]})"
     if name == "broadcast":
@@ -265,9 +281,9 @@ def describe(header) -> str:
     return name
 
 
-def disagreement(headers) -> str:
+def disagreement(headers: npt.NDArray[np.int64]) -> str:
     """The message for headers that differ: which ranks do what, grouped."""
-    groups = {}
+    groups: dict[tuple[int, str], list[int]] = {}
     for r, header in enumerate(headers):
         groups.setdefault((int(header[0]), describe(header)), []).append(r)
     parts = [f"{ranks_text(ranks)}: collective #{sequence}, {what}" for (sequence, what), ranks in groups.items()]
@@ -285,7 +301,7 @@ def barrier() -> None:
         agree("barrier")
 
 
-def all_reduce(x, op: str = "sum"):
+def all_reduce(x: _Buffer, op: str = "sum") -> _Buffer:
     """Reduce ``x`` (a NumPy array or a Tensor, the same shape and dtype on every rank) over all
     ranks, in place: ``op`` is 'sum', 'mean' (floating point only), 'max' or 'min'. Returns ``x``.
 
@@ -308,7 +324,7 @@ def all_reduce(x, op: str = "sum"):
     return x
 
 
-def broadcast(x, root: int = 0):
+def broadcast(x: _Buffer, root: int = 0) -> _Buffer:
     """Copy ``x`` (an array or Tensor of the same shape and dtype everywhere) from rank ``root`` to every
     rank, in place. Returns ``x``."""
     array = _buffer("broadcast", x)
@@ -322,7 +338,7 @@ def broadcast(x, root: int = 0):
     return x
 
 
-def all_gather(x) -> np.ndarray:
+def all_gather(x: Tensor | npt.NDArray[Any]) -> npt.NDArray[Any]:
     """Every rank's ``x`` (an array or Tensor, the same shape and dtype everywhere), stacked in rank
     order: a new array of shape ``(world_size(), *x.shape)``."""
     array = _buffer("all_gather", x, writable=False)
@@ -345,13 +361,13 @@ def check_same(value: int, what: str, advice: str) -> None:
         raise DistributedError(f"{what} differ ({shown}); {advice}")
 
 
-def _changed(x):
+def _changed(x: object) -> None:
     """A Tensor changed in place: a graph that cached its old values must not use the new ones."""
     if isinstance(x, Tensor):
         x._bump_version()
 
 
-def _buffer(where, x, writable=True):
+def _buffer(where: str, x: object, writable: bool = True) -> npt.NDArray[Any]:
     """The NumPy array behind ``x``, checked to be one MPI can use in place."""
     array = x.data if isinstance(x, Tensor) else x
     if not isinstance(array, np.ndarray):

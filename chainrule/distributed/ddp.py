@@ -23,8 +23,11 @@ when the program says, also after a backward that reached only some parameters.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from .. import checks, nn
 from ..autograd import is_grad_enabled
@@ -37,12 +40,12 @@ BUCKET_CAP_MB = 4.0
 class Bucket:
     """Some parameters' gradients, flattened into one contiguous buffer of one dtype."""
 
-    def __init__(self, params):
+    def __init__(self, params: list[nn.Parameter]) -> None:
         self.params = params
         self.offsets = np.cumsum([0] + [p.numel() for p in params])
         self.buffer = np.empty(int(self.offsets[-1]), dtype=params[0].data.dtype)
 
-    def pack(self):
+    def pack(self) -> None:
         """Copy every parameter's gradient into the buffer (zeros for a parameter that has none)."""
         for param, start, stop in zip(self.params, self.offsets[:-1], self.offsets[1:]):
             grad = param.grad
@@ -57,16 +60,18 @@ class Bucket:
                     f"plain array gradients"
                 )
 
-    def unpack(self):
+    def unpack(self) -> None:
         """Give every parameter its averaged gradient: a view into the buffer, like PyTorch's bucket views."""
         for param, start, stop in zip(self.params, self.offsets[:-1], self.offsets[1:]):
             param.grad = self.buffer[start:stop].reshape(param.data.shape)
 
 
-def make_buckets(params, cap_bytes):
+def make_buckets(params: Sequence[nn.Parameter], cap_bytes: float) -> list[Bucket]:
     """Parameters in reverse order (the last layers' gradients are final first), grouped into buckets of
     one dtype and at most ``cap_bytes`` (a bigger parameter gets a bucket of its own)."""
-    buckets, current, size = [], [], 0
+    buckets: list[Bucket] = []
+    current: list[nn.Parameter] = []
+    size = 0
     for param in reversed(params):
         nbytes = param.data.nbytes
         if current and (size + nbytes > cap_bytes or param.data.dtype != current[0].data.dtype):
@@ -88,7 +93,7 @@ class DistributedDataParallel(nn.Module):
     samples; ``sync_buffers()`` averages them (the training loop does so before each
     validation)."""
 
-    def __init__(self, module, bucket_cap_mb: float = BUCKET_CAP_MB):
+    def __init__(self, module: nn.Module, bucket_cap_mb: float = BUCKET_CAP_MB) -> None:
         super().__init__()
         if not isinstance(module, nn.Module):
             raise TypeError(f"DistributedDataParallel: expected an nn.Module, got {type(module).__name__}")
@@ -104,14 +109,14 @@ class DistributedDataParallel(nn.Module):
         self.forwards = 0
         module.register_forward_hook(self._count_forward)
 
-    def _count_forward(self, module, inputs, output):
+    def _count_forward(self, module: nn.Module, inputs: tuple[Any, ...], output: Any) -> None:
         if is_grad_enabled() and module.training:
             self.forwards += 1
 
-    def forward(self, *args, **kwargs):
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
         return self.module(*args, **kwargs)
 
-    def reduce_gradients(self):
+    def reduce_gradients(self) -> None:
         """Replace every trainable parameter's ``.grad`` by its mean over the ranks (a parameter without a
         gradient counts as zero and gets the mean too). Every rank must call it at every step, after as
         many forward passes as the others."""
@@ -132,22 +137,23 @@ class DistributedDataParallel(nn.Module):
                 np.divide(bucket.buffer, size, out=bucket.buffer)
             bucket.unpack()
 
-    def sync_buffers(self):
+    def sync_buffers(self) -> None:
         """Average the floating-point buffers (BatchNorm's running mean and variance) over the ranks and take
         the others (counters) from rank 0, so every rank evaluates and saves the same model."""
         floating = [b for _, b in self.module.named_buffers() if b.dtype.kind == "f"]
         others = [b for _, b in self.module.named_buffers() if b.dtype.kind != "f"]
-        for group, reduce in (
+        reductions: tuple[tuple[list[npt.NDArray[Any]], Callable[[npt.NDArray[Any]], object]], ...] = (
             (floating, lambda flat: comm.all_reduce(flat, "mean")),
             (others, lambda flat: comm.broadcast(flat, 0)),
-        ):
+        )
+        for group, reduce in reductions:
             for arrays in _by_dtype(group):
                 flat = np.concatenate([a.reshape(-1) for a in arrays])
                 reduce(flat)
                 _scatter(flat, arrays)
 
 
-def model_signature(module):
+def model_signature(module: nn.Module) -> list[list[Any]]:
     """Every parameter and buffer as [kind, name, shape, dtype, requires_grad], in the model's order."""
     entries = [
         ["parameter", name, list(p.shape), p.data.dtype.name, bool(p.requires_grad)]
@@ -157,7 +163,7 @@ def model_signature(module):
     return entries
 
 
-def check_same_model(module):
+def check_same_model(module: nn.Module) -> None:
     """DistributedError on every rank unless every rank's model has the same parameters and buffers (names,
     shapes, dtypes, which ones train), naming the first difference and the ranks that differ from rank 0."""
     signatures = all_gather_json(model_signature(module))
@@ -172,10 +178,10 @@ def check_same_model(module):
         )
 
 
-def first_difference(reference, other, rank):
+def first_difference(reference: list[list[Any]], other: list[list[Any]], rank: int) -> str:
     """The first entry where two model signatures differ, in words."""
 
-    def show(entry):
+    def show(entry: Sequence[Any]) -> str:
         kind, name, shape, dtype, trains = entry
         frozen = " (frozen)" if kind == "parameter" and not trains else ""
         return f"{kind} {name!r} of shape {tuple(shape)} {dtype}{frozen}"
@@ -191,7 +197,7 @@ def first_difference(reference, other, rank):
     )
 
 
-def all_gather_json(value):
+def all_gather_json(value: object) -> list[Any]:
     """Every rank's ``value`` (JSON-serialisable), in rank order: the texts travel as bytes, never pickled."""
     w = comm.world()
     text = np.frombuffer(json.dumps(value).encode(), dtype=np.uint8)
@@ -204,7 +210,7 @@ def all_gather_json(value):
     return [json.loads(everything[a:b].tobytes()) for a, b in zip(starts[:-1], starts[1:])]
 
 
-def broadcast_state(module):
+def broadcast_state(module: nn.Module) -> None:
     """Give every rank rank 0's parameters and buffers (one broadcast per dtype)."""
     if comm.world().size == 1:
         return
@@ -218,14 +224,14 @@ def broadcast_state(module):
         param._bump_version()  # values changed in place: a graph recorded before must not reuse them
 
 
-def _by_dtype(arrays):
-    groups = {}
+def _by_dtype(arrays: Iterable[npt.NDArray[Any]]) -> list[list[npt.NDArray[Any]]]:
+    groups: dict[np.dtype[Any], list[npt.NDArray[Any]]] = {}
     for array in arrays:
         groups.setdefault(array.dtype, []).append(array)
     return list(groups.values())
 
 
-def _scatter(flat, arrays):
+def _scatter(flat: npt.NDArray[Any], arrays: Iterable[npt.NDArray[Any]]) -> None:
     """Copy consecutive pieces of ``flat`` back into ``arrays``, in place."""
     start = 0
     for array in arrays:

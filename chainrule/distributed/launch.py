@@ -29,6 +29,8 @@ import subprocess
 import sys
 import tempfile
 import threading
+from collections.abc import Mapping
+from typing import TextIO
 
 BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 RANK_DIR_VARIABLE = "CHAINRULE_RANK_DIR"
@@ -80,13 +82,13 @@ def command(nproc: int, arguments: list[str], mpiexec: str) -> list[str]:
 
 
 def environment(
-    base: dict,
+    base: Mapping[str, str],
     kind: str = "mpich",
     timeout: float | None = None,
     stall_warning: float | None = None,
     stall_timeout: float | None = None,
     rank_dir: str | None = None,
-) -> dict:
+) -> dict[str, str]:
     """The ranks' environment: ``base`` with one BLAS thread each (unless set), the job and stall timeouts,
     the rank directory, and what Open MPI needs to run as root."""
     env = dict(base)
@@ -102,8 +104,8 @@ def environment(
     if rank_dir is not None:
         env[RANK_DIR_VARIABLE] = rank_dir
     if kind == "openmpi":
-        for name, value in OPEN_MPI_SETTINGS.items():
-            env.setdefault(name, value)
+        for name, setting in OPEN_MPI_SETTINGS.items():
+            env.setdefault(name, setting)
     return env
 
 
@@ -118,7 +120,7 @@ def record_exit() -> None:
     _mark(".exit", "")
 
 
-def _mark(suffix, text):
+def _mark(suffix: str, text: str) -> None:
     directory = os.environ.get(RANK_DIR_VARIABLE)
     if directory and os.path.isdir(directory):
         with open(os.path.join(directory, f"{os.getpid()}{suffix}"), "w") as file:
@@ -132,14 +134,14 @@ class FirstToEnd(threading.Thread):
     MPICH names the process that died, but not always: a rank whose collective fails because its peer vanished
     may abort first and be reported instead. The order in which processes end does not lie."""
 
-    def __init__(self, rank_dir, nproc):
+    def __init__(self, rank_dir: str, nproc: int) -> None:
         super().__init__(daemon=True)
         self.rank_dir, self.nproc = rank_dir, nproc
-        self.first = []
+        self.first: list[tuple[int, int]] = []
         self.done = threading.Event()
 
-    def run(self):
-        ranks = {}
+    def run(self) -> None:
+        ranks: dict[int, int] = {}
         while len(ranks) < self.nproc and not self.done.is_set():
             for name in os.listdir(self.rank_dir):
                 if name.isdigit() and int(name) not in ranks:
@@ -148,7 +150,7 @@ class FirstToEnd(threading.Thread):
             self.done.wait(0.05)
         if self.done.is_set() or not hasattr(os, "pidfd_open"):
             return
-        handles = {}
+        handles: dict[int, tuple[int, int]] = {}
         for pid, rank in ranks.items():
             try:
                 handles[os.pidfd_open(pid)] = (rank, pid)
@@ -162,7 +164,7 @@ class FirstToEnd(threading.Thread):
             for handle in handles:
                 os.close(handle)
 
-    def abrupt(self):
+    def abrupt(self) -> list[tuple[int, int]]:
         """The first ranks to end that did not record an orderly exit."""
         return [
             (rank, pid) for rank, pid in self.first if not os.path.exists(os.path.join(self.rank_dir, f"{pid}.exit"))
@@ -175,7 +177,7 @@ def run(
     timeout: float | None = None,
     stall_warning: float | None = None,
     stall_timeout: float | None = None,
-    stderr=None,
+    stderr: TextIO | None = None,
 ) -> int:
     """Run ``chainrule <arguments>`` as ``nproc`` ranks under ``mpiexec`` on this machine and return its exit
     status. When the job fails because a rank ended abruptly (killed, or crashed below Python), a line on

@@ -16,7 +16,11 @@ or its tail is dropped (``drop_last=True``).
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sized
+from typing import Any
+
 import numpy as np
+import numpy.typing as npt
 
 from .. import checks
 from . import comm
@@ -31,13 +35,13 @@ class DistributedSampler:
 
     def __init__(
         self,
-        dataset,
+        dataset: Sized,
         num_replicas: int | None = None,
         rank: int | None = None,
         shuffle: bool = True,
         seed: int = 0,
         drop_last: bool = False,
-    ):
+    ) -> None:
         try:
             self.dataset_size = len(dataset)
         except TypeError:
@@ -73,7 +77,7 @@ class DistributedSampler:
         """Use the order of ``epoch`` (every rank must set the same one)."""
         self.epoch = _integer("epoch", epoch, 0)
 
-    def indices(self) -> np.ndarray:
+    def indices(self) -> npt.NDArray[np.integer[Any]]:
         """This rank's indices for the current epoch."""
         n = self.dataset_size
         order = np.random.default_rng([self.seed, self.epoch]).permutation(n) if self.shuffle else np.arange(n)
@@ -81,18 +85,18 @@ class DistributedSampler:
             order = np.resize(order, self.total_size)
         return order[self.rank : self.total_size : self.num_replicas]
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[np.integer[Any]]:
         return iter(self.indices())
 
-    def __len__(self):
+    def __len__(self) -> int:
         return self.num_samples
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return (
             f"DistributedSampler(rank {self.rank} of {self.num_replicas}, {self.num_samples} of "
             f"{self.dataset_size} samples, shuffle={self.shuffle}, seed={self.seed}, drop_last={self.drop_last})"
         )
 
 
-def _integer(name, value, minimum):
+def _integer(name: str, value: int, minimum: int) -> int:
     return checks.size("DistributedSampler", name, value, minimum)

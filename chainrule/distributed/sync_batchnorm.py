@@ -13,13 +13,17 @@ float64. In evaluation mode, or in a job of one, it is a plain BatchNorm.
 
 from __future__ import annotations
 
-import numpy as np
+from typing import Any
 
-from .. import checks
+import numpy as np
+import numpy.typing as npt
+
+from .. import checks, nn
 from ..autograd import Gate
 from ..gates import concatenate
 from ..nn.normalization import _BatchNorm
 from ..tensor import Tensor
+from ..types import TensorLike
 from . import comm
 
 
@@ -30,10 +34,10 @@ class AllReduceSum(Gate):
     derivative = "d/dx_r sum_r x_r = 1, summed over the ranks' losses"
     once_differentiable = True
 
-    def forward(self, x):
+    def forward(self, x: npt.NDArray[Any]) -> npt.NDArray[Any]:
         return comm.all_reduce(x.copy(), "sum")
 
-    def backward(self, grad, out, x):
+    def backward(self, grad: npt.NDArray[Any], out: npt.NDArray[Any], x: npt.NDArray[Any]) -> npt.NDArray[Any]:
         return comm.all_reduce(np.array(grad, copy=True), "sum")
 
 
@@ -45,7 +49,7 @@ class SyncBatchNorm(_BatchNorm):
     ranks = (2, 3, 4)
     layout = "a 2-d, 3-d or 4-d input (batch, channels, ...)"
 
-    def forward(self, x):
+    def forward(self, x: TensorLike) -> Tensor:
         x = checks.layer_input(self, x)
         if not self.training or not comm.is_initialized() or comm.world_size() == 1:
             return super().forward(x)
@@ -69,12 +73,16 @@ class SyncBatchNorm(_BatchNorm):
         invstd = ((var + self.eps) ** -0.5).astype(dtype).reshape(param_shape)
         y = (x - mean.astype(dtype).reshape(param_shape)) * invstd
         if self.affine:
+            assert self.weight is not None and self.bias is not None  # an affine layer has both
             y = y * self.weight.reshape(param_shape) + self.bias.reshape(param_shape)
         if self.track_running_stats:
             self._update_running(mean.data, var.data, total)
         return y
 
-    def _update_running(self, mean, var, total):
+    def _update_running(self, mean: npt.NDArray[Any], var: npt.NDArray[Any], total: float) -> None:
+        # Called with track_running_stats only: then the layer holds all three.
+        assert self.num_batches_tracked is not None
+        assert self.running_mean is not None and self.running_var is not None
         self.num_batches_tracked += 1
         momentum = 1.0 / float(self.num_batches_tracked) if self.momentum is None else self.momentum
         self.running_mean *= 1 - momentum
@@ -83,7 +91,7 @@ class SyncBatchNorm(_BatchNorm):
         self.running_var += (momentum * var * total / (total - 1)).astype(self.running_var.dtype)
 
     @classmethod
-    def convert_sync_batchnorm(cls, module):
+    def convert_sync_batchnorm(cls, module: nn.Module) -> nn.Module:
         """``module`` with every BatchNorm1d/BatchNorm2d (itself included) replaced by a SyncBatchNorm holding the
         same parameters and running statistics; returns the (possibly new) top module."""
         if isinstance(module, _BatchNorm) and not isinstance(module, SyncBatchNorm):

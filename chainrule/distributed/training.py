@@ -26,8 +26,11 @@ saves or judges it. In every process it:
 from __future__ import annotations
 
 import zlib
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 
 from .. import nn
 from ..training import Callback, ConfigError
@@ -36,14 +39,17 @@ from . import comm
 from .ddp import BUCKET_CAP_MB, DistributedDataParallel
 from .sampler import DistributedSampler
 
+if TYPE_CHECKING:
+    from ..training import Run
+
 
 class Processes:
     """``run.processes`` of a data-parallel run: this rank, the job's size, and ``gather``."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.rank, self.size = comm.rank(), comm.world_size()
 
-    def gather(self, values):
+    def gather(self, values: Sequence[float | np.number[Any]]) -> npt.NDArray[np.float64]:
         return comm.all_gather(np.asarray(values, dtype=np.float64))
 
 
@@ -51,11 +57,11 @@ class DataParallel(Callback):
     """Train with every process of the MPI job (``chainrule.distributed.init()`` is called if needed);
     see the module's description. ``bucket_cap_mb`` is passed to ``DistributedDataParallel``."""
 
-    def __init__(self, bucket_cap_mb: float = BUCKET_CAP_MB):
+    def __init__(self, bucket_cap_mb: float = BUCKET_CAP_MB) -> None:
         self.bucket_cap_mb = bucket_cap_mb
-        self.ddp = None
+        self.ddp: DistributedDataParallel | None = None
 
-    def on_train_begin(self, run):
+    def on_train_begin(self, run: Run) -> None:
         comm.init()
         size, batch_size = comm.world_size(), run.config.batch_size
         if batch_size % size:
@@ -69,8 +75,9 @@ class DataParallel(Callback):
         run.sampler = DistributedSampler(run.splits.y_train, shuffle=True, seed=run.config.seed)
         run.evaluate = self.evaluate
 
-    def on_epoch_begin(self, run):
+    def on_epoch_begin(self, run: Run) -> None:
         # Count forward passes from here: rank 0 alone may have run one before (DrawTrainingStep's picture).
+        assert self.ddp is not None  # made by on_train_begin
         self.ddp.forwards = 0
         comm.check_same(
             run.batches,
@@ -82,11 +89,13 @@ class DataParallel(Callback):
                 if isinstance(module, nn.Dropout):
                     module.generator = np.random.default_rng([run.config.seed, run.epoch, index, run.processes.rank])
 
-    def after_backward(self, run):
+    def after_backward(self, run: Run) -> None:
+        assert self.ddp is not None  # made by on_train_begin
         self.ddp.reduce_gradients()
 
-    def on_epoch_end(self, run):
+    def on_epoch_end(self, run: Run) -> None:
         meter, metrics = run.meter, run.metrics
+        assert meter is not None  # the loop's, for the epoch
         loss_sum, correct, samples, seconds = run.processes.gather(
             [meter.loss_sum, meter.correct, meter.samples, metrics["seconds"]]
         ).T
@@ -96,9 +105,12 @@ class DataParallel(Callback):
         metrics["samples_per_s"] = float(samples.sum() / seconds.max()) if seconds.max() > 0 else float("inf")
         self.check_weights_agree(run)
 
-    def evaluate(self, model, X, y, batch_size=1000):
+    def evaluate(
+        self, model: nn.Module, X: npt.NDArray[Any], y: npt.NDArray[Any], batch_size: int = 1000
+    ) -> tuple[float, float, npt.NDArray[Any]]:
         """``run.evaluate``: loss and accuracy of ``model`` on ``(X, y)``, each process measuring its
         contiguous share and the figures summed over all; the predictions returned are this shard's."""
+        assert self.ddp is not None  # made by on_train_begin
         self.ddp.sync_buffers()
         bounds = np.linspace(0, len(y), comm.world_size() + 1).round().astype(int)
         start, stop = bounds[comm.rank()], bounds[comm.rank() + 1]
@@ -113,11 +125,11 @@ class DataParallel(Callback):
         )
         return float(loss_sum / count), float(correct / count), predicted
 
-    def check_weights_agree(self, run):
+    def check_weights_agree(self, run: Run) -> None:
         """DistributedError unless every rank's parameters are bitwise the same (a checksum each)."""
         checksum = 0
         for param in run.model.parameters():
-            checksum = zlib.crc32(np.ascontiguousarray(param.data).view(np.uint8), checksum)
+            checksum = zlib.crc32(np.ascontiguousarray(param.data).view(np.uint8).data, checksum)
         comm.check_same(
             checksum,
             f"after epoch {run.epoch}, the checksums (CRC-32) of the ranks' weights",

@@ -18,13 +18,18 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from mpi4py import MPI
 
 logger = logging.getLogger("chainrule")
 
 
-def ranks_text(ranks):
+def ranks_text(ranks: Sequence[int]) -> str:
     """'rank 2' or 'ranks 1, 3'."""
     return f"rank{'s' * (len(ranks) > 1)} {', '.join(map(str, ranks))}"
 
@@ -39,25 +44,34 @@ ANSWER_GRACE_S = 0.5  # how long answers may take before the warning is written 
 class Watchdog:
     """Watched waits for one rank: ``wait(request, sequence, what)``."""
 
-    def __init__(self, comm, rank, size, warning, timeout, abort):
+    def __init__(
+        self,
+        comm: MPI.Comm,
+        rank: int,
+        size: int,
+        warning: float,
+        timeout: float | None,
+        abort: Callable[[int], object],
+    ) -> None:
         self.comm, self.rank, self.size = comm, rank, size
         self.warning, self.timeout, self.abort = warning, timeout, abort
         self.waiting_at = 0  # the collective this rank waits in now (0: none)
         self.asked = 0  # the collective this rank last asked about
-        self.answers = {}  # rank -> the collective it waits in, for the current question
-        self.sends = []  # requests of messages sent, completed later
+        self.answers: dict[int, int] = {}  # rank -> the collective it waits in, for the current question
+        self.sends: list[MPI.Request] = []  # requests of messages sent, completed later
         self.message = np.zeros(2, dtype=np.int64)
         from mpi4py import MPI  # imported already: the communicator is one of its objects
 
         self.status = MPI.Status()
 
-    def wait(self, request, sequence, what):
+    def wait(self, request: MPI.Request, sequence: int, what: str) -> None:
         """Wait until ``request`` completes; ``sequence`` and ``what`` say which collective it is."""
         if request.Test():
             return
         start = time.perf_counter()
         self.waiting_at = sequence
-        asked_at = warned = None
+        asked_at: float | None = None
+        warned: bool | None = None
         try:
             while not request.Test():
                 elapsed = time.perf_counter() - start
@@ -100,14 +114,14 @@ class Watchdog:
         finally:
             self.waiting_at = 0
 
-    def _ask(self, sequence):
+    def _ask(self, sequence: int) -> None:
         """Ask every other rank which collective it waits in."""
         self.asked, self.answers = sequence, {}
         for other in range(self.size):
             if other != self.rank:
                 self.sends.append(self.comm.Isend(np.array([sequence, 0], dtype=np.int64), dest=other, tag=ASK))
 
-    def _answer_questions(self):
+    def _answer_questions(self) -> None:
         """Answer the questions that reached this rank, and collect the answers to its own."""
         status = self.status
         while self.comm.Iprobe(tag=ASK, status=status):
@@ -120,7 +134,7 @@ class Watchdog:
                 self.answers[status.Get_source()] = int(self.message[1])
         self.sends = [send for send in self.sends if not send.Test()]
 
-    def _missing(self, sequence):
+    def _missing(self, sequence: int) -> str:
         """Which ranks have not arrived, from the answers."""
         silent = [r for r in range(self.size) if r != self.rank and r not in self.answers]
         elsewhere = {r: at for r, at in self.answers.items() if at != sequence}

@@ -26,6 +26,8 @@ import logging
 import math
 import sys
 import time
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, TextIO
 
 import numpy as np
 
@@ -34,11 +36,17 @@ from ..nn.utils import clip_grad_norm_
 from .checkpoints import non_finite_entries
 from .reports import draw_training_step, plot_history
 
+if TYPE_CHECKING:
+    from ..tensor import Tensor
+    from .loop import Run
+
 logger = logging.getLogger("chainrule")
 
 
 class NonFiniteError(FloatingPointError):
     """Training produced NaN or Inf (a loss, or weights about to be saved); it stopped before saving them."""
+
+    collective: bool  # set when every process raises it at the same point (data-parallel training)
 
 
 class Callback:
@@ -49,42 +57,42 @@ class Callback:
 
     main_process_only = False
 
-    def on_train_begin(self, run):
+    def on_train_begin(self, run: "Run") -> None:
         """Before the first epoch: model, optimizer and data are ready, and a resumed run's weights,
         history and ``run.start_epoch`` are restored."""
 
-    def on_epoch_begin(self, run):
+    def on_epoch_begin(self, run: "Run") -> None:
         """Before the epoch's first batch: ``run.epoch`` (1-based, counting a resumed run's earlier
         epochs), ``run.lr`` and ``run.batches`` (batches in the epoch) are set."""
 
-    def after_loss(self, run):
+    def after_loss(self, run: "Run") -> None:
         """After the batch's forward pass: ``run.inputs``, ``run.targets``, ``run.logits``, ``run.loss``
         (a 0-d Tensor) and ``run.loss_value`` (a float) are set; the gradients are cleared and backward
         has not run, so raising here leaves the weights as the previous step left them."""
 
-    def after_backward(self, run):
+    def after_backward(self, run: "Run") -> None:
         """After ``loss.backward()``: each parameter's ``.grad`` holds this batch's gradient
         (data-parallel training averages the gradients across ranks here)."""
 
-    def before_step(self, run):
+    def before_step(self, run: "Run") -> None:
         """After every callback's ``after_backward``, just before ``optimizer.step()``: the last chance
         to change the gradients (clipping, for example)."""
 
-    def on_batch_end(self, run):
+    def on_batch_end(self, run: "Run") -> None:
         """After ``optimizer.step()``: ``run.meter`` holds the epoch's running loss and accuracy."""
 
-    def on_epoch_end(self, run):
+    def on_epoch_end(self, run: "Run") -> None:
         """After the epoch and its validation: ``run.metrics`` holds the epoch's figures (``epoch``,
         ``train_loss``, ``train_accuracy``, ``val_loss``, ``val_accuracy``, ``seconds``,
         ``samples_per_s``, ``lr``). A callback may change them (reducing them across ranks) before
         later ones read them; they are appended to ``run.history`` after this hook. Set
         ``run.stop = True`` to end training after this epoch."""
 
-    def on_checkpoint(self, run, state):
+    def on_checkpoint(self, run: "Run", state: dict[str, Any]) -> None:
         """After ``on_epoch_end``: ``state`` is the epoch's checkpoint (the dict ``SaveCheckpoint``
         writes with ``chainrule.io.save``); add entries to it to keep more."""
 
-    def on_train_end(self, run):
+    def on_train_end(self, run: "Run") -> None:
         """Once, last: after the final epoch, an early stop, or an error (then ``run.error`` holds the
         exception, which ``fit`` raises after this hook). Release what the callback holds here."""
 
@@ -92,7 +100,7 @@ class Callback:
 class CallbackList(Callback):
     """Several callbacks called as one, in order (those for the main process only there)."""
 
-    def __init__(self, callbacks):
+    def __init__(self, callbacks: Iterable[Callback]) -> None:
         self.callbacks = list(callbacks)
         for callback in self.callbacks:
             if not isinstance(callback, Callback):
@@ -100,44 +108,44 @@ class CallbackList(Callback):
                     f"fit: callbacks must be chainrule.training.Callback instances, got {type(callback).__name__}"
                 )
 
-    def _active(self, run):
+    def _active(self, run: "Run") -> Iterator[Callback]:
         for callback in self.callbacks:  # rank read at each callback: an earlier one may set run.processes
             if not callback.main_process_only or run.processes.rank == 0:
                 yield callback
 
-    def on_train_begin(self, run):
+    def on_train_begin(self, run: "Run") -> None:
         for callback in self._active(run):
             callback.on_train_begin(run)
 
-    def on_epoch_begin(self, run):
+    def on_epoch_begin(self, run: "Run") -> None:
         for callback in self._active(run):
             callback.on_epoch_begin(run)
 
-    def after_loss(self, run):
+    def after_loss(self, run: "Run") -> None:
         for callback in self._active(run):
             callback.after_loss(run)
 
-    def after_backward(self, run):
+    def after_backward(self, run: "Run") -> None:
         for callback in self._active(run):
             callback.after_backward(run)
 
-    def before_step(self, run):
+    def before_step(self, run: "Run") -> None:
         for callback in self._active(run):
             callback.before_step(run)
 
-    def on_batch_end(self, run):
+    def on_batch_end(self, run: "Run") -> None:
         for callback in self._active(run):
             callback.on_batch_end(run)
 
-    def on_epoch_end(self, run):
+    def on_epoch_end(self, run: "Run") -> None:
         for callback in self._active(run):
             callback.on_epoch_end(run)
 
-    def on_checkpoint(self, run, state):
+    def on_checkpoint(self, run: "Run", state: dict[str, Any]) -> None:
         for callback in self._active(run):
             callback.on_checkpoint(run, state)
 
-    def on_train_end(self, run):
+    def on_train_end(self, run: "Run") -> None:
         for callback in self._active(run):
             callback.on_train_end(run)
 
@@ -152,11 +160,15 @@ class StopOnNonFiniteLoss(Callback):
     data-parallel run every process learns every loss (one small exchange per batch), so they
     all stop together, naming the ranks whose loss went bad."""
 
-    def after_loss(self, run):
+    def after_loss(self, run: "Run") -> None:
         finite = math.isfinite(run.loss_value)
         if run.processes.size == 1 and finite:
             return
-        bad_inputs = 0 if finite else _non_finite_count(run.inputs)
+        if finite:
+            bad_inputs: int | np.intp = 0
+        else:
+            assert run.inputs is not None  # set by the loop before after_loss
+            bad_inputs = _non_finite_count(run.inputs)
         table = run.processes.gather([run.loss_value, bad_inputs])
         bad = [r for r, (loss, _) in enumerate(table) if not math.isfinite(loss)]
         if not bad:
@@ -175,7 +187,7 @@ class StopOnNonFiniteLoss(Callback):
         raise error
 
 
-def _non_finite_count(tensor):
+def _non_finite_count(tensor: "Tensor") -> np.intp:
     values = np.asarray(tensor.data)
     return values.size - np.count_nonzero(np.isfinite(values))
 
@@ -185,10 +197,10 @@ class ClipGradNorm(Callback):
     """Before each step, scale the gradients together so that their joint norm is at most ``max_norm``
     (``nn.utils.clip_grad_norm_``); ``run.grad_norm`` holds the norm before clipping."""
 
-    def __init__(self, max_norm):
+    def __init__(self, max_norm: float) -> None:
         self.max_norm = max_norm
 
-    def before_step(self, run):
+    def before_step(self, run: "Run") -> None:
         run.grad_norm = clip_grad_norm_(run.model.parameters(), self.max_norm)
 
 
@@ -198,16 +210,16 @@ class WarmupCosine(Callback):
     base rate is its ``initial_lr``. The step is counted from the epoch and batch, so a resumed run
     continues the schedule exactly."""
 
-    def __init__(self, warmup):
+    def __init__(self, warmup: int) -> None:
         self.warmup = warmup
 
-    def factor(self, step, total):
+    def factor(self, step: int, total: int) -> float:
         """The fraction of the base rate for ``step`` (0-based) of ``total``."""
         if step < self.warmup:
             return (step + 1) / self.warmup
         return 0.5 * (1 + math.cos(math.pi * (step - self.warmup) / max(total - self.warmup, 1)))
 
-    def before_step(self, run):
+    def before_step(self, run: "Run") -> None:
         step = (run.epoch - 1) * run.batches + run.batch - 1
         factor = self.factor(step, run.config.epochs * run.batches)
         for group in run.optimizer.param_groups:
@@ -221,10 +233,10 @@ class LogLines(Callback):
 
     main_process_only = True
 
-    def __init__(self, write=None):
+    def __init__(self, write: Callable[[str], object] | None = None) -> None:
         self.write = logger.info if write is None else write
 
-    def on_train_begin(self, run):
+    def on_train_begin(self, run: "Run") -> None:
         config, splits = run.config, run.splits
         kind = {"text": f"windows of {config.block_size} characters", "digits-rows": "sequences of 8 rows"}.get(
             config.dataset, "images"
@@ -238,7 +250,7 @@ class LogLines(Callback):
             + (f"; resuming after epoch {run.start_epoch}" if run.start_epoch else "")
         )
 
-    def on_epoch_end(self, run):
+    def on_epoch_end(self, run: "Run") -> None:
         m = run.metrics
         bits = f" ({m['val_loss'] / math.log(2):.3f} bits/char)" if run.config.dataset == "text" else ""
         self.write(
@@ -256,12 +268,12 @@ class Progress:
 
     LINE_EVERY_S = 10.0
 
-    def __init__(self, mode, total, description, stream=None):
+    def __init__(self, mode: str, total: int, description: str, stream: TextIO | None = None) -> None:
         self.mode, self.total, self.description = mode, total, description
         self.stream = stream or sys.stderr
         self.done, self.start = 0, time.perf_counter()
         self.last_line = self.start
-        self.bar = None
+        self.bar: Any = None  # a tqdm bar (tqdm ships no types)
         if mode == "bar":
             from tqdm import tqdm
 
@@ -276,7 +288,7 @@ class Progress:
             )
 
     @staticmethod
-    def choose_mode(enabled, stream=None):
+    def choose_mode(enabled: bool, stream: TextIO | None = None) -> str:
         """'bar' when enabled, tqdm is installed and ``stream`` is a terminal; 'lines' when enabled otherwise."""
         if not enabled:
             return "off"
@@ -287,7 +299,7 @@ class Progress:
             return "lines"
         return "bar" if hasattr(stream, "isatty") and stream.isatty() else "lines"
 
-    def update(self, samples, mean_loss):
+    def update(self, samples: int, mean_loss: float) -> None:
         """Move the bar (or print a line, at most every few seconds) by ``samples``, showing the running loss."""
         self.done += samples
         if self.bar is not None:
@@ -302,7 +314,7 @@ class Progress:
                 flush=True,
             )
 
-    def close(self):
+    def close(self) -> None:
         """Finish the bar, if there is one."""
         if self.bar is not None:
             self.bar.close()
@@ -316,25 +328,26 @@ class ProgressBar(Callback):
 
     main_process_only = True
 
-    def __init__(self, stream=None):
+    def __init__(self, stream: TextIO | None = None) -> None:
         self.stream = stream
         self.mode = Progress.choose_mode(True, stream)
-        self.progress = None
+        self.progress: Progress | None = None
 
-    def on_epoch_begin(self, run):
+    def on_epoch_begin(self, run: "Run") -> None:
         self.progress = Progress(
             self.mode, len(run.splits.y_train), f"epoch {run.epoch}/{run.config.epochs}", self.stream
         )
 
-    def on_batch_end(self, run):
+    def on_batch_end(self, run: "Run") -> None:
+        assert self.progress is not None and run.targets is not None and run.meter is not None  # set by now
         self.progress.update(len(run.targets) * run.processes.size, run.meter.mean_loss)
         if run.batch == run.batches:
             self._close()
 
-    def on_train_end(self, run):
+    def on_train_end(self, run: "Run") -> None:
         self._close()  # training failed mid-epoch
 
-    def _close(self):
+    def _close(self) -> None:
         if self.progress is not None:
             self.progress.close()
             self.progress = None
@@ -349,7 +362,7 @@ class EarlyStopping(Callback):
 
     MONITORS = ("val_loss", "val_accuracy", "train_loss", "train_accuracy")
 
-    def __init__(self, monitor="val_loss", patience=3, min_delta=0.0):
+    def __init__(self, monitor: str = "val_loss", patience: int = 3, min_delta: float = 0.0) -> None:
         if monitor not in self.MONITORS:
             raise ValueError(f"EarlyStopping: monitor must be one of {', '.join(self.MONITORS)}, got {monitor!r}")
         if not checks.is_integer(patience) or patience < 1:
@@ -360,12 +373,12 @@ class EarlyStopping(Callback):
         self.sign = 1 if monitor.endswith("loss") else -1  # compare sign * value: smaller is better
         self.best, self.bad_epochs = math.inf, 0
 
-    def on_train_begin(self, run):
+    def on_train_begin(self, run: "Run") -> None:
         self.best, self.bad_epochs = math.inf, 0
         for value in run.history[self.monitor]:
             self._record(value)
 
-    def on_epoch_end(self, run):
+    def on_epoch_end(self, run: "Run") -> None:
         self._record(run.metrics[self.monitor])
         if self.bad_epochs >= self.patience:
             run.stop = True
@@ -374,7 +387,7 @@ class EarlyStopping(Callback):
                 f"{self.bad_epochs} epochs (best {self.sign * self.best:.4f}, patience {self.patience})"
             )
 
-    def _record(self, value):
+    def _record(self, value: float) -> None:
         if self.sign * value < self.best - self.min_delta:
             self.best, self.bad_epochs = self.sign * value, 0
         else:
@@ -389,10 +402,10 @@ class SaveCheckpoint(Callback):
     In a data-parallel run every process checks (they hold the same weights, so they stop
     together) and only the first one writes."""
 
-    def __init__(self, path):
+    def __init__(self, path: str) -> None:
         self.path = path
 
-    def on_checkpoint(self, run, state):
+    def on_checkpoint(self, run: "Run", state: dict[str, Any]) -> None:
         arrays = dict(state["model_state"])
         for index, entry in state["optimizer_state"]["state"].items():
             arrays.update(
@@ -423,10 +436,10 @@ class PlotCurves(Callback):
 
     main_process_only = True
 
-    def __init__(self, path):
+    def __init__(self, path: str) -> None:
         self.path = path
 
-    def on_train_end(self, run):
+    def on_train_end(self, run: "Run") -> None:
         if run.error is not None:
             return
         try:
@@ -441,10 +454,10 @@ class DrawTrainingStep(Callback):
 
     main_process_only = True
 
-    def __init__(self, path_stem, samples=16):
+    def __init__(self, path_stem: str, samples: int = 16) -> None:
         self.path_stem, self.samples = path_stem, samples
 
-    def on_train_begin(self, run):
+    def on_train_begin(self, run: "Run") -> None:
         few = min(len(run.splits.X_train), run.config.batch_size, self.samples)
         try:
             run.paths["graph"] = draw_training_step(

@@ -12,12 +12,19 @@ from deep inside training.
 import dataclasses
 import math
 import os
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import numpy as np
 
-from .. import checks, io
+from .. import checks, io, nn, optim
 from ..models import DATASETS, MODEL_NAMES
 from .config import ConfigError, TrainConfig, model_for
+
+if TYPE_CHECKING:
+    from .data import Splits
+
+_Model = TypeVar("_Model", bound=nn.Module)
 
 CHECKPOINT_FORMAT = "chainrule.training"
 CHECKPOINT_VERSION = 1
@@ -27,11 +34,18 @@ CHECKPOINT_NAME = "checkpoint.safetensors"
 HISTORY_KEYS = ("epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "seconds", "samples_per_s", "lr")
 
 
-def empty_history():
+def empty_history() -> dict[str, list[float]]:
     return {key: [] for key in HISTORY_KEYS}
 
 
-def checkpoint_state(config, epoch, model, optimizer, history, splits):
+def checkpoint_state(
+    config: TrainConfig,
+    epoch: int,
+    model: nn.Module,
+    optimizer: optim.Optimizer,
+    history: dict[str, list[float]],
+    splits: "Splits",
+) -> dict[str, Any]:
     """The dictionary ``io.save`` writes: enough to resume training and to evaluate."""
     return {
         "format": CHECKPOINT_FORMAT,
@@ -47,15 +61,15 @@ def checkpoint_state(config, epoch, model, optimizer, history, splits):
     }
 
 
-def preprocessing(splits):
+def preprocessing(splits: "Splits") -> dict[str, float | str]:
     """What turns raw data into the model's input: the pixel statistics, and a text's vocabulary."""
-    entries = {"pixel_mean": splits.pixel_mean, "pixel_std": splits.pixel_std}
+    entries: dict[str, float | str] = {"pixel_mean": splits.pixel_mean, "pixel_std": splits.pixel_std}
     if splits.vocabulary is not None:
         entries["vocabulary"] = splits.vocabulary
     return entries
 
 
-def non_finite_entries(state_dict):
+def non_finite_entries(state_dict: Mapping[str, Any]) -> list[str]:
     """Names of the floating-point arrays in ``state_dict`` that hold NaN or Inf."""
     return [
         name
@@ -65,7 +79,7 @@ def non_finite_entries(state_dict):
 
 
 # ----- reading -----------------------------------------------------------------------------------
-def load_checkpoint(path):
+def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Read a training checkpoint and check every field; ConfigError with the reason if it is missing,
     corrupt, not a training checkpoint, or holds a field of the wrong kind."""
     where = f"training checkpoint {os.fspath(path)!r}"
@@ -81,7 +95,7 @@ def load_checkpoint(path):
     if missing:
         raise ConfigError(f"{where} lacks {', '.join(missing)}")
 
-    def require(field, ok, expected):
+    def require(field: str, ok: Callable[[Any], bool], expected: str) -> None:
         value = _lookup(state, field)
         if not ok(value):
             _fail(where, field, value, expected)
@@ -123,14 +137,18 @@ def load_checkpoint(path):
     except ConfigError as error:
         raise ConfigError(f"{where}: config is not a valid training configuration: {error}") from error
     for key in ("model", "dataset"):
-        require(f"config.{key}", lambda v, key=key: v == state[key], f"{state[key]!r}, the checkpoint's {key}")
+
+        def matches(v: Any, key: str = key) -> bool:
+            return bool(v == state[key])
+
+        require(f"config.{key}", matches, f"{state[key]!r}, the checkpoint's {key}")
     return state
 
 
 _FIELDS = ("model", "dataset", "epoch", "config", "model_state", "optimizer_state", "history", "preprocessing")
 
 
-def load_weights(model, state, source="the checkpoint"):
+def load_weights(model: _Model, state: Mapping[str, Any], source: str = "the checkpoint") -> _Model:
     """Copy the checkpoint's ``model_state`` into ``model``; ConfigError if they do not fit.
     ``source`` names the checkpoint in messages."""
     try:
@@ -142,19 +160,19 @@ def load_weights(model, state, source="the checkpoint"):
     return model
 
 
-def config_of(state):
+def config_of(state: Mapping[str, Any]) -> TrainConfig:
     """The TrainConfig stored in a checkpoint (checked by ``load_checkpoint``)."""
     fields = {field.name for field in dataclasses.fields(TrainConfig)}
     return TrainConfig(**{key: value for key, value in state["config"].items() if key in fields})
 
 
-def model_from_checkpoint(state, source="the checkpoint"):
+def model_from_checkpoint(state: Mapping[str, Any], source: str = "the checkpoint") -> nn.Module:
     """The model a checkpoint describes, with its weights loaded, in evaluation mode."""
     model = model_for(config_of(state), state["preprocessing"].get("vocabulary"))
     return load_weights(model, state, source).eval()
 
 
-def load_optimizer_state(optimizer, state, source="the checkpoint"):
+def load_optimizer_state(optimizer: optim.Optimizer, state: Mapping[str, Any], source: str = "the checkpoint") -> None:
     """Restore the checkpoint's ``optimizer_state`` into ``optimizer``; ConfigError naming the field
     if its settings are of the wrong kind or its arrays do not fit the parameters."""
     saved = state["optimizer_state"]
@@ -175,22 +193,22 @@ def load_optimizer_state(optimizer, state, source="the checkpoint"):
 
 
 # ----- helpers ----------------------------------------------------------------------------------
-def _lookup(state, field):
-    value = state
+def _lookup(state: Mapping[str, Any], field: str) -> Any:
+    value: Any = state
     for part in field.split("."):
         value = value.get(part) if isinstance(value, dict) else None
     return value
 
 
-def _is_int(value):
+def _is_int(value: object) -> bool:
     return checks.is_integer(value)
 
 
-def _is_number(value):
+def _is_number(value: object) -> bool:
     return checks.is_real(value)
 
 
-def _check_optimizer_state(saved, where):
+def _check_optimizer_state(saved: object, where: str) -> None:
     """The shape of an optimizer's ``state_dict()``; whether it fits the optimizer is checked on loading."""
     if not isinstance(saved, dict):
         _fail(where, "optimizer_state", saved, "the optimizer's state_dict (a dict with 'state' and 'param_groups')")
@@ -211,11 +229,11 @@ def _check_optimizer_state(saved, where):
                 _fail(where, f"optimizer_state.state[{index}][{key!r}]", value, "an array or a number")
 
 
-def _fail(where, field, value, expected):
+def _fail(where: str, field: str, value: object, expected: str) -> NoReturn:
     raise ConfigError(f"{where}: {field} holds {_show(value)}; expected {expected}")
 
 
-def _show(value, width=60):
+def _show(value: object, width: int = 60) -> str:
     """``value`` for an error message: its type and a repr cut to ``width`` characters."""
     text = " ".join(repr(value).split())  # one line, even for an array
     if len(text) > width:

@@ -3,12 +3,14 @@
 import dataclasses
 import math
 import os
+from collections.abc import Callable, Iterable, Sequence, Sized
+from typing import Any, Self
 
-from .. import checks, optim
+from .. import checks, nn, optim
 from ..models import DATASETS, MODEL_DATASETS, MODEL_NAMES, build_model
 
 #: The update rules a run may name, with the class each name builds.
-OPTIMIZER_CLASSES = {
+OPTIMIZER_CLASSES: dict[str, Callable[..., optim.Optimizer]] = {
     "sgd": optim.SGD,
     "adam": optim.Adam,
     "adamw": optim.AdamW,
@@ -17,11 +19,11 @@ OPTIMIZER_CLASSES = {
 }
 OPTIMIZERS = tuple(OPTIMIZER_CLASSES)
 #: Learning rate used when none is given, per optimizer.
-DEFAULT_LR = {"sgd": 0.05, "adam": 1e-3, "adamw": 1e-3, "rmsprop": 1e-3, "adagrad": 1e-2}
+DEFAULT_LR: dict[str, float] = {"sgd": 0.05, "adam": 1e-3, "adamw": 1e-3, "rmsprop": 1e-3, "adagrad": 1e-2}
 SCHEDULES = ("constant", "cosine", "warmup-cosine")
 #: Settings a model trains well with, used for every setting the command line (or the caller) leaves out:
 #: the language model with AdamW, weight decay on its matrices only, clipping and a warm-up + cosine schedule.
-MODEL_DEFAULTS = {
+MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
     "gpt": {
         "dataset": "text",
         "optimizer": "adamw",
@@ -73,15 +75,15 @@ class TrainConfig:
     warmup: int = 100  # the warmup-cosine schedule's warm-up, in steps
 
     @classmethod
-    def for_model(cls, model, **settings):
+    def for_model(cls, model: str, **settings: Any) -> Self:
         """A configuration with ``MODEL_DEFAULTS[model]`` where ``settings`` say nothing."""
         return cls(**{"model": model, **MODEL_DEFAULTS.get(model, {}), **settings})
 
-    def learning_rate(self):
+    def learning_rate(self) -> float:
         """``lr``, or the optimizer's default learning rate when it is None."""
         return DEFAULT_LR[self.optimizer] if self.lr is None else self.lr
 
-    def validate(self):
+    def validate(self) -> Self:
         """Raise ConfigError naming the first bad setting; returns the config."""
         _require_choice("model", self.model, MODEL_NAMES)
         _require_choice("dataset", self.dataset, tuple(DATASETS))
@@ -136,13 +138,13 @@ class TrainConfig:
         return self
 
 
-def check_download(dataset, download):
+def check_download(dataset: str, download: bool) -> None:
     """ConfigError when a download is asked for a data set that has none to fetch."""
     if download and dataset != "mnist":
         raise ConfigError(f"download (--download) applies to the mnist dataset only; the {dataset} dataset is bundled")
 
 
-def model_for(config, vocabulary=None):
+def model_for(config: TrainConfig, vocabulary: Sized | None = None) -> nn.Module:
     """The model ``config`` describes (``vocabulary``: the characters of a text run), freshly initialised."""
     return build_model(
         config.model,
@@ -155,37 +157,46 @@ def model_for(config, vocabulary=None):
     )
 
 
-def make_optimizer(name, parameters, lr, momentum=0.0, weight_decay=None, decay_matrices_only=False):
+def make_optimizer(
+    name: str,
+    parameters: Iterable[nn.Parameter],
+    lr: float,
+    momentum: float = 0.0,
+    weight_decay: float | None = None,
+    decay_matrices_only: bool = False,
+) -> optim.Optimizer:
     """One of OPTIMIZERS over ``parameters``; ``weight_decay=None`` keeps the optimizer's default.
 
     ``decay_matrices_only``: two parameter groups, weight decay on the matrices (weights and
     embeddings, 2 or more dimensions) and none on biases and normalisation gains, as GPTs train."""
     _require_choice("optimizer", name, OPTIMIZERS)
-    options = {"lr": lr}
+    options: dict[str, float] = {"lr": lr}
     if name in ("sgd", "rmsprop"):
         options["momentum"] = momentum
     if weight_decay is not None:
         options["weight_decay"] = weight_decay
-    parameters = list(parameters)
+    params = list(parameters)
+    groups: list[nn.Parameter] | list[dict[str, Any]] = params
     if decay_matrices_only:
-        parameters = [
-            {"params": [p for p in parameters if p.ndim >= 2]},
-            {"params": [p for p in parameters if p.ndim < 2], "weight_decay": 0.0},
+        by_kind: list[dict[str, Any]] = [
+            {"params": [p for p in params if p.ndim >= 2]},
+            {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0},
         ]
-    return OPTIMIZER_CLASSES[name](parameters, **options)
+        groups = by_kind
+    return OPTIMIZER_CLASSES[name](groups, **options)
 
 
-def _require_choice(what, value, choices):
+def _require_choice(what: str, value: object, choices: Sequence[str]) -> None:
     if not isinstance(value, str) or value not in choices:
         raise ConfigError(f"unknown {what} {value!r}; expected one of {', '.join(choices)}")
 
 
-def _require_int(what, value, minimum):
+def _require_int(what: str, value: int, minimum: int) -> None:
     if not checks.is_integer(value) or value < minimum:
         raise ConfigError(f"the {what} must be an integer >= {minimum}, got {value!r}")
 
 
-def _require_number(what, value, positive=False):
+def _require_number(what: str, value: float, positive: bool = False) -> None:
     bad = not checks.is_real(value) or not math.isfinite(value)
     if bad or (value <= 0 if positive else value < 0):
         raise ConfigError(f"the {what} must be a {'positive' if positive else 'non-negative'} number, got {value!r}")

@@ -13,8 +13,10 @@ each image as a sequence of its 8 rows, (N, 8, 8).
 import dataclasses
 import math
 import os
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from ..data import MNIST, Vocabulary, default_corpus, load_digits, mnist, read_text, train_test_split, windows
 from ..models import DATASETS
@@ -29,18 +31,20 @@ class Splits:
     """Standardised float32 images (N, 1, H, W) (or rows (N, 8, 8)) and int64 labels for training, validation
     and test; for text, int64 windows of character ids (N, block_size) and their targets, and the vocabulary."""
 
-    X_train: np.ndarray
-    y_train: np.ndarray
-    X_val: np.ndarray
-    y_val: np.ndarray
-    X_test: np.ndarray
-    y_test: np.ndarray
+    X_train: npt.NDArray[Any]
+    y_train: npt.NDArray[Any]
+    X_val: npt.NDArray[Any]
+    y_val: npt.NDArray[Any]
+    X_test: npt.NDArray[Any]
+    y_test: npt.NDArray[Any]
     pixel_mean: float
     pixel_std: float
     vocabulary: str | None = None  # the characters of the text, in id order (text only)
 
 
-def load_images(dataset, data_dir=None, part="train", download=False):
+def load_images(
+    dataset: str, data_dir: str | os.PathLike[str] | None = None, part: str = "train", download: bool = False
+) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
     """Images scaled to [0, 1] and labels of ``part`` ('train' or 'test') of ``dataset``.
 
     ``download=True`` first fetches the MNIST files missing from ``data_dir``."""
@@ -84,14 +88,19 @@ def load_images(dataset, data_dir=None, part="train", download=False):
         raise ConfigError(str(error)) from error
 
 
-def standardize(X, mean, std):
+def standardize(X: npt.NDArray[Any], mean: float, std: float) -> npt.NDArray[Any]:
     """``(X - mean) / std`` in place, keeping float32."""
     X -= np.float32(mean)
     X /= np.float32(std)
     return X
 
 
-def load_text_splits(text=None, block_size=64, train_limit=None, vocabulary=None):
+def load_text_splits(
+    text: str | os.PathLike[str] | None = None,
+    block_size: int = 64,
+    train_limit: int | None = None,
+    vocabulary: str | None = None,
+) -> Splits:
     """Windows of ``block_size`` character ids for training (the first 90% of the text), validation (the next
     5%) and test (the last 5%), each window's targets shifted by one character. ``text`` is a UTF-8 file
     (None: Python's pydoc topics, ``chainrule.data.text.default_corpus``); ``vocabulary`` (the characters
@@ -100,14 +109,14 @@ def load_text_splits(text=None, block_size=64, train_limit=None, vocabulary=None
         corpus = default_corpus() if text is None else read_text(text)
     except (OSError, ValueError) as error:
         raise ConfigError(f"cannot read the text: {error}") from error
-    vocabulary = Vocabulary(corpus if vocabulary is None else vocabulary)
-    missing = vocabulary.unknown(corpus)
+    vocab = Vocabulary(corpus if vocabulary is None else vocabulary)
+    missing = vocab.unknown(corpus)
     if missing:
         raise ConfigError(
             f"the text holds characters {missing!r} that the checkpoint's vocabulary lacks; train on "
             f"the text it was trained on"
         )
-    ids = vocabulary.encode(corpus)
+    ids = vocab.encode(corpus)
     cut_val, cut_test = int(len(ids) * 0.9), int(len(ids) * 0.95)
     parts = [windows(part, block_size) for part in (ids[:cut_val], ids[cut_val:cut_test], ids[cut_test:])]
     for name, (x, _) in zip(("training", "validation", "test"), parts):
@@ -120,10 +129,17 @@ def load_text_splits(text=None, block_size=64, train_limit=None, vocabulary=None
     (X_train, y_train), (X_val, y_val), (X_test, y_test) = parts
     if train_limit is not None:
         X_train, y_train = X_train[:train_limit], y_train[:train_limit]
-    return Splits(X_train, y_train, X_val, y_val, X_test, y_test, 0.0, 1.0, vocabulary.characters)
+    return Splits(X_train, y_train, X_val, y_val, X_test, y_test, 0.0, 1.0, vocab.characters)
 
 
-def load_splits(dataset, data_dir=None, val_fraction=0.1, train_limit=None, pixel_stats=None, download=False):
+def load_splits(
+    dataset: str,
+    data_dir: str | os.PathLike[str] | None = None,
+    val_fraction: float = 0.1,
+    train_limit: int | None = None,
+    pixel_stats: tuple[float, float] | None = None,
+    download: bool = False,
+) -> Splits:
     """Training, validation and test splits of the images, standardised with the training pixels' mean and
     std (or with ``pixel_stats=(mean, std)``, e.g. those stored in a checkpoint).
 
@@ -152,7 +168,7 @@ def load_splits(dataset, data_dir=None, val_fraction=0.1, train_limit=None, pixe
     return Splits(X_train, y_train, X_val, y_val, X_test, y_test, mean, std)
 
 
-def check_images(images, what):
+def check_images(images: npt.NDArray[Any], what: str) -> None:
     """ConfigError unless ``images`` holds at least one image and only finite pixels."""
     if len(images) == 0:
         raise ConfigError(f"{what} holds no images; expected at least one")

@@ -1,8 +1,10 @@
 """Measuring a model: its predictions, loss and accuracy on a split, and the confusion matrix."""
 
 import os
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from .. import nn
 from ..autograd import no_grad
@@ -11,18 +13,20 @@ from .checkpoints import config_of, load_checkpoint, model_from_checkpoint
 from .data import check_images, load_images, load_text_splits, standardize
 
 
-def predict(model, X, batch_size=1000):
+def predict(model: nn.Module, X: npt.NDArray[Any], batch_size: int = 1000) -> npt.NDArray[Any]:
     """Logits of ``model`` on the inputs ``X`` (images, sequences, windows of text), in evaluation mode and
     without a graph."""
     model.eval()
-    outputs = []
+    outputs: list[npt.NDArray[Any]] = []
     with no_grad():
         for start in range(0, len(X), batch_size):
             outputs.append(model(Tensor(X[start : start + batch_size])).data)
     return np.concatenate(outputs)
 
 
-def evaluate(model, X, y, batch_size=1000):
+def evaluate(
+    model: nn.Module, X: npt.NDArray[Any], y: npt.NDArray[Any], batch_size: int = 1000
+) -> tuple[float, float, npt.NDArray[Any]]:
     """``(mean cross-entropy loss, accuracy, predicted classes)`` of ``model`` on ``(X, y)``. The classes are
     the logits' last axis; a language model's every position is one prediction (its loss in nats per
     character)."""
@@ -33,14 +37,16 @@ def evaluate(model, X, y, batch_size=1000):
     return loss, float((predicted == y).mean()), predicted
 
 
-def confusion_matrix(y_true, y_pred, classes=10):
+def confusion_matrix(y_true: npt.ArrayLike, y_pred: npt.ArrayLike, classes: int = 10) -> npt.NDArray[np.int64]:
     """``counts[i, j]``: how many samples of true class i were predicted as j."""
     counts = np.zeros((classes, classes), dtype=np.int64)
     np.add.at(counts, (np.asarray(y_true), np.asarray(y_pred)), 1)
     return counts
 
 
-def evaluate_checkpoint(path, data_dir=None, download=False):
+def evaluate_checkpoint(
+    path: str | os.PathLike[str], data_dir: str | os.PathLike[str] | None = None, download: bool = False
+) -> dict[str, Any]:
     """Test loss, accuracy and confusion matrix of a training checkpoint:
     ``{"model", "dataset", "epoch", "loss", "accuracy", "confusion", "samples"}``.
     ``data_dir`` overrides the MNIST directory stored in the checkpoint; ``download=True``

@@ -11,13 +11,19 @@ import math
 import os
 import tempfile
 import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, Protocol, SupportsInt, cast
 
 import numpy as np
+import numpy.typing as npt
 
 from .. import nn, optim
 from ..data import DataLoader, TensorDataset
 from ..models import loss_for
+from ..optim.lr_scheduler import LRScheduler
+from ..tensor import Tensor
 from .callbacks import (
+    Callback,
     CallbackList,
     ClipGradNorm,
     DrawTrainingStep,
@@ -49,11 +55,15 @@ class EpochMeter:
     on their last axis; a language model's (N, T, vocabulary) logits are T predictions per sample, and a sample
     counts as the fraction of its T predictions that are right."""
 
-    def __init__(self):
+    loss_sum: float
+    correct: float  # in samples: a language model's sample counts the fraction of its predictions that are right
+    samples: int
+
+    def __init__(self) -> None:
         self.loss_sum, self.correct, self.samples = 0.0, 0, 0
         self.start = time.perf_counter()
 
-    def add(self, loss_value, logits, labels):
+    def add(self, loss_value: float, logits: Tensor, labels: Tensor) -> None:
         """Count one batch: its mean loss, and how many of its predictions match the labels."""
         n = len(labels.data)
         self.loss_sum += loss_value * n
@@ -62,12 +72,12 @@ class EpochMeter:
         self.samples += n
 
     @property
-    def mean_loss(self):
+    def mean_loss(self) -> float:
         """The loss averaged over the samples counted so far."""
         return self.loss_sum / self.samples
 
     @property
-    def accuracy(self):
+    def accuracy(self) -> float:
         """The fraction of the samples counted so far that were predicted right."""
         return self.correct / self.samples
 
@@ -80,9 +90,32 @@ class OneProcess:
 
     rank, size = 0, 1
 
-    def gather(self, values):
+    def gather(self, values: Sequence[float | np.number[Any]]) -> npt.NDArray[np.float64]:
         """Every process's ``values`` as one row each: here the one row of this process."""
         return np.asarray([values], dtype=np.float64)
+
+
+class _Processes(Protocol):
+    """What ``run.processes`` holds: ``OneProcess``, or a data-parallel run's (see ``OneProcess``)."""
+
+    rank: int
+    size: int
+
+    def gather(self, values: Sequence[float | np.number[Any]]) -> npt.NDArray[np.float64]: ...
+
+
+class _EpochSampler(Protocol):
+    """What ``run.sampler`` holds when set: the training indices of each epoch (``DistributedSampler``)."""
+
+    def set_epoch(self, epoch: int) -> None: ...
+
+    def __iter__(self) -> Iterator[SupportsInt]: ...
+
+    def __len__(self) -> int: ...
+
+
+#: ``run.evaluate``: (model, X, y) -> (mean loss, accuracy, predictions) of a split.
+_Evaluate = Callable[[nn.Module, npt.NDArray[Any], npt.NDArray[Any]], tuple[float, float, npt.NDArray[Any]]]
 
 
 @dataclasses.dataclass(eq=False)
@@ -95,47 +128,50 @@ class Run:
     optimizer: optim.Optimizer
     loss_fn: nn.Module
     splits: Splits
-    history: dict  # one list per figure (HISTORY_KEYS), one entry per epoch done, a resumed run's included
+    # One list per figure (HISTORY_KEYS), one entry per epoch done, a resumed run's included:
+    history: dict[str, list[float]]
     start_epoch: int  # epochs done before this run started: a resumed checkpoint's, else 0
     base_lr: float  # the configured learning rate (the cosine schedule starts from it)
     # How the loop trains and measures, which a callback may change in on_train_begin (data-parallel
     # training gives each process its shard of every batch and reduces the figures over all of them):
-    processes: OneProcess = dataclasses.field(default_factory=lambda: OneProcess())  # who trains together
+    processes: _Processes = dataclasses.field(default_factory=lambda: OneProcess())  # who trains together
     batch_size: int = 0  # samples per batch in this process (fit sets config.batch_size)
-    sampler: object = None  # the training indices of an epoch (set_epoch, iter, len); None: all, shuffled
-    evaluate: object = evaluate  # (model, X, y) -> (mean loss, accuracy, predictions) of a split
+    sampler: _EpochSampler | None = None  # the training indices of an epoch (set_epoch, iter, len); None: all, shuffled
+    evaluate: _Evaluate = evaluate  # (model, X, y) -> (mean loss, accuracy, predictions) of a split
     epoch: int = 0  # the current epoch, 1-based, counting start_epoch
     lr: float = math.nan  # this epoch's learning rate
     batches: int = 0  # batches per epoch
     batch: int = 0  # the current batch, 1-based
-    inputs: object = None  # the batch's images and labels (Tensors)
-    targets: object = None
-    logits: object = None  # the model's output on the batch
-    loss: object = None  # the batch's loss (a 0-d Tensor) ...
+    inputs: Tensor | None = None  # the batch's images and labels (Tensors)
+    targets: Tensor | None = None
+    logits: Tensor | None = None  # the model's output on the batch
+    loss: Tensor | None = None  # the batch's loss (a 0-d Tensor) ...
     loss_value: float = math.nan  # ... and its value
     grad_norm: float = math.nan  # the gradients' joint norm before clipping (set by ClipGradNorm)
-    meter: EpochMeter = None  # the epoch's running loss and accuracy
-    metrics: dict = dataclasses.field(default_factory=dict)  # the epoch's figures, at on_epoch_end
+    meter: EpochMeter | None = None  # the epoch's running loss and accuracy
+    metrics: dict[str, float] = dataclasses.field(default_factory=dict)  # the epoch's figures, at on_epoch_end
     stop: bool = False  # a callback sets it to end training after the current epoch
-    error: BaseException = None  # what ended the run, if it failed (in on_train_end)
-    paths: dict = dataclasses.field(default_factory=dict)  # files written: 'checkpoint', 'plot', 'graph'
-    notes: list = dataclasses.field(default_factory=list)  # anything skipped or stopped, with the reason
+    error: BaseException | None = None  # what ended the run, if it failed (in on_train_end)
+    paths: dict[str, str] = dataclasses.field(default_factory=dict)  # files written: 'checkpoint', 'plot', 'graph'
+    notes: list[str] = dataclasses.field(default_factory=list)  # anything skipped or stopped, with the reason
 
 
 @dataclasses.dataclass
 class TrainResult:
     model: nn.Module
     optimizer: optim.Optimizer
-    history: dict
+    history: dict[str, list[float]]
     test_loss: float
     test_accuracy: float
     epochs: int  # epochs completed in total (including those of a resumed checkpoint)
     seconds: float  # training time of this run (the epochs it ran, without evaluation)
-    paths: dict  # what was written: 'checkpoint', 'plot', 'graph'
-    notes: list  # anything skipped or stopped early, with the reason (e.g. matplotlib missing)
+    paths: dict[str, str]  # what was written: 'checkpoint', 'plot', 'graph'
+    notes: list[str]  # anything skipped or stopped early, with the reason (e.g. matplotlib missing)
 
 
-def fit(config, callbacks=(), log=None):
+def fit(
+    config: TrainConfig, callbacks: Iterable[Callback] = (), log: Callable[[str], object] | None = None
+) -> TrainResult:
     """Train ``config.model`` on ``config.dataset`` as configured; returns a ``TrainResult``.
 
     ``callbacks``: ``Callback`` instances that hook into the loop (see
@@ -165,6 +201,7 @@ def fit(config, callbacks=(), log=None):
     )
     history, done = empty_history(), 0
     if checkpoint is not None:
+        assert config.resume is not None  # the checkpoint _resume_checkpoint read
         source = f"training checkpoint {os.fspath(config.resume)!r}"
         load_weights(model, checkpoint, source)
         load_optimizer_state(optimizer, checkpoint, source)
@@ -174,24 +211,32 @@ def fit(config, callbacks=(), log=None):
     run = Run(
         config, model, optimizer, loss_for(config.model), splits, history, done, base_lr, batch_size=config.batch_size
     )
-    callbacks = CallbackList([StopOnNonFiniteLoss(), *callbacks, *_configured_callbacks(config, log, run)])
+    hooks = CallbackList([StopOnNonFiniteLoss(), *callbacks, *_configured_callbacks(config, log, run)])
     # The loss guard reports NaN and Inf itself; NumPy's overflow warnings would only repeat it with source lines.
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         try:
-            callbacks.on_train_begin(run)
-            seconds = train_epochs(run, callbacks, schedule)
+            hooks.on_train_begin(run)
+            seconds = train_epochs(run, hooks, schedule)
         except BaseException as error:
             run.error = error
             raise
         finally:
-            callbacks.on_train_end(run)
+            hooks.on_train_end(run)
     test_loss, test_accuracy, _ = run.evaluate(model, splits.X_test, splits.y_test)
     return TrainResult(
-        model, optimizer, history, test_loss, test_accuracy, history["epoch"][-1], seconds, run.paths, run.notes
+        model,
+        optimizer,
+        history,
+        test_loss,
+        test_accuracy,
+        cast(int, history["epoch"][-1]),  # the epoch numbers are ints; the other figures floats
+        seconds,
+        run.paths,
+        run.notes,
     )
 
 
-def train_epochs(run, callbacks, schedule=None):
+def train_epochs(run: Run, callbacks: Callback, schedule: LRScheduler | None = None) -> float:
     """The loop: the epochs from ``run.start_epoch + 1`` to ``run.config.epochs`` (or until a callback
     sets ``run.stop``), each a pass over the shuffled training split and a validation, calling
     ``callbacks`` along the way. Returns the seconds spent in the training passes."""
@@ -247,7 +292,7 @@ def train_epochs(run, callbacks, schedule=None):
 
 
 # ----- the pieces of a run -----------------------------------------------------------------------
-def load_data(config, checkpoint=None):
+def load_data(config: TrainConfig, checkpoint: dict[str, Any] | None = None) -> Splits:
     """The splits ``config`` trains on; a resumed run keeps its checkpoint's pixel statistics or vocabulary."""
     preprocessing = {} if checkpoint is None else checkpoint["preprocessing"]
     if config.dataset == "text":
@@ -256,7 +301,7 @@ def load_data(config, checkpoint=None):
     return load_splits(config.dataset, config.data_dir, config.val_fraction, config.train_limit, stats, config.download)
 
 
-def _resume_checkpoint(config):
+def _resume_checkpoint(config: TrainConfig) -> dict[str, Any] | None:
     """The checkpoint ``config.resume`` names, checked against the configuration; None without one."""
     if not config.resume:
         return None
@@ -274,7 +319,7 @@ def _resume_checkpoint(config):
     return checkpoint
 
 
-def prepare_output_directory(out):
+def prepare_output_directory(out: str | os.PathLike[str] | None) -> None:
     """Create ``out`` (None: nothing to do) and check that files can be written there, before any
     training; ConfigError naming it otherwise."""
     if not out:
@@ -294,7 +339,9 @@ def prepare_output_directory(out):
         ) from error
 
 
-def learning_rate_schedule(optimizer, config, base_lr, done):
+def learning_rate_schedule(
+    optimizer: optim.Optimizer, config: TrainConfig, base_lr: float, done: int
+) -> optim.CosineAnnealingLR | None:
     """Start every parameter group at ``base_lr``; for the cosine schedule, return a CosineAnnealingLR
     (towards 0 over ``config.epochs``) already moved past the ``done`` epochs of a resumed run."""
     for group in optimizer.param_groups:
@@ -304,7 +351,7 @@ def learning_rate_schedule(optimizer, config, base_lr, done):
     return None
 
 
-def seed_epoch(model, seed, epoch):
+def seed_epoch(model: nn.Module, seed: int, epoch: int) -> np.random.Generator:
     """Random state of one epoch, derived from (seed, epoch): the shuffle order and the masks of every module
     that draws them (Dropout, the attention and recurrent layers' dropout: each holds a ``generator``).
 
@@ -316,9 +363,9 @@ def seed_epoch(model, seed, epoch):
     return np.random.default_rng([seed, epoch])
 
 
-def _configured_callbacks(config, log, run):
+def _configured_callbacks(config: TrainConfig, log: Callable[[str], object] | None, run: Run) -> list[Callback]:
     """The callbacks ``config`` (and ``log``) ask for, in the order they run after the caller's."""
-    callbacks = []
+    callbacks: list[Callback] = []
     if config.clip is not None:
         callbacks.append(ClipGradNorm(config.clip))
     if config.schedule == "warmup-cosine":

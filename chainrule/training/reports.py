@@ -1,14 +1,23 @@
 """What a run shows people: the confusion table, the loss and accuracy curves, a picture of one step."""
 
+import os
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
+
+import numpy.typing as npt
+
+from .. import nn
 from ..tensor import Tensor
 
+_Path = TypeVar("_Path", bound="str | os.PathLike[str]")
 
-def plural(count, noun):
+
+def plural(count: int, noun: str) -> str:
     """'1 epoch', '3 epochs'."""
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
-def format_confusion_matrix(counts):
+def format_confusion_matrix(counts: npt.NDArray[Any]) -> str:
     """The confusion matrix as a table: rows are true classes, columns predictions, with per-class recall."""
     classes = len(counts)
     width = max(4, len(str(counts.max())) + 1)
@@ -22,7 +31,7 @@ def format_confusion_matrix(counts):
     return "\n".join(lines)
 
 
-def plot_history(history, path):
+def plot_history(history: Mapping[str, Sequence[float]], path: _Path) -> _Path:
     """Save loss and accuracy per epoch (training and validation) as a PNG; needs matplotlib."""
     try:
         import matplotlib
@@ -48,7 +57,13 @@ def plot_history(history, path):
     return path
 
 
-def draw_training_step(model, loss_fn, images, labels, path_stem):
+def draw_training_step(
+    model: nn.Module,
+    loss_fn: Callable[[Tensor, Tensor], Tensor],
+    images: npt.NDArray[Any],
+    labels: npt.NDArray[Any],
+    path_stem: str,
+) -> str:
     """Draw forward and backward of one training batch (modules collapsed) to ``path_stem``.svg,
     or ``path_stem``.dot when Graphviz's ``dot`` program is missing. Returns the path written.
 
