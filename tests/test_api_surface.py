@@ -88,18 +88,28 @@ def test_mypy_sees_tensor_methods_and_operators(tmp_path):
         values, indices = x.max(1)
         top: cr.Tensor = x.max(dim=0).values + x.sort(1).indices + x.amax((0, 1)) + x.median() + x.cummax(0)[0]
         mixed: cr.Tensor = cr.einsum("ij,jk->ik", x, w).gather(1, indices.unsqueeze(1)) % 2 + x.floor() + values
+        model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
+        optimizer = cr.optim.Adam(model.parameters(), lr=1e-3)
+        loader = cr.data.DataLoader(cr.data.TensorDataset(np.ones((6, 4)), np.zeros(6)), batch_size=2)
+        for inputs, targets in loader:
+            step: cr.Tensor = nn.functional.cross_entropy(model(inputs), targets.long())
+            optimizer.zero_grad()
+            step.backward()
+            optimizer.step()
+        entries: int = len(model.state_dict())
     """)
     )
     bad = tmp_path / "bad.py"
-    bad.write_text("import chainrule as cr\ns: str = cr.tensor([1.0]).exp()\n")
+    bad.write_text("import chainrule as cr\ns: str = cr.tensor([1.0]).exp()\ncr.optim.SGD([], lr='fast')\n")
     mypy = pathlib.Path(sys.executable).parent / "mypy"
     env = {"MYPYPATH": str(ROOT), "PATH": "/usr/bin:/bin"}
-    command = [str(mypy), "--follow-imports=silent", "--no-incremental"]
+    command = [str(mypy), "--strict", "--follow-imports=silent", "--no-incremental"]
     # From tmp_path, so that mypy reads no configuration of the project's (a user's own settings, not ours).
     good = subprocess.run(command + [str(script)], capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path)
     assert good.returncode == 0, good.stdout + good.stderr
     wrong = subprocess.run(command + [str(bad)], capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path)
     assert 'expression has type "Tensor", variable has type "str"' in wrong.stdout
+    assert 'Argument "lr" to "SGD" has incompatible type "str"' in wrong.stdout
 
 
 def test_the_readme_lists_the_pytorch_names_the_declarations_give():

@@ -212,7 +212,7 @@ def _relu(node: GateNode, digits: int) -> list[str]:
 def _max_pool(node: GateNode, digits: int) -> list[str]:
     x, g, geometry = node.inputs[0].value, _upstream(node), cast("MaxPool2d", node.gate).geometry
     sent = node.sent[0]
-    assert sent is not None  # in the digits models a pool follows a layer, so its input needs a gradient
+    assert sent is not None  # the graph records a pool only when its input needs a gradient
     window = x[0, 0, 0 : geometry.kh, 0 : geometry.kw]
     winner = tuple(int(i) for i in xp.unravel_index(int(xp.argmax(window)), window.shape))
     values = ", ".join(number(v, digits) for v in window.reshape(-1))
