@@ -115,20 +115,26 @@ class Recurrence(Gate):
         before = t + 1 if self.reverse else t - 1
         return initial if before < 0 or before >= len(states) else states[before]
 
-    def _weight_gradient(
-        self, d_hidden: npt.NDArray[Any], states: npt.NDArray[Any], h0_columns: npt.NDArray[Any]
-    ) -> npt.NDArray[Any]:
-        """dW_hh = sum_t da_t^T h_{t-1} over every step (h_{-1} = h0), as two products after the loop."""
-        if len(states) == 1:
-            only: npt.NDArray[Any] = d_hidden[0] @ h0_columns.T
-            return only
+    @staticmethod
+    def _by_gate(d_steps: npt.NDArray[Any]) -> npt.NDArray[Any]:
+        """Per-step gradients (T, G, N) as one (G, T*N) matrix, every step's columns side by side, so that a sum
+        over the steps of products is one product (one copy, then BLAS on one large product instead of
+        tensordot's transposing copies or T small products)."""
+        steps, gates, n = d_steps.shape
+        return xp.ascontiguousarray(d_steps.transpose(1, 0, 2)).reshape(gates, steps * n)
+
+    def _previous_states(self, states: npt.NDArray[Any], h0_columns: npt.NDArray[Any]) -> npt.NDArray[Any]:
+        """(H, T*N): the state each step started from, h_{t-1} (h0 for the first step in the loop's
+        direction), in the layout of ``_by_gate``."""
+        steps, hidden, n = states.shape
+        previous = xp.empty((hidden, steps, n), dtype=states.dtype)
         if self.reverse:  # step t follows step t+1; the last step follows h0
-            total = xp.tensordot(d_hidden[:-1], states[1:], axes=([0, 2], [0, 2]))
-            total += d_hidden[-1] @ h0_columns.T
+            previous[:, -1] = h0_columns
+            previous[:, :-1] = states[1:].transpose(1, 0, 2)
         else:
-            total = xp.tensordot(d_hidden[1:], states[:-1], axes=([0, 2], [0, 2]))
-            total += d_hidden[0] @ h0_columns.T
-        return total
+            previous[:, 0] = h0_columns
+            previous[:, 1:] = states[:-1].transpose(1, 0, 2)
+        return previous.reshape(hidden, steps * n)
 
     def _gradients(
         self,
@@ -141,13 +147,23 @@ class Recurrence(Gate):
         dc: npt.NDArray[Any] | None = None,
     ) -> tuple[npt.NDArray[Any] | None, ...]:
         """Every input's gradient from the per-step gradients of the pre-activations, ``d_pre`` (T, G, N), and of
-        W_hh h_{t-1} + b_hh, ``d_hidden`` (the same but for the GRU): dx = da W_ih and dW_ih = sum_t da_t^T x_t
-        for all steps at once, dW_hh, the biases' sums and the initial states'."""
-        d_x = xp.matmul(w_ih.T, d_pre).transpose(0, 2, 1).copy() if self.wants(0) else None
-        d_w_ih = xp.tensordot(d_pre, x, axes=([0, 2], [0, 1])) if self.wants(1) else None
-        d_w_hh = self._weight_gradient(d_hidden, states, self.h0) if self.wants(2) else None
-        d_b_ih = d_pre.sum(axis=(0, 2)) if self.wants(3) else None
-        d_b_hh = d_hidden.sum(axis=(0, 2)) if self.wants(4) else None
+        W_hh h_{t-1} + b_hh, ``d_hidden`` (the same but for the GRU). Each weight's and the input's is one
+        product over every step at once (``_by_gate``): dx = da W_ih, dW_ih = sum_t da_t^T x_t and
+        dW_hh = sum_t da_t^T h_{t-1}; then the biases' sums and the initial states'."""
+        steps, n = x.shape[:2]
+        by_gate = self._by_gate(d_pre)
+        same = d_hidden is d_pre  # the LSTM's and the RNN's: both biases get the same gradient
+        hidden_by_gate = by_gate if same else self._by_gate(d_hidden)
+        d_x = (by_gate.T @ w_ih).reshape(steps, n, -1) if self.wants(0) else None
+        d_w_ih = by_gate @ xp.ascontiguousarray(x).reshape(steps * n, -1) if self.wants(1) else None
+        d_w_hh = hidden_by_gate @ self._previous_states(states, self.h0).T if self.wants(2) else None
+        d_b_ih = by_gate.sum(axis=1) if self.wants(3) else None
+        if not self.wants(4):
+            d_b_hh = None
+        elif same and d_b_ih is not None:
+            d_b_hh = d_b_ih.copy()
+        else:
+            d_b_hh = hidden_by_gate.sum(axis=1)
         grads = [d_x, d_w_ih, d_w_hh, d_b_ih, d_b_hh, dh.T.copy() if self.wants(5) else None]
         if dc is not None:
             grads.append(dc.T.copy() if self.wants(6) else None)
