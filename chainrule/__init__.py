@@ -228,6 +228,7 @@ from .dtypes import bool as bool
 from .dtypes import float as float
 from .dtypes import int as int
 from .io import load, save
+from .blas import get_num_threads, set_num_threads
 from .tuning import ProcessTuning, tune_process_for_training
 from .viz import explain, practice
 
@@ -454,4 +455,6 @@ __all__ = [
     "__version__",
     "ProcessTuning",
     "tune_process_for_training",
+    "get_num_threads",
+    "set_num_threads",
 ]

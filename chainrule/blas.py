@@ -22,6 +22,7 @@ import contextlib
 import ctypes
 import glob
 import os
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -96,6 +97,31 @@ def one_thread() -> Iterator[None]:
         yield
     finally:
         set_(before)
+
+
+def get_num_threads() -> int:
+    """PyTorch's ``torch.get_num_threads()``: the threads NumPy's BLAS runs a product on (the one place chainrule
+    uses several threads). Where the BLAS is not NumPy's bundled OpenBLAS, the number of CPUs."""
+    threads = _ROUTINES.get("threads")
+    return int(threads[0]()) if threads is not None else (os.cpu_count() or 1)
+
+
+def set_num_threads(threads: int) -> None:
+    """PyTorch's ``torch.set_num_threads(n)``: NumPy's BLAS runs its products on ``threads`` threads from now on,
+    in the whole process (elementwise work in NumPy runs on one thread either way). Where the BLAS is not
+    NumPy's bundled OpenBLAS it warns and changes nothing."""
+    if isinstance(threads, bool) or not isinstance(threads, (int, xp.integer)) or threads < 1:
+        raise ValueError(f"set_num_threads: expected a whole number of threads, at least 1, got {threads!r}")
+    routines = _ROUTINES.get("threads")
+    if routines is None:
+        warnings.warn(
+            "set_num_threads: NumPy's BLAS is not the OpenBLAS bundled with NumPy (or CHAINRULE_BLAS=0), so its "
+            "thread count is left as it is; set OPENBLAS_NUM_THREADS or OMP_NUM_THREADS before starting Python",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+        return
+    routines[1](int(threads))
 
 
 def available() -> bool:

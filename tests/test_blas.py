@@ -81,3 +81,46 @@ def test_one_thread_inside_and_the_count_restored_after():
         assert get() == 2
     finally:
         set_(before)
+
+
+@needs_blas
+def test_set_num_threads_sets_what_get_num_threads_reads_as_in_pytorch():
+    import chainrule as cr
+
+    before = cr.get_num_threads()
+    try:
+        cr.set_num_threads(1)
+        assert cr.get_num_threads() == 1
+        with blas.one_thread():
+            assert cr.get_num_threads() == 1
+        cr.set_num_threads(np.int64(2))
+        assert cr.get_num_threads() == 2
+        a = np.ones((64, 64), dtype=np.float32)
+        np.testing.assert_array_equal(a @ a, np.full((64, 64), 64.0))  # products still right on 2 threads
+    finally:
+        cr.set_num_threads(before)
+    assert cr.get_num_threads() == before
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, "2", True, None])
+def test_set_num_threads_wants_a_whole_number_of_at_least_one(bad):
+    import chainrule as cr
+
+    before = cr.get_num_threads()
+    with pytest.raises(ValueError, match=r"set_num_threads: expected a whole number of threads, at least 1, got "):
+        cr.set_num_threads(bad)
+    assert cr.get_num_threads() == before
+
+
+def test_set_num_threads_without_the_bundled_blas_warns_and_changes_nothing():
+    code = (
+        "import warnings, chainrule as cr\n"
+        "with warnings.catch_warnings(record=True) as caught:\n"
+        "    warnings.simplefilter('always')\n"
+        "    cr.set_num_threads(1)\n"
+        "print(caught[0].category.__name__, cr.get_num_threads() >= 1)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env={"CHAINRULE_BLAS": "0", "PATH": ""}
+    )
+    assert result.stdout.strip() == "RuntimeWarning True", result.stderr
