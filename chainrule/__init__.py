@@ -220,6 +220,7 @@ clamp = clip
 __version__ = "0.1.0"  # the one place the version is written (pyproject.toml reads it from here)
 
 from . import cuda, data, functional, nn, optim, utils, viz
+from .blas import get_num_threads, set_num_threads
 from .check import GradcheckError, gradcheck, gradgradcheck, max_relative_error
 
 # PyTorch's dtype names that are also Python's own: attributes (chainrule.float, chainrule.int, chainrule.bool),
@@ -228,7 +229,6 @@ from .dtypes import bool as bool
 from .dtypes import float as float
 from .dtypes import int as int
 from .io import load, save
-from .blas import get_num_threads, set_num_threads
 from .tuning import ProcessTuning, tune_process_for_training
 from .viz import explain, practice
 
