@@ -23,12 +23,10 @@ import weakref
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Literal, NoReturn, Self, TypeVar, cast, overload
 
-import numpy.typing as npt
-
 from . import backend
 from .backend import ndarray, xp
 from .scope import Annotations, running
-from .types import TensorLike
+from .types import Array, TensorLike
 
 if TYPE_CHECKING:
     from .nn.module import Module
@@ -81,7 +79,7 @@ class InPlace:
     lock = threading.Lock()  # two threads stamping at once must not leave ``latest`` at the older reading
 
     @classmethod
-    def record(cls, array: npt.NDArray[Any]) -> int:
+    def record(cls, array: Array) -> int:
         """Note an in-place change to ``array``'s memory now; returns the clock reading."""
         memory = memory_of(array)
         key = id(memory)
@@ -105,7 +103,7 @@ class InPlace:
         return stamp
 
     @classmethod
-    def version(cls, array: npt.NDArray[Any]) -> int:
+    def version(cls, array: Array) -> int:
         """The clock reading of the latest in-place change to ``array``'s memory (0 if none)."""
         memory = memory_of(array)
         entry = cls.stamps.get(id(memory))
@@ -399,7 +397,7 @@ def _reserved(cls: type[Gate], name: str) -> NoReturn:
     )
 
 
-def _plain_tensor(data: npt.NDArray[Any]) -> Tensor:
+def _plain_tensor(data: Array) -> Tensor:
     """A Tensor holding ``data`` with no gate, made without __init__'s checks (the hot path)."""
     out = Tensor.__new__(Tensor)
     out.data = data
@@ -428,7 +426,7 @@ def _record_several(gate: Gate, arrays: tuple[Any, ...], inputs: tuple[Tensor, .
     return outs
 
 
-def _annotate(gate: Gate, outputs: Sequence[npt.NDArray[Any]], inputs: Sequence[Tensor]) -> None:
+def _annotate(gate: Gate, outputs: Sequence[Array], inputs: Sequence[Tensor]) -> None:
     """What a gate notes besides its inputs: the modules running it and, in anomaly mode, its call site."""
     if running.modules:
         gate.module_path = tuple(running.modules)
@@ -474,7 +472,7 @@ def _outputs(gate: Gate, node: Tensor) -> tuple[Tensor | None, ...]:
     return tuple(ref() for ref in gate.outputs)
 
 
-def _finite(array: npt.NDArray[Any]) -> bool:
+def _finite(array: Array) -> bool:
     return not backend.is_float(array.dtype) or bool(xp.isfinite(array).all())
 
 
@@ -720,7 +718,7 @@ def _once_differentiated(
 class OnceDifferentiated(Gate):
     """The gradient of a once-differentiable gate, computed on arrays: it has no derivative of its own."""
 
-    value: npt.NDArray[Any]  # the gradient, computed already
+    value: Array  # the gradient, computed already
     of: str  # the once-differentiable gate's name
 
     def forward(self, *arrays: Any) -> Any:
@@ -842,7 +840,7 @@ def backward(
 
 def _root_gradient(tensor: Tensor, gradient: TensorLike | None, where: str, create_graph: bool) -> Any:
     """The gradient a backward starts from at ``tensor``: an array of its own, or a Tensor with ``create_graph``."""
-    array: npt.NDArray[Any]
+    array: Array
     if gradient is None:
         if tensor.data.size != 1:
             raise RuntimeError(
@@ -865,7 +863,7 @@ if TYPE_CHECKING:
     from typing import TypeAlias
 
     #: What ``grad`` takes as ``grad_outputs``: one gradient (for one output) or one per output (None: ones).
-    GradOutputs: TypeAlias = "Tensor | npt.NDArray[Any] | Sequence[TensorLike | None] | None"
+    GradOutputs: TypeAlias = "Tensor | Array | Sequence[TensorLike | None] | None"
 
 
 @overload

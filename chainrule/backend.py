@@ -9,6 +9,8 @@ from typing import Any
 import numpy as xp
 import numpy.typing as npt
 
+from .types import Array
+
 __all__ = ["xp", "ndarray", "default_float", "set_default_float", "as_array", "is_float"]
 
 ndarray = xp.ndarray
@@ -31,7 +33,7 @@ def set_default_float(dtype: npt.DTypeLike) -> None:
     _default_float = resolved
 
 
-def as_array(data: npt.ArrayLike, dtype: npt.DTypeLike | None = None) -> npt.NDArray[Any]:
+def as_array(data: npt.ArrayLike, dtype: npt.DTypeLike | None = None) -> Array:
     """Turn user data into an array: Python floats become the default float, arrays keep their dtype."""
     if isinstance(data, ndarray):
         return data if dtype is None or data.dtype == dtype else data.astype(dtype)

@@ -26,9 +26,8 @@ import warnings
 from collections.abc import Iterator
 from typing import Any
 
-import numpy.typing as npt
-
 from .backend import xp
+from .types import Array
 
 #: Below this many elements NumPy's two passes are faster than the foreign call (measured).
 MIN_SIZE = 32768
@@ -110,7 +109,9 @@ def set_num_threads(threads: int) -> None:
     """PyTorch's ``torch.set_num_threads(n)``: NumPy's BLAS runs its products on ``threads`` threads from now on,
     in the whole process (elementwise work in NumPy runs on one thread either way). Where the BLAS is not
     NumPy's bundled OpenBLAS it warns and changes nothing."""
-    if isinstance(threads, bool) or not isinstance(threads, (int, xp.integer)) or threads < 1:
+    from .checks import is_integer  # here: checks imports the gates, which import this module
+
+    if not is_integer(threads) or threads < 1:
         raise ValueError(f"set_num_threads: expected a whole number of threads, at least 1, got {threads!r}")
     routines = _ROUTINES.get("threads")
     if routines is None:
@@ -129,7 +130,7 @@ def available() -> bool:
     return bool(_ROUTINES)
 
 
-def axpy(alpha: float, x: npt.NDArray[Any], y: npt.NDArray[Any]) -> bool:
+def axpy(alpha: float, x: Array, y: Array) -> bool:
     """``y += alpha * x`` in place through BLAS, and True; False (nothing done) when BLAS cannot take it:
     no trusted BLAS, fewer than MIN_SIZE elements, different dtypes or shapes, a dtype other than float32 or
     float64, or arrays that are not contiguous in one same memory order (C or Fortran)."""
@@ -147,6 +148,6 @@ def axpy(alpha: float, x: npt.NDArray[Any], y: npt.NDArray[Any]) -> bool:
     return True
 
 
-def same_contiguous_order(x: npt.NDArray[Any], y: npt.NDArray[Any]) -> bool:
+def same_contiguous_order(x: Array, y: Array) -> bool:
     """Whether x and y are both C-contiguous or both Fortran-contiguous (so their flat memory lines up)."""
     return (x.flags.c_contiguous and y.flags.c_contiguous) or (x.flags.f_contiguous and y.flags.f_contiguous)

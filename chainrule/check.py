@@ -17,6 +17,7 @@ import numpy.typing as npt
 from .autograd import grad
 from .backend import xp
 from .tensor import Tensor
+from .types import Array
 
 
 class GradcheckError(AssertionError):
@@ -119,7 +120,7 @@ def compare_gradients(
         out = term if out is None else out + term
     total = cast(Tensor, out)  # fn returned at least one output
     wanted = [inputs[i] for i in checked]
-    analytic: list[npt.NDArray[Any]]
+    analytic: list[Array]
     if total.requires_grad:
         found = grad(total, wanted, allow_unused=True)
         analytic = [xp.zeros(x.shape) if g is None else g.data for x, g in zip(wanted, found)]

@@ -18,7 +18,7 @@ from . import backend
 from .backend import xp
 from .gates.common import as_tensor, data, is_number, same_dtype
 from .tensor import Tensor
-from .types import DType, Number, Shape, TensorLike
+from .types import Array, DType, Number, Shape, TensorLike
 
 if TYPE_CHECKING:
     from .nn.module import Module
@@ -142,7 +142,7 @@ def reduction(where: str, value: str) -> str:
     return value
 
 
-def optional_array(value: TensorLike | None) -> npt.NDArray[Any] | None:
+def optional_array(value: TensorLike | None) -> Array | None:
     """A class-weight argument: None, or its values as a NumPy array (kept as a buffer)."""
     if value is None:
         return None
@@ -222,8 +222,8 @@ def unbatch(out: Tensor, unbatched: bool) -> Tensor:
 
 
 def same_shape(
-    x: Tensor | npt.NDArray[Any],
-    target: Tensor | npt.NDArray[Any],
+    x: Tensor | Array,
+    target: Tensor | Array,
     where: str,
     names: tuple[str, str] = ("input", "target"),
 ) -> None:
@@ -236,11 +236,11 @@ def same_shape(
 
 def constant(
     value: TensorLike | None,
-    like: Tensor | npt.NDArray[Any],
+    like: Tensor | Array,
     where: str,
     name: str,
     expected_shape: tuple[int, ...] | None = None,
-) -> npt.NDArray[Any] | None:
+) -> Array | None:
     """An optional constant argument (class weights, pos_weight) as an array of ``like``'s dtype."""
     if value is None:
         return None

@@ -16,13 +16,12 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
 from . import backend, checks, devices, random
 from .backend import xp
 from .gates.common import data, operation
 from .tensor import Tensor
-from .types import DType, TensorLike
+from .types import Array, DType, TensorLike
 
 
 def _size(where: str, size: Sequence[Any], keyword: Any) -> tuple[int, ...]:
@@ -38,7 +37,7 @@ def _size(where: str, size: Sequence[Any], keyword: Any) -> tuple[int, ...]:
     return tuple(int(n) for n in size)
 
 
-def _made(where: str, array: npt.NDArray[Any], requires_grad: bool, device: object) -> Tensor:
+def _made(where: str, array: Array, requires_grad: bool, device: object) -> Tensor:
     devices.check(where, device)
     return Tensor(array, requires_grad=requires_grad)
 

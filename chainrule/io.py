@@ -48,7 +48,8 @@ from types import ModuleType
 from typing import Any, NoReturn, TypeAlias
 
 import numpy as np
-import numpy.typing as npt
+
+from .types import Array
 
 __all__ = ["save", "load", "CheckpointError"]
 
@@ -90,7 +91,7 @@ _MISSING_SAFETENSORS = "chainrule.save/load need the 'safetensors' package: pip 
 #: A node of the JSON that save writes around the arrays.
 Node: TypeAlias = "None | bool | int | float | str | list[Node] | dict[str, Node]"
 #: The arrays of a checkpoint, by their names in the file (t0, t1, ...).
-Tensors: TypeAlias = "dict[str, npt.NDArray[Any]]"
+Tensors: TypeAlias = "dict[str, Array]"
 
 
 class CheckpointError(ValueError):
@@ -275,7 +276,7 @@ def _encode_container(
     return {"type": "list" if isinstance(value, list) else "tuple", "items": elements}
 
 
-def _encode_array(array: npt.NDArray[Any], tensors: Tensors, path_in_obj: str) -> Node:
+def _encode_array(array: Array, tensors: Tensors, path_in_obj: str) -> Node:
     _check_dtype(array.dtype, "array", path_in_obj)
     # safetensors writes the raw buffer: a strided view (a transpose, a slice) must be made
     # dense first. (Not np.ascontiguousarray: it turns 0-d arrays into 1-d ones.)
@@ -299,13 +300,13 @@ def _check_dtype(dtype: np.dtype[Any], what: str, path_in_obj: str) -> None:
         )
 
 
-def _crc32(array: npt.NDArray[Any]) -> int:
+def _crc32(array: Array) -> int:
     # safetensors has no checksum of its own; this catches flipped or overwritten data bytes.
     # Computed over the little-endian bytes, which is what the file holds.
     return zlib.crc32(array.astype(array.dtype.newbyteorder("<"), copy=False).data)
 
 
-def _add_tensor(tensors: Tensors, array: npt.NDArray[Any]) -> str:
+def _add_tensor(tensors: Tensors, array: Array) -> str:
     name = f"t{len(tensors)}"
     tensors[name] = array
     return name
@@ -553,7 +554,7 @@ class _Decoder:
             self.fail(f"{node['type']} node's items are not a list")
         return node["items"]
 
-    def tensor(self, node: dict[str, Any], shape: tuple[int, ...]) -> npt.NDArray[Any]:
+    def tensor(self, node: dict[str, Any], shape: tuple[int, ...]) -> Array:
         name, dtype = node["tensor"], node["dtype"]
         if not isinstance(name, str) or name not in self.tensor_names:
             self.fail(f"metadata refers to tensor {name!r}, which is not in the file")
@@ -567,5 +568,5 @@ class _Decoder:
         if _crc32(array) != node["crc32"]:
             self.fail(f"tensor {name!r} does not match its checksum (the data bytes are damaged)")
         # A private, writable copy that does not depend on the file staying open.
-        copy: npt.NDArray[Any] = np.array(array, copy=True)
+        copy: Array = np.array(array, copy=True)
         return copy

@@ -34,6 +34,7 @@ from . import nn, random
 from .backend import xp
 from .functional import cross_entropy
 from .tensor import Tensor
+from .types import Array
 
 #: What each data set holds: the shape of one input and the number of classes (for text: the vocabulary).
 DATASETS: dict[str, dict[str, tuple[int, ...] | int | None]] = {
@@ -145,7 +146,7 @@ class GPT(nn.Module):
         self.norm = nn.LayerNorm(width)
         self.head = nn.Linear(width, vocabulary_size, bias=False)
 
-    def forward(self, tokens: Tensor | npt.NDArray[Any]) -> Tensor:
+    def forward(self, tokens: Tensor | Array) -> Tensor:
         length = tokens.shape[-1]
         if tokens.ndim != 2 or length > self.block_size:
             raise ValueError(

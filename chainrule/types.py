@@ -13,6 +13,8 @@ if TYPE_CHECKING:
 
 #: Anything an operation turns into a Tensor: a Tensor, a NumPy array, a Python or NumPy number, nested lists.
 TensorLike = Union["Tensor", npt.ArrayLike]  # noqa: UP007  (a forward reference: no | at run time)
+#: A NumPy array of any dtype and shape: what a gate's forward and backward compute on.
+Array = npt.NDArray[Any]
 #: A number taken as a constant (not a bool).
 Number = int | float | np.integer | np.floating
 #: One dimension, several, or None for all of them.

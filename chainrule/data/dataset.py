@@ -6,14 +6,13 @@ from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
 from .. import checks
 from ..keywords import CheckedKeywords
-from ..types import TensorLike
+from ..types import Array, TensorLike
 
 
-def as_array(x: TensorLike) -> npt.NDArray[Any]:
+def as_array(x: TensorLike) -> Array:
     """The NumPy array behind ``x``: a Tensor's ``.data``, an array as is, anything else via np.asarray."""
     if isinstance(x, np.ndarray):
         return x
@@ -44,7 +43,7 @@ class TensorDataset(Dataset):
     it for data that fits in memory.
     """
 
-    arrays: tuple[npt.NDArray[Any], ...]
+    arrays: tuple[Array, ...]
 
     def __init__(self, *arrays: TensorLike) -> None:
         if not arrays:
@@ -127,7 +126,7 @@ def random_split(
 
 def train_test_split(
     X: TensorLike, y: TensorLike, test_size: float = 0.2, seed: int | None = 0
-) -> tuple[npt.NDArray[Any], npt.NDArray[Any], npt.NDArray[Any], npt.NDArray[Any]]:
+) -> tuple[Array, Array, Array, Array]:
     """Split ``X`` and ``y`` into ``X_train, X_test, y_train, y_test`` by one seeded random permutation.
 
     ``test_size`` is a fraction in (0, 1) (the test set gets ``ceil(test_size * n)`` samples)

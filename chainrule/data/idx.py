@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from ..types import Array
+
 # Type code -> big-endian dtype, as the format defines them.
 IDX_TYPES: dict[int, np.dtype[Any]] = {
     0x08: np.dtype(">u1"),
@@ -63,7 +65,7 @@ def _read_payload(f: io.BufferedIOBase, size: int, known: bool) -> tuple[npt.NDA
     return data[:filled], bool(f.read(1))
 
 
-def _parse(f: io.BufferedIOBase, name: str, available: int | None = None) -> npt.NDArray[Any]:
+def _parse(f: io.BufferedIOBase, name: str, available: int | None = None) -> Array:
     header = _read_exactly(f, 4)
     if len(header) < 4:
         raise ValueError(f"{name}: too short for an IDX file ({len(header)} bytes; the header alone has 4)")
@@ -98,7 +100,7 @@ def _parse(f: io.BufferedIOBase, name: str, available: int | None = None) -> npt
     return array
 
 
-def read_idx(path: str | os.PathLike[str]) -> npt.NDArray[Any]:
+def read_idx(path: str | os.PathLike[str]) -> Array:
     """Read an IDX file into a NumPy array (native byte order).
 
     Gzip compression is recognised by the file's first bytes, not its name. Raises

@@ -14,6 +14,7 @@ import numpy.typing as npt
 
 from .. import checks
 from ..keywords import CheckedKeywords
+from ..types import Array
 from .dataset import Dataset, Subset, TensorDataset
 
 if TYPE_CHECKING:
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
 _Task = TypeVar("_Task")
 _Result = TypeVar("_Result")
 #: What a TensorDataset (or a Subset of one) gives a DataLoader: the rows each index selects (None for all), the arrays.
-_Arrays = tuple[npt.NDArray[np.int64] | None, tuple[npt.NDArray[Any], ...]]
+_Arrays = tuple[npt.NDArray[np.int64] | None, tuple[Array, ...]]
 
 
 class _Sampler(Protocol):

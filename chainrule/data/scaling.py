@@ -4,13 +4,13 @@ Fit on the training set only, then transform train, validation and test with the
 numbers, so no information from held-out data leaks into training.
 """
 
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Self
 
 import numpy as np
 import numpy.typing as npt
 
 from ..keywords import CheckedKeywords
-from ..types import TensorLike
+from ..types import Array, TensorLike
 from .dataset import as_array
 
 
@@ -24,9 +24,9 @@ class _Scaler(CheckedKeywords):
 
         def fit(self, X: TensorLike) -> Self: ...
 
-        def transform(self, X: TensorLike) -> npt.NDArray[Any]: ...
+        def transform(self, X: TensorLike) -> Array: ...
 
-    def _check(self, X: TensorLike, method: str) -> npt.NDArray[Any]:
+    def _check(self, X: TensorLike, method: str) -> Array:
         where = f"{type(self).__name__}.{method}"
         X = as_array(X)
         if X.ndim != 2:
@@ -57,7 +57,7 @@ class _Scaler(CheckedKeywords):
             )
         return X
 
-    def fit_transform(self, X: TensorLike) -> npt.NDArray[Any]:
+    def fit_transform(self, X: TensorLike) -> Array:
         return self.fit(X).transform(X)
 
 
@@ -98,7 +98,7 @@ class StandardScaler(_Scaler):
             self.scale_ = None
         return self
 
-    def transform(self, X: TensorLike) -> npt.NDArray[Any]:
+    def transform(self, X: TensorLike) -> Array:
         """``X`` with the fitted mean subtracted and divided by the fitted standard deviation, per feature."""
         X = self._check(X, "transform")
         out = X.copy()
@@ -110,7 +110,7 @@ class StandardScaler(_Scaler):
             out /= self.scale_.astype(X.dtype)
         return out
 
-    def inverse_transform(self, X: TensorLike) -> npt.NDArray[Any]:
+    def inverse_transform(self, X: TensorLike) -> Array:
         """Undo ``transform``: scaled data back in the original units."""
         X = self._check(X, "inverse_transform")
         out = X.copy()
@@ -172,20 +172,20 @@ class MinMaxScaler(_Scaler):
 
     # X * scale_ + min_ in exact arithmetic; subtracting data_min_ first avoids cancelling
     # two large numbers when the range is small next to the values.
-    def transform(self, X: TensorLike) -> npt.NDArray[Any]:
+    def transform(self, X: TensorLike) -> Array:
         """``X`` mapped feature by feature so the fitted range becomes ``feature_range``."""
         X = self._check(X, "transform")
         assert self.data_min_ is not None and self.scale_ is not None  # set by fit, which _check has made sure ran
-        out: npt.NDArray[Any] = X - self.data_min_.astype(X.dtype)
+        out: Array = X - self.data_min_.astype(X.dtype)
         out *= self.scale_.astype(X.dtype)
         out += X.dtype.type(self.feature_range[0])
         return out
 
-    def inverse_transform(self, X: TensorLike) -> npt.NDArray[Any]:
+    def inverse_transform(self, X: TensorLike) -> Array:
         """Undo ``transform``: scaled data back in the original units."""
         X = self._check(X, "inverse_transform")
         assert self.data_min_ is not None and self.scale_ is not None  # set by fit, which _check has made sure ran
-        out: npt.NDArray[Any] = X - X.dtype.type(self.feature_range[0])
+        out: Array = X - X.dtype.type(self.feature_range[0])
         out /= self.scale_.astype(X.dtype)
         out += self.data_min_.astype(X.dtype)
         return out

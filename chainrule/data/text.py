@@ -10,12 +10,12 @@ which permits copying and redistribution. Its exact text varies a little between
 
 import os
 from collections.abc import Iterable
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from ..keywords import CheckedKeywords
+from ..types import Array
 
 
 def default_corpus() -> str:
@@ -72,7 +72,7 @@ class Vocabulary(CheckedKeywords):
         return "".join(self.characters[i] for i in np.asarray(ids).reshape(-1))
 
 
-def windows(ids: npt.NDArray[Any], block_size: int) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
+def windows(ids: Array, block_size: int) -> tuple[Array, Array]:
     """Inputs and targets (each (count, block_size), int64) from non-overlapping windows of ``block_size + 1``
     ids: the targets are the inputs shifted by one character."""
     count = (len(ids) - 1) // block_size

@@ -30,7 +30,7 @@ import numpy.typing as npt
 
 from .. import checks
 from ..tensor import Tensor
-from ..types import DType
+from ..types import Array, DType
 from . import watchdog
 from .watchdog import ranks_text as ranks_text
 
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from mpi4py import MPI as _MPI
 
 #: What the collectives work on, in place: a NumPy array or a Tensor (its ``.data``).
-_Buffer = TypeVar("_Buffer", bound="Tensor | npt.NDArray[Any]")
+_Buffer = TypeVar("_Buffer", bound="Tensor | Array")
 
 logger = logging.getLogger("chainrule")
 
@@ -338,7 +338,7 @@ def broadcast(x: _Buffer, root: int = 0) -> _Buffer:
     return x
 
 
-def all_gather(x: Tensor | npt.NDArray[Any]) -> npt.NDArray[Any]:
+def all_gather(x: Tensor | Array) -> Array:
     """Every rank's ``x`` (an array or Tensor, the same shape and dtype everywhere), stacked in rank
     order: a new array of shape ``(world_size(), *x.shape)``."""
     array = _buffer("all_gather", x, writable=False)
@@ -367,7 +367,7 @@ def _changed(x: object) -> None:
         x._bump_version()
 
 
-def _buffer(where: str, x: object, writable: bool = True) -> npt.NDArray[Any]:
+def _buffer(where: str, x: object, writable: bool = True) -> Array:
     """The NumPy array behind ``x``, checked to be one MPI can use in place."""
     array = x.data if isinstance(x, Tensor) else x
     if not isinstance(array, np.ndarray):

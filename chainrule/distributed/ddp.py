@@ -27,10 +27,10 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
 from .. import checks, nn
 from ..autograd import is_grad_enabled
+from ..types import Array
 from . import comm
 
 #: Largest bucket, in MB: big enough that each Allreduce moves data rather than waiting on latency.
@@ -142,7 +142,7 @@ class DistributedDataParallel(nn.Module):
         the others (counters) from rank 0, so every rank evaluates and saves the same model."""
         floating = [b for _, b in self.module.named_buffers() if b.dtype.kind == "f"]
         others = [b for _, b in self.module.named_buffers() if b.dtype.kind != "f"]
-        reductions: tuple[tuple[list[npt.NDArray[Any]], Callable[[npt.NDArray[Any]], object]], ...] = (
+        reductions: tuple[tuple[list[Array], Callable[[Array], object]], ...] = (
             (floating, lambda flat: comm.all_reduce(flat, "mean")),
             (others, lambda flat: comm.broadcast(flat, 0)),
         )
@@ -224,14 +224,14 @@ def broadcast_state(module: nn.Module) -> None:
         param._bump_version()  # values changed in place: a graph recorded before must not reuse them
 
 
-def _by_dtype(arrays: Iterable[npt.NDArray[Any]]) -> list[list[npt.NDArray[Any]]]:
-    groups: dict[np.dtype[Any], list[npt.NDArray[Any]]] = {}
+def _by_dtype(arrays: Iterable[Array]) -> list[list[Array]]:
+    groups: dict[np.dtype[Any], list[Array]] = {}
     for array in arrays:
         groups.setdefault(array.dtype, []).append(array)
     return list(groups.values())
 
 
-def _scatter(flat: npt.NDArray[Any], arrays: Iterable[npt.NDArray[Any]]) -> None:
+def _scatter(flat: Array, arrays: Iterable[Array]) -> None:
     """Copy consecutive pieces of ``flat`` back into ``arrays``, in place."""
     start = 0
     for array in arrays:

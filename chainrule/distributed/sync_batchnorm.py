@@ -13,17 +13,14 @@ float64. In evaluation mode, or in a job of one, it is a plain BatchNorm.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
-import numpy.typing as npt
 
 from .. import checks, nn
 from ..autograd import Gate
 from ..gates import concatenate
 from ..nn.normalization import _BatchNorm
 from ..tensor import Tensor
-from ..types import TensorLike
+from ..types import Array, TensorLike
 from . import comm
 
 
@@ -34,10 +31,10 @@ class AllReduceSum(Gate):
     derivative = "d/dx_r sum_r x_r = 1, summed over the ranks' losses"
     once_differentiable = True
 
-    def forward(self, x: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    def forward(self, x: Array) -> Array:
         return comm.all_reduce(x.copy(), "sum")
 
-    def backward(self, grad: npt.NDArray[Any], out: npt.NDArray[Any], x: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    def backward(self, grad: Array, out: Array, x: Array) -> Array:
         return comm.all_reduce(np.array(grad, copy=True), "sum")
 
 
@@ -79,7 +76,7 @@ class SyncBatchNorm(_BatchNorm):
             self._update_running(mean.data, var.data, total)
         return y
 
-    def _update_running(self, mean: npt.NDArray[Any], var: npt.NDArray[Any], total: float) -> None:
+    def _update_running(self, mean: Array, var: Array, total: float) -> None:
         # Called with track_running_stats only: then the layer holds all three.
         assert self.num_batches_tracked is not None
         assert self.running_mean is not None and self.running_var is not None

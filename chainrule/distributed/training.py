@@ -35,6 +35,7 @@ import numpy.typing as npt
 from .. import nn
 from ..training import Callback, ConfigError
 from ..training.evaluation import evaluate
+from ..types import Array
 from . import comm
 from .ddp import BUCKET_CAP_MB, DistributedDataParallel
 from .sampler import DistributedSampler
@@ -105,9 +106,7 @@ class DataParallel(Callback):
         metrics["samples_per_s"] = float(samples.sum() / seconds.max()) if seconds.max() > 0 else float("inf")
         self.check_weights_agree(run)
 
-    def evaluate(
-        self, model: nn.Module, X: npt.NDArray[Any], y: npt.NDArray[Any], batch_size: int = 1000
-    ) -> tuple[float, float, npt.NDArray[Any]]:
+    def evaluate(self, model: nn.Module, X: Array, y: Array, batch_size: int = 1000) -> tuple[float, float, Array]:
         """``run.evaluate``: loss and accuracy of ``model`` on ``(X, y)``, each process measuring its
         contiguous share and the figures summed over all; the predictions returned are this shard's."""
         assert self.ddp is not None  # made by on_train_begin

@@ -20,14 +20,14 @@ from ..backend import xp
 from ..gates.attention import ScaledDotProductAttention, causal_bias
 from ..gates.common import floating
 from ..tensor import Tensor
-from ..types import TensorLike
+from ..types import Array, TensorLike
 
 
 def scaled_dot_product_attention(
     query: TensorLike,
     key: TensorLike,
     value: TensorLike,
-    attn_mask: Tensor | npt.NDArray[Any] | None = None,
+    attn_mask: Tensor | Array | None = None,
     dropout_p: float = 0.0,
     is_causal: bool = False,
     scale: float | None = None,
@@ -64,7 +64,7 @@ def attend(
     q: Tensor,
     k: Tensor,
     v: Tensor,
-    bias: npt.NDArray[Any] | None,
+    bias: Array | None,
     mask: Tensor | None,
     dropout_p: float,
     scale: float | None,
@@ -77,7 +77,7 @@ def attend(
     q: Tensor,
     k: Tensor,
     v: Tensor,
-    bias: npt.NDArray[Any] | None,
+    bias: Array | None,
     mask: Tensor | None,
     dropout_p: float,
     scale: float | None,
@@ -90,7 +90,7 @@ def attend(
     q: Tensor,
     k: Tensor,
     v: Tensor,
-    bias: npt.NDArray[Any] | None,
+    bias: Array | None,
     mask: Tensor | None,
     dropout_p: float,
     scale: float | None,
@@ -102,7 +102,7 @@ def attend(
     q: Tensor,
     k: Tensor,
     v: Tensor,
-    bias: npt.NDArray[Any] | None,
+    bias: Array | None,
     mask: Tensor | None,
     dropout_p: float,
     scale: float | None,
@@ -166,7 +166,7 @@ def attention_shape(q: Tensor, k: Tensor) -> tuple[int, ...]:
 
 def split_mask(
     mask: TensorLike, dtype: np.dtype[Any], shape: Sequence[int], where: str, name: str, allowed: bool
-) -> tuple[npt.NDArray[Any] | None, Tensor | None]:
+) -> tuple[Array | None, Tensor | None]:
     """A user's mask as (constant additive array or None, Tensor needing a gradient or None).
 
     Boolean masks mean "may attend" when ``allowed`` is True (scaled_dot_product_attention) and
@@ -193,14 +193,14 @@ def split_mask(
     return array.astype(dtype, copy=False), None
 
 
-def additive(allowed: npt.NDArray[Any], dtype: npt.DTypeLike) -> npt.NDArray[Any]:
+def additive(allowed: Array, dtype: npt.DTypeLike) -> Array:
     """A boolean "may attend" array as an additive mask: 0 where True, -inf where False."""
     bias = xp.zeros(allowed.shape, dtype=dtype)
     bias[~allowed] = -xp.inf
     return bias
 
 
-def combine(*biases: npt.NDArray[Any] | None) -> npt.NDArray[Any] | None:
+def combine(*biases: Array | None) -> Array | None:
     """The sum of the additive masks that are not None (None when there are none)."""
     total = None
     for bias in biases:

@@ -5,10 +5,8 @@ interpolation and pixel shuffle in ``resampling``."""
 
 import numbers
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
 from .. import checks, random
 from ..backend import xp
@@ -18,13 +16,13 @@ from ..gates.nn_ops import BatchNorm, Dropout, Embedding, GroupNorm, LayerNorm, 
 from ..gates.reduce import norm
 from ..gates.shape import flatten as flatten  # re-exported: nn.functional.flatten is torch.flatten
 from ..tensor import Tensor
-from ..types import TensorLike
+from ..types import Array, TensorLike
 
 #: A per-axis setting of a convolution or pool (kernel size, stride, padding, dilation): one int for every
 #: spatial axis, or one per axis.
 Sides = int | Sequence[int]
 #: Running statistics, updated in place: a NumPy array, or a Tensor whose array is used.
-Statistics = Tensor | npt.NDArray[Any]
+Statistics = Tensor | Array
 
 
 # ----- linear and convolution -----------------------------------------------------------
@@ -324,7 +322,7 @@ def batch_norm(
 
 def _running_statistics(
     running_mean: Statistics | None, running_var: Statistics | None, x: Tensor, where: str
-) -> list[npt.NDArray[Any] | None]:
+) -> list[Array | None]:
     """[running_mean, running_var] as arrays of shape (channels,) (updated in place), or [None, None]."""
     channels = x.shape[1]
     running = []
@@ -344,7 +342,7 @@ def _running_statistics(
 
 def _batch_norm_eval(
     x: Tensor,
-    running: list[npt.NDArray[Any] | None],
+    running: list[Array | None],
     params: list[Tensor],
     names: tuple[str, ...],
     param_shape: tuple[int, ...],
@@ -470,9 +468,7 @@ def instance_norm(
     return out.reshape(x.shape)
 
 
-def _update_instance_statistics(
-    values: npt.NDArray[Any], running: list[npt.NDArray[Any] | None], momentum: float
-) -> None:
+def _update_instance_statistics(values: Array, running: list[Array | None], momentum: float) -> None:
     """running = (1 - momentum) * running + momentum * the batch's average instance mean / unbiased variance."""
     running_mean, running_var = running
     assert running_mean is not None and running_var is not None  # the caller checked

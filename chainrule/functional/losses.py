@@ -3,9 +3,7 @@ class-index cross-entropy is one fused gate (its gradient is softmax - onehot), 
 composed from gates."""
 
 import math
-from typing import Any, cast
-
-import numpy.typing as npt
+from typing import cast
 
 from .. import checks
 from ..backend import xp
@@ -13,7 +11,7 @@ from ..gates import elementwise
 from ..gates.common import as_tensor, data
 from ..gates.nn_ops import BinaryCrossEntropy, BinaryCrossEntropyWithLogits, ClassTargets, CrossEntropy, log_softmax
 from ..tensor import Tensor
-from ..types import TensorLike
+from ..types import Array, TensorLike
 
 
 def _reduce(loss: Tensor, reduction: str) -> Tensor:
@@ -25,8 +23,8 @@ def _reduce(loss: Tensor, reduction: str) -> Tensor:
 
 
 def _class_indices(
-    target: npt.NDArray[Any], logits_shape: tuple[int, ...], ignore_index: int | None, where: str, input_name: str
-) -> npt.NDArray[Any]:
+    target: Array, logits_shape: tuple[int, ...], ignore_index: int | None, where: str, input_name: str
+) -> Array:
     """Integer targets checked against logits (N, C, d1..): shape (N, d1..), classes in [0, C) or ignore_index."""
     if target.dtype.kind not in "iu":
         raise TypeError(f"{where}: target must hold integer class indices, got dtype {target.dtype}")
@@ -50,7 +48,7 @@ def _class_indices(
 
 def _logits_and_target(
     input: TensorLike, target: TensorLike, where: str, input_name: str
-) -> tuple[Tensor, Tensor | npt.NDArray[Any], bool]:
+) -> tuple[Tensor, Tensor | Array, bool]:
     """Logits as (N, C, ...) and the target as an array; a single sample (C,) becomes a batch of one."""
     x = as_tensor(input)
     if x.ndim == 0:
@@ -100,9 +98,7 @@ def cross_entropy(
     return loss.reshape(()) if single and reduction == "none" else loss
 
 
-def _soft_cross_entropy(
-    x: Tensor, target: Tensor, weight: npt.NDArray[Any] | None, reduction: str, smoothing: float
-) -> Tensor:
+def _soft_cross_entropy(x: Tensor, target: Tensor, weight: Array | None, reduction: str, smoothing: float) -> Tensor:
     """Probability targets, composed from gates (so the target may require grad too)."""
     if target.shape == x.shape[:1] + x.shape[2:]:
         raise TypeError(
@@ -183,7 +179,7 @@ def binary_cross_entropy(
         )
     loss = BinaryCrossEntropy.apply(p, t)
     if weight is not None:  # so the constant is an array, not None
-        loss = loss * cast("npt.NDArray[Any]", checks.constant(weight, p, where, "weight"))
+        loss = loss * cast("Array", checks.constant(weight, p, where, "weight"))
     return _reduce(loss, reduction)
 
 
@@ -206,7 +202,7 @@ def binary_cross_entropy_with_logits(
     checks.same_shape(x, t, where)
     loss = BinaryCrossEntropyWithLogits.apply(x, t, pos_weight=checks.constant(pos_weight, x, where, "pos_weight"))
     if weight is not None:  # so the constant is an array, not None
-        loss = loss * cast("npt.NDArray[Any]", checks.constant(weight, x, where, "weight"))
+        loss = loss * cast("Array", checks.constant(weight, x, where, "weight"))
     return _reduce(loss, reduction)
 
 

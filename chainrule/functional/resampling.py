@@ -6,15 +6,13 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import numpy.typing as npt
-
 from .. import checks
 from ..gates.common import as_tensor
 from ..gates.padding import CopyPad, source_positions
 from ..gates.resample import Resample, area_map, is_identity, linear_map, nearest_map
 from ..gates.shape import pad as constant_pad
 from ..tensor import Tensor
-from ..types import TensorLike
+from ..types import Array, TensorLike
 
 PAD_MODES = ("constant", "reflect", "replicate", "circular")
 
@@ -76,7 +74,7 @@ def _padded(x: Tensor, widths: list[tuple[int, int, int]], mode: str, value: flo
         for axis, before, after in widths:
             widths_by_axis[axis] = (before, after)
         return constant_pad(x, widths_by_axis, 0.0 if value is None else value)
-    copies: list[tuple[int, npt.NDArray[Any], int]] = []
+    copies: list[tuple[int, Array, int]] = []
     for axis, before, after in widths:
         size = x.shape[axis]
         limit = {"reflect": size - 1, "circular": size}.get(mode, math.inf)  # replicate repeats the edge: any width
@@ -140,7 +138,7 @@ def interpolate(
         raise ValueError("interpolate: antialias=True is not supported")
     sizes = x.shape[2:]
     output, scales = _output_sizes(size, scale_factor, recompute_scale_factor, sizes, dims)
-    maps: list[npt.NDArray[Any] | None] = []
+    maps: list[Array | None] = []
     for n, o, scale in zip(sizes, output, scales):
         if mode == "area":
             matrix = area_map(n, o, x.dtype)

@@ -13,12 +13,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy.typing as npt
-
 from ..autograd import Gate
 from ..backend import xp
 from ..tensor import Tensor
-from ..types import Number, TensorLike
+from ..types import Array, Number, TensorLike
 from . import common
 from .common import data, floating, operation, stable_softplus
 from .elementwise import Elu, abs, softplus, tanh
@@ -35,7 +33,7 @@ class Hardtanh(Gate):
     low: Number
     high: Number
 
-    def forward(self, x: npt.NDArray[Any]) -> Any:
+    def forward(self, x: Array) -> Any:
         return xp.clip(x, self.low, self.high)
 
     def backward(self, grad: Any, out: Any, x: Any) -> Any:
@@ -49,7 +47,7 @@ class Hardsigmoid(Gate):
     derivative = "d/dx hardsigmoid(x) = 1/6 if -3<x<3 else 0"
     fresh_gradients = True
 
-    def forward(self, x: npt.NDArray[Any]) -> Any:
+    def forward(self, x: Array) -> Any:
         out = xp.clip(x + 3, 0, 6)
         out /= 6
         return out
@@ -65,7 +63,7 @@ class Hardswish(Gate):
     derivative = "d/dx hardswish(x) = 0 if x<=-3, x/3+1/2 if x<3, else 1"
     fresh_gradients = True
 
-    def forward(self, x: npt.NDArray[Any]) -> Any:
+    def forward(self, x: Array) -> Any:
         out = xp.clip(x + 3, 0, 6)
         out *= x
         out /= 6
@@ -89,7 +87,7 @@ class LogSigmoid(Gate):
     derivative = "d/dx log(sigmoid(x)) = sigmoid(-x)"
     fresh_gradients = True
 
-    def forward(self, x: npt.NDArray[Any]) -> Any:
+    def forward(self, x: Array) -> Any:
         return -stable_softplus(-x)
 
     def backward(self, grad: Any, out: Any, x: Any) -> Any:

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 from typing import Any, cast, overload
 
-import numpy.typing as npt
-
 from ..autograd import Gate
 from ..tensor import Tensor
-from ..types import Number, TensorLike
+from ..types import Array, Number, TensorLike
 from .common import (
     as_tensor,
     floating,
@@ -32,8 +30,8 @@ from .common import (
 class Add(Gate):
     derivative = "d/dx (x+y) = 1; d/dy (x+y) = 1"
 
-    def forward(self, x: npt.NDArray[Any], y: npt.NDArray[Any]) -> npt.NDArray[Any]:
-        out: npt.NDArray[Any] = x + y  # NumPy's stubs type this as Any
+    def forward(self, x: Array, y: Array) -> Array:
+        out: Array = x + y  # NumPy's stubs type this as Any
         return out
 
     def backward(self, grad: Any, out: Any, x: Any, y: Any) -> tuple[Any, Any]:
@@ -43,8 +41,8 @@ class Add(Gate):
 class Sub(Gate):
     derivative = "d/dx (x-y) = 1; d/dy (x-y) = -1"
 
-    def forward(self, x: npt.NDArray[Any], y: npt.NDArray[Any]) -> npt.NDArray[Any]:
-        out: npt.NDArray[Any] = x - y  # NumPy's stubs type this as Any
+    def forward(self, x: Array, y: Array) -> Array:
+        out: Array = x - y  # NumPy's stubs type this as Any
         return out
 
     def backward(self, grad: Any, out: Any, x: Any, y: Any) -> tuple[Any, Any]:
@@ -55,8 +53,8 @@ class Mul(Gate):
     derivative = "d/dx (x*y) = y; d/dy (x*y) = x"
     fresh_gradients = True
 
-    def forward(self, x: npt.NDArray[Any], y: npt.NDArray[Any]) -> npt.NDArray[Any]:
-        out: npt.NDArray[Any] = x * y  # NumPy's stubs type this as Any
+    def forward(self, x: Array, y: Array) -> Array:
+        out: Array = x * y  # NumPy's stubs type this as Any
         return out
 
     def backward(self, grad: Any, out: Any, x: Any, y: Any) -> tuple[Any, Any]:
@@ -72,8 +70,8 @@ class Div(Gate):
     derivative = "d/dx (x/y) = 1/y; d/dy (x/y) = -x/y^2"
     fresh_gradients = True
 
-    def forward(self, x: npt.NDArray[Any], y: npt.NDArray[Any]) -> npt.NDArray[Any]:
-        out: npt.NDArray[Any] = x / y  # NumPy's stubs type this as Any
+    def forward(self, x: Array, y: Array) -> Array:
+        out: Array = x / y  # NumPy's stubs type this as Any
         return out
 
     def backward(self, grad: Any, out: Any, x: Any, y: Any) -> tuple[Any, Any]:
@@ -85,7 +83,7 @@ class Neg(Gate):
     derivative = "d/dx (-x) = -1"
     fresh_gradients = True
 
-    def forward(self, x: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    def forward(self, x: Array) -> Array:
         return -x
 
     def backward(self, grad: Any, out: Any, x: Any) -> Any:
@@ -99,7 +97,7 @@ class AddConstant(Gate):
     c: float
     forwards_gradient = True
 
-    def forward(self, x: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    def forward(self, x: Array) -> Array:
         return x + self.c
 
     def backward(self, grad: Any, out: Any, x: Any) -> Any:
@@ -113,7 +111,7 @@ class Scale(Gate):
     a: float
     fresh_gradients = True
 
-    def forward(self, x: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    def forward(self, x: Array) -> Array:
         return x * self.a
 
     def backward(self, grad: Any, out: Any, x: Any) -> Any:
@@ -124,7 +122,7 @@ class Reciprocal(Gate):
     derivative = "d/dx (1/x) = -1/x^2"
     fresh_gradients = True
 
-    def forward(self, x: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    def forward(self, x: Array) -> Array:
         return 1 / x
 
     def backward(self, grad: Any, out: Any, x: Any) -> Any:
@@ -138,7 +136,7 @@ class PowConstant(Gate):
     p: float
     fresh_gradients = True
 
-    def forward(self, x: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    def forward(self, x: Array) -> Array:
         return power(x, self.p)
 
     def backward(self, grad: Any, out: Any, x: Any) -> Any:
@@ -150,7 +148,7 @@ class PowConstant(Gate):
 
 
 @overload
-def power(x: npt.NDArray[Any], p: float) -> npt.NDArray[Any]: ...
+def power(x: Array, p: float) -> Array: ...
 @overload
 def power(x: Tensor, p: float) -> Tensor: ...
 def power(x: Any, p: float) -> Any:
@@ -174,8 +172,8 @@ class Pow(Gate):
     derivative = "d/dx x^y = y*x^(y-1); d/dy x^y = x^y*ln(x)"
     fresh_gradients = True
 
-    def forward(self, x: npt.NDArray[Any], y: npt.NDArray[Any]) -> npt.NDArray[Any]:
-        out: npt.NDArray[Any] = x**y  # NumPy's stubs type this as Any
+    def forward(self, x: Array, y: Array) -> Array:
+        out: Array = x**y  # NumPy's stubs type this as Any
         return out
 
     def backward(self, grad: Any, out: Any, x: Any, y: Any) -> tuple[Any, Any]:

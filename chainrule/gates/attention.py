@@ -27,12 +27,13 @@ import numpy.typing as npt
 from ..autograd import Gate
 from ..backend import xp
 from ..tensor import Tensor
+from ..types import Array
 from . import common
 from .nn_ops import sum_of_products
 
 
 @functools.lru_cache(maxsize=32)
-def causal_bias(target_length: int, source_length: int, dtype: npt.DTypeLike) -> npt.NDArray[Any]:
+def causal_bias(target_length: int, source_length: int, dtype: npt.DTypeLike) -> Array:
     """The (L, S) additive mask of causal attention: 0 where key j <= query i, -inf above the diagonal
     (PyTorch's top-left alignment). Cached and read-only: every layer of a model shares one."""
     bias = xp.zeros((target_length, source_length), dtype=dtype)
@@ -62,16 +63,14 @@ class ScaledDotProductAttention(Gate):
     )
     input_names: tuple[str, ...] = ("q", "k", "v", "mask")
     scale: float
-    bias: npt.NDArray[Any] | None
-    keep: npt.NDArray[Any] | None
+    bias: Array | None
+    keep: Array | None
     dropout_p: float
     with_weights: bool
     #: The softmax P, kept by forward for backward.
-    attention: npt.NDArray[Any]
+    attention: Array
 
-    def forward(
-        self, q: npt.NDArray[Any], k: npt.NDArray[Any], v: npt.NDArray[Any], mask: npt.NDArray[Any] | None = None
-    ) -> npt.NDArray[Any] | tuple[npt.NDArray[Any], npt.NDArray[Any]]:
+    def forward(self, q: Array, k: Array, v: Array, mask: Array | None = None) -> Array | tuple[Array, Array]:
         scores = q @ swap(k)
         scores *= self.scale
         if self.bias is not None:
@@ -126,7 +125,7 @@ class ScaledDotProductAttention(Gate):
             scores = scores + self.bias
         if mask is not None:
             scores = scores + mask
-        dead: npt.NDArray[Any] = xp.isneginf(scores.data.max(axis=-1, keepdims=True))
+        dead: Array = xp.isneginf(scores.data.max(axis=-1, keepdims=True))
         if not dead.any():
             return scores.softmax(-1)
         live: Tensor = common.where(dead, 0.0, scores)
@@ -143,7 +142,7 @@ class SplitHeads(Gate):
     chunks: int
     heads: int
 
-    def forward(self, x: npt.NDArray[Any]) -> npt.NDArray[Any] | tuple[npt.NDArray[Any], ...]:
+    def forward(self, x: Array) -> Array | tuple[Array, ...]:
         n, length, width = x.shape
         parts = x.reshape(n, length, self.chunks, self.heads, width // (self.chunks * self.heads))
         views = tuple(parts[:, :, c].transpose(0, 2, 1, 3) for c in range(self.chunks))
@@ -167,7 +166,7 @@ class SplitHeads(Gate):
         return dx.reshape(x.shape)
 
 
-def _softmax_in_place(scores: npt.NDArray[Any]) -> npt.NDArray[Any]:
+def _softmax_in_place(scores: Array) -> Array:
     """softmax over the last axis, written into ``scores``; rows that are all -inf become zeros."""
     top = scores.max(axis=-1, keepdims=True)
     dead = xp.isneginf(top)

@@ -11,11 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import numpy.typing as npt
-
 from ..backend import xp
 from ..tensor import Tensor
-from ..types import Dims, Number, TensorLike
+from ..types import Array, Dims, Number, TensorLike
 from .common import as_tensor, data, normalize_axis, one_of, operation
 from .elementwise import where
 
@@ -77,7 +75,7 @@ def equal(input: TensorLike, other: TensorLike) -> bool:
 
 
 # ----- logic on boolean (or integer) tensors ---------------------------------------------------
-def _integral(input: TensorLike, where_: str) -> npt.NDArray[Any]:
+def _integral(input: TensorLike, where_: str) -> Array:
     array = xp.asarray(data(input))
     if array.dtype.kind not in "biu":
         raise TypeError(f"{where_}: needs boolean or integer tensors, got dtype {array.dtype}")

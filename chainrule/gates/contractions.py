@@ -25,12 +25,10 @@ import string
 from collections.abc import Sequence
 from typing import Any, cast
 
-import numpy.typing as npt
-
 from ..autograd import Gate
 from ..backend import xp
 from ..tensor import Tensor
-from ..types import TensorLike
+from ..types import Array, TensorLike
 from .common import as_tensor, data, operation
 
 LETTERS = string.ascii_letters
@@ -44,7 +42,7 @@ class Einsum(Gate):
     input_names = tuple(f"x{i}" for i in range(1, 27))
     equation: str
 
-    def forward(self, *arrays: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    def forward(self, *arrays: Array) -> Array:
         return contract(self.equation, arrays)
 
     def backward(self, grad: Any, out: Any, *inputs: Any) -> tuple[Any, ...]:
@@ -175,7 +173,7 @@ def _pair(letters: list[str], a: int, b: int, output: str, sizes: dict[str, int]
     return _Pair(a, b, first_order, second_order, (nb, m, k), (nb, k, n), kind, result, tuple(sizes[c] for c in result))
 
 
-def contract(equation: str, arrays: Sequence[npt.NDArray[Any]]) -> npt.NDArray[Any]:
+def contract(equation: str, arrays: Sequence[Array]) -> Array:
     """The canonical einsum of ``arrays``, as matrix products."""
     prepare, pairs, transpose, fresh = _plan(equation, tuple(a.shape for a in arrays))
     operands = []

@@ -37,12 +37,13 @@ import numpy.typing as npt
 from ..autograd import Gate
 from ..backend import xp
 from ..tensor import Tensor
+from ..types import Array
 from .common import swap_last_two
 
 #: An (N, C, H, W) slice index: all samples, all channels, and the rows and columns of one kernel offset's taps.
 ImageIndex = tuple[slice, slice, slice, slice]
 #: An array, or a Tensor where a backward builds a graph (create_graph=True).
-ArrayOrTensor = TypeVar("ArrayOrTensor", npt.NDArray[Any], Tensor)
+ArrayOrTensor = TypeVar("ArrayOrTensor", Array, Tensor)
 
 
 class Geometry:
@@ -99,7 +100,7 @@ class Geometry:
     def padding(self) -> int:
         return self.ph or self.pw or self.extra[0] or self.extra[1]
 
-    def pad(self, x: npt.NDArray[Any], value: float = 0, batch_last: bool | None = None) -> npt.NDArray[Any]:
+    def pad(self, x: Array, value: float = 0, batch_last: bool | None = None) -> Array:
         """x inside a border of ``value``, laid out as x is or as ``batch_last`` asks (x itself when that needs
         neither a border nor a copy)."""
         x_batch_last = is_batch_last(x)
@@ -125,7 +126,7 @@ class Geometry:
                 columns = slice(j * self.dw, j * self.dw + self.sw * (self.ow - 1) + 1, self.sw)
                 yield i, j, (slice(None), slice(None), rows, columns)
 
-    def windows(self, padded: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    def windows(self, padded: Array) -> Array:
         """A read-only view (N, C, kh, kw, OH, OW) of all windows, sharing memory with ``padded``."""
         sn, sc, sh, sw = padded.strides
         shape = self.padded_shape[:2] + (self.kh, self.kw, self.oh, self.ow)
@@ -171,8 +172,8 @@ def _too_large(
 @overload
 def im2col(x: Tensor, geometry: Geometry) -> Tensor: ...
 @overload
-def im2col(x: npt.NDArray[Any], geometry: Geometry) -> npt.NDArray[Any]: ...
-def im2col(x: npt.NDArray[Any] | Tensor, geometry: Geometry) -> npt.NDArray[Any] | Tensor:
+def im2col(x: Array, geometry: Geometry) -> Array: ...
+def im2col(x: Array | Tensor, geometry: Geometry) -> Array | Tensor:
     """The windows of ``x`` as columns, (N, C*kh*kw, OH*OW); a graph-recording gate when x is a Tensor."""
     if isinstance(x, Tensor):
         return Im2Col.apply(x, geometry=geometry)
@@ -185,8 +186,8 @@ def im2col(x: npt.NDArray[Any] | Tensor, geometry: Geometry) -> npt.NDArray[Any]
 @overload
 def col2im(cols: Tensor, geometry: Geometry) -> Tensor: ...
 @overload
-def col2im(cols: npt.NDArray[Any], geometry: Geometry) -> npt.NDArray[Any]: ...
-def col2im(cols: npt.NDArray[Any] | Tensor, geometry: Geometry) -> npt.NDArray[Any] | Tensor:
+def col2im(cols: Array, geometry: Geometry) -> Array: ...
+def col2im(cols: Array | Tensor, geometry: Geometry) -> Array | Tensor:
     """im2col's adjoint: each column entry added back at its input position; (N, C, H, W)."""
     if isinstance(cols, Tensor):
         return Col2Im.apply(cols, geometry=geometry)
@@ -214,35 +215,31 @@ def col2im(cols: npt.NDArray[Any] | Tensor, geometry: Geometry) -> npt.NDArray[A
 # Elementwise gates keep their input's layout (NumPy's order='K'), and padding, pooling
 # and col2im allocate in it (see new_image), so the next convolution reads its columns
 # and the backward its gradient without a copy. Users see ordinary NCHW arrays.
-def is_batch_last(x: npt.NDArray[Any]) -> bool:
+def is_batch_last(x: Array) -> bool:
     """Whether the (N, C, H, W) array x has the batch innermost in memory (a crop of such an array too)."""
     return x.shape[0] == 1 or x.strides[0] < x.strides[3]
 
 
-def new_image(
-    shape: Sequence[int], dtype: npt.DTypeLike, batch_last: bool, fill: float | None = None
-) -> npt.NDArray[Any]:
+def new_image(shape: Sequence[int], dtype: npt.DTypeLike, batch_last: bool, fill: float | None = None) -> Array:
     """An (N, C, H, W) array laid out batch-last or not, uninitialized or filled with ``fill``."""
     n, c, h, w = shape
-    allocate: Callable[..., npt.NDArray[Any]] = (
-        xp.empty if fill is None else (lambda s, dtype: xp.full(s, fill, dtype=dtype))
-    )
+    allocate: Callable[..., Array] = xp.empty if fill is None else (lambda s, dtype: xp.full(s, fill, dtype=dtype))
     if batch_last:
         return from_batch_last(allocate((c, h, w, n), dtype=dtype))
     return allocate(shape, dtype=dtype)
 
 
-def from_batch_last(array: npt.NDArray[Any]) -> npt.NDArray[Any]:
+def from_batch_last(array: Array) -> Array:
     """(C, H, W, N) memory seen as (N, C, H, W)."""
     return array.transpose(3, 0, 1, 2)
 
 
-def to_batch_last(image: npt.NDArray[Any]) -> npt.NDArray[Any]:
+def to_batch_last(image: Array) -> Array:
     """(N, C, H, W) as a C-contiguous (C, H, W, N) array; free for a batch-last image."""
     return xp.ascontiguousarray(image.transpose(1, 2, 3, 0))
 
 
-def im2col_batch_last(x: npt.NDArray[Any], geometry: Geometry, ones_row: bool = False) -> npt.NDArray[Any]:
+def im2col_batch_last(x: Array, geometry: Geometry, ones_row: bool = False) -> Array:
     """The windows of x as one matrix (C*kh*kw, OH*OW*N): row (c, i, j) holds tap (i, j) of channel c for
     every window of every sample. With ``ones_row``, one more row of ones, so that a bias can ride in the
     product as one more weight column (its gradient then comes out of the dW product too)."""
@@ -256,7 +253,7 @@ def im2col_batch_last(x: npt.NDArray[Any], geometry: Geometry, ones_row: bool = 
     return cols
 
 
-def col2im_batch_last(cols: npt.NDArray[Any], geometry: Geometry) -> npt.NDArray[Any]:
+def col2im_batch_last(cols: Array, geometry: Geometry) -> Array:
     """im2col_batch_last's adjoint: (C*kh*kw, OH*OW*N) added back into a batch-last (N, C, H, W) image."""
     n, c = geometry.input_shape[:2]
     parts = cols.reshape(c, geometry.kh, geometry.kw, geometry.oh, geometry.ow, n)
@@ -271,7 +268,7 @@ class Im2Col(Gate):
     fresh_gradients = True
     geometry: Geometry
 
-    def forward(self, x: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    def forward(self, x: Array) -> Array:
         return im2col(x, self.geometry)
 
     def backward(self, grad: Any, out: Any, x: Any) -> Any:
@@ -283,7 +280,7 @@ class Col2Im(Gate):
     fresh_gradients = True
     geometry: Geometry
 
-    def forward(self, cols: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    def forward(self, cols: Array) -> Array:
         return col2im(cols, self.geometry)
 
     def backward(self, grad: Any, out: Any, cols: Any) -> Any:
@@ -306,9 +303,9 @@ class Conv2d(Gate):
     geometry: Geometry
     groups: int
     #: The input's windows as columns, kept by forward for the weight gradient.
-    cols: npt.NDArray[Any]
+    cols: Array
 
-    def forward(self, x: npt.NDArray[Any], w: npt.NDArray[Any], b: npt.NDArray[Any] | None = None) -> npt.NDArray[Any]:
+    def forward(self, x: Array, w: Array, b: Array | None = None) -> Array:
         n, o, groups = x.shape[0], w.shape[0], self.groups
         if groups == 1:
             # One product for the whole batch, written batch-last (see is_batch_last); the bias is one more
@@ -318,7 +315,7 @@ class Conv2d(Gate):
             out = weights @ cols  # (O, OH*OW*N)
             return from_batch_last(out.reshape((o,) + self.geometry.output_hw + (n,)))
         self.cols = cols = im2col(x, self.geometry)
-        grouped: npt.NDArray[Any] = grouped_product(w, cols, groups).reshape(n, o, -1)
+        grouped: Array = grouped_product(w, cols, groups).reshape(n, o, -1)
         if b is not None:
             grouped += b.reshape(o, 1)
         return grouped.reshape((n, o) + self.geometry.output_hw)
@@ -337,9 +334,7 @@ class Conv2d(Gate):
             db = grad.sum(axis=(0, 2, 3))
         return (dx, dw) if b is None else (dx, dw, db)
 
-    def _batch_last_backward(
-        self, grad: npt.NDArray[Any], w: npt.NDArray[Any], b: npt.NDArray[Any] | None
-    ) -> tuple[npt.NDArray[Any] | None, ...]:
+    def _batch_last_backward(self, grad: Array, w: Array, b: Array | None) -> tuple[Array | None, ...]:
         o = w.shape[0]
         g = to_batch_last(grad).reshape(o, -1)  # (O, OH*OW*N); no copy when grad came batch-last
         w2d = w.reshape(o, -1)
@@ -392,8 +387,8 @@ class ConvTranspose2d(Gate):
     geometry: Geometry
     groups: int
 
-    def forward(self, x: npt.NDArray[Any], w: npt.NDArray[Any], b: npt.NDArray[Any] | None = None) -> npt.NDArray[Any]:
-        out: npt.NDArray[Any] = transposed_convolution(x, w, self.geometry, self.groups)
+    def forward(self, x: Array, w: Array, b: Array | None = None) -> Array:
+        out: Array = transposed_convolution(x, w, self.geometry, self.groups)
         if b is not None:
             out += b.reshape(1, -1, 1, 1)
         return out
@@ -401,9 +396,9 @@ class ConvTranspose2d(Gate):
     def backward(self, grad: Any, out: Any, x: Any, w: Any, b: Any = None) -> tuple[Any, ...]:
         geometry, groups = self.geometry, self.groups
         # Arrays, or Tensors under create_graph; None for an input that needs no gradient.
-        dx: npt.NDArray[Any] | Tensor | None = None
-        dw: npt.NDArray[Any] | Tensor | None = None
-        db: npt.NDArray[Any] | Tensor | None = None
+        dx: Array | Tensor | None = None
+        dw: Array | Tensor | None = None
+        db: Array | Tensor | None = None
         if isinstance(grad, Tensor):  # create_graph: gates all the way down
             if self.wants(0):
                 dx = Conv2d.apply(grad, w, geometry=geometry, groups=groups)
@@ -427,18 +422,18 @@ class ConvTranspose2d(Gate):
         return (dx, dw) if b is None else (dx, dw, db)
 
 
-def weight_gradient(g: npt.NDArray[Any], cols: npt.NDArray[Any], piece: int = 4096) -> npt.NDArray[Any]:
+def weight_gradient(g: Array, cols: Array, piece: int = 4096) -> Array:
     """g @ cols^T for g (O, L) and cols (K, L), shaped for OpenBLAS, which (measured) is faster
     - with the longer side first: cols @ g^T took 0.71 ms where g @ cols^T took 1.07 (LeNet's second conv);
     - when a tiny result (O*K <= 4096) has a long inner dimension, as a sum of products over ``piece``-long
       runs of it: 0.28 against 0.55 ms for LeNet's first conv, (16, 50176) @ (50176, 10)."""
     o, (k, length) = len(g), cols.shape
     if o * k <= 4096 and length >= 4 * piece:
-        total: npt.NDArray[Any] = g[:, :piece] @ swap_last_two(cols[:, :piece])
+        total: Array = g[:, :piece] @ swap_last_two(cols[:, :piece])
         for start in range(piece, length, piece):
             total += g[:, start : start + piece] @ swap_last_two(cols[:, start : start + piece])
         return total
-    product: npt.NDArray[Any] = swap_last_two(cols @ swap_last_two(g)) if k > o else g @ swap_last_two(cols)
+    product: Array = swap_last_two(cols @ swap_last_two(g)) if k > o else g @ swap_last_two(cols)
     return product
 
 

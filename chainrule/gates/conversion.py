@@ -17,7 +17,7 @@ from .. import devices
 from ..autograd import Gate
 from ..backend import xp
 from ..tensor import Tensor
-from ..types import DType, TensorLike
+from ..types import Array, DType, TensorLike
 from .common import as_tensor, operation
 from .elementwise import cast
 
@@ -126,7 +126,7 @@ class Clone(Gate):
     derivative = "d/dx clone(x) = 1"
     forwards_gradient = True
 
-    def forward(self, x: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    def forward(self, x: Array) -> Array:
         return x.copy()
 
     def backward(self, grad: Any, out: Any, x: Any) -> Any:

@@ -12,12 +12,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import numpy.typing as npt
-
 from ..autograd import Gate
 from ..backend import xp
 from ..tensor import Tensor
-from ..types import TensorLike
+from ..types import Array, TensorLike
 from . import common
 from .common import floating, operands, operation, sum_to
 
@@ -29,7 +27,7 @@ class Rsqrt(Gate):
     derivative = "d/dx x^(-1/2) = -x^(-3/2)/2"
     fresh_gradients = True
 
-    def forward(self, x: npt.NDArray[Any]) -> Any:
+    def forward(self, x: Array) -> Any:
         with xp.errstate(divide="ignore", invalid="ignore"):
             return 1 / xp.sqrt(x)
 
@@ -41,7 +39,7 @@ class Log2(Gate):
     derivative = "d/dx log2(x) = 1/(x ln 2)"
     fresh_gradients = True
 
-    def forward(self, x: npt.NDArray[Any]) -> Any:
+    def forward(self, x: Array) -> Any:
         with xp.errstate(divide="ignore", invalid="ignore"):
             return xp.log2(x)
 
@@ -54,7 +52,7 @@ class Log10(Gate):
     derivative = "d/dx log10(x) = 1/(x ln 10)"
     fresh_gradients = True
 
-    def forward(self, x: npt.NDArray[Any]) -> Any:
+    def forward(self, x: Array) -> Any:
         with xp.errstate(divide="ignore", invalid="ignore"):
             return xp.log10(x)
 
@@ -67,7 +65,7 @@ class Exp2(Gate):
     derivative = "d/dx 2^x = 2^x ln 2"
     fresh_gradients = True
 
-    def forward(self, x: npt.NDArray[Any]) -> Any:
+    def forward(self, x: Array) -> Any:
         return xp.exp2(x)
 
     def backward(self, grad: Any, out: Any, x: Any) -> Any:
@@ -78,7 +76,7 @@ class Expm1(Gate):
     derivative = "d/dx (e^x - 1) = e^x"
     fresh_gradients = True
 
-    def forward(self, x: npt.NDArray[Any]) -> Any:
+    def forward(self, x: Array) -> Any:
         return xp.expm1(x)
 
     def backward(self, grad: Any, out: Any, x: Any) -> Any:
@@ -89,7 +87,7 @@ class Log1p(Gate):
     derivative = "d/dx ln(1 + x) = 1/(1 + x)"
     fresh_gradients = True
 
-    def forward(self, x: npt.NDArray[Any]) -> Any:
+    def forward(self, x: Array) -> Any:
         with xp.errstate(divide="ignore", invalid="ignore"):
             return xp.log1p(x)
 
@@ -105,7 +103,7 @@ class LogAddExp(Gate):
     derivative = "d/dx ln(e^x+e^y) = sigmoid(x-y); d/dy ln(e^x+e^y) = sigmoid(y-x)"
     fresh_gradients = True
 
-    def forward(self, x: npt.NDArray[Any], y: npt.NDArray[Any]) -> Any:
+    def forward(self, x: Array, y: Array) -> Any:
         return xp.logaddexp(x, y)
 
     def backward(self, grad: Any, out: Any, x: Any, y: Any) -> Any:

@@ -10,21 +10,18 @@ refuses to backpropagate through the new ones. Each returns the tensor itself.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
-import numpy.typing as npt
 
 from ..backend import xp
 from ..tensor import Tensor
-from ..types import Number, TensorLike
+from ..types import Array, Number, TensorLike
 from .common import data, operation, plain_number
 
 
 def _ufunc_in_place(tensor: Tensor, what: str, ufunc: np.ufunc, other: TensorLike) -> Tensor:
     other = plain_number(data(other))
 
-    def change(array: npt.NDArray[Any]) -> None:
+    def change(array: Array) -> None:
         try:
             ufunc(array, other, out=array, casting="same_kind")
         except TypeError:  # NumPy's UFuncTypeError: the result's dtype cannot be written back
@@ -101,7 +98,7 @@ def copy_(input: Tensor, src: TensorLike, non_blocking: bool = False) -> Tensor:
     """The values of ``src`` (broadcast to this tensor's shape, converted to its dtype) copied in, in place."""
     source = data(src)
 
-    def change(array: npt.NDArray[Any]) -> None:
+    def change(array: Array) -> None:
         try:
             xp.copyto(array, source, casting="unsafe")
         except ValueError:
@@ -124,7 +121,7 @@ def masked_fill_(input: Tensor, mask: TensorLike, value: Number | TensorLike) ->
             f"masked_fill_: value must be a number or a one-element tensor, got shape {xp.shape(data(value))}"
         )
 
-    def change(array: npt.NDArray[Any]) -> None:
+    def change(array: Array) -> None:
         try:
             xp.copyto(array, fill, where=xp.broadcast_to(condition, array.shape), casting="unsafe")
         except ValueError:

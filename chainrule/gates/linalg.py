@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy.typing as npt
-
 from ..autograd import Gate
 from ..backend import xp
 from ..tensor import Tensor
-from ..types import TensorLike
+from ..types import Array, TensorLike
 from .common import as_tensor, operation, same_dtype, sum_to, swap_last_two
 
 
@@ -19,8 +17,8 @@ class MatMul(Gate):
     derivative = "d/dx (x@y) = g@y^T; d/dy (x@y) = x^T@g"
     fresh_gradients = True
 
-    def forward(self, x: npt.NDArray[Any], y: npt.NDArray[Any]) -> npt.NDArray[Any]:
-        out: npt.NDArray[Any] = x @ y  # NumPy's stubs type this as Any
+    def forward(self, x: Array, y: Array) -> Array:
+        out: Array = x @ y  # NumPy's stubs type this as Any
         return out
 
     def backward(self, grad: Any, out: Any, x: Any, y: Any) -> tuple[Any, Any]:

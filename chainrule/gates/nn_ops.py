@@ -18,12 +18,11 @@ import string
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
 from ..autograd import Gate
 from ..backend import xp
 from ..tensor import Tensor
-from ..types import TensorLike
+from ..types import Array, TensorLike
 from . import common
 from .shape import scatter_add
 
@@ -35,7 +34,7 @@ class Linear(Gate):
     fresh_gradients = True
     input_names = ("x", "w", "b")
 
-    def forward(self, x: npt.NDArray[Any], w: npt.NDArray[Any], b: npt.NDArray[Any] | None = None) -> Any:
+    def forward(self, x: Array, w: Array, b: Array | None = None) -> Any:
         out = x @ w.T
         if b is not None:
             out += b
@@ -62,21 +61,21 @@ def stored_transposed(w: Any) -> bool:
     return isinstance(w, xp.ndarray) and w.flags.f_contiguous and not w.flags.c_contiguous
 
 
-def column_sums(matrix: npt.NDArray[Any]) -> npt.NDArray[Any]:
+def column_sums(matrix: Array) -> Array:
     """matrix.sum(axis=0) as a product with a row of ones: BLAS sums a (1024, 512) float32 batch 2-3x faster
     than NumPy's reduction along axis 0."""
-    sums: npt.NDArray[Any] = xp.ones(matrix.shape[0], dtype=matrix.dtype) @ matrix
+    sums: Array = xp.ones(matrix.shape[0], dtype=matrix.dtype) @ matrix
     return sums
 
 
-def _max_keepdims(x: npt.NDArray[Any], axis: int) -> npt.NDArray[Any]:
+def _max_keepdims(x: Array, axis: int) -> Array:
     """x.max(axis=axis, keepdims=True), faster for many rows of few classes (logits (N, 10)).
 
     NumPy reduces a short contiguous axis slowly (51 us for (1024, 10) float32); reducing
     the transposed copy across rows takes 8 us, copy included. Measured worse for more
     than ~32 classes, few rows, or more dimensions (transposing those copies slowly).
     """
-    top: npt.NDArray[Any]
+    top: Array
     if x.ndim == 2 and axis in (-1, 1) and x.shape[1] <= 32 and x.shape[0] >= 64:
         top = xp.ascontiguousarray(x.T).max(axis=0)[:, None]
     else:
@@ -84,11 +83,11 @@ def _max_keepdims(x: npt.NDArray[Any], axis: int) -> npt.NDArray[Any]:
     return top
 
 
-def _shifted(x: npt.NDArray[Any], axis: int) -> npt.NDArray[Any]:
+def _shifted(x: Array, axis: int) -> Array:
     """x minus its maximum along ``axis`` (a new array), so exp never overflows; rows of -inf stay -inf."""
     top = _max_keepdims(x, axis)
     top = xp.where(xp.isfinite(top), top, 0)
-    shifted: npt.NDArray[Any] = x - top
+    shifted: Array = x - top
     return shifted
 
 
@@ -97,7 +96,7 @@ class LogSoftmax(Gate):
     fresh_gradients = True
     axis: int
 
-    def forward(self, x: npt.NDArray[Any]) -> Any:
+    def forward(self, x: Array) -> Any:
         shifted = _shifted(x, self.axis)
         total = xp.exp(shifted).sum(axis=self.axis, keepdims=True)
         shifted -= xp.log(total)
@@ -116,7 +115,7 @@ class Softmax(Gate):
     fresh_gradients = True
     axis: int
 
-    def forward(self, x: npt.NDArray[Any]) -> Any:
+    def forward(self, x: Array) -> Any:
         e = _shifted(x, self.axis)
         xp.exp(e, out=e)
         e /= e.sum(axis=self.axis, keepdims=True)
@@ -151,13 +150,11 @@ def log_softmax(input: TensorLike, dim: int = -1, *, axis: int | None = None) ->
     return _along(LogSoftmax, input, dim, axis, "log_softmax")
 
 
-def sum_of_products(
-    a: npt.NDArray[Any], b: npt.NDArray[Any], axes: tuple[int, ...], keepdims: bool = False
-) -> npt.NDArray[Any]:
+def sum_of_products(a: Array, b: Array, axes: tuple[int, ...], keepdims: bool = False) -> Array:
     """sum(a * b) over ``axes`` (non-negative ints) without building a * b (einsum reduces as it multiplies)."""
     letters = string.ascii_letters[: a.ndim]
     kept = "".join(letter for i, letter in enumerate(letters) if i not in axes)
-    total: npt.NDArray[Any] = xp.einsum(f"{letters},{letters}->{kept}", a, b)
+    total: Array = xp.einsum(f"{letters},{letters}->{kept}", a, b)
     if keepdims:
         total = total.reshape(tuple(1 if i in axes else n for i, n in enumerate(a.shape)))
     return total
@@ -175,9 +172,9 @@ class ClassTargets:
 
     def __init__(
         self,
-        target: npt.NDArray[Any],
+        target: Array,
         num_classes: int,
-        weight: npt.NDArray[Any] | None,
+        weight: Array | None,
         ignore_index: int,
         dtype: np.dtype[Any],
     ) -> None:
@@ -198,13 +195,13 @@ class ClassTargets:
         ]
         self.at_target = (positions[0], self.index) + tuple(positions[1:])
 
-    def weight_along_classes(self, ndim: int) -> npt.NDArray[Any] | int:
+    def weight_along_classes(self, ndim: int) -> Array | int:
         """The class weights shaped (1, C, 1..) for logits with ``ndim`` dimensions, or 1."""
         if self.weight is None:
             return 1
         return self.weight.reshape((1, -1) + (1,) * (ndim - 2))
 
-    def table(self, shape: tuple[int, ...], smoothing: float = 0.0) -> npt.NDArray[Any]:
+    def table(self, shape: tuple[int, ...], smoothing: float = 0.0) -> Array:
         """Dense weights T (logits' shape) with per-sample loss = -sum_c T[:, c] * log_probs[:, c]."""
         table = xp.zeros(shape, dtype=self.dtype)
         table[self.at_target] = self.sample_weight * (1 - smoothing)
@@ -226,10 +223,10 @@ class CrossEntropy(Gate):
     targets: ClassTargets
     reduction: str  # "none", "mean" or "sum"
     smoothing: float
-    exp: npt.NDArray[Any]  # e^(x - max), set by forward
-    total: npt.NDArray[Any]  # its sums over the classes, set by forward
+    exp: Array  # e^(x - max), set by forward
+    total: Array  # its sums over the classes, set by forward
 
-    def forward(self, x: npt.NDArray[Any]) -> Any:
+    def forward(self, x: Array) -> Any:
         targets, smoothing, c = self.targets, self.smoothing, x.shape[1]
         shifted = _shifted(x, 1)
         picked = shifted[targets.at_target]
@@ -312,9 +309,9 @@ class Normalization(Gate):
     param_axes: tuple[int, ...]
     eps: float
     affine: tuple[str, ...]  # "weight", "bias", both or neither
-    running: tuple[npt.NDArray[Any], npt.NDArray[Any], float] | None
-    xhat: npt.NDArray[Any]  # set by forward
-    invstd: npt.NDArray[Any]  # set by forward
+    running: tuple[Array, Array, float] | None
+    xhat: Array  # set by forward
+    invstd: Array  # set by forward
     count: int  # set by forward
 
     @property
@@ -329,7 +326,7 @@ class Normalization(Gate):
         named = dict(zip(self.affine, params))
         return named.get("weight"), named.get("bias")
 
-    def forward(self, x: npt.NDArray[Any], *params: npt.NDArray[Any]) -> Any:
+    def forward(self, x: Array, *params: Array) -> Any:
         weight, bias = self._params(params)
         count = math.prod(x.shape[a] for a in self.axes)
         mean = x.mean(axis=self.axes, keepdims=True)
@@ -347,7 +344,7 @@ class Normalization(Gate):
             out += bias.reshape(self.param_shape)
         return out
 
-    def _update_running(self, mean: npt.NDArray[Any], var: npt.NDArray[Any], count: int) -> None:
+    def _update_running(self, mean: Array, var: Array, count: int) -> None:
         assert self.running is not None  # forward calls this only then
         running_mean, running_var, momentum = self.running
         running_mean *= 1 - momentum
@@ -364,7 +361,7 @@ class Normalization(Gate):
         g = grad if weight is None or self.per_channel else grad * weight_b  # dL/dxhat, up to a channel factor
         summed = g.sum(axis=axes, keepdims=True)
         summed_x = sum_of_products(g, xhat, axes, keepdims=True)
-        grads: list[npt.NDArray[Any] | None] = []
+        grads: list[Array | None] = []
         if self.wants(0):
             factor = self.invstd * weight_b if weight is not None and self.per_channel else self.invstd
             dx = xhat * (summed_x * (1 / self.count))
@@ -431,7 +428,7 @@ class BinaryCrossEntropy(Gate):
     fresh_gradients = True
     input_names = ("p", "t")
 
-    def forward(self, p: npt.NDArray[Any], t: npt.NDArray[Any]) -> Any:
+    def forward(self, p: Array, t: Array) -> Any:
         with xp.errstate(divide="ignore"):  # log(0) = -inf, clamped next
             log_p = xp.maximum(xp.log(p), -100)
             log_not_p = xp.maximum(xp.log1p(-p), -100)
@@ -457,12 +454,12 @@ class BinaryCrossEntropyWithLogits(Gate):
     )
     fresh_gradients = True
     input_names = ("x", "t")
-    pos_weight: npt.NDArray[Any] | None
+    pos_weight: Array | None
 
     def _multiplier(self, t: Any) -> Any:
         return 1 if self.pos_weight is None else 1 + (self.pos_weight - 1) * t
 
-    def forward(self, x: npt.NDArray[Any], t: npt.NDArray[Any]) -> Any:
+    def forward(self, x: Array, t: Array) -> Any:
         return (1 - t) * x + self._multiplier(t) * common.softplus(-x)
 
     def backward(self, grad: Any, out: Any, x: Any, t: Any) -> Any:
@@ -483,9 +480,9 @@ class Dropout(Gate):
 
     derivative = "d/dx dropout(x) = mask (0 or 1/(1-p))"
     fresh_gradients = True
-    mask: npt.NDArray[Any]
+    mask: Array
 
-    def forward(self, x: npt.NDArray[Any]) -> Any:
+    def forward(self, x: Array) -> Any:
         return x * self.mask
 
     def backward(self, grad: Any, out: Any, x: Any) -> Any:
@@ -498,10 +495,10 @@ class Embedding(Gate):
 
     derivative = "d/dx x[i] = 1 at row i (rows picked several times add up)"
     fresh_gradients = True
-    indices: npt.NDArray[Any]
+    indices: Array
     padding_idx: int | None
 
-    def forward(self, weight: npt.NDArray[Any]) -> Any:
+    def forward(self, weight: Array) -> Any:
         return weight[self.indices]
 
     def backward(self, grad: Any, out: Any, weight: Any) -> Any:

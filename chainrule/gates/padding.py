@@ -17,7 +17,7 @@ import numpy.typing as npt
 from ..autograd import Gate
 from ..backend import xp
 from ..tensor import Tensor
-from ..types import Shape
+from ..types import Array, Shape
 
 #: The padding along each padded axis: (axis, the input position each output position copies, where the unpadded
 #: middle starts).
@@ -44,7 +44,7 @@ class CopyPad(Gate):
     fresh_gradients = True
     axes: Copies
 
-    def forward(self, x: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    def forward(self, x: Array) -> Array:
         return gather(x, self.axes)
 
     def backward(self, grad: Any, out: Any, x: Any) -> Any:
@@ -61,7 +61,7 @@ class CopyPadFold(Gate):
     axes: Copies
     shape: tuple[int, ...]
 
-    def forward(self, grad: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    def forward(self, grad: Array) -> Array:
         return fold(grad, self.axes, self.shape)
 
     def backward(self, grad: Any, out: Any, g: Any) -> Any:
@@ -70,13 +70,13 @@ class CopyPadFold(Gate):
         return gather(grad, self.axes)
 
 
-def gather(x: npt.NDArray[Any], axes: Copies) -> npt.NDArray[Any]:
+def gather(x: Array, axes: Copies) -> Array:
     for axis, positions, _ in axes:
         x = xp.take(x, positions, axis=axis)
     return x
 
 
-def fold(grad: npt.NDArray[Any], axes: Copies, shape: Shape) -> npt.NDArray[Any]:
+def fold(grad: Array, axes: Copies, shape: Shape) -> Array:
     """gather's adjoint: each output position's gradient added at the input position it copied."""
     for axis, positions, before in reversed(axes):
         size = shape[axis]

@@ -26,7 +26,7 @@ import numpy.typing as npt
 from ..autograd import Gate
 from ..backend import xp
 from ..tensor import Tensor
-from ..types import Number
+from ..types import Array, Number
 from .common import data
 from .conv import Geometry, from_batch_last, is_batch_last, new_image, to_batch_last
 from .shape import scatter_add
@@ -48,9 +48,9 @@ class MaxPool2d(Gate):
     fresh_gradients = True
     geometry: Geometry
     #: The input padded with -inf, kept by forward when there is padding (None: the input itself).
-    padded: npt.NDArray[Any] | None
+    padded: Array | None
 
-    def forward(self, x: npt.NDArray[Any]) -> npt.NDArray[Any] | tuple[npt.NDArray[Any], npt.NDArray[Any]]:
+    def forward(self, x: Array) -> Array | tuple[Array, Array]:
         padded = self.geometry.pad(x, -xp.inf)
         self.padded = padded if self.geometry.padding else None
         return across_windows(xp.maximum, padded, self.geometry)
@@ -66,7 +66,7 @@ class MaxPool2d(Gate):
         if layout and not is_batch_last(grad):  # e.g. from a flatten: one copy beats mixed-layout passes below
             grad = from_batch_last(to_batch_last(grad))
         dpadded = new_image(geometry.padded_shape, grad.dtype, layout, fill=None if geometry.tiles else 0)
-        taken: npt.NDArray[Any] | None = None  # windows whose maximum has been found at an earlier offset
+        taken: Array | None = None  # windows whose maximum has been found at an earlier offset
         scratch = None if geometry.tiles else new_image(out.shape, grad.dtype, layout)
         last = len(offsets) - 1
         for k, (_, _, index) in enumerate(offsets):
@@ -87,7 +87,7 @@ class MaxPool2d(Gate):
                 dpadded[index] += scratch
         return geometry.crop(dpadded)
 
-    def _graph_backward(self, grad: Tensor, padded: npt.NDArray[Any], out: npt.NDArray[Any]) -> Tensor:
+    def _graph_backward(self, grad: Tensor, padded: Array, out: Array) -> Tensor:
         """The same routing as a differentiable scatter of ``grad`` to the first maxima's flat positions."""
         geometry = self.geometry
         n, c, hp, wp = geometry.padded_shape
@@ -97,9 +97,7 @@ class MaxPool2d(Gate):
         return geometry.crop(flat.reshape(geometry.padded_shape))
 
 
-def first_maxima(
-    padded: npt.NDArray[Any], out: npt.NDArray[Any], geometry: Geometry
-) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
+def first_maxima(padded: Array, out: Array, geometry: Geometry) -> tuple[Array, Array]:
     """Where each window's maximum ``out`` first occurs (row-major; a window with none, a NaN window, at its
     last position, as MaxPool2d's backward routes it): (rows, columns) in the padded image, each (N, C, OH, OW)."""
     rows = xp.zeros(out.shape, dtype=xp.int64)
@@ -121,10 +119,10 @@ class MaxPool2dWithIndices(MaxPool2d):
     maximum in its input plane, as ``max_pool2d(..., return_indices=True)`` does in PyTorch."""
 
     #: The values output, kept by forward for backward.
-    out: npt.NDArray[Any]
+    out: Array
 
-    def forward(self, x: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
-        out = cast("npt.NDArray[Any]", super().forward(x))  # MaxPool2d's forward: the values alone
+    def forward(self, x: Array) -> tuple[Array, Array]:
+        out = cast("Array", super().forward(x))  # MaxPool2d's forward: the values alone
         self.out = out  # backward compares with the values even when nothing holds that output any more
         geometry = self.geometry
         rows, columns = first_maxima(self.padded if self.padded is not None else x, out, geometry)
@@ -141,10 +139,10 @@ class MaxUnpool(Gate):
 
     derivative = "d/dx unpool(x) = 1 at each value's index (the gradient is read back there)"
     fresh_gradients = True
-    positions: tuple[npt.NDArray[Any], npt.NDArray[Any]]
+    positions: tuple[Array, Array]
     output_shape: tuple[int, ...]
 
-    def forward(self, x: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    def forward(self, x: Array) -> Array:
         n, c = x.shape[:2]
         planes = xp.zeros((n * c, math.prod(self.output_shape)), dtype=x.dtype)
         planes[self.positions] = x.reshape(n * c, -1)
@@ -164,12 +162,12 @@ class AdaptiveMaxPool2d(Gate):
     derivative = "d/dx max over window = 1 at the window's first maximum, 0 elsewhere (overlaps add up)"
     fresh_gradients = True
     #: The input positions of each window along each axis (``window_positions``), (OH, kh) and (OW, kw).
-    rows: npt.NDArray[Any]
-    columns: npt.NDArray[Any]
+    rows: Array
+    columns: Array
     #: Each maximum's flat position in its input plane, kept by forward for backward.
-    indices: npt.NDArray[Any]
+    indices: Array
 
-    def forward(self, x: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
+    def forward(self, x: Array) -> tuple[Array, Array]:
         n, c, h, w = x.shape
         (oh, kh), (ow, kw) = self.rows.shape, self.columns.shape
         windows = x[:, :, self.rows][..., self.columns]  # (N, C, OH, kh, OW, kw)
@@ -189,25 +187,23 @@ class AdaptiveMaxPool2d(Gate):
         return scatter_add(grads[0].reshape(-1), (n * c * h * w,), flat).reshape(x.shape)
 
 
-def adaptive_windows(size: int, output_size: int) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
+def adaptive_windows(size: int, output_size: int) -> tuple[Array, Array]:
     """PyTorch's adaptive windows along one axis: (starts, ends) of output_size windows over size pixels."""
     i = xp.arange(output_size)
     return (i * size) // output_size, -((-(i + 1) * size) // output_size)
 
 
-def window_positions(size: int, output_size: int) -> npt.NDArray[Any]:
+def window_positions(size: int, output_size: int) -> Array:
     """The input positions each adaptive window covers, padded to the widest window by repeating its last
     position: an (output_size, widest) int array."""
     starts, ends = adaptive_windows(size, output_size)
     widest = int((ends - starts).max())
-    positions: npt.NDArray[Any] = xp.minimum(starts[:, None] + xp.arange(widest), ends[:, None] - 1)
+    positions: Array = xp.minimum(starts[:, None] + xp.arange(widest), ends[:, None] - 1)
     return positions
 
 
 # ----- average pooling -------------------------------------------------------------------
-def across_windows(
-    ufunc: Callable[..., npt.NDArray[Any]], padded: npt.NDArray[Any], geometry: Geometry
-) -> npt.NDArray[Any]:
+def across_windows(ufunc: Callable[..., Array], padded: Array, geometry: Geometry) -> Array:
     """``ufunc`` (maximum, add) folded over the kh*kw kernel offsets' views: (N, C, OH, OW), a new array in
     the input's memory order (batch-last stays batch-last)."""
     views = [padded[index] for _, _, index in geometry.offsets()]
@@ -219,12 +215,12 @@ def across_windows(
     return total
 
 
-def window_sum(padded: npt.NDArray[Any], geometry: Geometry) -> npt.NDArray[Any]:
+def window_sum(padded: Array, geometry: Geometry) -> Array:
     """Sum over each window (N, C, OH, OW): kh*kw strided-view additions."""
     return across_windows(xp.add, padded, geometry)
 
 
-def window_spread(grad: npt.NDArray[Any], geometry: Geometry) -> npt.NDArray[Any]:
+def window_spread(grad: Array, geometry: Geometry) -> Array:
     """window_sum's adjoint: ``grad`` added to every position of its window, cropped to the input."""
     padded = new_image(geometry.padded_shape, grad.dtype, is_batch_last(grad), fill=None if geometry.tiles else 0)
     for _, _, index in geometry.offsets():
@@ -242,9 +238,9 @@ class AvgPool2d(Gate):
     derivative = "d/dx mean over window = 1/k for each of the window's k pixels"
     fresh_gradients = True
     geometry: Geometry
-    scale: float | np.floating[Any] | npt.NDArray[Any]
+    scale: float | np.floating[Any] | Array
 
-    def forward(self, x: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    def forward(self, x: Array) -> Array:
         return window_sum(self.geometry.pad(x), self.geometry) * self.scale
 
     def backward(self, grad: Any, out: Any, x: Any) -> Any:
@@ -259,9 +255,9 @@ class AvgPool2dSpread(Gate):
     derivative = "d/dx spread(x) = 1/k (the gradient is averaged back over each window)"
     fresh_gradients = True
     geometry: Geometry
-    scale: float | np.floating[Any] | npt.NDArray[Any]
+    scale: float | np.floating[Any] | Array
 
-    def forward(self, grad: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    def forward(self, grad: Array) -> Array:
         return window_spread(grad * self.scale, self.geometry)
 
     def backward(self, grad: Any, out: Any, g: Any) -> Any:
@@ -272,7 +268,7 @@ class AvgPool2dSpread(Gate):
 
 def average_scale(
     geometry: Geometry, count_include_pad: bool, divisor_override: Number | None, dtype: npt.DTypeLike
-) -> float | np.floating[Any] | npt.NDArray[Any]:
+) -> float | np.floating[Any] | Array:
     """The factor each window sum is multiplied by: a number, or an (OH, OW) array when windows count
     different numbers of pixels. As in PyTorch, the count includes the zero padding when
     ``count_include_pad``, but never ceil_mode's overhang past it."""
@@ -286,7 +282,7 @@ def average_scale(
         counted[:, :, : h + 2 * geometry.ph, : w + 2 * geometry.pw] = 1
     else:
         counted[:, :, geometry.ph : geometry.ph + h, geometry.pw : geometry.pw + w] = 1
-    scale: npt.NDArray[Any] = (1 / window_sum(counted, geometry)[0, 0]).astype(dtype)
+    scale: Array = (1 / window_sum(counted, geometry)[0, 0]).astype(dtype)
     return scale
 
 

@@ -28,13 +28,12 @@ backward is written for arrays (a second derivative through them raises, naming 
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy.typing as npt
 
 from ..autograd import Gate
 from ..backend import xp
 from ..blas import one_thread
+from ..types import Array
 
 
 class Recurrence(Gate):
@@ -51,16 +50,16 @@ class Recurrence(Gate):
     fresh_gradients = True
     input_names: tuple[str, ...] = ("x", "w_ih", "w_hh", "b_ih", "b_hh", "h0", "c0")
     reverse: bool
-    lengths: npt.NDArray[Any] | None
+    lengths: Array | None
     #: Set by forward: the hidden size, the steps in the loop's order, which sequences still run at each step
     #: ((T, 1, N) booleans, or None when none ends early), the initial state as (H, N) columns, and the states.
     hidden: int
     order: range
-    valid: npt.NDArray[Any] | None
-    h0: npt.NDArray[Any]
-    states: npt.NDArray[Any]
+    valid: Array | None
+    h0: Array
+    states: Array
 
-    def _setup(self, x: npt.NDArray[Any], w_hh: npt.NDArray[Any]) -> tuple[int, int]:
+    def _setup(self, x: Array, w_hh: Array) -> tuple[int, int]:
         steps, n = x.shape[:2]
         self.hidden = w_hh.shape[1]
         self.order = range(steps - 1, -1, -1) if self.reverse else range(steps)
@@ -70,24 +69,24 @@ class Recurrence(Gate):
         return steps, n
 
     @staticmethod
-    def _project(x: npt.NDArray[Any], w_ih: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    def _project(x: Array, w_ih: Array) -> Array:
         """x_t W_ih^T for every step, as (T, G, N) columns: one batched product, W_ih @ x_t^T."""
-        projected: npt.NDArray[Any] = xp.matmul(w_ih, x.transpose(0, 2, 1))
+        projected: Array = xp.matmul(w_ih, x.transpose(0, 2, 1))
         return projected
 
-    def _hold(self, new: npt.NDArray[Any], old: npt.NDArray[Any], t: int) -> None:
+    def _hold(self, new: Array, old: Array, t: int) -> None:
         """Where a sequence has ended (at step t), its state keeps its previous value."""
         if self.valid is not None:
             xp.copyto(new, old, where=~self.valid[t])
 
-    def _outputs(self, states: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    def _outputs(self, states: Array) -> Array:
         """The (T, N, H) output: the states, 0 where a sequence has ended."""
         out = states.transpose(0, 2, 1).copy()
         if self.valid is not None:
             out *= self.valid.transpose(0, 2, 1)
         return out
 
-    def _upstream(self, grad_out: npt.NDArray[Any] | None) -> npt.NDArray[Any] | None:
+    def _upstream(self, grad_out: Array | None) -> Array | None:
         """The output's gradient in the loops' layout, 0 where a sequence has ended (None if none came)."""
         if grad_out is None:
             return None
@@ -96,10 +95,10 @@ class Recurrence(Gate):
             columns *= self.valid
         return columns
 
-    def _initial_gradient(self, grad: npt.NDArray[Any] | None, n: int, dtype: npt.DTypeLike) -> npt.NDArray[Any]:
+    def _initial_gradient(self, grad: Array | None, n: int, dtype: npt.DTypeLike) -> Array:
         return xp.zeros((self.hidden, n), dtype=dtype) if grad is None else xp.array(grad.T, dtype=dtype, order="C")
 
-    def _split_by_validity(self, t: int, *gradients: npt.NDArray[Any]) -> list[npt.NDArray[Any]] | None:
+    def _split_by_validity(self, t: int, *gradients: Array) -> list[Array] | None:
         """Before a step of the backward: the part of each state gradient that belongs to sequences already
         ended at step t (it passes straight to step t-1), with those columns zeroed in the gradients."""
         if self.valid is None:
@@ -110,20 +109,20 @@ class Recurrence(Gate):
             g *= self.valid[t]
         return passed
 
-    def _previous(self, states: npt.NDArray[Any], initial: npt.NDArray[Any], t: int) -> npt.NDArray[Any]:
+    def _previous(self, states: Array, initial: Array, t: int) -> Array:
         """The state before step t (in the direction of the loop)."""
         before = t + 1 if self.reverse else t - 1
         return initial if before < 0 or before >= len(states) else states[before]
 
     @staticmethod
-    def _by_gate(d_steps: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    def _by_gate(d_steps: Array) -> Array:
         """Per-step gradients (T, G, N) as one (G, T*N) matrix, every step's columns side by side, so that a sum
         over the steps of products is one product (one copy, then BLAS on one large product instead of
         tensordot's transposing copies or T small products)."""
         steps, gates, n = d_steps.shape
         return xp.ascontiguousarray(d_steps.transpose(1, 0, 2)).reshape(gates, steps * n)
 
-    def _previous_states(self, states: npt.NDArray[Any], h0_columns: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    def _previous_states(self, states: Array, h0_columns: Array) -> Array:
         """(H, T*N): the state each step started from, h_{t-1} (h0 for the first step in the loop's
         direction), in the layout of ``_by_gate``."""
         steps, hidden, n = states.shape
@@ -138,14 +137,14 @@ class Recurrence(Gate):
 
     def _gradients(
         self,
-        x: npt.NDArray[Any],
-        w_ih: npt.NDArray[Any],
-        d_pre: npt.NDArray[Any],
-        d_hidden: npt.NDArray[Any],
-        states: npt.NDArray[Any],
-        dh: npt.NDArray[Any],
-        dc: npt.NDArray[Any] | None = None,
-    ) -> tuple[npt.NDArray[Any] | None, ...]:
+        x: Array,
+        w_ih: Array,
+        d_pre: Array,
+        d_hidden: Array,
+        states: Array,
+        dh: Array,
+        dc: Array | None = None,
+    ) -> tuple[Array | None, ...]:
         """Every input's gradient from the per-step gradients of the pre-activations, ``d_pre`` (T, G, N), and of
         W_hh h_{t-1} + b_hh, ``d_hidden`` (the same but for the GRU). Each weight's and the input's is one
         product over every step at once (``_by_gate``): dx = da W_ih, dW_ih = sum_t da_t^T x_t and
@@ -184,21 +183,21 @@ class LSTMRecurrence(Recurrence):
     )
     #: Set by forward for backward: the activated gates (T, 4H, N), the cell states and their tanh (T, H, N),
     #: and the initial cell state as (H, N) columns.
-    gates: npt.NDArray[Any]
-    cells: npt.NDArray[Any]
-    tanh_cells: npt.NDArray[Any]
-    c0: npt.NDArray[Any]
+    gates: Array
+    cells: Array
+    tanh_cells: Array
+    c0: Array
 
     def forward(
         self,
-        x: npt.NDArray[Any],
-        w_ih: npt.NDArray[Any],
-        w_hh: npt.NDArray[Any],
-        b_ih: npt.NDArray[Any],
-        b_hh: npt.NDArray[Any],
-        h0: npt.NDArray[Any],
-        c0: npt.NDArray[Any],
-    ) -> tuple[npt.NDArray[Any], npt.NDArray[Any], npt.NDArray[Any]]:
+        x: Array,
+        w_ih: Array,
+        w_hh: Array,
+        b_ih: Array,
+        b_hh: Array,
+        h0: Array,
+        c0: Array,
+    ) -> tuple[Array, Array, Array]:
         steps, n = self._setup(x, w_hh)
         h, dtype = self.hidden, w_hh.dtype
         half = xp.ones((4 * h, 1), dtype=dtype)  # sigmoid(a) = 0.5 tanh(a/2) + 0.5 for i, f and o
@@ -235,16 +234,16 @@ class LSTMRecurrence(Recurrence):
 
     def backward(
         self,
-        grads: tuple[npt.NDArray[Any] | None, ...],
-        outs: tuple[npt.NDArray[Any] | None, ...],
-        x: npt.NDArray[Any],
-        w_ih: npt.NDArray[Any],
-        w_hh: npt.NDArray[Any],
-        b_ih: npt.NDArray[Any],
-        b_hh: npt.NDArray[Any],
-        h0: npt.NDArray[Any],
-        c0: npt.NDArray[Any],
-    ) -> tuple[npt.NDArray[Any] | None, ...]:
+        grads: tuple[Array | None, ...],
+        outs: tuple[Array | None, ...],
+        x: Array,
+        w_ih: Array,
+        w_hh: Array,
+        b_ih: Array,
+        b_hh: Array,
+        h0: Array,
+        c0: Array,
+    ) -> tuple[Array | None, ...]:
         grad_out, grad_h, grad_c = grads
         h, n, dtype = self.hidden, x.shape[1], w_hh.dtype
         gates, cells, tanh_cells, states = self.gates, self.cells, self.tanh_cells, self.states
@@ -301,19 +300,19 @@ class GRURecurrence(Recurrence):
     input_names = ("x", "w_ih", "w_hh", "b_ih", "b_hh", "h0")
     #: Set by forward for backward: the reset and update gates (T, 2H, N), the candidate states n and
     #: W_hn h + b_hn (T, H, N).
-    reset_update: npt.NDArray[Any]
-    new: npt.NDArray[Any]
-    hidden_new: npt.NDArray[Any]
+    reset_update: Array
+    new: Array
+    hidden_new: Array
 
     def forward(
         self,
-        x: npt.NDArray[Any],
-        w_ih: npt.NDArray[Any],
-        w_hh: npt.NDArray[Any],
-        b_ih: npt.NDArray[Any],
-        b_hh: npt.NDArray[Any],
-        h0: npt.NDArray[Any],
-    ) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
+        x: Array,
+        w_ih: Array,
+        w_hh: Array,
+        b_ih: Array,
+        b_hh: Array,
+        h0: Array,
+    ) -> tuple[Array, Array]:
         steps, n = self._setup(x, w_hh)
         h, dtype = self.hidden, w_hh.dtype
         half = xp.ones((3 * h, 1), dtype=dtype)  # sigmoid(a) = 0.5 tanh(a/2) + 0.5 for r and z
@@ -352,15 +351,15 @@ class GRURecurrence(Recurrence):
 
     def backward(
         self,
-        grads: tuple[npt.NDArray[Any] | None, ...],
-        outs: tuple[npt.NDArray[Any] | None, ...],
-        x: npt.NDArray[Any],
-        w_ih: npt.NDArray[Any],
-        w_hh: npt.NDArray[Any],
-        b_ih: npt.NDArray[Any],
-        b_hh: npt.NDArray[Any],
-        h0: npt.NDArray[Any],
-    ) -> tuple[npt.NDArray[Any] | None, ...]:
+        grads: tuple[Array | None, ...],
+        outs: tuple[Array | None, ...],
+        x: Array,
+        w_ih: Array,
+        w_hh: Array,
+        b_ih: Array,
+        b_hh: Array,
+        h0: Array,
+    ) -> tuple[Array | None, ...]:
         grad_out, grad_h = grads
         h, n, dtype = self.hidden, x.shape[1], w_hh.dtype
         rz, new, hidden_new, states = self.reset_update, self.new, self.hidden_new, self.states
@@ -373,7 +372,7 @@ class GRURecurrence(Recurrence):
         d_new = 1 - new * new
         d_new *= 1 - rz[:, h:]  # da_n = dh * (1-z) * (1-n^2)
         d_pre = xp.empty((len(states), 3 * h, n), dtype=dtype)
-        d_hidden = xp.empty((3 * h, n), dtype=dtype)  # this step's gradient of W_hh h_{t-1} + b_hh
+        step_hidden = xp.empty((3 * h, n), dtype=dtype)  # this step's gradient of W_hh h_{t-1} + b_hh
         difference = xp.empty((h, n), dtype=dtype)
         w_t = w_hh.T
         with one_thread():  # small products in a loop: waking BLAS's threads costs more than they save
@@ -388,10 +387,10 @@ class GRURecurrence(Recurrence):
                 xp.subtract(h_prev, new[t], out=difference)
                 difference *= dh
                 xp.multiply(difference, d_rz[t, h:], out=da[h : 2 * h])  # da_z
-                d_hidden[: 2 * h] = da[: 2 * h]
-                xp.multiply(da[2 * h :], rz[t, :h], out=d_hidden[2 * h :])  # W_hn h + b_hn gets da_n * r
+                step_hidden[: 2 * h] = da[: 2 * h]
+                xp.multiply(da[2 * h :], rz[t, :h], out=step_hidden[2 * h :])  # W_hn h + b_hn gets da_n * r
                 dh *= rz[t, h:]  # straight through: h_t = ... + z * h_{t-1}
-                dh += w_t @ d_hidden
+                dh += w_t @ step_hidden
                 if passed is not None:
                     dh += passed[0]
         d_hidden = d_pre.copy()
@@ -414,13 +413,13 @@ class RNNRecurrence(Recurrence):
 
     def forward(
         self,
-        x: npt.NDArray[Any],
-        w_ih: npt.NDArray[Any],
-        w_hh: npt.NDArray[Any],
-        b_ih: npt.NDArray[Any],
-        b_hh: npt.NDArray[Any],
-        h0: npt.NDArray[Any],
-    ) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
+        x: Array,
+        w_ih: Array,
+        w_hh: Array,
+        b_ih: Array,
+        b_hh: Array,
+        h0: Array,
+    ) -> tuple[Array, Array]:
         self._setup(x, w_hh)
         states = self._project(x, w_ih)  # (T, H, N): a_t, activated in place
         states += (b_ih + b_hh)[:, None]
@@ -442,15 +441,15 @@ class RNNRecurrence(Recurrence):
 
     def backward(
         self,
-        grads: tuple[npt.NDArray[Any] | None, ...],
-        outs: tuple[npt.NDArray[Any] | None, ...],
-        x: npt.NDArray[Any],
-        w_ih: npt.NDArray[Any],
-        w_hh: npt.NDArray[Any],
-        b_ih: npt.NDArray[Any],
-        b_hh: npt.NDArray[Any],
-        h0: npt.NDArray[Any],
-    ) -> tuple[npt.NDArray[Any] | None, ...]:
+        grads: tuple[Array | None, ...],
+        outs: tuple[Array | None, ...],
+        x: Array,
+        w_ih: Array,
+        w_hh: Array,
+        b_ih: Array,
+        b_hh: Array,
+        h0: Array,
+    ) -> tuple[Array | None, ...]:
         grad_out, grad_h = grads
         states, dtype = self.states, w_hh.dtype
 

@@ -12,12 +12,10 @@ import math
 from collections.abc import Callable
 from typing import Any, overload
 
-import numpy.typing as npt
-
 from ..autograd import Gate
 from ..backend import xp
 from ..tensor import Tensor
-from ..types import Dims, TensorLike, ValuesIndices
+from ..types import Array, Dims, TensorLike, ValuesIndices
 from . import common
 from .common import as_tensor, broadcast_to, floating, normalize_axis, one_of, operation
 from .elementwise import Sqrt, maximum, minimum
@@ -40,7 +38,7 @@ class Sum(Gate):
     axes: tuple[int, ...]
     keepdims: bool
 
-    def forward(self, x: npt.NDArray[Any]) -> Any:
+    def forward(self, x: Array) -> Any:
         return x.sum(axis=self.axes, keepdims=self.keepdims)
 
     def backward(self, grad: Any, out: Any, x: Any) -> Any:
@@ -52,7 +50,7 @@ class Mean(Gate):
     axes: tuple[int, ...]
     keepdims: bool
 
-    def forward(self, x: npt.NDArray[Any]) -> Any:
+    def forward(self, x: Array) -> Any:
         return x.mean(axis=self.axes, keepdims=self.keepdims)
 
     def backward(self, grad: Any, out: Any, x: Any) -> Any:
@@ -68,9 +66,9 @@ class Max(Gate):
     pick: Callable[..., Any] = staticmethod(xp.max)
     axes: tuple[int, ...]
     keepdims: bool
-    share: npt.NDArray[Any]  # each element's share of the gradient, set by forward
+    share: Array  # each element's share of the gradient, set by forward
 
-    def forward(self, x: npt.NDArray[Any]) -> Any:
+    def forward(self, x: Array) -> Any:
         kept = self.pick(x, axis=self.axes, keepdims=True)
         winners = x == kept
         if x.dtype.kind == "f":
@@ -99,7 +97,7 @@ class LogSumExp(Gate):
     axes: tuple[int, ...]
     keepdims: bool
 
-    def forward(self, x: npt.NDArray[Any]) -> Any:
+    def forward(self, x: Array) -> Any:
         m = xp.max(x, axis=self.axes, keepdims=True)
         m = xp.where(xp.isfinite(m), m, 0)
         kept = m + xp.log(xp.exp(x - m).sum(axis=self.axes, keepdims=True))
@@ -120,7 +118,7 @@ class Prod(Gate):
     axes: tuple[int, ...]
     keepdims: bool
 
-    def forward(self, x: npt.NDArray[Any]) -> Any:
+    def forward(self, x: Array) -> Any:
         return x.prod(axis=self.axes, keepdims=self.keepdims)
 
     def backward(self, grad: Any, out: Any, x: Any) -> Any:
@@ -130,7 +128,7 @@ class Prod(Gate):
         return spread * _product_of_others(x, self.axes)
 
 
-def _product_of_others(x: npt.NDArray[Any], axes: tuple[int, ...]) -> npt.NDArray[Any]:
+def _product_of_others(x: Array, axes: tuple[int, ...]) -> Array:
     """For each element, the product of the other elements in its reduction group, without dividing."""
     if x.size == 0:
         return xp.ones_like(x)

@@ -26,6 +26,7 @@ import numpy.typing as npt
 from ..autograd import Gate
 from ..backend import xp
 from ..tensor import Tensor
+from ..types import Array
 
 
 class Resample(Gate):
@@ -34,10 +35,10 @@ class Resample(Gate):
     derivative = "d/dx (R x C^T) = R^T g C"
     fresh_gradients = True
     #: The (OH, H) map of the height axis and the (OW, W) map of the width axis, or None to leave that axis.
-    rows: npt.NDArray[Any] | None
-    columns: npt.NDArray[Any] | None
+    rows: Array | None
+    columns: Array | None
 
-    def forward(self, x: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    def forward(self, x: Array) -> Array:
         return resample(x, self.rows, self.columns)
 
     def backward(self, grad: Any, out: Any, x: Any) -> Any:
@@ -48,7 +49,7 @@ class Resample(Gate):
         return resample(grad, rows, columns)
 
 
-def resample(x: npt.NDArray[Any], rows: npt.NDArray[Any] | None, columns: npt.NDArray[Any] | None) -> npt.NDArray[Any]:
+def resample(x: Array, rows: Array | None, columns: Array | None) -> Array:
     """rows @ x @ columns^T on arrays (a new array)."""
     out = x
     if columns is not None:
@@ -65,7 +66,7 @@ def resample(x: npt.NDArray[Any], rows: npt.NDArray[Any] | None, columns: npt.ND
 BLOCK = 16
 
 
-def along_axis(x: npt.NDArray[Any], matrix: npt.NDArray[Any], axis: int) -> npt.NDArray[Any]:
+def along_axis(x: Array, matrix: Array, axis: int) -> Array:
     """``matrix`` (O, I) applied along ``axis`` (-1 or -2) of x, block by block: each block of O's
     positions multiplies only the band of I its rows touch (a product per image plane, written in place)."""
     shape = list(x.shape)
@@ -92,9 +93,7 @@ def along_axis(x: npt.NDArray[Any], matrix: npt.NDArray[Any], axis: int) -> npt.
 
 
 # ----- the maps, one per axis, as PyTorch computes its source indices ---------------------
-def linear_map(
-    size: int, output_size: int, align_corners: bool, scale: float | None, dtype: np.dtype[Any]
-) -> npt.NDArray[Any]:
+def linear_map(size: int, output_size: int, align_corners: bool, scale: float | None, dtype: np.dtype[Any]) -> Array:
     """Linear interpolation from ``size`` to ``output_size`` positions: (output_size, size) weights.
 
     ``scale`` is the user's scale factor (or None, when a size was given): PyTorch then steps
@@ -116,9 +115,7 @@ def linear_map(
     return matrix
 
 
-def nearest_map(
-    size: int, output_size: int, scale: float | None, exact: bool, dtype: npt.DTypeLike
-) -> npt.NDArray[Any]:
+def nearest_map(size: int, output_size: int, scale: float | None, exact: bool, dtype: npt.DTypeLike) -> Array:
     """Nearest-neighbour sampling: output pixel o copies input floor(o * step) (``exact``: floor((o + 0.5)
     * step)), step = 1/scale or size/output_size, in float32 as PyTorch computes it."""
     f32 = xp.float32
@@ -134,7 +131,7 @@ def nearest_map(
     return matrix
 
 
-def area_map(size: int, output_size: int, dtype: npt.DTypeLike) -> npt.NDArray[Any]:
+def area_map(size: int, output_size: int, dtype: npt.DTypeLike) -> Array:
     """Adaptive average pooling's windows: output o averages input floor(o*size/output_size) to
     ceil((o+1)*size/output_size), PyTorch's adaptive windows (which may overlap)."""
     o = xp.arange(output_size)
@@ -144,7 +141,7 @@ def area_map(size: int, output_size: int, dtype: npt.DTypeLike) -> npt.NDArray[A
     return (inside / (ends - starts)[:, None]).astype(dtype)
 
 
-def is_identity(matrix: npt.NDArray[Any]) -> bool:
+def is_identity(matrix: Array) -> bool:
 
     return matrix.shape[0] == matrix.shape[1] and bool((matrix == xp.eye(len(matrix), dtype=matrix.dtype)).all())
 

@@ -12,12 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy.typing as npt
-
 from ..autograd import Gate
 from ..backend import xp
 from ..tensor import Tensor
-from ..types import TensorLike
+from ..types import Array, TensorLike
 from .common import as_tensor, data, operands, operation, sum_to, zeros_like
 
 
@@ -34,21 +32,21 @@ class PiecewiseConstant(Gate):
 class Floor(PiecewiseConstant):
     derivative = "d/dx floor(x) = 0"
 
-    def forward(self, x: npt.NDArray[Any]) -> Any:
+    def forward(self, x: Array) -> Any:
         return xp.floor(x)
 
 
 class Ceil(PiecewiseConstant):
     derivative = "d/dx ceil(x) = 0"
 
-    def forward(self, x: npt.NDArray[Any]) -> Any:
+    def forward(self, x: Array) -> Any:
         return xp.ceil(x)
 
 
 class Trunc(PiecewiseConstant):
     derivative = "d/dx trunc(x) = 0"
 
-    def forward(self, x: npt.NDArray[Any]) -> Any:
+    def forward(self, x: Array) -> Any:
         return xp.trunc(x)
 
 
@@ -58,7 +56,7 @@ class Round(PiecewiseConstant):
     derivative = "d/dx round(x) = 0"
     decimals: int
 
-    def forward(self, x: npt.NDArray[Any]) -> Any:
+    def forward(self, x: Array) -> Any:
         return xp.round(x, self.decimals)
 
 
@@ -67,7 +65,7 @@ class Sign(PiecewiseConstant):
 
     derivative = "d/dx sign(x) = 0"
 
-    def forward(self, x: npt.NDArray[Any]) -> Any:
+    def forward(self, x: Array) -> Any:
         return ((x > 0).astype(x.dtype) - (x < 0)).astype(x.dtype, copy=False)
 
 
@@ -76,7 +74,7 @@ class Remainder(Gate):
 
     derivative = "d/dx remainder(x,y) = 1; d/dy remainder(x,y) = -floor(x/y)"
 
-    def forward(self, x: npt.NDArray[Any], y: npt.NDArray[Any]) -> Any:
+    def forward(self, x: Array, y: Array) -> Any:
         with xp.errstate(divide="ignore", invalid="ignore"):
             return xp.remainder(x, y)
 
@@ -94,7 +92,7 @@ class Fmod(Gate):
 
     derivative = "d/dx fmod(x,y) = 1; d/dy fmod(x,y) = -trunc(x/y)"
 
-    def forward(self, x: npt.NDArray[Any], y: npt.NDArray[Any]) -> Any:
+    def forward(self, x: Array, y: Array) -> Any:
         with xp.errstate(divide="ignore", invalid="ignore"):
             return xp.fmod(x, y)
 
@@ -113,7 +111,7 @@ class FloorDivide(Gate):
     derivative = "d/dx floor_divide(x,y) = 0; d/dy floor_divide(x,y) = 0"
     fresh_gradients = True
 
-    def forward(self, x: npt.NDArray[Any], y: npt.NDArray[Any]) -> Any:
+    def forward(self, x: Array, y: Array) -> Any:
         with xp.errstate(divide="ignore", invalid="ignore"):
             return xp.floor_divide(x, y)
 

@@ -10,12 +10,11 @@ from collections.abc import Sequence
 from typing import Any, cast
 
 import numpy as np
-import numpy.typing as npt
 
 from ..autograd import Gate
 from ..backend import xp
 from ..tensor import Tensor, _plain_index
-from ..types import Dims, Index, Shape, TensorLike
+from ..types import Array, Dims, Index, Shape, TensorLike
 from .common import as_tensor, normalize_axis, one_of, operation, sum_to
 
 
@@ -24,7 +23,7 @@ class Reshape(Gate):
     shape: tuple[int, ...]
     forwards_gradient = True
 
-    def forward(self, x: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    def forward(self, x: Array) -> Array:
         return x.reshape(self.shape)
 
     def backward(self, grad: Any, out: Any, x: Any) -> Any:
@@ -36,7 +35,7 @@ class Permute(Gate):
     axes: tuple[int, ...]
     forwards_gradient = True
 
-    def forward(self, x: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    def forward(self, x: Array) -> Array:
         return x.transpose(self.axes)
 
     def backward(self, grad: Any, out: Any, x: Any) -> Any:
@@ -49,7 +48,7 @@ class BroadcastTo(Gate):
     shape: tuple[int, ...]
     forwards_gradient = True
 
-    def forward(self, x: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    def forward(self, x: Array) -> Array:
         return xp.broadcast_to(x, self.shape)
 
     def backward(self, grad: Any, out: Any, x: Any) -> Any:
@@ -63,8 +62,8 @@ class GetItem(Gate):
     index: Index
     fresh_gradients = True
 
-    def forward(self, x: npt.NDArray[Any]) -> npt.NDArray[Any]:
-        out: npt.NDArray[Any] = x[self.index]  # NumPy's stubs type this as Any
+    def forward(self, x: Array) -> Array:
+        out: Array = x[self.index]  # NumPy's stubs type this as Any
         return out
 
     def backward(self, grad: Any, out: Any, x: Any) -> Any:
@@ -79,7 +78,7 @@ class ScatterAdd(Gate):
     index: Index
     forwards_gradient = True
 
-    def forward(self, g: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    def forward(self, g: Array) -> Array:
         return _scatter_add_arrays(g, self.shape, self.index)
 
     def backward(self, grad: Any, out: Any, g: Any) -> Any:
@@ -92,7 +91,7 @@ def scatter_add(grad: Any, shape: tuple[int, ...], index: Index) -> Any:
     return _scatter_add_arrays(grad, shape, index)
 
 
-def _scatter_add_arrays(g: npt.NDArray[Any], shape: tuple[int, ...], index: Index) -> npt.NDArray[Any]:
+def _scatter_add_arrays(g: Array, shape: tuple[int, ...], index: Index) -> Array:
     result = xp.zeros(shape, dtype=g.dtype)
     if _is_basic(index):
         result[index] = g  # a basic index never repeats an element
@@ -110,7 +109,7 @@ class Concatenate(Gate):
     derivative = "d/dx_k concat(x_1..x_n) = 1 on x_k's slice"
     axis: int
 
-    def forward(self, *xs: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    def forward(self, *xs: Array) -> Array:
         return xp.concatenate(xs, axis=self.axis)
 
     def backward(self, grad: Any, out: Any, *xs: Any) -> tuple[Any, ...]:
@@ -130,7 +129,7 @@ class Pad(Gate):
     value: float
     forwards_gradient = True
 
-    def forward(self, x: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    def forward(self, x: Array) -> Array:
         return xp.pad(x, self.widths, mode="constant", constant_values=self.value)
 
     def backward(self, grad: Any, out: Any, x: Any) -> Any:
@@ -142,7 +141,7 @@ class Flip(Gate):
     axes: tuple[int, ...]
     forwards_gradient = True
 
-    def forward(self, x: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    def forward(self, x: Array) -> Array:
         return xp.flip(x, self.axes)
 
     def backward(self, grad: Any, out: Any, x: Any) -> Any:
@@ -155,7 +154,7 @@ class Roll(Gate):
     axes: tuple[int, ...] | None
     forwards_gradient = True
 
-    def forward(self, x: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    def forward(self, x: Array) -> Array:
         return xp.roll(x, self.shifts, self.axes)
 
     def backward(self, grad: Any, out: Any, x: Any) -> Any:
@@ -171,7 +170,7 @@ class Tile(Gate):
     reps: tuple[int, ...]
     fresh_gradients = True
 
-    def forward(self, x: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    def forward(self, x: Array) -> Array:
         return xp.tile(x, self.reps)
 
     def backward(self, grad: Any, out: Any, x: Any) -> Any:
@@ -188,7 +187,7 @@ class Repeat(Gate):
     axis: int
     fresh_gradients = True
 
-    def forward(self, x: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    def forward(self, x: Array) -> Array:
         return xp.repeat(x, self.repeats, axis=self.axis)
 
     def backward(self, grad: Any, out: Any, x: Any) -> Any:

@@ -8,20 +8,18 @@ keep their order (PyTorch promises that only with ``stable=True``).
 
 from __future__ import annotations
 
-from typing import Any, overload
-
-import numpy.typing as npt
+from typing import overload
 
 from ..backend import xp
 from ..tensor import Tensor
-from ..types import TensorLike, ValuesIndices
+from ..types import Array, TensorLike, ValuesIndices
 from .common import as_tensor, operation
 from .indexing import select
 from .reduce import Max
 from .shape import _dim
 
 
-def sort_order(array: npt.NDArray[Any], dim: int, descending: bool = False) -> npt.NDArray[Any]:
+def sort_order(array: Array, dim: int, descending: bool = False) -> Array:
     """The indices that sort ``array`` along ``dim`` (stable; NaN largest)."""
     if not descending:
         return xp.argsort(array, axis=dim, kind="stable")
@@ -29,7 +27,7 @@ def sort_order(array: npt.NDArray[Any], dim: int, descending: bool = False) -> n
     # back (negating would break NaN's place and unsigned integers).
     n = array.shape[dim]
     order = xp.argsort(xp.flip(array, dim), axis=dim, kind="stable")
-    reversed_order: npt.NDArray[Any] = (n - 1) - xp.flip(order, dim)
+    reversed_order: Array = (n - 1) - xp.flip(order, dim)
     return reversed_order
 
 
@@ -102,7 +100,7 @@ class Median(Max):
     derivative = "d/dx_i median(x) = 1/k if x_i is one of the k elements equal to the median else 0"
 
     @staticmethod
-    def pick(x: npt.NDArray[Any], axis: tuple[int, ...], keepdims: bool) -> npt.NDArray[Any]:
+    def pick(x: Array, axis: tuple[int, ...], keepdims: bool) -> Array:
 
         ordered = xp.sort(x.reshape(-1))
         value = ordered[-1] if ordered.dtype.kind == "f" and xp.isnan(ordered[-1]) else ordered[(x.size - 1) // 2]

@@ -10,12 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar, TypeVarTuple, Unpack
 
-import numpy.typing as npt
-
 from ..autograd import Gate
 from ..backend import xp
 from ..tensor import Tensor
-from ..types import TensorLike
+from ..types import Array, TensorLike
 from . import common
 from .common import data, floating, operands, operation, sum_to
 
@@ -38,7 +36,7 @@ class Tan(Gate):
     derivative = "d/dx tan(x) = 1 + tan(x)^2"
     fresh_gradients = True
 
-    def forward(self, x: npt.NDArray[Any]) -> Any:
+    def forward(self, x: Array) -> Any:
         return xp.tan(x)
 
     def backward(self, grad: Any, out: Any, x: Any) -> Any:
@@ -50,7 +48,7 @@ class Asin(Gate):
     fresh_gradients = True
 
     @_quietly
-    def forward(self, x: npt.NDArray[Any]) -> Any:
+    def forward(self, x: Array) -> Any:
         return xp.arcsin(x)
 
     @_quietly
@@ -63,7 +61,7 @@ class Acos(Gate):
     fresh_gradients = True
 
     @_quietly
-    def forward(self, x: npt.NDArray[Any]) -> Any:
+    def forward(self, x: Array) -> Any:
         return xp.arccos(x)
 
     @_quietly
@@ -75,7 +73,7 @@ class Atan(Gate):
     derivative = "d/dx atan(x) = 1/(1+x^2)"
     fresh_gradients = True
 
-    def forward(self, x: npt.NDArray[Any]) -> Any:
+    def forward(self, x: Array) -> Any:
         return xp.arctan(x)
 
     def backward(self, grad: Any, out: Any, x: Any) -> Any:
@@ -88,7 +86,7 @@ class Atan2(Gate):
     derivative = "d/dx atan2(x,y) = y/(x^2+y^2); d/dy atan2(x,y) = -x/(x^2+y^2)"
     fresh_gradients = True
 
-    def forward(self, x: npt.NDArray[Any], y: npt.NDArray[Any]) -> Any:
+    def forward(self, x: Array, y: Array) -> Any:
         return xp.arctan2(x, y)
 
     @_quietly
@@ -106,7 +104,7 @@ class Sinh(Gate):
     derivative = "d/dx sinh(x) = cosh(x)"
     fresh_gradients = True
 
-    def forward(self, x: npt.NDArray[Any]) -> Any:
+    def forward(self, x: Array) -> Any:
         return xp.sinh(x)
 
     def backward(self, grad: Any, out: Any, x: Any) -> Any:
@@ -117,7 +115,7 @@ class Cosh(Gate):
     derivative = "d/dx cosh(x) = sinh(x)"
     fresh_gradients = True
 
-    def forward(self, x: npt.NDArray[Any]) -> Any:
+    def forward(self, x: Array) -> Any:
         return xp.cosh(x)
 
     def backward(self, grad: Any, out: Any, x: Any) -> Any:
@@ -128,7 +126,7 @@ class Asinh(Gate):
     derivative = "d/dx asinh(x) = 1/sqrt(x^2+1)"
     fresh_gradients = True
 
-    def forward(self, x: npt.NDArray[Any]) -> Any:
+    def forward(self, x: Array) -> Any:
         return xp.arcsinh(x)
 
     def backward(self, grad: Any, out: Any, x: Any) -> Any:
@@ -140,7 +138,7 @@ class Acosh(Gate):
     fresh_gradients = True
 
     @_quietly
-    def forward(self, x: npt.NDArray[Any]) -> Any:
+    def forward(self, x: Array) -> Any:
         return xp.arccosh(x)
 
     @_quietly
@@ -153,7 +151,7 @@ class Atanh(Gate):
     fresh_gradients = True
 
     @_quietly
-    def forward(self, x: npt.NDArray[Any]) -> Any:
+    def forward(self, x: Array) -> Any:
         return xp.arctanh(x)
 
     @_quietly

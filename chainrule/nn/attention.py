@@ -15,7 +15,6 @@ and the attention of every head is one ``ScaledDotProductAttention`` gate.
 from typing import Any, cast
 
 import numpy as np
-import numpy.typing as npt
 
 from .. import checks
 from ..backend import xp
@@ -24,7 +23,7 @@ from ..functional import linear
 from ..gates.attention import SplitHeads, causal_bias
 from ..gates.common import as_tensor
 from ..tensor import Tensor
-from ..types import DType, TensorLike
+from ..types import Array, DType, TensorLike
 from . import init
 from .linear import Linear
 from .module import Module, Parameter
@@ -253,11 +252,11 @@ class MultiheadAttention(Module):
         source: int,
         dtype: np.dtype[Any],
         unbatched: bool,
-    ) -> npt.NDArray[Any] | None:
+    ) -> Array | None:
         """key_padding_mask, attn_mask and is_causal as one additive array that broadcasts to (N, H, L, S)."""
         layer, heads = self._describe(), self.num_heads
-        padding: npt.NDArray[Any] | None
-        attn: npt.NDArray[Any] | None
+        padding: Array | None
+        attn: Array | None
         padding = attn = None
         if key_padding_mask is not None:
             expected = (source,) if unbatched else (n, source)
@@ -290,12 +289,12 @@ class MultiheadAttention(Module):
         return A.combine(padding, attn)
 
 
-def _constant(mask: TensorLike) -> npt.NDArray[Any]:
+def _constant(mask: TensorLike) -> Array:
     return xp.asarray(mask.data if isinstance(mask, Tensor) else mask)
 
 
 def _check_mask(
-    mask: npt.NDArray[Any],
+    mask: Array,
     expected: tuple[int, ...] | list[tuple[int, ...]],
     layer: str,
     name: str,

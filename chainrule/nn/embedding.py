@@ -1,14 +1,12 @@
 """Embedding: a lookup table from integer ids (words, tokens) to learned vectors."""
 
-from typing import Any, cast
-
-import numpy.typing as npt
+from typing import cast
 
 from .. import checks
 from .. import functional as F
 from ..backend import xp
 from ..tensor import Tensor
-from ..types import DType, TensorLike
+from ..types import Array, DType, TensorLike
 from . import init
 from .module import Module, Parameter
 
@@ -51,7 +49,7 @@ class Embedding(Module):
     def forward(self, indices: TensorLike) -> Tensor:
         if not hasattr(indices, "dtype"):
             indices = xp.asarray(indices)  # a list of ids
-        ids = cast("Tensor | npt.NDArray[Any]", indices)  # something with a dtype and a shape
+        ids = cast("Tensor | Array", indices)  # something with a dtype and a shape
         if ids.dtype.kind not in "iu":
             raise TypeError(
                 f"{self._describe()}: indices must be integers, got dtype {ids.dtype} (shape {tuple(ids.shape)})"

@@ -17,7 +17,7 @@ forward (``mode="fan_in"``) or gradients going backward (``mode="fan_out"``); Xa
 """
 
 import math
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -30,10 +30,10 @@ from ..random import DEFAULT_SEED as DEFAULT_SEED
 from ..random import default_generator as default_generator
 from ..random import manual_seed as manual_seed
 from ..tensor import Tensor
-from ..types import Number
+from ..types import Array, Number
 
 #: What the init functions fill in place and return: a Tensor (or Parameter) or a NumPy array.
-_Filled = TypeVar("_Filled", bound=Tensor | npt.NDArray[Any])
+_Filled = TypeVar("_Filled", bound=Tensor | Array)
 
 
 # ----- gains and fans -----------------------------------------------------------------
@@ -74,7 +74,7 @@ def calculate_gain(nonlinearity: str, param: Number | None = None) -> float:
     )
 
 
-def _calculate_fan_in_and_fan_out(tensor: Tensor | npt.NDArray[Any]) -> tuple[int, int]:
+def _calculate_fan_in_and_fan_out(tensor: Tensor | Array) -> tuple[int, int]:
     """(fan_in, fan_out) of a weight shaped (out, in, *kernel): inputs and outputs of one unit
     times the kernel size. Needs at least 2 dimensions."""
     shape = tuple(tensor.shape)
@@ -84,7 +84,7 @@ def _calculate_fan_in_and_fan_out(tensor: Tensor | npt.NDArray[Any]) -> tuple[in
     return shape[1] * receptive_field, shape[0] * receptive_field
 
 
-def _calculate_correct_fan(tensor: Tensor | npt.NDArray[Any], mode: str) -> int:
+def _calculate_correct_fan(tensor: Tensor | Array, mode: str) -> int:
     if mode not in ("fan_in", "fan_out"):
         raise ValueError(f"init: mode must be 'fan_in' or 'fan_out', got {mode!r}")
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
@@ -92,7 +92,7 @@ def _calculate_correct_fan(tensor: Tensor | npt.NDArray[Any], mode: str) -> int:
 
 
 # ----- writing into the tensor ------------------------------------------------------------
-def _array(t: object, where: str, floating: bool = True) -> npt.NDArray[Any]:
+def _array(t: object, where: str, floating: bool = True) -> Array:
     array = t.data if isinstance(t, Tensor) else t
     if not isinstance(array, xp.ndarray):
         raise TypeError(f"{where}: expected a Tensor, Parameter or NumPy array, got {type(t).__name__}")

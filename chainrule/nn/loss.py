@@ -5,14 +5,10 @@
 Class weights are kept as buffers (NumPy arrays), so they travel with the state_dict.
 """
 
-from typing import Any
-
-import numpy.typing as npt
-
 from .. import checks
 from .. import functional as F
 from ..tensor import Tensor
-from ..types import Number, TensorLike
+from ..types import Array, Number, TensorLike
 from .module import Module
 
 
@@ -32,7 +28,7 @@ class CrossEntropyLoss(_Loss):
     (N, C)); ``weight`` weighs each class, targets equal to ``ignore_index`` are skipped, and
     ``label_smoothing`` mixes the targets with the uniform distribution."""
 
-    weight: npt.NDArray[Any] | None
+    weight: Array | None
     ignore_index: int
     label_smoothing: float
 
@@ -69,7 +65,7 @@ class NLLLoss(_Loss):
     """Negative log-likelihood of the target classes, given log-probabilities (N, C)
     (from LogSoftmax); options as in CrossEntropyLoss."""
 
-    weight: npt.NDArray[Any] | None
+    weight: Array | None
     ignore_index: int
 
     def __init__(self, weight: TensorLike | None = None, ignore_index: int = -100, reduction: str = "mean") -> None:
@@ -99,7 +95,7 @@ class BCELoss(_Loss):
     """Binary cross-entropy between probabilities in (0, 1) and targets in [0, 1];
     ``weight`` rescales each element's loss."""
 
-    weight: npt.NDArray[Any] | None
+    weight: Array | None
 
     def __init__(self, weight: TensorLike | None = None, reduction: str = "mean") -> None:
         super().__init__(reduction)
@@ -113,8 +109,8 @@ class BCEWithLogitsLoss(_Loss):
     """Sigmoid + binary cross-entropy in one numerically stable step, on logits;
     ``pos_weight`` (one per class) weighs the positive examples."""
 
-    weight: npt.NDArray[Any] | None
-    pos_weight: npt.NDArray[Any] | None
+    weight: Array | None
+    pos_weight: Array | None
 
     def __init__(
         self, weight: TensorLike | None = None, reduction: str = "mean", pos_weight: TensorLike | None = None
@@ -136,7 +132,7 @@ class MultiMarginLoss(_Loss):
 
     p: int
     margin: float
-    weight: npt.NDArray[Any] | None
+    weight: Array | None
 
     def __init__(
         self, p: int = 1, margin: Number = 1.0, weight: TensorLike | None = None, reduction: str = "mean"

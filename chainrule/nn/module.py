@@ -21,14 +21,12 @@ import operator
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, NoReturn, Self, SupportsIndex, cast, overload
 
-import numpy.typing as npt
-
 from ..backend import xp
 from ..gates.conversion import target_dtype
 from ..keywords import CheckedKeywords
 from ..scope import Annotations, running
 from ..tensor import Tensor
-from ..types import DType, TensorLike
+from ..types import Array, DType, TensorLike
 
 #: A forward hook: ``hook(module, inputs, output)``; a value it returns (not None) replaces the output.
 ForwardHook = Callable[["Module", tuple[Any, ...], Any], Any]
@@ -91,7 +89,7 @@ class Module(CheckedKeywords):
     # Set by __init__ (through object.__setattr__): the registries and the mode.
     training: bool
     _parameters: dict[str, Parameter | None]
-    _buffers: dict[str, npt.NDArray[Any] | None]
+    _buffers: dict[str, Array | None]
     _non_persistent: set[str]
     _modules: dict[str, "Module | None"]
     _forward_hooks: list[ForwardHook]
@@ -192,7 +190,7 @@ class Module(CheckedKeywords):
         if param is not None and param.name is None:
             param.name = name
 
-    def register_buffer(self, name: str, array: npt.NDArray[Any] | None, persistent: bool = True) -> None:
+    def register_buffer(self, name: str, array: Array | None, persistent: bool = True) -> None:
         """Register a NumPy array that belongs to the module's state but is not trained
         (running statistics). It goes into ``state_dict()`` unless ``persistent=False``,
         and is cast by ``double()`` / ``float()`` when it holds floats."""
@@ -312,7 +310,7 @@ class Module(CheckedKeywords):
         for _, param in self.named_parameters(recurse=recurse):
             yield param
 
-    def named_buffers(self, prefix: str = "", recurse: bool = True) -> Iterator[tuple[str, npt.NDArray[Any]]]:
+    def named_buffers(self, prefix: str = "", recurse: bool = True) -> Iterator[tuple[str, Array]]:
         """``(dotted_name, array)`` for each buffer (state that is not trained, such as running means)."""
         seen: set[int] = set()
         owners: Iterable[tuple[str, Module]] = self.named_modules(prefix) if recurse else [(prefix, self)]
@@ -322,7 +320,7 @@ class Module(CheckedKeywords):
                     seen.add(id(array))
                     yield (f"{owner_name}.{name}" if owner_name else name), array
 
-    def buffers(self, recurse: bool = True) -> Iterator[npt.NDArray[Any]]:
+    def buffers(self, recurse: bool = True) -> Iterator[Array]:
         """Every buffer, each once."""
         for _, array in self.named_buffers(recurse=recurse):
             yield array
@@ -446,9 +444,9 @@ class Module(CheckedKeywords):
                     entries[dot + name] = (owner, name, False)
         return entries
 
-    def state_dict(self) -> collections.OrderedDict[str, npt.NDArray[Any]]:
+    def state_dict(self) -> collections.OrderedDict[str, Array]:
         """An ordered dict from dotted name to a copy of each parameter's and persistent buffer's array."""
-        state: collections.OrderedDict[str, npt.NDArray[Any]] = collections.OrderedDict()
+        state: collections.OrderedDict[str, Array] = collections.OrderedDict()
         for key, (owner, name, is_parameter) in self._state_entries().items():
             state[key] = _state_array(owner, name, is_parameter).copy()
         return state
@@ -466,7 +464,7 @@ class Module(CheckedKeywords):
         missing = [key for key in entries if key not in state_dict]
         unexpected = [key for key in state_dict if key not in entries]
         problems: list[str] = []
-        sources: dict[str, npt.NDArray[Any]] = {}
+        sources: dict[str, Array] = {}
         for key, (owner, name, is_parameter) in entries.items():
             if key not in state_dict:
                 continue
@@ -640,9 +638,9 @@ class ModuleList(Module):
         raise NotImplementedError("ModuleList has no forward(); iterate over it in your model's forward")
 
 
-def _state_array(owner: Module, name: str, is_parameter: bool) -> npt.NDArray[Any]:
+def _state_array(owner: Module, name: str, is_parameter: bool) -> Array:
     """The array of ``owner``'s parameter or buffer ``name``, one that ``_state_entries`` listed (so not None)."""
-    array: npt.NDArray[Any] | None
+    array: Array | None
     if is_parameter:
         param = owner._parameters[name]
         assert param is not None  # _state_entries lists only the parameters that are not None

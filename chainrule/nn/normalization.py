@@ -9,15 +9,12 @@ running ones, so one example's output does not depend on the rest of its batch.
 
 import numbers
 import warnings
-from typing import Any
-
-import numpy.typing as npt
 
 from .. import checks
 from .. import functional as F
 from ..backend import xp
 from ..tensor import Tensor
-from ..types import DType, Shape, TensorLike
+from ..types import Array, DType, Shape, TensorLike
 from .module import Module, Parameter
 
 
@@ -33,9 +30,9 @@ class _NormBase(Module):
     track_running_stats: bool
     weight: Parameter | None
     bias: Parameter | None
-    running_mean: npt.NDArray[Any] | None
-    running_var: npt.NDArray[Any] | None
-    num_batches_tracked: npt.NDArray[Any] | None
+    running_mean: Array | None
+    running_var: Array | None
+    num_batches_tracked: Array | None
 
     def __init__(
         self,

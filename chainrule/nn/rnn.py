@@ -15,7 +15,6 @@ import math
 from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
-import numpy.typing as npt
 
 from .. import checks
 from .. import functional as F
@@ -24,7 +23,7 @@ from ..gates.common import as_tensor
 from ..gates.recurrent import RECURRENCES
 from ..gates.shape import cat, stack
 from ..tensor import Tensor
-from ..types import DType, TensorLike
+from ..types import Array, DType, TensorLike
 from . import init
 from .module import Module, Parameter
 from .utils.rnn import PackedSequence, lengths_from_batch_sizes, packed_positions
@@ -54,7 +53,7 @@ def _recur(
     h0: Tensor,
     c0: Tensor | None = None,
     reverse: bool = False,
-    lengths: npt.NDArray[Any] | None = None,
+    lengths: Array | None = None,
 ) -> tuple[Tensor, Tensor, Tensor | None]:
     """One recurrence gate over x (T, N, I); returns (output (T, N, H), h_n, c_n or None). Missing biases
     are zeros (constants)."""
@@ -164,7 +163,7 @@ class RNNBase(Module):
     ) -> tuple[Tensor, Tensor | tuple[Tensor, Tensor]]: ...
     def forward(self, input: Any, hx: HiddenState | None = None) -> tuple[Any, Tensor | tuple[Tensor, Tensor | None]]:
         """``output, h_n`` (LSTM: ``output, (h_n, c_n)``) for the whole sequence."""
-        lengths: npt.NDArray[Any] | None
+        lengths: Array | None
         packed = isinstance(input, PackedSequence)
         if packed:
             x, lengths = self._unpack(input)
@@ -267,7 +266,7 @@ class RNNBase(Module):
             checked.append(state)
         return checked[0], (checked[1] if self.mode == "LSTM" else None)
 
-    def _unpack(self, sequence: PackedSequence) -> tuple[Tensor, npt.NDArray[Any]]:
+    def _unpack(self, sequence: PackedSequence) -> tuple[Tensor, Array]:
         """A PackedSequence as a padded (T, N, input_size) tensor, longest first, and its lengths."""
         data = as_tensor(sequence.data)
         if data.ndim != 2 or data.shape[1] != self.input_size:

@@ -2,10 +2,9 @@
 
 from typing import Any
 
-import numpy.typing as npt
-
 from ..backend import xp
 from ..tensor import Tensor
+from ..types import Array
 from .optimizer import Optimizer, ParamsT
 
 
@@ -45,7 +44,7 @@ class Adagrad(Optimizer):
         self._check(group, "lr_decay", "non-negative")
         self._check(group, "initial_accumulator_value", "non-negative")
 
-    def _update(self, p: Tensor, grad: npt.NDArray[Any], state: dict[str, Any], group: dict[str, Any]) -> None:
+    def _update(self, p: Tensor, grad: Array, state: dict[str, Any], group: dict[str, Any]) -> None:
         grad = self._with_weight_decay(p, grad, group)
         state["step"] = t = state.get("step", 0) + 1
         s = self._state_array(state, "sum", p, fill=float(group["initial_accumulator_value"]))

@@ -3,10 +3,9 @@
 import math
 from typing import Any
 
-import numpy.typing as npt
-
 from ..backend import xp
 from ..tensor import Tensor
+from ..types import Array
 from .optimizer import Optimizer, ParamsT
 
 
@@ -46,7 +45,7 @@ class Adam(Optimizer):
         for i, beta in enumerate(betas):
             self._check(group, "betas", "in [0, 1)", value=beta, label=f"betas[{i}]")
 
-    def _update(self, p: Tensor, grad: npt.NDArray[Any], state: dict[str, Any], group: dict[str, Any]) -> None:
+    def _update(self, p: Tensor, grad: Array, state: dict[str, Any], group: dict[str, Any]) -> None:
         grad = self._gradient(p, grad, group)
         lr, eps = float(group["lr"]), float(group["eps"])
         beta1, beta2 = (float(b) for b in group["betas"])
@@ -74,7 +73,7 @@ class Adam(Optimizer):
         xp.divide(m, work, out=work)
         self._add_scaled(p.data, work, -lr / (1.0 - beta1**t))
 
-    def _gradient(self, p: Tensor, grad: npt.NDArray[Any], group: dict[str, Any]) -> npt.NDArray[Any]:
+    def _gradient(self, p: Tensor, grad: Array, group: dict[str, Any]) -> Array:
         """Adam folds weight decay into the gradient (L2); AdamW overrides this."""
         return self._with_weight_decay(p, grad, group)
 
@@ -100,7 +99,7 @@ class AdamW(Adam):
     ) -> None:
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad)
 
-    def _gradient(self, p: Tensor, grad: npt.NDArray[Any], group: dict[str, Any]) -> npt.NDArray[Any]:
+    def _gradient(self, p: Tensor, grad: Array, group: dict[str, Any]) -> Array:
         weight_decay = float(group["weight_decay"])
         if weight_decay != 0:
             p.data *= 1.0 - float(group["lr"]) * weight_decay

@@ -19,12 +19,11 @@ import copy
 from collections.abc import Callable, Iterable
 from typing import Any, ClassVar, TypeVar, cast
 
-import numpy.typing as npt
-
 from .. import blas, checks
 from ..backend import xp
 from ..keywords import CheckedKeywords
 from ..tensor import Tensor
+from ..types import Array
 
 #: What an optimizer takes as ``params``: parameters, parameter groups (dicts with a ``"params"`` entry), or one group.
 ParamsT = Iterable[Tensor] | Iterable[dict[str, Any]] | dict[str, Any]
@@ -45,9 +44,7 @@ class Optimizer(CheckedKeywords):
         self.param_groups: list[dict[str, Any]] = []
         #: parameter -> dict of arrays and counters, filled on its first step
         self.state: dict[Tensor, dict[str, Any]] = {}
-        self._scratch: dict[
-            tuple[Any, ...], npt.NDArray[Any]
-        ] = {}  # (slot, shape, dtype) -> reusable work array; never saved
+        self._scratch: dict[tuple[Any, ...], Array] = {}  # (slot, shape, dtype) -> reusable work array; never saved
         self._check_options(self.defaults)
 
         if hasattr(params, "data") and hasattr(params, "grad"):
@@ -186,19 +183,19 @@ class Optimizer(CheckedKeywords):
                 p._bump_version()  # tell the engine this array changed under its feet
         return loss
 
-    def _update(self, p: Tensor, grad: npt.NDArray[Any], state: dict[str, Any], group: dict[str, Any]) -> None:
+    def _update(self, p: Tensor, grad: Array, state: dict[str, Any], group: dict[str, Any]) -> None:
         raise NotImplementedError(f"{self._name} must implement _update(p, grad, state, group)")
 
     # ----- helpers for subclasses ----------------------------------------------------
     @staticmethod
-    def _state_array(state: dict[str, Any], key: str, p: Tensor, fill: float = 0.0) -> npt.NDArray[Any]:
+    def _state_array(state: dict[str, Any], key: str, p: Tensor, fill: float = 0.0) -> Array:
         """``state[key]``, created on first use as an array shaped like ``p`` full of ``fill``."""
-        array: npt.NDArray[Any] | None = state.get(key)
+        array: Array | None = state.get(key)
         if array is None:
             array = state[key] = xp.full_like(p.data, fill)
         return array
 
-    def _buffer(self, p: Tensor, slot: str) -> npt.NDArray[Any]:
+    def _buffer(self, p: Tensor, slot: str) -> Array:
         """A work array shaped like ``p``, reused across parameters and steps (contents undefined).
 
         One per (slot, shape, dtype), so a model with many same-shaped layers needs few.
@@ -212,7 +209,7 @@ class Optimizer(CheckedKeywords):
     #: Elements per block of ``_add_scaled``: 256 KiB of float32, so the scaled block stays in cache.
     BLOCK: ClassVar[int] = 65536
 
-    def _add_scaled(self, target: npt.NDArray[Any], values: npt.NDArray[Any], scale: float) -> None:
+    def _add_scaled(self, target: Array, values: Array, scale: float) -> None:
         """``target += scale * values`` in place: BLAS's axpy where it can (see chainrule.blas), else a
         block at a time through a small scratch array.
 
@@ -237,7 +234,7 @@ class Optimizer(CheckedKeywords):
             xp.multiply(flat_values[start:stop], scale, out=scaled)
             xp.add(flat_target[start:stop], scaled, out=flat_target[start:stop])
 
-    def _with_weight_decay(self, p: Tensor, grad: npt.NDArray[Any], group: dict[str, Any]) -> npt.NDArray[Any]:
+    def _with_weight_decay(self, p: Tensor, grad: Array, group: dict[str, Any]) -> Array:
         """``grad + weight_decay * p`` (classic L2 decay), in a scratch buffer; ``grad`` itself if 0."""
         weight_decay = float(group["weight_decay"])
         if weight_decay == 0:

@@ -2,10 +2,9 @@
 
 from typing import Any
 
-import numpy.typing as npt
-
 from ..backend import xp
 from ..tensor import Tensor
+from ..types import Array
 from .optimizer import Optimizer, ParamsT
 
 
@@ -48,7 +47,7 @@ class RMSprop(Optimizer):
         super()._check_options(group)
         self._check(group, "alpha", "non-negative")
 
-    def _update(self, p: Tensor, grad: npt.NDArray[Any], state: dict[str, Any], group: dict[str, Any]) -> None:
+    def _update(self, p: Tensor, grad: Array, state: dict[str, Any], group: dict[str, Any]) -> None:
         grad = self._with_weight_decay(p, grad, group)
         lr, alpha, eps, momentum = (float(group[k]) for k in ("lr", "alpha", "eps", "momentum"))
         state["step"] = state.get("step", 0) + 1

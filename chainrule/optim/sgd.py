@@ -2,10 +2,9 @@
 
 from typing import Any
 
-import numpy.typing as npt
-
 from ..backend import xp
 from ..tensor import Tensor
+from ..types import Array
 from .optimizer import Optimizer, ParamsT
 
 
@@ -46,7 +45,7 @@ class SGD(Optimizer):
                 f"got momentum={group['momentum']!r}, dampening={group['dampening']!r}"
             )
 
-    def _update(self, p: Tensor, grad: npt.NDArray[Any], state: dict[str, Any], group: dict[str, Any]) -> None:
+    def _update(self, p: Tensor, grad: Array, state: dict[str, Any], group: dict[str, Any]) -> None:
         lr, momentum = float(group["lr"]), float(group["momentum"])
         grad = self._with_weight_decay(p, grad, group)
         if momentum != 0:

@@ -13,13 +13,12 @@ each image as a sequence of its 8 rows, (N, 8, 8).
 import dataclasses
 import math
 import os
-from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
 from ..data import MNIST, Vocabulary, default_corpus, load_digits, mnist, read_text, train_test_split, windows
 from ..models import DATASETS
+from ..types import Array
 from .config import ConfigError, check_download
 
 TEST_SPLIT_SEED = 0  # fixed, so every run is measured on the same test images
@@ -31,12 +30,12 @@ class Splits:
     """Standardised float32 images (N, 1, H, W) (or rows (N, 8, 8)) and int64 labels for training, validation
     and test; for text, int64 windows of character ids (N, block_size) and their targets, and the vocabulary."""
 
-    X_train: npt.NDArray[Any]
-    y_train: npt.NDArray[Any]
-    X_val: npt.NDArray[Any]
-    y_val: npt.NDArray[Any]
-    X_test: npt.NDArray[Any]
-    y_test: npt.NDArray[Any]
+    X_train: Array
+    y_train: Array
+    X_val: Array
+    y_val: Array
+    X_test: Array
+    y_test: Array
     pixel_mean: float
     pixel_std: float
     vocabulary: str | None = None  # the characters of the text, in id order (text only)
@@ -44,7 +43,7 @@ class Splits:
 
 def load_images(
     dataset: str, data_dir: str | os.PathLike[str] | None = None, part: str = "train", download: bool = False
-) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
+) -> tuple[Array, Array]:
     """Images scaled to [0, 1] and labels of ``part`` ('train' or 'test') of ``dataset``.
 
     ``download=True`` first fetches the MNIST files missing from ``data_dir``."""
@@ -88,7 +87,7 @@ def load_images(
         raise ConfigError(str(error)) from error
 
 
-def standardize(X: npt.NDArray[Any], mean: float, std: float) -> npt.NDArray[Any]:
+def standardize(X: Array, mean: float, std: float) -> Array:
     """``(X - mean) / std`` in place, keeping float32."""
     X -= np.float32(mean)
     X /= np.float32(std)
@@ -168,7 +167,7 @@ def load_splits(
     return Splits(X_train, y_train, X_val, y_val, X_test, y_test, mean, std)
 
 
-def check_images(images: npt.NDArray[Any], what: str) -> None:
+def check_images(images: Array, what: str) -> None:
     """ConfigError unless ``images`` holds at least one image and only finite pixels."""
     if len(images) == 0:
         raise ConfigError(f"{what} holds no images; expected at least one")

@@ -9,24 +9,23 @@ import numpy.typing as npt
 from .. import nn
 from ..autograd import no_grad
 from ..tensor import Tensor
+from ..types import Array
 from .checkpoints import config_of, load_checkpoint, model_from_checkpoint
 from .data import check_images, load_images, load_text_splits, standardize
 
 
-def predict(model: nn.Module, X: npt.NDArray[Any], batch_size: int = 1000) -> npt.NDArray[Any]:
+def predict(model: nn.Module, X: Array, batch_size: int = 1000) -> Array:
     """Logits of ``model`` on the inputs ``X`` (images, sequences, windows of text), in evaluation mode and
     without a graph."""
     model.eval()
-    outputs: list[npt.NDArray[Any]] = []
+    outputs: list[Array] = []
     with no_grad():
         for start in range(0, len(X), batch_size):
             outputs.append(model(Tensor(X[start : start + batch_size])).data)
     return np.concatenate(outputs)
 
 
-def evaluate(
-    model: nn.Module, X: npt.NDArray[Any], y: npt.NDArray[Any], batch_size: int = 1000
-) -> tuple[float, float, npt.NDArray[Any]]:
+def evaluate(model: nn.Module, X: Array, y: Array, batch_size: int = 1000) -> tuple[float, float, Array]:
     """``(mean cross-entropy loss, accuracy, predicted classes)`` of ``model`` on ``(X, y)``. The classes are
     the logits' last axis; a language model's every position is one prediction (its loss in nats per
     character)."""

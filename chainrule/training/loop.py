@@ -22,6 +22,7 @@ from ..data import DataLoader, TensorDataset
 from ..models import loss_for
 from ..optim.lr_scheduler import LRScheduler
 from ..tensor import Tensor
+from ..types import Array
 from .callbacks import (
     Callback,
     CallbackList,
@@ -115,7 +116,7 @@ class _EpochSampler(Protocol):
 
 
 #: ``run.evaluate``: (model, X, y) -> (mean loss, accuracy, predictions) of a split.
-_Evaluate = Callable[[nn.Module, npt.NDArray[Any], npt.NDArray[Any]], tuple[float, float, npt.NDArray[Any]]]
+_Evaluate = Callable[[nn.Module, Array, Array], tuple[float, float, Array]]
 
 
 @dataclasses.dataclass(eq=False)

@@ -2,12 +2,11 @@
 
 import os
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, TypeVar
-
-import numpy.typing as npt
+from typing import TypeVar
 
 from .. import nn
 from ..tensor import Tensor
+from ..types import Array
 
 _Path = TypeVar("_Path", bound="str | os.PathLike[str]")
 
@@ -17,7 +16,7 @@ def plural(count: int, noun: str) -> str:
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
-def format_confusion_matrix(counts: npt.NDArray[Any]) -> str:
+def format_confusion_matrix(counts: Array) -> str:
     """The confusion matrix as a table: rows are true classes, columns predictions, with per-class recall."""
     classes = len(counts)
     width = max(4, len(str(counts.max())) + 1)
@@ -60,8 +59,8 @@ def plot_history(history: Mapping[str, Sequence[float]], path: _Path) -> _Path:
 def draw_training_step(
     model: nn.Module,
     loss_fn: Callable[[Tensor, Tensor], Tensor],
-    images: npt.NDArray[Any],
-    labels: npt.NDArray[Any],
+    images: Array,
+    labels: Array,
     path_stem: str,
 ) -> str:
     """Draw forward and backward of one training batch (modules collapsed) to ``path_stem``.svg,

@@ -14,12 +14,10 @@ import os
 import re
 from collections.abc import Hashable, Iterable
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, Literal, TypedDict, TypeVar
-
-import numpy.typing as npt
+from typing import TYPE_CHECKING, Literal, TypedDict, TypeVar
 
 from ..tensor import Tensor
-from ..types import TensorLike
+from ..types import Array, TensorLike
 from .graph import GateNode, Scope, Trace, Wire, is_parameter, trace
 from .text import gradient_lines, shape_text, wire_lines
 
@@ -37,7 +35,7 @@ class _Edge(TypedDict):
     source: str
     target: str
     wire: Wire
-    sent: list[npt.NDArray[Any] | None]
+    sent: list[Array | None]
     id: str
 
 
@@ -320,7 +318,7 @@ class _Picture:
             )
         )
 
-    def _wire_label(self, value: npt.NDArray[Any], grad: npt.NDArray[Any] | None) -> str:
+    def _wire_label(self, value: Array, grad: Array | None) -> str:
         lines = [f'<font color="{VALUE_COLOR}">{html.escape(line)}</font>' for line in wire_lines(value, self.digits)]
         if grad is not None:
             lines += [
@@ -369,7 +367,7 @@ def _slug(text: object) -> str:
     return re.sub(r"[^A-Za-z0-9_]", "_", str(text))
 
 
-def _sum(parts: list[npt.NDArray[Any]]) -> npt.NDArray[Any]:
+def _sum(parts: list[Array]) -> Array:
     total = parts[0]
     for part in parts[1:]:
         total = total + part

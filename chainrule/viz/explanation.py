@@ -17,14 +17,14 @@ import re
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, overload
+from typing import Literal, overload
 
 import numpy.typing as npt
 
 from ..autograd import Gate
 from ..backend import xp
 from ..tensor import Tensor
-from ..types import TensorLike
+from ..types import Array, TensorLike
 from .graph import GateNode, Trace, Wire, format_constant, local_derivatives, trace
 from .layers import LayerExplanation, explain_layers
 from .letters import gate_letters, graph_names
@@ -45,11 +45,11 @@ class InputGradient:
 
     letter: str  # the input's name in the derivative text: x, y, z
     name: str | None  # the tensor's own name (w0), if it has one
-    value: npt.NDArray[Any]  # the input value the gate cached in forward
+    value: Array  # the input value the gate cached in forward
     derivative: str  # the gate's statement for this input: "d/dx e^x = e^x"
     substituted: str | None  # its right-hand side with the values put in: "e^(-1.00)"
-    local: npt.NDArray[Any] | None  # the local derivative at the cached inputs (one-element gates only)
-    sent: npt.NDArray[Any] | None  # the gradient sent to this input (None: it needs none)
+    local: Array | None  # the local derivative at the cached inputs (one-element gates only)
+    sent: Array | None  # the gradient sent to this input (None: it needs none)
     arithmetic: str  # "0.37 * -0.53 = -0.20"
 
     @property
@@ -64,8 +64,8 @@ class Step:
     number: int
     gate: str  # the gate's label ("exp", "1/x", "+1"), or "start"
     node_id: str | None  # the gate's node in pictures ("gate5"); None for the start
-    upstream: npt.NDArray[Any] | None  # dL/d(gate output) (None: a gate with several outputs whose first got none)
-    upstream_parts: list[npt.NDArray[Any]]  # the gradients that added up to it, one per use of the output
+    upstream: Array | None  # dL/d(gate output) (None: a gate with several outputs whose first got none)
+    upstream_parts: list[Array]  # the gradients that added up to it, one per use of the output
     inputs: list[InputGradient]  # InputGradient per input (empty for the start)
     text: str  # the line, without its number
 
@@ -78,18 +78,16 @@ class LeafGradient:
     """The final gradient of a leaf (an input or parameter), with the paths that added up to it."""
 
     name: str
-    value: npt.NDArray[Any]
-    grad: npt.NDArray[Any]
-    parts: list[npt.NDArray[Any]]
+    value: Array
+    grad: Array
+    parts: list[Array]
     text: str
 
 
 class Explanation(NumberedSteps[Step]):
     """The numbered steps of a backward pass; ``str()`` gives the walk, ``print()`` prints it."""
 
-    def __init__(
-        self, steps: list[Step], gradients: list[LeafGradient], output_value: npt.NDArray[Any], digits: int
-    ) -> None:
+    def __init__(self, steps: list[Step], gradients: list[LeafGradient], output_value: Array, digits: int) -> None:
         self.steps = steps
         self.gradients = gradients
         self.output_value = output_value
@@ -199,11 +197,11 @@ def _warn_non_finite(walk: Trace, taken: set[str], digits: int) -> None:
         )
 
 
-def _finite(array: npt.NDArray[Any] | None) -> bool:
+def _finite(array: Array | None) -> bool:
     return array is None or bool(xp.isfinite(array).all())
 
 
-def _start_step(root: npt.NDArray[Any], digits: int) -> Step:
+def _start_step(root: Array, digits: int) -> Step:
     if root.size == 1 and float(root.reshape(())) == 1.0:
         text = "start: dL/dout = 1"
     else:
@@ -258,7 +256,7 @@ def right_side(statement: str) -> str:
     return statement.split("=", 1)[1].strip() if "=" in statement else statement
 
 
-def substitute(formula: str, gate: Gate, values: Mapping[str, npt.NDArray[Any]], digits: int) -> str:
+def substitute(formula: str, gate: Gate, values: Mapping[str, Array], digits: int) -> str:
     """The formula with the input letters replaced by their values and the gate's constants by theirs."""
 
     def replace(match: re.Match[str]) -> str:
@@ -295,9 +293,7 @@ def _says(text: str, shown: str) -> bool:
         return False
 
 
-def _arithmetic(
-    local: npt.NDArray[Any] | None, upstream: npt.NDArray[Any] | None, sent: npt.NDArray[Any] | None, digits: int
-) -> str:
+def _arithmetic(local: Array | None, upstream: Array | None, sent: Array | None, digits: int) -> str:
     if sent is None:
         return ""
     if local is not None and sent.size == 1:
@@ -323,7 +319,7 @@ def input_text(letter: str, name: str | None, value: npt.ArrayLike, digits: int)
     return f"{letter} = {name} = {shown}" if name and name != letter else f"{letter} = {shown}"
 
 
-def _upstream_text(parts: list[npt.NDArray[Any]], total: npt.NDArray[Any], digits: int) -> str:
+def _upstream_text(parts: list[Array], total: Array, digits: int) -> str:
     if len(parts) > 1 and all(p.size == 1 for p in parts):
         shown_parts, shown_total = shown_equation(parts, total, digits)
         return " + ".join(shown_parts) + f" = {shown_total}"

@@ -22,12 +22,11 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, TypeGuard
 
 import numpy as np
-import numpy.typing as npt
 
 from ..autograd import Gate, no_grad
 from ..backend import xp
 from ..tensor import Tensor
-from ..types import TensorLike
+from ..types import Array, TensorLike
 
 #: Where a gate was recorded: ``((name, class name or None), ...)`` from the outermost module down.
 Scope = tuple[tuple[str, str | None], ...]
@@ -40,12 +39,12 @@ class Wire:
     index: int
     tensor: Tensor
     name: str | None
-    value: npt.NDArray[Any]
+    value: Array
     producer: "GateNode | None" = None
     consumers: list[tuple["GateNode", int]] = field(default_factory=list)  # (GateNode, input position), one per use
     #: the gradients arriving from each use, in arrival order
-    parts: list[npt.NDArray[Any]] = field(default_factory=list)
-    grad: npt.NDArray[Any] | None = None  # their sum: dL/d(this tensor)
+    parts: list[Array] = field(default_factory=list)
+    grad: Array | None = None  # their sum: dL/d(this tensor)
 
     @property
     def is_leaf(self) -> bool:
@@ -66,13 +65,13 @@ class GateNode:
     inputs: list[Wire]
     output: Wire  # the output the walk reached first (for a gate with several outputs)
     scope: Scope = ()  # the modules it was recorded in, below the root: ((name, class name or None), ...)
-    upstream: npt.NDArray[Any] | None = None  # dL/d(output)
+    upstream: Array | None = None  # dL/d(output)
     #: the gradient sent to each input (None: none needed)
-    sent: list[npt.NDArray[Any] | None] = field(default_factory=list)
+    sent: list[Array | None] = field(default_factory=list)
     #: For a gate with several outputs (an LSTM's output and states): one Wire per output, in the gate's order,
     #: None for an output nothing in the graph uses; their gradients (None where none came) in ``upstreams``.
     outputs: list[Wire | None] | None = None
-    upstreams: tuple[npt.NDArray[Any] | None, ...] | None = None
+    upstreams: tuple[Array | None, ...] | None = None
 
     @property
     def module_path(self) -> Any:
@@ -91,7 +90,7 @@ class Trace:
     wires: list[Wire]
     gates: list[GateNode]
     backward_order: list[GateNode]  # the gates in the order the backward walk ran them (empty without gradients)
-    root_gradient: npt.NDArray[Any] | None
+    root_gradient: Array | None
 
     @property
     def has_gradients(self) -> bool:
@@ -263,10 +262,10 @@ def _add_wire(wires: dict[int, Wire], tensor: Tensor) -> Wire:
     return wire
 
 
-def _root_gradient(output: Tensor, gradient: TensorLike | None, where: str, required: bool) -> npt.NDArray[Any] | None:
+def _root_gradient(output: Tensor, gradient: TensorLike | None, where: str, required: bool) -> Array | None:
     if gradient is None:
         if output.data.size == 1:
-            ones: npt.NDArray[Any] = xp.ones_like(output.data)
+            ones: Array = xp.ones_like(output.data)
             return ones
         if required:
             raise ValueError(
@@ -274,9 +273,7 @@ def _root_gradient(output: Tensor, gradient: TensorLike | None, where: str, requ
                 "pass gradient= (an array of that shape, dL/doutput) to say what to backpropagate"
             )
         return None
-    array: npt.NDArray[Any] = (
-        gradient.data if isinstance(gradient, Tensor) else xp.asarray(gradient, dtype=output.dtype)
-    )
+    array: Array = gradient.data if isinstance(gradient, Tensor) else xp.asarray(gradient, dtype=output.dtype)
     if array.shape != output.shape:
         raise ValueError(
             f"{where}: gradient has shape {tuple(array.shape)}, but the output has shape "
@@ -285,7 +282,7 @@ def _root_gradient(output: Tensor, gradient: TensorLike | None, where: str, requ
     return array
 
 
-def _walk_backward(result: Trace, root: npt.NDArray[Any]) -> list[GateNode]:
+def _walk_backward(result: Trace, root: Array) -> list[GateNode]:
     """Run every gate's backward on arrays, consumers before producers, earliest-created first on ties."""
     waiting: dict[int, int] = {}  # gate index -> uses of its outputs not yet run
     for wire in result.wires:
@@ -325,13 +322,11 @@ def _walk_backward(result: Trace, root: npt.NDArray[Any]) -> list[GateNode]:
     return order
 
 
-def _run_gate_backward(
-    node: GateNode, upstream: npt.NDArray[Any] | None | tuple[npt.NDArray[Any] | None, ...]
-) -> list[npt.NDArray[Any] | None]:
+def _run_gate_backward(node: GateNode, upstream: Array | None | tuple[Array | None, ...]) -> list[Array | None]:
     """The gate's own backward on arrays; gradients for inputs that need none are dropped, as the engine does.
     A gate with several outputs gets a tuple of upstream gradients and one of outputs."""
     gate = node.gate
-    out: npt.NDArray[Any] | tuple[npt.NDArray[Any] | None, ...]
+    out: Array | tuple[Array | None, ...]
     if node.outputs is None:
         out = node.output.value
     else:
@@ -340,7 +335,7 @@ def _run_gate_backward(
         grads = gate.backward(upstream, out, *[w.value for w in node.inputs])
     if type(grads) is not tuple:
         grads = (grads,)
-    sent: list[npt.NDArray[Any] | None] = []
+    sent: list[Array | None] = []
     for wire, g in zip(node.inputs, grads):
         if g is None or not wire.requires_grad:
             sent.append(None)
@@ -349,18 +344,18 @@ def _run_gate_backward(
     return sent
 
 
-def _output_value(gate: Gate, position: int, wire: Wire | None) -> npt.NDArray[Any] | None:
+def _output_value(gate: Gate, position: int, wire: Wire | None) -> Array | None:
     if wire is not None:
         return wire.value
     assert gate.outputs is not None  # called for gates with several outputs only
     tensor = gate.outputs[position]()
     if tensor is None:
         return None
-    data: npt.NDArray[Any] = tensor.data
+    data: Array = tensor.data
     return data
 
 
-def local_derivatives(node: GateNode) -> list[npt.NDArray[Any] | None] | None:
+def local_derivatives(node: GateNode) -> list[Array | None] | None:
     """For a gate on one-element tensors: d(output)/d(input) for each input, by running backward with 1.
 
     Returns None where the gate is not elementwise on single numbers (then "local
@@ -379,7 +374,7 @@ def local_derivatives(node: GateNode) -> list[npt.NDArray[Any] | None] | None:
     return [None if g is None else xp.asarray(g.data if isinstance(g, Tensor) else g) for g in grads]
 
 
-def _sum(parts: list[npt.NDArray[Any]]) -> npt.NDArray[Any]:
+def _sum(parts: list[Array]) -> Array:
     total = parts[0]
     for part in parts[1:]:
         total = total + part

@@ -18,13 +18,13 @@ their derivative statement.
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, cast
 
 import numpy.typing as npt
 
 from ..backend import xp
 from ..tensor import Tensor
-from ..types import TensorLike
+from ..types import Array, TensorLike
 from .graph import GateNode, Trace, trace
 from .steps import NumberedSteps
 from .text import number, shape_text
@@ -121,13 +121,13 @@ def _shape(array: npt.ArrayLike | None) -> str:
     return shape_text(xp.asarray(array))
 
 
-def _upstream(node: GateNode) -> npt.NDArray[Any]:
+def _upstream(node: GateNode) -> Array:
     """dL/d(output) of a gate in the backward order with one output, which always got one."""
     assert node.upstream is not None
     return node.upstream
 
 
-def _largest(array: npt.NDArray[Any]) -> tuple[int, ...]:
+def _largest(array: Array) -> tuple[int, ...]:
     """The index of the largest magnitude: an example entry that is not 0."""
     return tuple(int(i) for i in xp.unravel_index(int(xp.argmax(xp.abs(array))), array.shape))
 

@@ -2,11 +2,12 @@
 
 import math
 from collections.abc import Callable, Iterable
-from typing import Any, SupportsFloat
+from typing import SupportsFloat
 
 import numpy.typing as npt
 
 from ..backend import xp
+from ..types import Array
 
 
 def number(value: SupportsFloat, digits: int = 2) -> str:
@@ -57,7 +58,7 @@ def _trimmed(value: float, digits: int, decimals: int) -> str:
     return f"{whole}.{fraction}" if fraction else whole
 
 
-def shape_text(array: npt.NDArray[Any]) -> str:
+def shape_text(array: Array) -> str:
     return "(" + ", ".join(str(n) for n in array.shape) + (",)" if array.ndim == 1 else ")")
 
 

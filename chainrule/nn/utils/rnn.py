@@ -23,7 +23,7 @@ from ...backend import xp
 from ...gates.common import as_tensor, data
 from ...gates.shape import cat
 from ...tensor import Tensor
-from ...types import TensorLike
+from ...types import Array, TensorLike
 
 
 class PackedSequence(NamedTuple):
@@ -46,11 +46,11 @@ class PackedSequence(NamedTuple):
 def lengths_from_batch_sizes(batch_sizes: npt.ArrayLike) -> npt.NDArray[np.int64]:
     """The lengths, longest first, of the sequences packed with these batch sizes."""
     batch_sizes = xp.asarray(batch_sizes)
-    counts: npt.NDArray[Any] = (batch_sizes[None, :] > xp.arange(batch_sizes[0])[:, None]).sum(axis=1)
+    counts: Array = (batch_sizes[None, :] > xp.arange(batch_sizes[0])[:, None]).sum(axis=1)
     return counts.astype(xp.int64)
 
 
-def packed_positions(batch_sizes: npt.NDArray[np.integer[Any]]) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
+def packed_positions(batch_sizes: npt.NDArray[np.integer[Any]]) -> tuple[Array, Array]:
     """(time step, sorted batch position) of every row of a packed ``data``, in order."""
     steps = xp.repeat(xp.arange(len(batch_sizes)), batch_sizes)
     starts = xp.repeat(xp.cumsum(batch_sizes) - batch_sizes, batch_sizes)
